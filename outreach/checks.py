@@ -1,0 +1,104 @@
+"""`content check`, `content list --stats` and `content stale`: the library's governance."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from outreach.content import Library, Problem
+from outreach.errors import ContentError
+from outreach.texts import render_tip, text_problems
+
+
+def check_library(rt: Any) -> list[Problem]:
+    """Every problem in the library: loading errors, and every tip rendered for every
+    account of its language by that platform's rules. Past review_by is a warning."""
+    lib: Library = rt.library
+    problems = list(lib.problems)
+    today = rt.clock().astimezone(rt.settings.timezone).date()
+    accounts = list(rt.settings.accounts.values())
+    seen: set[tuple[str, str]] = set()
+    for tip in sorted(lib.tips.values(), key=lambda t: (t.file, t.line)):
+        if tip.review_by is not None and tip.review_by < today:
+            problems.append(Problem(tip.file, tip.line, tip.id,
+                                    f"review_by {tip.review_by} has passed", "warning"))
+        if tip.id in lib.broken_tips:
+            continue
+        for account in accounts:
+            if account.lang != tip.lang:
+                continue
+            client = rt.client(account)
+            for variant in range(len(tip.texts)):
+                label = "text" if variant == 0 else f"variant {variant}"
+                try:
+                    text = render_tip(lib, tip, variant, account)
+                except ContentError as exc:
+                    msg = f"{label}: {exc.message}"
+                    if (tip.id, msg) not in seen:
+                        seen.add((tip.id, msg))
+                        problems.append(Problem(tip.file, tip.line, tip.id, msg))
+                    continue
+                for p in text_problems(text, client, lib):
+                    msg = f"{label} on {account.name} ({account.platform}): {p}"
+                    problems.append(Problem(tip.file, tip.line, tip.id, msg))
+    for account in accounts:
+        if not any(t.lang == account.lang for t in lib.tips.values()):
+            problems.append(Problem("config.toml", 0, "", f"account {account.name!r} posts in "
+                                    f"{account.lang} but the library has no {account.lang} tips",
+                                    "warning"))
+        for slot in account.slots:
+            for code in slot.categories:
+                if code not in lib.categories:
+                    problems.append(Problem("config.toml", 0, "",
+                                            f"account {account.name!r}: slot category {code!r} "
+                                            "is not in categories.toml"))
+    return sorted(set(problems), key=lambda p: (p.file, p.line, p.tip_id, p.message))
+
+
+def library_stats(lib: Library) -> dict[str, Any]:
+    per: dict[str, dict[str, int]] = {code: {"zh": 0, "en": 0} for code in lib.categories}
+    for tip in lib.tips.values():
+        per.setdefault(tip.category, {"zh": 0, "en": 0})[tip.lang] += 1
+    months: dict[int, list[str]] = defaultdict(list)
+    year = date.today().year
+    for c in lib.campaigns:
+        for y in (year - 1, year):
+            try:
+                start, end = c.window(y)
+            except ValueError:
+                continue
+            d = start
+            while d <= end:
+                if d.year == year and c.id not in months[d.month]:
+                    months[d.month].append(c.id)
+                d += timedelta(days=1)
+    totals = {"zh": sum(v["zh"] for v in per.values()), "en": sum(v["en"] for v in per.values())}
+    return {
+        "categories": [
+            {"code": code, "zh_name": lib.categories[code].zh if code in lib.categories else "",
+             "en_name": lib.categories[code].en if code in lib.categories else "",
+             "zh": n["zh"], "en": n["en"]}
+            for code, n in sorted(per.items())
+        ],
+        "totals": totals,
+        "variants": sum(len(t.variants) for t in lib.tips.values()),
+        "campaign_months": {str(m): months.get(m, []) for m in range(1, 13)},
+        "months_without_campaign": [m for m in range(1, 13) if not months.get(m)],
+        "empty_categories": [code for code, n in per.items() if n["zh"] + n["en"] == 0],
+    }
+
+
+def stale_tips(rt: Any, *, within_days: int = 30) -> list[dict[str, Any]]:
+    today = rt.clock().astimezone(rt.settings.timezone).date()
+    horizon = today + timedelta(days=within_days)
+    rows = []
+    for tip in rt.library.tips.values():
+        if tip.review_by is None or tip.review_by > horizon:
+            continue
+        rows.append({"id": tip.id, "category": tip.category, "lang": tip.lang,
+                     "review_by": tip.review_by, "days_left": (tip.review_by - today).days,
+                     "overdue": tip.review_by < today, "source": tip.source,
+                     "file": f"{tip.file}:{tip.line}"})
+    rows.sort(key=lambda r: (r["review_by"], r["id"]))
+    return rows

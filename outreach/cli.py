@@ -1,0 +1,630 @@
+"""The command line: every command, the only place that prints or catches OutreachError.
+
+Exit codes: 0 the command did its job; 1 an error the user must act on; 2 a
+malformed command line.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from outreach.errors import OutreachError
+
+if TYPE_CHECKING:
+    from outreach.models import Post
+    from outreach.runtime import Runtime
+
+app = typer.Typer(
+    help="outreach — public-safety tips on Weibo-style microblogs: a library, a schedule that "
+         "publishes exactly once, and engagement and public-opinion reports.",
+    no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+content_app = typer.Typer(help="The tip library: check, list, show, approve, stale.",
+                          no_args_is_help=True)
+queue_app = typer.Typer(help="The post queue: add, import, list, show, approve, cancel, "
+                             "reschedule, retract.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Configured accounts: list, check.", no_args_is_help=True)
+metrics_app = typer.Typer(help="Engagement metrics: collect.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: upgrade, backup.", no_args_is_help=True)
+app.add_typer(content_app, name="content")
+app.add_typer(queue_app, name="queue")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(db_app, name="db")
+
+_state: dict[str, Any] = {"config": None}
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (same as --format json).")]
+AccountOpt = Annotated[str | None, typer.Option("--account", "-a", help="Account name.")]
+ByOpt = Annotated[str | None, typer.Option(
+    "--by", help="Who does this (default: $OUTREACH_USER, then the OS user).")]
+
+
+@app.callback()
+def _main(
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="config.toml (default: $OUTREACH_CONFIG, then ./config.toml).",
+        dir_okay=False)] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    _state["config"] = config
+    _state["verbose"] = verbose
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def runtime(*, migrate: bool = True) -> Runtime:
+    from outreach.config import load_settings
+    from outreach.runtime import Runtime
+
+    rt = Runtime(load_settings(_state["config"]), migrate=migrate)
+    _state.setdefault("runtimes", []).append(rt)
+    return rt
+
+
+def who(by: str | None) -> str:
+    name = by or os.environ.get("OUTREACH_USER") or _os_user()
+    if not name.strip():
+        raise typer.BadParameter("--by must not be empty")
+    return name.strip()
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def fail(message: str) -> NoReturn:
+    from outreach import output
+
+    output.error(message)
+    raise typer.Exit(1)
+
+
+# --- init / demo ---------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write (default: here).")] = Path("."),
+) -> None:
+    """Write a starter config.toml and content/ library (never overwrites)."""
+    from outreach import output
+    from outreach.starter import write_starter
+
+    written, kept = write_starter(directory)
+    for path in written:
+        output.message(f"wrote {path}")
+    for path in kept:
+        output.message(f"kept existing {path}")
+    output.message("next: outreach content check, then outreach demo or outreach run")
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option("--days", min=1, max=365,
+                                      help="Simulated days to run.")] = 30,
+    directory: Annotated[Path | None, typer.Option(
+        "--dir", help="Workspace to use (default: a new temporary folder).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Run the whole pipeline on the local platform through N simulated days."""
+    from outreach import output
+    from outreach.demo import run_demo
+
+    result = run_demo(days=days, directory=directory,
+                      progress=None if json_ else output.message)
+    if json_:
+        output.print_json(result)
+        return
+    from outreach.render_cli import print_demo
+
+    print_demo(result)
+
+
+# --- content -------------------------------------------------------------------------
+
+
+@content_app.command("check")
+def content_check(json_: JsonOpt = False) -> None:
+    """Validate the library: every tip rendered for every account (file:line: id: problem)."""
+    from outreach import output
+    from outreach.checks import check_library
+
+    rt = runtime(migrate=False)
+    problems = check_library(rt)
+    errors = [p for p in problems if p.severity == "error"]
+    if json_:
+        output.print_json([{"file": p.file, "line": p.line, "id": p.tip_id,
+                            "severity": p.severity, "problem": p.message} for p in problems])
+    else:
+        for p in problems:
+            colour = "red" if p.severity == "error" else "yellow"
+            output.out.print(f"[{colour}]{output.safe(str(p))}[/]")
+        lib = rt.library
+        output.message(f"{len(lib.tips)} tips, {len(errors)} error(s), "
+                       f"{len(problems) - len(errors)} warning(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+@content_app.command("list")
+def content_list(
+    category: Annotated[str | None, typer.Option(help="Only this category (and its sub-codes).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Only zh or en.")] = None,
+    stats: Annotated[bool, typer.Option("--stats", help="Counts per category and language.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """List tips with their approval state."""
+    from outreach import output
+    from outreach.render_cli import content_rows, print_content_list, print_content_stats
+
+    if lang is not None and lang not in ("zh", "en"):
+        raise typer.BadParameter("must be zh or en", param_hint="--lang")
+    rt = runtime()
+    if category is not None and category not in rt.library.categories:
+        fail(f"unknown category {category!r} (known: {', '.join(sorted(rt.library.categories))})")
+    if stats:
+        from outreach.checks import library_stats
+
+        data = library_stats(rt.library)
+        if json_:
+            output.print_json(data)
+        else:
+            print_content_stats(data)
+        return
+    rows = content_rows(rt, category=category, lang=lang)
+    if json_:
+        output.print_json(rows)
+    else:
+        print_content_list(rows)
+
+
+@content_app.command("show")
+def content_show(
+    tip_id: Annotated[str, typer.Argument(help="Tip id.")],
+    account: AccountOpt = None,
+    variant: Annotated[int, typer.Option(min=0, help="Which variant (0 = the main text).")] = 0,
+    json_: JsonOpt = False,
+) -> None:
+    """Show a tip, and with --account the exact text that would be posted."""
+    from outreach import output
+
+    rt = runtime(migrate=False)
+    tip = rt.library.tip(tip_id)
+    data: dict[str, Any] = {
+        "id": tip.id, "category": tip.category, "lang": tip.lang, "title": tip.title,
+        "text": tip.text, "variants": list(tip.variants), "tags": list(tip.tags),
+        "months": list(tip.months), "valid_until": tip.valid_until, "review_by": tip.review_by,
+        "source": tip.source, "file": f"{tip.file}:{tip.line}", "text_hash": tip.text_hash,
+    }
+    if account is not None:
+        acc = rt.settings.account(account)
+        text = rt.render(tip_id, acc, variant)
+        client = rt.client(acc)
+        from outreach.texts import text_problems
+
+        data.update(account=acc.name, rendered=text, length=client.text_length(text),
+                    max_length=client.max_length,
+                    problems=text_problems(text, client, rt.library))
+    if json_:
+        output.print_json(data)
+        return
+    from outreach.render_cli import print_tip
+
+    print_tip(data)
+
+
+@content_app.command("approve")
+def content_approve(
+    tip_ids: Annotated[list[str], typer.Argument(help="Tip id(s).")],
+    by: ByOpt = None,
+) -> None:
+    """Approve tips as they are now (an edit to the text withdraws the approval)."""
+    from outreach import output
+    from outreach.queue import approve_tip
+
+    rt = runtime()
+    name = who(by)
+    for tip_id in tip_ids:
+        a = approve_tip(rt, tip_id, by=name)
+        output.message(f"approved {tip_id} by {a.approved_by} (text {a.text_hash[:12]})")
+
+
+@content_app.command("stale")
+def content_stale(
+    days: Annotated[int, typer.Option(min=0, help="Also list tips due within N days.")] = 30,
+    json_: JsonOpt = False,
+) -> None:
+    """List tips past (or near) their review_by date."""
+    from outreach import output
+    from outreach.checks import stale_tips
+
+    rt = runtime(migrate=False)
+    rows = stale_tips(rt, within_days=days)
+    if json_:
+        output.print_json(rows)
+        return
+    from outreach.render_cli import print_stale
+
+    print_stale(rows)
+
+
+# --- queue ---------------------------------------------------------------------------
+
+
+@queue_app.command("add")
+def queue_add(
+    account: Annotated[str, typer.Option("--account", "-a", help="Account name.")],
+    tip: Annotated[str | None, typer.Option(help="A tip id from the library.")] = None,
+    text: Annotated[str | None, typer.Option(help="Literal text (never a template).")] = None,
+    at: Annotated[str | None, typer.Option(
+        help="When: ISO 8601, now, +2h, 'tomorrow 08:00' (account's zone). Default: now.")] = None,
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Queue a tip or a text (ad-hoc texts start as drafts awaiting approval)."""
+    from outreach.queue import add_post
+
+    if (tip is None) == (text is None):
+        raise typer.BadParameter("give exactly one of --tip or --text")
+    rt = runtime()
+    post = add_post(rt, account, tip=tip, text=text, at=at, by=who(by))
+    _print_post_result(rt, post, json_)
+
+
+def _print_post_result(rt: Runtime, post: Post, json_: bool) -> None:
+    from outreach import output
+    from outreach.render_cli import post_json
+
+    if json_:
+        output.print_json(post_json(post))
+        return
+    zone = rt.settings.account(post.account).timezone
+    output.message(f"post {post.id} {post.status} on {post.account} for "
+                   f"{output.local(post.scheduled_at, zone)}")
+
+
+@queue_app.command("import")
+def queue_import(
+    file: Annotated[Path, typer.Argument(help="CSV (account,at,text|tip) or JSON Lines.")],
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Import many posts at once: all rows are checked first; nothing is stored unless all are valid."""
+    from outreach import output
+    from outreach.queue import import_posts
+    from outreach.render_cli import post_json
+
+    rt = runtime()
+    posts = import_posts(rt, file, by=who(by))
+    if json_:
+        output.print_json([post_json(p) for p in posts])
+    else:
+        drafts = sum(p.status == "draft" for p in posts)
+        output.message(f"imported {len(posts)} post(s) from {file}"
+                       + (f"; {drafts} draft(s) await approval" if drafts else ""))
+
+
+@queue_app.command("list")
+def queue_list(
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    account: AccountOpt = None,
+    limit: Annotated[int, typer.Option(min=0, help="At most N rows (0 = no limit).")] = 1000,
+    json_: JsonOpt = False,
+) -> None:
+    """List posts, oldest scheduled first (every status by default)."""
+    from outreach import output
+    from outreach.models import POST_STATUSES
+    from outreach.render_cli import list_posts, print_posts
+
+    if status is not None and status not in POST_STATUSES:
+        raise typer.BadParameter(f"must be one of {', '.join(POST_STATUSES)}",
+                                 param_hint="--status")
+    rt = runtime()
+    if account is not None:
+        rt.settings.account(account)
+    rows = list_posts(rt, status=status, account=account, limit=limit)
+    if json_:
+        output.print_json(rows)
+    else:
+        print_posts(rt, rows)
+
+
+@queue_app.command("show")
+def queue_show(post_id: Annotated[int, typer.Argument(help="Post id.")],
+               json_: JsonOpt = False) -> None:
+    """One post with its latest counts and its audit trail."""
+    from outreach import output
+    from outreach.render_cli import post_detail, print_post_detail
+
+    rt = runtime()
+    data = post_detail(rt, post_id)
+    if json_:
+        output.print_json(data)
+    else:
+        print_post_detail(rt, data)
+
+
+@queue_app.command("approve")
+def queue_approve(post_ids: Annotated[list[int], typer.Argument(help="Draft post id(s).")],
+                  by: ByOpt = None) -> None:
+    """Approve drafts (four eyes: not the author, unless policy allows)."""
+    from outreach import output
+    from outreach.queue import approve_post
+
+    rt = runtime()
+    for post_id in post_ids:
+        post = approve_post(rt, post_id, by=who(by))
+        output.message(f"post {post.id} approved by {post.approved_by}; queued")
+
+
+@queue_app.command("cancel")
+def queue_cancel(
+    post_ids: Annotated[list[int], typer.Argument(help="Post id(s).")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
+    by: ByOpt = None,
+) -> None:
+    """Cancel drafts or queued posts."""
+    from outreach import output
+    from outreach.queue import cancel_post
+
+    rt = runtime()
+    for post_id in post_ids:
+        cancel_post(rt, post_id, by=who(by), reason=reason)
+        output.message(f"post {post_id} cancelled")
+
+
+@queue_app.command("reschedule")
+def queue_reschedule(
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    at: Annotated[str, typer.Option(help="New time (ISO 8601, +2h, 'tomorrow 08:00').")],
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Move a queued post (a slot post keeps its slot; the slot is not drawn again)."""
+    from outreach.queue import reschedule_post
+
+    rt = runtime()
+    post = reschedule_post(rt, post_id, at, by=who(by))
+    _print_post_result(rt, post, json_)
+
+
+@queue_app.command("retract")
+def queue_retract(
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    reason: Annotated[str, typer.Option(help="Why (required; kept in the audit log).")],
+    by: ByOpt = None,
+) -> None:
+    """Delete a published post on its platform and mark it retracted."""
+    from outreach import output
+    from outreach.queue import retract_post
+
+    rt = runtime()
+    post = retract_post(rt, post_id, by=who(by), reason=reason)
+    output.message(f"post {post.id} retracted from {post.account}")
+
+
+# --- plan / pause / resume / run / status -----------------------------------------
+
+
+@app.command()
+def plan(
+    days: Annotated[int, typer.Option(min=1, max=366, help="How many days ahead.")] = 7,
+    account: AccountOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Preview what will be published: the same draw the daemon makes."""
+    from outreach import output
+    from outreach.preview import plan_rows
+
+    rt = runtime()
+    if account is not None:
+        rt.settings.account(account)
+    rows = plan_rows(rt, days=days, account=account)
+    if json_:
+        output.print_json(rows)
+        return
+    from outreach.render_cli import print_plan
+
+    print_plan(rt, rows)
+
+
+@app.command()
+def pause(
+    reason: Annotated[str, typer.Option(help="Why (required; kept in the audit log).")],
+    account: AccountOpt = None,
+    by: ByOpt = None,
+) -> None:
+    """Incident mode: stop automatic posting now (one account, or all)."""
+    from outreach import output
+    from outreach.queue import pause as do_pause
+
+    rt = runtime()
+    do_pause(rt, account, reason=reason, by=who(by))
+    output.message(f"paused {account or 'all accounts'}: {reason}. Slots that pass during the "
+                   "pause are missed; held posts go out after resume, spaced.")
+
+
+@app.command()
+def resume(account: AccountOpt = None, by: ByOpt = None) -> None:
+    """End a pause (never bursts: missed slots stay missed, held posts are spaced)."""
+    from outreach import output
+    from outreach.queue import resume as do_resume
+
+    rt = runtime()
+    n = do_resume(rt, account, by=who(by))
+    if n == 0:
+        output.warn(f"no open pause for {account or 'all accounts'}")
+    else:
+        output.message(f"resumed {account or 'all accounts'}")
+
+
+@app.command()
+def run(
+    once: Annotated[bool, typer.Option("--once", help="Do everything due now, then exit.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what is due; change nothing.")] = False,
+) -> None:
+    """The daemon: materialise slots, publish exactly once, collect metrics."""
+    from outreach.scheduler import run_daemon
+
+    rt = runtime()
+    code = run_daemon(rt, once=once, dry_run=dry_run)
+    raise typer.Exit(code)
+
+
+@app.command()
+def status(json_: JsonOpt = False) -> None:
+    """Daemon heartbeat, accounts and queue health (exit 1 when unhealthy)."""
+    from outreach import output
+    from outreach.health import health
+
+    rt = runtime()
+    data = health(rt)
+    if json_:
+        output.print_json(data)
+    else:
+        from outreach.render_cli import print_status
+
+        print_status(rt, data)
+    if not data["healthy"]:
+        raise typer.Exit(1)
+
+
+# --- metrics / accounts / db ------------------------------------------------------------
+
+
+@metrics_app.command("collect")
+def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
+    """Sweep every tracked post and the accounts' followers now."""
+    from outreach import output
+    from outreach.collector import collect
+    from outreach.queue import sync_accounts
+
+    rt = runtime()
+    sync_accounts(rt)
+    accounts = [rt.settings.account(account)] if account else None
+    from outreach.render_cli import progress_bar
+
+    with progress_bar(enabled=not json_) as progress:
+        summary = collect(rt, accounts=accounts, force=True, progress=progress)
+    data = {"accounts": summary.accounts, "posts_checked": summary.posts_checked,
+            "post_rows": summary.post_rows, "account_rows": summary.account_rows,
+            "skipped": summary.skipped}
+    if json_:
+        output.print_json(data)
+    else:
+        output.message(f"checked {summary.posts_checked} post(s) on "
+                       f"{len(summary.accounts)} account(s); {summary.post_rows} changed")
+        for name, why in summary.skipped.items():
+            output.warn(f"{name}: skipped ({why})")
+    if account is not None and account in summary.skipped:
+        raise typer.Exit(1)
+
+
+@accounts_app.command("list")
+def accounts_list(json_: JsonOpt = False) -> None:
+    """Accounts with their state, followers, next slot and token expiry."""
+    from outreach import output
+    from outreach.health import account_rows
+
+    rt = runtime()
+    rows = account_rows(rt)
+    if json_:
+        output.print_json(rows)
+    else:
+        from outreach.render_cli import print_accounts
+
+        print_accounts(rt, rows)
+
+
+@accounts_app.command("check")
+def accounts_check(account: AccountOpt = None, json_: JsonOpt = False) -> None:
+    """Call each platform (verify) and record what it says; exit 1 if any account fails."""
+    from outreach import output
+    from outreach.health import check_accounts
+
+    rt = runtime()
+    results = check_accounts(rt, only=account)
+    if json_:
+        output.print_json(results)
+    else:
+        for r in results:
+            mark = "[green]ok[/]" if r["ok"] else "[red]FAILED[/]"
+            output.out.print(f"{mark} {r['name']} ({r['platform']}): {output.safe(r['detail'])}")
+    if not all(r["ok"] for r in results):
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date (commands also do this when needed)."""
+    from outreach import output
+    from outreach.db import HEAD
+
+    rt = runtime(migrate=False)
+    before = rt.db.current_revision()
+    rt.db.ensure_schema()
+    output.message(f"database at revision {HEAD}" + ("" if before == HEAD else
+                                                    f" (was {before or 'empty'})"))
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the copy.")]) -> None:
+    """An online copy of the SQLite database (safe while the daemon runs)."""
+    from outreach import output
+
+    rt = runtime()
+    rt.db.backup(file)
+    output.message(f"backed up to {file}")
+
+
+def main() -> None:
+    """Console entry point: user errors are one red line and exit 1, never a traceback."""
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    code = 0
+    try:
+        app()  # standalone: usage errors exit 2, typer.Exit carries its code
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except OutreachError as exc:
+        _report(str(exc))
+        code = 1
+    except OperationalError as exc:
+        _report(f"database error: {str(exc.orig).splitlines()[0]}")
+        code = 1
+    except SQLAlchemyError as exc:
+        _report(f"database error: {type(exc).__name__}")
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:  # a bug: say so briefly; details only when asked for
+        if os.environ.get("OUTREACH_DEBUG"):
+            raise
+        _report(f"internal error: {type(exc).__name__}: {exc} (set OUTREACH_DEBUG=1 for details)")
+        code = 70
+    finally:
+        for rt in _state.pop("runtimes", []):
+            rt.close()
+    sys.exit(code)
+
+
+def _report(message: str) -> None:
+    from outreach import output
+
+    output.error(output.safe(message))

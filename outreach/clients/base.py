@@ -1,0 +1,202 @@
+"""The contract every microblog client fulfils, documented once here.
+
+A client talks to one account on one platform. It takes an injected
+``httpx.Client`` (explicit connect/read timeouts) and the account's settings,
+and translates every failure into one ``ClientError`` subclass of
+``outreach.errors``:
+
+- ``AuthError``: the token is expired or invalid; never retried.
+- ``RateLimited(retry_at)``: the post waits; the daemon never sleeps.
+- ``DuplicateContent``: the platform already has this text.
+- ``ContentRejected``: too long, sensitive, blank.
+- ``TransientError``: the request never left (connect error, connect or pool
+  timeout); safe to retry with backoff.
+- ``AmbiguousOutcome``: the request may have been applied (read timeout,
+  dropped connection, 5xx or an unparseable 200 on a write); the publisher
+  reconciles with ``find_published`` before any retry.
+- ``RemoteError``: anything else, with the platform's code.
+
+Nothing outside ``clients/`` knows which platform it talks to: what differs is
+declared as class attributes (``platform``, ``config_keys``, ``needs_token``,
+``counts_batch_size``) and behind the methods below.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+import httpx
+
+if TYPE_CHECKING:
+    pass
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """Who the token belongs to, as ``verify()`` learns it."""
+
+    remote_id: str
+    handle: str
+    followers_count: int | None
+
+
+@dataclass(frozen=True)
+class Published:
+    """A status that exists on the platform."""
+
+    remote_id: str
+    url: str | None
+    created_at: datetime  # aware UTC
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Engagement of one status. A figure the platform does not give is None, never 0."""
+
+    reposts: int | None
+    comments: int | None
+    likes: int | None
+
+
+@dataclass(frozen=True)
+class AccountCounts:
+    """The account's own figures."""
+
+    followers: int | None
+    following: int | None
+    statuses: int | None
+
+
+@dataclass(frozen=True)
+class RemoteComment:
+    """A comment or reply under one of our statuses.
+
+    ``post_remote_id`` is the status of ours it belongs to; ``in_reply_to_remote_id``
+    is the comment it answers, if any; ``is_own`` is True when the account itself
+    wrote it (a reply made on the platform).
+    """
+
+    remote_id: str
+    post_remote_id: str
+    author: str
+    text: str  # plain text (HTML already stripped)
+    url: str | None
+    created_at: datetime  # aware UTC
+    in_reply_to_remote_id: str | None = None
+    is_own: bool = False
+
+
+@runtime_checkable
+class MicroblogClient(Protocol):
+    """One account on one platform."""
+
+    platform: ClassVar[str]
+    """Registry name: "weibo", "mastodon" or "local"."""
+
+    config_keys: ClassVar[frozenset[str]]
+    """Account keys this platform adds to config.toml (unknown keys are errors)."""
+
+    needs_token: ClassVar[bool]
+    """Whether an account without a token is ``unconfigured``."""
+
+    counts_batch_size: ClassVar[int]
+    """How many status ids one ``fetch_counts`` request covers at most."""
+
+    @property
+    def max_length(self) -> int:
+        """The longest text the platform takes, by ``text_length``."""
+        ...
+
+    def text_length(self, text: str) -> int:
+        """The length of ``text`` by the platform's own counting rule."""
+        ...
+
+    def verify(self) -> AccountInfo:
+        """Check the token and learn who it belongs to."""
+        ...
+
+    def publish(self, text: str, *, idempotency_key: str) -> Published:
+        """Post ``text`` once. The same key is sent on every retry of the same post."""
+        ...
+
+    def find_published(self, text: str, since: datetime) -> Published | None:
+        """Find our own status with this text posted at or after ``since`` (reconciliation)."""
+        ...
+
+    def delete(self, remote_id: str) -> None:
+        """Delete one of our statuses (retraction). Deleting a missing status is not an error."""
+        ...
+
+    def reply(self, remote_id: str, text: str, *, idempotency_key: str) -> Published:
+        """Answer a comment (or a status) ``remote_id`` once."""
+        ...
+
+    def fetch_counts(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Counts for many of our statuses, batched; missing (deleted) ids are left out."""
+        ...
+
+    def fetch_account(self) -> AccountCounts:
+        """Followers, following and statuses of the account."""
+        ...
+
+    def fetch_comments(
+        self, remote_ids: Sequence[str], since_id: str | None
+    ) -> list[RemoteComment]:
+        """Comments under these statuses newer than ``since_id`` (all when None), oldest first."""
+        ...
+
+
+# --- helpers shared by the clients -------------------------------------------------
+
+URL_RE = re.compile(r"https?://[^\s<>\"'，。！？【】（）]+")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def normalise_text(text: str) -> str:
+    """Text as compared during reconciliation: URLs removed, width and spaces folded."""
+    text = unicodedata.normalize("NFKC", text)
+    text = URL_RE.sub("", text)
+    return _SPACE_RE.sub("", text).casefold()
+
+
+def weibo_length(text: str) -> int:
+    """Weibo's rule: a full-width character counts 1, a half-width one ½, rounded up."""
+    halves = 0
+    for ch in text:
+        halves += 2 if unicodedata.east_asian_width(ch) in ("F", "W") else 1
+    return math.ceil(halves / 2)
+
+
+def default_http_client(timeout_connect: float = 5.0, timeout_read: float = 20.0) -> httpx.Client:
+    """An httpx client with explicit timeouts, as every client expects."""
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout_read, connect=timeout_connect, pool=timeout_connect),
+        headers={"User-Agent": "outreach/0.1"},
+        follow_redirects=False,
+    )
+
+
+def as_int(value: Any) -> int | None:
+    """A count that may come as an int, a numeric string or not at all."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None

@@ -1,0 +1,453 @@
+"""config.toml → frozen, validated settings.
+
+Every problem is a ``ConfigError`` naming the file, the key and, where it can be
+found, the line. Secrets never live in the file: a token comes from the
+environment variable named by ``token_env`` or from a token file in the data
+folder (written by ``outreach auth``), and is wrapped in ``Secret`` so that no
+repr, log line or exception shows it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from outreach.errors import ConfigError
+
+DEFAULT_CONFIG = "config.toml"
+LANGS = ("zh", "en")
+
+
+class Secret:
+    """A token. ``str``/``repr`` show only a mask; ``reveal()`` gives the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> Any:  # never pickled with its value by accident
+        raise TypeError("Secret cannot be pickled")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A recurring posting time: a five-field cron in the account's zone."""
+
+    cron: str
+    categories: tuple[str, ...] = ()  # empty: any category
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    name: str
+    platform: str
+    lang: str
+    timezone: ZoneInfo
+    api_base: str | None
+    token_env: str | None
+    max_length: int | None
+    vars: Mapping[str, Any]
+    slots: tuple[Slot, ...]
+    options: Mapping[str, Any]  # the platform's own keys (config_keys)
+    data_dir: Path
+
+    @property
+    def token_file(self) -> Path:
+        return self.data_dir / "tokens" / f"{self.name}.token"
+
+    def token(self) -> Secret | None:
+        """The account's token: ``token_env`` wins, else the stored token file.
+
+        A token file readable by group or others is refused with a clear message.
+        """
+        if self.token_env:
+            value = os.environ.get(self.token_env, "").strip()
+            if value:
+                return Secret(value)
+        path = self.token_file
+        if path.exists():
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                raise ConfigError(
+                    f"token file is readable by others (mode {mode:o}); run: chmod 600 {path}",
+                    where=str(path),
+                )
+            value = path.read_text(encoding="utf-8").strip().splitlines()
+            if value and value[0].strip():
+                return Secret(value[0].strip())
+        return None
+
+
+@dataclass(frozen=True)
+class Policy:
+    require_approval: bool = True
+    allow_self_approval: bool = False
+    lease_seconds: int = 60
+    cooldown_days: int = 30
+    catch_up_minutes: int = 60
+    min_gap_minutes: int = 30
+    max_attempts: int = 5
+    materialise_hours: int = 24
+    quiet_hours: tuple[time, time] | None = None
+    blackout_dates: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class PollTier:
+    age_hours: int
+    every_minutes: int
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    poll: tuple[PollTier, ...] = (
+        PollTier(24, 30),
+        PollTier(168, 360),
+        PollTier(720, 1440),
+    )
+
+
+@dataclass(frozen=True)
+class OpinionSettings:
+    keep_days: int = 180
+    alert_command: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    database_url: str
+    timezone: ZoneInfo
+    content_dir: Path
+    data_dir: Path
+    accounts: Mapping[str, AccountSettings]
+    policy: Policy = field(default_factory=Policy)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    opinions: OpinionSettings = field(default_factory=OpinionSettings)
+
+    def account(self, name: str) -> AccountSettings:
+        from outreach.errors import NotFound
+
+        try:
+            return self.accounts[name]
+        except KeyError:
+            known = ", ".join(sorted(self.accounts)) or "none"
+            raise NotFound(f"unknown account {name!r} (configured: {known})") from None
+
+
+# --- loading -----------------------------------------------------------------------
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config``, else ``$OUTREACH_CONFIG``, else ./config.toml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("OUTREACH_CONFIG")
+    return Path(env) if env else Path(DEFAULT_CONFIG)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate config.toml."""
+    p = config_path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found (run `outreach init` or pass --config)", where=str(p)
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc.strerror}", where=str(p)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError("not valid UTF-8", where=f"{p}:{line}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", where=str(p)) from None
+    return _Reader(p, text).settings(data)
+
+
+_KEY_LINE_RE = r'^\s*(?:"?{key}"?)\s*='
+
+
+class _Reader:
+    """Walks the parsed TOML, checking each key and type and remembering where it is."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.base = path.resolve().parent
+        self.lines = text.splitlines()
+
+    # where a key is, as well as the text lets us find it
+    def _line(self, dotted: str) -> int | None:
+        parts = [p for p in re.split(r"\.|\[\d+\]", dotted) if p]
+        if not parts:
+            return None
+        key = parts[-1]
+        section = ".".join(parts[:-1])
+        start = 0
+        if section:
+            for i, line in enumerate(self.lines):
+                s = line.strip()
+                if s in (f"[{section}]", f"[[{section}]]") or s.startswith(f"[{section}]"):
+                    start = i
+                    break
+            else:
+                # a dotted table header such as [accounts.x] holding key parts
+                for i, line in enumerate(self.lines):
+                    if line.strip().startswith(f"[{parts[0]}"):
+                        start = i
+                        break
+        pattern = re.compile(_KEY_LINE_RE.format(key=re.escape(key)))
+        for i in range(start, len(self.lines)):
+            if pattern.match(self.lines[i]):
+                return i + 1
+        # a key inside an inline table, e.g. slots = [{ cron = "..." }]
+        for i in range(start, len(self.lines)):
+            if re.search(r"[{,]\s*" + re.escape(key) + r"\s*=", self.lines[i]):
+                return i + 1
+        return None
+
+    def error(self, dotted: str, message: str) -> ConfigError:
+        line = self._line(dotted)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return ConfigError(f"{dotted}: {message}", where=where)
+
+    def table(self, data: Any, dotted: str, allowed: set[str] | frozenset[str]) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise self.error(dotted, f"expected a table, got {_type_name(data)}")
+        for key in data:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.error(f"{dotted}.{key}" if dotted else key, f"unknown key (known: {known})")
+        return data
+
+    def get(self, data: dict[str, Any], dotted: str, key: str, typ: type | tuple[type, ...],
+            default: Any = None, required: bool = False) -> Any:
+        name = f"{dotted}.{key}" if dotted else key
+        if key not in data:
+            if required:
+                raise ConfigError(f"{name}: required key is missing", where=str(self.path))
+            return default
+        value = data[key]
+        if isinstance(value, bool) and typ is not bool and not (
+            isinstance(typ, tuple) and bool in typ
+        ):
+            raise self.error(name, f"expected {_type_label(typ)}, got a boolean")
+        if not isinstance(value, typ):
+            raise self.error(name, f"expected {_type_label(typ)}, got {_type_name(value)}")
+        return value
+
+    def positive(self, data: dict[str, Any], dotted: str, key: str, default: int,
+                 minimum: int = 0) -> int:
+        value = self.get(data, dotted, key, int, default)
+        if value < minimum:
+            raise self.error(f"{dotted}.{key}", f"must be at least {minimum}, got {value}")
+        return int(value)
+
+    def zone(self, value: Any, dotted: str) -> ZoneInfo:
+        if not isinstance(value, str):
+            raise self.error(dotted, f"expected a timezone name, got {_type_name(value)}")
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.error(dotted, f"unknown timezone {value!r}") from None
+
+    def settings(self, data: dict[str, Any]) -> Settings:
+        from outreach.clients import client_class, known_platforms
+        from outreach.cron import CronError, parse_cron
+
+        self.table(data, "", {"outreach", "accounts", "policy", "metrics", "opinions"})
+        top = self.table(data.get("outreach", {}), "outreach",
+                         {"database", "timezone", "content_dir", "data_dir"})
+        db = self.get(top, "outreach", "database", str, "sqlite:///outreach.db")
+        database_url = self._database_url(db)
+        tz = self.zone(top.get("timezone", "Asia/Shanghai"), "outreach.timezone")
+        content_dir = self.base / self.get(top, "outreach", "content_dir", str, "content")
+        data_dir = self.base / self.get(top, "outreach", "data_dir", str, "data")
+
+        accounts_raw = data.get("accounts", {})
+        if not isinstance(accounts_raw, dict):
+            raise self.error("accounts", f"expected a table, got {_type_name(accounts_raw)}")
+        accounts: dict[str, AccountSettings] = {}
+        for name, acc in accounts_raw.items():
+            dotted = f"accounts.{name}"
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", name):
+                raise self.error(dotted, "account names use letters, digits, '-' and '_' only")
+            if not isinstance(acc, dict):
+                raise self.error(dotted, f"expected a table, got {_type_name(acc)}")
+            platform = self.get(acc, dotted, "platform", str, required=True)
+            if platform not in known_platforms():
+                raise self.error(f"{dotted}.platform", f"unknown platform {platform!r} "
+                                 f"(known: {', '.join(known_platforms())})")
+            cls = client_class(platform)
+            common = {"platform", "api_base", "token_env", "lang", "timezone", "max_length",
+                      "vars", "slots"}
+            self.table(acc, dotted, common | set(cls.config_keys))
+            lang = self.get(acc, dotted, "lang", str, "zh")
+            if lang not in LANGS:
+                raise self.error(f"{dotted}.lang", f"must be one of {', '.join(LANGS)}, got {lang!r}")
+            acc_tz = self.zone(acc["timezone"], f"{dotted}.timezone") if "timezone" in acc else tz
+            api_base = self.get(acc, dotted, "api_base", str)
+            if api_base is not None and not re.match(r"https?://[^\s/]+", api_base):
+                raise self.error(f"{dotted}.api_base", f"not an http(s) URL: {api_base!r}")
+            token_env = self.get(acc, dotted, "token_env", str)
+            if token_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
+                raise self.error(f"{dotted}.token_env", "not an environment variable name")
+            max_length = self.get(acc, dotted, "max_length", int)
+            if max_length is not None and max_length < 1:
+                raise self.error(f"{dotted}.max_length", "must be positive")
+            vars_ = self.get(acc, dotted, "vars", dict, {})
+            slots_raw = self.get(acc, dotted, "slots", list, [])
+            slots: list[Slot] = []
+            for i, s in enumerate(slots_raw):
+                sd = f"{dotted}.slots[{i}]"
+                self.table(s, sd, {"cron", "categories"})
+                cron = self.get(s, sd, "cron", str, required=True)
+                try:
+                    parse_cron(cron)
+                except CronError as exc:
+                    raise self.error(f"{sd}.cron", f"bad cron {cron!r}: {exc}") from None
+                cats = self.get(s, sd, "categories", list, [])
+                if not all(isinstance(c, str) and c for c in cats):
+                    raise self.error(f"{sd}.categories", "expected a list of category codes")
+                slots.append(Slot(cron=cron, categories=tuple(cats)))
+            options = {k: acc[k] for k in cls.config_keys if k in acc}
+            for k, v in options.items():
+                if not isinstance(v, str | int | bool):
+                    raise self.error(f"{dotted}.{k}", f"expected a string, got {_type_name(v)}")
+            accounts[name] = AccountSettings(
+                name=name, platform=platform, lang=lang, timezone=acc_tz, api_base=api_base,
+                token_env=token_env, max_length=max_length, vars=_freeze(vars_),
+                slots=tuple(slots), options=MappingProxyType(options), data_dir=data_dir,
+            )
+            validate = getattr(cls, "validate_options", None)
+            if validate is not None:
+                problem = validate(options)
+                if problem:
+                    key, message = problem
+                    raise self.error(f"{dotted}.{key}", message)
+
+        policy = self._policy(data.get("policy", {}))
+        metrics = self._metrics(data.get("metrics", {}))
+        opinions = self._opinions(data.get("opinions", {}))
+        return Settings(path=self.path, database_url=database_url, timezone=tz,
+                        content_dir=content_dir, data_dir=data_dir,
+                        accounts=MappingProxyType(accounts), policy=policy, metrics=metrics,
+                        opinions=opinions)
+
+    def _database_url(self, url: str) -> str:
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            rel = url[len("sqlite:///"):]
+            if rel and rel != ":memory:":
+                return f"sqlite:///{(self.base / rel)}"
+        if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", url):
+            raise self.error("outreach.database",
+                             "expected sqlite:///FILE or postgresql+psycopg://...")
+        return url
+
+    def _policy(self, raw: Any) -> Policy:
+        d = "policy"
+        p = self.table(raw, d, {f for f in Policy.__dataclass_fields__})
+        quiet = self.get(p, d, "quiet_hours", str, "")
+        quiet_hours = None
+        if quiet:
+            m = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", quiet)
+            if not m or int(m[1]) > 23 or int(m[3]) > 23 or int(m[2]) > 59 or int(m[4]) > 59:
+                raise self.error(f"{d}.quiet_hours", f"expected \"HH:MM-HH:MM\", got {quiet!r}")
+            quiet_hours = (time(int(m[1]), int(m[2])), time(int(m[3]), int(m[4])))
+        blackout_raw = self.get(p, d, "blackout_dates", list, [])
+        blackout: list[date] = []
+        for v in blackout_raw:
+            if isinstance(v, date):
+                blackout.append(v)
+                continue
+            try:
+                blackout.append(date.fromisoformat(str(v)))
+            except ValueError:
+                raise self.error(f"{d}.blackout_dates", f"not a date (YYYY-MM-DD): {v!r}") from None
+        return Policy(
+            require_approval=self.get(p, d, "require_approval", bool, True),
+            allow_self_approval=self.get(p, d, "allow_self_approval", bool, False),
+            lease_seconds=self.positive(p, d, "lease_seconds", 60, 5),
+            cooldown_days=self.positive(p, d, "cooldown_days", 30),
+            catch_up_minutes=self.positive(p, d, "catch_up_minutes", 60),
+            min_gap_minutes=self.positive(p, d, "min_gap_minutes", 30),
+            max_attempts=self.positive(p, d, "max_attempts", 5, 1),
+            materialise_hours=self.positive(p, d, "materialise_hours", 24, 1),
+            quiet_hours=quiet_hours,
+            blackout_dates=tuple(blackout),
+        )
+
+    def _metrics(self, raw: Any) -> MetricsSettings:
+        m = self.table(raw, "metrics", {"poll"})
+        if "poll" not in m:
+            return MetricsSettings()
+        tiers = []
+        for i, t in enumerate(self.get(m, "metrics", "poll", list)):
+            d = f"metrics.poll[{i}]"
+            self.table(t, d, {"age_hours", "every_minutes"})
+            tiers.append(PollTier(self.positive(t, d, "age_hours", 24, 1),
+                                  self.positive(t, d, "every_minutes", 30, 1)))
+        tiers.sort(key=lambda t: t.age_hours)
+        return MetricsSettings(poll=tuple(tiers))
+
+    def _opinions(self, raw: Any) -> OpinionSettings:
+        o = self.table(raw, "opinions", {"keep_days", "alert_command"})
+        return OpinionSettings(keep_days=self.positive(o, "opinions", "keep_days", 180, 1),
+                               alert_command=self.get(o, "opinions", "alert_command", str, ""))
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Plain dicts and lists again (for templates and JSON)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a table", list: "an array", str: "a string", int: "an integer",
+            float: "a number", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+def _type_label(typ: type | tuple[type, ...]) -> str:
+    types = typ if isinstance(typ, tuple) else (typ,)
+    names = {dict: "a table", list: "an array", str: "a string", int: "an integer",
+             float: "a number", bool: "a boolean (true/false)"}
+    return " or ".join(names.get(t, t.__name__) for t in types)

@@ -1,0 +1,528 @@
+"""The content library: load and validate tips, categories, campaigns and the
+blocklist; render tips through a sandboxed Jinja2 environment.
+
+Layout of ``content/``:
+
+- ``tips/*.toml``        ``[[tip]]`` entries — the only files read as tips
+- ``categories.toml``    ``[[category]]`` code / zh / en (codes nest: ``fraud.task``)
+- ``calendar.toml``      ``[[campaign]]`` date windows (solar or lunar) → category weights
+- ``templates/*.j2``     one wrapper per platform (``weibo.j2``, ``mastodon.j2``, ``local.j2``)
+- ``blocklist.txt``      words never to publish (matched after width/case/space folding)
+
+Problems are collected, not raised one at a time, so ``content check`` can list
+them all as ``file:line: id: problem``; a tip with an error is never drawn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import lunardate
+from jinja2.sandbox import SandboxedEnvironment
+
+from outreach.errors import ContentError
+
+MAX_RENDERED = 10_000  # characters: a template that renders more is refused
+MAX_FILE_BYTES = 2_000_000
+TIP_KEYS = {
+    "id", "category", "lang", "title", "text", "variants", "tags", "months",
+    "valid_until", "review_by", "source", "author",
+}
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    tip_id: str
+    message: str
+    severity: str = "error"  # error | warning
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.tip_id or '-'}: {self.message}"
+
+
+@dataclass(frozen=True)
+class TipDef:
+    id: str
+    category: str
+    lang: str
+    title: str
+    text: str
+    source: str
+    file: str
+    line: int
+    variants: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    months: tuple[int, ...] = ()
+    valid_until: date | None = None
+    review_by: date | None = None
+    author: str | None = None
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The main text and its variants; variant n is ``texts[n]``."""
+        return (self.text, *self.variants)
+
+    @cached_property
+    def text_hash(self) -> str:
+        """What an approval is bound to: everything that reaches the public."""
+        h = hashlib.sha256()
+        for part in (self.title, *self.texts, "\x1f".join(self.tags)):
+            h.update(part.encode("utf-8"))
+            h.update(b"\x1e")
+        return h.hexdigest()
+
+    def in_season(self, day: date) -> bool:
+        return not self.months or day.month in self.months
+
+    def expired(self, day: date) -> bool:
+        return self.valid_until is not None and day > self.valid_until
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    zh: str
+    en: str
+
+    def name(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    name_zh: str
+    name_en: str
+    calendar: str  # solar | lunar
+    start: tuple[int, int]
+    end: tuple[int, int]
+    weights: Mapping[str, float]
+
+    def window(self, year: int) -> tuple[date, date]:
+        """The solar dates the campaign covers when it starts in (solar or lunar) ``year``."""
+        wraps = self.end < self.start
+        return (_to_solar(self.calendar, year, *self.start),
+                _to_solar(self.calendar, year + 1 if wraps else year, *self.end))
+
+    def active(self, day: date) -> bool:
+        for year in (day.year - 1, day.year):
+            try:
+                start, end = self.window(year)
+            except ValueError:
+                continue
+            if start <= day <= end:
+                return True
+        return False
+
+
+def _to_solar(calendar: str, year: int, month: int, day: int) -> date:
+    if calendar == "solar":
+        if month == 2 and day == 29:
+            try:
+                return date(year, 2, 29)
+            except ValueError:
+                return date(year, 2, 28)
+        return date(year, month, day)
+    try:
+        return lunardate.LunarDate(year, month, day).to_solar_date()
+    except ValueError:
+        # lunar day 30 of a 29-day month means the month's last day
+        return lunardate.LunarDate(year, month, day - 1).to_solar_date()
+
+
+def category_matches(slot_category: str, tip_category: str) -> bool:
+    """A slot category ``fraud`` takes ``fraud`` and every ``fraud.*``."""
+    return tip_category == slot_category or tip_category.startswith(slot_category + ".")
+
+
+def normalise_for_blocklist(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+@dataclass
+class Library:
+    root: Path
+    tips: dict[str, TipDef] = field(default_factory=dict)
+    categories: dict[str, Category] = field(default_factory=dict)
+    campaigns: list[Campaign] = field(default_factory=list)
+    blocklist: tuple[str, ...] = ()
+    templates: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @cached_property
+    def broken_tips(self) -> frozenset[str]:
+        return frozenset(p.tip_id for p in self.errors if p.tip_id)
+
+    def tip(self, tip_id: str) -> TipDef:
+        from outreach.errors import NotFound
+
+        try:
+            return self.tips[tip_id]
+        except KeyError:
+            raise NotFound(f"unknown tip {tip_id!r}") from None
+
+    def campaign_weight(self, tip_category: str, day: date) -> float:
+        weight = 1.0
+        for c in self.campaigns:
+            if not c.active(day):
+                continue
+            for code, w in c.weights.items():
+                if category_matches(code, tip_category):
+                    weight = max(weight, w)
+        return weight
+
+    def active_campaigns(self, day: date) -> list[Campaign]:
+        return [c for c in self.campaigns if c.active(day)]
+
+    def blocked_word(self, text: str) -> str | None:
+        norm = normalise_for_blocklist(text)
+        for word in self.blocklist:
+            if word and word in norm:
+                return word
+        return None
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        return Renderer(self.templates)
+
+
+class Renderer:
+    """Sandboxed Jinja2, StrictUndefined, autoescape off (it is plain text), size-capped.
+
+    Compiled templates are cached by source text, so rendering a tip twice costs one
+    compilation.
+    """
+
+    def __init__(self, platform_templates: Mapping[str, str]) -> None:
+        self.env = SandboxedEnvironment(
+            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+        )
+        self.platform_templates = dict(platform_templates)
+        self._cache: dict[str, jinja2.Template] = {}
+
+    def compile(self, source: str) -> jinja2.Template:
+        tpl = self._cache.get(source)
+        if tpl is None:
+            tpl = self.env.from_string(source)
+            self._cache[source] = tpl
+        return tpl
+
+    def render_string(self, source: str, context: Mapping[str, Any]) -> str:
+        """Render one template; any template problem becomes a ContentError."""
+        try:
+            out = self.compile(source).render(**context)
+        except jinja2.UndefinedError as exc:
+            raise ContentError(f"undefined template variable: {exc.message}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise ContentError(f"template syntax error (line {exc.lineno}): {exc.message}") from None
+        except jinja2.exceptions.SecurityError as exc:
+            raise ContentError(f"template not allowed: {exc}") from None
+        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            raise ContentError(f"template error: {exc}") from None
+        if len(out) > MAX_RENDERED:
+            raise ContentError(f"rendered text is over the size cap of {MAX_RENDERED} characters")
+        return out.strip()
+
+    def wrap(self, platform: str, body: str, *, title: str, tags: Iterable[str],
+             variables: Mapping[str, Any], share_url: str = "") -> str:
+        """Put a text into the platform's template."""
+        source = self.platform_templates.get(platform)
+        if source is None:
+            return body
+        context = dict(variables)
+        context.update(title=title, text=body, tags=list(tags), share_url=share_url)
+        return self.render_string(source, context)
+
+
+# --- loading -----------------------------------------------------------------------
+
+
+def load_library(root: Path) -> Library:
+    """Read the whole library under ``root``; problems are collected on the result."""
+    lib = Library(root=root)
+    if not root.is_dir():
+        raise ContentError("content folder not found", where=str(root))
+    _load_categories(lib)
+    _load_calendar(lib)
+    _load_blocklist(lib)
+    _load_templates(lib)
+    tips_dir = root / "tips"
+    files = sorted(tips_dir.glob("*.toml")) if tips_dir.is_dir() else []
+    if not files:
+        lib.problems.append(Problem(_rel(root, tips_dir), 0, "", "no tip files (tips/*.toml)"))
+    for path in files:
+        _load_tip_file(lib, path)
+    return lib
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def _read_toml(lib: Library, path: Path) -> tuple[dict[str, Any], list[str]] | None:
+    rel = _rel(lib.root, path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            lib.problems.append(Problem(rel, 0, "", f"file is over {MAX_FILE_BYTES} bytes"))
+            return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        lib.problems.append(Problem(rel, 0, "", f"cannot read: {exc.strerror}"))
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        lib.problems.append(Problem(rel, line, "", "not valid UTF-8"))
+        return None
+    try:
+        return tomllib.loads(text), text.splitlines()
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        lib.problems.append(Problem(rel, int(m[1]) if m else 0, "", f"invalid TOML: {exc}"))
+        return None
+
+
+def _entry_lines(lines: list[str], header: str) -> list[int]:
+    return [i + 1 for i, line in enumerate(lines) if line.strip().startswith(header)]
+
+
+def _load_categories(lib: Library) -> None:
+    path = lib.root / "categories.toml"
+    if not path.exists():
+        lib.problems.append(Problem(_rel(lib.root, path), 0, "", "missing categories.toml"))
+        return
+    loaded = _read_toml(lib, path)
+    if loaded is None:
+        return
+    data, lines = loaded
+    rel = _rel(lib.root, path)
+    starts = _entry_lines(lines, "[[category]]")
+    for i, entry in enumerate(data.get("category", [])):
+        line = starts[i] if i < len(starts) else 0
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(k), str) and entry.get(k) for k in ("code", "zh", "en")
+        ):
+            lib.problems.append(Problem(rel, line, "", "a category needs code, zh and en strings"))
+            continue
+        code = entry["code"]
+        if code in lib.categories:
+            lib.problems.append(Problem(rel, line, "", f"duplicate category {code!r}"))
+        lib.categories[code] = Category(code, entry["zh"], entry["en"])
+    for code in lib.categories:
+        if "." in code and code.rsplit(".", 1)[0] not in lib.categories:
+            lib.problems.append(Problem(rel, 0, "", f"category {code!r} has no parent category"))
+
+
+def _load_calendar(lib: Library) -> None:
+    path = lib.root / "calendar.toml"
+    if not path.exists():
+        return
+    loaded = _read_toml(lib, path)
+    if loaded is None:
+        return
+    data, lines = loaded
+    rel = _rel(lib.root, path)
+    starts = _entry_lines(lines, "[[campaign]]")
+    for i, entry in enumerate(data.get("campaign", [])):
+        line = starts[i] if i < len(starts) else 0
+        cid = entry.get("id", "") if isinstance(entry, dict) else ""
+        try:
+            lib.campaigns.append(_campaign(entry, lib.categories))
+        except ValueError as exc:
+            lib.problems.append(Problem(rel, line, str(cid), str(exc)))
+
+
+def _campaign(entry: Any, categories: Mapping[str, Category]) -> Campaign:
+    if not isinstance(entry, dict):
+        raise ValueError("a campaign must be a table")
+    unknown = set(entry) - {"id", "name", "calendar", "start", "end", "categories"}
+    if unknown:
+        raise ValueError(f"unknown key(s): {', '.join(sorted(unknown))}")
+    cid = entry.get("id")
+    if not isinstance(cid, str) or not cid:
+        raise ValueError("campaign needs an id")
+    calendar = entry.get("calendar", "solar")
+    if calendar not in ("solar", "lunar"):
+        raise ValueError(f"calendar must be solar or lunar, got {calendar!r}")
+    name = entry.get("name", {})
+    if isinstance(name, str):
+        name = {"zh": name, "en": name}
+    start, end = (_month_day(entry.get(k), k) for k in ("start", "end"))
+    weights = entry.get("categories")
+    if not isinstance(weights, dict) or not weights:
+        raise ValueError("campaign needs categories = { code = weight, ... }")
+    for code, w in weights.items():
+        if categories and code not in categories:
+            raise ValueError(f"unknown category {code!r}")
+        if isinstance(w, bool) or not isinstance(w, int | float) or w <= 0:
+            raise ValueError(f"weight for {code!r} must be a positive number")
+    return Campaign(cid, str(name.get("zh", cid)), str(name.get("en", cid)), calendar,
+                    start, end, {k: float(v) for k, v in weights.items()})
+
+
+def _month_day(value: Any, key: str) -> tuple[int, int]:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{2}-\d{2}", value):
+        raise ValueError(f"{key} must be \"MM-DD\", got {value!r}")
+    month, day = int(value[:2]), int(value[3:])
+    if not 1 <= month <= 12 or not 1 <= day <= 31:
+        raise ValueError(f"{key} is not a valid month-day: {value!r}")
+    return month, day
+
+
+def _load_blocklist(lib: Library) -> None:
+    path = lib.root / "blocklist.txt"
+    if not path.exists():
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        lib.problems.append(Problem(_rel(lib.root, path), 0, "", f"cannot read: {exc}"))
+        return
+    words = []
+    for raw in text.splitlines():
+        s = raw.strip()
+        if s and not s.startswith("#"):
+            words.append(normalise_for_blocklist(s))
+    lib.blocklist = tuple(sorted(set(words), key=len, reverse=True))
+
+
+def _load_templates(lib: Library) -> None:
+    tdir = lib.root / "templates"
+    if not tdir.is_dir():
+        return
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    for path in sorted(tdir.glob("*.j2")):
+        rel = _rel(lib.root, path)
+        try:
+            source = path.read_text(encoding="utf-8")
+            env.parse(source)
+        except jinja2.TemplateSyntaxError as exc:
+            lib.problems.append(Problem(rel, exc.lineno or 0, "", f"template syntax: {exc.message}"))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            lib.problems.append(Problem(rel, 0, "", f"cannot read: {exc}"))
+            continue
+        lib.templates[path.stem] = source
+
+
+def _load_tip_file(lib: Library, path: Path) -> None:
+    loaded = _read_toml(lib, path)
+    if loaded is None:
+        return
+    data, lines = loaded
+    rel = _rel(lib.root, path)
+    extra = set(data) - {"tip"}
+    if extra:
+        lib.problems.append(Problem(rel, 1, "", f"unknown top-level key(s): {', '.join(sorted(extra))}"
+                                    " (tips are [[tip]] tables)"))
+    entries = data.get("tip", [])
+    if not isinstance(entries, list):
+        lib.problems.append(Problem(rel, 1, "", "tip must be an array of tables ([[tip]])"))
+        return
+    starts = _entry_lines(lines, "[[tip]]")
+    for i, entry in enumerate(entries):
+        line = starts[i] if i < len(starts) else 0
+        tip = _tip(lib, rel, line, entry)
+        if tip is None:
+            continue
+        if tip.id in lib.tips:
+            other = lib.tips[tip.id]
+            lib.problems.append(Problem(rel, line, tip.id,
+                                        f"duplicate id (also {other.file}:{other.line})"))
+            continue
+        lib.tips[tip.id] = tip
+
+
+def _tip(lib: Library, rel: str, line: int, entry: Any) -> TipDef | None:
+    def bad(message: str, tip_id: str = "") -> None:
+        lib.problems.append(Problem(rel, line, tip_id, message))
+
+    if not isinstance(entry, dict):
+        bad("a tip must be a table")
+        return None
+    tip_id = entry.get("id")
+    if not isinstance(tip_id, str) or not _ID_RE.fullmatch(tip_id):
+        bad(f"id must be a slug (a-z, 0-9, '-'), got {tip_id!r}")
+        return None
+    ok = True
+    unknown = set(entry) - TIP_KEYS
+    if unknown:
+        bad(f"unknown key(s): {', '.join(sorted(unknown))}", tip_id)
+        ok = False
+    for key in ("category", "lang", "text"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            bad(f"missing or empty {key}", tip_id)
+            ok = False
+    source = entry.get("source")
+    if not isinstance(source, str) or not source.strip():
+        bad("missing source (the law, notice or agency the advice comes from)", tip_id)
+        ok = False
+    if not ok:
+        return None
+    if entry["category"] not in lib.categories:
+        bad(f"unknown category {entry['category']!r}", tip_id)
+        ok = False
+    if entry["lang"] not in ("zh", "en"):
+        bad(f"lang must be zh or en, got {entry['lang']!r}", tip_id)
+        ok = False
+    title = entry.get("title", "")
+    variants = entry.get("variants", [])
+    tags = entry.get("tags", [])
+    months = entry.get("months", [])
+    if not isinstance(title, str):
+        bad("title must be a string", tip_id)
+        ok = False
+    if not isinstance(variants, list) or not all(isinstance(v, str) and v.strip() for v in variants):
+        bad("variants must be a list of non-empty strings", tip_id)
+        ok = False
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        bad("tags must be a list of strings", tip_id)
+        ok = False
+    if not isinstance(months, list) or not all(
+        isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12 for m in months
+    ):
+        bad("months must be a list of month numbers 1-12", tip_id)
+        ok = False
+    dates: dict[str, date | None] = {}
+    for key in ("valid_until", "review_by"):
+        value = entry.get(key)
+        if value is None or (isinstance(value, date) and not hasattr(value, "hour")):
+            dates[key] = value
+        else:
+            bad(f"{key} must be a date (YYYY-MM-DD without quotes), got {value!r}", tip_id)
+            ok = False
+    author = entry.get("author")
+    if author is not None and not isinstance(author, str):
+        bad("author must be a string", tip_id)
+        ok = False
+    if not ok:
+        return None
+    return TipDef(
+        id=tip_id, category=entry["category"], lang=entry["lang"], title=title.strip(),
+        text=entry["text"].strip(), source=source.strip(), file=rel, line=line,
+        variants=tuple(v.strip() for v in variants), tags=tuple(tags),
+        months=tuple(sorted(set(months))), valid_until=dates["valid_until"],
+        review_by=dates["review_by"], author=author,
+    )

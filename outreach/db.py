@@ -1,0 +1,217 @@
+"""Engine, sessions and migrations.
+
+SQLite (the default) runs in WAL mode with a busy timeout; write transactions
+begin IMMEDIATE so two writers queue instead of failing half-way. PostgreSQL
+(``postgresql+psycopg://…``) is the shared deployment. Any command that finds
+the schema missing or behind upgrades it under a lock (a file lock on SQLite,
+an advisory lock on PostgreSQL); when it is current that costs one query.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
+
+from outreach.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+HEAD = "0003"  # the newest revision in migrations/versions (a test checks they agree)
+BUSY_TIMEOUT_MS = 30_000
+_PG_LOCK_ID = 0x6F757472  # "outr"
+
+
+def sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return Path(url[len("sqlite:///"):])
+    return None
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with outreach's connection settings for SQLite or PostgreSQL."""
+    path = sqlite_path(url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create folder: {exc.strerror}", where=str(path)) from None
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            # FULL: a commit is on disk before the platform is called; exactly-once
+            # publishing relies on the claim surviving a power cut, not just a crash.
+            cur.execute("PRAGMA synchronous = FULL")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    if url.startswith("postgresql"):
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except ModuleNotFoundError:
+            raise DatabaseError(
+                "PostgreSQL needs the postgres extra: pip install 'outreach[postgres]'"
+            ) from None
+    raise DatabaseError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+
+
+class Database:
+    """The engine plus the sessions outreach uses."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._reader = self.engine.execution_options(sqlite_begin="DEFERRED")
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+
+    def session(self) -> Session:
+        """A session whose transactions take the write lock at BEGIN (SQLite)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    def reader(self) -> Session:
+        """A session for reads only: no write lock is taken."""
+        return Session(self._reader, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- migrations -------------------------------------------------------------
+
+    def current_revision(self) -> str | None:
+        try:
+            with self._reader.connect() as conn:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except OperationalError as exc:
+            if "no such table" in str(exc) or "does not exist" in str(exc):
+                return None
+            raise DatabaseError(f"cannot open database: {_short(exc)}", where=self._where()) from None
+        except SQLAlchemyError as exc:
+            if "does not exist" in str(exc):
+                return None
+            raise DatabaseError(f"cannot open database: {_short(exc)}", where=self._where()) from None
+
+    def ensure_schema(self) -> bool:
+        """Upgrade to the newest schema if needed; True when something was done."""
+        if self.current_revision() == HEAD:
+            return False
+        with self._migration_lock():
+            if self.current_revision() == HEAD:
+                return False
+            self.upgrade()
+            return True
+
+    def upgrade(self, revision: str = "head") -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.connect() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                conn.commit()
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"migration failed: {_short(exc)}", where=self._where()) from None
+        log.info("database upgraded to %s", revision)
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        path = sqlite_path(self.url)
+        if path is not None:
+            lock_path = path.with_name(path.name + ".migrate-lock")
+            with open(lock_path, "a+") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+            return
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_ID})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_ID})
+                    conn.commit()
+            return
+        yield
+
+    def _where(self) -> str:
+        path = sqlite_path(self.url)
+        return str(path) if path else self.url.split("@")[-1]
+
+    # --- backup -----------------------------------------------------------------
+
+    def backup(self, target: Path) -> None:
+        """An online copy of a SQLite database (safe while the daemon runs)."""
+        path = sqlite_path(self.url)
+        if path is None:
+            raise DatabaseError(
+                "online backup is for SQLite; for PostgreSQL use: pg_dump -Fc DBNAME > FILE"
+            )
+        if target.exists():
+            raise DatabaseError("backup target exists; refusing to overwrite", where=str(target))
+        try:
+            src = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+            dst = sqlite3.connect(target)
+            with dst:
+                src.backup(dst)
+            dst.close()
+            src.close()
+        except sqlite3.Error as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(target)
+            raise DatabaseError(f"backup failed: {exc}", where=str(target)) from None
+
+    def integrity_check(self) -> str:
+        if not self.is_sqlite:
+            return "ok"
+        with self._reader.connect() as conn:
+            return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+
+
+def _short(exc: BaseException) -> str:
+    msg = str(getattr(exc, "orig", exc)) or type(exc).__name__
+    return msg.splitlines()[0][:200]
+
+
+def insert_ignore(session: Any, table: Any, rows: list[dict[str, Any]], key: str) -> int:
+    """``INSERT … ON CONFLICT (key) DO NOTHING`` on SQLite and PostgreSQL; rows inserted."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=[key])
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
+    result = session.execute(stmt, rows)
+    return int(result.rowcount or 0)

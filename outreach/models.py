@@ -1,0 +1,242 @@
+"""The tables. Their names and columns are a public interface: analysts query them.
+
+Every instant is stored in UTC through ``UTCDateTime``, which gives back aware
+datetimes on SQLite too (SQLite has no zone-aware type).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+POST_STATUSES = (
+    "draft", "queued", "publishing", "unconfirmed", "published",
+    "failed", "cancelled", "missed", "retracted",
+)
+ACCOUNT_STATES = ("active", "paused", "needs_reauth", "unconfigured")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, whatever the backend stores."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON value kept as text, readable from any SQL shell."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class Account(SQLModel, table=True):
+    """One configured account, as the database remembers it (config is the source of its settings)."""
+
+    __tablename__ = "accounts"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    platform: str = Field(max_length=32)
+    state: str = Field(default="active", max_length=16)  # active | needs_reauth (pause is derived)
+    remote_id: str | None = None
+    handle: str | None = None
+    followers: int | None = None
+    last_success_at: datetime | None = utc_column()
+    last_error: str | None = None
+    token_expires_at: datetime | None = utc_column()
+    comments_since_id: str | None = None
+    counts_fallback: bool = False
+    created_at: datetime | None = utc_column()
+
+
+class Tip(SQLModel, table=True):
+    """A mirror of the content library, refreshed on load, so reports can join on categories."""
+
+    __tablename__ = "tips"
+    id: str = Field(primary_key=True, max_length=100)
+    category: str = Field(max_length=64, index=True)
+    lang: str = Field(max_length=8)
+    title: str = ""
+    text_hash: str = Field(max_length=64)
+    source: str = ""
+    file: str = ""
+    line: int = 0
+    updated_at: datetime | None = utc_column()
+
+
+class Approval(SQLModel, table=True):
+    """An approval of a tip's exact text; editing the text withdraws it."""
+
+    __tablename__ = "approvals"
+    id: int | None = Field(default=None, primary_key=True)
+    tip_id: str = Field(max_length=100, index=True)
+    text_hash: str = Field(max_length=64)
+    approved_by: str = Field(max_length=100)
+    approved_at: datetime | None = utc_column(nullable=False)
+
+
+class Post(SQLModel, table=True):
+    """One intended publication. The row exists before any network call."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        Index("ix_posts_due", "status", "not_before"),
+        Index("ix_posts_account_status", "account", "status"),
+        Index("ix_posts_scheduled", "scheduled_at"),
+        Index("ix_posts_account_tip", "account", "tip_id", "published_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=64)
+    kind: str = Field(default="adhoc", max_length=16)  # slot | adhoc | reply
+    status: str = Field(default="draft", max_length=16)
+    slot_key: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
+    scheduled_at: datetime | None = utc_column(nullable=False)
+    not_before: datetime | None = utc_column(nullable=False)
+    tip_id: str | None = Field(default=None, max_length=100)
+    variant: int | None = None
+    category: str | None = Field(default=None, max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    idempotency_key: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    reply_to_comment_id: int | None = None
+    created_by: str | None = Field(default=None, max_length=100)
+    approved_by: str | None = Field(default=None, max_length=100)
+    approved_at: datetime | None = utc_column()
+    remote_id: str | None = Field(default=None, max_length=100)
+    remote_url: str | None = None
+    published_at: datetime | None = utc_column()
+    attempts: int = 0
+    ambiguous: bool = False  # an attempt may have landed unseen: reconcile before failing
+    last_error: str | None = None
+    claimed_by: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = utc_column()
+    first_attempt_at: datetime | None = utc_column()
+    last_attempt_at: datetime | None = utc_column()
+    metrics_checked_at: datetime | None = utc_column()
+    created_at: datetime | None = utc_column()
+    updated_at: datetime | None = utc_column()
+
+
+class PostMetric(SQLModel, table=True):
+    """A snapshot of a post's counts, written only when a count changed."""
+
+    __tablename__ = "post_metrics"
+    __table_args__ = (Index("ix_post_metrics_post_time", "post_id", "observed_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int
+    observed_at: datetime | None = utc_column(nullable=False)
+    reposts: int | None = None
+    comments: int | None = None
+    likes: int | None = None
+
+
+class AccountMetric(SQLModel, table=True):
+    """A snapshot of an account's figures: on change, and once a day."""
+
+    __tablename__ = "account_metrics"
+    __table_args__ = (Index("ix_account_metrics_account_time", "account", "observed_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=64)
+    observed_at: datetime | None = utc_column(nullable=False)
+    followers: int | None = None
+    following: int | None = None
+    statuses: int | None = None
+
+
+class Comment(SQLModel, table=True):
+    """A comment of the public under one of our posts (redacted before storing)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        UniqueConstraint("account", "remote_id", name="uq_comments_account_remote"),
+        Index("ix_comments_post", "post_id"),
+        Index("ix_comments_created", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=64)
+    remote_id: str = Field(max_length=100)
+    post_id: int | None = None
+    in_reply_to_remote_id: str | None = Field(default=None, max_length=100)
+    author: str = Field(default="", max_length=200)
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    url: str | None = None
+    created_at: datetime | None = utc_column(nullable=False)
+    fetched_at: datetime | None = utc_column()
+    opinion_class: str = Field(default="chatter", sa_column=Column("class", String(32)))
+    labels: list[str] | None = Field(default=None, sa_column=Column(JSONText))
+    is_own: bool = False
+    needs_reply: bool = False
+    replied_at: datetime | None = utc_column()
+    redacted: bool = False
+
+
+class AuditLog(SQLModel, table=True):
+    """Every change a person made: who, what, when, why."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime | None = utc_column(nullable=False, index=True)
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=40)
+    account: str | None = Field(default=None, max_length=64)
+    post_id: int | None = Field(default=None, index=True)
+    target: str | None = Field(default=None, max_length=120)
+    reason: str | None = None
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONText))
+
+
+class Pause(SQLModel, table=True):
+    """Incident mode: automatic posting stops while a pause is open (account None: all)."""
+
+    __tablename__ = "pauses"
+    id: int | None = Field(default=None, primary_key=True)
+    account: str | None = Field(default=None, max_length=64)
+    reason: str
+    paused_by: str = Field(max_length=100)
+    started_at: datetime | None = utc_column(nullable=False)
+    ended_at: datetime | None = utc_column()
+    ended_by: str | None = Field(default=None, max_length=100)
+
+
+class DaemonHeartbeat(SQLModel, table=True):
+    """Each running daemon writes its heartbeat here every tick."""
+
+    __tablename__ = "daemon_heartbeats"
+    id: str = Field(primary_key=True, max_length=120)
+    host: str = Field(max_length=200)
+    pid: int
+    started_at: datetime | None = utc_column(nullable=False)
+    heartbeat_at: datetime | None = utc_column(nullable=False)
+    stopped_at: datetime | None = utc_column()
+    last_tick_error: str | None = None

@@ -1,0 +1,92 @@
+"""Terminal and JSON output: the only place besides cli.py that knows about consoles.
+
+JSON goes to stdout, messages to stderr. Text that came from the public is
+stripped of control characters and ANSI sequences before it reaches a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+
+_CONTROL_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _width() -> int | None:
+    if sys.stdout.isatty():
+        return None
+    try:
+        return max(int(os.environ.get("COLUMNS", "140")), 60)
+    except ValueError:
+        return 140
+
+
+out = Console(width=_width(), highlight=False, soft_wrap=False)
+err = Console(stderr=True, width=_width(), highlight=False)
+
+
+def safe(text: str | None) -> str:
+    """Untrusted text for a terminal: no escape sequences, no control characters, no markup."""
+    if text is None:
+        return ""
+    from rich.markup import escape
+
+    return escape(_CONTROL_RE.sub("", text))
+
+
+def iso(value: datetime | None) -> str | None:
+    """JSON timestamps: ISO 8601 with offset, in UTC."""
+    return value.isoformat() if value is not None else None
+
+
+def local(value: datetime | None, zone: ZoneInfo) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=_default) + "\n")
+
+
+def message(text: str) -> None:
+    err.print(text)
+
+
+def warn(text: str) -> None:
+    err.print(f"[yellow]warning:[/] {text}")
+
+
+def error(text: str) -> None:
+    err.print(f"[bold red]error:[/] {text}", soft_wrap=True)
+
+
+def shorten(text: str, width: int = 60) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= width else one[: width - 1] + "…"
+
+
+def sparkline(values: Iterable[float | int | None]) -> str:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return ""
+    lo, hi = min(vals), max(vals)
+    bars = "▁▂▃▄▅▆▇█"
+    span = (hi - lo) or 1
+    return "".join(bars[int((v - lo) / span * (len(bars) - 1))] for v in vals)

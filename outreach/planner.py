@@ -1,0 +1,321 @@
+"""Slots → posts: when an account posts, and which tip it draws.
+
+The functions at the top are pure (config, library, history, time window in;
+slots and draws out), so ``outreach plan`` and the daemon run the same code and
+what plan shows is what run publishes. ``materialise`` at the bottom is the one
+place that writes: it turns due and upcoming slots into ``posts`` rows with
+``INSERT … ON CONFLICT DO NOTHING`` on the slot key.
+
+Draw order: campaign weight, then least recently used on this account, then a
+deterministic tie-break from the slot key.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+
+from outreach.config import AccountSettings, Policy
+from outreach.content import Library, TipDef, category_matches
+from outreach.cron import fire_times
+from outreach.errors import ContentError
+from outreach.models import Approval, Pause, Post
+from outreach.texts import render_tip, text_problems
+
+USED_STATUSES = ("queued", "publishing", "unconfirmed", "published", "retracted")
+MAX_LOOKBACK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class SlotTime:
+    account: str
+    at: datetime  # aware UTC
+    categories: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return slot_key(self.account, self.at)
+
+    @property
+    def label(self) -> str:
+        return ",".join(self.categories) if self.categories else "any"
+
+
+def slot_key(account: str, at: datetime) -> str:
+    """The unique key of a slot: the account plus the UTC instant."""
+    return f"{account}@{at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+
+
+def in_quiet_hours(local: time, quiet: tuple[time, time] | None) -> bool:
+    if quiet is None:
+        return False
+    start, end = quiet
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end  # wraps midnight
+
+
+def slot_times(account: AccountSettings, policy: Policy, start: datetime,
+               end: datetime) -> list[SlotTime]:
+    """The account's slots in [start, end), without quiet hours and blackout dates."""
+    by_instant: dict[datetime, SlotTime] = {}
+    for slot in account.slots:
+        for at in fire_times(slot.cron, account.timezone, start, end):
+            local = at.astimezone(account.timezone)
+            if local.date() in policy.blackout_dates:
+                continue
+            if in_quiet_hours(local.time(), policy.quiet_hours):
+                continue
+            by_instant.setdefault(at, SlotTime(account.name, at, slot.categories))
+    return [by_instant[k] for k in sorted(by_instant)]
+
+
+@dataclass
+class History:
+    """When each tip was used on one account, and which variant it used last."""
+
+    uses: dict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    variants: dict[str, list[tuple[datetime, int]]] = field(
+        default_factory=lambda: defaultdict(list))
+
+    def record(self, tip_id: str, at: datetime, variant: int | None) -> None:
+        bisect.insort(self.uses[tip_id], at)
+        bisect.insort(self.variants[tip_id], (at, variant or 0))
+
+    def last_before(self, tip_id: str, at: datetime) -> datetime | None:
+        uses = self.uses.get(tip_id)
+        if not uses:
+            return None
+        i = bisect.bisect_left(uses, at)
+        return uses[i - 1] if i else None
+
+    def used_near(self, tip_id: str, at: datetime, cooldown: timedelta) -> bool:
+        uses = self.uses.get(tip_id)
+        if not uses or cooldown <= timedelta(0):
+            return False
+        i = bisect.bisect_left(uses, at - cooldown)
+        return i < len(uses) and uses[i] < at + cooldown
+
+    def next_variant(self, tip_id: str, at: datetime, count: int) -> int:
+        history = self.variants.get(tip_id)
+        if not history or count <= 1:
+            return 0
+        i = bisect.bisect_left(history, (at, -1))
+        if i == 0:
+            return 0
+        return (history[i - 1][1] + 1) % count
+
+
+@dataclass(frozen=True)
+class Draw:
+    tip_id: str
+    variant: int
+    category: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Miss:
+    reason: str
+
+
+def eligible_tips(lib: Library, account: AccountSettings, slot: SlotTime, day: date,
+                  approved: set[str] | None) -> list[TipDef]:
+    """Tips a slot may draw, before cooldown and rendering."""
+    out = []
+    for tip in lib.tips.values():
+        if tip.lang != account.lang or tip.id in lib.broken_tips:
+            continue
+        if approved is not None and tip.id not in approved:
+            continue
+        if slot.categories and not any(category_matches(c, tip.category) for c in slot.categories):
+            continue
+        if not tip.in_season(day) or tip.expired(day):
+            continue
+        out.append(tip)
+    return out
+
+
+def draw(slot: SlotTime, account: AccountSettings, lib: Library, client: Any,
+         history: History, policy: Policy, approved: set[str] | None) -> Draw | Miss:
+    """Pick the tip (and variant) a slot publishes, or say why none fits."""
+    day = slot.at.astimezone(account.timezone).date()
+    cooldown = timedelta(days=policy.cooldown_days)
+    candidates = [t for t in eligible_tips(lib, account, slot, day, approved)
+                  if not history.used_near(t.id, slot.at, cooldown)]
+
+    def order(tip: TipDef) -> tuple[float, float, str]:
+        last = history.last_before(tip.id, slot.at)
+        tie = hashlib.sha256(f"{slot.key}|{tip.id}".encode()).hexdigest()
+        return (-lib.campaign_weight(tip.category, day),
+                last.timestamp() if last else float("-inf"), tie)
+
+    for tip in sorted(candidates, key=order):
+        count = len(tip.texts)
+        first = history.next_variant(tip.id, slot.at, count)
+        for step in range(count):
+            variant = (first + step) % count
+            try:
+                text = render_tip(lib, tip, variant, account)
+            except ContentError:
+                continue
+            if not text_problems(text, client, lib):
+                return Draw(tip.id, variant, tip.category, text)
+    return Miss(f"exhausted: {slot.label}")
+
+
+def plan_slots(slots: Sequence[SlotTime], account: AccountSettings, lib: Library, client: Any,
+               history: History, policy: Policy,
+               approved: set[str] | None) -> list[tuple[SlotTime, Draw | Miss]]:
+    """Draw slots in time order, each draw becoming history for the next."""
+    out: list[tuple[SlotTime, Draw | Miss]] = []
+    for slot in slots:
+        result = draw(slot, account, lib, client, history, policy, approved)
+        if isinstance(result, Draw):
+            history.record(result.tip_id, slot.at, result.variant)
+        out.append((slot, result))
+    return out
+
+
+# --- reading what the database knows ------------------------------------------------
+
+
+def approved_tips(session: Any, lib: Library, policy: Policy) -> set[str] | None:
+    """Tips whose current text carries an approval; None when approval is not required."""
+    if not policy.require_approval:
+        return None
+    rows = session.execute(select(Approval.tip_id, Approval.text_hash)).all()
+    hashes: dict[str, set[str]] = defaultdict(set)
+    for tip_id, text_hash in rows:
+        hashes[tip_id].add(text_hash)
+    return {t.id for t in lib.tips.values() if t.text_hash in hashes.get(t.id, ())}
+
+
+def load_history(session: Any, account: str) -> History:
+    history = History()
+    used_at = func.coalesce(Post.published_at, Post.scheduled_at)
+    rows = session.execute(
+        select(Post.tip_id, used_at, Post.variant).where(
+            Post.account == account, Post.tip_id.is_not(None),  # type: ignore[union-attr]
+            Post.status.in_(USED_STATUSES),  # type: ignore[attr-defined]
+        )
+    ).all()
+    for tip_id, at, variant in rows:
+        history.record(tip_id, _aware(at), variant)
+    return history
+
+
+def _aware(value: Any) -> datetime:
+    from outreach.models import UTCDateTime
+
+    out = UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
+    assert out is not None
+    return out
+
+
+def pause_intervals(session: Any, account: str) -> list[tuple[datetime, datetime | None]]:
+    rows = session.execute(
+        select(Pause.started_at, Pause.ended_at).where(
+            or_(Pause.account.is_(None), Pause.account == account)  # type: ignore[union-attr]
+        )
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def paused_at(intervals: Iterable[tuple[datetime, datetime | None]], at: datetime) -> bool:
+    return any(start <= at and (end is None or at < end) for start, end in intervals)
+
+
+# --- writing: slots become rows --------------------------------------------------------
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | None = None) -> int:
+    """Turn every slot up to ``materialise_hours`` ahead into a ``posts`` row.
+
+    Slots missed while nothing ran (older than ``catch_up_minutes``) and slots that
+    fell in a pause become ``missed`` rows with the reason, so they are reported and
+    never drawn again. Returns how many rows were inserted.
+    """
+    settings = rt.settings
+    policy = settings.policy
+    horizon = now + timedelta(hours=policy.materialise_hours)
+    catch_up = now - timedelta(minutes=policy.catch_up_minutes)
+    inserted = 0
+    db = rt.db
+    for account in accounts if accounts is not None else settings.accounts.values():
+        if not account.slots:
+            continue
+        with db.session() as session:
+            last = session.execute(
+                select(func.max(Post.scheduled_at)).where(
+                    Post.account == account.name,
+                    Post.slot_key.is_not(None),  # type: ignore[union-attr]
+                )
+            ).scalar()
+            start = _aware(last) + timedelta(seconds=1) if last is not None else catch_up
+            start = max(start, now - MAX_LOOKBACK)
+            slots = slot_times(account, policy, start, horizon)
+            if not slots:
+                continue
+            lib = rt.library
+            client = rt.client(account)
+            approved = approved_tips(session, lib, policy)
+            history = load_history(session, account.name)
+            pauses = pause_intervals(session, account.name)
+            rows = []
+            for slot in slots:
+                row = {
+                    "account": account.name, "kind": "slot", "slot_key": slot.key,
+                    "scheduled_at": slot.at, "not_before": slot.at, "attempts": 0,
+                    "idempotency_key": new_key(), "created_at": now, "updated_at": now,
+                    "created_by": "planner", "text": "", "status": "missed",
+                    "category": slot.label,
+                }
+                if slot.at < catch_up:
+                    row["last_error"] = (f"late: the daemon was not running within "
+                                         f"{policy.catch_up_minutes} minutes of the slot")
+                elif slot.at <= now and paused_at(pauses, slot.at):
+                    row["last_error"] = "paused"
+                else:
+                    result = draw(slot, account, lib, client, history, policy, approved)
+                    if isinstance(result, Miss):
+                        row["last_error"] = result.reason
+                    else:
+                        history.record(result.tip_id, slot.at, result.variant)
+                        row.update(status="queued", tip_id=result.tip_id,
+                                   variant=result.variant, category=result.category,
+                                   text=result.text)
+                rows.append(row)
+            inserted += _insert_slots(session, rows)
+            session.commit()
+    return inserted
+
+
+def _insert_slots(session: Any, rows: list[dict[str, Any]]) -> int:
+    from outreach.db import insert_ignore
+
+    table = Post.__table__  # type: ignore[attr-defined]
+    blank: dict[str, Any] = {c.name: None for c in table.columns if c.name != "id"}
+    blank.update(attempts=0, ambiguous=False)
+    return insert_ignore(session, table, [blank | r for r in rows], "slot_key")
+
+
+def due_filter(now: datetime) -> Any:
+    return and_(Post.status == "queued", Post.not_before <= now)  # type: ignore[arg-type]
+
+
+def local_day(at: datetime, zone: ZoneInfo) -> date:
+    return at.astimezone(zone).date()

@@ -1,0 +1,76 @@
+"""`outreach plan`: what will be published, by the same code the daemon runs.
+
+Rows already materialised are shown as they are; slots further ahead are drawn
+in memory with ``planner.plan_slots`` from the same history, in the same order,
+so the preview is what ``run`` will publish unless someone changes the library,
+the approvals or the queue in between.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from outreach.models import Post
+from outreach.planner import (
+    Draw,
+    _aware,
+    approved_tips,
+    load_history,
+    pause_intervals,
+    paused_at,
+    plan_slots,
+    slot_times,
+)
+
+PLAN_STATUSES = ("draft", "queued", "publishing", "unconfirmed", "missed")
+
+
+def plan_rows(rt: Any, *, days: int, account: str | None = None) -> list[dict[str, Any]]:
+    now = rt.clock()
+    end = now + timedelta(days=days)
+    accounts = ([rt.settings.account(account)] if account
+                else list(rt.settings.accounts.values()))
+    policy = rt.settings.policy
+    rows: list[dict[str, Any]] = []
+    with rt.db.reader() as s:
+        approved = approved_tips(s, rt.library, policy) if accounts else None
+        for acc in accounts:
+            posts = s.execute(select(Post).where(
+                Post.account == acc.name, Post.status.in_(PLAN_STATUSES),  # type: ignore[attr-defined,arg-type]
+                Post.scheduled_at < end,  # type: ignore[arg-type,operator]
+                (Post.scheduled_at >= now) | (Post.status != "missed"),  # type: ignore[arg-type,operator]
+            ).order_by(Post.scheduled_at, Post.id)).scalars().all()
+            for p in posts:
+                rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
+                                 p.status, p.last_error, p.id))
+            last = s.execute(select(func.max(Post.scheduled_at)).where(
+                Post.account == acc.name, Post.slot_key.is_not(None))).scalar()  # type: ignore[union-attr,arg-type]
+            start = max(now, _aware(last) + timedelta(seconds=1)) if last is not None else now
+            slots = slot_times(acc, policy, start, end)
+            if not slots:
+                continue
+            history = load_history(s, acc.name)
+            pauses = pause_intervals(s, acc.name)
+            client = rt.client(acc)
+            for slot, result in plan_slots(slots, acc, rt.library, client, history, policy,
+                                           approved):
+                open_pause = paused_at(pauses, now) and paused_at(pauses, slot.at)
+                if isinstance(result, Draw):
+                    rows.append(_row(acc.name, slot.at, result.tip_id, result.category,
+                                     result.text, "paused" if open_pause else "planned", None,
+                                     None))
+                else:
+                    rows.append(_row(acc.name, slot.at, None, slot.label, "", "missed",
+                                     result.reason, None))
+    rows.sort(key=lambda r: (r["scheduled_at"], r["account"]))
+    return rows
+
+
+def _row(account: str, at: Any, tip_id: str | None, category: str | None, text: str,
+         status: str, reason: str | None, post_id: int | None) -> dict[str, Any]:
+    return {"account": account, "scheduled_at": at.isoformat(), "tip_id": tip_id,
+            "category": category, "text": text, "status": status, "reason": reason,
+            "post_id": post_id}

@@ -1,0 +1,542 @@
+"""Claim, publish, retry, reconcile — exactly once.
+
+A post row with a stable idempotency key exists before any network call. A
+claim is one conditional UPDATE (``… WHERE id = ? AND status = 'queued'``)
+that also sets ``claimed_by`` and ``lease_until``; the worker renews the lease
+while the platform call runs. Anything that fails after the request may have
+left is ``unconfirmed`` and is reconciled before any retry: by resending with
+the same key while the platform remembers it (``idempotency_window``), else by
+looking for the text on the account (``find_published``). Only rows whose lease
+expired or was released are reconciled, so two daemons never take over each
+other's live work.
+
+Outcomes: TransientError → queued with backoff (failed after max_attempts);
+RateLimited → queued until retry_at, no attempt counted; AuthError → the account
+needs re-authorisation, its posts stay queued; ContentRejected → failed;
+AmbiguousOutcome → unconfirmed; DuplicateContent → reconciled after an ambiguous
+attempt, else failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+
+from outreach.clients.base import Published
+from outreach.config import AccountSettings
+from outreach.errors import (
+    AmbiguousOutcome,
+    AuthError,
+    ClientError,
+    ConfigError,
+    ContentRejected,
+    DuplicateContent,
+    RateLimited,
+    RemoteError,
+    TransientError,
+)
+from outreach.models import Account, AuditLog, Comment, Post
+from outreach.planner import (
+    Draw,
+    SlotTime,
+    approved_tips,
+    draw,
+    load_history,
+    pause_intervals,
+    paused_at,
+)
+from outreach.texts import text_problems
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START = 30  # seconds; doubles per attempt
+BACKOFF_CAP = 15 * 60
+LATE_GRACE = timedelta(minutes=2)  # later than this, a post is a catch-up and is spaced
+REAUTH_CHECK_EVERY = timedelta(minutes=10)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """30 s doubling per attempt, capped at 15 min, with ±20 % jitter."""
+    base = min(BACKOFF_START * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+    jitter = (rng or random).uniform(0.8, 1.2)
+    return timedelta(seconds=min(base * jitter, BACKOFF_CAP))
+
+
+def audit(session: Any, now: datetime, actor: str, action: str, *, account: str | None = None,
+          post_id: int | None = None, target: str | None = None, reason: str | None = None,
+          detail: dict[str, Any] | None = None) -> None:
+    session.add(AuditLog(at=now, actor=actor, action=action, account=account, post_id=post_id,
+                         target=target, reason=reason, detail=detail))
+
+
+@dataclass
+class RunSummary:
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] += 1
+
+
+class LeaseKeeper:
+    """Renews a claim's lease while a platform call runs (a thread with its own session)."""
+
+    def __init__(self, rt: Any, post_id: int, worker: str, lease: timedelta) -> None:
+        self.rt, self.post_id, self.worker, self.lease = rt, post_id, worker, lease
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{post_id}", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        interval = max(self.lease.total_seconds() / 3, 0.5)
+        while not self._stop.wait(interval):
+            try:
+                with self.rt.db.session() as s:
+                    n = s.execute(
+                        update(Post).where(Post.id == self.post_id,  # type: ignore[arg-type]
+                                           Post.claimed_by == self.worker,  # type: ignore[arg-type]
+                                           Post.status == "publishing")  # type: ignore[arg-type]
+                        .values(lease_until=self.rt.clock() + self.lease)
+                    ).rowcount
+                    s.commit()
+                if n != 1:
+                    self.lost = True
+                    return
+            except Exception:  # a renewal that fails is retried at the next interval
+                log.warning("lease renewal for post %s failed", self.post_id, exc_info=True)
+
+
+class Publisher:
+    def __init__(self, rt: Any, *, worker: str | None = None,
+                 stop: Callable[[], bool] | None = None) -> None:
+        self.rt = rt
+        self.worker = worker or worker_id()
+        self.policy = rt.settings.policy
+        self.lease = timedelta(seconds=self.policy.lease_seconds)
+        self.stop = stop or (lambda: False)
+        self._reauth_checked: dict[str, datetime] = {}
+
+    # --- what may run ----------------------------------------------------------------
+
+    def _account_rows(self, session: Any) -> dict[str, Account]:
+        return {a.name: a for a in session.execute(select(Account)).scalars()}
+
+    def blocked_accounts(self, session: Any, now: datetime) -> dict[str, str]:
+        """Accounts whose queued posts must wait, with the reason."""
+        blocked: dict[str, str] = {}
+        rows = self._account_rows(session)
+        for name, acc in self.rt.settings.accounts.items():
+            try:
+                configured = self.rt.configured(acc)
+            except ConfigError as exc:
+                blocked[name] = exc.message
+                continue
+            if not configured:
+                blocked[name] = "unconfigured: no token"
+            elif rows.get(name) is not None and rows[name].state == "needs_reauth":
+                if not self._recheck_auth(acc, now):
+                    blocked[name] = "needs_reauth"
+        return blocked
+
+    def _recheck_auth(self, account: AccountSettings, now: datetime) -> bool:
+        """A needs_reauth account is tried again at most every ten minutes (new token?)."""
+        last = self._reauth_checked.get(account.name)
+        if last is not None and now - last < REAUTH_CHECK_EVERY:
+            return False
+        self._reauth_checked[account.name] = now
+        try:
+            self.rt.client(account).verify()
+        except ClientError:
+            return False
+        with self.rt.db.session() as s:
+            s.execute(update(Account).where(Account.name == account.name)  # type: ignore[arg-type]
+                      .values(state="active", last_error=None, last_success_at=now))
+            audit(s, now, "daemon", "account_reauthorised", account=account.name)
+            s.commit()
+        log.info("account %s is authorised again", account.name)
+        return True
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def run_due(self, now: datetime | None = None, *, limit: int | None = None) -> RunSummary:
+        """Publish (or reconcile) everything due now; returns what happened."""
+        summary = RunSummary()
+        now = now or self.rt.clock()
+        with self.rt.db.session() as s:
+            blocked = self.blocked_accounts(s, now)
+            s.commit()
+        self._expire_slots(now, blocked)
+        done = 0
+        while limit is None or done < limit:
+            if self.stop():
+                break
+            post = self.claim_next(now, blocked)
+            if post is None:
+                break
+            done += 1
+            try:
+                outcome = self.process(post, now)
+            except Exception as exc:  # never let one post stop the loop
+                log.exception("post %s: unexpected error", post.id)
+                self._release(post.id, f"internal error: {type(exc).__name__}")
+                outcome = "error"
+                summary.errors.append(f"post {post.id}: {type(exc).__name__}")
+            summary.add(outcome)
+            now = self.rt.clock()
+        return summary
+
+    def _expire_slots(self, now: datetime, blocked: dict[str, str]) -> None:
+        """Queued slot posts whose moment has passed for good become ``missed``.
+
+        A slot that fell in a pause is missed with reason ``paused`` (resume never
+        publishes it); one later than ``catch_up_minutes`` is missed as late, so a
+        daemon back from downtime never bursts.
+        """
+        catch_up = now - timedelta(minutes=self.policy.catch_up_minutes)
+        with self.rt.db.session() as s:
+            due = s.execute(select(Post.id, Post.account, Post.scheduled_at).where(
+                Post.kind == "slot", Post.status == "queued",  # type: ignore[arg-type]
+                Post.scheduled_at <= now,  # type: ignore[arg-type,operator]
+            )).all()
+            pauses: dict[str, list[tuple[datetime, datetime | None]]] = {}
+            for post_id, account, at in due:
+                if account not in pauses:
+                    pauses[account] = pause_intervals(s, account)
+                if paused_at(pauses[account], at):
+                    reason = "paused"
+                elif at < catch_up:
+                    why = blocked.get(account, "the daemon was not running")
+                    reason = (f"late: not published within {self.policy.catch_up_minutes} "
+                              f"minutes of the slot ({why})")
+                else:
+                    continue
+                s.execute(update(Post).where(Post.id == post_id,  # type: ignore[arg-type]
+                                             Post.status == "queued")  # type: ignore[arg-type]
+                          .values(status="missed", last_error=reason, updated_at=now))
+            s.commit()
+
+    def _paused_now(self, s: Any, now: datetime) -> set[str]:
+        return {n for n in self.rt.settings.accounts if paused_at(pause_intervals(s, n), now)}
+
+    def claim_next(self, now: datetime, blocked: dict[str, str]) -> Post | None:
+        """Claim one due post (or one whose lease expired) with a conditional UPDATE."""
+        accounts = list(self.rt.settings.accounts)
+        with self.rt.db.session() as s:
+            paused = self._paused_now(s, now)
+            runnable = [a for a in accounts if a not in blocked and a not in paused]
+            reconcilable = [a for a in accounts if a not in blocked]
+            candidates = s.execute(
+                select(Post.id, Post.status, Post.account, Post.scheduled_at).where(or_(
+                    (Post.status == "queued") & (Post.not_before <= now)  # type: ignore[arg-type,operator]
+                    & Post.account.in_(runnable),  # type: ignore[attr-defined]
+                    Post.status.in_(("publishing", "unconfirmed"))  # type: ignore[attr-defined]
+                    & or_(Post.lease_until.is_(None), Post.lease_until < now)  # type: ignore[union-attr,operator]
+                    & Post.account.in_(reconcilable),  # type: ignore[attr-defined]
+                )).order_by(Post.not_before, Post.id).limit(50)
+            ).all()
+            for post_id, status, account, scheduled_at in candidates:
+                if status == "queued" and now - scheduled_at > LATE_GRACE:
+                    wait = self._spacing(s, account, now)
+                    if wait is not None:
+                        s.execute(update(Post).where(Post.id == post_id,  # type: ignore[arg-type]
+                                                     Post.status == "queued")  # type: ignore[arg-type]
+                                  .values(not_before=wait, updated_at=now))
+                        continue
+                values: dict[str, Any] = {
+                    "claimed_by": self.worker, "lease_until": now + self.lease, "updated_at": now,
+                }
+                cond = [Post.id == post_id, Post.status == status]
+                if status == "queued":
+                    values.update(status="publishing", attempts=Post.attempts + 1,
+                                  last_attempt_at=now,
+                                  first_attempt_at=func.coalesce(Post.first_attempt_at, now))
+                else:
+                    cond.append(or_(Post.lease_until.is_(None),  # type: ignore[union-attr]
+                                    Post.lease_until < now))  # type: ignore[operator]
+                n = s.execute(update(Post).where(*cond).values(**values)).rowcount  # type: ignore[arg-type]
+                if n == 1:
+                    s.commit()
+                    post = s.get(Post, post_id)
+                    assert post is not None
+                    post._claimed_from = status  # type: ignore[attr-defined]
+                    return post
+            s.commit()
+        return None
+
+    def _spacing(self, s: Any, account: str, now: datetime) -> datetime | None:
+        """When a late or held post must wait for ``min_gap_minutes`` after the last one."""
+        gap = timedelta(minutes=self.policy.min_gap_minutes)
+        if gap <= timedelta(0):
+            return None
+        last = s.execute(select(func.max(Post.last_attempt_at)).where(
+            Post.account == account, Post.kind != "reply",  # type: ignore[arg-type]
+            Post.status.in_(("published", "publishing", "unconfirmed")),  # type: ignore[attr-defined]
+        )).scalar()
+        if last is None:
+            return None
+        from outreach.planner import _aware
+
+        last = _aware(last)
+        return last + gap if now < last + gap else None
+
+    # --- one post --------------------------------------------------------------------
+
+    def process(self, post: Post, now: datetime) -> str:
+        claimed_from = getattr(post, "_claimed_from", "queued")
+        account = self.rt.settings.accounts[post.account]
+        client = self.rt.client(account)
+        if claimed_from != "queued":
+            return self.reconcile(post, client, now)
+        problem = self._recheck(post, account, client, now)
+        if problem is not None:
+            return problem
+        return self._send(post, client, now)
+
+    def _recheck(self, post: Post, account: AccountSettings, client: Any,
+                 now: datetime) -> str | None:
+        """Approved, still valid text, still ours: else fix the row and say what happened."""
+        lib = self.rt.library
+        if post.tip_id is not None:
+            with self.rt.db.reader() as s:
+                approved = approved_tips(s, lib, self.policy)
+            tip = lib.tips.get(post.tip_id)
+            ok = (tip is not None and post.tip_id not in lib.broken_tips
+                  and (approved is None or post.tip_id in approved)
+                  and not tip.expired(now.astimezone(account.timezone).date()))
+            if not ok and post.kind == "slot":
+                return self._redraw(post, account, client, now, approved)
+            if not ok:
+                return self._finish(post, now, status="failed", attempts_delta=-1,
+                                    error=f"tip {post.tip_id} is no longer approved or valid")
+        problems = text_problems(post.text, client, lib)
+        if problems:
+            return self._finish(post, now, status="failed", attempts_delta=-1,
+                                error="; ".join(problems))
+        return None
+
+    def _redraw(self, post: Post, account: AccountSettings, client: Any, now: datetime,
+                approved: set[str] | None) -> str:
+        with self.rt.db.reader() as s:
+            history = load_history(s, account.name)
+        slot = SlotTime(account.name, post.scheduled_at, tuple(  # type: ignore[arg-type]
+            c for c in (post.category or "").split(",") if c and c != "any"))
+        # the slot's own previous draw must not count against it
+        if post.tip_id in history.uses and post.scheduled_at in history.uses[post.tip_id]:
+            history.uses[post.tip_id].remove(post.scheduled_at)  # type: ignore[arg-type]
+        result = draw(slot, account, self.rt.library, client, history, self.policy, approved)
+        with self.rt.db.session() as s:
+            if isinstance(result, Draw):
+                n = s.execute(update(Post).where(Post.id == post.id,  # type: ignore[arg-type]
+                                                 Post.claimed_by == self.worker)  # type: ignore[arg-type]
+                              .values(status="queued", tip_id=result.tip_id,
+                                      variant=result.variant, category=result.category,
+                                      text=result.text, attempts=Post.attempts - 1,
+                                      claimed_by=None, lease_until=None, not_before=now,
+                                      updated_at=now)).rowcount
+                s.commit()
+                return "redrawn" if n else "lost"
+            s.execute(update(Post).where(Post.id == post.id,  # type: ignore[arg-type]
+                                         Post.claimed_by == self.worker)  # type: ignore[arg-type]
+                      .values(status="missed", last_error=result.reason, claimed_by=None,
+                              lease_until=None, attempts=Post.attempts - 1, updated_at=now))
+            s.commit()
+        return "missed"
+
+    def _send(self, post: Post, client: Any, now: datetime) -> str:
+        assert post.id is not None
+        try:
+            with LeaseKeeper(self.rt, post.id, self.worker, self.lease) as keeper:
+                published = self._call(post, client)
+        except ClientError as exc:
+            return self._failure(post, client, exc, now)
+        if keeper.lost:
+            log.warning("post %s: lease lost during the call; leaving it to reconciliation",
+                        post.id)
+        return self._published(post, published)
+
+    def _call(self, post: Post, client: Any) -> Published:
+        if post.kind == "reply":
+            target = self._reply_target(post, client)
+            return client.reply(target, post.text,  # type: ignore[no-any-return]
+                                idempotency_key=post.idempotency_key)
+        return client.publish(post.text,  # type: ignore[no-any-return]
+                              idempotency_key=post.idempotency_key)
+
+    def _reply_target(self, post: Post, client: Any) -> str:
+        with self.rt.db.reader() as s:
+            comment = s.get(Comment, post.reply_to_comment_id)
+            parent = s.get(Post, comment.post_id) if comment and comment.post_id else None
+        if comment is None:
+            raise ContentRejected("the comment to answer no longer exists")
+        parent_remote = parent.remote_id if parent is not None else None
+        make = getattr(client, "reply_target", None)
+        if make is not None:
+            return make(parent_remote, comment.remote_id)  # type: ignore[no-any-return]
+        return comment.remote_id
+
+    def _failure(self, post: Post, client: Any, exc: ClientError, now: datetime) -> str:
+        msg = exc.message
+        log.info("post %s on %s: %s: %s", post.id, post.account, type(exc).__name__, msg)
+        if isinstance(exc, RateLimited):
+            return self._finish(post, now, status="queued", attempts_delta=-1,
+                                not_before=exc.retry_at, error=f"rate limited: {msg}")
+        if isinstance(exc, AuthError):
+            with self.rt.db.session() as s:
+                s.execute(update(Account).where(Account.name == post.account)  # type: ignore[arg-type]
+                          .values(state="needs_reauth", last_error=f"auth: {msg}"))
+                audit(s, now, "daemon", "account_needs_reauth", account=post.account, reason=msg)
+                s.commit()
+            self._reauth_checked[post.account] = now
+            return self._finish(post, now, status="queued", attempts_delta=-1,
+                                error=f"auth: {msg}")
+        if isinstance(exc, ContentRejected):
+            return self._finish(post, now, status="failed", error=f"rejected: {msg}")
+        if isinstance(exc, AmbiguousOutcome):
+            return self._finish(post, now, status="unconfirmed", ambiguous=True,
+                                error=f"ambiguous: {msg}")
+        if isinstance(exc, DuplicateContent):
+            if post.ambiguous:
+                return self._look(post, client, now, after="duplicate")
+            return self._finish(post, now, status="failed", error=f"duplicate: {msg}")
+        if isinstance(exc, TransientError | RemoteError):
+            if post.attempts >= self.policy.max_attempts:
+                return self._finish(post, now, status="failed",
+                                    error=f"gave up after {post.attempts} attempts: {msg}")
+            return self._finish(post, now, status="queued", not_before=now + backoff(post.attempts),
+                                error=f"retrying: {msg}")
+        return self._finish(post, now, status="failed", error=msg)
+
+    def reconcile(self, post: Post, client: Any, now: datetime) -> str:
+        """A post whose last attempt may have landed: find out before any retry."""
+        window = getattr(client, "idempotency_window", None)
+        first = post.first_attempt_at
+        if (window is not None and first is not None and now - first < window
+                and post.attempts < self.policy.max_attempts):
+            # the platform still remembers the key: resending cannot duplicate
+            with self.rt.db.session() as s:
+                s.execute(update(Post).where(Post.id == post.id,  # type: ignore[arg-type]
+                                             Post.claimed_by == self.worker)  # type: ignore[arg-type]
+                          .values(status="publishing", attempts=Post.attempts + 1,
+                                  last_attempt_at=now))
+                s.commit()
+            post.attempts += 1
+            log.info("post %s: resending with the same idempotency key", post.id)
+            return self._send(post, client, now)
+        return self._look(post, client, now, after="reconcile")
+
+    def _look(self, post: Post, client: Any, now: datetime, *, after: str) -> str:
+        since = (post.first_attempt_at or post.created_at or now) - timedelta(minutes=2)
+        try:
+            found = client.find_published(post.text, since)
+        except RateLimited as exc:
+            return self._finish(post, now, status="unconfirmed", lease_until=exc.retry_at,
+                                error=f"reconcile waits: {exc.message}", keep_lease=True)
+        except ClientError as exc:
+            return self._finish(post, now, status="unconfirmed",
+                                lease_until=now + backoff(post.attempts), keep_lease=True,
+                                error=f"reconcile failed: {exc.message}")
+        if found is not None:
+            log.info("post %s: found on the platform as %s", post.id, found.remote_id)
+            return self._published(post, found)
+        if after == "duplicate":
+            return self._finish(post, now, status="failed",
+                                error="the platform reports duplicate content, and it is not on "
+                                      "the account's timeline")
+        if post.attempts >= self.policy.max_attempts:
+            return self._finish(post, now, status="failed",
+                                error=f"gave up after {post.attempts} attempts; not found on the "
+                                      "platform")
+        log.info("post %s: not on the platform; retrying", post.id)
+        return self._finish(post, now, status="queued", not_before=now,
+                            error="not found after an ambiguous attempt; retrying")
+
+    # --- writing outcomes --------------------------------------------------------------
+
+    def _published(self, post: Post, published: Published) -> str:
+        now = self.rt.clock()
+        with self.rt.db.session() as s:
+            n = s.execute(update(Post).where(Post.id == post.id,  # type: ignore[arg-type]
+                                             Post.claimed_by == self.worker)  # type: ignore[arg-type]
+                          .values(status="published", remote_id=published.remote_id,
+                                  remote_url=published.url, published_at=published.created_at,
+                                  claimed_by=None, lease_until=None, last_error=None,
+                                  updated_at=now)).rowcount
+            if n == 1:
+                audit(s, now, "daemon", "published", account=post.account, post_id=post.id,
+                      target=published.remote_id)
+                if post.kind == "reply" and post.reply_to_comment_id is not None:
+                    s.execute(update(Comment).where(Comment.id == post.reply_to_comment_id)  # type: ignore[arg-type]
+                              .values(replied_at=published.created_at, needs_reply=False))
+                s.execute(update(Account).where(Account.name == post.account)  # type: ignore[arg-type]
+                          .values(last_success_at=now, last_error=None))
+            s.commit()
+        if n != 1:
+            log.warning("post %s was published as %s but the claim was lost; the owner of the "
+                        "claim reconciles it", post.id, published.remote_id)
+            return "lost"
+        log.info("post %s published on %s as %s", post.id, post.account, published.remote_id)
+        return "published"
+
+    def _finish(self, post: Post, now: datetime, *, status: str, error: str | None = None,
+                not_before: datetime | None = None, attempts_delta: int = 0,
+                ambiguous: bool = False, lease_until: datetime | None = None,
+                keep_lease: bool = False) -> str:
+        values: dict[str, Any] = {"status": status, "last_error": error, "updated_at": now,
+                                  "claimed_by": None,
+                                  "lease_until": lease_until if keep_lease else None}
+        if not_before is not None:
+            values["not_before"] = not_before
+        if attempts_delta:
+            values["attempts"] = Post.attempts + attempts_delta
+        if ambiguous:
+            values["ambiguous"] = True
+        with self.rt.db.session() as s:
+            s.execute(update(Post).where(Post.id == post.id,  # type: ignore[arg-type]
+                                         Post.claimed_by == self.worker)  # type: ignore[arg-type]
+                      .values(**values))
+            if status == "failed":
+                s.execute(update(Account).where(Account.name == post.account)  # type: ignore[arg-type]
+                          .values(last_error=f"post {post.id}: {error}"))
+            s.commit()
+        return status if status != "queued" else ("held" if attempts_delta < 0 else "retry")
+
+    def _release(self, post_id: int | None, error: str) -> None:
+        """Give a claim back after an internal error; the row is reconciled next tick."""
+        with self.rt.db.session() as s:
+            s.execute(update(Post).where(Post.id == post_id,  # type: ignore[arg-type]
+                                         Post.claimed_by == self.worker)  # type: ignore[arg-type]
+                      .values(claimed_by=None, lease_until=None, last_error=error,
+                              status="unconfirmed", ambiguous=True))
+            s.commit()
+
+    def release_all(self) -> int:
+        """On shutdown: give back every claim this worker holds (they are reconciled)."""
+        with self.rt.db.session() as s:
+            n = s.execute(update(Post).where(Post.claimed_by == self.worker,  # type: ignore[arg-type]
+                                             Post.status == "publishing")  # type: ignore[arg-type]
+                          .values(claimed_by=None, lease_until=None, status="unconfirmed",
+                                  ambiguous=True, last_error="released at shutdown")).rowcount
+            s.commit()
+        return int(n or 0)

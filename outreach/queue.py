@@ -1,0 +1,353 @@
+"""What officers do to the queue: add, import, approve, cancel, reschedule, retract,
+approve tips, pause and resume. Every change by a person is written to ``audit_log``
+in the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from outreach.config import AccountSettings
+from outreach.errors import ContentError, InputError, NotFound, StateError
+from outreach.models import Account, Approval, Pause, Post
+from outreach.planner import approved_tips, load_history, new_key
+from outreach.publisher import audit
+from outreach.texts import render_tip, text_problems, wrap_text
+from outreach.timeparse import check_not_past, parse_when
+
+MAX_IMPORT_BYTES = 20_000_000
+MAX_TEXT = 5_000
+
+
+def sync_accounts(rt: Any) -> None:
+    """Make sure every configured account has its row."""
+    from outreach.db import insert_ignore
+
+    now = rt.clock()
+    with rt.db.session() as s:
+        existing = set(s.execute(select(Account.name)).scalars())
+        missing = [
+            {"name": a.name, "platform": a.platform, "state": "active", "counts_fallback": False,
+             "created_at": now}
+            for a in rt.settings.accounts.values() if a.name not in existing
+        ]
+        if missing:
+            insert_ignore(s, Account.__table__, missing, "name")  # type: ignore[attr-defined]
+        s.commit()
+
+
+def get_post(session: Any, post_id: int) -> Post:
+    post = session.get(Post, post_id)
+    if post is None:
+        raise NotFound(f"no post with id {post_id}")
+    return post
+
+
+@dataclass(frozen=True)
+class NewPost:
+    """A validated post, ready to insert."""
+
+    account: AccountSettings
+    at: datetime
+    text: str
+    tip_id: str | None
+    variant: int | None
+    category: str | None
+    status: str
+
+
+def prepare_post(rt: Any, session: Any, account_name: str, *, tip: str | None, text: str | None,
+                 at: datetime, approved: set[str] | None) -> NewPost:
+    """Validate one post request (the same checks for `queue add` and every import row)."""
+    account = rt.settings.account(account_name)
+    lib = rt.library
+    if (tip is None) == (text is None):
+        raise InputError("give exactly one of a tip id or a text")
+    client = rt.client(account)
+    if tip is not None:
+        tipdef = lib.tip(tip)
+        if tipdef.id in lib.broken_tips:
+            raise ContentError(f"tip {tip!r} has errors; run `outreach content check`")
+        if tipdef.lang != account.lang:
+            raise InputError(f"tip {tip!r} is in {tipdef.lang}; account {account.name!r} posts "
+                             f"in {account.lang}")
+        if approved is not None and tip not in approved:
+            raise InputError(f"tip {tip!r} is not approved (run `outreach content approve {tip}"
+                             " --by NAME`)")
+        history = load_history(session, account.name)
+        variant = history.next_variant(tip, at, len(tipdef.texts))
+        body = render_tip(lib, tipdef, variant, account)
+        status = "queued"
+        category: str | None = tipdef.category
+    else:
+        assert text is not None
+        if not text.strip():
+            raise InputError("text is blank")
+        if len(text) > MAX_TEXT:
+            raise InputError(f"text is over {MAX_TEXT} characters")
+        body = wrap_text(lib, account, text.strip())
+        variant = None
+        category = None
+        status = "draft" if rt.settings.policy.require_approval else "queued"
+    problems = text_problems(body, client, lib)
+    if problems:
+        raise InputError("; ".join(problems))
+    return NewPost(account, at, body, tip, variant, category, status)
+
+
+def insert_post(session: Any, new: NewPost, *, by: str, now: datetime) -> Post:
+    post = Post(account=new.account.name, kind="adhoc", status=new.status, scheduled_at=new.at,
+                not_before=new.at, tip_id=new.tip_id, variant=new.variant, category=new.category,
+                text=new.text, idempotency_key=new_key(), created_by=by, created_at=now,
+                updated_at=now, attempts=0, ambiguous=False)
+    if new.status == "queued" and new.tip_id is None:
+        post.approved_by, post.approved_at = by, now
+    session.add(post)
+    session.flush()
+    audit(session, now, by, "queue_add", account=post.account, post_id=post.id,
+          target=new.tip_id, detail={"status": new.status, "at": new.at.isoformat()})
+    return post
+
+
+def add_post(rt: Any, account: str, *, tip: str | None, text: str | None, at: str | None,
+             by: str) -> Post:
+    now = rt.clock()
+    acc = rt.settings.account(account)
+    when = parse_when(at, acc.timezone, now) if at else now
+    check_not_past(when, now)
+    with rt.db.session() as s:
+        approved = approved_tips(s, rt.library, rt.settings.policy) if tip else None
+        new = prepare_post(rt, s, account, tip=tip, text=text, at=when, approved=approved)
+        post = insert_post(s, new, by=by, now=now)
+        s.commit()
+        return post
+
+
+def import_posts(rt: Any, path: Path, *, by: str) -> list[Post]:
+    """CSV or JSON Lines; every row is validated first and nothing is stored unless all are."""
+    rows = read_import_rows(path)
+    now = rt.clock()
+    errors: list[str] = []
+    prepared: list[NewPost] = []
+    with rt.db.session() as s:
+        approved = approved_tips(s, rt.library, rt.settings.policy)
+        for lineno, row in rows:
+            where = f"{path}:{lineno}"
+            try:
+                unknown = set(row) - {"account", "at", "text", "tip"}
+                if unknown:
+                    raise InputError(f"unknown column(s): {', '.join(sorted(unknown))}")
+                account = _cell(row, "account")
+                if not account:
+                    raise InputError("account is empty")
+                acc = rt.settings.account(account)
+                at_text = _cell(row, "at")
+                when = parse_when(at_text, acc.timezone, now, what="at") if at_text else now
+                check_not_past(when, now, what="at")
+                tip, text = _cell(row, "tip") or None, _cell(row, "text") or None
+                prepared.append(prepare_post(rt, s, account, tip=tip, text=text, at=when,
+                                             approved=approved))
+            except (InputError, ContentError) as exc:
+                errors.append(f"{where}: {exc.message}")
+        if errors:
+            more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
+            raise InputError("\n".join(errors[:20]) + more + "\nnothing was imported")
+        if not prepared:
+            raise InputError(f"{path}: no rows to import")
+        posts = [insert_post(s, p, by=by, now=now) for p in prepared]
+        audit(s, now, by, "queue_import", target=str(path)[-120:],
+              detail={"rows": len(posts)})
+        s.commit()
+    return posts
+
+
+def _cell(row: dict[str, Any], key: str) -> str:
+    value = row.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{key} must be text, got {type(value).__name__}")
+    return value.strip()
+
+
+def read_import_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMPORT_BYTES:
+            raise InputError(f"file is over {MAX_IMPORT_BYTES // 1_000_000} MB", where=str(path))
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", where=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", where=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", where=str(path)) from None
+    if b"\x00" in raw:
+        raise InputError("binary file (expected CSV or JSON Lines)", where=str(path))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError("not valid UTF-8", where=f"{path}:{line}") from None
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json") or text.lstrip().startswith("{"):
+        rows = []
+        for i, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"invalid JSON: {exc.msg}", where=f"{path}:{i}") from None
+            if not isinstance(value, dict):
+                raise InputError("each line must be a JSON object", where=f"{path}:{i}")
+            rows.append((i, value))
+        return rows
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None:
+        raise InputError("empty file", where=str(path))
+    fields = [f.strip() for f in reader.fieldnames]
+    if "account" not in fields:
+        raise InputError("CSV header must name the columns: account, at, text or tip",
+                         where=f"{path}:1")
+    reader.fieldnames = fields
+    out = []
+    for row in reader:
+        if None in row:
+            raise InputError("more cells than header columns", where=f"{path}:{reader.line_num}")
+        out.append((reader.line_num, {k: v for k, v in row.items() if v not in (None, "")}))
+    return out
+
+
+def approve_post(rt: Any, post_id: int, *, by: str) -> Post:
+    now = rt.clock()
+    with rt.db.session() as s:
+        post = get_post(s, post_id)
+        if post.status != "draft":
+            raise StateError(f"post {post_id} is {post.status}; only drafts are approved")
+        if post.created_by == by and not rt.settings.policy.allow_self_approval:
+            raise StateError(f"post {post_id} was written by {by}; another officer must approve "
+                             "it (or set policy.allow_self_approval = true)")
+        post.status, post.approved_by, post.approved_at, post.updated_at = "queued", by, now, now
+        audit(s, now, by, "queue_approve", account=post.account, post_id=post.id)
+        s.commit()
+        return post
+
+
+def cancel_post(rt: Any, post_id: int, *, by: str, reason: str | None) -> Post:
+    now = rt.clock()
+    with rt.db.session() as s:
+        post = get_post(s, post_id)
+        if post.status not in ("draft", "queued"):
+            hint = " (retract it instead)" if post.status == "published" else ""
+            raise StateError(f"post {post_id} is {post.status}; only drafts and queued posts "
+                             f"can be cancelled{hint}")
+        n = s.execute(update(Post).where(Post.id == post_id,  # type: ignore[arg-type]
+                                         Post.status == post.status)  # type: ignore[arg-type]
+                      .values(status="cancelled", updated_at=now)).rowcount
+        if n != 1:
+            raise StateError(f"post {post_id} changed while cancelling; try again")
+        audit(s, now, by, "queue_cancel", account=post.account, post_id=post_id, reason=reason)
+        s.commit()
+        s.refresh(post)
+        return post
+
+
+def reschedule_post(rt: Any, post_id: int, at: str, *, by: str) -> Post:
+    now = rt.clock()
+    with rt.db.session() as s:
+        post = get_post(s, post_id)
+        if post.status not in ("draft", "queued"):
+            raise StateError(f"post {post_id} is {post.status}; only drafts and queued posts "
+                             "can be rescheduled")
+        acc = rt.settings.account(post.account)
+        when = parse_when(at, acc.timezone, now)
+        check_not_past(when, now)
+        old = post.scheduled_at
+        n = s.execute(update(Post).where(Post.id == post_id,  # type: ignore[arg-type]
+                                         Post.status == post.status)  # type: ignore[arg-type]
+                      .values(scheduled_at=when, not_before=when, updated_at=now)).rowcount
+        if n != 1:
+            raise StateError(f"post {post_id} changed while rescheduling; try again")
+        audit(s, now, by, "queue_reschedule", account=post.account, post_id=post_id,
+              detail={"from": old.isoformat() if old else None, "to": when.isoformat()})
+        s.commit()
+        s.refresh(post)
+        return post
+
+
+def retract_post(rt: Any, post_id: int, *, by: str, reason: str) -> Post:
+    now = rt.clock()
+    if not reason.strip():
+        raise InputError("--reason must not be empty")
+    with rt.db.reader() as s:
+        post = get_post(s, post_id)
+    if post.status != "published" or not post.remote_id:
+        raise StateError(f"post {post_id} is {post.status}; only published posts can be retracted")
+    client = rt.client(post.account)
+    client.delete(post.remote_id)  # a platform failure propagates: nothing is changed here
+    with rt.db.session() as s:
+        s.execute(update(Post).where(Post.id == post_id)  # type: ignore[arg-type]
+                  .values(status="retracted", updated_at=now))
+        audit(s, now, by, "queue_retract", account=post.account, post_id=post_id, reason=reason,
+              target=post.remote_id)
+        s.commit()
+        return get_post(s, post_id)
+
+
+def approve_tip(rt: Any, tip_id: str, *, by: str) -> Approval:
+    lib = rt.library
+    tip = lib.tip(tip_id)
+    problems = [str(p) for p in lib.errors if p.tip_id == tip_id]
+    if problems:
+        raise ContentError(f"tip {tip_id!r} has errors and cannot be approved: {problems[0]}")
+    if tip.author and tip.author == by and not rt.settings.policy.allow_self_approval:
+        raise StateError(f"tip {tip_id!r} was written by {by}; another officer must approve it")
+    now = rt.clock()
+    with rt.db.session() as s:
+        existing = s.execute(select(Approval).where(
+            Approval.tip_id == tip_id, Approval.text_hash == tip.text_hash)).scalars().first()  # type: ignore[arg-type]
+        if existing is not None:
+            return existing
+        approval = Approval(tip_id=tip_id, text_hash=tip.text_hash, approved_by=by,
+                            approved_at=now)
+        s.add(approval)
+        audit(s, now, by, "content_approve", target=tip_id, detail={"hash": tip.text_hash[:16]})
+        s.commit()
+        return approval
+
+
+def pause(rt: Any, account: str | None, *, reason: str, by: str) -> Pause:
+    if account is not None:
+        rt.settings.account(account)
+    if not reason.strip():
+        raise InputError("--reason must not be empty")
+    now = rt.clock()
+    with rt.db.session() as s:
+        p = Pause(account=account, reason=reason.strip(), paused_by=by, started_at=now)
+        s.add(p)
+        audit(s, now, by, "pause", account=account, reason=reason.strip())
+        s.commit()
+        return p
+
+
+def resume(rt: Any, account: str | None, *, by: str) -> int:
+    """End open pauses (of one account, or the global ones); returns how many ended."""
+    if account is not None:
+        rt.settings.account(account)
+    now = rt.clock()
+    with rt.db.session() as s:
+        cond = Pause.account.is_(None) if account is None else Pause.account == account  # type: ignore[union-attr]
+        n = s.execute(update(Pause).where(cond, Pause.ended_at.is_(None))  # type: ignore[union-attr]
+                      .values(ended_at=now, ended_by=by)).rowcount
+        if n:
+            audit(s, now, by, "resume", account=account)
+        s.commit()
+        return int(n or 0)

@@ -1,0 +1,324 @@
+"""Rich tables and JSON rows for the CLI's listings (reports have their own renderers)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from rich.table import Table
+from sqlalchemy import select
+
+from outreach import output
+from outreach.models import AuditLog, Post, PostMetric
+from outreach.output import local, safe, shorten
+
+STATUS_STYLE = {
+    "draft": "magenta", "queued": "cyan", "publishing": "yellow", "unconfirmed": "bold yellow",
+    "published": "green", "failed": "bold red", "cancelled": "dim", "missed": "red",
+    "retracted": "dim red", "planned": "cyan", "paused": "yellow",
+}
+
+
+def _status(s: str) -> str:
+    return f"[{STATUS_STYLE.get(s, 'white')}]{s}[/]"
+
+
+def post_json(p: Post) -> dict[str, Any]:
+    return {
+        "id": p.id, "account": p.account, "status": p.status, "kind": p.kind,
+        "scheduled_at": output.iso(p.scheduled_at), "not_before": output.iso(p.not_before),
+        "tip_id": p.tip_id, "variant": p.variant, "category": p.category, "text": p.text,
+        "remote_id": p.remote_id, "remote_url": p.remote_url,
+        "published_at": output.iso(p.published_at), "attempts": p.attempts,
+        "last_error": p.last_error, "created_by": p.created_by, "approved_by": p.approved_by,
+        "slot_key": p.slot_key,
+    }
+
+
+def list_posts(rt: Any, *, status: str | None, account: str | None,
+               limit: int) -> list[dict[str, Any]]:
+    q = select(Post).order_by(Post.scheduled_at, Post.id)  # type: ignore[arg-type]
+    if status:
+        q = q.where(Post.status == status)  # type: ignore[arg-type]
+    if account:
+        q = q.where(Post.account == account)  # type: ignore[arg-type]
+    if limit:
+        q = q.limit(limit)
+    with rt.db.reader() as s:
+        return [post_json(p) for p in s.execute(q).scalars()]
+
+
+def _zone(rt: Any, account: str) -> Any:
+    acc = rt.settings.accounts.get(account)
+    return acc.timezone if acc else rt.settings.timezone
+
+
+def _parse(value: str | None) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value) if value else None
+
+
+def print_posts(rt: Any, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        output.message("no posts")
+        return
+    t = Table(show_lines=False, header_style="bold")
+    for col in ("id", "account", "status", "scheduled", "tip", "text", "note"):
+        t.add_column(col, overflow="fold" if col == "text" else "ellipsis",
+                     no_wrap=col != "text")
+    for r in rows:
+        zone = _zone(rt, r["account"])
+        t.add_row(str(r["id"]), r["account"], _status(r["status"]),
+                  local(_parse(r["scheduled_at"]), zone), r["tip_id"] or "-",
+                  safe(shorten(r["text"], 48)), safe(shorten(r["last_error"] or "", 40)))
+    output.out.print(t)
+    output.message(f"{len(rows)} post(s)")
+
+
+def post_detail(rt: Any, post_id: int) -> dict[str, Any]:
+    from outreach.queue import get_post
+
+    with rt.db.reader() as s:
+        post = get_post(s, post_id)
+        data = post_json(post)
+        m = s.execute(select(PostMetric).where(PostMetric.post_id == post_id)  # type: ignore[arg-type]
+                      .order_by(PostMetric.observed_at.desc(), PostMetric.id.desc())  # type: ignore[union-attr]
+                      .limit(1)).scalars().first()
+        data.update(reposts=m.reposts if m else None, comments=m.comments if m else None,
+                    likes=m.likes if m else None,
+                    counts_observed_at=output.iso(m.observed_at) if m else None)
+        trail = s.execute(select(AuditLog).where(AuditLog.post_id == post_id)  # type: ignore[arg-type]
+                          .order_by(AuditLog.at, AuditLog.id)).scalars().all()
+        data["audit"] = [{"at": output.iso(a.at), "actor": a.actor, "action": a.action,
+                          "reason": a.reason, "detail": a.detail} for a in trail]
+    return data
+
+
+def print_post_detail(rt: Any, d: dict[str, Any]) -> None:
+    zone = _zone(rt, d["account"])
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column(overflow="fold")
+    t.add_row("post", f"{d['id']} on {d['account']} ({d['kind']})")
+    t.add_row("status", _status(d["status"]) + (f"  {safe(d['last_error'])}"
+                                                if d["last_error"] else ""))
+    t.add_row("scheduled", local(_parse(d["scheduled_at"]), zone))
+    if d["published_at"]:
+        t.add_row("published", f"{local(_parse(d['published_at']), zone)}  "
+                               f"{d['remote_url'] or d['remote_id']}")
+    t.add_row("tip", d["tip_id"] or "(ad-hoc text)")
+    t.add_row("text", safe(d["text"]))
+    t.add_row("attempts", str(d["attempts"]))
+    counts = [f"{k} {d[k] if d[k] is not None else '?'}" for k in ("reposts", "comments", "likes")]
+    t.add_row("engagement", ", ".join(counts))
+    output.out.print(t)
+    if d["audit"]:
+        a = Table(title="audit trail", header_style="bold")
+        for col in ("at", "who", "what", "why"):
+            a.add_column(col)
+        for e in d["audit"]:
+            a.add_row(local(_parse(e["at"]), zone), safe(e["actor"]), e["action"],
+                      safe(e["reason"] or ""))
+        output.out.print(a)
+
+
+def content_rows(rt: Any, *, category: str | None, lang: str | None) -> list[dict[str, Any]]:
+    from outreach.content import category_matches
+    from outreach.planner import approved_tips
+
+    lib = rt.library
+    with rt.db.reader() as s:
+        approved = approved_tips(s, lib, rt.settings.policy)
+    rows = []
+    for tip in sorted(lib.tips.values(), key=lambda t: (t.category, t.lang, t.id)):
+        if category and not category_matches(category, tip.category):
+            continue
+        if lang and tip.lang != lang:
+            continue
+        rows.append({
+            "id": tip.id, "category": tip.category, "lang": tip.lang, "title": tip.title,
+            "source": tip.source, "months": list(tip.months), "valid_until": tip.valid_until,
+            "review_by": tip.review_by, "variants": len(tip.variants),
+            "approved": True if approved is None else tip.id in approved,
+            "valid": tip.id not in lib.broken_tips,
+        })
+    return rows
+
+
+def print_content_list(rows: list[dict[str, Any]]) -> None:
+    t = Table(header_style="bold")
+    for col in ("id", "category", "lang", "title", "approved", "review by", "source"):
+        t.add_column(col, no_wrap=col in ("id", "category"))
+    for r in rows:
+        t.add_row(r["id"], r["category"], r["lang"], safe(r["title"]),
+                  "[green]yes[/]" if r["approved"] else "[yellow]no[/]",
+                  str(r["review_by"] or "-"), safe(shorten(r["source"], 30)))
+    output.out.print(t)
+    output.message(f"{len(rows)} tip(s)")
+
+
+def print_content_stats(data: dict[str, Any]) -> None:
+    t = Table(title="tips per category", header_style="bold")
+    for col in ("code", "名称", "name", "zh", "en"):
+        t.add_column(col, justify="right" if col in ("zh", "en") else "left")
+    for c in data["categories"]:
+        style = "red" if c["zh"] + c["en"] == 0 else ""
+        t.add_row(c["code"], c["zh_name"], c["en_name"], str(c["zh"]), str(c["en"]), style=style)
+    t.add_row("[bold]total[/]", "", "", str(data["totals"]["zh"]), str(data["totals"]["en"]))
+    output.out.print(t)
+    m = Table(title="campaigns by month", header_style="bold")
+    m.add_column("month", justify="right")
+    m.add_column("campaigns")
+    for month, ids in data["campaign_months"].items():
+        m.add_row(month, ", ".join(ids) if ids else "[dim]-[/]")
+    output.out.print(m)
+    output.message(f"{data['variants']} variant text(s)")
+
+
+def print_tip(d: dict[str, Any]) -> None:
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column(overflow="fold")
+    for key in ("id", "category", "lang", "title", "source", "review_by", "valid_until", "file"):
+        if d.get(key):
+            t.add_row(key, safe(str(d[key])))
+    t.add_row("text", safe(d["text"]))
+    for i, v in enumerate(d["variants"], 1):
+        t.add_row(f"variant {i}", safe(v))
+    if "rendered" in d:
+        t.add_row(f"posted on {d['account']}", safe(d["rendered"]))
+        colour = "green" if d["length"] <= d["max_length"] else "red"
+        t.add_row("length", f"[{colour}]{d['length']}[/] of {d['max_length']}")
+        for p in d["problems"]:
+            t.add_row("[red]problem[/]", safe(p))
+    output.out.print(t)
+
+
+def print_stale(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        output.message("no tips are due for review")
+        return
+    t = Table(header_style="bold")
+    for col in ("id", "review by", "days", "source", "file"):
+        t.add_column(col)
+    for r in rows:
+        days = f"[red]{r['days_left']}[/]" if r["overdue"] else str(r["days_left"])
+        t.add_row(r["id"], str(r["review_by"]), days, safe(shorten(r["source"], 30)), r["file"])
+    output.out.print(t)
+    output.message(f"{len(rows)} tip(s) due for review")
+
+
+def print_plan(rt: Any, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        output.message("nothing planned (no slots, or no accounts)")
+        return
+    t = Table(header_style="bold")
+    for col in ("when", "account", "status", "tip", "category", "text"):
+        t.add_column(col, overflow="fold" if col == "text" else "ellipsis",
+                     no_wrap=col != "text")
+    for r in rows:
+        zone = _zone(rt, r["account"])
+        text = r["text"] or r["reason"] or ""
+        t.add_row(local(_parse(r["scheduled_at"]), zone), r["account"], _status(r["status"]),
+                  r["tip_id"] or "-", r["category"] or "-", safe(shorten(text, 56)))
+    output.out.print(t)
+    missed = sum(r["status"] == "missed" for r in rows)
+    output.message(f"{len(rows)} slot(s)" + (f", {missed} missed" if missed else ""))
+
+
+def print_accounts(rt: Any, rows: list[dict[str, Any]]) -> None:
+    t = Table(header_style="bold")
+    for col in ("name", "platform", "state", "followers", "next slot", "last success",
+                "token expires", "note"):
+        t.add_column(col)
+    for r in rows:
+        zone = rt.settings.account(r["name"]).timezone
+        style = {"active": "green", "paused": "yellow", "needs_reauth": "red",
+                 "unconfigured": "dim"}[r["state"]]
+        note = r["last_error"] or r["state_reason"] or ""
+        if r["simulated"]:
+            note = ("simulated audience; " + note).strip("; ")
+        if r["open_emergencies"]:
+            note = f"[bold red]{r['open_emergencies']} emergency[/] " + note
+        expires = local(r["token_expires_at"], zone) if r["token_expires_at"] else "-"
+        if r["token_expiring"]:
+            expires = f"[red]{expires}[/]"
+        t.add_row(r["name"], r["platform"], f"[{style}]{r['state']}[/]",
+                  str(r["followers"]) if r["followers"] is not None else "-",
+                  local(r["next_slot_at"], zone), local(r["last_success_at"], zone), expires,
+                  safe(shorten(note, 50)))
+    output.out.print(t)
+
+
+def print_status(rt: Any, d: dict[str, Any]) -> None:
+    daemon = d["daemon"]
+    if daemon and daemon["running"]:
+        output.out.print(f"daemon [green]running[/] {daemon['id']} "
+                         f"(heartbeat {daemon['age_seconds']} s ago)")
+    elif daemon:
+        output.out.print(f"daemon [red]not running[/] (last heartbeat "
+                         f"{local(daemon['heartbeat_at'], rt.settings.timezone)})")
+    else:
+        output.out.print("daemon [red]never ran[/] on this database")
+    q = d["queue"]
+    output.out.print(
+        f"queue: {q['queued']} queued ({q['due']} due, {q['overdue']} overdue), "
+        f"{q['drafts']} draft(s), {q['publishing']} publishing, {q['unconfirmed']} unconfirmed, "
+        f"{q['failed_today']} failed in 24 h, {q['published']} published, {q['missed']} missed")
+    print_accounts(rt, d["accounts"])
+    for p in d["problems"]:
+        output.out.print(f"[bold red]problem:[/] {safe(p)}")
+    for w in d["warnings"]:
+        output.out.print(f"[yellow]warning:[/] {safe(w)}")
+    output.out.print("[green]healthy[/]" if d["healthy"] else "[bold red]unhealthy[/]")
+
+
+@contextlib.contextmanager
+def progress_bar(*, enabled: bool = True) -> Iterator[Any]:
+    """A Rich progress bar on a terminal; a no-op callback elsewhere."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=output.err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(account: str, done: int, total: int) -> None:
+            if account not in tasks:
+                tasks[account] = bar.add_task(account, total=max(total, 1))
+            bar.update(tasks[account], completed=done if total else 1)
+
+        yield update
+
+
+def print_demo(r: dict[str, Any]) -> None:
+    t = Table(title=f"outreach demo — {r['days']} simulated days on the local platform "
+                    "(SIMULATED audience)", header_style="bold")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_row("posts published", str(r["published"]))
+    t.add_row("reposts", str(r["reposts"]))
+    t.add_row("comments", str(r["comments"]))
+    t.add_row("likes", str(r["likes"]))
+    t.add_row("followers", f"{r['followers_start']} → {r['followers_end']}")
+    t.add_row("slots missed", str(r["missed"]))
+    t.add_row("failed", str(r["failed"]))
+    output.out.print(t)
+    output.out.print(f"[bold]{r['headline_zh']}[/]")
+    output.out.print(r["headline_en"])
+    if r.get("top"):
+        top = Table(title="most reposted", header_style="bold")
+        for col in ("tip", "reposts", "comments", "text"):
+            top.add_column(col, overflow="fold" if col == "text" else "ellipsis")
+        for p in r["top"]:
+            top.add_row(p["tip_id"] or "-", str(p["reposts"]), str(p["comments"]),
+                        safe(shorten(p["text"], 50)))
+        output.out.print(top)
+    output.out.print(f"workspace: {r['workspace']}  (try: outreach --config "
+                     f"{r['workspace']}/config.toml queue list)")
+    output.out.print("[yellow]simulated[/]: the local platform's audience is simulated, not real")

@@ -1,0 +1,93 @@
+"""What a command or the daemon works with: settings, database, library, clients, clock.
+
+Everything is opened lazily, so ``outreach --help`` or ``queue list`` never pays for
+what they do not use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import httpx
+
+from outreach.clients.base import MicroblogClient, default_http_client, utcnow
+from outreach.config import AccountSettings, Settings
+from outreach.content import Library, load_library
+from outreach.db import Database
+from outreach.errors import ContentError
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+                 http: httpx.Client | None = None, migrate: bool = True) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._http = http
+        self._clients: dict[str, Any] = {}
+        self._migrate = migrate
+
+    @cached_property
+    def db(self) -> Database:
+        db = Database(self.settings.database_url)
+        if self._migrate:
+            db.ensure_schema()
+        return db
+
+    @cached_property
+    def library(self) -> Library:
+        return load_library(self.settings.content_dir)
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            self._http = default_http_client()
+        return self._http
+
+    def client(self, account: str | AccountSettings) -> MicroblogClient:
+        """The account's client (one per account per runtime)."""
+        from outreach.clients import client_class
+
+        acc = self.settings.account(account) if isinstance(account, str) else account
+        client = self._clients.get(acc.name)
+        if client is None:
+            cls = client_class(acc.platform)
+            client = cls(acc, http=self.http, clock=self.clock)
+            self._clients[acc.name] = client
+        return client  # type: ignore[no-any-return]
+
+    def configured(self, account: AccountSettings) -> bool:
+        """Whether the account has what its platform needs (a token)."""
+        from outreach.clients import client_class
+
+        if not client_class(account.platform).needs_token:
+            return True
+        return account.token() is not None
+
+    def render(self, tip_id: str, account: AccountSettings, variant: int = 0) -> str:
+        """The exact text a tip would be posted as on this account."""
+        lib = self.library
+        tip = lib.tip(tip_id)
+        texts = tip.texts
+        if not 0 <= variant < len(texts):
+            raise ContentError(f"tip {tip_id!r} has no variant {variant} (0-{len(texts) - 1})")
+        from outreach.texts import render_tip
+
+        return render_tip(lib, tip, variant, account)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()
+        self._clients.clear()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        if "db" in self.__dict__:
+            self.db.dispose()

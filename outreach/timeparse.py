@@ -1,0 +1,98 @@
+"""Times and days as people type them: ISO 8601, ``now``, ``+2h``, ``tomorrow 08:00``.
+
+Read in the account's zone (the config's zone when no account applies) and
+returned as aware UTC. Impossible dates (``2027-02-30``) are errors, never
+silently shifted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from outreach.errors import InputError
+
+_REL_RE = re.compile(r"^\+\s*(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)$", re.I)
+_DAYWORD_RE = re.compile(r"^(today|tomorrow|yesterday|今天|明天|昨天)(?:\s+(\d{1,2}):(\d{2}))?$",
+                         re.I)
+_CLOCK_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+_DAY_OFFSETS = {"today": 0, "tomorrow": 1, "yesterday": -1, "今天": 0, "明天": 1, "昨天": -1}
+
+
+def parse_when(text: str, zone: ZoneInfo, now: datetime, *, what: str = "--at") -> datetime:
+    """An instant from user input, as aware UTC."""
+    s = text.strip()
+    if not s:
+        raise InputError(f"{what}: empty time")
+    low = s.lower()
+    if low in ("now", "现在"):
+        return now
+    m = _REL_RE.match(s)
+    if m:
+        n, unit = int(m[1]), m[2].lower()[0]
+        delta = {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n),
+                 "w": timedelta(weeks=n)}[unit]
+        return now + delta
+    m = _DAYWORD_RE.match(s)
+    if m:
+        day = now.astimezone(zone).date() + timedelta(days=_DAY_OFFSETS[m[1].lower()])
+        clock = _clock(m[2], m[3], what, s) if m[2] else time(0, 0)
+        return _local(day, clock, zone)
+    m = _CLOCK_RE.match(s)
+    if m:
+        return _local(now.astimezone(zone).date(), _clock(m[1], m[2], what, s), zone)
+    try:
+        value = datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
+    except ValueError:
+        if re.match(r"^\d{4}-\d{2}-\d{2}", s):
+            raise InputError(f"{what}: {text!r} is not a valid date and time") from None
+        raise InputError(
+            f"{what}: cannot read {text!r} as a time (use ISO 8601 such as 2027-03-01T08:00, "
+            "'now', '+2h' or 'tomorrow 08:00')") from None
+    if value.tzinfo is None:
+        from outreach.cron import local_to_utc
+
+        return local_to_utc(value, zone)
+    return value.astimezone(UTC)
+
+
+def _clock(h: str, m: str, what: str, text: str) -> time:
+    hour, minute = int(h), int(m)
+    if hour > 23 or minute > 59:
+        raise InputError(f"{what}: {text!r} is not a valid time of day")
+    return time(hour, minute)
+
+
+def _local(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    from outreach.cron import local_to_utc
+
+    return local_to_utc(datetime.combine(day, clock), zone)
+
+
+def parse_day(text: str, zone: ZoneInfo, now: datetime, *, what: str) -> date:
+    """A whole day: YYYY-MM-DD, today, yesterday, tomorrow."""
+    s = text.strip().lower()
+    if s in _DAY_OFFSETS:
+        return now.astimezone(zone).date() + timedelta(days=_DAY_OFFSETS[s])
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+        raise InputError(f"{what}: expected a day as YYYY-MM-DD, got {text!r}")
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        raise InputError(f"{what}: {text!r} is not a valid date") from None
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day in ``zone``, as aware UTC."""
+    start = _local(day, time(0, 0), zone)
+    end = _local(day + timedelta(days=1), time(0, 0), zone)
+    return start, end
+
+
+def check_not_past(at: datetime, now: datetime, *, what: str = "--at",
+                   tolerance: timedelta = timedelta(minutes=5)) -> None:
+    if at < now - tolerance:
+        raise InputError(f"{what}: {at.isoformat()} is in the past")
+    if at > now + timedelta(days=3660):
+        raise InputError(f"{what}: {at.isoformat()} is more than ten years ahead")
