@@ -236,13 +236,11 @@ def content_approve(
 ) -> None:
     """Approve tips as they are now (an edit to the text withdraws the approval)."""
     from outreach import output
-    from outreach.queue import approve_tip
+    from outreach.queue import approve_tips
 
     rt = runtime()
-    name = who(by)
-    for tip_id in tip_ids:
-        a = approve_tip(rt, tip_id, by=name)
-        output.message(f"approved {tip_id} by {a.approved_by} (text {a.text_hash[:12]})")
+    for a in approve_tips(rt, tip_ids, by=who(by)):
+        output.message(f"approved {a.tip_id} by {a.approved_by} (text {a.text_hash[:12]})")
 
 
 @content_app.command("stale")

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlmodel import col
 
 from outreach.clients.base import AccountCounts, Counts
 from outreach.config import AccountSettings, MetricsSettings
@@ -50,12 +51,12 @@ def tracked_posts(session: Any, account: str, now: datetime, metrics: MetricsSet
                   *, force: bool) -> list[tuple[int, str]]:
     """(post id, remote id) of the posts to poll now (all tracked ones when forced)."""
     oldest = max((t.age_hours for t in metrics.poll), default=720)
-    rows = session.execute(select(Post.id, Post.remote_id, Post.published_at,
-                                  Post.metrics_checked_at).where(
-        Post.account == account, Post.status == "published",  # type: ignore[arg-type]
-        Post.kind != "reply", Post.remote_id.is_not(None),  # type: ignore[union-attr,arg-type]
-        Post.published_at >= now - timedelta(hours=oldest),  # type: ignore[operator,arg-type]
-    ).order_by(Post.published_at)).all()
+    rows = session.execute(select(col(Post.id), col(Post.remote_id), col(Post.published_at),
+                                  col(Post.metrics_checked_at)).where(
+        col(Post.account) == account, col(Post.status) == "published",
+        col(Post.kind) != "reply", col(Post.remote_id).is_not(None),
+        col(Post.published_at) >= now - timedelta(hours=oldest),
+    ).order_by(col(Post.published_at))).all()
     due = []
     for post_id, remote_id, published_at, checked_at in rows:
         if force or checked_at is None:
@@ -72,12 +73,12 @@ def latest_counts(session: Any, post_ids: Iterable[int]) -> dict[int, tuple[Any,
     out: dict[int, tuple[Any, Any, Any]] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
-        last = (select(PostMetric.post_id, func.max(PostMetric.id).label("mid"))
-                .where(PostMetric.post_id.in_(chunk))  # type: ignore[attr-defined]
-                .group_by(PostMetric.post_id).subquery())
-        rows = session.execute(select(PostMetric.post_id, PostMetric.reposts, PostMetric.comments,
-                                      PostMetric.likes)
-                               .join(last, PostMetric.id == last.c.mid)).all()  # type: ignore[arg-type]
+        last = (select(col(PostMetric.post_id), func.max(col(PostMetric.id)).label("mid"))
+                .where(col(PostMetric.post_id).in_(chunk))
+                .group_by(col(PostMetric.post_id)).subquery())
+        rows = session.execute(select(col(PostMetric.post_id), col(PostMetric.reposts),
+                                      col(PostMetric.comments), col(PostMetric.likes))
+                               .join(last, col(PostMetric.id) == last.c.mid)).all()
         for post_id, r, c, likes in rows:
             out[post_id] = (r, c, likes)
     return out
@@ -98,8 +99,8 @@ def store_counts(session: Any, counts: dict[int, Counts], now: datetime) -> int:
 
 def store_account(session: Any, account: str, figures: AccountCounts, zone: Any,
                   now: datetime) -> int:
-    last = session.execute(select(AccountMetric).where(AccountMetric.account == account)  # type: ignore[arg-type]
-                           .order_by(AccountMetric.observed_at.desc()).limit(1)  # type: ignore[union-attr]
+    last = session.execute(select(AccountMetric).where(col(AccountMetric.account) == account)
+                           .order_by(col(AccountMetric.observed_at).desc()).limit(1)
                            ).scalars().first()
     same = last is not None and (last.followers, last.following, last.statuses) == (
         figures.followers, figures.following, figures.statuses)
@@ -126,7 +127,7 @@ def collect(rt: Any, *, accounts: Iterable[AccountSettings] | None = None, force
             summary.skipped[account.name] = f"rate limited until {exc.retry_at.isoformat()}"
         except AuthError as exc:
             with rt.db.session() as s:
-                s.execute(update(Account).where(Account.name == account.name)  # type: ignore[arg-type]
+                s.execute(update(Account).where(col(Account.name) == account.name)
                           .values(state="needs_reauth", last_error=f"auth: {exc.message}"))
                 s.commit()
             summary.skipped[account.name] = f"needs re-authorisation: {exc.message}"
@@ -143,7 +144,7 @@ def _unavailable(rt: Any, account: AccountSettings) -> str | None:
     except ConfigError as exc:
         return exc.message
     with rt.db.reader() as s:
-        state = s.execute(select(Account.state).where(Account.name == account.name)).scalar()  # type: ignore[arg-type]
+        state = s.execute(select(col(Account.state)).where(col(Account.name) == account.name)).scalar()
     return "needs re-authorisation" if state == "needs_reauth" else None
 
 
@@ -164,10 +165,10 @@ def _collect_account(rt: Any, account: AccountSettings, now: datetime, force: bo
     with rt.db.session() as s:
         summary.post_rows += store_counts(s, fetched, now)
         if posts:
-            s.execute(update(Post).where(Post.id.in_([p for p, _ in posts]))  # type: ignore[union-attr]
+            s.execute(update(Post).where(col(Post.id).in_([p for p, _ in posts]))
                       .values(metrics_checked_at=now))
         summary.account_rows += store_account(s, account.name, figures, account.timezone, now)
-        s.execute(update(Account).where(Account.name == account.name)  # type: ignore[arg-type]
+        s.execute(update(Account).where(col(Account.name) == account.name)
                   .values(followers=figures.followers, last_success_at=now))
         s.commit()
     summary.posts_checked += len(posts)

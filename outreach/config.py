@@ -96,9 +96,9 @@ class AccountSettings:
                     f"token file is readable by others (mode {mode:o}); run: chmod 600 {path}",
                     where=str(path),
                 )
-            value = path.read_text(encoding="utf-8").strip().splitlines()
-            if value and value[0].strip():
-                return Secret(value[0].strip())
+            lines = path.read_text(encoding="utf-8").strip().splitlines()
+            if lines and lines[0].strip():
+                return Secret(lines[0].strip())
         return None
 
 
@@ -189,8 +189,20 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", where=str(p)) from None
+        message, line = toml_error(exc, text)
+        raise ConfigError(f"invalid TOML: {message}", where=f"{p}:{line}") from None
     return _Reader(p, text).settings(data)
+
+
+def toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[str, int]:
+    """tomllib's message without its position, and the line it points at."""
+    msg = str(exc)
+    m = re.search(r"\s*\(at line (\d+), column \d+\)$", msg)
+    if m:
+        return msg[: m.start()], int(m[1])
+    if msg.endswith("(at end of document)"):
+        return msg[: -len("(at end of document)")].strip(), max(text.count("\n") + 1, 1)
+    return msg, 1
 
 
 _KEY_LINE_RE = r'^\s*(?:"?{key}"?)\s*='

@@ -162,6 +162,8 @@ class Library:
     blocklist: tuple[str, ...] = ()
     templates: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    _active: dict[date, list[Campaign]] = field(default_factory=dict, repr=False)
+    _weights: dict[tuple[str, date], float] = field(default_factory=dict, repr=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -180,17 +182,23 @@ class Library:
             raise NotFound(f"unknown tip {tip_id!r}") from None
 
     def campaign_weight(self, tip_category: str, day: date) -> float:
-        weight = 1.0
-        for c in self.campaigns:
-            if not c.active(day):
-                continue
-            for code, w in c.weights.items():
-                if category_matches(code, tip_category):
-                    weight = max(weight, w)
+        """The strongest boost any active campaign gives this category (1.0: none)."""
+        key = (tip_category, day)
+        weight = self._weights.get(key)
+        if weight is None:
+            weight = 1.0
+            for c in self.active_campaigns(day):
+                for code, w in c.weights.items():
+                    if category_matches(code, tip_category):
+                        weight = max(weight, w)
+            self._weights[key] = weight
         return weight
 
     def active_campaigns(self, day: date) -> list[Campaign]:
-        return [c for c in self.campaigns if c.active(day)]
+        active = self._active.get(day)
+        if active is None:
+            active = self._active[day] = [c for c in self.campaigns if c.active(day)]
+        return active
 
     def blocked_word(self, text: str) -> str | None:
         norm = normalise_for_blocklist(text)
@@ -299,8 +307,10 @@ def _read_toml(lib: Library, path: Path) -> tuple[dict[str, Any], list[str]] | N
     try:
         return tomllib.loads(text), text.splitlines()
     except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        lib.problems.append(Problem(rel, int(m[1]) if m else 0, "", f"invalid TOML: {exc}"))
+        from outreach.config import toml_error
+
+        message, line = toml_error(exc, text)
+        lib.problems.append(Problem(rel, line, "", f"invalid TOML: {message}"))
         return None
 
 
@@ -521,7 +531,7 @@ def _tip(lib: Library, rel: str, line: int, entry: Any) -> TipDef | None:
         return None
     return TipDef(
         id=tip_id, category=entry["category"], lang=entry["lang"], title=title.strip(),
-        text=entry["text"].strip(), source=source.strip(), file=rel, line=line,
+        text=entry["text"].strip(), source=str(source).strip(), file=rel, line=line,
         variants=tuple(v.strip() for v in variants), tags=tuple(tags),
         months=tuple(sorted(set(months))), valid_until=dates["valid_until"],
         review_by=dates["review_by"], author=author,

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from outreach.collector import collect
 from outreach.config import load_settings
 from outreach.models import AccountMetric, Post, PostMetric
 from outreach.planner import materialise
 from outreach.publisher import Publisher
-from outreach.queue import approve_tip, sync_accounts
+from outreach.queue import approve_tips, sync_accounts
 from outreach.runtime import Runtime
 from outreach.starter import write_starter
 
@@ -62,9 +63,9 @@ def _run(rt: Runtime, clock: SimClock, workspace: Path, days: int, start: dateti
     names = [a.name for a in accounts]
     sync_accounts(rt)
     lib = rt.library
-    for tip in lib.tips.values():
-        if tip.id not in lib.broken_tips and any(a.lang == tip.lang for a in accounts):
-            approve_tip(rt, tip.id, by="demo")
+    approve_tips(rt, [t.id for t in lib.tips.values()
+                      if t.id not in lib.broken_tips and any(a.lang == t.lang for a in accounts)],
+                 by="demo")
     publisher = Publisher(rt, worker="demo")
     if progress:
         progress(f"demo: {len(accounts)} simulated account(s), {days} days, workspace {workspace}")
@@ -80,9 +81,9 @@ def _run(rt: Runtime, clock: SimClock, workspace: Path, days: int, start: dateti
             progress(f"  day {day}/{days}")
         last_day = day
         with rt.db.reader() as s:
-            nxt = s.execute(select(func.min(Post.not_before)).where(
-                Post.status == "queued", Post.account.in_(names),  # type: ignore[arg-type,attr-defined]
-                Post.not_before > t)).scalar()  # type: ignore[arg-type,operator]
+            nxt = s.execute(select(func.min(col(Post.not_before))).where(
+                col(Post.status) == "queued", col(Post.account).in_(names),
+                col(Post.not_before) > t)).scalar()
         step = t + STEP
         if nxt is not None and nxt < step:
             step = max(nxt, t + timedelta(minutes=1))
@@ -92,19 +93,19 @@ def _run(rt: Runtime, clock: SimClock, workspace: Path, days: int, start: dateti
 
 def _summary(rt: Runtime, names: list[str], days: int, workspace: Path) -> dict[str, Any]:
     with rt.db.reader() as s:
-        counts = dict(s.execute(select(Post.status, func.count()).where(
-            Post.account.in_(names)).group_by(Post.status)).all())  # type: ignore[attr-defined]
-        last = (select(PostMetric.post_id, func.max(PostMetric.id).label("mid"))
-                .group_by(PostMetric.post_id).subquery())
-        latest = s.execute(select(Post.tip_id, Post.text, PostMetric.reposts, PostMetric.comments,
-                                  PostMetric.likes)
-                           .join(last, PostMetric.id == last.c.mid)  # type: ignore[arg-type]
-                           .join(Post, Post.id == PostMetric.post_id)  # type: ignore[arg-type]
-                           .where(Post.account.in_(names))).all()  # type: ignore[attr-defined]
-        followers = s.execute(select(AccountMetric.account, AccountMetric.observed_at,
-                                     AccountMetric.followers)
-                              .where(AccountMetric.account.in_(names))  # type: ignore[attr-defined]
-                              .order_by(AccountMetric.observed_at)).all()
+        counts = dict(s.execute(select(col(Post.status), func.count()).where(
+            col(Post.account).in_(names)).group_by(col(Post.status))).all())
+        last = (select(col(PostMetric.post_id), func.max(col(PostMetric.id)).label("mid"))
+                .group_by(col(PostMetric.post_id)).subquery())
+        latest = s.execute(select(col(Post.tip_id), col(Post.text), col(PostMetric.reposts),
+                                  col(PostMetric.comments), col(PostMetric.likes))
+                           .join(last, col(PostMetric.id) == last.c.mid)
+                           .join(Post, col(Post.id) == col(PostMetric.post_id))
+                           .where(col(Post.account).in_(names))).all()
+        followers = s.execute(select(col(AccountMetric.account), col(AccountMetric.observed_at),
+                                     col(AccountMetric.followers))
+                              .where(col(AccountMetric.account).in_(names))
+                              .order_by(col(AccountMetric.observed_at))).all()
     reposts = sum(r[2] or 0 for r in latest)
     comments = sum(r[3] or 0 for r in latest)
     likes = sum(r[4] or 0 for r in latest)

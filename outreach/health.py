@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlmodel import col
 
 from outreach.errors import AuthError, ClientError, ConfigError
 from outreach.models import Account, Comment, DaemonHeartbeat, Post
@@ -40,15 +41,15 @@ def account_rows(rt: Any) -> list[dict[str, Any]]:
     out = []
     with rt.db.reader() as s:
         rows = {a.name: a for a in s.execute(select(Account)).scalars()}
-        emergencies = dict(s.execute(select(Comment.account, func.count()).where(
-            Comment.opinion_class == "emergency", Comment.replied_at.is_(None),  # type: ignore[arg-type,union-attr]
-            Comment.needs_reply.is_(True)).group_by(Comment.account)).all())  # type: ignore[attr-defined]
+        emergencies = dict(s.execute(select(col(Comment.account), func.count()).where(
+            col(Comment.opinion_class) == "emergency", col(Comment.replied_at).is_(None),
+            col(Comment.needs_reply).is_(True)).group_by(col(Comment.account))).all())
         for name, acc in rt.settings.accounts.items():
             row = rows.get(name)
             state, why = account_state(rt, s, name, row, now)
-            next_post = s.execute(select(func.min(Post.scheduled_at)).where(
-                Post.account == name, Post.status == "queued",  # type: ignore[arg-type]
-                Post.scheduled_at >= now)).scalar()  # type: ignore[arg-type,operator]
+            next_post = s.execute(select(func.min(col(Post.scheduled_at))).where(
+                col(Post.account) == name, col(Post.status) == "queued",
+                col(Post.scheduled_at) >= now)).scalar()
             next_slot = next(iter(slot_times(acc, rt.settings.policy, now,
                                              now + timedelta(days=8))), None)
             candidates = [t for t in (next_post, next_slot.at if next_slot else None) if t]
@@ -68,7 +69,7 @@ def account_rows(rt: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _client_class(platform: str) -> type:
+def _client_class(platform: str) -> type[Any]:
     from outreach.clients import client_class
 
     return client_class(platform)
@@ -80,20 +81,20 @@ def health(rt: Any) -> dict[str, Any]:
     problems: list[str] = []
     warnings: list[str] = []
     with rt.db.reader() as s:
-        beats = s.execute(select(DaemonHeartbeat).where(DaemonHeartbeat.stopped_at.is_(None))  # type: ignore[union-attr]
-                          .order_by(DaemonHeartbeat.heartbeat_at.desc())).scalars().all()  # type: ignore[union-attr]
+        beats = s.execute(select(DaemonHeartbeat).where(col(DaemonHeartbeat.stopped_at).is_(None))
+                          .order_by(col(DaemonHeartbeat.heartbeat_at).desc())).scalars().all()
         live = [b for b in beats if now - b.heartbeat_at < HEARTBEAT_STALE]
         day_start = now - timedelta(days=1)
-        counts = dict(s.execute(select(Post.status, func.count()).group_by(Post.status)).all())
+        counts = dict(s.execute(select(col(Post.status), func.count()).group_by(col(Post.status))).all())
         overdue = s.execute(select(func.count()).select_from(Post).where(
-            Post.status == "queued", Post.not_before < now - OVERDUE)).scalar() or 0  # type: ignore[arg-type,operator]
+            col(Post.status) == "queued", col(Post.not_before) < now - OVERDUE)).scalar() or 0
         stuck = s.execute(select(func.count()).select_from(Post).where(
-            Post.status.in_(("unconfirmed", "publishing")),  # type: ignore[attr-defined]
-            Post.updated_at < now - OVERDUE)).scalar() or 0  # type: ignore[arg-type,operator]
+            col(Post.status).in_(("unconfirmed", "publishing")),
+            col(Post.updated_at) < now - OVERDUE)).scalar() or 0
         failed_today = s.execute(select(func.count()).select_from(Post).where(
-            Post.status == "failed", Post.updated_at >= day_start)).scalar() or 0  # type: ignore[arg-type,operator]
+            col(Post.status) == "failed", col(Post.updated_at) >= day_start)).scalar() or 0
         due = s.execute(select(func.count()).select_from(Post).where(
-            Post.status == "queued", Post.not_before <= now)).scalar() or 0  # type: ignore[arg-type,operator]
+            col(Post.status) == "queued", col(Post.not_before) <= now)).scalar() or 0
     daemon = None
     if beats:
         b = beats[0]
@@ -151,7 +152,7 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
                 values: dict[str, Any] = {"last_error": result["detail"]}
                 if isinstance(exc, AuthError):
                     values["state"] = "needs_reauth"
-                s.execute(update(Account).where(Account.name == acc.name).values(**values))  # type: ignore[arg-type]
+                s.execute(update(Account).where(col(Account.name) == acc.name).values(**values))
                 s.commit()
             results.append(result)
             continue
@@ -169,7 +170,7 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
                              f"{info.followers_count if info.followers_count is not None else '?'}"
                              + (f"; {'; '.join(notes)}" if notes else ""))
         with rt.db.session() as s:
-            row = s.execute(select(Account).where(Account.name == acc.name)).scalars().one()  # type: ignore[arg-type]
+            row = s.execute(select(Account).where(col(Account.name) == acc.name)).scalars().one()
             was = row.state
             row.state, row.remote_id, row.handle = "active", info.remote_id, info.handle
             row.followers, row.last_success_at, row.last_error = info.followers_count, now, None

@@ -36,13 +36,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return as_utc(value)
+
+
+def as_utc(value: Any) -> datetime | None:
+    """A stored instant (datetime or SQLite text, naive meaning UTC) as aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
@@ -138,6 +143,7 @@ class Post(SQLModel, table=True):
     published_at: datetime | None = utc_column()
     attempts: int = 0
     ambiguous: bool = False  # an attempt may have landed unseen: reconcile before failing
+    catch_up: bool = False  # went out late (downtime, pause, re-auth): spaced by min_gap_minutes
     last_error: str | None = None
     claimed_by: str | None = Field(default=None, max_length=120)
     lease_until: datetime | None = utc_column()

@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
+from sqlmodel import SQLModel, col
 
 from outreach.config import AccountSettings, Policy
 from outreach.content import Library, TipDef, category_matches
@@ -193,7 +194,7 @@ def approved_tips(session: Any, lib: Library, policy: Policy) -> set[str] | None
     """Tips whose current text carries an approval; None when approval is not required."""
     if not policy.require_approval:
         return None
-    rows = session.execute(select(Approval.tip_id, Approval.text_hash)).all()
+    rows = session.execute(select(col(Approval.tip_id), col(Approval.text_hash))).all()
     hashes: dict[str, set[str]] = defaultdict(set)
     for tip_id, text_hash in rows:
         hashes[tip_id].add(text_hash)
@@ -202,11 +203,11 @@ def approved_tips(session: Any, lib: Library, policy: Policy) -> set[str] | None
 
 def load_history(session: Any, account: str) -> History:
     history = History()
-    used_at = func.coalesce(Post.published_at, Post.scheduled_at)
+    used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
     rows = session.execute(
-        select(Post.tip_id, used_at, Post.variant).where(
-            Post.account == account, Post.tip_id.is_not(None),  # type: ignore[union-attr]
-            Post.status.in_(USED_STATUSES),  # type: ignore[attr-defined]
+        select(col(Post.tip_id), used_at, col(Post.variant)).where(
+            col(Post.account) == account, col(Post.tip_id).is_not(None),
+            col(Post.status).in_(USED_STATUSES),
         )
     ).all()
     for tip_id, at, variant in rows:
@@ -215,17 +216,18 @@ def load_history(session: Any, account: str) -> History:
 
 
 def _aware(value: Any) -> datetime:
-    from outreach.models import UTCDateTime
+    """A value from an aggregate (MAX/MIN), which skips the column type: aware UTC again."""
+    from outreach.models import as_utc
 
-    out = UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
+    out = as_utc(value)
     assert out is not None
     return out
 
 
 def pause_intervals(session: Any, account: str) -> list[tuple[datetime, datetime | None]]:
     rows = session.execute(
-        select(Pause.started_at, Pause.ended_at).where(
-            or_(Pause.account.is_(None), Pause.account == account)  # type: ignore[union-attr]
+        select(col(Pause.started_at), col(Pause.ended_at)).where(
+            or_(col(Pause.account).is_(None), col(Pause.account) == account)
         )
     ).all()
     return [(r[0], r[1]) for r in rows]
@@ -236,6 +238,21 @@ def paused_at(intervals: Iterable[tuple[datetime, datetime | None]], at: datetim
 
 
 # --- writing: slots become rows --------------------------------------------------------
+
+
+def window_start(session: Any, account: str, now: datetime, policy: Policy) -> datetime:
+    """Where materialising resumes: after the last slot row, or the catch-up window on a
+    first run; never more than a week back."""
+    last = session.execute(
+        select(func.max(col(Post.scheduled_at))).where(
+            col(Post.account) == account, col(Post.slot_key).is_not(None),
+        )
+    ).scalar()
+    if last is not None:
+        start = _aware(last) + timedelta(seconds=1)
+    else:
+        start = now - timedelta(minutes=policy.catch_up_minutes)
+    return max(start, now - MAX_LOOKBACK)
 
 
 def new_key() -> str:
@@ -259,14 +276,7 @@ def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | No
         if not account.slots:
             continue
         with db.session() as session:
-            last = session.execute(
-                select(func.max(Post.scheduled_at)).where(
-                    Post.account == account.name,
-                    Post.slot_key.is_not(None),  # type: ignore[union-attr]
-                )
-            ).scalar()
-            start = _aware(last) + timedelta(seconds=1) if last is not None else catch_up
-            start = max(start, now - MAX_LOOKBACK)
+            start = window_start(session, account.name, now, policy)
             slots = slot_times(account, policy, start, horizon)
             if not slots:
                 continue
@@ -307,14 +317,14 @@ def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | No
 def _insert_slots(session: Any, rows: list[dict[str, Any]]) -> int:
     from outreach.db import insert_ignore
 
-    table = Post.__table__  # type: ignore[attr-defined]
+    table = SQLModel.metadata.tables["posts"]
     blank: dict[str, Any] = {c.name: None for c in table.columns if c.name != "id"}
-    blank.update(attempts=0, ambiguous=False)
+    blank.update(attempts=0, ambiguous=False, catch_up=False)
     return insert_ignore(session, table, [blank | r for r in rows], "slot_key")
 
 
 def due_filter(now: datetime) -> Any:
-    return and_(Post.status == "queued", Post.not_before <= now)  # type: ignore[arg-type]
+    return and_(col(Post.status) == "queued", col(Post.not_before) <= now)
 
 
 def local_day(at: datetime, zone: ZoneInfo) -> date:

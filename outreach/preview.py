@@ -11,18 +11,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlmodel import col
 
 from outreach.models import Post
 from outreach.planner import (
     Draw,
-    _aware,
     approved_tips,
     load_history,
     pause_intervals,
     paused_at,
     plan_slots,
     slot_times,
+    window_start,
 )
 
 PLAN_STATUSES = ("draft", "queued", "publishing", "unconfirmed", "missed")
@@ -39,17 +40,18 @@ def plan_rows(rt: Any, *, days: int, account: str | None = None) -> list[dict[st
         approved = approved_tips(s, rt.library, policy) if accounts else None
         for acc in accounts:
             posts = s.execute(select(Post).where(
-                Post.account == acc.name, Post.status.in_(PLAN_STATUSES),  # type: ignore[attr-defined,arg-type]
-                Post.scheduled_at < end,  # type: ignore[arg-type,operator]
-                (Post.scheduled_at >= now) | (Post.status != "missed"),  # type: ignore[arg-type,operator]
-            ).order_by(Post.scheduled_at, Post.id)).scalars().all()
+                col(Post.account) == acc.name, col(Post.status).in_(PLAN_STATUSES),
+                col(Post.scheduled_at) < end,
+                (col(Post.scheduled_at) >= now) | (col(Post.status) != "missed"),
+            ).order_by(col(Post.scheduled_at), col(Post.id))).scalars().all()
             for p in posts:
                 rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
                                  p.status, p.last_error, p.id))
-            last = s.execute(select(func.max(Post.scheduled_at)).where(
-                Post.account == acc.name, Post.slot_key.is_not(None))).scalar()  # type: ignore[union-attr,arg-type]
-            start = max(now, _aware(last) + timedelta(seconds=1)) if last is not None else now
-            slots = slot_times(acc, policy, start, end)
+            # the same window the daemon materialises: late slots inside catch_up_minutes
+            # are still published, older ones are missed
+            start = window_start(s, acc.name, now, policy)
+            catch_up = now - timedelta(minutes=policy.catch_up_minutes)
+            slots = [x for x in slot_times(acc, policy, start, end) if x.at >= catch_up]
             if not slots:
                 continue
             history = load_history(s, acc.name)

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlmodel import col
 
 from outreach.clients.base import Published
 from outreach.config import AccountSettings
@@ -115,9 +116,9 @@ class LeaseKeeper:
             try:
                 with self.rt.db.session() as s:
                     n = s.execute(
-                        update(Post).where(Post.id == self.post_id,  # type: ignore[arg-type]
-                                           Post.claimed_by == self.worker,  # type: ignore[arg-type]
-                                           Post.status == "publishing")  # type: ignore[arg-type]
+                        update(Post).where(col(Post.id) == self.post_id,
+                                           col(Post.claimed_by) == self.worker,
+                                           col(Post.status) == "publishing")
                         .values(lease_until=self.rt.clock() + self.lease)
                     ).rowcount
                     s.commit()
@@ -143,10 +144,9 @@ class Publisher:
     def _account_rows(self, session: Any) -> dict[str, Account]:
         return {a.name: a for a in session.execute(select(Account)).scalars()}
 
-    def blocked_accounts(self, session: Any, now: datetime) -> dict[str, str]:
+    def blocked_accounts(self, rows: dict[str, Account], now: datetime) -> dict[str, str]:
         """Accounts whose queued posts must wait, with the reason."""
         blocked: dict[str, str] = {}
-        rows = self._account_rows(session)
         for name, acc in self.rt.settings.accounts.items():
             try:
                 configured = self.rt.configured(acc)
@@ -171,7 +171,7 @@ class Publisher:
         except ClientError:
             return False
         with self.rt.db.session() as s:
-            s.execute(update(Account).where(Account.name == account.name)  # type: ignore[arg-type]
+            s.execute(update(Account).where(col(Account.name) == account.name)
                       .values(state="active", last_error=None, last_success_at=now))
             audit(s, now, "daemon", "account_reauthorised", account=account.name)
             s.commit()
@@ -184,17 +184,20 @@ class Publisher:
         """Publish (or reconcile) everything due now; returns what happened."""
         summary = RunSummary()
         now = now or self.rt.clock()
-        with self.rt.db.session() as s:
-            blocked = self.blocked_accounts(s, now)
-            s.commit()
+        with self.rt.db.reader() as s:
+            rows = self._account_rows(s)
+        blocked = self.blocked_accounts(rows, now)
         self._expire_slots(now, blocked)
         done = 0
+        seen: set[int] = set()  # a post handled in this pass waits for the next one
         while limit is None or done < limit:
             if self.stop():
                 break
-            post = self.claim_next(now, blocked)
+            post = self.claim_next(now, blocked, exclude=seen)
             if post is None:
                 break
+            assert post.id is not None
+            seen.add(post.id)
             done += 1
             try:
                 outcome = self.process(post, now)
@@ -204,6 +207,8 @@ class Publisher:
                 outcome = "error"
                 summary.errors.append(f"post {post.id}: {type(exc).__name__}")
             summary.add(outcome)
+            if outcome == "held" and post.account in self._reauth_checked:
+                blocked[post.account] = "needs_reauth"
             now = self.rt.clock()
         return summary
 
@@ -216,9 +221,9 @@ class Publisher:
         """
         catch_up = now - timedelta(minutes=self.policy.catch_up_minutes)
         with self.rt.db.session() as s:
-            due = s.execute(select(Post.id, Post.account, Post.scheduled_at).where(
-                Post.kind == "slot", Post.status == "queued",  # type: ignore[arg-type]
-                Post.scheduled_at <= now,  # type: ignore[arg-type,operator]
+            due = s.execute(select(col(Post.id), col(Post.account), col(Post.scheduled_at)).where(
+                col(Post.kind) == "slot", col(Post.status) == "queued",
+                col(Post.scheduled_at) <= now,
             )).all()
             pauses: dict[str, list[tuple[datetime, datetime | None]]] = {}
             for post_id, account, at in due:
@@ -232,15 +237,16 @@ class Publisher:
                               f"minutes of the slot ({why})")
                 else:
                     continue
-                s.execute(update(Post).where(Post.id == post_id,  # type: ignore[arg-type]
-                                             Post.status == "queued")  # type: ignore[arg-type]
+                s.execute(update(Post).where(col(Post.id) == post_id,
+                                             col(Post.status) == "queued")
                           .values(status="missed", last_error=reason, updated_at=now))
             s.commit()
 
     def _paused_now(self, s: Any, now: datetime) -> set[str]:
         return {n for n in self.rt.settings.accounts if paused_at(pause_intervals(s, n), now)}
 
-    def claim_next(self, now: datetime, blocked: dict[str, str]) -> Post | None:
+    def claim_next(self, now: datetime, blocked: dict[str, str],
+                   exclude: set[int] | None = None) -> Post | None:
         """Claim one due post (or one whose lease expired) with a conditional UPDATE."""
         accounts = list(self.rt.settings.accounts)
         with self.rt.db.session() as s:
@@ -248,51 +254,60 @@ class Publisher:
             runnable = [a for a in accounts if a not in blocked and a not in paused]
             reconcilable = [a for a in accounts if a not in blocked]
             candidates = s.execute(
-                select(Post.id, Post.status, Post.account, Post.scheduled_at).where(or_(
-                    (Post.status == "queued") & (Post.not_before <= now)  # type: ignore[arg-type,operator]
-                    & Post.account.in_(runnable),  # type: ignore[attr-defined]
-                    Post.status.in_(("publishing", "unconfirmed"))  # type: ignore[attr-defined]
-                    & or_(Post.lease_until.is_(None), Post.lease_until < now)  # type: ignore[union-attr,operator]
-                    & Post.account.in_(reconcilable),  # type: ignore[attr-defined]
-                )).order_by(Post.not_before, Post.id).limit(50)
+                select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at)).where(or_(
+                    (col(Post.status) == "queued") & (col(Post.not_before) <= now)
+                    & col(Post.account).in_(runnable),
+                    col(Post.status).in_(("publishing", "unconfirmed"))
+                    & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now)
+                    & col(Post.account).in_(reconcilable),
+                )).order_by(col(Post.not_before), col(Post.id)).limit(50 + len(exclude or ()))
             ).all()
+            # reconciliation first, then posts on time, then catch-up and held ones (spaced)
+            candidates = sorted(candidates, key=lambda c: (
+                c[1] == "queued", c[1] == "queued" and now - c[3] > LATE_GRACE))
             for post_id, status, account, scheduled_at in candidates:
-                if status == "queued" and now - scheduled_at > LATE_GRACE:
+                if exclude and post_id in exclude:
+                    continue
+                late = status == "queued" and now - scheduled_at > LATE_GRACE
+                if late:
                     wait = self._spacing(s, account, now)
                     if wait is not None:
-                        s.execute(update(Post).where(Post.id == post_id,  # type: ignore[arg-type]
-                                                     Post.status == "queued")  # type: ignore[arg-type]
+                        s.execute(update(Post).where(col(Post.id) == post_id,
+                                                     col(Post.status) == "queued")
                                   .values(not_before=wait, updated_at=now))
                         continue
                 values: dict[str, Any] = {
                     "claimed_by": self.worker, "lease_until": now + self.lease, "updated_at": now,
                 }
-                cond = [Post.id == post_id, Post.status == status]
+                cond = [col(Post.id) == post_id, col(Post.status) == status]
                 if status == "queued":
-                    values.update(status="publishing", attempts=Post.attempts + 1,
+                    if late:
+                        values["catch_up"] = True
+                    values.update(status="publishing", attempts=col(Post.attempts) + 1,
                                   last_attempt_at=now,
-                                  first_attempt_at=func.coalesce(Post.first_attempt_at, now))
+                                  first_attempt_at=func.coalesce(col(Post.first_attempt_at), now))
                 else:
-                    cond.append(or_(Post.lease_until.is_(None),  # type: ignore[union-attr]
-                                    Post.lease_until < now))  # type: ignore[operator]
-                n = s.execute(update(Post).where(*cond).values(**values)).rowcount  # type: ignore[arg-type]
+                    cond.append(or_(col(Post.lease_until).is_(None),
+                                    col(Post.lease_until) < now))
+                n = s.execute(update(Post).where(*cond).values(**values)).rowcount
                 if n == 1:
                     s.commit()
                     post = s.get(Post, post_id)
                     assert post is not None
-                    post._claimed_from = status  # type: ignore[attr-defined]
+                    post._claimed_from = status
                     return post
             s.commit()
         return None
 
     def _spacing(self, s: Any, account: str, now: datetime) -> datetime | None:
-        """When a late or held post must wait for ``min_gap_minutes`` after the last one."""
+        """When a late or held post must wait: at most one such post per account per
+        ``min_gap_minutes`` (posts on time are never held back by it)."""
         gap = timedelta(minutes=self.policy.min_gap_minutes)
         if gap <= timedelta(0):
             return None
-        last = s.execute(select(func.max(Post.last_attempt_at)).where(
-            Post.account == account, Post.kind != "reply",  # type: ignore[arg-type]
-            Post.status.in_(("published", "publishing", "unconfirmed")),  # type: ignore[attr-defined]
+        last = s.execute(select(func.max(col(Post.last_attempt_at))).where(
+            col(Post.account) == account, col(Post.catch_up).is_(True),
+            col(Post.status).in_(("published", "publishing", "unconfirmed")),
         )).scalar()
         if last is None:
             return None
@@ -340,27 +355,28 @@ class Publisher:
                 approved: set[str] | None) -> str:
         with self.rt.db.reader() as s:
             history = load_history(s, account.name)
-        slot = SlotTime(account.name, post.scheduled_at, tuple(  # type: ignore[arg-type]
+        assert post.scheduled_at is not None
+        slot = SlotTime(account.name, post.scheduled_at, tuple(
             c for c in (post.category or "").split(",") if c and c != "any"))
         # the slot's own previous draw must not count against it
         if post.tip_id in history.uses and post.scheduled_at in history.uses[post.tip_id]:
-            history.uses[post.tip_id].remove(post.scheduled_at)  # type: ignore[arg-type]
+            history.uses[post.tip_id].remove(post.scheduled_at)
         result = draw(slot, account, self.rt.library, client, history, self.policy, approved)
         with self.rt.db.session() as s:
             if isinstance(result, Draw):
-                n = s.execute(update(Post).where(Post.id == post.id,  # type: ignore[arg-type]
-                                                 Post.claimed_by == self.worker)  # type: ignore[arg-type]
+                n = s.execute(update(Post).where(col(Post.id) == post.id,
+                                                 col(Post.claimed_by) == self.worker)
                               .values(status="queued", tip_id=result.tip_id,
                                       variant=result.variant, category=result.category,
-                                      text=result.text, attempts=Post.attempts - 1,
+                                      text=result.text, attempts=col(Post.attempts) - 1,
                                       claimed_by=None, lease_until=None, not_before=now,
                                       updated_at=now)).rowcount
                 s.commit()
                 return "redrawn" if n else "lost"
-            s.execute(update(Post).where(Post.id == post.id,  # type: ignore[arg-type]
-                                         Post.claimed_by == self.worker)  # type: ignore[arg-type]
+            s.execute(update(Post).where(col(Post.id) == post.id,
+                                         col(Post.claimed_by) == self.worker)
                       .values(status="missed", last_error=result.reason, claimed_by=None,
-                              lease_until=None, attempts=Post.attempts - 1, updated_at=now))
+                              lease_until=None, attempts=col(Post.attempts) - 1, updated_at=now))
             s.commit()
         return "missed"
 
@@ -379,9 +395,9 @@ class Publisher:
     def _call(self, post: Post, client: Any) -> Published:
         if post.kind == "reply":
             target = self._reply_target(post, client)
-            return client.reply(target, post.text,  # type: ignore[no-any-return]
+            return client.reply(target, post.text,
                                 idempotency_key=post.idempotency_key)
-        return client.publish(post.text,  # type: ignore[no-any-return]
+        return client.publish(post.text,
                               idempotency_key=post.idempotency_key)
 
     def _reply_target(self, post: Post, client: Any) -> str:
@@ -393,7 +409,7 @@ class Publisher:
         parent_remote = parent.remote_id if parent is not None else None
         make = getattr(client, "reply_target", None)
         if make is not None:
-            return make(parent_remote, comment.remote_id)  # type: ignore[no-any-return]
+            return make(parent_remote, comment.remote_id)
         return comment.remote_id
 
     def _failure(self, post: Post, client: Any, exc: ClientError, now: datetime) -> str:
@@ -404,7 +420,7 @@ class Publisher:
                                 not_before=exc.retry_at, error=f"rate limited: {msg}")
         if isinstance(exc, AuthError):
             with self.rt.db.session() as s:
-                s.execute(update(Account).where(Account.name == post.account)  # type: ignore[arg-type]
+                s.execute(update(Account).where(col(Account.name) == post.account)
                           .values(state="needs_reauth", last_error=f"auth: {msg}"))
                 audit(s, now, "daemon", "account_needs_reauth", account=post.account, reason=msg)
                 s.commit()
@@ -436,9 +452,9 @@ class Publisher:
                 and post.attempts < self.policy.max_attempts):
             # the platform still remembers the key: resending cannot duplicate
             with self.rt.db.session() as s:
-                s.execute(update(Post).where(Post.id == post.id,  # type: ignore[arg-type]
-                                             Post.claimed_by == self.worker)  # type: ignore[arg-type]
-                          .values(status="publishing", attempts=Post.attempts + 1,
+                s.execute(update(Post).where(col(Post.id) == post.id,
+                                             col(Post.claimed_by) == self.worker)
+                          .values(status="publishing", attempts=col(Post.attempts) + 1,
                                   last_attempt_at=now))
                 s.commit()
             post.attempts += 1
@@ -477,8 +493,8 @@ class Publisher:
     def _published(self, post: Post, published: Published) -> str:
         now = self.rt.clock()
         with self.rt.db.session() as s:
-            n = s.execute(update(Post).where(Post.id == post.id,  # type: ignore[arg-type]
-                                             Post.claimed_by == self.worker)  # type: ignore[arg-type]
+            n = s.execute(update(Post).where(col(Post.id) == post.id,
+                                             col(Post.claimed_by) == self.worker)
                           .values(status="published", remote_id=published.remote_id,
                                   remote_url=published.url, published_at=published.created_at,
                                   claimed_by=None, lease_until=None, last_error=None,
@@ -487,9 +503,9 @@ class Publisher:
                 audit(s, now, "daemon", "published", account=post.account, post_id=post.id,
                       target=published.remote_id)
                 if post.kind == "reply" and post.reply_to_comment_id is not None:
-                    s.execute(update(Comment).where(Comment.id == post.reply_to_comment_id)  # type: ignore[arg-type]
+                    s.execute(update(Comment).where(col(Comment.id) == post.reply_to_comment_id)
                               .values(replied_at=published.created_at, needs_reply=False))
-                s.execute(update(Account).where(Account.name == post.account)  # type: ignore[arg-type]
+                s.execute(update(Account).where(col(Account.name) == post.account)
                           .values(last_success_at=now, last_error=None))
             s.commit()
         if n != 1:
@@ -509,15 +525,15 @@ class Publisher:
         if not_before is not None:
             values["not_before"] = not_before
         if attempts_delta:
-            values["attempts"] = Post.attempts + attempts_delta
+            values["attempts"] = col(Post.attempts) + attempts_delta
         if ambiguous:
             values["ambiguous"] = True
         with self.rt.db.session() as s:
-            s.execute(update(Post).where(Post.id == post.id,  # type: ignore[arg-type]
-                                         Post.claimed_by == self.worker)  # type: ignore[arg-type]
+            s.execute(update(Post).where(col(Post.id) == post.id,
+                                         col(Post.claimed_by) == self.worker)
                       .values(**values))
             if status == "failed":
-                s.execute(update(Account).where(Account.name == post.account)  # type: ignore[arg-type]
+                s.execute(update(Account).where(col(Account.name) == post.account)
                           .values(last_error=f"post {post.id}: {error}"))
             s.commit()
         return status if status != "queued" else ("held" if attempts_delta < 0 else "retry")
@@ -525,8 +541,8 @@ class Publisher:
     def _release(self, post_id: int | None, error: str) -> None:
         """Give a claim back after an internal error; the row is reconciled next tick."""
         with self.rt.db.session() as s:
-            s.execute(update(Post).where(Post.id == post_id,  # type: ignore[arg-type]
-                                         Post.claimed_by == self.worker)  # type: ignore[arg-type]
+            s.execute(update(Post).where(col(Post.id) == post_id,
+                                         col(Post.claimed_by) == self.worker)
                       .values(claimed_by=None, lease_until=None, last_error=error,
                               status="unconfirmed", ambiguous=True))
             s.commit()
@@ -534,8 +550,8 @@ class Publisher:
     def release_all(self) -> int:
         """On shutdown: give back every claim this worker holds (they are reconciled)."""
         with self.rt.db.session() as s:
-            n = s.execute(update(Post).where(Post.claimed_by == self.worker,  # type: ignore[arg-type]
-                                             Post.status == "publishing")  # type: ignore[arg-type]
+            n = s.execute(update(Post).where(col(Post.claimed_by) == self.worker,
+                                             col(Post.status) == "publishing")
                           .values(claimed_by=None, lease_until=None, status="unconfirmed",
                                   ambiguous=True, last_error="released at shutdown")).rowcount
             s.commit()

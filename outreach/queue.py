@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlmodel import SQLModel, col
 
 from outreach.config import AccountSettings
 from outreach.errors import ContentError, InputError, NotFound, StateError
@@ -33,14 +34,14 @@ def sync_accounts(rt: Any) -> None:
 
     now = rt.clock()
     with rt.db.session() as s:
-        existing = set(s.execute(select(Account.name)).scalars())
+        existing = set(s.execute(select(col(Account.name))).scalars())
         missing = [
             {"name": a.name, "platform": a.platform, "state": "active", "counts_fallback": False,
              "created_at": now}
             for a in rt.settings.accounts.values() if a.name not in existing
         ]
         if missing:
-            insert_ignore(s, Account.__table__, missing, "name")  # type: ignore[attr-defined]
+            insert_ignore(s, SQLModel.metadata.tables["accounts"], missing, "name")
         s.commit()
 
 
@@ -107,7 +108,7 @@ def insert_post(session: Any, new: NewPost, *, by: str, now: datetime) -> Post:
     post = Post(account=new.account.name, kind="adhoc", status=new.status, scheduled_at=new.at,
                 not_before=new.at, tip_id=new.tip_id, variant=new.variant, category=new.category,
                 text=new.text, idempotency_key=new_key(), created_by=by, created_at=now,
-                updated_at=now, attempts=0, ambiguous=False)
+                updated_at=now, attempts=0, ambiguous=False, catch_up=False)
     if new.status == "queued" and new.tip_id is None:
         post.approved_by, post.approved_at = by, now
     session.add(post)
@@ -195,8 +196,8 @@ def read_import_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError("not valid UTF-8", where=f"{path}:{line}") from None
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        raise InputError("not valid UTF-8", where=f"{path}:{bad_line}") from None
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json") or text.lstrip().startswith("{"):
         rows = []
         for i, line in enumerate(text.splitlines(), 1):
@@ -249,8 +250,8 @@ def cancel_post(rt: Any, post_id: int, *, by: str, reason: str | None) -> Post:
             hint = " (retract it instead)" if post.status == "published" else ""
             raise StateError(f"post {post_id} is {post.status}; only drafts and queued posts "
                              f"can be cancelled{hint}")
-        n = s.execute(update(Post).where(Post.id == post_id,  # type: ignore[arg-type]
-                                         Post.status == post.status)  # type: ignore[arg-type]
+        n = s.execute(update(Post).where(col(Post.id) == post_id,
+                                         col(Post.status) == post.status)
                       .values(status="cancelled", updated_at=now)).rowcount
         if n != 1:
             raise StateError(f"post {post_id} changed while cancelling; try again")
@@ -271,8 +272,8 @@ def reschedule_post(rt: Any, post_id: int, at: str, *, by: str) -> Post:
         when = parse_when(at, acc.timezone, now)
         check_not_past(when, now)
         old = post.scheduled_at
-        n = s.execute(update(Post).where(Post.id == post_id,  # type: ignore[arg-type]
-                                         Post.status == post.status)  # type: ignore[arg-type]
+        n = s.execute(update(Post).where(col(Post.id) == post_id,
+                                         col(Post.status) == post.status)
                       .values(scheduled_at=when, not_before=when, updated_at=now)).rowcount
         if n != 1:
             raise StateError(f"post {post_id} changed while rescheduling; try again")
@@ -294,7 +295,7 @@ def retract_post(rt: Any, post_id: int, *, by: str, reason: str) -> Post:
     client = rt.client(post.account)
     client.delete(post.remote_id)  # a platform failure propagates: nothing is changed here
     with rt.db.session() as s:
-        s.execute(update(Post).where(Post.id == post_id)  # type: ignore[arg-type]
+        s.execute(update(Post).where(col(Post.id) == post_id)
                   .values(status="retracted", updated_at=now))
         audit(s, now, by, "queue_retract", account=post.account, post_id=post_id, reason=reason,
               target=post.remote_id)
@@ -302,26 +303,38 @@ def retract_post(rt: Any, post_id: int, *, by: str, reason: str) -> Post:
         return get_post(s, post_id)
 
 
-def approve_tip(rt: Any, tip_id: str, *, by: str) -> Approval:
+def approve_tips(rt: Any, tip_ids: list[str], *, by: str) -> list[Approval]:
+    """Approve tips as they are now, in one transaction; re-approving is a no-op."""
     lib = rt.library
-    tip = lib.tip(tip_id)
-    problems = [str(p) for p in lib.errors if p.tip_id == tip_id]
-    if problems:
-        raise ContentError(f"tip {tip_id!r} has errors and cannot be approved: {problems[0]}")
-    if tip.author and tip.author == by and not rt.settings.policy.allow_self_approval:
-        raise StateError(f"tip {tip_id!r} was written by {by}; another officer must approve it")
+    policy = rt.settings.policy
+    tips = [lib.tip(t) for t in tip_ids]
+    for tip in tips:
+        problems = [str(p) for p in lib.errors if p.tip_id == tip.id]
+        if problems:
+            raise ContentError(f"tip {tip.id!r} has errors and cannot be approved: {problems[0]}")
+        if tip.author and tip.author == by and not policy.allow_self_approval:
+            raise StateError(f"tip {tip.id!r} was written by {by}; another officer must approve it")
     now = rt.clock()
+    out = []
     with rt.db.session() as s:
-        existing = s.execute(select(Approval).where(
-            Approval.tip_id == tip_id, Approval.text_hash == tip.text_hash)).scalars().first()  # type: ignore[arg-type]
-        if existing is not None:
-            return existing
-        approval = Approval(tip_id=tip_id, text_hash=tip.text_hash, approved_by=by,
-                            approved_at=now)
-        s.add(approval)
-        audit(s, now, by, "content_approve", target=tip_id, detail={"hash": tip.text_hash[:16]})
+        existing = {(a.tip_id, a.text_hash): a for a in s.execute(select(Approval).where(
+            col(Approval.tip_id).in_(tip_ids))).scalars()}
+        for tip in tips:
+            approval = existing.get((tip.id, tip.text_hash))
+            if approval is None:
+                approval = Approval(tip_id=tip.id, text_hash=tip.text_hash, approved_by=by,
+                                    approved_at=now)
+                s.add(approval)
+                existing[(tip.id, tip.text_hash)] = approval
+                audit(s, now, by, "content_approve", target=tip.id,
+                      detail={"hash": tip.text_hash[:16]})
+            out.append(approval)
         s.commit()
-        return approval
+    return out
+
+
+def approve_tip(rt: Any, tip_id: str, *, by: str) -> Approval:
+    return approve_tips(rt, [tip_id], by=by)[0]
 
 
 def pause(rt: Any, account: str | None, *, reason: str, by: str) -> Pause:
@@ -344,8 +357,8 @@ def resume(rt: Any, account: str | None, *, by: str) -> int:
         rt.settings.account(account)
     now = rt.clock()
     with rt.db.session() as s:
-        cond = Pause.account.is_(None) if account is None else Pause.account == account  # type: ignore[union-attr]
-        n = s.execute(update(Pause).where(cond, Pause.ended_at.is_(None))  # type: ignore[union-attr]
+        cond = col(Pause.account).is_(None) if account is None else col(Pause.account) == account
+        n = s.execute(update(Pause).where(cond, col(Pause.ended_at).is_(None))
                       .values(ended_at=now, ended_by=by)).rowcount
         if n:
             audit(s, now, by, "resume", account=account)

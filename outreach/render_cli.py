@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.table import Table
 from sqlalchemy import select
+from sqlmodel import col
 
 from outreach import output
 from outreach.models import AuditLog, Post, PostMetric
@@ -39,11 +40,11 @@ def post_json(p: Post) -> dict[str, Any]:
 
 def list_posts(rt: Any, *, status: str | None, account: str | None,
                limit: int) -> list[dict[str, Any]]:
-    q = select(Post).order_by(Post.scheduled_at, Post.id)  # type: ignore[arg-type]
+    q = select(Post).order_by(col(Post.scheduled_at), col(Post.id))
     if status:
-        q = q.where(Post.status == status)  # type: ignore[arg-type]
+        q = q.where(col(Post.status) == status)
     if account:
-        q = q.where(Post.account == account)  # type: ignore[arg-type]
+        q = q.where(col(Post.account) == account)
     if limit:
         q = q.limit(limit)
     with rt.db.reader() as s:
@@ -66,9 +67,9 @@ def print_posts(rt: Any, rows: list[dict[str, Any]]) -> None:
         output.message("no posts")
         return
     t = Table(show_lines=False, header_style="bold")
-    for col in ("id", "account", "status", "scheduled", "tip", "text", "note"):
-        t.add_column(col, overflow="fold" if col == "text" else "ellipsis",
-                     no_wrap=col != "text")
+    for name in ("id", "account", "status", "scheduled", "tip", "text", "note"):
+        t.add_column(name, overflow="fold" if name == "text" else "ellipsis",
+                     no_wrap=name != "text")
     for r in rows:
         zone = _zone(rt, r["account"])
         t.add_row(str(r["id"]), r["account"], _status(r["status"]),
@@ -84,14 +85,14 @@ def post_detail(rt: Any, post_id: int) -> dict[str, Any]:
     with rt.db.reader() as s:
         post = get_post(s, post_id)
         data = post_json(post)
-        m = s.execute(select(PostMetric).where(PostMetric.post_id == post_id)  # type: ignore[arg-type]
-                      .order_by(PostMetric.observed_at.desc(), PostMetric.id.desc())  # type: ignore[union-attr]
+        m = s.execute(select(PostMetric).where(col(PostMetric.post_id) == post_id)
+                      .order_by(col(PostMetric.observed_at).desc(), col(PostMetric.id).desc())
                       .limit(1)).scalars().first()
         data.update(reposts=m.reposts if m else None, comments=m.comments if m else None,
                     likes=m.likes if m else None,
                     counts_observed_at=output.iso(m.observed_at) if m else None)
-        trail = s.execute(select(AuditLog).where(AuditLog.post_id == post_id)  # type: ignore[arg-type]
-                          .order_by(AuditLog.at, AuditLog.id)).scalars().all()
+        trail = s.execute(select(AuditLog).where(col(AuditLog.post_id) == post_id)
+                          .order_by(col(AuditLog.at), col(AuditLog.id))).scalars().all()
         data["audit"] = [{"at": output.iso(a.at), "actor": a.actor, "action": a.action,
                           "reason": a.reason, "detail": a.detail} for a in trail]
     return data
@@ -117,8 +118,8 @@ def print_post_detail(rt: Any, d: dict[str, Any]) -> None:
     output.out.print(t)
     if d["audit"]:
         a = Table(title="audit trail", header_style="bold")
-        for col in ("at", "who", "what", "why"):
-            a.add_column(col)
+        for name in ("at", "who", "what", "why"):
+            a.add_column(name)
         for e in d["audit"]:
             a.add_row(local(_parse(e["at"]), zone), safe(e["actor"]), e["action"],
                       safe(e["reason"] or ""))
@@ -150,8 +151,8 @@ def content_rows(rt: Any, *, category: str | None, lang: str | None) -> list[dic
 
 def print_content_list(rows: list[dict[str, Any]]) -> None:
     t = Table(header_style="bold")
-    for col in ("id", "category", "lang", "title", "approved", "review by", "source"):
-        t.add_column(col, no_wrap=col in ("id", "category"))
+    for name in ("id", "category", "lang", "title", "approved", "review by", "source"):
+        t.add_column(name, no_wrap=name in ("id", "category"))
     for r in rows:
         t.add_row(r["id"], r["category"], r["lang"], safe(r["title"]),
                   "[green]yes[/]" if r["approved"] else "[yellow]no[/]",
@@ -162,8 +163,8 @@ def print_content_list(rows: list[dict[str, Any]]) -> None:
 
 def print_content_stats(data: dict[str, Any]) -> None:
     t = Table(title="tips per category", header_style="bold")
-    for col in ("code", "名称", "name", "zh", "en"):
-        t.add_column(col, justify="right" if col in ("zh", "en") else "left")
+    for name in ("code", "名称", "name", "zh", "en"):
+        t.add_column(name, justify="right" if name in ("zh", "en") else "left")
     for c in data["categories"]:
         style = "red" if c["zh"] + c["en"] == 0 else ""
         t.add_row(c["code"], c["zh_name"], c["en_name"], str(c["zh"]), str(c["en"]), style=style)
@@ -202,8 +203,8 @@ def print_stale(rows: list[dict[str, Any]]) -> None:
         output.message("no tips are due for review")
         return
     t = Table(header_style="bold")
-    for col in ("id", "review by", "days", "source", "file"):
-        t.add_column(col)
+    for name in ("id", "review by", "days", "source", "file"):
+        t.add_column(name)
     for r in rows:
         days = f"[red]{r['days_left']}[/]" if r["overdue"] else str(r["days_left"])
         t.add_row(r["id"], str(r["review_by"]), days, safe(shorten(r["source"], 30)), r["file"])
@@ -216,9 +217,9 @@ def print_plan(rt: Any, rows: list[dict[str, Any]]) -> None:
         output.message("nothing planned (no slots, or no accounts)")
         return
     t = Table(header_style="bold")
-    for col in ("when", "account", "status", "tip", "category", "text"):
-        t.add_column(col, overflow="fold" if col == "text" else "ellipsis",
-                     no_wrap=col != "text")
+    for name in ("when", "account", "status", "tip", "category", "text"):
+        t.add_column(name, overflow="fold" if name == "text" else "ellipsis",
+                     no_wrap=name != "text")
     for r in rows:
         zone = _zone(rt, r["account"])
         text = r["text"] or r["reason"] or ""
@@ -231,9 +232,9 @@ def print_plan(rt: Any, rows: list[dict[str, Any]]) -> None:
 
 def print_accounts(rt: Any, rows: list[dict[str, Any]]) -> None:
     t = Table(header_style="bold")
-    for col in ("name", "platform", "state", "followers", "next slot", "last success",
+    for name in ("name", "platform", "state", "followers", "next slot", "last success",
                 "token expires", "note"):
-        t.add_column(col)
+        t.add_column(name)
     for r in rows:
         zone = rt.settings.account(r["name"]).timezone
         style = {"active": "green", "paused": "yellow", "needs_reauth": "red",
@@ -313,8 +314,8 @@ def print_demo(r: dict[str, Any]) -> None:
     output.out.print(r["headline_en"])
     if r.get("top"):
         top = Table(title="most reposted", header_style="bold")
-        for col in ("tip", "reposts", "comments", "text"):
-            top.add_column(col, overflow="fold" if col == "text" else "ellipsis")
+        for name in ("tip", "reposts", "comments", "text"):
+            top.add_column(name, overflow="fold" if name == "text" else "ellipsis")
         for p in r["top"]:
             top.add_row(p["tip_id"] or "-", str(p["reposts"]), str(p["comments"]),
                         safe(shorten(p["text"], 50)))

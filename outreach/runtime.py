@@ -59,7 +59,7 @@ class Runtime:
             cls = client_class(acc.platform)
             client = cls(acc, http=self.http, clock=self.clock)
             self._clients[acc.name] = client
-        return client  # type: ignore[no-any-return]
+        return client
 
     def configured(self, account: AccountSettings) -> bool:
         """Whether the account has what its platform needs (a token)."""

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from outreach import output
 from outreach.collector import collect
@@ -70,9 +71,9 @@ def _dry_run(rt: Any) -> int:
     now = rt.clock()
     with rt.db.reader() as s:
         due = s.execute(select(Post).where(
-            Post.status.in_(("queued", "unconfirmed", "publishing")),  # type: ignore[attr-defined]
-            Post.not_before <= now,  # type: ignore[arg-type,operator]
-        ).order_by(Post.not_before)).scalars().all()
+            col(Post.status).in_(("queued", "unconfirmed", "publishing")),
+            col(Post.not_before) <= now,
+        ).order_by(col(Post.not_before))).scalars().all()
     for p in due:
         verb = "would publish" if p.status == "queued" else "would reconcile"
         output.out.print(f"{verb} post {p.id} on {p.account}: "
@@ -197,8 +198,8 @@ class Daemon:
 
     def _status_text(self) -> str:
         with self.rt.db.reader() as s:
-            nxt = s.execute(select(Post.scheduled_at, Post.account).where(
-                Post.status == "queued").order_by(Post.not_before).limit(1)).first()  # type: ignore[arg-type]
+            nxt = s.execute(select(col(Post.scheduled_at), col(Post.account)).where(
+                col(Post.status) == "queued").order_by(col(Post.not_before)).limit(1)).first()
         when = (f"next: {output.local(nxt[0], self.rt.settings.account(nxt[1]).timezone)} "
                 f"on {nxt[1]}") if nxt else "nothing queued"
         err = f"  [red]last error: {output.safe(self._last_error)}[/]" if self._last_error else ""

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import httpx
 
 if TYPE_CHECKING:
-    pass
+    from outreach.config import AccountSettings
 
 Clock = Callable[[], datetime]
 
@@ -114,6 +114,11 @@ class MicroblogClient(Protocol):
 
     counts_batch_size: ClassVar[int]
     """How many status ids one ``fetch_counts`` request covers at most."""
+
+    def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
+                 clock: Clock = utcnow) -> None:
+        """A client for one account; ``http`` carries explicit timeouts (injected in tests)."""
+        ...
 
     @property
     def max_length(self) -> int:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -231,7 +232,11 @@ class LocalClient:
         self.clock = clock
         self.seed = int(account.options.get("seed", 2011))
         self.base_followers = int(account.options.get("followers", 12_000))
-        self.platform_db = LocalPlatform(account.data_dir / "local-platform.db")
+
+    @cached_property
+    def platform_db(self) -> LocalPlatform:
+        """Opened on first use, so commands that only check texts create no file."""
+        return LocalPlatform(self.account.data_dir / "local-platform.db")
 
     @classmethod
     def validate_options(cls, options: dict[str, Any]) -> tuple[str, str] | None:
@@ -241,7 +246,8 @@ class LocalClient:
         return None
 
     def close(self) -> None:
-        self.platform_db.close()
+        if "platform_db" in self.__dict__:
+            self.platform_db.close()
 
     @property
     def max_length(self) -> int:

@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String, nullable=True),
         sa.Column("token_expires_at", TS, nullable=True),
         sa.Column("comments_since_id", sa.String, nullable=True),
-        sa.Column("counts_fallback", sa.Boolean, nullable=False),
+        sa.Column("counts_fallback", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("created_at", TS, nullable=True),
     )
     op.create_table(
@@ -71,8 +71,9 @@ def upgrade() -> None:
         sa.Column("remote_id", sa.String(100), nullable=True),
         sa.Column("remote_url", sa.String, nullable=True),
         sa.Column("published_at", TS, nullable=True),
-        sa.Column("attempts", sa.Integer, nullable=False),
-        sa.Column("ambiguous", sa.Boolean, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("ambiguous", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("catch_up", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("last_error", sa.String, nullable=True),
         sa.Column("claimed_by", sa.String(120), nullable=True),
         sa.Column("lease_until", TS, nullable=True),

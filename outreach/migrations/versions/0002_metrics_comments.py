@@ -50,10 +50,10 @@ def upgrade() -> None:
         sa.Column("fetched_at", TS, nullable=True),
         sa.Column("class", sa.String(32), nullable=True),
         sa.Column("labels", sa.Text, nullable=True),
-        sa.Column("is_own", sa.Boolean, nullable=False),
-        sa.Column("needs_reply", sa.Boolean, nullable=False),
+        sa.Column("is_own", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("needs_reply", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("replied_at", TS, nullable=True),
-        sa.Column("redacted", sa.Boolean, nullable=False),
+        sa.Column("redacted", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.UniqueConstraint("account", "remote_id", name="uq_comments_account_remote"),
     )
     op.create_index("ix_comments_post", "comments", ["post_id"])

@@ -1,0 +1,168 @@
+"""Shared fixtures: a fresh workspace per test, the CLI run in-process, logical DB dumps."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from outreach.starter import write_starter
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LOCAL_ONLY_CONFIG = """\
+[outreach]
+database = "sqlite:///outreach.db"
+timezone = "Asia/Shanghai"
+content_dir = "content"
+data_dir = "data"
+
+[accounts.pingan-local]
+platform = "local"
+lang = "zh"
+vars = {{ city = "北京", hashtag = "平安北京", hotline = {{ police = "110", fraud = "96110", \
+fire = "119", traffic = "122", medical = "120" }} }}
+slots = [{slots}]
+
+[policy]
+require_approval = {require_approval}
+allow_self_approval = false
+lease_seconds = 60
+cooldown_days = {cooldown_days}
+catch_up_minutes = 60
+min_gap_minutes = {min_gap}
+max_attempts = {max_attempts}
+materialise_hours = 24
+quiet_hours = "{quiet_hours}"
+"""
+
+
+def local_config(*, slots: str = '{ cron = "0 8 * * *" }', require_approval: bool = True,
+                 cooldown_days: int = 30, min_gap: int = 30, max_attempts: int = 5,
+                 quiet_hours: str = "") -> str:
+    return LOCAL_ONLY_CONFIG.format(
+        slots=slots, require_approval=str(require_approval).lower(),
+        cooldown_days=cooldown_days, min_gap=min_gap, max_attempts=max_attempts,
+        quiet_hours=quiet_hours)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A starter workspace (config.toml + content/) with a local-only config."""
+    write_starter(tmp_path)
+    (tmp_path / "config.toml").write_text(local_config(), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OUTREACH_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("OUTREACH_USER", "officer-a")
+    for var in list(os.environ):
+        if var.startswith("OUTREACH_") and var.endswith("_TOKEN"):
+            monkeypatch.delenv(var)
+    return tmp_path
+
+
+@pytest.fixture
+def starter_workspace(workspace: Path) -> Path:
+    """The full starter config (local, Weibo and Mastodon accounts, no tokens)."""
+    (workspace / "config.toml").write_text((ROOT / "config.toml").read_text("utf-8"), "utf-8")
+    return workspace
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run the outreach CLI in-process, as a user would, and return its exit code and output."""
+    from outreach.cli import main
+
+    def run(*args: str, input_text: str | None = None) -> Result:
+        capsys.readouterr()
+        old_argv = sys.argv
+        sys.argv = ["outreach", *args]
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.argv = old_argv
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def write_config(ws: Path, text: str) -> None:
+    (ws / "config.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def logical_dump(db_path: Path) -> list[str]:
+    """The database's rows as SQL text (WAL checkpoints rewrite bytes; rows are what matter)."""
+    if not db_path.exists():
+        return []
+    conn = sqlite3.connect(db_path)
+    try:
+        return [line for line in conn.iterdump()]
+    finally:
+        conn.close()
+
+
+class FakeClock:
+    """An injected clock for tests: moves only when told."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2027, 3, 1, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.current += timedelta(**kwargs)
+        return self.current
+
+    def set(self, value: datetime) -> datetime:
+        self.current = value
+        return value
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def runtime_factory(workspace: Path, clock: FakeClock) -> Iterator[Callable[..., Any]]:
+    """Build Runtimes on the workspace's config with the fake clock; closes them after."""
+    from outreach.config import load_settings
+    from outreach.runtime import Runtime
+
+    made: list[Runtime] = []
+
+    def make(config_text: str | None = None) -> Runtime:
+        if config_text is not None:
+            (workspace / "config.toml").write_text(config_text, encoding="utf-8")
+        rt = Runtime(load_settings(workspace / "config.toml"), clock=clock)
+        made.append(rt)
+        return rt
+
+    yield make
+    for rt in made:
+        rt.close()
