@@ -406,11 +406,8 @@ class Publisher:
             parent = s.get(Post, comment.post_id) if comment and comment.post_id else None
         if comment is None:
             raise ContentRejected("the comment to answer no longer exists")
-        parent_remote = parent.remote_id if parent is not None else None
-        make = getattr(client, "reply_target", None)
-        if make is not None:
-            return make(parent_remote, comment.remote_id)
-        return comment.remote_id
+        return client.reply_target(parent.remote_id if parent is not None else None,
+                                   comment.remote_id)
 
     def _failure(self, post: Post, client: Any, exc: ClientError, now: datetime) -> str:
         msg = exc.message

@@ -55,9 +55,7 @@ def text_problems(text: str, client: Any, lib: Library) -> list[str]:
     word = lib.blocked_word(text)
     if word:
         problems.append(f"contains blocklisted word {word!r}")
-    extra = getattr(client, "text_problems", None)
-    if extra is not None:
-        problems.extend(extra(text))
+    problems.extend(client.text_problems(text))
     return problems
 
 

@@ -28,7 +28,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
@@ -115,6 +115,13 @@ class MicroblogClient(Protocol):
     counts_batch_size: ClassVar[int]
     """How many status ids one ``fetch_counts`` request covers at most."""
 
+    idempotency_window: ClassVar[timedelta | None]
+    """How long the platform remembers an idempotency key (None: it does not). Within it an
+    ambiguous publish is resent with the same key; after it, ``find_published`` looks first."""
+
+    simulated: ClassVar[bool]
+    """True when the audience is simulated (the local platform): reports say so."""
+
     def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
                  clock: Clock = utcnow) -> None:
         """A client for one account; ``http`` carries explicit timeouts (injected in tests)."""
@@ -127,6 +134,14 @@ class MicroblogClient(Protocol):
 
     def text_length(self, text: str) -> int:
         """The length of ``text`` by the platform's own counting rule."""
+        ...
+
+    def text_problems(self, text: str) -> list[str]:
+        """Rules of the platform beyond length (e.g. Weibo's share API forbids #topics#)."""
+        ...
+
+    def reply_target(self, post_remote_id: str | None, comment_remote_id: str) -> str:
+        """The id ``reply`` takes to answer this comment under this post."""
         ...
 
     def verify(self) -> AccountInfo:

@@ -53,7 +53,8 @@ if TYPE_CHECKING:
     from outreach.config import AccountSettings
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-FAULT_KINDS = ("delay", "transient", "ambiguous", "rate_limited", "auth", "rejected", "duplicate")
+FAULT_KINDS = ("delay", "delay_after", "transient", "ambiguous", "rate_limited", "auth", "rejected",
+               "duplicate")
 
 # Comments of the simulated public, by opinion class (zh, en). Personal data in
 # some of them is fictitious and exists to exercise redaction.
@@ -224,6 +225,7 @@ class LocalClient:
     needs_token: ClassVar[bool] = False
     counts_batch_size: ClassVar[int] = 500
     simulated: ClassVar[bool] = True
+    idempotency_window: ClassVar[timedelta | None] = None  # keys are honoured, but reconcile
     default_max_length: ClassVar[int] = 140
 
     def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
@@ -232,6 +234,7 @@ class LocalClient:
         self.clock = clock
         self.seed = int(account.options.get("seed", 2011))
         self.base_followers = int(account.options.get("followers", 12_000))
+        self._delay_after = 0.0
 
     @cached_property
     def platform_db(self) -> LocalPlatform:
@@ -256,6 +259,12 @@ class LocalClient:
     def text_length(self, text: str) -> int:
         return weibo_length(text)
 
+    def text_problems(self, text: str) -> list[str]:
+        return []
+
+    def reply_target(self, post_remote_id: str | None, comment_remote_id: str) -> str:
+        return f"{post_remote_id}:{comment_remote_id}" if post_remote_id else comment_remote_id
+
     # --- faults -------------------------------------------------------------------
 
     def _fault(self, op: str) -> str | None:
@@ -266,6 +275,9 @@ class LocalClient:
         kind, delay_ms, retry_seconds = fault
         if kind == "delay":
             time.sleep(delay_ms / 1000)  # simulated network latency (tests only)
+            return None
+        if kind == "delay_after":
+            self._delay_after = delay_ms / 1000  # applied, then the answer is slow
             return None
         if kind == "transient":
             raise TransientError(f"local platform: injected connection failure on {op}")
@@ -317,6 +329,9 @@ class LocalClient:
         self._check_text(text)
         fault = self._fault("publish")
         published = self._create(text, idempotency_key, None)
+        if self._delay_after:
+            delay, self._delay_after = self._delay_after, 0.0
+            time.sleep(delay)
         if fault == "ambiguous":
             raise AmbiguousOutcome("local platform: injected dropped connection after publish")
         return published

@@ -104,6 +104,8 @@ class MastodonClient:
     config_keys: ClassVar[frozenset[str]] = frozenset({"visibility"})
     needs_token: ClassVar[bool] = True
     counts_batch_size: ClassVar[int] = PAGE_SIZE
+    idempotency_window: ClassVar[timedelta | None] = timedelta(hours=1)  # as Mastodon keeps keys
+    simulated: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -157,6 +159,12 @@ class MastodonClient:
     @property
     def url_weight(self) -> int:
         return self._instance_limits()["url_weight"]
+
+    def text_problems(self, text: str) -> list[str]:
+        return []
+
+    def reply_target(self, post_remote_id: str | None, comment_remote_id: str) -> str:
+        return comment_remote_id  # a reply is a status in reply to the comment's status
 
     def text_length(self, text: str) -> int:
         urls = 0

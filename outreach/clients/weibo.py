@@ -146,6 +146,9 @@ class TokenInfo:
     created_at: datetime | None = None
 
 
+_TOPIC_RE = re.compile(r"#[^#\s][^#\n]{0,60}?#")
+
+
 class WeiboClient:
     """One Weibo account. See ``outreach.clients.base.MicroblogClient`` for the contract."""
 
@@ -154,6 +157,8 @@ class WeiboClient:
     needs_token: ClassVar[bool] = True
     counts_batch_size: ClassVar[int] = 100
     default_max_length: ClassVar[int] = 140
+    idempotency_window: ClassVar[timedelta | None] = None  # Weibo has no idempotency keys
+    simulated: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -222,6 +227,14 @@ class WeiboClient:
 
     def text_length(self, text: str) -> int:
         return weibo_length(text)
+
+    def text_problems(self, text: str) -> list[str]:
+        # statuses/share: "文本中不能包含“#话题词#”" — a 【title】 stands in for a topic
+        topic = _TOPIC_RE.search(text)
+        return [f"Weibo's share API forbids #topics#: {topic.group(0)}"] if topic else []
+
+    def reply_target(self, post_remote_id: str | None, comment_remote_id: str) -> str:
+        return f"{post_remote_id}:{comment_remote_id}" if post_remote_id else comment_remote_id
 
     def _where(self, key: str) -> str:
         return f"accounts.{self.account.name}.{key}"

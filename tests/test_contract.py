@@ -1,0 +1,239 @@
+"""One contract, every client: the same expectations against the local platform, the fake
+Weibo server process and (in the slow lane) the mastodon-mock peer process."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from outreach.clients import CLIENTS, MicroblogClient
+from outreach.clients.base import AccountCounts, AccountInfo, Counts, Published, RemoteComment
+from outreach.config import AccountSettings
+from outreach.errors import ContentRejected
+from tests.conftest import FakeClock
+
+_texts = itertools.count(1)
+
+
+def fresh_text(lang: str = "zh") -> str:
+    n = next(_texts)
+    if lang == "zh":
+        return f"【测试】第{n}条：陌生来电要求转账，一律先挂断再核实。{datetime.now(UTC).timestamp():.0f}"
+    return f"Test {n}: hang up on callers who ask you to move money. {datetime.now(UTC).timestamp():.0f}"
+
+
+@dataclass
+class Harness:
+    """A client plus a way to make its audience act."""
+
+    client: Any
+    lang: str
+    engage_fn: Any
+    cleanup: list[Any] = field(default_factory=list)
+
+    def engage(self, remote_id: str, *, comment: str) -> None:
+        self.engage_fn(remote_id, comment)
+
+
+@pytest.fixture(scope="module")
+def weibo_server() -> Iterator[Any]:
+    from tests.weibo_server import WeiboServer
+
+    with WeiboServer(token="contract-weibo-token", user_limit=0) as server:
+        yield server
+
+
+def local_harness(tmp_path: Path) -> Harness:
+    from outreach.clients.local import LocalClient
+
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    account = AccountSettings(
+        name="contract", platform="local", lang="zh", timezone=ZoneInfo("Asia/Shanghai"),
+        api_base=None, token_env=None, max_length=None, vars=MappingProxyType({}), slots=(),
+        options=MappingProxyType({}), data_dir=tmp_path)
+    client = LocalClient(account, clock=clock)
+
+    def engage(remote_id: str, comment: str) -> None:
+        clock.advance(days=3)  # the simulated public reacts over time
+
+    return Harness(client, "zh", engage, [client.close])
+
+
+def weibo_harness(tmp_path: Path, server: Any, monkeypatch: pytest.MonkeyPatch) -> Harness:
+    from outreach.clients.weibo import WeiboClient
+
+    server.reset()
+    monkeypatch.setenv("OUTREACH_TEST_WEIBO_TOKEN", server.token)
+    client = WeiboClient(server.account(tmp_path))
+
+    def engage(remote_id: str, comment: str) -> None:
+        server.engage(remote_id, reposts=3, likes=5,
+                      comments=[{"author": "网友甲", "text": comment}])
+
+    return Harness(client, "zh", engage, [client.close])
+
+
+def mastodon_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
+    from outreach.clients.mastodon import MastodonClient
+    from tests.mastodon_peer import Peer, bot_account, peer_url
+
+    peer = Peer(peer_url())
+    peer.reset()
+    environ: dict[str, str] = {}
+    account = bot_account(peer.url, tmp_path, environ=environ)
+    for k, v in environ.items():
+        monkeypatch.setenv(k, v)
+    client = MastodonClient(account)
+
+    def engage(remote_id: str, comment: str) -> None:
+        peer.reblog(remote_id, "fan1")
+        peer.favourite(remote_id, "fan2")
+        peer.reply(remote_id, "fan1", comment)
+
+    return Harness(client, "en", engage, [client.close, peer.close])
+
+
+PLATFORMS = [
+    pytest.param("local", id="local"),
+    pytest.param("weibo", id="weibo"),
+    pytest.param("mastodon", id="mastodon", marks=pytest.mark.slow),
+]
+
+
+@pytest.fixture(params=PLATFORMS)
+def harness(request: pytest.FixtureRequest, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    if request.param == "local":
+        h = local_harness(tmp_path)
+    elif request.param == "weibo":
+        h = weibo_harness(tmp_path, request.getfixturevalue("weibo_server"), monkeypatch)
+    else:
+        h = mastodon_harness(tmp_path, monkeypatch)
+    yield h
+    for close in h.cleanup:
+        close()
+
+
+def test_every_platform_is_registered_and_declares_its_contract():
+    assert set(CLIENTS) == {"local", "weibo", "mastodon"}
+    for name, cls in CLIENTS.items():
+        assert cls.platform == name
+        assert isinstance(cls.config_keys, frozenset)
+        assert isinstance(cls.needs_token, bool)
+        assert cls.counts_batch_size > 0
+        assert cls.idempotency_window is None or isinstance(cls.idempotency_window, timedelta)
+        for method in ("verify", "publish", "find_published", "delete", "reply", "fetch_counts",
+                       "fetch_account", "fetch_comments", "text_length", "text_problems",
+                       "reply_target"):
+            assert callable(getattr(cls, method)), (name, method)
+
+
+def test_verify_and_account_counts(harness: Harness):
+    info = harness.client.verify()
+    assert isinstance(info, AccountInfo) and info.remote_id and info.handle
+    counts = harness.client.fetch_account()
+    assert isinstance(counts, AccountCounts)
+    assert counts.followers is None or counts.followers >= 0
+
+
+def test_publish_then_find_it(harness: Harness):
+    text = fresh_text(harness.lang)
+    before = datetime.now(UTC) - timedelta(minutes=1)
+    published = harness.client.publish(text, idempotency_key=f"k-{next(_texts)}")
+    assert isinstance(published, Published) and published.remote_id
+    assert published.created_at.tzinfo is not None
+    found = harness.client.find_published(text, before)
+    assert found is not None and found.remote_id == published.remote_id
+    assert harness.client.find_published(fresh_text(harness.lang), before) is None
+
+
+def test_same_key_never_posts_twice_where_the_platform_keeps_keys(harness: Harness):
+    if harness.client.idempotency_window is None and harness.client.platform != "local":
+        pytest.skip("this platform has no idempotency keys; reconciliation covers it")
+    text = fresh_text(harness.lang)
+    a = harness.client.publish(text, idempotency_key="same-key-1")
+    b = harness.client.publish(text, idempotency_key="same-key-1")
+    assert a.remote_id == b.remote_id
+
+
+def test_over_length_and_blank_are_refused_locally(harness: Harness):
+    client = harness.client
+    too_long = "长" * (client.max_length + 1)
+    assert client.text_length(too_long) > client.max_length
+    with pytest.raises(ContentRejected):
+        client.publish(too_long, idempotency_key="too-long")
+    with pytest.raises(ContentRejected):
+        client.publish("   ", idempotency_key="blank")
+    assert client.text_length("") == 0
+
+
+def test_counts_comments_and_a_reply(harness: Harness):
+    client = harness.client
+    published = client.publish(fresh_text(harness.lang), idempotency_key=f"k-{next(_texts)}")
+    first = client.fetch_counts([published.remote_id])
+    assert set(first) == {published.remote_id}
+    harness.engage(published.remote_id, comment="请问这个怎么举报？" if harness.lang == "zh"
+                   else "How do I report this?")
+    after = client.fetch_counts([published.remote_id, "999999999999"])
+    assert set(after) == {published.remote_id}  # unknown ids are left out
+    counts = after[published.remote_id]
+    assert isinstance(counts, Counts)
+    assert counts.reposts and counts.comments  # the audience acted
+    assert counts.likes is None or counts.likes > 0
+    comments = client.fetch_comments([published.remote_id], None)
+    theirs = [c for c in comments if not c.is_own]
+    assert theirs and all(isinstance(c, RemoteComment) for c in theirs)
+    assert all(c.post_remote_id == published.remote_id for c in theirs)
+    assert all(c.created_at.tzinfo is not None and c.text for c in theirs)
+    target = client.reply_target(published.remote_id, theirs[0].remote_id)
+    reply_text = "感谢关注，可拨打96110咨询。" if harness.lang == "zh" else "Thanks, call 110."
+    client.reply(target, reply_text, idempotency_key=f"r-{next(_texts)}")
+    again = client.fetch_comments([published.remote_id], None)
+    assert any(c.is_own and "96110" in c.text or c.is_own and "110" in c.text for c in again)
+    newest = max(int(c.remote_id) for c in comments)
+    assert all(int(c.remote_id) > newest for c in client.fetch_comments(
+        [published.remote_id], str(newest)))
+
+
+def test_counts_are_batched(harness: Harness):
+    client = harness.client
+    ids = [client.publish(fresh_text(harness.lang), idempotency_key=f"b-{next(_texts)}").remote_id
+           for _ in range(5)]
+    counts = client.fetch_counts(ids)
+    assert set(counts) == set(ids)
+
+
+def test_delete_removes_a_status(harness: Harness):
+    client = harness.client
+    text = fresh_text(harness.lang)
+    before = datetime.now(UTC) - timedelta(minutes=1)
+    published = client.publish(text, idempotency_key=f"d-{next(_texts)}")
+    client.delete(published.remote_id)
+    client.delete(published.remote_id)  # deleting twice is not an error
+    assert published.remote_id not in client.fetch_counts([published.remote_id])
+    assert client.find_published(text, before) is None
+
+
+def test_the_registry_fails_loudly():
+    from outreach.clients import client_class
+    from outreach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="known: local, mastodon, weibo"):
+        client_class("myspace")
+
+
+def test_clients_satisfy_the_protocol_statically():
+    from outreach.clients.local import LocalClient
+    from outreach.clients.mastodon import MastodonClient
+    from outreach.clients.weibo import WeiboClient
+
+    clients: list[type[MicroblogClient]] = [LocalClient, MastodonClient, WeiboClient]
+    assert len(clients) == 3
