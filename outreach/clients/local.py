@@ -14,6 +14,7 @@ daemon in another process sees them.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import math
 import random
@@ -235,6 +236,8 @@ class LocalClient:
         self.seed = int(account.options.get("seed", 2011))
         self.base_followers = int(account.options.get("followers", 12_000))
         self._delay_after = 0.0
+        self._comment_cache: dict[tuple[int, datetime], list[RemoteComment]] = {}
+        self._audience_cache: dict[int, _Audience] = {}
 
     @cached_property
     def platform_db(self) -> LocalPlatform:
@@ -365,6 +368,12 @@ class LocalClient:
     # --- the simulated audience ---------------------------------------------------
 
     def _audience(self, status_id: int) -> _Audience:
+        cached = self._audience_cache.get(status_id)
+        if cached is None:
+            cached = self._audience_cache[status_id] = self._draw_audience(status_id)
+        return cached
+
+    def _draw_audience(self, status_id: int) -> _Audience:
         rng = random.Random(f"{self.seed}:{self.account.name}:{status_id}")
         appeal = rng.lognormvariate(0, 0.6)  # some tips travel further than others
         return _Audience(
@@ -416,11 +425,12 @@ class LocalClient:
         own = sum(1 for s in statuses if s["in_reply_to"] is None)
         return AccountCounts(followers=followers, following=120, statuses=own)
 
-    def _comments_until(self, status: dict[str, Any], now: datetime) -> list[RemoteComment]:
-        if status["in_reply_to"] is not None:
-            return []
-        status_id = status["id"]
-        created = _dt(status["created_at"])
+    def _all_comments(self, status_id: int, created: datetime) -> list[RemoteComment]:
+        """Every comment a status will ever get, in arrival order (cached: it never changes)."""
+        key = (status_id, created)
+        cached = self._comment_cache.get(key)
+        if cached is not None:
+            return cached
         aud = self._audience(status_id)
         rng = random.Random(f"{self.seed}:{self.account.name}:{status_id}:comments")
         zh = self.account.lang == "zh"
@@ -434,8 +444,6 @@ class LocalClient:
             klass = rng.choices(classes, weights)[0]
             pool = _COMMENTS[klass][0 if zh else 1]
             text = pool[rng.randrange(len(pool))]
-            if at > now:
-                continue
             ms = int((at - EPOCH).total_seconds() * 1000)
             cid = f"{ms:014d}{status_id % 1_000_000:06d}{n:04d}"
             out.append(RemoteComment(
@@ -443,7 +451,14 @@ class LocalClient:
                 author=f"{'网友' if zh else 'user'}{rng.randrange(10_000, 99_999)}",
                 text=text, url=f"local://{self.account.name}/status/{status_id}#c{cid}",
                 created_at=at))
+        self._comment_cache[key] = out
         return out
+
+    def _comments_until(self, status: dict[str, Any], now: datetime) -> list[RemoteComment]:
+        if status["in_reply_to"] is not None:
+            return []
+        comments = self._all_comments(status["id"], _dt(status["created_at"]))
+        return comments[:bisect.bisect_right([c.created_at for c in comments], now)]
 
     def fetch_comments(self, remote_ids: Sequence[str], since_id: str | None) -> list[RemoteComment]:
         self._fault("fetch_comments")
