@@ -164,6 +164,8 @@ class Library:
     problems: list[Problem] = field(default_factory=list)
     _active: dict[date, list[Campaign]] = field(default_factory=dict, repr=False)
     _weights: dict[tuple[str, date], float] = field(default_factory=dict, repr=False)
+    _by_lang: dict[str, list[TipDef]] = field(default_factory=dict, repr=False)
+    _matching: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -180,6 +182,24 @@ class Library:
             return self.tips[tip_id]
         except KeyError:
             raise NotFound(f"unknown tip {tip_id!r}") from None
+
+    def tips_in(self, lang: str) -> list[TipDef]:
+        """The tips in one language, in library order (cached)."""
+        tips = self._by_lang.get(lang)
+        if tips is None:
+            tips = self._by_lang[lang] = [t for t in self.tips.values() if t.lang == lang]
+        return tips
+
+    def matching_categories(self, slot_categories: tuple[str, ...]) -> frozenset[str] | None:
+        """The tip categories a slot's categories take (None: any category)."""
+        if not slot_categories:
+            return None
+        codes = self._matching.get(slot_categories)
+        if codes is None:
+            known = set(self.categories) | {t.category for t in self.tips.values()}
+            codes = self._matching[slot_categories] = frozenset(
+                c for c in known if any(category_matches(s, c) for s in slot_categories))
+        return codes
 
     def campaign_weight(self, tip_category: str, day: date) -> float:
         """The strongest boost any active campaign gives this category (1.0: none)."""

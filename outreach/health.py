@@ -171,6 +171,15 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
                              + (f"; {'; '.join(notes)}" if notes else ""))
         with rt.db.session() as s:
             row = s.execute(select(Account).where(col(Account.name) == acc.name)).scalars().one()
+            if (row.remote_id and info.remote_id != row.remote_id
+                    and "uid" in client.config_keys and "uid" not in acc.options):
+                # a token for another user would silently post as them
+                result.update(ok=False, detail=f"the token belongs to {info.handle} "
+                              f"({info.remote_id}), but this account has posted as "
+                              f"{row.remote_id}; log in as that user, or set "
+                              f"accounts.{acc.name}.uid to switch on purpose")
+                results.append(result)
+                continue
             was = row.state
             row.state, row.remote_id, row.handle = "active", info.remote_id, info.handle
             row.followers, row.last_success_at, row.last_error = info.followers_count, now, None

@@ -26,7 +26,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlmodel import SQLModel, col
 
 from outreach.config import AccountSettings, Policy
-from outreach.content import Library, TipDef, category_matches
+from outreach.content import Library, TipDef
 from outreach.cron import fire_times
 from outreach.errors import ContentError
 from outreach.models import Approval, Pause, Post
@@ -133,12 +133,12 @@ def eligible_tips(lib: Library, account: AccountSettings, slot: SlotTime, day: d
                   approved: set[str] | None) -> list[TipDef]:
     """Tips a slot may draw, before cooldown and rendering."""
     out = []
-    for tip in lib.tips.values():
-        if tip.lang != account.lang or tip.id in lib.broken_tips:
+    codes = lib.matching_categories(slot.categories)
+    broken = lib.broken_tips
+    for tip in lib.tips_in(account.lang):
+        if tip.id in broken or (approved is not None and tip.id not in approved):
             continue
-        if approved is not None and tip.id not in approved:
-            continue
-        if slot.categories and not any(category_matches(c, tip.category) for c in slot.categories):
+        if codes is not None and tip.category not in codes:
             continue
         if not tip.in_season(day) or tip.expired(day):
             continue
@@ -154,9 +154,11 @@ def draw(slot: SlotTime, account: AccountSettings, lib: Library, client: Any,
     candidates = [t for t in eligible_tips(lib, account, slot, day, approved)
                   if not history.used_near(t.id, slot.at, cooldown)]
 
+    key = slot.key
+
     def order(tip: TipDef) -> tuple[float, float, str]:
         last = history.last_before(tip.id, slot.at)
-        tie = hashlib.sha256(f"{slot.key}|{tip.id}".encode()).hexdigest()
+        tie = hashlib.sha256(f"{key}|{tip.id}".encode()).hexdigest()
         return (-lib.campaign_weight(tip.category, day),
                 last.timestamp() if last else float("-inf"), tie)
 

@@ -40,9 +40,16 @@ def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False) -> int:
     if dry_run:
         return _dry_run(rt)
     sync_accounts(rt)
+    from outreach.models import Account
+
+    with rt.db.reader() as s:
+        states = dict(s.execute(select(col(Account.name), col(Account.state))).all())
     for acc in rt.settings.accounts.values():
         if not rt.configured(acc):
             output.warn(f"account {acc.name} is unconfigured (no token): skipped")
+        elif states.get(acc.name) == "needs_reauth":
+            output.warn(f"account {acc.name} needs re-authorisation: its posts wait (run "
+                        "`outreach accounts check` once the token is renewed)")
     problems = rt.library.errors
     if problems:
         output.warn(f"the library has {len(problems)} error(s); those tips are never drawn "

@@ -174,3 +174,38 @@ def test_slot_key_is_account_plus_utc_instant(runtime_factory, zone):
     slot = slot_times(acc, rt.settings.policy, datetime(2027, 3, 28, tzinfo=UTC),
                       datetime(2027, 3, 29, tzinfo=UTC))[0]
     assert slot.key == "pingan-local@2027-03-28T06:00:00Z"  # 08:00 CEST
+
+
+def test_a_slot_every_minute_for_a_simulated_week_materialises_once_each(runtime_factory, clock):
+    rt = runtime_factory(local_config(slots='{ cron = "* * * * *" }', cooldown_days=0))
+    approve_all(rt)
+    sync_accounts(rt)
+    clock.set(datetime(2027, 3, 22, 0, 0, tzinfo=UTC))
+    week = clock() + timedelta(days=7)
+    while clock() < week:
+        materialise(rt, clock())
+        clock.advance(hours=6)
+    rows = posts(rt)
+    keys = [p.slot_key for p in rows]
+    assert len(keys) == len(set(keys))
+    first = rows[0].scheduled_at
+    minutes = [int((p.scheduled_at - first).total_seconds() // 60) for p in rows]
+    assert minutes == list(range(len(rows)))  # one row a minute, no hole, no repeat
+    assert len(rows) >= 7 * 24 * 60
+
+
+def test_lunar_campaign_weights_the_draw_at_spring_festival(runtime_factory):
+    rt = runtime_factory(local_config(slots='{ cron = "0 9 * * *" }'))
+    acc = rt.settings.account("pingan-local")
+    eve = datetime(2027, 2, 5, tzinfo=UTC)  # 除夕 2027: lunar 12-29 → the spring-festival window
+    campaign = next(c for c in rt.library.campaigns if c.calendar == "lunar" and c.start[0] == 12)
+    assert campaign.active(eve.date())
+    slots = slot_times(acc, rt.settings.policy, eve, eve + timedelta(days=2))
+    results = plan_slots(slots, acc, rt.library, rt.client(acc), History(), rt.settings.policy,
+                         None)
+    boosted = {code for code, w in campaign.weights.items() if w > 1}
+    from outreach.content import category_matches
+
+    assert all(any(category_matches(code, r.category) for code in boosted) for _, r in results)
+    august = datetime(2027, 8, 1, tzinfo=UTC)
+    assert not campaign.active(august.date())

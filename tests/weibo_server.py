@@ -28,9 +28,16 @@ Control plane (not Weibo; JSON in and out):
                 "drop_after_apply" (applied, connection closed without an answer),
                 "delay" (sleeps delay_ms, then answers normally)
     POST /_fake/limits     {"user_limit": n}
+    POST /_fake/settings   {"count_style": "strings"|"ints"|"doc", "token_lifetime": seconds,
+                            "token_appkey": KEY}  (any subset; /_fake/reset restores them)
+                           token_lifetime: what access_token grants and get_token_info counts
+                           down; once it has run out every call answers 21327 expired_token
+                           (0 = the token has expired now). token_appkey: the appkey
+                           get_token_info reports (default: the app's own).
     GET  /_fake/requests   [{"method", "path", "query"}, ...] every Weibo call seen
     GET  /_fake/statuses   the statuses that exist, oldest first
-    POST /_fake/reset      forget everything (statuses, comments, faults, requests, hits)
+    POST /_fake/reset      forget everything (statuses, comments, faults, requests, hits,
+                           settings; the token is issued anew)
 
 Run it alone: ``python tests/weibo_server.py --port 8099 --token TOKEN`` prints
 ``READY <port>`` once it listens (``--port 0`` picks a free port). From Python:
@@ -156,13 +163,18 @@ class FakeWeibo:
     safe_domain: str | None = None
     count_style: str = "strings"  # "strings" | "ints" | "doc" (strings, no attitudes)
     token_lifetime: int = 7 * 86400
+    token_appkey: str | None = None  # what get_token_info names (None: app_key)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
+        self._startup = {"count_style": self.count_style, "token_lifetime": self.token_lifetime,
+                         "token_appkey": self.token_appkey}
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
+            for key, value in self._startup.items():
+                setattr(self, key, value)
             self.statuses: dict[int, Status] = {}
             self.comments: dict[int, Comment] = {}
             self.next_id = 5_140_000_000_000_000
@@ -285,6 +297,8 @@ class FakeWeibo:
                 return
             if headers.get("Authorization", "") != f"OAuth2 {self.token}":
                 raise WeiboFault(21332, "invalid_access_token")
+            if self.token_left() <= 0:
+                raise WeiboFault(21327, "expired_token")
             if path == "/2/account/rate_limit_status.json":
                 return
             now = datetime.now(UTC)
@@ -437,11 +451,15 @@ class FakeWeibo:
             "user_limit": limit,
         })
 
+    def token_left(self) -> float:
+        """Seconds the token has left."""
+        return self.token_lifetime - (datetime.now(UTC) - self.token_created).total_seconds()
+
     def get_token_info(self, p: dict[str, str]) -> Reply:
-        left = self.token_lifetime - (datetime.now(UTC) - self.token_created).total_seconds()
         return Reply(200, {
-            "uid": int(self.uid), "appkey": self.app_key, "scope": None,
-            "create_at": int(self.token_created.timestamp()), "expire_in": max(0, int(left)),
+            "uid": int(self.uid), "appkey": self.token_appkey or self.app_key, "scope": None,
+            "create_at": int(self.token_created.timestamp()),
+            "expire_in": max(0, int(self.token_left())),
         })
 
     def access_token(self, p: dict[str, str]) -> Reply:
@@ -485,6 +503,20 @@ class FakeWeibo:
             if path == "/_fake/limits":
                 self.user_limit = int(payload["user_limit"])
                 return {"user_limit": self.user_limit}
+            if path == "/_fake/settings":
+                unknown = set(payload) - set(self._startup)
+                if unknown:
+                    raise ValueError(f"unknown setting(s): {sorted(unknown)}")
+                if "count_style" in payload:
+                    if payload["count_style"] not in ("strings", "ints", "doc"):
+                        raise ValueError("count_style must be strings, ints or doc")
+                    self.count_style = str(payload["count_style"])
+                if "token_lifetime" in payload:
+                    self.token_lifetime = int(payload["token_lifetime"])
+                if "token_appkey" in payload:
+                    appkey = payload["token_appkey"]
+                    self.token_appkey = None if appkey is None else str(appkey)
+                return {k: getattr(self, k) for k in self._startup}
             if path == "/_fake/faults":
                 kind = payload.get("kind")
                 if kind not in FAULT_KINDS:
@@ -807,6 +839,12 @@ class WeiboServer:
 
     def set_user_limit(self, user_limit: int) -> None:
         self._control("POST", "/_fake/limits", {"user_limit": user_limit})
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Change ``count_style``, ``token_lifetime`` (seconds; 0 = the token has expired
+        now) or ``token_appkey`` until the next ``reset()``."""
+        changed: dict[str, Any] = self._control("POST", "/_fake/settings", settings)
+        return changed
 
     def fault(self, path: str, kind: str, *, code: int | None = None, count: int = 1,
               delay_ms: int | None = None, status: int | None = None,
