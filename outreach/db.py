@@ -206,12 +206,13 @@ def insert_ignore(session: Any, table: Any, rows: list[dict[str, Any]], key: str
         return 0
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=[key])
+        from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
-    result = session.execute(stmt, rows)
-    return int(result.rowcount or 0)
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    inserted = 0
+    per = max(1, 20_000 // max(len(rows[0]), 1))  # stay under the bound-parameter limits
+    for i in range(0, len(rows), per):
+        # one multi-row statement: its rowcount is the number of rows really inserted
+        stmt = insert(table).values(rows[i:i + per]).on_conflict_do_nothing(index_elements=[key])
+        inserted += int(session.execute(stmt).rowcount or 0)
+    return inserted

@@ -17,10 +17,13 @@ import pytest
 from outreach.starter import write_starter
 
 ROOT = Path(__file__).resolve().parent.parent
+# When set (by .ci/run's PostgreSQL lane), workspaces use this database instead of SQLite.
+PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL") or None
+DATABASE_URL = PG_URL or "sqlite:///outreach.db"
 
 LOCAL_ONLY_CONFIG = """\
 [outreach]
-database = "sqlite:///outreach.db"
+database = "{database}"
 timezone = "Asia/Shanghai"
 content_dir = "content"
 data_dir = "data"
@@ -49,7 +52,7 @@ def local_config(*, slots: str = '{ cron = "0 8 * * *" }', require_approval: boo
                  cooldown_days: int = 30, min_gap: int = 30, max_attempts: int = 5,
                  quiet_hours: str = "") -> str:
     return LOCAL_ONLY_CONFIG.format(
-        slots=slots, require_approval=str(require_approval).lower(),
+        database=DATABASE_URL, slots=slots, require_approval=str(require_approval).lower(),
         cooldown_days=cooldown_days, min_gap=min_gap, max_attempts=max_attempts,
         quiet_hours=quiet_hours)
 
@@ -72,6 +75,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A starter workspace (config.toml + content/) with a local-only config."""
     write_starter(tmp_path)
     (tmp_path / "config.toml").write_text(local_config(), encoding="utf-8")
+    if PG_URL:
+        reset_postgres(PG_URL)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OUTREACH_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("OUTREACH_USER", "officer-a")
@@ -84,8 +89,18 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def starter_workspace(workspace: Path) -> Path:
     """The full starter config (local, Weibo and Mastodon accounts, no tokens)."""
-    (workspace / "config.toml").write_text((ROOT / "config.toml").read_text("utf-8"), "utf-8")
+    text = (ROOT / "config.toml").read_text("utf-8")
+    text = text.replace('database = "sqlite:///outreach.db"', f'database = "{DATABASE_URL}"')
+    (workspace / "config.toml").write_text(text, "utf-8")
     return workspace
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL:
+        skip = pytest.mark.skip(reason="SQLite-only test (PostgreSQL lane)")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture
@@ -114,8 +129,30 @@ def write_config(ws: Path, text: str) -> None:
     (ws / "config.toml").write_text(textwrap.dedent(text), encoding="utf-8")
 
 
+def reset_postgres(url: str) -> None:
+    """An empty database for the next test (tests run one at a time)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def logical_dump(db_path: Path) -> list[str]:
-    """The database's rows as SQL text (WAL checkpoints rewrite bytes; rows are what matter)."""
+    """The database's rows as text (WAL checkpoints rewrite bytes; rows are what matter)."""
+    if PG_URL:
+        from sqlalchemy import create_engine, inspect, text
+
+        engine = create_engine(PG_URL)
+        out: list[str] = []
+        with engine.connect() as conn:
+            for table in sorted(inspect(conn).get_table_names()):
+                rows = conn.execute(text(f'SELECT * FROM "{table}" ORDER BY 1')).all()
+                out.extend(f"{table}: {tuple(r)!r}" for r in rows)
+        engine.dispose()
+        return out
     if not db_path.exists():
         return []
     conn = sqlite3.connect(db_path)

@@ -200,6 +200,7 @@ def test_status_is_unhealthy_without_a_daemon(workspace, cli):
     assert any("daemon" in p for p in r.json["problems"])
 
 
+@pytest.mark.sqlite_only
 def test_db_upgrade_and_backup(workspace, cli):
     assert cli("db", "upgrade").code == 0
     assert cli("db", "backup", str(workspace / "b.db")).code == 0

@@ -1,0 +1,73 @@
+"""PostgreSQL: two daemons on one database publish every post and every slot exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from outreach.clients.local import LocalPlatform
+from tests.conftest import PG_URL, local_config
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not PG_URL, reason="OUTREACH_TEST_DATABASE_URL is not set; .ci/run "
+                                          "starts a PostgreSQL server for this lane"),
+]
+
+
+def test_two_daemons_on_one_database_publish_exactly_once(workspace, cli):
+    text = local_config(slots='{ cron = "* * * * *" }', require_approval=False, min_gap=0,
+                        cooldown_days=0)
+    (workspace / "config.toml").write_text(text, encoding="utf-8")
+    rows = "\n".join(json.dumps({"account": "pingan-local", "at": "now",
+                                 "text": f"提醒第{i}条：陌生来电要转账，先挂断再核实。"})
+                     for i in range(60))
+    (workspace / "posts.jsonl").write_text(rows, encoding="utf-8")
+    r = cli("queue", "import", str(workspace / "posts.jsonl"), "--by", "officer-a")
+    assert r.code == 0, r.err
+    env = dict(os.environ, OUTREACH_CONFIG=str(workspace / "config.toml"))
+    started = datetime.now(UTC)
+    daemons = [subprocess.Popen([sys.executable, "-m", "outreach", "run"], cwd=workspace,
+                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    try:
+        first = (started + timedelta(minutes=1)).replace(second=0, microsecond=0)
+        deadline = first + timedelta(minutes=1, seconds=15)
+        while datetime.now(UTC) < deadline:
+            time.sleep(1)
+    finally:
+        outputs = []
+        for d in daemons:
+            d.send_signal(signal.SIGTERM)
+        for d in daemons:
+            out, _ = d.communicate(timeout=60)
+            outputs.append(out)
+            assert d.returncode == 0, out
+    posts = cli("queue", "list", "--limit", "0", "--json").json
+    adhoc = [p for p in posts if p["slot_key"] is None]
+    slots = [p for p in posts if p["slot_key"] is not None
+             and datetime.fromisoformat(p["scheduled_at"]) <= deadline - timedelta(seconds=15)]
+    assert len(adhoc) == 60
+    assert all(p["status"] == "published" for p in adhoc), [p["status"] for p in adhoc]
+    assert len(slots) >= 2 and all(p["status"] in ("published", "missed") for p in slots)
+    assert sum(p["status"] == "published" for p in slots) >= 2
+    published = [p for p in posts if p["status"] == "published"]
+    remote = [p["remote_id"] for p in published]
+    assert len(remote) == len(set(remote))
+    platform = LocalPlatform(workspace / "data" / "local-platform.db")
+    statuses = platform.statuses("pingan-local")
+    platform.close()
+    assert len(statuses) == len(published)  # nothing published twice, nothing lost
+    texts = [s["text"] for s in statuses]
+    assert len(texts) == len(set(texts)) or len(set(texts)) >= 60
+    claimed_by = {p.get("claimed_by") for p in posts}
+    assert claimed_by <= {None}
+    both = " ".join(outputs)
+    assert "Traceback" not in both
