@@ -503,6 +503,90 @@ def status(json_: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
+REPORT_FORMATS = ("table", "json", "csv", "md", "html")
+
+
+@app.command()
+def report(
+    account: Annotated[list[str] | None, typer.Option(
+        "--account", "-a", help="Account name; repeat for several (default: every account).")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="First day, inclusive (YYYY-MM-DD, today, yesterday).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day, inclusive.")] = None,
+    period: Annotated[str, typer.Option(
+        help="Calendar period: day, week or month (default: the last full month).")] = "month",
+    lang: Annotated[str, typer.Option(help="Language of the report: zh or en.")] = "zh",
+    lifetime: Annotated[bool, typer.Option(
+        "--lifetime", help="Engagement as the lifetime totals of the period's posts.")] = False,
+    format_: Annotated[str, typer.Option(
+        "--format", "-f", help="table, json, csv, md or html.")] = "table",
+    output_path: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write to this file (csv: a directory, one file per table).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Engagement and public-opinion report (本月共发博文N篇，被转发M条次，网民评论K条，粉丝增至F人)."""
+    from outreach import output
+    from outreach.errors import InputError
+    from outreach.reports import LANGS, PERIODS, build_report
+    from outreach.timeparse import parse_day
+
+    fmt = "json" if json_ else format_
+    if fmt not in REPORT_FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(REPORT_FORMATS)}", param_hint="--format")
+    if period not in PERIODS:
+        raise typer.BadParameter(f"must be one of {', '.join(PERIODS)}", param_hint="--period")
+    if lang not in LANGS:
+        raise typer.BadParameter(f"must be one of {', '.join(LANGS)}", param_hint="--lang")
+    rt = runtime()
+    names = list(dict.fromkeys(account or []))
+    for name in names:
+        rt.settings.account(name)  # NotFound names the configured accounts
+    # days are read in the account's zone, the config's zone when several accounts apply
+    zone = rt.settings.account(names[0]).timezone if len(names) == 1 else rt.settings.timezone
+    now = rt.clock()
+    first = parse_day(since, zone, now, what="--since") if since else None
+    last = parse_day(until, zone, now, what="--until") if until else None
+    data = build_report(rt, accounts=names or None, since=first, until=last, period=period,
+                        lang=lang, lifetime=lifetime)
+    from outreach import report_formats as rf
+
+    if fmt == "csv" and output_path is not None:
+        if output_path.exists() and not output_path.is_dir():
+            raise InputError("--output: for csv, give a directory (one file per table)",
+                             where=str(output_path))
+        try:
+            written = rf.write_csv_dir(data, output_path)
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror}", where=str(output_path)) from None
+        output.message(f"wrote {len(written)} CSV file(s) to {output_path}")
+    elif fmt == "table" and output_path is None:
+        rf.render_table(data, output.out)
+    else:
+        if fmt == "table":
+            import io
+
+            from rich.console import Console
+
+            sink = io.StringIO()
+            rf.render_table(data, Console(file=sink, width=160, color_system=None, highlight=False))
+            text = sink.getvalue()
+        else:
+            text = {"json": rf.render_json, "csv": rf.render_csv, "md": rf.render_markdown,
+                    "html": rf.render_html}[fmt](data)
+        if output_path is None:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        else:
+            if output_path.is_dir():
+                raise InputError("--output: is a directory; give a file name", where=str(output_path))
+            try:
+                output_path.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"cannot write: {exc.strerror}", where=str(output_path)) from None
+            output.message(f"wrote {output_path}")
+    if data["simulated"] and fmt != "table":
+        output.warn(f"simulated audience (local platform): {', '.join(data['simulated_accounts'])}")
+
+
 # --- metrics / accounts / db ------------------------------------------------------------
 
 
@@ -522,12 +606,17 @@ def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
         summary = collect(rt, accounts=accounts, force=True, progress=progress)
     data = {"accounts": summary.accounts, "posts_checked": summary.posts_checked,
             "post_rows": summary.post_rows, "account_rows": summary.account_rows,
+            "comments_stored": summary.comments_stored, "emergencies": summary.emergencies,
             "skipped": summary.skipped}
     if json_:
         output.print_json(data)
     else:
         output.message(f"checked {summary.posts_checked} post(s) on "
-                       f"{len(summary.accounts)} account(s); {summary.post_rows} changed")
+                       f"{len(summary.accounts)} account(s); {summary.post_rows} changed; "
+                       f"{summary.comments_stored} new comment(s)")
+        if summary.emergencies:
+            output.error(f"{len(summary.emergencies)} EMERGENCY comment(s): "
+                         "outreach opinions --class emergency")
         for name, why in summary.skipped.items():
             output.warn(f"{name}: skipped ({why})")
     if account is not None and account in summary.skipped:
@@ -589,6 +678,87 @@ def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the copy
     rt = runtime()
     rt.db.backup(file)
     output.message(f"backed up to {file}")
+
+
+# --- opinions (民意) ---------------------------------------------------------------------
+
+opinions_app = typer.Typer(help="The public's comments (民意): list them (the default), reply, "
+                                "mark-replied.")
+app.add_typer(opinions_app, name="opinions")
+
+
+@opinions_app.callback(invoke_without_command=True)
+def opinions(
+    ctx: typer.Context,
+    account: AccountOpt = None,
+    klass: Annotated[str | None, typer.Option("--class", help="Only this class (emergency, help, "
+                                              "tip, complaint, inquiry, …).")] = None,
+    unanswered: Annotated[bool, typer.Option("--unanswered",
+                                             help="Only comments awaiting a reply.")] = False,
+    since: Annotated[str | None, typer.Option(help="From this day (YYYY-MM-DD, inclusive).")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="At most N rows (0 = no limit).")] = 1000,
+    json_: JsonOpt = False,
+) -> None:
+    """The public-opinion inbox: newest first, open emergencies at the top."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from outreach import output
+    from outreach.inbox import list_opinions
+    from outreach.timeparse import day_bounds, parse_day
+
+    rt = runtime()
+    zone = rt.settings.account(account).timezone if account else rt.settings.timezone
+    start = None
+    if since is not None:
+        start = day_bounds(parse_day(since, zone, rt.clock(), what="--since"), zone)[0]
+    rows = list_opinions(rt, account=account, klass=klass, unanswered=unanswered, since=start,
+                         limit=limit)
+    if json_:
+        output.print_json(rows)
+        return
+    from outreach.render_cli import print_opinions
+
+    print_opinions(rt, rows)
+
+
+@opinions_app.command("reply")
+def opinions_reply(
+    comment_id: Annotated[int, typer.Argument(help="Comment id (from `outreach opinions`).")],
+    text: Annotated[str, typer.Option(help="The answer, as it will be posted.")],
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Answer a comment on its platform (exactly once, like a post)."""
+    from outreach import output
+    from outreach.inbox import reply
+    from outreach.render_cli import post_json
+
+    rt = runtime()
+    post = reply(rt, comment_id, text, by=who(by))
+    if json_:
+        output.print_json(post_json(post))
+    elif post.status == "published":
+        output.message(f"replied to comment {comment_id} (post {post.id}, {post.remote_id})")
+    else:
+        output.warn(f"reply post {post.id} is {post.status}: {post.last_error or ''} "
+                    "(the daemon finishes it; see `outreach queue show`)")
+    if post.status == "failed":
+        raise typer.Exit(1)
+
+
+@opinions_app.command("mark-replied")
+def opinions_mark_replied(
+    comment_ids: Annotated[list[int], typer.Argument(help="Comment id(s).")],
+    by: ByOpt = None,
+) -> None:
+    """Record that comments were answered another way (phone, in person, on the platform)."""
+    from outreach import output
+    from outreach.inbox import mark_replied
+
+    rt = runtime()
+    for comment_id in comment_ids:
+        mark_replied(rt, comment_id, by=who(by))
+        output.message(f"comment {comment_id} marked as answered")
 
 
 # --- auth ------------------------------------------------------------------------------
@@ -663,8 +833,6 @@ def auth_weibo(
 
 def main() -> None:
     """Console entry point: user errors are one red line and exit 1, never a traceback."""
-    from sqlalchemy.exc import OperationalError, SQLAlchemyError
-
     code = 0
     try:
         app()  # standalone: usage errors exit 2, typer.Exit carries its code
@@ -673,22 +841,26 @@ def main() -> None:
     except OutreachError as exc:
         _report(str(exc))
         code = 1
-    except OperationalError as exc:
-        _report(f"database error: {str(exc.orig).splitlines()[0]}")
-        code = 1
-    except SQLAlchemyError as exc:
-        _report(f"database error: {type(exc).__name__}")
-        code = 1
     except KeyboardInterrupt:
         code = 130
-    except Exception as exc:  # a bug: say so briefly; details only when asked for
-        if os.environ.get("OUTREACH_DEBUG"):
+    except Exception as exc:
+        # sqlalchemy is imported only when a database error happened (--help stays fast)
+        if type(exc).__module__.startswith("sqlalchemy"):
+            orig = getattr(exc, "orig", None)
+            detail = str(orig).splitlines()[0] if orig is not None else type(exc).__name__
+            _report(f"database error: {detail}")
+            code = 1
+            return _finish(code)
+        if os.environ.get("OUTREACH_DEBUG"):  # a bug: say so briefly; details when asked
             raise
         _report(f"internal error: {type(exc).__name__}: {exc} (set OUTREACH_DEBUG=1 for details)")
         code = 70
-    finally:
-        for rt in _state.pop("runtimes", []):
-            rt.close()
+    _finish(code)
+
+
+def _finish(code: int) -> None:
+    for rt in _state.pop("runtimes", []):
+        rt.close()
     sys.exit(code)
 
 

@@ -200,8 +200,10 @@ def _short(exc: BaseException) -> str:
     return msg.splitlines()[0][:200]
 
 
-def insert_ignore(session: Any, table: Any, rows: list[dict[str, Any]], key: str) -> int:
+def insert_ignore(session: Any, table: Any, rows: list[dict[str, Any]],
+                  key: str | list[str]) -> int:
     """``INSERT … ON CONFLICT (key) DO NOTHING`` on SQLite and PostgreSQL; rows inserted."""
+    keys = [key] if isinstance(key, str) else key
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
@@ -213,6 +215,6 @@ def insert_ignore(session: Any, table: Any, rows: list[dict[str, Any]], key: str
     per = max(1, 20_000 // max(len(rows[0]), 1))  # stay under the bound-parameter limits
     for i in range(0, len(rows), per):
         # one multi-row statement: its rowcount is the number of rows really inserted
-        stmt = insert(table).values(rows[i:i + per]).on_conflict_do_nothing(index_elements=[key])
+        stmt = insert(table).values(rows[i:i + per]).on_conflict_do_nothing(index_elements=keys)
         inserted += int(session.execute(stmt).rowcount or 0)
     return inserted

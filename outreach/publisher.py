@@ -138,6 +138,7 @@ class Publisher:
         self.lease = timedelta(seconds=self.policy.lease_seconds)
         self.stop = stop or (lambda: False)
         self._reauth_checked: dict[str, datetime] = {}
+        self._reconciling: set[int] = set()  # claimed to find out what became of them
 
     # --- what may run ----------------------------------------------------------------
 
@@ -300,10 +301,27 @@ class Publisher:
                     s.commit()
                     post = s.get(Post, post_id)
                     assert post is not None
-                    post._claimed_from = status
+                    if status != "queued":
+                        self._reconciling.add(post_id)
                     return post
             s.commit()
         return None
+
+    def publish_one(self, post_id: int) -> str:
+        """Claim and publish one queued post now (an officer's reply): the same machinery."""
+        now = self.rt.clock()
+        with self.rt.db.session() as s:
+            n = s.execute(update(Post).where(col(Post.id) == post_id, col(Post.status) == "queued")
+                          .values(status="publishing", claimed_by=self.worker,
+                                  lease_until=now + self.lease, attempts=col(Post.attempts) + 1,
+                                  last_attempt_at=now, updated_at=now,
+                                  first_attempt_at=func.coalesce(col(Post.first_attempt_at), now))
+                          ).rowcount
+            s.commit()
+            post = s.get(Post, post_id)
+        if n != 1 or post is None:
+            return "not queued"
+        return self.process(post, now)
 
     def _spacing(self, s: Any, account: str, now: datetime) -> datetime | None:
         """When a late or held post must wait: at most one such post per account per
@@ -325,10 +343,10 @@ class Publisher:
     # --- one post --------------------------------------------------------------------
 
     def process(self, post: Post, now: datetime) -> str:
-        claimed_from = getattr(post, "_claimed_from", "queued")
         account = self.rt.settings.accounts[post.account]
         client = self.rt.client(account)
-        if claimed_from != "queued":
+        if post.id in self._reconciling:
+            self._reconciling.discard(post.id)
             return self.reconcile(post, client, now)
         problem = self._recheck(post, account, client, now)
         if problem is not None:

@@ -323,3 +323,40 @@ def print_demo(r: dict[str, Any]) -> None:
     output.out.print(f"workspace: {r['workspace']}  (try: outreach --config "
                      f"{r['workspace']}/config.toml queue list)")
     output.out.print("[yellow]simulated[/]: the local platform's audience is simulated, not real")
+
+
+CLASS_STYLE = {"emergency": "bold white on red", "help": "bold yellow", "tip": "cyan",
+               "complaint": "magenta", "inquiry": "blue", "suggestion": "green",
+               "praise": "green", "negative": "red", "privacy": "yellow", "spam_abuse": "dim",
+               "chatter": "dim"}
+
+
+def print_opinions(rt: Any, rows: list[dict[str, Any]]) -> None:
+    from outreach.opinions import load_rules
+
+    if not rows:
+        output.message("no comments")
+        return
+    names = load_rules(rt.settings.content_dir).class_names("zh")
+    t = Table(header_style="bold")
+    for name in ("id", "when", "account", "class", "comment", "reply"):
+        t.add_column(name, overflow="fold" if name == "comment" else "ellipsis",
+                     no_wrap=name != "comment")
+    for r in rows:
+        zone = _zone(rt, r["account"])
+        style = CLASS_STYLE.get(r["class"], "white")
+        label = f"[{style}]{r['class']} {names.get(r['class'], '')}[/]"
+        if "unmatched" in r["labels"]:  # no rule matched: a person should read it
+            label = f"[bold yellow]? unclassified[/] ({r['class']})"
+        if r["replied_at"]:
+            reply = "[green]answered[/]"
+        elif r["overdue"]:
+            reply = "[bold red]overdue[/]"
+        elif r["needs_reply"]:
+            reply = "[yellow]waiting[/]"
+        else:
+            reply = "-"
+        t.add_row(str(r["id"]), local(_parse(r["created_at"]), zone), r["account"], label,
+                  safe(shorten(r["text"] or "(text deleted after keep_days)", 70)), reply)
+    output.out.print(t)
+    output.message(f"{len(rows)} comment(s)")

@@ -2,10 +2,11 @@
 
 The database is the source of truth. Three jobs are rebuilt from config at start
 with fixed ids: a tick every second (materialise slots, publish what is due,
-write the heartbeat), a metrics sweep, and — once the collector has one — a
-comments sweep. What was missed while the daemon was down is found from the rows,
-not from a job store. SIGTERM and SIGINT let the post in flight finish (or
-release it for reconciliation) and exit 0.
+write the heartbeat), a metrics sweep by post age, and a five-minute comments
+sweep over posts younger than a week (where emergencies are found). What was
+missed while the daemon was down is found from the rows, not from a job store.
+SIGTERM and SIGINT let the post in flight finish (or release it for
+reconciliation) and exit 0.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from outreach import output
-from outreach.collector import collect
+from outreach.collector import collect, collect_comments
 from outreach.models import DaemonHeartbeat, Post
 from outreach.planner import materialise
 from outreach.publisher import Publisher
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1
 MATERIALISE_EVERY = timedelta(seconds=60)
 METRICS_EVERY_MINUTES = 5
+COMMENTS_EVERY_MINUTES = 5
 
 
 def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False) -> int:
@@ -64,9 +66,15 @@ def _once(rt: Any) -> int:
     materialise(rt, now)
     summary = Publisher(rt).run_due(now)
     metrics = collect(rt)
+    comments = collect_comments(rt)
     parts = [f"{n} {k}" for k, n in sorted(summary.counts.items())] or ["nothing due"]
     output.message("run --once: " + ", ".join(parts)
-                   + f"; metrics: {metrics.posts_checked} post(s) checked")
+                   + f"; metrics: {metrics.posts_checked} post(s) checked; "
+                   f"{metrics.comments_stored + comments.comments_stored} new comment(s)")
+    emergencies = metrics.emergencies + comments.emergencies
+    if emergencies:
+        output.error(f"{len(emergencies)} EMERGENCY comment(s): outreach opinions --class "
+                     "emergency")
     for err in summary.errors:
         output.warn(err)
     return 0
@@ -151,6 +159,17 @@ class Daemon:
         except Exception:
             log.exception("metrics sweep failed")
 
+    def comments(self) -> None:
+        if self.stopping.is_set():
+            return
+        try:
+            summary = collect_comments(self.rt)
+            if summary.comments_stored:
+                log.info("comments: %s new, %s emergency", summary.comments_stored,
+                         len(summary.emergencies))
+        except Exception:
+            log.exception("comments sweep failed")
+
     def serve(self) -> int:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -168,6 +187,8 @@ class Daemon:
                           replace_existing=True, next_run_time=datetime.now().astimezone())
         scheduler.add_job(self.metrics, "interval", minutes=METRICS_EVERY_MINUTES, id="metrics",
                           replace_existing=True)
+        scheduler.add_job(self.comments, "interval", minutes=COMMENTS_EVERY_MINUTES,
+                          id="comments", replace_existing=True)
         done = threading.Event()
 
         def stop(signum: int, _frame: Any) -> None:

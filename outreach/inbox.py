@@ -1,0 +1,126 @@
+"""The public-opinion inbox (民意库): list comments, answer them, mark them answered.
+
+An answer goes out through the same exactly-once machinery as a post: a ``reply`` row
+with its own idempotency key exists before the platform is called, and an ambiguous
+outcome is reconciled by the daemon like any other post.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlmodel import col
+
+from outreach.errors import InputError, NotFound, StateError
+from outreach.models import Comment, Post
+from outreach.planner import new_key
+from outreach.publisher import Publisher, audit
+from outreach.texts import text_problems
+
+MAX_REPLY = 2_000
+
+
+def comment_json(c: Comment, deadline_hours: float | None, now: datetime) -> dict[str, Any]:
+    overdue = bool(c.needs_reply and c.replied_at is None and deadline_hours is not None
+                   and c.created_at is not None
+                   and now - c.created_at > timedelta(hours=deadline_hours))
+    return {
+        "id": c.id, "account": c.account, "post_id": c.post_id,
+        "created_at": c.created_at.isoformat() if c.created_at else None,
+        "class": c.opinion_class, "labels": c.labels or [], "author": c.author,
+        "text": c.text, "redacted": c.redacted, "needs_reply": c.needs_reply,
+        "replied_at": c.replied_at.isoformat() if c.replied_at else None,
+        "overdue": overdue, "url": c.url, "remote_id": c.remote_id,
+    }
+
+
+def list_opinions(rt: Any, *, account: str | None = None, klass: str | None = None,
+                  unanswered: bool = False, since: datetime | None = None,
+                  limit: int = 1000) -> list[dict[str, Any]]:
+    """The public's comments, newest first, with open emergencies at the top."""
+    from outreach.opinions import CLASS_ORDER, load_rules
+
+    if klass is not None and klass not in CLASS_ORDER:
+        raise InputError(f"unknown class {klass!r} (known: {', '.join(CLASS_ORDER)})")
+    rules = load_rules(rt.settings.content_dir)
+    now = rt.clock()
+    q = select(Comment).where(col(Comment.is_own).is_(False))
+    if account:
+        rt.settings.account(account)
+        q = q.where(col(Comment.account) == account)
+    if klass:
+        q = q.where(col(Comment.opinion_class) == klass)
+    if unanswered:
+        q = q.where(col(Comment.needs_reply).is_(True), col(Comment.replied_at).is_(None))
+    if since is not None:
+        q = q.where(col(Comment.created_at) >= since)
+    open_emergency = case(((col(Comment.opinion_class) == "emergency")
+                           & col(Comment.replied_at).is_(None), 0), else_=1)
+    q = q.order_by(open_emergency, col(Comment.created_at).desc(), col(Comment.id).desc())
+    if limit:
+        q = q.limit(limit)
+    with rt.db.reader() as s:
+        rows = s.execute(q).scalars().all()
+    return [comment_json(c, rules.reply_within_hours(c.opinion_class)
+                         if c.opinion_class in rules.classes else None, now) for c in rows]
+
+
+def get_comment(session: Any, comment_id: int) -> Comment:
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.is_own:
+        raise NotFound(f"no comment with id {comment_id}")
+    return comment
+
+
+def reply(rt: Any, comment_id: int, text: str, *, by: str) -> Post:
+    """Answer a comment on its platform, exactly once; returns the reply's post row."""
+    text = text.strip()
+    if not text:
+        raise InputError("--text is blank")
+    if len(text) > MAX_REPLY:
+        raise InputError(f"--text is over {MAX_REPLY} characters")
+    now = rt.clock()
+    with rt.db.reader() as s:
+        comment = get_comment(s, comment_id)
+    if comment.post_id is None:
+        raise StateError(f"comment {comment_id} is not under one of our posts")
+    client = rt.client(comment.account)
+    problems = text_problems(text, client, rt.library)
+    if problems:
+        raise InputError("; ".join(problems))
+    with rt.db.session() as s:
+        post = Post(account=comment.account, kind="reply", status="queued", scheduled_at=now,
+                    not_before=now, text=text, idempotency_key=new_key(),
+                    reply_to_comment_id=comment_id, created_by=by, approved_by=by,
+                    approved_at=now, created_at=now, updated_at=now, attempts=0,
+                    ambiguous=False, catch_up=False)
+        s.add(post)
+        s.flush()
+        audit(s, now, by, "opinion_reply", account=comment.account, post_id=post.id,
+              target=f"comment {comment_id}")
+        s.commit()
+        post_id = post.id
+    assert post_id is not None
+    Publisher(rt).publish_one(post_id)
+    with rt.db.reader() as s:
+        result = s.get(Post, post_id)
+    assert result is not None
+    return result
+
+
+def mark_replied(rt: Any, comment_id: int, *, by: str) -> Comment:
+    """Record that a comment was answered some other way (phone, in person, on the platform)."""
+    now = rt.clock()
+    with rt.db.session() as s:
+        comment = get_comment(s, comment_id)
+        if comment.replied_at is not None:
+            raise StateError(f"comment {comment_id} was already answered at "
+                             f"{comment.replied_at.isoformat()}")
+        comment.replied_at, comment.needs_reply = now, False
+        audit(s, now, by, "opinion_mark_replied", account=comment.account,
+              target=f"comment {comment_id}")
+        s.commit()
+        s.refresh(comment)
+        return comment

@@ -1,0 +1,170 @@
+"""Metrics and comments: change-only snapshots, redaction, classification, alerts, replies."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from outreach.collector import collect, collect_comments
+from outreach.inbox import list_opinions, mark_replied, reply
+from outreach.models import AccountMetric, Comment, PostMetric
+from outreach.publisher import Publisher
+from outreach.queue import add_post, sync_accounts
+from tests.conftest import local_config
+
+START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def rt(runtime_factory, clock, workspace):
+    clock.set(START)
+    alert_log = workspace / "alerts.jsonl"
+    script = workspace / "alert.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'a', encoding='utf-8').write("
+                      "sys.stdin.read() + '\\n')\n", encoding="utf-8")
+    text = local_config(slots="", require_approval=False, min_gap=0)
+    text += (f'\n[opinions]\nkeep_days = 30\nalert_command = "{sys.executable} {script} '
+             f'{alert_log}"\n')
+    rt = runtime_factory(text)
+    sync_accounts(rt)
+    return rt
+
+
+def publish(rt, n=5):
+    for i in range(n):
+        add_post(rt, "pingan-local", tip=None, text=f"第{i}条：陌生来电要求转账，先挂断再核实。",
+                 at=None, by="officer-a")
+    Publisher(rt).run_due()
+
+
+def count(rt, model):
+    with rt.db.reader() as s:
+        return s.execute(select(func.count()).select_from(model)).scalar()
+
+
+def test_unchanged_counts_write_no_row(rt, clock):
+    publish(rt, 3)
+    clock.advance(hours=6)
+    first = collect(rt, force=True)
+    assert first.post_rows == 3 and first.account_rows == 1
+    again = collect(rt, force=True)
+    assert again.post_rows == 0 and again.account_rows == 0  # same day, nothing changed
+    clock.advance(days=1, hours=12)  # counts grew, and a new day gets a follower point
+    later = collect(rt, force=True)
+    assert later.post_rows == 3 and later.account_rows == 1
+    assert count(rt, PostMetric) == 6 and count(rt, AccountMetric) == 2
+
+
+def test_comments_are_redacted_classified_and_emergencies_alert(rt, clock, workspace):
+    publish(rt, 12)
+    clock.advance(days=3)
+    summary = collect(rt, force=True)
+    assert summary.comments_stored > 50
+    with rt.db.reader() as s:
+        comments = s.execute(select(Comment)).scalars().all()
+    assert {c.opinion_class for c in comments} >= {"praise", "inquiry", "chatter"}
+    for c in comments:  # nothing personal reaches the database
+        assert "13812345678" not in (c.text or "")
+    tipped = [c for c in comments if c.redacted]
+    assert tipped and all("[手机号]" in c.text for c in tipped)
+    emergencies = [c for c in comments if c.opinion_class == "emergency"]
+    if emergencies:
+        alerts = [json.loads(line) for line in
+                  (workspace / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert {a["id"] for a in alerts} == {c.id for c in emergencies}
+        assert all(a["class"] == "emergency" and a["text"] for a in alerts)
+        inbox = list_opinions(rt)
+        assert inbox[0]["class"] == "emergency"  # open emergencies first
+    again = collect(rt, force=True)
+    assert again.comments_stored == 0  # nothing new, nothing stored twice
+
+
+def test_emergency_in_status_and_accounts(rt, clock, cli):
+    publish(rt, 40)
+    clock.advance(days=3)
+    summary = collect(rt, force=True)
+    with rt.db.reader() as s:
+        n = s.execute(select(func.count()).select_from(Comment).where(
+            Comment.opinion_class == "emergency")).scalar()
+    assert n and len(summary.emergencies) == n
+    rows = cli("accounts", "list", "--json").json
+    assert rows[0]["open_emergencies"] == n
+    status = cli("status", "--json").json
+    assert any("emergency" in p for p in status["problems"])
+
+
+def test_reply_goes_out_once_and_marks_the_comment(rt, clock):
+    publish(rt, 6)
+    clock.advance(days=2)
+    collect(rt, force=True)
+    waiting = list_opinions(rt, unanswered=True)
+    assert waiting
+    target = waiting[0]["id"]
+    post = reply(rt, target, "感谢留言，可拨打96110咨询。", by="officer-a")
+    assert post.status == "published" and post.kind == "reply"
+    with rt.db.reader() as s:
+        assert s.get(Comment, target).replied_at is not None
+    platform = rt.client("pingan-local").platform_db
+    replies = [s for s in platform.statuses("pingan-local") if s["in_reply_to"]]
+    assert len(replies) == 1
+    collect_comments(rt)  # our own reply comes back as an own comment, not an opinion
+    assert all(r["id"] != target for r in list_opinions(rt, unanswered=True))
+    assert all(not r.get("is_own") for r in list_opinions(rt))
+
+
+def test_a_reply_made_on_the_platform_is_detected(rt, clock):
+    publish(rt, 6)
+    clock.advance(days=2)
+    collect(rt, force=True)
+    waiting = list_opinions(rt, unanswered=True)[0]
+    client = rt.client("pingan-local")
+    with rt.db.reader() as s:
+        comment = s.get(Comment, waiting["id"])
+        from outreach.models import Post
+
+        parent = s.get(Post, comment.post_id)
+    client.reply(client.reply_target(parent.remote_id, comment.remote_id), "已私信联系您。",
+                 idempotency_key="made-on-the-platform")
+    clock.advance(minutes=5)
+    summary = collect(rt, force=True)
+    assert summary.replies_detected == 1
+    with rt.db.reader() as s:
+        assert s.get(Comment, waiting["id"]).replied_at is not None
+
+
+def test_mark_replied_and_keep_days(rt, clock):
+    publish(rt, 4)
+    clock.advance(days=2)
+    collect(rt, force=True)
+    first = list_opinions(rt)[-1]
+    mark_replied(rt, first["id"], by="officer-b")
+    from outreach.errors import StateError
+
+    with pytest.raises(StateError):
+        mark_replied(rt, first["id"], by="officer-b")
+    clock.advance(days=40)
+    collect(rt, force=True)
+    with rt.db.reader() as s:
+        old = s.execute(select(Comment).where(
+            Comment.created_at < clock() - timedelta(days=30))).scalars().all()
+    assert old and all(c.text is None for c in old)  # texts gone, rows (counts) stay
+
+
+def test_opinions_cli(rt, clock, cli):
+    publish(rt, 6)
+    clock.advance(days=2)
+    collect(rt, force=True)
+    r = cli("opinions", "--json")
+    assert r.code == 0, r.err
+    keys = {"id", "account", "post_id", "created_at", "class", "labels", "text", "needs_reply",
+            "replied_at", "url"}
+    assert r.json and keys <= set(r.json[0])
+    assert cli("opinions", "--class", "nonsense").code == 1
+    assert cli("opinions", "--since", "2027-02-30").code == 1
+    r = cli("opinions")
+    assert r.code == 0 and "comment(s)" in r.err
+    assert cli("opinions", "mark-replied", "999999").code == 1
