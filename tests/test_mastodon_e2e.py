@@ -207,6 +207,20 @@ def test_three_posts_publish_once_and_counts_match_the_server(
     ok(cli("run", "--once"))  # nothing more goes out
     assert len(fresh.own_statuses()) == 3
 
+    # the report over today equals the engagement the fans created, and the replies are
+    # stored, classified comments
+    report = ok(cli("report", "--since", "today", "--until", "today", "--json")).json
+    totals = report["totals"]
+    servers = [fresh.status(i) for i in ids]
+    assert totals["posts"] == 3
+    assert totals["reposts"] == sum(s["reblogs_count"] for s in servers)
+    assert totals["comments"] == sum(s["replies_count"] for s in servers)
+    assert totals["likes"] == sum(s["favourites_count"] for s in servers)
+    assert report["simulated"] is False
+    opinions = ok(cli("opinions", "--json")).json
+    assert len(opinions) == sum(s["replies_count"] for s in servers)
+    assert all(o["class"] for o in opinions)
+
 
 def test_ambiguous_publish_is_reconciled_to_one_status(
     fresh: Peer, proxy: DroppingProxy, setup: Callable[[str], Path], cli: Cli
