@@ -64,6 +64,9 @@ BACKOFF_START = 30  # seconds; doubles per attempt
 BACKOFF_CAP = 15 * 60
 LATE_GRACE = timedelta(minutes=2)  # later than this, a post is a catch-up and is spaced
 REAUTH_CHECK_EVERY = timedelta(minutes=10)
+# Longer than the clients' read timeout (20 s) plus a margin for the platform's own
+# queueing: a request older than this that is not on the account did not land.
+IN_FLIGHT_GRACE = timedelta(seconds=30)
 
 
 def worker_id() -> str:
@@ -497,6 +500,13 @@ class Publisher:
         if found is not None:
             log.info("post %s: found on the platform as %s", post.id, found.remote_id)
             return self._published(post, found)
+        # A request sent by a worker that died may still be landing (the platform can take as
+        # long as a read timeout to apply it): "not found" is only an answer once that is past.
+        sent = post.last_attempt_at or post.first_attempt_at
+        if sent is not None and now < sent + IN_FLIGHT_GRACE:
+            return self._finish(post, now, status="unconfirmed", lease_until=sent + IN_FLIGHT_GRACE,
+                                keep_lease=True, error="not found yet; the last attempt may still "
+                                                       "be landing")
         if after == "duplicate":
             return self._finish(post, now, status="failed",
                                 error="the platform reports duplicate content, and it is not on "

@@ -78,7 +78,7 @@ def test_sigkill_mid_publish_then_restart_publishes_exactly_once(workspace, cli,
     proc = start_daemon(workspace)
     try:
         wait_for(lambda: rows(workspace, f"SELECT status FROM posts WHERE id={post_id}")
-                 == [("published",)], 60, "reconciliation and publication")
+                 == [("published",)], 120, "reconciliation and publication")
     finally:
         code, out = stop(proc)
     assert code == 0, out

@@ -151,7 +151,11 @@ def test_ambiguous_that_never_landed_is_retried(rt, clock):
         p.status, p.ambiguous, p.attempts, p.first_attempt_at = "unconfirmed", True, 1, clock()
         s.commit()
     pub = Publisher(rt)
-    pub.run_due()  # reconcile: not on the platform → queued for a retry
+    pub.run_due()  # reconcile: not found yet, but the attempt may still be landing
+    p = get(rt, post.id)
+    assert p.status == "unconfirmed" and p.lease_until == clock() + timedelta(seconds=30)
+    clock.advance(seconds=61)
+    pub.run_due()  # not on the platform after the grace → queued for a retry
     p = get(rt, post.id)
     assert p.status == "queued" and "not found" in p.last_error
     pub.run_due()
