@@ -598,8 +598,8 @@ def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
     from outreach.queue import sync_accounts
 
     rt = runtime()
-    sync_accounts(rt)
     accounts = [rt.settings.account(account)] if account else None
+    sync_accounts(rt)
     from outreach.render_cli import progress_bar
 
     with progress_bar(enabled=not json_) as progress:

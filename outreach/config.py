@@ -223,6 +223,11 @@ class _Reader:
             return None
         key = parts[-1]
         section = ".".join(parts[:-1])
+        if not section:  # a top-level table such as [extra]
+            for i, line in enumerate(self.lines):
+                s = line.strip()
+                if s in (f"[{key}]", f"[[{key}]]") or s.startswith(f"[{key}."):
+                    return i + 1
         start = 0
         if section:
             for i, line in enumerate(self.lines):
@@ -277,10 +282,12 @@ class _Reader:
         return value
 
     def positive(self, data: dict[str, Any], dotted: str, key: str, default: int,
-                 minimum: int = 0) -> int:
+                 minimum: int = 0, maximum: int = 100_000) -> int:
         value = self.get(data, dotted, key, int, default)
         if value < minimum:
             raise self.error(f"{dotted}.{key}", f"must be at least {minimum}, got {value}")
+        if value > maximum:
+            raise self.error(f"{dotted}.{key}", f"must be at most {maximum}, got {value}")
         return int(value)
 
     def zone(self, value: Any, dotted: str) -> ZoneInfo:
@@ -288,8 +295,9 @@ class _Reader:
             raise self.error(dotted, f"expected a timezone name, got {_type_name(value)}")
         try:
             return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise self.error(dotted, f"unknown timezone {value!r}") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            shown = value if len(value) <= 60 else value[:57] + "..."
+            raise self.error(dotted, f"unknown timezone {shown!r}") from None
 
     def settings(self, data: dict[str, Any]) -> Settings:
         from outreach.clients import client_class, known_platforms
@@ -407,12 +415,12 @@ class _Reader:
         return Policy(
             require_approval=self.get(p, d, "require_approval", bool, True),
             allow_self_approval=self.get(p, d, "allow_self_approval", bool, False),
-            lease_seconds=self.positive(p, d, "lease_seconds", 60, 5),
-            cooldown_days=self.positive(p, d, "cooldown_days", 30),
-            catch_up_minutes=self.positive(p, d, "catch_up_minutes", 60),
-            min_gap_minutes=self.positive(p, d, "min_gap_minutes", 30),
-            max_attempts=self.positive(p, d, "max_attempts", 5, 1),
-            materialise_hours=self.positive(p, d, "materialise_hours", 24, 1),
+            lease_seconds=self.positive(p, d, "lease_seconds", 60, 5, 3600),
+            cooldown_days=self.positive(p, d, "cooldown_days", 30, 0, 3650),
+            catch_up_minutes=self.positive(p, d, "catch_up_minutes", 60, 0, 7 * 24 * 60),
+            min_gap_minutes=self.positive(p, d, "min_gap_minutes", 30, 0, 24 * 60),
+            max_attempts=self.positive(p, d, "max_attempts", 5, 1, 100),
+            materialise_hours=self.positive(p, d, "materialise_hours", 24, 1, 24 * 31),
             quiet_hours=quiet_hours,
             blackout_dates=tuple(blackout),
         )
@@ -425,14 +433,14 @@ class _Reader:
         for i, t in enumerate(self.get(m, "metrics", "poll", list)):
             d = f"metrics.poll[{i}]"
             self.table(t, d, {"age_hours", "every_minutes"})
-            tiers.append(PollTier(self.positive(t, d, "age_hours", 24, 1),
-                                  self.positive(t, d, "every_minutes", 30, 1)))
+            tiers.append(PollTier(self.positive(t, d, "age_hours", 24, 1, 24 * 3660),
+                                  self.positive(t, d, "every_minutes", 30, 1, 30 * 24 * 60)))
         tiers.sort(key=lambda t: t.age_hours)
         return MetricsSettings(poll=tuple(tiers))
 
     def _opinions(self, raw: Any) -> OpinionSettings:
         o = self.table(raw, "opinions", {"keep_days", "alert_command"})
-        return OpinionSettings(keep_days=self.positive(o, "opinions", "keep_days", 180, 1),
+        return OpinionSettings(keep_days=self.positive(o, "opinions", "keep_days", 180, 1, 36600),
                                alert_command=self.get(o, "opinions", "alert_command", str, ""))
 
 

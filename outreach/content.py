@@ -161,6 +161,8 @@ class Library:
     campaigns: list[Campaign] = field(default_factory=list)
     blocklist: tuple[str, ...] = ()
     templates: dict[str, str] = field(default_factory=dict)
+    broken_templates: dict[str, str] = field(default_factory=dict)  # platform → the problem
+    blocklist_error: str | None = None  # set when blocklist.txt cannot be read: fail closed
     problems: list[Problem] = field(default_factory=list)
     _active: dict[date, list[Campaign]] = field(default_factory=dict, repr=False)
     _weights: dict[tuple[str, date], float] = field(default_factory=dict, repr=False)
@@ -221,6 +223,8 @@ class Library:
         return active
 
     def blocked_word(self, text: str) -> str | None:
+        if self.blocklist_error:  # an unreadable blocklist refuses everything, never nothing
+            return self.blocklist_error
         norm = normalise_for_blocklist(text)
         for word in self.blocklist:
             if word and word in norm:
@@ -229,7 +233,7 @@ class Library:
 
     @cached_property
     def renderer(self) -> Renderer:
-        return Renderer(self.templates)
+        return Renderer(self.templates, self.broken_templates)
 
 
 class Renderer:
@@ -239,11 +243,13 @@ class Renderer:
     compilation.
     """
 
-    def __init__(self, platform_templates: Mapping[str, str]) -> None:
+    def __init__(self, platform_templates: Mapping[str, str],
+                 broken: Mapping[str, str] | None = None) -> None:
         self.env = SandboxedEnvironment(
             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
         )
         self.platform_templates = dict(platform_templates)
+        self.broken = dict(broken or {})
         self._cache: dict[str, jinja2.Template] = {}
 
     def compile(self, source: str) -> jinja2.Template:
@@ -272,6 +278,8 @@ class Renderer:
     def wrap(self, platform: str, body: str, *, title: str, tags: Iterable[str],
              variables: Mapping[str, Any], share_url: str = "") -> str:
         """Put a text into the platform's template."""
+        if platform in self.broken:  # never post without the wrapper the team wrote
+            raise ContentError(f"the platform template is broken ({self.broken[platform]})")
         source = self.platform_templates.get(platform)
         if source is None:
             return body
@@ -428,7 +436,9 @@ def _load_blocklist(lib: Library) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        lib.problems.append(Problem(_rel(lib.root, path), 0, "", f"cannot read: {exc}"))
+        rel = _rel(lib.root, path)
+        lib.problems.append(Problem(rel, 0, "", f"cannot read: {exc}"))
+        lib.blocklist_error = f"{rel} cannot be read, so no text may go out until it is fixed"
         return
     words = []
     for raw in text.splitlines():
@@ -449,10 +459,13 @@ def _load_templates(lib: Library) -> None:
             source = path.read_text(encoding="utf-8")
             env.parse(source)
         except jinja2.TemplateSyntaxError as exc:
-            lib.problems.append(Problem(rel, exc.lineno or 0, "", f"template syntax: {exc.message}"))
+            problem = f"template syntax: {exc.message}"
+            lib.problems.append(Problem(rel, exc.lineno or 0, "", problem))
+            lib.broken_templates[path.stem] = f"{rel}:{exc.lineno or 0}: {problem}"
             continue
         except (OSError, UnicodeDecodeError) as exc:
             lib.problems.append(Problem(rel, 0, "", f"cannot read: {exc}"))
+            lib.broken_templates[path.stem] = f"{rel}: cannot read"
             continue
         lib.templates[path.stem] = source
 

@@ -134,10 +134,10 @@ def health(rt: Any) -> dict[str, Any]:
 
 def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
     """verify() every account and record what it learns."""
+    accounts = [rt.settings.account(only)] if only else list(rt.settings.accounts.values())
     sync_accounts(rt)
     now = rt.clock()
     results = []
-    accounts = [rt.settings.account(only)] if only else list(rt.settings.accounts.values())
     for acc in accounts:
         result: dict[str, Any] = {"name": acc.name, "platform": acc.platform, "ok": False}
         try:

@@ -68,7 +68,9 @@ def list_opinions(rt: Any, *, account: str | None = None, klass: str | None = No
 
 
 def get_comment(session: Any, comment_id: int) -> Comment:
-    comment = session.get(Comment, comment_id)
+    from outreach.queue import MAX_ID
+
+    comment = session.get(Comment, comment_id) if 0 < comment_id <= MAX_ID else None
     if comment is None or comment.is_own:
         raise NotFound(f"no comment with id {comment_id}")
     return comment

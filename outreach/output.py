@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-_CONTROL_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_RE = re.compile(
+    r"\x1b[\]PX^_].*?(?:\x07|\x1b\\|\x9c|$)"  # OSC, DCS, SOS, PM, APC: with their payload
+    r"|[\x90\x98\x9d\x9e\x9f].*?(?:\x07|\x1b\\|\x9c|$)"  # the same, 8-bit introducers
+    r"|\x1b\[[0-9;?]*[ -/]*[@-~]|\x9b[0-9;?]*[ -/]*[@-~]"  # CSI (7- and 8-bit)
+    r"|\x1b[@-Z\\-_]"  # other escapes
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # C0 and C1 controls
+    r"|[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]",  # bidi controls (Trojan Source)
+    re.S)
 
 
 def _width() -> int | None:
@@ -29,8 +36,8 @@ def _width() -> int | None:
         return 140
 
 
-out = Console(width=_width(), highlight=False, soft_wrap=False)
-err = Console(stderr=True, width=_width(), highlight=False)
+out = Console(width=_width(), highlight=False, soft_wrap=True)  # lines stay greppable
+err = Console(stderr=True, width=_width(), highlight=False, soft_wrap=True)
 
 
 def safe(text: str | None) -> str:

@@ -45,8 +45,11 @@ def sync_accounts(rt: Any) -> None:
         s.commit()
 
 
+MAX_ID = 2**63 - 1  # SQLite's and PostgreSQL's largest integer
+
+
 def get_post(session: Any, post_id: int) -> Post:
-    post = session.get(Post, post_id)
+    post = session.get(Post, post_id) if 0 < post_id <= MAX_ID else None
     if post is None:
         raise NotFound(f"no post with id {post_id}")
     return post
@@ -122,7 +125,7 @@ def add_post(rt: Any, account: str, *, tip: str | None, text: str | None, at: st
              by: str) -> Post:
     now = rt.clock()
     acc = rt.settings.account(account)
-    when = parse_when(at, acc.timezone, now) if at else now
+    when = parse_when(at, acc.timezone, now) if at is not None else now
     check_not_past(when, now)
     with rt.db.session() as s:
         approved = approved_tips(s, rt.library, rt.settings.policy) if tip else None
@@ -207,23 +210,33 @@ def read_import_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(f"invalid JSON: {exc.msg}", where=f"{path}:{i}") from None
+            except RecursionError:
+                raise InputError("invalid JSON: nested too deeply", where=f"{path}:{i}") from None
             if not isinstance(value, dict):
                 raise InputError("each line must be a JSON object", where=f"{path}:{i}")
             rows.append((i, value))
         return rows
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None:
-        raise InputError("empty file", where=str(path))
-    fields = [f.strip() for f in reader.fieldnames]
-    if "account" not in fields:
-        raise InputError("CSV header must name the columns: account, at, text or tip",
-                         where=f"{path}:1")
-    reader.fieldnames = fields
-    out = []
-    for row in reader:
-        if None in row:
-            raise InputError("more cells than header columns", where=f"{path}:{reader.line_num}")
-        out.append((reader.line_num, {k: v for k, v in row.items() if v not in (None, "")}))
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    row_start = 1
+    try:
+        if reader.fieldnames is None:
+            raise InputError("empty file", where=str(path))
+        fields = [f.strip() for f in reader.fieldnames]
+        if "account" not in fields:
+            raise InputError("CSV header must name the columns: account, at, text or tip",
+                             where=f"{path}:1")
+        reader.fieldnames = fields
+        out = []
+        row_start = reader.line_num + 1
+        for row in reader:
+            if None in row:
+                raise InputError("more cells than header columns",
+                                 where=f"{path}:{reader.line_num}")
+            out.append((row_start, {k: v for k, v in row.items() if v not in (None, "")}))
+            row_start = reader.line_num + 1
+    except csv.Error as exc:  # e.g. a quote never closed, or a cell over the size limit
+        raise InputError(f"invalid CSV in the row starting here: {exc}",
+                         where=f"{path}:{row_start}") from None
     return out
 
 
@@ -303,6 +316,23 @@ def retract_post(rt: Any, post_id: int, *, by: str, reason: str) -> Post:
         return get_post(s, post_id)
 
 
+def render_problems(rt: Any, tip: Any) -> list[str]:
+    """What stops a tip from going out on any account of its language, as it is now."""
+    out = []
+    for account in rt.settings.accounts.values():
+        if account.lang != tip.lang:
+            continue
+        for variant in range(len(tip.texts)):
+            try:
+                text = render_tip(rt.library, tip, variant, account)
+            except ContentError as exc:
+                out.append(f"variant {variant}: {exc.message}")
+                continue
+            out.extend(f"{account.name}: {p}" for p in text_problems(text, rt.client(account),
+                                                                    rt.library))
+    return out
+
+
 def approve_tips(rt: Any, tip_ids: list[str], *, by: str) -> list[Approval]:
     """Approve tips as they are now, in one transaction; re-approving is a no-op."""
     lib = rt.library
@@ -310,6 +340,7 @@ def approve_tips(rt: Any, tip_ids: list[str], *, by: str) -> list[Approval]:
     tips = [lib.tip(t) for t in tip_ids]
     for tip in tips:
         problems = [str(p) for p in lib.errors if p.tip_id == tip.id]
+        problems += render_problems(rt, tip)
         if problems:
             raise ContentError(f"tip {tip.id!r} has errors and cannot be approved: {problems[0]}")
         if tip.author and tip.author == by and not policy.allow_self_approval:

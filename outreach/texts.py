@@ -53,7 +53,9 @@ def text_problems(text: str, client: Any, lib: Library) -> list[str]:
         problems.append(f"text is {length} long by the platform's rule; the limit is "
                         f"{client.max_length}")
     word = lib.blocked_word(text)
-    if word:
+    if word and lib.blocklist_error:
+        problems.append(word)
+    elif word:
         problems.append(f"contains blocklisted word {word!r}")
     problems.extend(client.text_problems(text))
     return problems

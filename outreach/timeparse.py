@@ -20,8 +20,21 @@ _CLOCK_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DAY_OFFSETS = {"today": 0, "tomorrow": 1, "yesterday": -1, "今天": 0, "明天": 1, "昨天": -1}
 
 
+MIN_YEAR, MAX_YEAR = 1970, 9000  # outside, a typo (and the edge of datetime)
+
+
 def parse_when(text: str, zone: ZoneInfo, now: datetime, *, what: str = "--at") -> datetime:
     """An instant from user input, as aware UTC."""
+    try:
+        value = _parse_when(text, zone, now, what)
+    except (OverflowError, ValueError):
+        raise InputError(f"{what}: {text!r} is out of range") from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise InputError(f"{what}: {text!r} is out of range ({MIN_YEAR}-{MAX_YEAR})")
+    return value
+
+
+def _parse_when(text: str, zone: ZoneInfo, now: datetime, what: str) -> datetime:
     s = text.strip()
     if not s:
         raise InputError(f"{what}: empty time")
@@ -30,6 +43,8 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime, *, what: str = "--at") 
         return now
     m = _REL_RE.match(s)
     if m:
+        if len(m[1]) > 7:
+            raise InputError(f"{what}: {text!r} is out of range")
         n, unit = int(m[1]), m[2].lower()[0]
         delta = {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n),
                  "w": timedelta(weeks=n)}[unit]
@@ -78,9 +93,12 @@ def parse_day(text: str, zone: ZoneInfo, now: datetime, *, what: str) -> date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
         raise InputError(f"{what}: expected a day as YYYY-MM-DD, got {text!r}")
     try:
-        return date.fromisoformat(s)
+        day = date.fromisoformat(s)
     except ValueError:
         raise InputError(f"{what}: {text!r} is not a valid date") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise InputError(f"{what}: {text!r} is out of range ({MIN_YEAR}-{MAX_YEAR})")
+    return day
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -291,6 +291,17 @@ def test_an_ambiguous_share_is_reconciled_from_the_timeline(
         assert post["status"] == "published" and post["remote_id"] == status["idstr"]
         assert post["attempts"] == 1
     else:
+        # not on the timeline yet, but an attempt may land for a while after it left
+        assert post["status"] == "unconfirmed" and "may still be landing" in post["last_error"]
+        conn = sqlite3.connect(wb / "outreach.db")  # let the in-flight grace pass
+        with conn:
+            conn.execute("UPDATE posts SET last_attempt_at = ?, lease_until = NULL WHERE id = ?",
+                         ((datetime.now(UTC) - timedelta(seconds=31)).strftime(
+                             "%Y-%m-%d %H:%M:%S.%f"), post_id))
+        conn.close()
+        run_once(cli)  # looks again: not there, so it is queued for a retry
+        assert len(weibo.requests(TIMELINE)) == 2
+        post = show(cli, post_id)
         assert post["status"] == "queued" and post["attempts"] == 1
         assert "not found" in post["last_error"]
         run_once(cli)  # only now is it sent again
