@@ -369,3 +369,43 @@ def test_stored_counts_agree_with_mastodon_py(
         ours[remote_id] = [stored["reposts"], stored["comments"], stored["likes"]]
     assert ours == theirs["counts"]
     assert account_row(cli)["followers"] == theirs["followers"] == 2
+
+
+def test_an_emergency_reply_alerts_and_an_officer_answers_once(
+    fresh: Peer, setup: Callable[[str], Path], cli: Cli
+) -> None:
+    import sys
+
+    ws = setup(fresh.url)
+    hook = ws / "alert.py"
+    alerts = ws / "alerts.jsonl"
+    hook.write_text("import sys\nopen(sys.argv[1], 'a').write(sys.stdin.read() + '\\n')\n")
+    with (ws / "config.toml").open("a", encoding="utf-8") as fh:
+        fh.write(f'\n[opinions]\nalert_command = "{sys.executable} {hook} {alerts}"\n')
+    post = add(cli, "If you see a fire, call the fire service first")
+    ok(cli("run", "--once"))
+    remote = show(cli, post["id"])["remote_id"]
+    fresh.reply(remote, "fan1", "Help! my neighbour's flat is on fire right now, call me on "
+                                "13800138000")
+    fresh.reply(remote, "fan2", "Thanks for the reminder")
+    ok(cli("metrics", "collect"))
+
+    inbox = ok(cli("opinions", "--json")).json
+    assert len(inbox) == 2
+    emergency = inbox[0]
+    assert emergency["class"] == "emergency" and emergency["needs_reply"]
+    assert "13800138000" not in json.dumps(inbox)  # redacted in the database and output
+    [alert] = [json.loads(line) for line in alerts.read_text().splitlines()]
+    assert alert["id"] == emergency["id"] and "13800138000" in alert["text"]  # hook only
+    assert ok(cli("accounts", "list", "--json")).json[0]["open_emergencies"] == 1
+
+    r = ok(cli("opinions", "reply", str(emergency["id"]), "--text",
+               "We have alerted the fire service. Please get out and call 119.", "--json"))
+    assert r.json["status"] == "published"
+    replies = [s for s in fresh.own_statuses() if s.get("in_reply_to_id")]
+    assert len(replies) == 1 and replies[0]["in_reply_to_id"] == emergency["remote_id"]
+    after = ok(cli("opinions", "--json")).json
+    assert next(o for o in after if o["id"] == emergency["id"])["replied_at"] is not None
+    ok(cli("run", "--once"))  # nothing is answered twice
+    assert len([s for s in fresh.own_statuses() if s.get("in_reply_to_id")]) == 1
+    assert ok(cli("accounts", "list", "--json")).json[0]["open_emergencies"] == 0
