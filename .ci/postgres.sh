@@ -19,6 +19,9 @@ start)
         (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >&2
         bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
     fi
+    if [ -d "$state/data" ]; then  # a cluster left by an earlier run: stop it first
+        as_pg "$bin/pg_ctl" -D "$state/data" -m fast -w stop >&2 2>/dev/null || true
+    fi
     rm -rf "$state" && mkdir -p "$state" && chown postgres: "$state" 2>/dev/null || true
     as_pg "$bin/initdb" -D "$state/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$state/initdb.log" 2>&1 \
         || as_pg "$bin/initdb" -D "$state/data" -U postgres -A trust -E UTF8 >"$state/initdb.log" 2>&1
