@@ -1,0 +1,219 @@
+"""outreach's benchmarks, with targets: ``python bench/run.py [--quick] [--json]``.
+
+Builds its data through the project's own code (schema and migrations, config loader,
+library, approvals, the local platform, the real publisher and collector), runs each
+benchmark several times and prints, per benchmark, the median, the target, the reference
+measured in the same run and the ratio. Exit status 1 when a target is missed (never with
+``--quick``, whose smaller sizes only prove the benchmarks still run).
+
+The Mastodon benchmarks need the mastodon-mock peer: one is started on its own port with
+``.ci/mastodon-peer.sh`` (and stopped at the end) unless ``OUTREACH_MASTODON_TEST_URL``
+names a running one; if it cannot start, those benchmarks are skipped with the reason.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: the repository root makes `bench` and `tests` importable
+    sys.path.append(str(Path(__file__).resolve().parent.parent))  # appended: PYTHONPATH still wins
+
+from bench import datasets  # noqa: E402
+from bench.harness import Context, Result, Skipped, as_json, render_table  # noqa: E402
+
+GROUPS = ("opinions", "storage", "cli", "planner", "report", "weibo", "mastodon", "publish", "daemon")
+PEER_GROUPS = frozenset({"mastodon", "publish"})
+DEPT_GROUPS = frozenset({"storage", "cli", "planner", "report", "daemon"})
+
+
+@dataclass(frozen=True)
+class Params:
+    """The sizes of one run."""
+
+    reps: int = 3
+    mastodon_n: int = 2000
+    weibo_n: int = 2000
+    publish_n: int = 1000
+    engage_share: float = 0.05
+    dept: datasets.Shape = field(default_factory=datasets.Shape)
+    plan_days: int = 30
+    daemon_window: float = 60.0
+    daemon_posts: int = 1000
+
+
+FULL = Params()
+QUICK = Params(reps=2, mastodon_n=200, weibo_n=300, publish_n=100, engage_share=0.1,
+               dept=datasets.Shape(accounts=10, days=60, tips=600), plan_days=7,
+               daemon_window=8.0, daemon_posts=100)
+TINY = Params(reps=1, mastodon_n=60, weibo_n=150, publish_n=20, engage_share=0.2,
+              dept=datasets.Shape(accounts=3, days=5, tips=150, comments_per_post=1.0,
+                                  queued_per_account=2),
+              plan_days=2, daemon_window=2.0, daemon_posts=20)
+
+
+def default_cache() -> Path:
+    env = os.environ.get("OUTREACH_BENCH_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "outreach-bench"
+
+
+def _log_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_benchmarks(params: Params, *, groups: Sequence[str] = GROUPS, quick: bool = False,
+                   cache: Path | None = None, work: Path | None = None,
+                   log: Callable[[str], None] = _log_to_stderr, peer_port: int = 3041,
+                   use_peer: bool = True) -> tuple[list[Result], list[Skipped], Context]:
+    """Run the chosen benchmark groups; (results, skipped, context). The helper the tests use."""
+    from bench import b_cli, b_counts, b_daemon, b_misc, b_publish, b_report
+    from bench.peer import start_peer
+
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        raise ValueError(f"unknown benchmark group(s): {', '.join(sorted(unknown))} "
+                         f"(known: {', '.join(GROUPS)})")
+    cache = cache or default_cache()
+    cache.mkdir(parents=True, exist_ok=True)
+    own_work = work is None
+    work = work or Path(tempfile.mkdtemp(prefix="outreach-bench-"))
+    ctx = Context(params=params, cache=cache, work=work, quick=quick, log=log)
+    results: list[Result] = []
+    skipped: list[Skipped] = []
+    peer = None
+
+    def attempt(key: str, fn: Callable[[], list[Result]]) -> None:
+        t = time.perf_counter()
+        try:
+            results.extend(fn())
+        except Exception as exc:  # one broken benchmark must not hide the others
+            log(traceback.format_exc())
+            skipped.append(Skipped(key, f"error: {type(exc).__name__}: {exc}"))
+        log(f"{key}: {time.perf_counter() - t:.1f} s")
+
+    try:
+        ws = None
+        if DEPT_GROUPS & set(groups):
+            s = params.dept
+            log(f"data: department {s.accounts} accounts × {s.days} days × {s.posts_per_day} posts, "
+                f"{s.tips} tips (cache {cache})")
+            ws, seconds = datasets.department(cache, s)
+            ctx.builds[f"department {s.accounts}×{s.days}×{s.posts_per_day}"] = round(seconds, 1)
+        if PEER_GROUPS & set(groups):
+            if use_peer:
+                log(f"peer: starting the mastodon-mock peer on port {peer_port}")
+                peer, why = start_peer(peer_port, work / "peer")
+            else:
+                why = "--no-peer"
+            if peer is None:
+                for g in sorted(PEER_GROUPS & set(groups)):
+                    skipped.append(Skipped(g, f"no Mastodon peer ({why})"))
+            else:
+                ctx.peer_url, ctx.peer_python = peer.url, peer.python
+        plan: list[tuple[str, Callable[[], list[Result]]]] = []
+        for g in GROUPS:
+            if g not in groups:
+                continue
+            if g in PEER_GROUPS and ctx.peer_url is None:
+                continue
+            if g == "opinions":
+                plan.append((g, lambda: b_misc.bench_opinions(ctx)))
+            elif g == "storage":
+                plan.append((g, lambda: b_misc.bench_storage(ctx, ws)))  # type: ignore[arg-type]
+            elif g == "cli":
+                plan.append((g, lambda: b_cli.bench_cli(ctx, ws)))  # type: ignore[arg-type]
+            elif g == "planner":
+                plan.append((g, lambda: b_cli.bench_planner(ctx, ws)))  # type: ignore[arg-type]
+            elif g == "report":
+                plan.append((g, lambda: b_report.bench_report(ctx, ws)))  # type: ignore[arg-type]
+            elif g == "weibo":
+                plan.append((g, lambda: b_counts.bench_weibo(ctx)))
+            elif g == "mastodon":
+                plan.append((g, lambda: b_counts.bench_mastodon(ctx)))
+            elif g == "publish":
+                plan.append((g, lambda: b_publish.bench_publish(ctx)))
+            elif g == "daemon":
+                plan.append(("daemon idle", lambda: b_daemon.bench_daemon_idle(ctx, ws)))  # type: ignore[arg-type]
+                plan.append(("daemon load", lambda: b_daemon.bench_daemon_load(ctx, ws)))  # type: ignore[arg-type]
+        for key, fn in plan:
+            log(f"== {key}")
+            attempt(key, fn)
+    finally:
+        if peer is not None:
+            peer.stop()
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)
+    return results, skipped, ctx
+
+
+def print_opinions(results: list[Result]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    for r in results:
+        per_class = r.details.get("per_class") if r.key == "opinions.accuracy" else None
+        if not per_class:
+            continue
+        table = Table(title="opinions: per class (outreach.opinions.evaluate)", header_style="bold")
+        for col in ("class", "precision", "recall", "support", "predicted"):
+            table.add_column(col, justify="left" if col == "class" else "right")
+        for code, v in per_class.items():
+            table.add_row(code, f"{v['precision']:.2f}", f"{v['recall']:.2f}",
+                          f"{v['support']:.0f}", f"{v.get('predicted', 0):.0f}")
+        Console(width=140).print(table)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="smaller sizes, no verdict on time: proves the benchmarks still run (CI)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    ap.add_argument("--json-out", type=Path, default=None, metavar="FILE",
+                    help="also write the JSON results to FILE")
+    ap.add_argument("--only", default="", help=f"comma-separated groups ({','.join(GROUPS)})")
+    ap.add_argument("--reps", type=int, default=0, help="runs per benchmark (default: 3, quick: 2)")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="where built datasets are kept (default: $OUTREACH_BENCH_CACHE or "
+                         "~/.cache/outreach-bench)")
+    ap.add_argument("--peer-port", type=int, default=3041, help="port of the peer started here")
+    ap.add_argument("--no-peer", action="store_true", help="skip the benchmarks that need the peer")
+    args = ap.parse_args(argv)
+    params = QUICK if args.quick else FULL
+    if args.reps:
+        params = replace(params, reps=args.reps)
+    groups = [g.strip() for g in args.only.split(",") if g.strip()] or list(GROUPS)
+    t0 = time.perf_counter()
+    load0 = os.getloadavg()
+    results, skipped, ctx = run_benchmarks(params, groups=groups, quick=args.quick, cache=args.cache,
+                                           peer_port=args.peer_port, use_peer=not args.no_peer)
+    total = time.perf_counter() - t0
+    load = {"loadavg_start": load0, "loadavg_end": os.getloadavg()}
+    doc = as_json(results, skipped, args.quick, ctx.builds, total, load)
+    if args.json_out:
+        args.json_out.write_text(doc + "\n", encoding="utf-8")
+    if args.json:
+        print(doc)
+    else:
+        render_table(results, skipped, args.quick, ctx.builds, total)
+        print_opinions(results)
+        print(f"load average: {load0[0]:.2f} at start, {load['loadavg_end'][0]:.2f} at the end "
+              f"({os.cpu_count()} CPUs)")
+    failed = any(r.judged(args.quick) is False for r in results)
+    errors = any(s.reason.startswith("error:") for s in skipped)
+    return 1 if (failed or errors) and not args.quick else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

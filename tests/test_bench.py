@@ -1,0 +1,70 @@
+"""The benchmark harness still works: the smallest benchmarks, quick mode, tiny sizes, no peer.
+
+This proves the data builders, the references and the table/JSON output run against the
+current code; the figures themselves mean nothing at these sizes (``bench/run.py`` is the
+real thing).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import run
+from bench.datasets import Shape, account_names, config_text, department, table_counts
+from bench.harness import Result, as_json, fmt, median, render_table
+
+
+def test_tiny_benchmarks_run_and_count_targets_hold(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                   ) -> None:
+    results, skipped, ctx = run.run_benchmarks(
+        run.TINY, groups=["opinions", "storage", "cli", "planner", "report", "weibo"], quick=True,
+        cache=tmp_path / "cache", work=tmp_path / "work", log=lambda _m: None, use_peer=False)
+    assert skipped == []
+    keys = {r.key for r in results}
+    assert {"opinions.accuracy", "storage.size", "cli.help", "cli.queue_list", "planner.plan",
+            "report.month", "report.html", "weibo.calls", "weibo.sweep",
+            "storage.no_change_weibo"} <= keys
+    by_key = {r.key: r for r in results}
+    # targets on counts are judged even in quick mode
+    assert by_key["weibo.calls"].value == 2 and by_key["weibo.calls"].judged(quick=True) is True
+    assert by_key["storage.no_change_weibo"].value == 0
+    assert by_key["cli.queue_list"].details["alembic_imported"] is False
+    # targets on time are not judged in quick mode, and every timing is a real number
+    assert by_key["cli.help"].judged(quick=True) is None
+    assert all(r.value is None or r.value >= 0 for r in results)
+    # the report's totals agree with the raw SQL it is compared with
+    assert by_key["report.month"].note == ""
+    assert by_key["planner.plan"].details["planned"] == by_key["planner.plan"].details["expected_planned"]
+
+    render_table(results, skipped, True, ctx.builds, 1.0)
+    assert "outreach benchmarks — quick" in capsys.readouterr().out
+    doc = json.loads(as_json(results, skipped, True, ctx.builds, 1.0, {}))
+    assert doc["mode"] == "quick" and doc["passed"] is True
+    assert {r["key"] for r in doc["results"]} == keys
+
+
+def test_quick_mode_never_fails_and_full_mode_does(tmp_path: Path) -> None:
+    slow = Result("x", "x", 5.0, "s", "≤ 1 s", ok=False)
+    assert slow.judged(quick=True) is None and slow.judged(quick=False) is False
+    rows = Result("y", "y", 3, "rows", "0", ok=False, timed=False)
+    assert rows.judged(quick=True) is False
+    assert fmt(0.25, "s") == "250 ms" and fmt(2.5, "s") == "2.50 s" and median([3.0, 1.0, 2.0]) == 2.0
+
+
+def test_datasets_are_cached_and_change_only(tmp_path: Path) -> None:
+    shape = Shape(accounts=2, days=3, tips=60, comments_per_post=1.0, queued_per_account=1)
+    ws, built = department(tmp_path, shape)
+    again, cached = department(tmp_path, shape)
+    assert again.root == ws.root and built > 0 and cached == 0.0
+    counts = table_counts(ws.db_path, ("posts", "post_metrics", "account_metrics"))
+    assert counts["posts"] == shape.posts == 2 * (3 * 6 + 1)
+    assert counts["account_metrics"] == 2 * 3
+    assert 'platform = "local"' in config_text(account_names(2))
+
+
+def test_unknown_group_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown benchmark group"):
+        run.run_benchmarks(run.TINY, groups=["nope"], cache=tmp_path, work=tmp_path)
