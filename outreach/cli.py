@@ -478,10 +478,12 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what is due; change nothing.")] = False,
 ) -> None:
     """The daemon: materialise slots, publish exactly once, collect metrics."""
-    from outreach.scheduler import run_daemon
+    from outreach.scheduler import run_daemon, stop_on_signals
 
+    # first, so a SIGTERM during start-up (migrations, loading the library) still exits 0
+    stop = stop_on_signals() if not (once or dry_run) else None
     rt = runtime()
-    code = run_daemon(rt, once=once, dry_run=dry_run)
+    code = run_daemon(rt, once=once, dry_run=dry_run, stop=stop)
     raise typer.Exit(code)
 
 

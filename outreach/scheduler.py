@@ -38,7 +38,21 @@ METRICS_EVERY_MINUTES = 5
 COMMENTS_EVERY_MINUTES = 5
 
 
-def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False) -> int:
+def stop_on_signals() -> threading.Event:
+    """SIGTERM and SIGINT set the returned event (install it before any slow start-up work)."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("received %s: finishing the post in flight", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False,
+               stop: threading.Event | None = None) -> int:
     if dry_run:
         return _dry_run(rt)
     sync_accounts(rt)
@@ -58,7 +72,7 @@ def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False) -> int:
                     "(run `outreach content check`)")
     if once:
         return _once(rt)
-    return Daemon(rt).serve()
+    return Daemon(rt, stop=stop).serve()
 
 
 def _once(rt: Any) -> int:
@@ -103,10 +117,11 @@ def _dry_run(rt: Any) -> int:
 
 
 class Daemon:
-    def __init__(self, rt: Any) -> None:
+    def __init__(self, rt: Any, *, stop: threading.Event | None = None) -> None:
         self.rt = rt
         self.id = f"{socket.gethostname()}:{os.getpid()}"
-        self.stopping = threading.Event()
+        self._signals_installed = stop is not None
+        self.stopping = stop or threading.Event()
         self.publisher = Publisher(rt, worker=self.id, stop=self.stopping.is_set)
         self._last_materialise: datetime | None = None
         self._ticks = 0
@@ -189,15 +204,13 @@ class Daemon:
                           replace_existing=True)
         scheduler.add_job(self.comments, "interval", minutes=COMMENTS_EVERY_MINUTES,
                           id="comments", replace_existing=True)
-        done = threading.Event()
-
-        def stop(signum: int, _frame: Any) -> None:
-            log.info("received %s: finishing the post in flight", signal.Signals(signum).name)
-            self.stopping.set()
-            done.set()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        if not self._signals_installed:  # the caller did not: do it now
+            self.stopping = stop_on_signals()
+            self.publisher.stop = self.stopping.is_set
+        done = self.stopping
+        if done.is_set():  # asked to stop while starting: nothing was claimed
+            self.heartbeat(stopped=True)
+            return 0
         scheduler.start()
         log.info("daemon %s started: %s account(s)", self.id, len(self.rt.settings.accounts))
         live = self._live() if sys.stdout.isatty() else None

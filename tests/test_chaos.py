@@ -385,6 +385,9 @@ def test_chaos_kills_and_faults_publish_every_post_exactly_once(
         figs.daemon_runs += 1
         try:
             settled = wait_until(lambda: unsettled(ws) == 0, CLEAN_BUDGET, 0.2)
+            # let it come up before asking it to stop, as an operator would
+            wait_until(lambda: bool(rows(ws, "SELECT 1 FROM daemon_heartbeats WHERE pid = ? "
+                                              "AND stopped_at IS NULL", proc.pid)), 30, 0.2)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
