@@ -155,14 +155,27 @@ def draw(slot: SlotTime, account: AccountSettings, lib: Library, client: Any,
                   if not history.used_near(t.id, slot.at, cooldown)]
 
     key = slot.key
-
-    def order(tip: TipDef) -> tuple[float, float, str]:
+    ranked = []
+    for tip in candidates:
         last = history.last_before(tip.id, slot.at)
-        tie = hashlib.sha256(f"{key}|{tip.id}".encode()).hexdigest()
-        return (-lib.campaign_weight(tip.category, day),
-                last.timestamp() if last else float("-inf"), tie)
+        ranked.append((-lib.campaign_weight(tip.category, day),
+                       last.timestamp() if last else float("-inf"), tip))
+    ranked.sort(key=lambda r: (r[0], r[1]))
 
-    for tip in sorted(candidates, key=order):
+    def tie_break(tip: TipDef) -> str:
+        return hashlib.sha256(f"{key}|{tip.id}".encode()).hexdigest()
+
+    ordered: list[TipDef] = []
+    i = 0
+    while i < len(ranked):  # the hash tie-break is computed only where there is a tie
+        j = i + 1
+        while j < len(ranked) and ranked[j][:2] == ranked[i][:2]:
+            j += 1
+        group = [r[2] for r in ranked[i:j]]
+        ordered.extend(sorted(group, key=tie_break) if len(group) > 1 else group)
+        i = j
+
+    for tip in ordered:
         count = len(tip.texts)
         first = history.next_variant(tip.id, slot.at, count)
         for step in range(count):
