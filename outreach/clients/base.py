@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
 import httpx
 
@@ -207,6 +207,29 @@ def default_http_client(timeout_connect: float = 5.0, timeout_read: float = 20.0
         headers={"User-Agent": "outreach/0.1"},
         follow_redirects=False,
     )
+
+
+class HttpClientOwner:
+    """For clients on httpx: keep the injected client, or make one with explicit timeouts
+    and close it (only then) on ``close()`` / leaving a ``with`` block."""
+
+    _http: httpx.Client
+    _owns_http: bool
+
+    def _use_http(self, http: httpx.Client | None) -> None:
+        self._owns_http = http is None
+        self._http = http if http is not None else default_http_client()
+
+    def close(self) -> None:
+        """Close the HTTP client if this client made it."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def as_int(value: Any) -> int | None:

@@ -35,10 +35,10 @@ from outreach.clients.base import (
     AccountCounts,
     AccountInfo,
     Counts,
+    HttpClientOwner,
     Published,
     RemoteComment,
     as_int,
-    default_http_client,
     normalise_text,
     utcnow,
 )
@@ -97,7 +97,7 @@ class _Unreadable(Exception):
     """An answer whose body we will not use (too large, not JSON, wrong shape)."""
 
 
-class MastodonClient:
+class MastodonClient(HttpClientOwner):
     """A Mastodon account. ``api_base`` is the instance URL, e.g. https://mastodon.social."""
 
     platform: ClassVar[str] = "mastodon"
@@ -115,8 +115,7 @@ class MastodonClient:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._account = account
-        self._owns_http = http is None
-        self._http = http if http is not None else default_http_client()
+        self._use_http(http)
         self._clock = clock
         self._limits: dict[str, int] | None = None  # max_characters, url_weight
         self._limits_retry: datetime | None = None  # when to ask again after a failure
@@ -136,17 +135,6 @@ class MastodonClient:
     def __repr__(self) -> str:
         account = self._account
         return f"MastodonClient(account={account.name!r}, api_base={account.api_base!r})"
-
-    def close(self) -> None:
-        """Close the HTTP client if this object created it."""
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> MastodonClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- length ------------------------------------------------------------------------
 

@@ -40,7 +40,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from types import TracebackType
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -52,10 +51,10 @@ from outreach.clients.base import (
     AccountInfo,
     Clock,
     Counts,
+    HttpClientOwner,
     Published,
     RemoteComment,
     as_int,
-    default_http_client,
     normalise_text,
     utcnow,
     weibo_length,
@@ -149,7 +148,7 @@ class TokenInfo:
 _TOPIC_RE = re.compile(r"#[^#\s][^#\n]{0,60}?#")
 
 
-class WeiboClient:
+class WeiboClient(HttpClientOwner):
     """One Weibo account. See ``outreach.clients.base.MicroblogClient`` for the contract."""
 
     platform: ClassVar[str] = "weibo"
@@ -169,8 +168,7 @@ class WeiboClient:
     ) -> None:
         self.account = account
         self.api_base = (account.api_base or API_BASE).rstrip("/")
-        self._owns_http = http is None
-        self._http = http if http is not None else default_http_client()
+        self._use_http(http)
         self._clock = clock
         self._uid: str | None = _id_scalar(account.options.get("uid"))
         self.counts_fallback = False
@@ -184,22 +182,6 @@ class WeiboClient:
 
     def __repr__(self) -> str:
         return f"WeiboClient(account={self.account.name!r}, api_base={self.api_base!r})"
-
-    def close(self) -> None:
-        """Close the HTTP client if this client made it."""
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> WeiboClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- configuration ---------------------------------------------------------------
 
