@@ -214,7 +214,8 @@ def insert_ignore(session: Any, table: Any, rows: list[dict[str, Any]],
     inserted = 0
     per = max(1, 20_000 // max(len(rows[0]), 1))  # stay under the bound-parameter limits
     for i in range(0, len(rows), per):
-        # one multi-row statement: its rowcount is the number of rows really inserted
-        stmt = insert(table).values(rows[i:i + per]).on_conflict_do_nothing(index_elements=keys)
-        inserted += int(session.execute(stmt).rowcount or 0)
+        # RETURNING counts the rows really inserted (psycopg reports rowcount -1 here)
+        stmt = (insert(table).values(rows[i:i + per]).on_conflict_do_nothing(index_elements=keys)
+                .returning(table.c[keys[0]]))
+        inserted += len(session.execute(stmt).all())
     return inserted
