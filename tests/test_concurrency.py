@@ -20,7 +20,6 @@ import itertools
 import json
 import os
 import queue
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import pytest
 
 from outreach.db import HEAD
 from tests.conftest import Result, local_config
+from tests.daemon_process import query, start_daemon, stop_daemon, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
@@ -82,39 +82,6 @@ class Log:
     def of(self, *prefix: str) -> list[Call]:
         return [c for c in self.calls if c.args[:len(prefix)] == prefix]
 
-
-def query(ws: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(ws / "outreach.db", timeout=30)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
-def start_daemon(ws: Path) -> subprocess.Popen[str]:
-    env = dict(os.environ, OUTREACH_CONFIG=str(ws / "config.toml"), PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "outreach", "run"], cwd=ws, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def stop_daemon(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        out, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return proc.returncode, out
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Hammer:

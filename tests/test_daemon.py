@@ -2,55 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from outreach.clients.local import LocalPlatform
 from tests.conftest import local_config
+from tests.daemon_process import query, start_daemon, stop_daemon, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def start_daemon(ws: Path) -> subprocess.Popen[str]:
-    env = dict(os.environ, OUTREACH_CONFIG=str(ws / "config.toml"), PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "outreach", "run"], cwd=ws, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def rows(ws: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(ws / "outreach.db", timeout=30)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        out, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return proc.returncode, out
 
 
 @pytest.mark.parametrize("fault", ["delay", "delay_after"])
@@ -65,7 +26,7 @@ def test_sigkill_mid_publish_then_restart_publishes_exactly_once(workspace, cli,
     platform.add_fault("publish", fault, delay_ms=30_000)
     proc = start_daemon(workspace)
     try:
-        wait_for(lambda: rows(workspace, f"SELECT status FROM posts WHERE id={post_id}")
+        wait_for(lambda: query(workspace, f"SELECT status FROM posts WHERE id={post_id}")
                  == [("publishing",)], 30, "the publish to be in flight")
         if fault == "delay_after":
             wait_for(lambda: len(platform.statuses("pingan-local")) == 1, 30,
@@ -74,19 +35,19 @@ def test_sigkill_mid_publish_then_restart_publishes_exactly_once(workspace, cli,
     finally:
         proc.kill()
         proc.communicate()
-    assert rows(workspace, f"SELECT status FROM posts WHERE id={post_id}") == [("publishing",)]
+    assert query(workspace, f"SELECT status FROM posts WHERE id={post_id}") == [("publishing",)]
     proc = start_daemon(workspace)
     try:
-        wait_for(lambda: rows(workspace, f"SELECT status FROM posts WHERE id={post_id}")
+        wait_for(lambda: query(workspace, f"SELECT status FROM posts WHERE id={post_id}")
                  == [("published",)], 120, "reconciliation and publication")
     finally:
-        code, out = stop(proc)
+        code, out = stop_daemon(proc)
     assert code == 0, out
     statuses = platform.statuses("pingan-local")
     assert len(statuses) == 1 and statuses[0]["text"] == "夜间出行注意安全。"
-    remote = rows(workspace, f"SELECT remote_id FROM posts WHERE id={post_id}")[0][0]
+    remote = query(workspace, f"SELECT remote_id FROM posts WHERE id={post_id}")[0][0]
     assert remote == str(statuses[0]["id"])
-    assert rows(workspace, "PRAGMA integrity_check") == [("ok",)]
+    assert query(workspace, "PRAGMA integrity_check") == [("ok",)]
     platform.close()
 
 
@@ -101,10 +62,10 @@ def test_daemon_claims_each_minute_slot_on_time_and_stops_on_sigterm(workspace):
         wait_for(lambda: datetime.now(UTC) > first + timedelta(minutes=1, seconds=12), 200,
                  "two slots")
     finally:
-        code, out = stop(proc)
+        code, out = stop_daemon(proc)
     assert code == 0, out
     assert "Traceback" not in out
-    published = rows(workspace, "SELECT scheduled_at, published_at, remote_id FROM posts "
+    published = query(workspace, "SELECT scheduled_at, published_at, remote_id FROM posts "
                                 "WHERE status = 'published' ORDER BY scheduled_at")
     on_time = [r for r in published
                if datetime.fromisoformat(r[0]).replace(tzinfo=UTC) >= first]
@@ -117,5 +78,5 @@ def test_daemon_claims_each_minute_slot_on_time_and_stops_on_sigterm(workspace):
     platform = LocalPlatform(workspace / "data" / "local-platform.db")
     assert len(platform.statuses("pingan-local")) == len(published)
     platform.close()
-    heartbeat = rows(workspace, "SELECT stopped_at FROM daemon_heartbeats")
+    heartbeat = query(workspace, "SELECT stopped_at FROM daemon_heartbeats")
     assert heartbeat and heartbeat[0][0] is not None
