@@ -54,7 +54,8 @@ def plan_rows(rt: Any, *, days: int, account: str | None = None) -> list[dict[st
             slots = [x for x in slot_times(acc, policy, start, end) if x.at >= catch_up]
             if not slots:
                 continue
-            history = load_history(s, acc.name)
+            history = load_history(s, acc.name, since=slots[0].at - timedelta(
+                days=policy.cooldown_days))
             pauses = pause_intervals(s, acc.name)
             client = rt.client(acc)
             for slot, result in plan_slots(slots, acc, rt.library, client, history, policy,

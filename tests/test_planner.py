@@ -209,3 +209,106 @@ def test_lunar_campaign_weights_the_draw_at_spring_festival(runtime_factory):
     assert all(any(category_matches(code, r.category) for code in boosted) for _, r in results)
     august = datetime(2027, 8, 1, tzinfo=UTC)
     assert not campaign.active(august.date())
+
+
+class _ShortClient:
+    """A client with a tight length limit, so some tips have no variant an account may post."""
+
+    max_length = 75
+
+    def text_length(self, text):
+        from outreach.clients.base import weibo_length
+
+        return weibo_length(text)
+
+    def text_problems(self, text):
+        return []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_plan_slots_draws_what_draw_draws_slot_by_slot(runtime_factory, seed):
+    """The ranking ``plan_slots`` keeps gives exactly the draws of ``draw`` (which ranks every
+    tip for every slot): campaigns, nested categories, cooldown, approvals, tips used ahead of
+    the window and tips no variant of which fits."""
+    import random
+
+    rng = random.Random(seed)
+    slots_toml = ('{ cron = "0 8 * * *", categories = ["fraud"] }, { cron = "30 12 * * *" }, '
+                  '{ cron = "0 20 * * *", categories = ["traffic", "drowning"] }')
+    rt = runtime_factory(local_config(slots=slots_toml, cooldown_days=rng.choice([0, 3, 20])))
+    acc = rt.settings.account("pingan-local")
+    lib = rt.library
+    tips = [t for t in lib.tips.values() if t.lang == "zh"]
+    approved = {t.id for t in tips if rng.random() < 0.8} if seed % 2 else None
+    start = datetime(2027, rng.choice([1, 6, 7, 9]), 1, tzinfo=UTC)
+    slots = slot_times(acc, rt.settings.policy, start, start + timedelta(days=40))
+
+    def history():
+        h = History()
+        r = random.Random(seed)
+        for tip in tips:
+            for _ in range(r.choice([0, 0, 1, 2, 3])):  # the past, and posts queued ahead
+                h.record(tip.id, start + timedelta(hours=r.randint(-24 * 120, 24 * 30)),
+                         r.randint(0, 3))
+        return h
+
+    client = _ShortClient() if seed % 3 == 0 else rt.client(acc)
+    planned = plan_slots(slots, acc, lib, client, history(), rt.settings.policy, approved)
+    step_history = history()
+    stepwise = []
+    for slot in slots:
+        result = draw(slot, acc, lib, client, step_history, rt.settings.policy, approved)
+        if not isinstance(result, Miss):
+            step_history.record(result.tip_id, slot.at, result.variant)
+        stepwise.append((slot, result))
+    assert planned == stepwise
+    assert sum(not isinstance(r, Miss) for _, r in planned) > len(slots) // 2
+
+
+def test_history_since_answers_like_the_whole_history(runtime_factory):
+    """``load_history(since=…)`` keeps per tip only its latest use before ``since``: for any
+    moment from ``since`` on, last use, cooldown and next variant are those of the full
+    history, including two uses at the same instant."""
+    import random
+
+    from outreach.models import Post
+    from outreach.planner import load_history
+
+    rt = runtime_factory(local_config())
+    rng = random.Random(7)
+    base = datetime(2027, 3, 1, tzinfo=UTC)
+    statuses = ["published", "queued", "retracted", "failed", "missed", "cancelled"]
+    with rt.db.session() as s:
+        for n in range(600):
+            at = base + timedelta(hours=rng.randint(-24 * 90, 24 * 20))
+            s.add(Post(account="pingan-local", kind="manual", text="x", status=rng.choice(statuses),
+                       tip_id=f"tip-{rng.randint(0, 30)}", variant=rng.choice([None, 0, 1, 2]),
+                       scheduled_at=at, not_before=at,
+                       published_at=at + timedelta(minutes=1) if rng.random() < 0.5 else None,
+                       idempotency_key=f"k{n}", created_at=base, updated_at=base,
+                       created_by="test", attempts=0))
+        s.add(Post(account="pingan-local", kind="manual", text="x", status="published",
+                   tip_id="tip-tie", variant=0, scheduled_at=base - timedelta(days=15),
+                   not_before=base,
+                   idempotency_key="t0", created_at=base, updated_at=base, created_by="test",
+                   attempts=0))
+        s.add(Post(account="pingan-local", kind="manual", text="x", status="published",
+                   tip_id="tip-tie", variant=2, scheduled_at=base - timedelta(days=15),
+                   not_before=base,
+                   idempotency_key="t1", created_at=base, updated_at=base, created_by="test",
+                   attempts=0))
+        s.commit()
+    since = base - timedelta(days=10)
+    with rt.db.reader() as s:
+        full = load_history(s, "pingan-local")
+        part = load_history(s, "pingan-local", since=since)
+    assert sum(map(len, part.uses.values())) < sum(map(len, full.uses.values()))
+    tips = [f"tip-{i}" for i in range(31)] + ["tip-tie"]
+    for hours in range(0, 24 * 40, 7):
+        at = since + timedelta(hours=hours)
+        for tip in tips:
+            assert part.last_before(tip, at) == full.last_before(tip, at)
+            assert part.next_variant(tip, at, 3) == full.next_variant(tip, at, 3)
+            cooldown = timedelta(hours=hours)
+            assert part.used_near(tip, at, cooldown) == full.used_near(tip, at, cooldown)
+    assert part.next_variant("tip-tie", base, 3) == 0  # after variant 2, not after variant 0
