@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -74,6 +75,23 @@ class AccountSettings:
     slots: tuple[Slot, ...]
     options: Mapping[str, Any]  # the platform's own keys (config_keys)
     data_dir: Path
+
+    @cached_property
+    def template_variables(self) -> Mapping[str, Any]:
+        """What a tip's text may use: the account's ``vars`` (``city`` and ``hashtag`` always
+        defined). Computed once per account; read-only."""
+        variables = thaw(self.vars)
+        variables.setdefault("city", "")
+        variables.setdefault("hashtag", "")
+        return MappingProxyType(variables)
+
+    @cached_property
+    def wrapper_variables(self) -> Mapping[str, Any]:
+        """What the platform template may use as well: the platform options not shadowed by
+        ``vars``. Computed once per account; read-only."""
+        context = dict(self.template_variables)
+        context.update({k: v for k, v in thaw(self.options).items() if k not in context})
+        return MappingProxyType(context)
 
     @property
     def token_file(self) -> Path:

@@ -28,7 +28,7 @@ from typing import Any
 
 import jinja2
 import lunardate
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from outreach.errors import ContentError
 
@@ -237,7 +237,8 @@ class Library:
 
 
 class Renderer:
-    """Sandboxed Jinja2, StrictUndefined, autoescape off (it is plain text), size-capped.
+    """Sandboxed Jinja2 that cannot change any object, StrictUndefined, autoescape off (it is
+    plain text), size-capped.
 
     Compiled templates are cached by source text, so rendering a tip twice costs one
     compilation.
@@ -245,7 +246,7 @@ class Renderer:
 
     def __init__(self, platform_templates: Mapping[str, str],
                  broken: Mapping[str, str] | None = None) -> None:
-        self.env = SandboxedEnvironment(
+        self.env = ImmutableSandboxedEnvironment(
             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
         )
         self.platform_templates = dict(platform_templates)
@@ -261,8 +262,17 @@ class Renderer:
 
     def render_string(self, source: str, context: Mapping[str, Any]) -> str:
         """Render one template; any template problem becomes a ContentError."""
+        if "{" not in source:  # no tag, expression or comment: rendering only fixes newlines
+            out = source.replace("\r\n", "\n").replace("\r", "\n")
+        else:
+            out = self._render(source, context)
+        if len(out) > MAX_RENDERED:
+            raise ContentError(f"rendered text is over the size cap of {MAX_RENDERED} characters")
+        return out.strip()
+
+    def _render(self, source: str, context: Mapping[str, Any]) -> str:
         try:
-            out = self.compile(source).render(**context)
+            return self.compile(source).render(**context)
         except jinja2.UndefinedError as exc:
             raise ContentError(f"undefined template variable: {exc.message}") from None
         except jinja2.TemplateSyntaxError as exc:
@@ -271,9 +281,6 @@ class Renderer:
             raise ContentError(f"template not allowed: {exc}") from None
         except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
             raise ContentError(f"template error: {exc}") from None
-        if len(out) > MAX_RENDERED:
-            raise ContentError(f"rendered text is over the size cap of {MAX_RENDERED} characters")
-        return out.strip()
 
     def wrap(self, platform: str, body: str, *, title: str, tags: Iterable[str],
              variables: Mapping[str, Any], share_url: str = "") -> str:
@@ -452,7 +459,7 @@ def _load_templates(lib: Library) -> None:
     tdir = lib.root / "templates"
     if not tdir.is_dir():
         return
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
     for path in sorted(tdir.glob("*.j2")):
         rel = _rel(lib.root, path)
         try:

@@ -10,22 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from outreach.config import AccountSettings, thaw
+from outreach.config import AccountSettings
 from outreach.content import Library, TipDef
 from outreach.errors import ContentError
-
-
-def account_variables(account: AccountSettings) -> dict[str, Any]:
-    variables = thaw(account.vars)
-    variables.setdefault("city", "")
-    variables.setdefault("hashtag", "")
-    return variables
 
 
 def render_tip(lib: Library, tip: TipDef, variant: int, account: AccountSettings) -> str:
     """Render variant ``variant`` of a tip and wrap it in the platform's template."""
     renderer = lib.renderer
-    variables = account_variables(account)
+    variables = account.template_variables
     body = renderer.render_string(tip.texts[variant], variables)
     title = renderer.render_string(tip.title, variables) if tip.title else ""
     return wrap_text(lib, account, body, title=title, tags=tip.tags)
@@ -34,11 +27,9 @@ def render_tip(lib: Library, tip: TipDef, variant: int, account: AccountSettings
 def wrap_text(lib: Library, account: AccountSettings, body: str, *, title: str = "",
               tags: tuple[str, ...] | list[str] = ()) -> str:
     """Put a text (a rendered tip, or a literal ad-hoc text) into the platform template."""
-    options = thaw(account.options)
-    share_url = options.get("share_url", "")
-    context = account_variables(account)
-    context.update({k: v for k, v in options.items() if k not in context})
-    return lib.renderer.wrap(account.platform, body, title=title, tags=tags, variables=context,
+    share_url = account.options.get("share_url", "")
+    return lib.renderer.wrap(account.platform, body, title=title, tags=tags,
+                             variables=account.wrapper_variables,
                              share_url=share_url if isinstance(share_url, str) else "")
 
 

@@ -117,6 +117,26 @@ def test_sandbox_refuses_unsafe_templates(shipped):
         shipped.renderer.render_string("{{ ''.__class__.__mro__ }}", {})
 
 
+def test_templates_cannot_change_the_account_variables(runtime_factory):
+    """The account's variables are computed once and shared by every render: a template
+    that tries to change one is refused, and the next render sees them unchanged."""
+    from outreach.errors import ContentError
+    from tests.conftest import local_config
+
+    rt = runtime_factory(local_config())
+    acc = rt.settings.account("pingan-local")
+    variables = acc.template_variables
+    with pytest.raises(ContentError, match="not allowed"):
+        rt.library.renderer.render_string("{{ {}.update(city='x') }}", variables)
+    with pytest.raises(ContentError, match="not allowed"):
+        rt.library.renderer.render_string("{{ tags.append('x') }}", {"tags": ["a"]})
+    assert acc.template_variables is variables
+    assert dict(variables) == {**dict(acc.vars), "city": variables["city"],
+                               "hashtag": variables["hashtag"]}
+    with pytest.raises(TypeError):
+        variables["city"] = "elsewhere"  # type: ignore[index]
+
+
 def test_render_size_cap(shipped):
     from outreach.errors import ContentError
 
