@@ -175,6 +175,16 @@ def print_opinions(results: list[Result]) -> None:
         Console(width=140).print(table)
 
 
+def compile_bytecode() -> None:
+    """Compile the package's bytecode, as installing it from a wheel does: with the source
+    checked out and ``PYTHONDONTWRITEBYTECODE`` set, every CLI run would recompile it."""
+    import compileall
+
+    import outreach
+
+    compileall.compile_dir(Path(outreach.__file__).parent, quiet=1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true",
@@ -194,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.reps:
         params = replace(params, reps=args.reps)
     groups = [g.strip() for g in args.only.split(",") if g.strip()] or list(GROUPS)
+    compile_bytecode()
     t0 = time.perf_counter()
     load0 = os.getloadavg()
     results, skipped, ctx = run_benchmarks(params, groups=groups, quick=args.quick, cache=args.cache,

@@ -833,8 +833,28 @@ def auth_weibo(
         output.warn("the token expires within 3 days: Weibo gives this app short-lived tokens; "
                     "authorise again before then")
 
-def main() -> None:
-    """Console entry point: user errors are one red line and exit 1, never a traceback."""
+def main() -> NoReturn:
+    """Console entry point: run the command, then leave without tearing the interpreter down.
+
+    Every runtime is closed and the streams are flushed first; what is skipped is freeing
+    each module object one by one, which costs a short command a fifth of its time.
+    """
+    import gc
+
+    gc.set_threshold(20_000, 20, 20)  # start-up allocates ~10^5 objects that all live on
+    code = run_cli()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: the reader went away
+            code = code or 1
+    os._exit(code)
+
+
+def run_cli() -> int:
+    """Run the command line; user errors are one red line and exit 1, never a traceback.
+    Returns the exit code (the tests call this in-process)."""
     code = 0
     try:
         app()  # standalone: usage errors exit 2, typer.Exit carries its code
@@ -852,18 +872,19 @@ def main() -> None:
             detail = str(orig).splitlines()[0] if orig is not None else type(exc).__name__
             _report(f"database error: {detail}")
             code = 1
-            return _finish(code)
-        if os.environ.get("OUTREACH_DEBUG"):  # a bug: say so briefly; details when asked
+        elif os.environ.get("OUTREACH_DEBUG"):  # a bug: say so briefly; details when asked
+            _close_runtimes()
             raise
-        _report(f"internal error: {type(exc).__name__}: {exc} (set OUTREACH_DEBUG=1 for details)")
-        code = 70
-    _finish(code)
+        else:
+            _report(f"internal error: {type(exc).__name__}: {exc} (set OUTREACH_DEBUG=1 for details)")
+            code = 70
+    _close_runtimes()
+    return code
 
 
-def _finish(code: int) -> None:
+def _close_runtimes() -> None:
     for rt in _state.pop("runtimes", []):
         rt.close()
-    sys.exit(code)
 
 
 def _report(message: str) -> None:

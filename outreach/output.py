@@ -10,7 +10,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +47,50 @@ def safe(text: str | None) -> str:
     from rich.markup import escape
 
     return escape(_CONTROL_RE.sub("", text))
+
+
+def plain(text: str | None) -> str:
+    """Untrusted text for a styled ``Text`` (no markup is parsed there): controls stripped."""
+    return _CONTROL_RE.sub("", text) if text else ""
+
+
+def grid(header: Sequence[str], rows: Iterable[Sequence[str]], *,
+         styles: Mapping[int, Callable[[str], str]] | None = None,
+         shrink: Sequence[int] = ()) -> None:
+    """A table of plain cells laid out by hand: aligned by display width (CJK counts two),
+    a bold header over a rule, columns in ``shrink`` cut with "…" to fit the terminal.
+
+    For long listings: a rich ``Table`` measures every cell several times (about 1 ms a
+    row); this is one pass. Cells must already be plain text (see ``plain``).
+    """
+    from rich.cells import cell_len, set_cell_size
+    from rich.text import Text
+
+    cells = [tuple(header)] + [tuple(r) for r in rows]
+    widths = [max(cell_len(c[i]) for c in cells) for i in range(len(header))]
+    over = sum(widths) + 2 * (len(widths) - 1) - (out.width or 140)
+    for i in shrink:  # give back width from the flexible columns, in order
+        if over <= 0:
+            break
+        give = min(over, max(widths[i] - max(cell_len(header[i]), 8), 0))
+        widths[i] -= give
+        over -= give
+    text = Text()
+    for n, row in enumerate(cells):
+        for i, cell in enumerate(row):
+            size = cell_len(cell)
+            if size > widths[i]:
+                cell = set_cell_size(cell, widths[i] - 1).rstrip() + "…"
+                size = cell_len(cell)
+            last = i == len(row) - 1
+            pad = "" if last else " " * (widths[i] - size + 2)
+            style = "bold" if n == 0 else (styles[i](cell) if styles and i in styles else "")
+            text.append(cell, style=style)
+            text.append(pad)
+        text.append("\n")
+        if n == 0:
+            text.append("─" * (sum(widths) + 2 * (len(widths) - 1)) + "\n", style="dim")
+    out.print(text, end="", crop=False, soft_wrap=True)
 
 
 def iso(value: datetime | None) -> str | None:

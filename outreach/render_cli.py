@@ -66,16 +66,13 @@ def print_posts(rt: Any, rows: list[dict[str, Any]]) -> None:
     if not rows:
         output.message("no posts")
         return
-    t = Table(show_lines=False, header_style="bold")
-    for name in ("id", "account", "status", "scheduled", "tip", "text", "note"):
-        t.add_column(name, overflow="fold" if name == "text" else "ellipsis",
-                     no_wrap=name != "text")
-    for r in rows:
-        zone = _zone(rt, r["account"])
-        t.add_row(str(r["id"]), r["account"], _status(r["status"]),
-                  local(_parse(r["scheduled_at"]), zone), r["tip_id"] or "-",
-                  safe(shorten(r["text"], 48)), safe(shorten(r["last_error"] or "", 40)))
-    output.out.print(t)
+    header = ("id", "account", "status", "scheduled", "tip", "text", "note")
+    output.grid(header, [
+        (str(r["id"]), r["account"], r["status"],
+         local(_parse(r["scheduled_at"]), _zone(rt, r["account"])), r["tip_id"] or "-",
+         shorten(output.plain(r["text"]), 48), shorten(output.plain(r["last_error"] or ""), 40))
+        for r in rows], styles={2: lambda status: STATUS_STYLE.get(status, "white")},
+        shrink=(5, 6, 4))
     output.message(f"{len(rows)} post(s)")
 
 

@@ -10,15 +10,18 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from outreach.clients.base import MicroblogClient, default_http_client, utcnow
 from outreach.config import AccountSettings, Settings
-from outreach.content import Library, load_library
 from outreach.db import Database
 from outreach.errors import ContentError
+from outreach.timeparse import utcnow
+
+if TYPE_CHECKING:
+    import httpx
+
+    from outreach.clients.base import MicroblogClient
+    from outreach.content import Library
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +44,15 @@ class Runtime:
 
     @cached_property
     def library(self) -> Library:
+        from outreach.content import load_library
+
         return load_library(self.settings.content_dir)
 
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
+            from outreach.clients.base import default_http_client
+
             self._http = default_http_client()
         return self._http
 
@@ -56,8 +63,11 @@ class Runtime:
         acc = self.settings.account(account) if isinstance(account, str) else account
         client = self._clients.get(acc.name)
         if client is None:
+            from outreach.clients.base import HttpClientOwner
+
             cls = client_class(acc.platform)
-            client = cls(acc, http=self.http, clock=self.clock)
+            http = self.http if issubclass(cls, HttpClientOwner) else None  # local: no network
+            client = cls(acc, http=http, clock=self.clock)
             self._clients[acc.name] = client
         return client
 

@@ -13,6 +13,11 @@ from zoneinfo import ZoneInfo
 
 from outreach.errors import InputError
 
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
 _REL_RE = re.compile(r"^\+\s*(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)$", re.I)
 _DAYWORD_RE = re.compile(r"^(today|tomorrow|yesterday|今天|明天|昨天)(?:\s+(\d{1,2}):(\d{2}))?$",
                          re.I)

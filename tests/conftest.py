@@ -106,17 +106,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """Run the outreach CLI in-process, as a user would, and return its exit code and output."""
-    from outreach.cli import main
+    from outreach.cli import run_cli
 
     def run(*args: str, input_text: str | None = None) -> Result:
         capsys.readouterr()
         old_argv = sys.argv
         sys.argv = ["outreach", *args]
         try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
+            code = run_cli()
         finally:
             sys.argv = old_argv
         captured = capsys.readouterr()

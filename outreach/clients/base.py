@@ -28,20 +28,17 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
-import httpx
+from outreach.timeparse import utcnow
 
 if TYPE_CHECKING:
+    import httpx
+
     from outreach.config import AccountSettings
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -202,6 +199,8 @@ def weibo_length(text: str) -> int:
 
 def default_http_client(timeout_connect: float = 5.0, timeout_read: float = 20.0) -> httpx.Client:
     """An httpx client with explicit timeouts, as every client expects."""
+    import httpx
+
     return httpx.Client(
         timeout=httpx.Timeout(timeout_read, connect=timeout_connect, pool=timeout_connect),
         headers={"User-Agent": "outreach/0.1"},

@@ -28,8 +28,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
-
 from outreach.clients.base import (
     AccountCounts,
     AccountInfo,
@@ -51,6 +49,8 @@ from outreach.errors import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from outreach.config import AccountSettings
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)

@@ -28,8 +28,6 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-
 from outreach.clients.base import (
     URL_RE,
     AccountCounts,
@@ -56,6 +54,8 @@ from outreach.errors import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from outreach.config import AccountSettings, Secret
 
 log = logging.getLogger(__name__)
@@ -540,6 +540,8 @@ class MastodonClient(HttpClientOwner):
                     f"mastodon {method} {path}: the {bucket} rate limit is used up "
                     f"until {state.reset.isoformat()}", retry_at=state.reset,
                 )
+        import httpx  # here, not at import time: commands that never call out start faster
+
         sent = {"Accept": "application/json", **(headers or {})}
         if auth:
             sent["Authorization"] = f"Bearer {self._token()}"
@@ -606,6 +608,8 @@ class MastodonClient(HttpClientOwner):
         ``write`` marks a request that changes something (posting, deleting): once it may
         have reached the server, its failure is ambiguous rather than transient.
         """
+        import httpx
+
         what = f"mastodon {method} {path}"
         if exc is not None:
             kind = type(exc).__name__

@@ -40,10 +40,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
-
-import httpx
 
 from outreach.clients.base import (
     URL_RE,
@@ -72,6 +70,9 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -740,15 +741,6 @@ def save_token(account: AccountSettings, token: Secret) -> Path:
 
 _NOT_JSON = object()
 
-# The request cannot have reached Weibo: safe to retry even for a write.
-_NEVER_LEFT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.ProxyError,
-    httpx.UnsupportedProtocol,
-    httpx.LocalProtocolError,
-)
 
 
 def _request(
@@ -765,6 +757,8 @@ def _request(
 ) -> Any:
     """One call to Weibo: its JSON body, or the ClientError that says what went wrong."""
     headers = {"Authorization": f"OAuth2 {token.reveal()}"} if token is not None else None
+    import httpx  # here, not at import time: commands that never call Weibo start faster
+
     secrets = (*hide, token.reveal()) if token is not None else hide
     try:
         with http.stream(method, url, params=params, data=data, headers=headers) as response:
@@ -787,8 +781,12 @@ def _read_capped(response: httpx.Response) -> bytes | None:
 
 
 def _transport_error(exc: httpx.HTTPError, method: str, path: str, *, write: bool) -> ClientError:
+    import httpx
+
     name = type(exc).__name__
-    if isinstance(exc, _NEVER_LEFT):
+    # The request cannot have reached Weibo: safe to retry even for a write.
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+                  | httpx.ProxyError | httpx.UnsupportedProtocol | httpx.LocalProtocolError):
         return TransientError(f"Weibo {path}: {name}; the request never reached Weibo")
     if write:
         return AmbiguousOutcome(
