@@ -213,3 +213,28 @@ def test_init_never_overwrites(tmp_path, cli):
     (target / "config.toml").write_text("# mine\n", encoding="utf-8")
     assert cli("init", str(target)).code == 0
     assert (target / "config.toml").read_text(encoding="utf-8") == "# mine\n"
+
+
+def test_grid_aligns_by_display_width_and_fits_the_terminal(monkeypatch):
+    """Long listings are laid out by hand: CJK counts two columns, the flexible column is
+    cut with an ellipsis so every line fits, control characters never reach the terminal."""
+    import io
+
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from outreach import output
+
+    buf = io.StringIO()
+    monkeypatch.setattr(output, "out", Console(file=buf, width=50, color_system=None))
+    output.grid(("id", "text", "who"), [
+        ("1", "警惕冒充公检法诈骗：公检法机关不会通过电话办案，不会要求转账", "张警官"),
+        ("22", output.plain("ok\x1b]8;;http://x\x07link\x1b]8;;\x07 [red]x[/]"), "li"),
+    ], shrink=(1,))
+    lines = buf.getvalue().splitlines()
+    assert all(cell_len(line) <= 50 for line in lines), lines
+    assert lines[0].split() == ["id", "text", "who"] and set(lines[1]) == {"─"}
+    assert "…" in lines[2] and "\x1b" not in buf.getvalue() and "[red]x[/]" in lines[3]
+    who = [cell_len(line[: line.rindex(name)]) for line, name in ((lines[2], "张警官"),
+                                                                 (lines[3], "li"))]
+    assert who[0] == who[1]  # the last column starts at the same display column
