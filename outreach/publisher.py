@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy import update as _update
 from sqlmodel import col
 
 from outreach.clients.base import Published
@@ -64,9 +65,16 @@ BACKOFF_START = 30  # seconds; doubles per attempt
 BACKOFF_CAP = 15 * 60
 LATE_GRACE = timedelta(minutes=2)  # later than this, a post is a catch-up and is spaced
 REAUTH_CHECK_EVERY = timedelta(minutes=10)
+FINAL_OUTCOMES = frozenset({"published", "failed", "missed"})  # rows no claim can match again
 # Longer than the clients' read timeout (20 s) plus a margin for the platform's own
 # queueing: a request older than this that is not on the account did not land.
 IN_FLIGHT_GRACE = timedelta(seconds=30)
+
+
+def update(entity: Any) -> Any:
+    """A Core UPDATE of the entity's table: no ORM session synchronisation (no ORM object
+    is loaded in these short sessions; rows are read again when needed)."""
+    return _update(entity.__table__)
 
 
 def worker_id() -> str:
@@ -83,8 +91,11 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
 def audit(session: Any, now: datetime, actor: str, action: str, *, account: str | None = None,
           post_id: int | None = None, target: str | None = None, reason: str | None = None,
           detail: dict[str, Any] | None = None) -> None:
-    session.add(AuditLog(at=now, actor=actor, action=action, account=account, post_id=post_id,
-                         target=target, reason=reason, detail=detail))
+    from sqlalchemy import insert
+
+    session.execute(insert(AuditLog.__table__).values(  # type: ignore[attr-defined]
+        at=now, actor=actor, action=action, account=account, post_id=post_id, target=target,
+        reason=reason, detail=detail))
 
 
 @dataclass
@@ -201,7 +212,6 @@ class Publisher:
             if post is None:
                 break
             assert post.id is not None
-            seen.add(post.id)
             done += 1
             try:
                 outcome = self.process(post, now)
@@ -211,6 +221,8 @@ class Publisher:
                 outcome = "error"
                 summary.errors.append(f"post {post.id}: {type(exc).__name__}")
             summary.add(outcome)
+            if outcome not in FINAL_OUTCOMES:  # it may be claimable again: not in this pass
+                seen.add(post.id)
             if outcome == "held" and post.account in self._reauth_checked:
                 blocked[post.account] = "needs_reauth"
             now = self.rt.clock()
@@ -246,31 +258,22 @@ class Publisher:
                           .values(status="missed", last_error=reason, updated_at=now))
             s.commit()
 
-    def _paused_now(self, s: Any, now: datetime) -> set[str]:
-        """Accounts in incident mode now (one query for every account)."""
-        rows = s.execute(select(col(Pause.account)).where(
-            col(Pause.started_at) <= now,
-            or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now))).scalars().all()
-        if None in rows:
-            return set(self.rt.settings.accounts)
-        return {r for r in rows if r is not None}
-
     def claim_next(self, now: datetime, blocked: dict[str, str],
                    exclude: set[int] | None = None) -> Post | None:
         """Claim one due post (or one whose lease expired) with a conditional UPDATE."""
-        accounts = list(self.rt.settings.accounts)
+        accounts = [a for a in self.rt.settings.accounts if a not in blocked]
+        paused = exists().where(  # incident mode, for this account or for all of them
+            col(Pause.started_at) <= now,
+            or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
+            or_(col(Pause.account).is_(None), col(Pause.account) == col(Post.account)))
         with self.rt.db.session() as s:
-            paused = self._paused_now(s, now)
-            runnable = [a for a in accounts if a not in blocked and a not in paused]
-            reconcilable = [a for a in accounts if a not in blocked]
             candidates = s.execute(
-                select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at)).where(or_(
-                    (col(Post.status) == "queued") & (col(Post.not_before) <= now)
-                    & col(Post.account).in_(runnable),
-                    col(Post.status).in_(("publishing", "unconfirmed"))
-                    & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now)
-                    & col(Post.account).in_(reconcilable),
-                )).order_by(col(Post.not_before), col(Post.id)).limit(50 + len(exclude or ()))
+                select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at)).where(
+                    col(Post.account).in_(accounts), or_(
+                        (col(Post.status) == "queued") & (col(Post.not_before) <= now) & ~paused,
+                        col(Post.status).in_(("publishing", "unconfirmed"))
+                        & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now),
+                    )).order_by(col(Post.not_before), col(Post.id)).limit(50 + len(exclude or ()))
             ).all()
             # reconciliation first, then posts on time, then catch-up and held ones (spaced)
             candidates = sorted(candidates, key=lambda c: (
@@ -299,11 +302,11 @@ class Publisher:
                 else:
                     cond.append(or_(col(Post.lease_until).is_(None),
                                     col(Post.lease_until) < now))
-                n = s.execute(update(Post).where(*cond).values(**values)).rowcount
-                if n == 1:
+                claim = update(Post).where(*cond).values(**values)
+                claimed = claim.returning(*claim.table.c)  # the row, read in the same statement
+                post = s.scalars(select(Post).from_statement(claimed)).one_or_none()
+                if post is not None:
                     s.commit()
-                    post = s.get(Post, post_id)
-                    assert post is not None
                     if status != "queued":
                         self._reconciling.add(post_id)
                     return post
