@@ -149,12 +149,14 @@ def httpx_paging(url: str, token: str, bot_id: str) -> tuple[dict[str, tuple[int
     return got, requests
 
 
-def httpx_poster(url: str, token: str) -> tuple[httpx.Client, Callable[[str, str], str]]:
-    """A bare client posting a text with an Idempotency-Key; returns (client, post)."""
+def httpx_poster(url: str, token: str, **fields: str
+                 ) -> tuple[httpx.Client, Callable[[str, str], str]]:
+    """A bare client posting a text (with ``fields`` beside it in the body) and an
+    Idempotency-Key; returns (client, post)."""
     http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0)
 
     def post(text: str, key: str) -> str:
-        resp = http.post("/api/v1/statuses", json={"status": text},
+        resp = http.post("/api/v1/statuses", json={"status": text, **fields},
                          headers={"Idempotency-Key": key})
         resp.raise_for_status()
         return str(resp.json()["id"])

@@ -19,6 +19,7 @@ attempt, else failed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy import update as _update
 from sqlmodel import col
 
@@ -75,6 +76,24 @@ def update(entity: Any) -> Any:
     """A Core UPDATE of the entity's table: no ORM session synchronisation (no ORM object
     is loaded in these short sessions; rows are read again when needed)."""
     return _update(entity.__table__)
+
+
+@functools.cache
+def _due_candidates() -> Any:
+    """What may be claimed at :now: — queued and due on an account not paused, or in flight
+    with its lease expired (reconciliation). Built once: the claim runs for every post, and
+    building the expression cost more than running it."""
+    now: Any = bindparam("now")
+    paused = exists().where(  # incident mode, for this account or for all of them
+        col(Pause.started_at) <= now,
+        or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
+        or_(col(Pause.account).is_(None), col(Pause.account) == col(Post.account)))
+    return select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at)).where(
+        col(Post.account).in_(bindparam("accounts", expanding=True)), or_(
+            (col(Post.status) == "queued") & (col(Post.not_before) <= now) & ~paused,
+            col(Post.status).in_(("publishing", "unconfirmed"))
+            & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now),
+        )).order_by(col(Post.not_before), col(Post.id)).limit(bindparam("limit"))
 
 
 def worker_id() -> str:
@@ -262,19 +281,9 @@ class Publisher:
                    exclude: set[int] | None = None) -> Post | None:
         """Claim one due post (or one whose lease expired) with a conditional UPDATE."""
         accounts = [a for a in self.rt.settings.accounts if a not in blocked]
-        paused = exists().where(  # incident mode, for this account or for all of them
-            col(Pause.started_at) <= now,
-            or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
-            or_(col(Pause.account).is_(None), col(Pause.account) == col(Post.account)))
         with self.rt.db.session() as s:
-            candidates = s.execute(
-                select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at)).where(
-                    col(Post.account).in_(accounts), or_(
-                        (col(Post.status) == "queued") & (col(Post.not_before) <= now) & ~paused,
-                        col(Post.status).in_(("publishing", "unconfirmed"))
-                        & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now),
-                    )).order_by(col(Post.not_before), col(Post.id)).limit(50 + len(exclude or ()))
-            ).all()
+            candidates = s.execute(_due_candidates(), {
+                "now": now, "accounts": accounts, "limit": 50 + len(exclude or ())}).all()
             # reconciliation first, then posts on time, then catch-up and held ones (spaced)
             candidates = sorted(candidates, key=lambda c: (
                 c[1] == "queued", c[1] == "queued" and now - c[3] > LATE_GRACE))
