@@ -313,6 +313,7 @@ class WeiboClient(HttpClientOwner):
         data: Mapping[str, Any] | None = None,
         metered: bool = True,
         for_publishing: bool = False,
+        token_in_body: bool = False,
     ) -> Any:
         """One call, counted against the hour's budget when ``metered``. Reads stop at the
         publishing reserve unless they serve publishing themselves (reconciliation)."""
@@ -323,7 +324,7 @@ class WeiboClient(HttpClientOwner):
         try:
             return _request(
                 self._http, method, self.api_base + path, write=write, token=token,
-                params=params, data=data, retry_at=self._retry_at(),
+                params=params, data=data, retry_at=self._retry_at(), token_in_body=token_in_body,
             )
         except HourlyLimitReached:
             with self._lock:
@@ -504,7 +505,7 @@ class WeiboClient(HttpClientOwner):
         return counts
 
     def _token_info(self) -> TokenInfo:
-        body = self._send("POST", TOKEN_INFO)
+        body = self._send("POST", TOKEN_INFO, token_in_body=True)
         return _parse_token_info(body, self._clock())
 
     def _learn_uid(self) -> str:
@@ -685,7 +686,7 @@ def token_info(
     now = clock()
     body = _request(
         http, "POST", api_base.rstrip("/") + TOKEN_INFO, write=False, token=token,
-        retry_at=_next_hour(now),
+        retry_at=_next_hour(now), token_in_body=True,
     )
     return _parse_token_info(body, now)
 
@@ -754,9 +755,16 @@ def _request(
     params: Mapping[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
     hide: tuple[str, ...] = (),
+    token_in_body: bool = False,
 ) -> Any:
-    """One call to Weibo: its JSON body, or the ClientError that says what went wrong."""
+    """One call to Weibo: its JSON body, or the ClientError that says what went wrong.
+
+    The token goes in the ``Authorization`` header; the OAuth2 endpoints document it as an
+    ``access_token`` form field, so those calls (``token_in_body``) carry it there as well.
+    Never in the URL."""
     headers = {"Authorization": f"OAuth2 {token.reveal()}"} if token is not None else None
+    if token_in_body and token is not None:
+        data = {**(data or {}), "access_token": token.reveal()}
     import httpx  # here, not at import time: commands that never call Weibo start faster
 
     secrets = (*hide, token.reveal()) if token is not None else hide
