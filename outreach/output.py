@@ -87,10 +87,11 @@ def grid(header: Sequence[str], rows: Iterable[Sequence[str]], *,
             style = "bold" if n == 0 else (styles[i](cell) if styles and i in styles else "")
             text.append(cell, style=style)
             text.append(pad)
-        text.append("\n")
         if n == 0:
-            text.append("─" * (sum(widths) + 2 * (len(widths) - 1)) + "\n", style="dim")
-    out.print(text, end="", crop=False, soft_wrap=True)
+            text.append("\n" + "─" * (sum(widths) + 2 * (len(widths) - 1)), style="dim")
+        if n < len(cells) - 1:
+            text.append("\n")
+    out.print(text, crop=False, soft_wrap=True)  # the last line ends with a newline too
 
 
 def iso(value: datetime | None) -> str | None:
