@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, insert, or_, select
 from sqlalchemy import update as _update
 from sqlmodel import col
 
@@ -110,8 +110,6 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
 def audit(session: Any, now: datetime, actor: str, action: str, *, account: str | None = None,
           post_id: int | None = None, target: str | None = None, reason: str | None = None,
           detail: dict[str, Any] | None = None) -> None:
-    from sqlalchemy import insert
-
     session.execute(insert(AuditLog.__table__).values(  # type: ignore[attr-defined]
         at=now, actor=actor, action=action, account=account, post_id=post_id, target=target,
         reason=reason, detail=detail))
@@ -298,22 +296,7 @@ class Publisher:
                                                      col(Post.status) == "queued")
                                   .values(not_before=wait, updated_at=now))
                         continue
-                values: dict[str, Any] = {
-                    "claimed_by": self.worker, "lease_until": now + self.lease, "updated_at": now,
-                }
-                cond = [col(Post.id) == post_id, col(Post.status) == status]
-                if status == "queued":
-                    if late:
-                        values["catch_up"] = True
-                    values.update(status="publishing", attempts=col(Post.attempts) + 1,
-                                  last_attempt_at=now,
-                                  first_attempt_at=func.coalesce(col(Post.first_attempt_at), now))
-                else:
-                    cond.append(or_(col(Post.lease_until).is_(None),
-                                    col(Post.lease_until) < now))
-                claim = update(Post).where(*cond).values(**values)
-                claimed = claim.returning(*claim.table.c)  # the row, read in the same statement
-                post = s.scalars(select(Post).from_statement(claimed)).one_or_none()
+                post = self._claim(s, post_id, status, now, catch_up=late)
                 if post is not None:
                     s.commit()
                     if status != "queued":
@@ -326,17 +309,32 @@ class Publisher:
         """Claim and publish one queued post now (an officer's reply): the same machinery."""
         now = self.rt.clock()
         with self.rt.db.session() as s:
-            n = s.execute(update(Post).where(col(Post.id) == post_id, col(Post.status) == "queued")
-                          .values(status="publishing", claimed_by=self.worker,
-                                  lease_until=now + self.lease, attempts=col(Post.attempts) + 1,
-                                  last_attempt_at=now, updated_at=now,
-                                  first_attempt_at=func.coalesce(col(Post.first_attempt_at), now))
-                          ).rowcount
+            post = self._claim(s, post_id, "queued", now)
             s.commit()
-            post = s.get(Post, post_id)
-        if n != 1 or post is None:
+        if post is None:
             return "not queued"
         return self.process(post, now)
+
+    def _claim(self, s: Any, post_id: int, status: str, now: datetime, *,
+               catch_up: bool = False) -> Post | None:
+        """The conditional UPDATE that makes this worker the post's owner, returning the row
+        (None when another worker or a state change got there first). A queued post becomes
+        an attempt; one in flight is claimed for reconciliation once its lease expired."""
+        values: dict[str, Any] = {
+            "claimed_by": self.worker, "lease_until": now + self.lease, "updated_at": now,
+        }
+        cond = [col(Post.id) == post_id, col(Post.status) == status]
+        if status == "queued":
+            if catch_up:
+                values["catch_up"] = True
+            values.update(status="publishing", attempts=col(Post.attempts) + 1,
+                          last_attempt_at=now,
+                          first_attempt_at=func.coalesce(col(Post.first_attempt_at), now))
+        else:
+            cond.append(or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now))
+        claim = update(Post).where(*cond).values(**values)
+        claimed = claim.returning(*claim.table.c)  # the row, read in the same statement
+        return s.scalars(select(Post).from_statement(claimed)).one_or_none()
 
     def _spacing(self, s: Any, account: str, now: datetime) -> datetime | None:
         """When a late or held post must wait: at most one such post per account per
