@@ -16,7 +16,7 @@ import bisect
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -129,15 +129,21 @@ class Miss:
     reason: str
 
 
+def approved_in_lang(lib: Library, account: AccountSettings,
+                     approved: set[str] | None) -> Iterator[TipDef]:
+    """The account's language's tips without errors and (when required) approved."""
+    broken = lib.broken_tips
+    for tip in lib.tips_in(account.lang):
+        if tip.id not in broken and (approved is None or tip.id in approved):
+            yield tip
+
+
 def eligible_tips(lib: Library, account: AccountSettings, slot: SlotTime, day: date,
                   approved: set[str] | None) -> list[TipDef]:
     """Tips a slot may draw, before cooldown and rendering."""
     out = []
     codes = lib.matching_categories(slot.categories)
-    broken = lib.broken_tips
-    for tip in lib.tips_in(account.lang):
-        if tip.id in broken or (approved is not None and tip.id not in approved):
-            continue
+    for tip in approved_in_lang(lib, account, approved):
         if codes is not None and tip.category not in codes:
             continue
         if not tip.in_season(day) or tip.expired(day):
@@ -193,10 +199,7 @@ class Ranking:
         self.by_category: dict[str, list[tuple[float, TipDef]]] = defaultdict(list)
         self.ahead: list[TipDef] = []
         self.unusable: set[str] = set()  # no variant renders to a text this account may post
-        broken = lib.broken_tips
-        for tip in lib.tips_in(account.lang):
-            if tip.id in broken or (approved is not None and tip.id not in approved):
-                continue
+        for tip in approved_in_lang(lib, account, approved):
             uses = history.uses.get(tip.id)
             if uses and uses[-1] >= first_at:
                 self.ahead.append(tip)
@@ -289,14 +292,14 @@ def plan_slots(slots: Sequence[SlotTime], account: AccountSettings, lib: Library
     for slot in slots:
         day = slot.at.astimezone(account.timezone).date()
         result: Draw | Miss | None = None
-        while result is None:
+        while result is None:  # a group whose tips all fail is marked unusable: try the next
             leaders = ranking.leaders(slot, day, lib, history, cooldown)
             if not leaders:
                 result = Miss(f"exhausted: {slot.label}")
-            elif len(leaders) > 1:
+                break
+            if len(leaders) > 1:
                 leaders.sort(key=lambda t: _tie_break(slot.key, t))
-            if leaders:
-                result = _first_fit(leaders, slot, account, lib, client, history, ranking.unusable)
+            result = _first_fit(leaders, slot, account, lib, client, history, ranking.unusable)
         if isinstance(result, Draw):
             history.record(result.tip_id, slot.at, result.variant)
             ranking.drawn(lib.tips[result.tip_id], slot.at)
