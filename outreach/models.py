@@ -38,6 +38,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return as_utc(value)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name == "sqlite":  # the stored text straight to aware UTC: one call a value
+            return as_utc
+        return super().result_processor(dialect, coltype)
+
 
 def as_utc(value: Any) -> datetime | None:
     """A stored instant (datetime or SQLite text, naive meaning UTC) as aware UTC."""
@@ -120,7 +125,10 @@ class Post(SQLModel, table=True):
         Index("ix_posts_due", "status", "not_before"),
         Index("ix_posts_account_status", "account", "status"),
         Index("ix_posts_scheduled", "scheduled_at"),
-        Index("ix_posts_account_tip", "account", "tip_id", "published_at"),
+        # covering: the planner's history and last slot are read from the index alone
+        Index("ix_posts_tip_uses", "account", "tip_id", "status", "published_at",
+              "scheduled_at", "variant"),
+        Index("ix_posts_account_scheduled", "account", "scheduled_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)

@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlmodel import SQLModel, col
 
 from outreach.config import AccountSettings, Policy
@@ -326,20 +326,21 @@ def load_history(session: Any, account: str, since: datetime | None = None) -> H
 
     With ``since``: every use from then on and, per tip, only its latest use before it;
     that is all cooldown, ranking and variant rotation need for slots at or after
-    ``since`` plus the cooldown (a year of history is then a few hundred rows)."""
+    ``since`` plus the cooldown (a year of history is then a few hundred rows, read from
+    the covering index ``ix_posts_tip_uses``)."""
+    tip_id = col(Post.tip_id)
     used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
     variant = func.coalesce(col(Post.variant), 0)
-    query: Any = select(col(Post.tip_id).label("tip_id"), used_at.label("at"),
-                   variant.label("variant")).where(
-        col(Post.account) == account, col(Post.tip_id).is_not(None),
-        col(Post.status).in_(USED_STATUSES))
-    if since is not None:  # one pass: number each tip's uses before ``since``, newest first
-        recent = used_at >= since
-        ranked = query.add_columns(recent.label("recent"), func.row_number().over(
-            partition_by=(col(Post.tip_id), recent), order_by=(used_at.desc(), variant.desc()),
-        ).label("nth")).subquery()
-        query = select(ranked.c.tip_id, ranked.c.at, ranked.c.variant).where(
-            or_(ranked.c.recent, ranked.c.nth == 1))
+    used = and_(col(Post.account) == account, tip_id.is_not(None),
+                col(Post.status).in_(USED_STATUSES))
+    query: Any = select(tip_id, used_at, variant).where(used)
+    if since is not None:
+        latest = select(tip_id.label("tip_id"), func.max(used_at).label("at")).where(
+            used, used_at < since).group_by(tip_id).subquery()
+        earlier = select(tip_id, latest.c.at, func.max(variant)).join(
+            latest, and_(tip_id == latest.c.tip_id, used_at == latest.c.at),
+        ).where(used).group_by(tip_id, latest.c.at)  # equal times: the highest variant
+        query = union_all(query.where(used_at >= since), earlier)
     rows = sorted(((tip_id, at if at.tzinfo is not None else _aware(at), variant)
                    for tip_id, at, variant in session.connection().execute(query).all()),
                   key=lambda r: (r[1], r[2]))
@@ -379,12 +380,12 @@ def window_start(session: Any, account: str, now: datetime, policy: Policy) -> d
     """Where materialising resumes: after the last slot row, or the catch-up window on a
     first run; never more than a week back."""
     last = session.execute(
-        select(func.max(col(Post.scheduled_at))).where(
+        select(col(Post.scheduled_at)).where(
             col(Post.account) == account, col(Post.slot_key).is_not(None),
-        )
+        ).order_by(col(Post.scheduled_at).desc()).limit(1)  # ix_posts_account_scheduled
     ).scalar()
     if last is not None:
-        start = _aware(last) + timedelta(seconds=1)
+        start = last + timedelta(seconds=1)
     else:
         start = now - timedelta(minutes=policy.catch_up_minutes)
     return max(start, now - MAX_LOOKBACK)
