@@ -175,6 +175,29 @@ def test_class_declares_what_differs(account: AccountSettings) -> None:
         assert client.max_length == 2000
 
 
+def test_weibo_length_counts_every_character_as_unicodedata_does() -> None:
+    """The fast path (whole wide blocks by regex) agrees with the rule, char by char."""
+    import random
+    import unicodedata
+
+    def by_rule(text: str) -> int:
+        halves = sum(2 if unicodedata.east_asian_width(ch) in ("F", "W") else 1 for ch in text)
+        return -(-halves // 2)
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for i in range(0, len(chars), 997):  # every code point, in odd-sized runs
+        run = "".join(chars[i:i + 997])
+        assert weibo_length(run) == by_rule(run), hex(i)
+    rng = random.Random(7)
+    pool = "平安北京，。！？「」ａｂ１２ab 12#@😀🚓한글かなカナ\u3000\u303f\u10ff\u1100é"
+    for _ in range(2000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 30)))
+        assert weibo_length(text) == by_rule(text), text
+    assert weibo_length("") == 0
+    assert weibo_length("a") == 1
+    assert weibo_length("反诈a") == 3
+
+
 @pytest.mark.parametrize(("options", "problem"), [
     ({"share_url": SHARE_URL, "rip": RIP, "uid": UID}, None),
     ({"rip": "2001:db8::7", "uid": 1404376560}, None),

@@ -189,12 +189,21 @@ def normalise_text(text: str) -> str:
     return _SPACE_RE.sub("", text).casefold()
 
 
+# Blocks whose every code point is East Asian Wide or Fullwidth (a test checks each one
+# against unicodedata): CJK radicals to punctuation, kana and ideographs to Yi, Hangul
+# syllables, compatibility ideographs, full-width forms. Counting them is one regex pass.
+_COMMON_WIDE = re.compile(r"[\u2e80-\u303e\u3040-\u3247\u3250-\u4dbf\u4e00-\ua4cf"
+                          r"\uac00-\ud7a3\uf900-\ufaff\uff01-\uff60\uffe0-\uffe6]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def weibo_length(text: str) -> int:
     """Weibo's rule: a full-width character counts 1, a half-width one ½, rounded up."""
-    halves = 0
-    for ch in text:
-        halves += 2 if unicodedata.east_asian_width(ch) in ("F", "W") else 1
-    return math.ceil(halves / 2)
+    rest, wide = _COMMON_WIDE.subn("", text)
+    for ch in _NON_ASCII.findall(rest):  # "—", "…", emoji, other scripts: ask unicodedata
+        if unicodedata.east_asian_width(ch) in ("F", "W"):
+            wide += 1
+    return math.ceil((len(text) + wide) / 2)
 
 
 def default_http_client(timeout_connect: float = 5.0, timeout_read: float = 20.0) -> httpx.Client:
