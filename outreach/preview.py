@@ -8,13 +8,15 @@ the approvals or the queue in between.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
 
+from outreach.config import AccountSettings
 from outreach.models import Post
+from outreach.parallel import map_forked, split, workers_available
 from outreach.planner import (
     Draw,
     approved_tips,
@@ -27,17 +29,34 @@ from outreach.planner import (
 )
 
 PLAN_STATUSES = ("draft", "queued", "publishing", "unconfirmed", "missed")
+FORK_FROM = 8  # accounts; fewer are planned faster than a fork starts
 
 
 def plan_rows(rt: Any, *, days: int, account: str | None = None) -> list[dict[str, Any]]:
+    """Every post and planned slot of the next ``days`` days, in time order.
+
+    Accounts are planned independently, so many of them are spread over the cores."""
     now = rt.clock()
     end = now + timedelta(days=days)
     accounts = ([rt.settings.account(account)] if account
                 else list(rt.settings.accounts.values()))
+    if not accounts:
+        return []
+    with rt.db.reader() as s:  # the library is loaded here, once, before any fork
+        approved = approved_tips(s, rt.library, rt.settings.policy)
+    parts = map_forked(lambda chunk: _plan_accounts(rt, chunk, now, end, approved),
+                       split(accounts, workers_available() if len(accounts) >= FORK_FROM else 1),
+                       after_fork=rt.after_fork)
+    rows = [row for part in parts for row in part]
+    rows.sort(key=lambda r: (r["scheduled_at"], r["account"]))
+    return rows
+
+
+def _plan_accounts(rt: Any, accounts: list[AccountSettings], now: datetime, end: datetime,
+                   approved: set[str] | None) -> list[dict[str, Any]]:
     policy = rt.settings.policy
     rows: list[dict[str, Any]] = []
     with rt.db.reader() as s:
-        approved = approved_tips(s, rt.library, policy) if accounts else None
         for acc in accounts:
             posts = s.execute(select(Post).where(
                 col(Post.account) == acc.name, col(Post.status).in_(PLAN_STATUSES),
@@ -68,7 +87,6 @@ def plan_rows(rt: Any, *, days: int, account: str | None = None) -> list[dict[st
                 else:
                     rows.append(_row(acc.name, slot.at, None, slot.label, "", "missed",
                                      result.reason, None))
-    rows.sort(key=lambda r: (r["scheduled_at"], r["account"]))
     return rows
 
 

@@ -90,6 +90,14 @@ class Runtime:
 
         return render_tip(lib, tip, variant, account)
 
+    def after_fork(self) -> None:
+        """In a forked child: leave the parent's connections and clients alone (closing one
+        here would end the parent's PostgreSQL session) and open new ones when needed."""
+        self._inherited = (self.__dict__.pop("db", None), self._http, dict(self._clients))
+        self._http = None
+        self._clients = {}
+        self._migrate = False  # the parent has checked the schema
+
     def close(self) -> None:
         for client in self._clients.values():
             close = getattr(client, "close", None)

@@ -312,3 +312,42 @@ def test_history_since_answers_like_the_whole_history(runtime_factory):
             cooldown = timedelta(hours=hours)
             assert part.used_near(tip, at, cooldown) == full.used_near(tip, at, cooldown)
     assert part.next_variant("tip-tie", base, 3) == 0  # after variant 2, not after variant 0
+
+
+def test_plan_over_forked_processes_equals_plan_in_one(runtime_factory, clock, monkeypatch):
+    """Many accounts are planned on several cores: the rows are the same, in the same order."""
+    import os
+
+    import outreach.preview
+
+    config = local_config(slots='{ cron = "0 8,20 * * *" }', cooldown_days=3)
+    variables = next(line for line in config.splitlines() if line.startswith("vars ="))
+    extra = "".join(
+        f'\n[accounts.station-{i}]\nplatform = "local"\nlang = "zh"\n'
+        f'seed = {i}\nslots = [{{ cron = "0 {8 + i},{14 + i} * * *" }}]\n{variables}'
+        for i in range(4))
+    head, policy = config.split("[policy]")
+    rt = runtime_factory(head + extra + "\n[policy]" + policy)
+    approve_all(rt)
+    sync_accounts(rt)
+    clock.set(datetime(2027, 3, 1, 1, 0, tzinfo=UTC))
+    materialise(rt, clock())
+    Publisher(rt, worker="test").run_due(clock() + timedelta(hours=12))
+    in_one = plan_rows(rt, days=10)
+
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(outreach.preview, "FORK_FROM", 1)
+    monkeypatch.setattr(outreach.preview, "workers_available", lambda: 3)
+    forked = plan_rows(rt, days=10)
+    assert len(forks) == 2
+    assert {r["account"] for r in in_one} == {"pingan-local"} | {f"station-{i}" for i in range(4)}
+    assert any(r["status"] == "planned" for r in in_one)
+    assert forked == in_one
