@@ -19,14 +19,16 @@ attempt, else failed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import random
 import socket
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,7 +50,7 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
-from outreach.models import Account, AuditLog, Comment, Pause, Post
+from outreach.models import Account, AuditLog, Comment, Pause, Post, UTCDateTime
 from outreach.planner import (
     Draw,
     SlotTime,
@@ -96,6 +98,46 @@ def _due_candidates() -> Any:
         )).order_by(col(Post.not_before), col(Post.id)).limit(bindparam("limit"))
 
 
+@functools.cache
+def _owned_post(status: str | None = None) -> Any:
+    """UPDATE of the post :b_id this worker holds (:b_worker), optionally only in ``status``;
+    SET from the parameters given with it. Built once: the publisher writes one a post."""
+    cond = [col(Post.id) == bindparam("b_id"), col(Post.claimed_by) == bindparam("b_worker")]
+    if status is not None:
+        cond.append(col(Post.status) == status)
+    return update(Post).where(*cond)
+
+
+@functools.cache
+def _account_update() -> Any:
+    return update(Account).where(col(Account.name) == bindparam("b_name"))
+
+
+@functools.cache
+def _audit_insert() -> Any:
+    return insert(AuditLog.__table__)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _claim_statement(queued: bool, catch_up: bool) -> Any:
+    """The claim's UPDATE … RETURNING as an ORM select (see ``Publisher._claim``), with
+    :b_id, :b_status, :b_now, :b_worker and :b_lease_until. Built once per shape."""
+    now: Any = bindparam("b_now", type_=UTCDateTime)
+    values: dict[str, Any] = {"claimed_by": bindparam("b_worker"),
+                              "lease_until": bindparam("b_lease_until", type_=UTCDateTime),
+                              "updated_at": now}
+    cond = [col(Post.id) == bindparam("b_id"), col(Post.status) == bindparam("b_status")]
+    if queued:
+        if catch_up:
+            values["catch_up"] = True
+        values.update(status="publishing", attempts=col(Post.attempts) + 1, last_attempt_at=now,
+                      first_attempt_at=func.coalesce(col(Post.first_attempt_at), now))
+    else:
+        cond.append(or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now))
+    claim = update(Post).where(*cond).values(**values)
+    return select(Post).from_statement(claim.returning(*claim.table.c))
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
@@ -110,9 +152,9 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
 def audit(session: Any, now: datetime, actor: str, action: str, *, account: str | None = None,
           post_id: int | None = None, target: str | None = None, reason: str | None = None,
           detail: dict[str, Any] | None = None) -> None:
-    session.execute(insert(AuditLog.__table__).values(  # type: ignore[attr-defined]
-        at=now, actor=actor, action=action, account=account, post_id=post_id, target=target,
-        reason=reason, detail=detail))
+    session.execute(_audit_insert(), {
+        "at": now, "actor": actor, "action": action, "account": account, "post_id": post_id,
+        "target": target, "reason": reason, "detail": detail})
 
 
 @dataclass
@@ -125,39 +167,69 @@ class RunSummary:
 
 
 class LeaseKeeper:
-    """Renews a claim's lease while a platform call runs (a thread with its own session)."""
+    """Renews the leases of a publisher's posts while their platform calls run.
 
-    def __init__(self, rt: Any, post_id: int, worker: str, lease: timedelta) -> None:
-        self.rt, self.post_id, self.worker, self.lease = rt, post_id, worker, lease
-        self.lost = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{post_id}", daemon=True)
+    One thread with its own sessions, started by the first call and gone once it wakes to
+    find nothing in flight, so a loop of posts does not start a thread for each one.
+    """
 
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
+    def __init__(self, rt: Any, worker: str, lease: timedelta,
+                 interval: float | None = None) -> None:
+        self.rt, self.worker, self.lease = rt, worker, lease
+        self.interval = interval or max(lease.total_seconds() / 3, 0.5)
+        self._lock = threading.Lock()
+        self._calls: dict[int, Call] = {}
+        self._thread: threading.Thread | None = None
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    @contextlib.contextmanager
+    def watch(self, post_id: int) -> Iterator[Call]:
+        """Keep ``post_id``'s lease alive for the block; ``.lost`` says if it was taken."""
+        call = Call()
+        with self._lock:
+            self._calls[post_id] = call
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="lease-keeper",
+                                                daemon=True)
+                self._thread.start()
+        try:
+            yield call
+        finally:
+            with self._lock:
+                self._calls.pop(post_id, None)
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._thread is not None
 
     def _run(self) -> None:
-        interval = max(self.lease.total_seconds() / 3, 0.5)
-        while not self._stop.wait(interval):
-            try:
-                with self.rt.db.session() as s:
-                    n = s.execute(
-                        update(Post).where(col(Post.id) == self.post_id,
-                                           col(Post.claimed_by) == self.worker,
-                                           col(Post.status) == "publishing")
-                        .values(lease_until=self.rt.clock() + self.lease)
-                    ).rowcount
-                    s.commit()
-                if n != 1:
-                    self.lost = True
+        while True:
+            time.sleep(self.interval)
+            with self._lock:
+                if not self._calls:  # decided under the lock: a new call starts a new thread
+                    self._thread = None
                     return
-            except Exception:  # a renewal that fails is retried at the next interval
-                log.warning("lease renewal for post %s failed", self.post_id, exc_info=True)
+                calls = list(self._calls.items())
+            for post_id, call in calls:
+                try:
+                    call.lost = call.lost or not self._renew(post_id)
+                except Exception:  # a renewal that fails is retried at the next interval
+                    log.warning("lease renewal for post %s failed", post_id, exc_info=True)
+
+    def _renew(self, post_id: int) -> bool:
+        with self.rt.db.session() as s:
+            n = s.execute(_owned_post("publishing"), {
+                "b_id": post_id, "b_worker": self.worker,
+                "lease_until": self.rt.clock() + self.lease}).rowcount
+            s.commit()
+        return n == 1
+
+
+@dataclass
+class Call:
+    """A platform call in flight, as the lease keeper sees it."""
+
+    lost: bool = False
 
 
 class Publisher:
@@ -170,6 +242,7 @@ class Publisher:
         self.stop = stop or (lambda: False)
         self._reauth_checked: dict[str, datetime] = {}
         self._reconciling: set[int] = set()  # claimed to find out what became of them
+        self.keeper = LeaseKeeper(rt, self.worker, self.lease)
 
     # --- what may run ----------------------------------------------------------------
 
@@ -320,21 +393,10 @@ class Publisher:
         """The conditional UPDATE that makes this worker the post's owner, returning the row
         (None when another worker or a state change got there first). A queued post becomes
         an attempt; one in flight is claimed for reconciliation once its lease expired."""
-        values: dict[str, Any] = {
-            "claimed_by": self.worker, "lease_until": now + self.lease, "updated_at": now,
-        }
-        cond = [col(Post.id) == post_id, col(Post.status) == status]
-        if status == "queued":
-            if catch_up:
-                values["catch_up"] = True
-            values.update(status="publishing", attempts=col(Post.attempts) + 1,
-                          last_attempt_at=now,
-                          first_attempt_at=func.coalesce(col(Post.first_attempt_at), now))
-        else:
-            cond.append(or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now))
-        claim = update(Post).where(*cond).values(**values)
-        claimed = claim.returning(*claim.table.c)  # the row, read in the same statement
-        return s.scalars(select(Post).from_statement(claimed)).one_or_none()
+        queued = status == "queued"
+        return s.scalars(_claim_statement(queued, queued and catch_up), {
+            "b_id": post_id, "b_status": status, "b_now": now, "b_worker": self.worker,
+            "b_lease_until": now + self.lease}).one_or_none()
 
     def _spacing(self, s: Any, account: str, now: datetime) -> datetime | None:
         """When a late or held post must wait: at most one such post per account per
@@ -420,11 +482,11 @@ class Publisher:
     def _send(self, post: Post, client: Any, now: datetime) -> str:
         assert post.id is not None
         try:
-            with LeaseKeeper(self.rt, post.id, self.worker, self.lease) as keeper:
+            with self.keeper.watch(post.id) as call:
                 published = self._call(post, client)
         except ClientError as exc:
             return self._failure(post, client, exc, now)
-        if keeper.lost:
+        if call.lost:
             log.warning("post %s: lease lost during the call; leaving it to reconciliation",
                         post.id)
         return self._published(post, published)
@@ -534,20 +596,19 @@ class Publisher:
     def _published(self, post: Post, published: Published) -> str:
         now = self.rt.clock()
         with self.rt.db.session() as s:
-            n = s.execute(update(Post).where(col(Post.id) == post.id,
-                                             col(Post.claimed_by) == self.worker)
-                          .values(status="published", remote_id=published.remote_id,
-                                  remote_url=published.url, published_at=published.created_at,
-                                  claimed_by=None, lease_until=None, last_error=None,
-                                  updated_at=now)).rowcount
+            n = s.execute(_owned_post(), {
+                "b_id": post.id, "b_worker": self.worker, "status": "published",
+                "remote_id": published.remote_id, "remote_url": published.url,
+                "published_at": published.created_at, "claimed_by": None, "lease_until": None,
+                "last_error": None, "updated_at": now}).rowcount
             if n == 1:
                 audit(s, now, "daemon", "published", account=post.account, post_id=post.id,
                       target=published.remote_id)
                 if post.kind == "reply" and post.reply_to_comment_id is not None:
                     s.execute(update(Comment).where(col(Comment.id) == post.reply_to_comment_id)
                               .values(replied_at=published.created_at, needs_reply=False))
-                s.execute(update(Account).where(col(Account.name) == post.account)
-                          .values(last_success_at=now, last_error=None))
+                s.execute(_account_update(), {"b_name": post.account, "last_success_at": now,
+                                              "last_error": None})
             s.commit()
         if n != 1:
             log.warning("post %s was published as %s but the claim was lost; the owner of the "

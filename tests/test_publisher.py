@@ -218,6 +218,43 @@ def test_a_lease_that_expired_mid_call_is_reconciled_by_another_worker(rt, clock
     assert len(statuses(rt)) == 1
 
 
+def wait_for(condition, seconds=10.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_the_lease_is_renewed_while_the_call_runs_and_a_taken_claim_is_noticed(rt, clock):
+    """One keeper thread renews every post in flight, says when a claim was taken over, and
+    is gone once nothing is in flight (a loop of posts does not start one per post)."""
+    from outreach.publisher import LeaseKeeper
+
+    first, second = add(rt), add(rt, text="夜间出行注意安全。")
+    pub = Publisher(rt, worker="daemon-a")
+    lease = timedelta(seconds=rt.settings.policy.lease_seconds)
+    keeper = LeaseKeeper(rt, "daemon-a", lease, interval=0.01)
+    a = pub.claim_next(clock(), {})
+    b = pub.claim_next(clock(), {}, exclude={a.id})
+    assert {a.id, b.id} == {first.id, second.id}
+    clock.advance(seconds=40)
+    with keeper.watch(a.id) as call_a, keeper.watch(b.id) as call_b:
+        wait_for(lambda: get(rt, a.id).lease_until == clock() + lease
+                 and get(rt, b.id).lease_until == clock() + lease)
+        with rt.db.session() as s:  # another worker took b over (its lease had expired)
+            s.execute(Post.__table__.update().where(Post.id == b.id).values(
+                claimed_by="daemon-b"))
+            s.commit()
+        wait_for(lambda: call_b.lost)
+        assert not call_a.lost
+        assert get(rt, b.id).claimed_by == "daemon-b"
+    wait_for(lambda: not keeper.running)
+    assert pub.process(a, clock()) == "published"
+    assert not call_a.lost
+
+
 def test_pause_then_resume_after_three_hours_never_bursts(runtime_factory, clock):
     clock.set(datetime(2027, 3, 1, 0, 0, tzinfo=UTC))
     rt = runtime_factory(local_config(slots='{ cron = "*/20 * * * *" }', require_approval=False,
