@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -128,7 +128,10 @@ class Post(SQLModel, table=True):
         # covering: the planner's history and last slot are read from the index alone
         Index("ix_posts_tip_uses", "account", "tip_id", "status", "published_at",
               "scheduled_at", "variant"),
-        Index("ix_posts_account_scheduled", "account", "scheduled_at"),
+        # only slot rows: queries over an account's posts by time keep their status index
+        Index("ix_posts_account_slots", "account", "scheduled_at",
+              sqlite_where=text("slot_key IS NOT NULL"),
+              postgresql_where=text("slot_key IS NOT NULL")),
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)

@@ -382,7 +382,7 @@ def window_start(session: Any, account: str, now: datetime, policy: Policy) -> d
     last = session.execute(
         select(col(Post.scheduled_at)).where(
             col(Post.account) == account, col(Post.slot_key).is_not(None),
-        ).order_by(col(Post.scheduled_at).desc()).limit(1)  # ix_posts_account_scheduled
+        ).order_by(col(Post.scheduled_at).desc()).limit(1)  # ix_posts_account_slots
     ).scalar()
     if last is not None:
         start = last + timedelta(seconds=1)
