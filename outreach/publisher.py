@@ -211,8 +211,10 @@ class LeaseKeeper:
                     return
                 calls = list(self._calls.items())
             for post_id, call in calls:
+                if call.lost:  # taken over: nothing of ours to renew
+                    continue
                 try:
-                    call.lost = call.lost or not self._renew(post_id)
+                    call.lost = not self._renew(post_id)
                 except Exception:  # a renewal that fails is retried at the next interval
                     log.warning("lease renewal for post %s failed", post_id, exc_info=True)
 
