@@ -223,9 +223,11 @@ def config_text(names: list[str], *, database: str = "sqlite:///outreach.db",
 def _code_hash() -> str:
     import inspect
 
-    from outreach.db import HEAD
+    from outreach.db import MIGRATIONS
 
-    h = hashlib.sha256(HEAD.encode())
+    h = hashlib.sha256()
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):  # the schema, indexes included
+        h.update(path.read_bytes())
     for part in (write_library, config_text, populate, _History, _toml, _key):
         h.update(inspect.getsource(part).encode())
     h.update(repr((SLOTS, POST_TIMES, SNAPSHOT_HOURS, KEEP_DAYS, _COMMENT_POOL, _CLASS_WEIGHTS,
