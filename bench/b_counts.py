@@ -96,10 +96,10 @@ def bench_mastodon(ctx: Context) -> list[Result]:
             got, _ = httpx_paging(ctx.peer_url, BOT_TOKEN, bot_id)
             refs.append(time.perf_counter() - t)
             if ctx.peer_python:
-                out = mastodonpy_loop(ctx.peer_python, ctx.peer_url, BOT_TOKEN, ids)
-                naive.append(float(out["wall"]))
-                naive_req = int(out["requests"])
-                naive_ok = naive_ok and {k: tuple(v) for k, v in out["counts"].items()} == {
+                loop = mastodonpy_loop(ctx.peer_python, ctx.peer_url, BOT_TOKEN, ids)
+                naive.append(float(loop["wall"]))
+                naive_req = int(loop["requests"])
+                naive_ok = naive_ok and {k: tuple(v) for k, v in loop["counts"].items()} == {
                     i: got[i] for i in ids}
         after = datasets.table_counts(root / "outreach.db")
         by_remote = _post_ids(rt)
@@ -110,10 +110,10 @@ def bench_mastodon(ctx: Context) -> list[Result]:
     limit = math.ceil(n / 40) + 1
     sweep, ref = median(sweeps), median(refs)
     correct = not wrong
-    details = {"n": n, "engagement_actions": actions, "first_sweep_s": round(first, 3),
+    details: dict[str, Any] = {"n": n, "engagement_actions": actions, "first_sweep_s": round(first, 3),
                "status_list_requests": lists, "sweeps_s": sweeps, "httpx_s": refs,
                "wrong_counts": len(wrong)}
-    out = [
+    out: list[Result] = [
         Result("mastodon.requests", f"Mastodon sweep N={n}: status-list requests", max(lists),
                "req", f"≤ ⌈N/40⌉+1 = {limit}", ok=max(lists) <= limit, timed=False,
                details=details),

@@ -35,7 +35,8 @@ from zoneinfo import ZoneInfo
 from bench.harness import ROOT
 
 ZONE = "Asia/Shanghai"
-SLOTS = (("0 8 * * *", ["fraud"]), ("30 12 * * *", []), ("0 20 * * *", []))
+SLOTS: tuple[tuple[str, list[str]], ...] = (
+    ("0 8 * * *", ["fraud"]), ("30 12 * * *", []), ("0 20 * * *", []))
 # local times of a day's posts: the three slots first, then ad-hoc posts
 POST_TIMES = (time(8, 0), time(12, 30), time(20, 0), time(10, 0), time(15, 30), time(18, 0),
               time(9, 15), time(16, 45))

@@ -649,7 +649,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault: Fault | None = None
         instead: Reply | None = None
         try:
-            weibo.admit(method, url.path, url.query, self.headers)
+            weibo.admit(method, url.path, url.query, dict(self.headers))
             fault = weibo.take_fault(url.path)
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.delay_ms / 1000)
