@@ -23,6 +23,7 @@ declared as class attributes (``platform``, ``config_keys``, ``needs_token``,
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -192,15 +193,21 @@ def normalise_text(text: str) -> str:
 # Blocks whose every code point is East Asian Wide or Fullwidth (a test checks each one
 # against unicodedata): CJK radicals to punctuation, kana and ideographs to Yi, Hangul
 # syllables, compatibility ideographs, full-width forms. Counting them is one regex pass.
-_COMMON_WIDE = re.compile(r"[\u2e80-\u303e\u3040-\u3247\u3250-\u4dbf\u4e00-\ua4cf"
-                          r"\uac00-\ud7a3\uf900-\ufaff\uff01-\uff60\uffe0-\uffe6]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_COMMON_WIDE = (r"[\u2e80-\u303e\u3040-\u3247\u3250-\u4dbf\u4e00-\ua4cf"
+                r"\uac00-\ud7a3\uf900-\ufaff\uff01-\uff60\uffe0-\uffe6]")
+
+
+@functools.cache
+def _width_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Compiled on first use (~3 ms): commands that never measure a text do not pay it."""
+    return re.compile(_COMMON_WIDE), re.compile(r"[^\x00-\x7f]")
 
 
 def weibo_length(text: str) -> int:
     """Weibo's rule: a full-width character counts 1, a half-width one ½, rounded up."""
-    rest, wide = _COMMON_WIDE.subn("", text)
-    for ch in _NON_ASCII.findall(rest):  # "—", "…", emoji, other scripts: ask unicodedata
+    common_wide, non_ascii = _width_patterns()
+    rest, wide = common_wide.subn("", text)
+    for ch in non_ascii.findall(rest):  # "—", "…", emoji, other scripts: ask unicodedata
         if unicodedata.east_asian_width(ch) in ("F", "W"):
             wide += 1
     return math.ceil((len(text) + wide) / 2)
