@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import Column, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -123,15 +123,12 @@ class Post(SQLModel, table=True):
     __tablename__ = "posts"
     __table_args__ = (
         Index("ix_posts_due", "status", "not_before"),
-        Index("ix_posts_account_status", "account", "status"),
-        Index("ix_posts_scheduled", "scheduled_at"),
-        # covering: the planner's history and last slot are read from the index alone
-        Index("ix_posts_tip_uses", "account", "tip_id", "status", "published_at",
+        # an account's posts by status; covering for the planner's history of tip uses
+        Index("ix_posts_account_use", "account", "status", "tip_id", "published_at",
               "scheduled_at", "variant"),
-        # only slot rows: queries over an account's posts by time keep their status index
-        Index("ix_posts_account_slots", "account", "scheduled_at",
-              sqlite_where=text("slot_key IS NOT NULL"),
-              postgresql_where=text("slot_key IS NOT NULL")),
+        Index("ix_posts_scheduled", "scheduled_at"),
+        # an account's last slot (kind between keeps status-and-time queries off it)
+        Index("ix_posts_account_kind", "account", "kind", "scheduled_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)

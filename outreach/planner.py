@@ -327,7 +327,7 @@ def load_history(session: Any, account: str, since: datetime | None = None) -> H
     With ``since``: every use from then on and, per tip, only its latest use before it;
     that is all cooldown, ranking and variant rotation need for slots at or after
     ``since`` plus the cooldown (a year of history is then a few hundred rows, read from
-    the covering index ``ix_posts_tip_uses``)."""
+    the covering index ``ix_posts_account_use``)."""
     tip_id = col(Post.tip_id)
     used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
     variant = func.coalesce(col(Post.variant), 0)
@@ -381,8 +381,8 @@ def window_start(session: Any, account: str, now: datetime, policy: Policy) -> d
     first run; never more than a week back."""
     last = session.execute(
         select(col(Post.scheduled_at)).where(
-            col(Post.account) == account, col(Post.slot_key).is_not(None),
-        ).order_by(col(Post.scheduled_at).desc()).limit(1)  # ix_posts_account_slots
+            col(Post.account) == account, col(Post.kind) == "slot", col(Post.slot_key).is_not(None),
+        ).order_by(col(Post.scheduled_at).desc()).limit(1)  # ix_posts_account_kind
     ).scalar()
     if last is not None:
         start = last + timedelta(seconds=1)
