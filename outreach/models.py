@@ -123,10 +123,11 @@ class Post(SQLModel, table=True):
     __tablename__ = "posts"
     __table_args__ = (
         Index("ix_posts_due", "status", "not_before"),
-        # an account's posts by status; covering for the planner's history of tip uses
-        Index("ix_posts_account_use", "account", "status", "tip_id", "published_at",
-              "scheduled_at", "variant"),
+        Index("ix_posts_account_status", "account", "status"),
         Index("ix_posts_scheduled", "scheduled_at"),
+        # covering: the planner reads a year of tip uses without touching post rows
+        Index("ix_posts_tip_uses", "account", "tip_id", "status", "published_at",
+              "scheduled_at", "variant"),
         # an account's last slot (kind between keeps status-and-time queries off it)
         Index("ix_posts_account_kind", "account", "kind", "scheduled_at"),
     )

@@ -327,7 +327,7 @@ def load_history(session: Any, account: str, since: datetime | None = None) -> H
     With ``since``: every use from then on and, per tip, only its latest use before it;
     that is all cooldown, ranking and variant rotation need for slots at or after
     ``since`` plus the cooldown (a year of history is then a few hundred rows, read from
-    the covering index ``ix_posts_account_use``)."""
+    the covering index ``ix_posts_tip_uses``)."""
     tip_id = col(Post.tip_id)
     used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
     variant = func.coalesce(col(Post.variant), 0)
