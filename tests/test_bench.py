@@ -37,7 +37,10 @@ def test_tiny_benchmarks_run_and_count_targets_hold(tmp_path: Path, capsys: pyte
     assert all(r.value is None or r.value >= 0 for r in results)
     # the report's totals agree with the raw SQL it is compared with
     assert by_key["report.month"].note == ""
-    assert by_key["planner.plan"].details["planned"] == by_key["planner.plan"].details["expected_planned"]
+    # every slot in the window is drawn, whatever the time of day makes the window
+    plan = by_key["planner.plan"].details
+    assert plan["planned"] == plan["slots"] > 0
+    assert abs(plan["slots"] - plan["about"]) <= 3 * 3  # the tiny shape: three accounts
 
     render_table(results, skipped, True, ctx.builds, 1.0)
     assert "outreach benchmarks — quick" in capsys.readouterr().out
