@@ -390,6 +390,11 @@ class Publisher:
             return "not queued"
         return self.process(post, now)
 
+    def _update_owned(self, s: Any, post_id: int | None, **values: Any) -> int:
+        """UPDATE the post this worker holds; the rows changed (0: the claim was lost)."""
+        return int(s.execute(_owned_post().values(**values),
+                             {"b_id": post_id, "b_worker": self.worker}).rowcount or 0)
+
     def _claim(self, s: Any, post_id: int, status: str, now: datetime, *,
                catch_up: bool = False) -> Post | None:
         """The conditional UPDATE that makes this worker the post's owner, returning the row
@@ -465,19 +470,16 @@ class Publisher:
         result = draw(slot, account, self.rt.library, client, history, self.policy, approved)
         with self.rt.db.session() as s:
             if isinstance(result, Draw):
-                n = s.execute(update(Post).where(col(Post.id) == post.id,
-                                                 col(Post.claimed_by) == self.worker)
-                              .values(status="queued", tip_id=result.tip_id,
-                                      variant=result.variant, category=result.category,
-                                      text=result.text, attempts=col(Post.attempts) - 1,
-                                      claimed_by=None, lease_until=None, not_before=now,
-                                      updated_at=now)).rowcount
+                n = self._update_owned(
+                    s, post.id, status="queued", tip_id=result.tip_id, variant=result.variant,
+                    category=result.category, text=result.text,
+                    attempts=col(Post.attempts) - 1, claimed_by=None, lease_until=None,
+                    not_before=now, updated_at=now)
                 s.commit()
                 return "redrawn" if n else "lost"
-            s.execute(update(Post).where(col(Post.id) == post.id,
-                                         col(Post.claimed_by) == self.worker)
-                      .values(status="missed", last_error=result.reason, claimed_by=None,
-                              lease_until=None, attempts=col(Post.attempts) - 1, updated_at=now))
+            self._update_owned(s, post.id, status="missed", last_error=result.reason,
+                               claimed_by=None, lease_until=None,
+                               attempts=col(Post.attempts) - 1, updated_at=now)
             s.commit()
         return "missed"
 
@@ -550,10 +552,8 @@ class Publisher:
                 and post.attempts < self.policy.max_attempts):
             # the platform still remembers the key: resending cannot duplicate
             with self.rt.db.session() as s:
-                s.execute(update(Post).where(col(Post.id) == post.id,
-                                             col(Post.claimed_by) == self.worker)
-                          .values(status="publishing", attempts=col(Post.attempts) + 1,
-                                  last_attempt_at=now))
+                self._update_owned(s, post.id, status="publishing",
+                                   attempts=col(Post.attempts) + 1, last_attempt_at=now)
                 s.commit()
             post.attempts += 1
             log.info("post %s: resending with the same idempotency key", post.id)
@@ -633,9 +633,7 @@ class Publisher:
         if ambiguous:
             values["ambiguous"] = True
         with self.rt.db.session() as s:
-            s.execute(update(Post).where(col(Post.id) == post.id,
-                                         col(Post.claimed_by) == self.worker)
-                      .values(**values))
+            self._update_owned(s, post.id, **values)
             if status == "failed":
                 s.execute(update(Account).where(col(Account.name) == post.account)
                           .values(last_error=f"post {post.id}: {error}"))
@@ -645,10 +643,8 @@ class Publisher:
     def _release(self, post_id: int | None, error: str) -> None:
         """Give a claim back after an internal error; the row is reconciled next tick."""
         with self.rt.db.session() as s:
-            s.execute(update(Post).where(col(Post.id) == post_id,
-                                         col(Post.claimed_by) == self.worker)
-                      .values(claimed_by=None, lease_until=None, last_error=error,
-                              status="unconfirmed", ambiguous=True))
+            self._update_owned(s, post_id, claimed_by=None, lease_until=None, last_error=error,
+                               status="unconfirmed", ambiguous=True)
             s.commit()
 
     def release_all(self) -> int:
