@@ -200,3 +200,29 @@ def runtime_factory(workspace: Path, clock: FakeClock) -> Iterator[Callable[...,
     yield make
     for rt in made:
         rt.close()
+
+
+# .ci/run sets OUTREACH_NO_SKIP=1 for the slow lane, where every server and browser a test
+# needs has been started: there a skip means a missing service, and a green run that skipped
+# the peer, PostgreSQL or the browser would prove nothing. So a skip becomes a failure.
+NO_SKIP = os.environ.get("OUTREACH_NO_SKIP") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if NO_SKIP and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped where every service must be up (OUTREACH_NO_SKIP=1): {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    outcome = yield  # a module skipped as a whole (importorskip, allow_module_level) too
+    report = outcome.get_result()
+    if NO_SKIP and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped where every service must be up (OUTREACH_NO_SKIP=1): " \
+                          f"{report.longrepr}"
