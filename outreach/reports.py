@@ -781,7 +781,7 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
         notes.append(_t(lang, "合计点赞数不含未提供点赞数的平台",
                         "total likes leave out platforms that give no like counts"))
     if simulated:
-        sim = ", ".join(a.name for a in accs if a.simulated)
+        sim = ", ".join(a.display_name or a.name for a in accs if a.simulated)
         notes.insert(0, _t(lang, f"{sim}：本地平台，受众为模拟数据，并非真实网民",
                            f"{sim}: the local platform; its audience is simulated, not real"))
     if lifetime:
