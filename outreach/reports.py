@@ -766,7 +766,9 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
     w = _Window(p.start, p.end, now, lifetime)
     with rt.db.reader() as s:
         acc_items, totals, rows = _accounts_and_totals(s, accs, p, now, lifetime, lang, notes)
-        other = _accounts_and_totals(s, accs, p, now, not lifetime, lang, [])[1]["comments"]
+        # the comment figure of the other kind (lifetime or in-period): one aggregate query
+        other = _figures(_aggregate(s, names, _Window(p.start, p.end, now, not lifetime)),
+                         None)[0]["comments"]
         prev_items, prev_totals, _ = _accounts_and_totals(s, accs, prev, now, lifetime, lang, [])
         top = _top_posts(s, names, w)
         in_period = _posts_in_period(s, names, w)
