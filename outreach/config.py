@@ -164,7 +164,9 @@ class OpinionSettings:
 @dataclass(frozen=True)
 class ReportSettings:
     department: str = ""  # the header of every report (北京市公安局)
-    title: str = ""  # the report's name after the period (网络宣传与民意月报); a default when empty
+    title: str = ""  # the report's name after the period (网络宣传与民意报告); a default when empty
+    department_en: str = ""  # the same for reports in English (--lang en); else the above
+    title_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -417,9 +419,9 @@ class _Reader:
                         opinions=opinions, report=report)
 
     def _report(self, raw: Any) -> ReportSettings:
-        r = self.table(raw, "report", {"department", "title"})
-        return ReportSettings(department=self.get(r, "report", "department", str, "").strip(),
-                              title=self.get(r, "report", "title", str, "").strip())
+        keys = ("department", "title", "department_en", "title_en")
+        r = self.table(raw, "report", set(keys))
+        return ReportSettings(**{k: self.get(r, "report", k, str, "").strip() for k in keys})
 
     def _database_url(self, url: str) -> str:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):

@@ -796,8 +796,11 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
                         "including what earlier posts gained in it"))
     label = period_label(p, lang)
     kind_zh = {"month": "月报", "week": "周报", "day": "日报"}.get(p.kind, "报告")
-    if settings.report.title:
-        title = f"{label} {settings.report.title}"
+    cfg = settings.report
+    department = (cfg.department_en or cfg.department) if lang == "en" else cfg.department
+    own_title = (cfg.title_en or cfg.title) if lang == "en" else cfg.title
+    if own_title:
+        title = f"{label} {own_title}"
     else:
         title = (f"{label} 民意与宣传{kind_zh}" if lang == "zh"
                  else f"Engagement and public-opinion report, {label}")
@@ -809,7 +812,7 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
                       "collected": opinions["total"]}
     return {
         "title": title,
-        "department": settings.report.department,
+        "department": department,
         "lang": lang,
         "generated_at": _iso(now),
         "period": _period_json(p, lang),
