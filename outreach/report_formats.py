@@ -25,20 +25,14 @@ from outreach.output import safe, shorten, sparkline
 
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei")
 
-# Labels in the report's language: key → (zh, en).
+# Labels in the report's language: key → (zh, en). Section titles are ``reports.SECTIONS``.
 LABELS: dict[str, tuple[str, str]] = {
     "period": ("统计周期", "Period"),
     "simulated": ("模拟数据：本地平台的受众是模拟的，并非真实网民", "SIMULATED: the local platform's "
                   "audience is simulated, not real"),
-    "overview": ("一、总体", "1. Overview"),
-    "interaction": ("二、传播与互动", "2. Reach and interaction"),
     "previous": ("与上期对比", "Compared with the previous period"),
-    "opinions": ("三、回应情况与民意分类", "3. Replies and public opinion"),
-    "content": ("四、内容分析", "4. Content"),
     "times": ("发布时段（本账号最佳时段）", "Posting times (each account's best)"),
     "followers": ("粉丝趋势", "Follower trend"),
-    "compliance": ("五、合规检查", "5. Compliance"),
-    "notes": ("六、备注", "6. Notes"),
     "account": ("账号", "Account"),
     "platform": ("平台", "Platform"),
     "posts": ("发博", "Posts"),

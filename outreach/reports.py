@@ -16,6 +16,13 @@ How a figure is counted:
   snapshots lack is the sum of the known ones, and ``notes`` says so. The BCI counts an unknown
   L as 0, and ``notes`` says that too.
 - **followers** at an instant: the latest ``account_metrics`` row at or before it.
+- **comments** come as three figures, each named and defined in every format
+  (``COMMENT_FIGURES``): ``received`` (the in-period change of the platform's counts: the
+  headline's K), ``on_period_posts`` (the lifetime counts of the period's posts) and
+  ``collected`` (the public's comments made in the period that were read and classified: the
+  public-opinion section's total). They differ, and the report says why.
+- An account with no token that never published is not counted and not checked for
+  compliance; it is listed once, in ``unconfigured_accounts``.
 
 Every query is set-based (aggregates and correlated index look-ups; no per-post query loops).
 """
