@@ -513,7 +513,8 @@ def report(
     account: Annotated[list[str] | None, typer.Option(
         "--account", "-a", help="Account name; repeat for several (default: every account).")] = None,
     since: Annotated[str | None, typer.Option(
-        help="First day, inclusive (YYYY-MM-DD, today, yesterday).")] = None,
+        help="First day, inclusive (YYYY-MM-DD, today, yesterday); alone, one --period "
+        "from it, never past today.")] = None,
     until: Annotated[str | None, typer.Option(help="Last day, inclusive.")] = None,
     period: Annotated[str, typer.Option(
         help="Calendar period: day, week or month (default: the last full month).")] = "month",
