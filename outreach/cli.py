@@ -505,7 +505,7 @@ def status(json_: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
-REPORT_FORMATS = ("table", "json", "csv", "md", "html")
+REPORT_FORMATS = ("table", "json", "csv", "md", "html", "xlsx")
 
 
 @app.command()
@@ -513,7 +513,8 @@ def report(
     account: Annotated[list[str] | None, typer.Option(
         "--account", "-a", help="Account name; repeat for several (default: every account).")] = None,
     since: Annotated[str | None, typer.Option(
-        help="First day, inclusive (YYYY-MM-DD, today, yesterday).")] = None,
+        help="First day, inclusive (YYYY-MM-DD, today, yesterday); alone, one --period "
+        "from it, never past today.")] = None,
     until: Annotated[str | None, typer.Option(help="Last day, inclusive.")] = None,
     period: Annotated[str, typer.Option(
         help="Calendar period: day, week or month (default: the last full month).")] = "month",
@@ -521,13 +522,14 @@ def report(
     lifetime: Annotated[bool, typer.Option(
         "--lifetime", help="Engagement as the lifetime totals of the period's posts.")] = False,
     format_: Annotated[str, typer.Option(
-        "--format", "-f", help="table, json, csv, md or html.")] = "table",
-    output_path: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write to this file (csv: a directory, one file per table).")] = None,
+        "--format", "-f", help="table, json, csv, md, html or xlsx.")] = "table",
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", help="Write to this file; csv: a directory (existing, or ending in /) "
+        "gets one file per table; xlsx needs FILE.xlsx.")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Engagement and public-opinion report (本月共发博文N篇，被转发M条次，网民评论K条，粉丝增至F人)."""
-    from outreach import output
+    from outreach import output as out
     from outreach.errors import InputError
     from outreach.reports import LANGS, PERIODS, build_report
     from outreach.timeparse import parse_day
@@ -539,6 +541,10 @@ def report(
         raise typer.BadParameter(f"must be one of {', '.join(PERIODS)}", param_hint="--period")
     if lang not in LANGS:
         raise typer.BadParameter(f"must be one of {', '.join(LANGS)}", param_hint="--lang")
+    if fmt == "xlsx" and (output is None or not output.lower().endswith(".xlsx")):
+        raise typer.BadParameter("--format xlsx writes a spreadsheet: give -o FILE.xlsx",
+                                 param_hint="--output")
+    output_path = Path(output) if output is not None else None
     rt = runtime()
     names = list(dict.fromkeys(account or []))
     for name in names:
@@ -552,17 +558,24 @@ def report(
                         lang=lang, lifetime=lifetime)
     from outreach import report_formats as rf
 
-    if fmt == "csv" and output_path is not None:
+    if fmt == "csv" and output is not None and output_path is not None and (
+            output.endswith(("/", os.sep)) or output_path.is_dir()):
         if output_path.exists() and not output_path.is_dir():
-            raise InputError("--output: for csv, give a directory (one file per table)",
-                             where=str(output_path))
+            raise InputError("--output: a file is there, not a directory", where=str(output_path))
         try:
             written = rf.write_csv_dir(data, output_path)
         except OSError as exc:
             raise InputError(f"cannot write: {exc.strerror}", where=str(output_path)) from None
-        output.message(f"wrote {len(written)} CSV file(s) to {output_path}")
+        out.message(f"wrote {len(written)} CSV file(s) to {output_path}")
+    elif fmt in ("csv", "xlsx") and output_path is not None:
+        write = rf.write_csv_file if fmt == "csv" else rf.write_xlsx
+        try:
+            write(data, output_path)
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror}", where=str(output_path)) from None
+        out.message(f"wrote {output_path}")
     elif fmt == "table" and output_path is None:
-        rf.render_table(data, output.out)
+        rf.render_table(data, out.out)
     else:
         if fmt == "table":
             import io
@@ -584,9 +597,9 @@ def report(
                 output_path.write_text(text, encoding="utf-8")
             except OSError as exc:
                 raise InputError(f"cannot write: {exc.strerror}", where=str(output_path)) from None
-            output.message(f"wrote {output_path}")
+            out.message(f"wrote {output_path}")
     if data["simulated"] and fmt != "table":
-        output.warn(f"simulated audience (local platform): {', '.join(data['simulated_accounts'])}")
+        out.warn(f"simulated audience (local platform): {', '.join(data['simulated_accounts'])}")
 
 
 # --- metrics / accounts / db ------------------------------------------------------------

@@ -75,6 +75,12 @@ class AccountSettings:
     slots: tuple[Slot, ...]
     options: Mapping[str, Any]  # the platform's own keys (config_keys)
     data_dir: Path
+    display_name: str = ""  # what people call the account (平安北京); the name when empty
+
+    @property
+    def label(self) -> str:
+        """The name people read: ``display_name``, else the config name."""
+        return self.display_name or self.name
 
     @cached_property
     def template_variables(self) -> Mapping[str, Any]:
@@ -156,6 +162,14 @@ class OpinionSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    department: str = ""  # the header of every report (北京市公安局)
+    title: str = ""  # the report's name after the period (网络宣传与民意报告); a default when empty
+    department_en: str = ""  # the same for reports in English (--lang en); else the above
+    title_en: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     database_url: str
@@ -166,6 +180,7 @@ class Settings:
     policy: Policy = field(default_factory=Policy)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     opinions: OpinionSettings = field(default_factory=OpinionSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     def account(self, name: str) -> AccountSettings:
         from outreach.errors import NotFound
@@ -321,7 +336,7 @@ class _Reader:
         from outreach.clients import client_class, known_platforms
         from outreach.cron import CronError, parse_cron
 
-        self.table(data, "", {"outreach", "accounts", "policy", "metrics", "opinions"})
+        self.table(data, "", {"outreach", "accounts", "policy", "metrics", "opinions", "report"})
         top = self.table(data.get("outreach", {}), "outreach",
                          {"database", "timezone", "content_dir", "data_dir"})
         db = self.get(top, "outreach", "database", str, "sqlite:///outreach.db")
@@ -346,7 +361,7 @@ class _Reader:
                                  f"(known: {', '.join(known_platforms())})")
             cls = client_class(platform)
             common = {"platform", "api_base", "token_env", "lang", "timezone", "max_length",
-                      "vars", "slots"}
+                      "vars", "slots", "display_name"}
             self.table(acc, dotted, common | set(cls.config_keys))
             lang = self.get(acc, dotted, "lang", str, "zh")
             if lang not in LANGS:
@@ -362,6 +377,7 @@ class _Reader:
             if max_length is not None and max_length < 1:
                 raise self.error(f"{dotted}.max_length", "must be positive")
             vars_ = self.get(acc, dotted, "vars", dict, {})
+            display_name = self.get(acc, dotted, "display_name", str, "").strip()
             slots_raw = self.get(acc, dotted, "slots", list, [])
             slots: list[Slot] = []
             for i, s in enumerate(slots_raw):
@@ -384,6 +400,7 @@ class _Reader:
                 name=name, platform=platform, lang=lang, timezone=acc_tz, api_base=api_base,
                 token_env=token_env, max_length=max_length, vars=_freeze(vars_),
                 slots=tuple(slots), options=MappingProxyType(options), data_dir=data_dir,
+                display_name=display_name,
             )
             validate = getattr(cls, "validate_options", None)
             if validate is not None:
@@ -395,10 +412,16 @@ class _Reader:
         policy = self._policy(data.get("policy", {}))
         metrics = self._metrics(data.get("metrics", {}))
         opinions = self._opinions(data.get("opinions", {}))
+        report = self._report(data.get("report", {}))
         return Settings(path=self.path, database_url=database_url, timezone=tz,
                         content_dir=content_dir, data_dir=data_dir,
                         accounts=MappingProxyType(accounts), policy=policy, metrics=metrics,
-                        opinions=opinions)
+                        opinions=opinions, report=report)
+
+    def _report(self, raw: Any) -> ReportSettings:
+        keys = ("department", "title", "department_en", "title_en")
+        r = self.table(raw, "report", set(keys))
+        return ReportSettings(**{k: self.get(r, "report", k, str, "").strip() for k in keys})
 
     def _database_url(self, url: str) -> str:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):

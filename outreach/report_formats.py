@@ -25,20 +25,14 @@ from outreach.output import safe, shorten, sparkline
 
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei")
 
-# Labels in the report's language: key → (zh, en).
+# Labels in the report's language: key → (zh, en). Section titles are ``reports.SECTIONS``.
 LABELS: dict[str, tuple[str, str]] = {
     "period": ("统计周期", "Period"),
     "simulated": ("模拟数据：本地平台的受众是模拟的，并非真实网民", "SIMULATED: the local platform's "
                   "audience is simulated, not real"),
-    "overview": ("一、总体", "1. Overview"),
-    "interaction": ("二、传播与互动", "2. Reach and interaction"),
     "previous": ("与上期对比", "Compared with the previous period"),
-    "opinions": ("三、回应情况与民意分类", "3. Replies and public opinion"),
-    "content": ("四、内容分析", "4. Content"),
     "times": ("发布时段（本账号最佳时段）", "Posting times (each account's best)"),
     "followers": ("粉丝趋势", "Follower trend"),
-    "compliance": ("五、合规检查", "5. Compliance"),
-    "notes": ("六、备注", "6. Notes"),
     "account": ("账号", "Account"),
     "platform": ("平台", "Platform"),
     "posts": ("发博", "Posts"),
@@ -94,9 +88,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "no": ("否", "no"),
     "none": ("无", "none"),
     "na": ("无数据", "n/a"),
-    "total_opinions": ("网民评论", "Comments from the public"),
+    "total_opinions": ("已读取并分类的评论", "Comments read and classified"),
     "generated": ("生成时间", "Generated"),
     "lifetime": ("互动为博文累计数", "Engagement: lifetime totals of the period's posts"),
+    "comment_counts": ("评论数的口径", "What each comment figure counts"),
+    "definition": ("口径", "Definition"),
+    "unconfigured": ("未配置的账号（无令牌、从未发博；不计入统计，也不做合规检查）",
+                     "Accounts not set up (no token, never published; not counted, not checked)"),
+    "rates": ("互动率", "Rates"),
+    "department": ("单位", "Department"),
 }
 WEEKDAYS = {"zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
             "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
@@ -104,7 +104,7 @@ FIGURE_KEYS = ("posts", "reposts", "comments", "likes", "followers_start", "foll
                "follower_change", "bci")
 RATE_KEYS = ("posts_per_day", "avg_reposts", "avg_comments", "avg_likes", "repost_rate",
              "comment_rate", "like_rate")
-ACCOUNT_CSV_COLUMNS = ("name", "platform", "simulated", *FIGURE_KEYS, "bci_likes_unknown",
+ACCOUNT_CSV_COLUMNS = ("name", "display_name", "platform", "simulated", *FIGURE_KEYS, "bci_likes_unknown",
                        *RATE_KEYS, "prev_posts", "prev_reposts", "prev_comments", "prev_likes",
                        "prev_followers_end", "prev_follower_change", "prev_bci", "partial",
                        "period_start", "period_end", "timezone")
@@ -196,29 +196,35 @@ def render_json(report: dict[str, Any]) -> str:
 
 
 def render_table(report: dict[str, Any], console: Any) -> None:
-    """The report as Rich tables on ``console``."""
+    """The report as Rich tables on ``console``, section by section."""
     from rich.table import Table
 
     tz = report["period"]["timezone"]
+    who = _names(report)
+    if report["department"]:
+        console.print(f"[bold]{safe(report['department'])}[/]")
     console.print(f"[bold]{safe(report['title'])}[/]")
     console.print(f"{_l(report, 'period')}: {_period_text(report)}")
     if report["simulated"]:
         console.print(f"[bold yellow]{_l(report, 'simulated')}[/] "
-                      f"({safe(', '.join(report['simulated_accounts']))}) — simulated: true")
+                      f"({safe(', '.join(who(n) for n in report['simulated_accounts']))})"
+                      " — simulated: true")
     if report["lifetime"]:
         console.print(f"[cyan]{_l(report, 'lifetime')}[/]")
     console.print(f"[bold]{safe(report['headline']['zh'])}[/]")
     console.print(safe(report["headline"]["en"]))
 
+    # 一、总体
+    console.print(f"\n[bold]{_section(report, 'overview')}[/]")
     prev = _prev_by_name(report)
-    t = Table(title=_l(report, "overview"), header_style="bold")
+    t = Table(title=_table_title(report, "accounts"), header_style="bold")
     for key in ("account", "platform", *FIGURE_KEYS):
         t.add_column(_l(report, key), justify="left" if key in ("account", "platform") else "right")
     t.add_column(f"{_l(report, 'prev_period')} {_l(report, 'posts')}", justify="right")
     t.add_column(f"{_l(report, 'prev_period')} BCI", justify="right")
     for a in report["accounts"]:
         p = prev.get(a["name"], {})
-        t.add_row(safe(a["name"]), a["platform"],
+        t.add_row(safe(a["display_name"]), a["platform"],
                   *[_cell_value(report, k, a[k]) for k in FIGURE_KEYS],
                   _num(p.get("posts")), _num(p.get("bci")))
     tot, ptot = report["totals"], report["previous"]["totals"]
@@ -226,33 +232,44 @@ def render_table(report: dict[str, Any], console: Any) -> None:
               *[_cell_value(report, k, tot[k]) for k in FIGURE_KEYS],
               _num(ptot["posts"]), _num(ptot["bci"]), style="bold")
     console.print(t)
+    console.print(f"[bold]{_l(report, 'comment_counts')}[/]")
+    for d in report["comment_counts"]["definitions"]:
+        console.print(f"- {safe(d['label'])}: [bold]{_num(d['value'], _l(report, 'na'))}[/] "
+                      f"— {_l(report, 'definition')}: {safe(d['definition'])}")
+    if report["unconfigured_accounts"]:
+        console.print(f"[dim]{_l(report, 'unconfigured')}: {safe(_unconfigured_text(report))}[/]")
 
-    r = Table(title=_l(report, "interaction"), header_style="bold")
+    # 二、传播与互动
+    console.print(f"\n[bold]{_section(report, 'interaction')}[/]")
+    r = Table(title=_l(report, "rates"), header_style="bold")
     r.add_column(_l(report, "account"))
     for key in RATE_KEYS:
         r.add_column(_l(report, key), justify="right")
-    for a in [*report["accounts"], {**tot, "name": _l(report, "total")}]:
-        r.add_row(safe(a["name"]), *[_cell_value(report, k, a[k]) for k in RATE_KEYS])
+    for a in [*report["accounts"], {**tot, "display_name": _l(report, "total")}]:
+        r.add_row(safe(a["display_name"]), *[_cell_value(report, k, a[k]) for k in RATE_KEYS])
     console.print(r)
-
-    c = Table(title=_l(report, "previous"), header_style="bold")
+    c = Table(title=f"{_l(report, 'previous')} ({safe(report['previous']['period']['label'])})",
+              header_style="bold")
     for key in ("figure", "this_period", "prev_period", "change"):
         c.add_column(_l(report, key), justify="left" if key == "figure" else "right")
     for row in _comparison_rows(report):
         c.add_row(*row)
     console.print(c)
+    ft = Table(title=_l(report, "followers"), header_style="bold")
+    for key in ("account", "followers_start", "followers_end"):
+        ft.add_column(_l(report, key), justify="left" if key == "account" else "right")
+    ft.add_column(_l(report, "followers"))
+    for a in report["accounts"]:
+        ft.add_row(safe(a["display_name"]), _num(a["followers_start"], _l(report, "na")),
+                   _num(a["followers_end"], _l(report, "na")), _spark(report, a["name"]))
+    console.print(ft)
 
-    if report["top_posts"]:
-        tp = Table(title=_l(report, "top_posts"), header_style="bold")
-        for key in ("account", "published", "category", "reposts", "comments", "likes", "text"):
-            tp.add_column(_l(report, key), overflow="fold" if key == "text" else "ellipsis",
-                          justify="right" if key in FIELDS_SET else "left")
-        for p in report["top_posts"]:
-            tp.add_row(safe(p["account"]), _local(p["published_at"], tz), safe(p["category"] or "-"),
-                       _num(p["reposts"]), _num(p["comments"]), _num(p["likes"]),
-                       safe(shorten(p["text"], 48)))
-        console.print(tp)
+    # 三、回应情况与民意分类
+    console.print()
+    _print_opinions(report, console)
 
+    # 四、内容分析
+    console.print(f"\n[bold]{_section(report, 'content')}[/]")
     if report["categories"]:
         ct = Table(title=_l(report, "categories"), header_style="bold")
         for key in ("category", "posts", "reposts", "comments", "likes", "avg_reposts",
@@ -262,7 +279,16 @@ def render_table(report: dict[str, Any], console: Any) -> None:
             ct.add_row(safe(cat["name"]), *[_num(cat[k]) for k in (
                 "posts", "reposts", "comments", "likes", "avg_reposts", "avg_comments")])
         console.print(ct)
-
+    if report["top_posts"]:
+        tp = Table(title=_l(report, "top_posts"), header_style="bold")
+        for key in ("account", "published", "category", "reposts", "comments", "likes", "text"):
+            tp.add_column(_l(report, key), overflow="fold" if key == "text" else "ellipsis",
+                          justify="right" if key in FIELDS_SET else "left")
+        for p in report["top_posts"]:
+            tp.add_row(safe(who(p["account"])), _local(p["published_at"], tz),
+                       safe(p["category_name"]), _num(p["reposts"]), _num(p["comments"]),
+                       _num(p["likes"]), safe(shorten(p["text"], 48)))
+        console.print(tp)
     grid = _hour_grid(report)
     if grid:
         hours = sorted({h for row in grid.values() for h in row})
@@ -274,22 +300,47 @@ def render_table(report: dict[str, Any], console: Any) -> None:
             cells = grid.get(d, {})
             ht.add_row(name, *[f"{cells[h]:.1f}" if h in cells else "" for h in hours])
         console.print(ht)
-
-    bt = Table(title=_l(report, "best_times"), header_style="bold")
+    bt = Table(title=_l(report, "times"), header_style="bold")
     bt.add_column(_l(report, "account"))
     bt.add_column(_l(report, "best_times"))
-    bt.add_column(_l(report, "followers"))
     for a in report["accounts"]:
-        series = [pt["accounts"].get(a["name"]) for pt in report["followers"]]
-        bt.add_row(safe(a["name"]), _best_text(report, a["best_times"]), sparkline(series))
+        bt.add_row(safe(a["display_name"]), _best_text(report, a["best_times"]))
     console.print(bt)
 
-    _print_opinions(report, console)
+    # 五、合规检查
+    console.print()
     _print_compliance(report, console)
-    if report["notes"]:
-        console.print(f"[bold]{_l(report, 'notes')}[/]")
-        for n in report["notes"]:
-            console.print(f"- {safe(n)}")
+    # 六、备注
+    console.print(f"\n[bold]{_section(report, 'notes')}[/]")
+    for n in report["notes"]:
+        console.print(f"- {safe(n)}")
+    if not report["notes"]:
+        console.print(f"- {_l(report, 'none')}")
+
+
+def _section(report: dict[str, Any], key: str) -> str:
+    """A section's title as the report names it (the same in every format)."""
+    return next(s["title"] for s in report["sections"] if s["key"] == key)
+
+
+def _table_title(report: dict[str, Any], key: str) -> str:
+    return next(t["title"] for s in report["sections"] for t in s["tables"] if t["key"] == key)
+
+
+def _names(report: dict[str, Any]) -> Callable[[str], str]:
+    """Account name → the name people read (display_name)."""
+    known = {a["name"]: a["display_name"] for a in report["accounts"]}
+    known.update({a["name"]: a["display_name"] for a in report["unconfigured_accounts"]})
+    return lambda name: known.get(name, name)
+
+
+def _spark(report: dict[str, Any], name: str) -> str:
+    return sparkline(pt["accounts"].get(name) for pt in report["followers"])
+
+
+def _unconfigured_text(report: dict[str, Any]) -> str:
+    return "; ".join(f"{a['display_name']} ({a['name']}, {a['platform']})"
+                     for a in report["unconfigured_accounts"])
 
 
 FIELDS_SET = frozenset({"reposts", "comments", "likes", "posts"})
@@ -313,7 +364,7 @@ def _print_opinions(report: dict[str, Any], console: Any) -> None:
 
     o = report["opinions"]
     console.print(
-        f"[bold]{_l(report, 'opinions')}[/]: {_l(report, 'total_opinions')} {o['total']}, "
+        f"[bold]{_section(report, 'opinions')}[/]\n{_l(report, 'total_opinions')} {o['total']}, "
         f"{_l(report, 'emergencies')} {o['emergencies']}, {_l(report, 'needs_reply')} "
         f"{o['needs_reply']}, {_l(report, 'replied')} {o['replied']}, {_l(report, 'reply_rate')} "
         f"{_pct(o['reply_rate'])}, {_l(report, 'median_reply_hours')} "
@@ -330,7 +381,8 @@ def _print_opinions(report: dict[str, Any], console: Any) -> None:
         console.print(t)
     for e in o["emergency_items"]:
         console.print(f"[bold red]{_l(report, 'emergencies')}[/] "
-                      f"{_local(e['created_at'], report['period']['timezone'])} {safe(e['account'])}: "
+                      f"{_local(e['created_at'], report['period']['timezone'])} "
+                      f"{safe(_names(report)(e['account']))}: "
                       f"{safe(shorten(e['text'] or '', 70))}")
 
 
@@ -338,14 +390,15 @@ def _print_compliance(report: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
     cp = report["compliance"]
-    t = Table(title=_l(report, "compliance"), header_style="bold")
+    console.print(f"[bold]{_section(report, 'compliance')}[/]")
+    t = Table(header_style="bold")
     keys = ("longest_gap_days", "failed", "missed", "retracted", "drafts_waiting")
     t.add_column(_l(report, "account"))
     for key in keys:
         t.add_column(_l(report, key), justify="right")
     for c in cp["accounts"]:
         gap = f"{c['longest_gap_days']:.2f}"
-        t.add_row(safe(c["account"]), f"[bold red]{gap}[/]" if c["warning"] else gap,
+        t.add_row(safe(c["display_name"]), f"[bold red]{gap}[/]" if c["warning"] else gap,
                   *[str(c[k]) for k in keys[1:]])
     console.print(t)
     for w in cp["warnings"]:
@@ -387,7 +440,8 @@ def _account_rows(report: dict[str, Any], accounts: list[dict[str, Any]],
     rows = []
     for a in [*accounts, {**totals, "name": TOTAL_NAME}]:
         b = prev.get(a["name"], previous["totals"] if a["name"] == TOTAL_NAME else {})
-        row = [a["name"], a["platform"], a["simulated"], *[a[k] for k in FIGURE_KEYS],
+        shown = a.get("display_name") or _l(report, "total")
+        row = [a["name"], shown, a["platform"], a["simulated"], *[a[k] for k in FIGURE_KEYS],
                a["bci_likes_unknown"], *[a[k] for k in RATE_KEYS],
                b.get("posts"), b.get("reposts"), b.get("comments"), b.get("likes"),
                b.get("followers_end"), b.get("follower_change"), b.get("bci"), a["partial"],
@@ -398,79 +452,159 @@ def _account_rows(report: dict[str, Any], accounts: list[dict[str, Any]],
 
 def render_csv(report: dict[str, Any]) -> str:
     """The per-account table (one row per account and a ``(total)`` row)."""
-    rows = _account_rows(report, report["accounts"], report["totals"], report["previous"])
-    return _csv(ACCOUNT_CSV_COLUMNS, rows)
+    return _csv(*report_tables(report)["accounts"])
 
 
-def _csv_tables(report: dict[str, Any]) -> dict[str, str]:
+Columns = tuple[str, ...]
+
+
+def report_tables(report: dict[str, Any]) -> dict[str, tuple[Columns, list[list[Any]]]]:
+    """Every table of the report as (column keys, rows of plain values), in the order of the
+    report's sections (``report["sections"]``): one CSV file or xlsx sheet each."""
     names = [a["name"] for a in report["accounts"]]
     p = report["period"]
     o = report["opinions"]
     cp = report["compliance"]
     prev = report["previous"]
-    summary = [("title", report["title"]), ("period_start", p["start"]), ("period_end", p["end"]),
-               ("timezone", p["timezone"]), ("first_day", p["first_day"]),
-               ("last_day", p["last_day"]), ("simulated", report["simulated"]),
-               ("simulated_accounts", report["simulated_accounts"]),
-               ("lifetime", report["lifetime"]), ("headline_zh", report["headline"]["zh"]),
-               ("headline_en", report["headline"]["en"]), ("generated_at", report["generated_at"]),
-               *[("note", n) for n in report["notes"]]]
-    return {
-        "summary.csv": _csv(("key", "value"), summary),
-        "accounts.csv": render_csv(report),
-        "previous.csv": _csv(ACCOUNT_CSV_COLUMNS, _account_rows(
+    cc = report["comment_counts"]
+    summary: list[list[Any]] = [
+        ["department", report["department"]], ["title", report["title"]],
+        ["period_start", p["start"]], ["period_end", p["end"]], ["timezone", p["timezone"]],
+        ["first_day", p["first_day"]], ["last_day", p["last_day"]],
+        ["simulated", report["simulated"]], ["simulated_accounts", report["simulated_accounts"]],
+        ["lifetime", report["lifetime"]], ["headline_zh", report["headline"]["zh"]],
+        ["headline_en", report["headline"]["en"]], ["generated_at", report["generated_at"]],
+        *[[f"comments_{d['key']}", d["value"]] for d in cc["definitions"]],
+        *[["unconfigured_account", f"{a['display_name']} ({a['name']}, {a['platform']})"]
+          for a in report["unconfigured_accounts"]]]
+    top_cols = ("id", "account", "published_at", "category", "category_name", "tip_id", "status",
+                "reposts", "comments", "likes", "engagement", "url", "text")
+    cat_cols = ("code", "name_zh", "name_en", "posts", "reposts", "comments", "likes",
+                "avg_reposts", "avg_comments", "avg_likes")
+    hour_cols = ("account", "weekday", "hour", "posts", "reposts", "comments", "likes",
+                 "engagement", "per_post")
+    op_cols = ("class", "name", "count", "share", "needs_reply", "replied", "reply_rate",
+               "median_reply_hours", "overdue_unanswered", "late_replies", "deadline_hours")
+    em_cols = ("id", "account", "post_id", "created_at", "replied_at", "url", "text")
+    cp_cols = ("account", "display_name", "longest_gap_days", "gap_from", "gap_to", "warning",
+               "failed", "missed", "retracted", "drafts_waiting")
+    tables: dict[str, tuple[Columns, list[list[Any]]]] = {
+        "summary": (("key", "value"), summary),
+        "accounts": (ACCOUNT_CSV_COLUMNS, _account_rows(
+            report, report["accounts"], report["totals"], report["previous"])),
+        "previous": (ACCOUNT_CSV_COLUMNS, _account_rows(
             {**report, "period": prev["period"]}, prev["accounts"], prev["totals"],
             {"accounts": [], "totals": {}})),
-        "top_posts.csv": _csv(
-            ("id", "account", "published_at", "category", "tip_id", "status", "reposts",
-             "comments", "likes", "engagement", "url", "text"),
-            [[t[k] for k in ("id", "account", "published_at", "category", "tip_id", "status",
-                             "reposts", "comments", "likes", "engagement", "url", "text")]
-             for t in report["top_posts"]]),
-        "categories.csv": _csv(
-            ("code", "name_zh", "name_en", "posts", "reposts", "comments", "likes",
-             "avg_reposts", "avg_comments", "avg_likes"),
-            [[c[k] for k in ("code", "name_zh", "name_en", "posts", "reposts", "comments", "likes",
-                             "avg_reposts", "avg_comments", "avg_likes")]
-             for c in report["categories"]]),
-        "hours.csv": _csv(
-            ("account", "weekday", "hour", "posts", "reposts", "comments", "likes", "engagement",
-             "per_post"),
-            [[h[k] for k in ("account", "weekday", "hour", "posts", "reposts", "comments", "likes",
-                             "engagement", "per_post")] for h in report["hours"]]),
-        "followers.csv": _csv(("date", *names, "total"),
-                              [[f["date"], *[f["accounts"].get(n) for n in names], f["total"]]
-                               for f in report["followers"]]),
-        "opinions.csv": _csv(
-            ("class", "name", "count", "share", "needs_reply", "replied", "reply_rate",
-             "median_reply_hours", "overdue_unanswered", "late_replies", "deadline_hours"),
-            [[c[k] for k in ("class", "name", "count", "share", "needs_reply", "replied",
-                             "reply_rate", "median_reply_hours", "overdue_unanswered",
-                             "late_replies", "deadline_hours")] for c in o["by_class"]]
-            + [[TOTAL_NAME, "", o["total"], None, o["needs_reply"], o["replied"], o["reply_rate"],
-                o["median_reply_hours"], o["overdue_unanswered"], o["late_replies"], None]]),
-        "emergencies.csv": _csv(
-            ("id", "account", "post_id", "created_at", "replied_at", "url", "text"),
-            [[e[k] for k in ("id", "account", "post_id", "created_at", "replied_at", "url", "text")]
-             for e in o["emergency_items"]]),
-        "compliance.csv": _csv(
-            ("account", "longest_gap_days", "gap_from", "gap_to", "warning", "failed", "missed",
-             "retracted", "drafts_waiting"),
-            [[c[k] for k in ("account", "longest_gap_days", "gap_from", "gap_to", "warning",
-                             "failed", "missed", "retracted", "drafts_waiting")]
-             for c in cp["accounts"]]),
+        "followers": (("date", *names, "total"),
+                      [[f["date"], *[f["accounts"].get(n) for n in names], f["total"]]
+                       for f in report["followers"]]),
+        "opinions": (op_cols, [[c[k] for k in op_cols] for c in o["by_class"]]
+                     + [[TOTAL_NAME, "", o["total"], None, o["needs_reply"], o["replied"],
+                         o["reply_rate"], o["median_reply_hours"], o["overdue_unanswered"],
+                         o["late_replies"], None]]),
+        "emergencies": (em_cols, [[e[k] for k in em_cols] for e in o["emergency_items"]]),
+        "categories": (cat_cols, [[c[k] for k in cat_cols] for c in report["categories"]]),
+        "top_posts": (top_cols, [[t[k] for k in top_cols] for t in report["top_posts"]]),
+        "hours": (hour_cols, [[h[k] for k in hour_cols] for h in report["hours"]]),
+        "compliance": (cp_cols, [[c[k] for k in cp_cols] for c in cp["accounts"]]),
+        "notes": (("note",), [[n] for n in report["notes"]]),
     }
+    order = [t["key"] for sec in report["sections"] for t in sec["tables"]]
+    return {key: tables[key] for key in order}
 
 
 def write_csv_dir(report: dict[str, Any], directory: Path) -> list[Path]:
     """One CSV file per table in ``directory`` (UTF-8 with a BOM, so spreadsheets read Chinese)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in _csv_tables(report).items():
-        path = directory / name
-        path.write_text(text, encoding="utf-8-sig", newline="")
+    for key, (columns, rows) in report_tables(report).items():
+        path = directory / f"{key}.csv"
+        path.write_text(_csv(columns, rows), encoding="utf-8-sig", newline="")
         written.append(path)
     return written
+
+
+def write_csv_file(report: dict[str, Any], path: Path) -> None:
+    """The per-account table in one file (UTF-8 with a BOM)."""
+    path.write_text(render_csv(report), encoding="utf-8-sig", newline="")
+
+
+# --- spreadsheet -------------------------------------------------------------------------
+
+# Column headers of the spreadsheet, in the report's language: column key → (zh, en).
+# Keys not listed here use LABELS, else stay as they are (account names in the trend).
+COLUMNS: dict[str, tuple[str, str]] = {
+    "name": ("账号", "Account"), "display_name": ("名称", "Name"),
+    "simulated": ("模拟数据", "Simulated"),
+    "bci_likes_unknown": ("BCI 点赞按 0 计", "BCI likes unknown"),
+    "prev_posts": ("上期发博", "Previous posts"), "prev_reposts": ("上期转发", "Previous reposts"),
+    "prev_comments": ("上期评论", "Previous comments"), "prev_likes": ("上期点赞", "Previous likes"),
+    "prev_followers_end": ("上期期末粉丝", "Previous followers at end"),
+    "prev_follower_change": ("上期粉丝增减", "Previous follower change"),
+    "prev_bci": ("上期 BCI", "Previous BCI"), "partial": ("数据不全", "Partly known"),
+    "period_start": ("周期开始", "Period start"), "period_end": ("周期结束", "Period end"),
+    "timezone": ("时区", "Time zone"), "key": ("项目", "Item"), "value": ("内容", "Value"),
+    "id": ("编号", "ID"), "account": ("账号", "Account"), "published_at": ("发布时间", "Published"),
+    "category": ("类别代码", "Category code"), "category_name": ("类别", "Category"),
+    "tip_id": ("提示编号", "Tip"), "status": ("状态", "Status"), "url": ("链接", "URL"),
+    "code": ("代码", "Code"), "name_zh": ("类别", "Category (zh)"),
+    "name_en": ("类别（英文）", "Category"), "class": ("代码", "Code"),
+    "deadline_hours": ("回复时限（小时）", "Deadline (h)"), "post_id": ("博文编号", "Post"),
+    "created_at": ("时间", "Time"), "replied_at": ("回复时间", "Replied at"),
+    "gap_from": ("未更新起", "Gap from"), "gap_to": ("未更新止", "Gap to"),
+    "note": ("备注", "Note"), "total": ("合计", "Total"),
+}
+_PERCENT = frozenset({"share", "reply_rate", "repost_rate", "comment_rate", "like_rate"})
+
+
+def column_label(report: dict[str, Any], key: str) -> str:
+    zh_en = COLUMNS.get(key) or LABELS.get(key)
+    if zh_en is None:
+        return key
+    return zh_en[0] if report.get("lang") == "zh" else zh_en[1]
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def write_xlsx(report: dict[str, Any], path: Path) -> None:
+    """One sheet per table, headers in the report's language, numbers as numbers. Text is
+    always stored as text: a post or comment that starts with ``=`` never becomes a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    book.remove(book.active)
+    sheets = {t["key"]: t["sheet"] for sec in report["sections"] for t in sec["tables"]}
+    bold = Font(bold=True)
+    for key, (columns, rows) in report_tables(report).items():
+        ws = book.create_sheet(sheets[key])
+        ws.append([column_label(report, c) for c in columns])
+        for cell in ws[1]:
+            cell.font = bold
+        for r, row in enumerate(rows, start=2):
+            for c, (col_key, value) in enumerate(zip(columns, row, strict=True), start=1):
+                value = _xlsx_value(value)
+                cell = ws.cell(row=r, column=c)
+                if isinstance(value, str):
+                    cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                    cell.data_type = "s"  # text, never a formula
+                else:
+                    cell.value = value
+                    if col_key in _PERCENT and isinstance(value, float):
+                        cell.number_format = "0.00%"
+        ws.freeze_panes = "A2"
+        for c, col_key in enumerate(columns, start=1):
+            width = max([len(column_label(report, col_key)) * 2, 8]
+                        + [min(len(str(row[c - 1] or "")), 60) for row in rows[:200]])
+            ws.column_dimensions[ws.cell(row=1, column=c).column_letter].width = min(width + 2, 62)
+    book.save(path)
 
 
 # --- Markdown --------------------------------------------------------------------------
@@ -494,22 +628,28 @@ def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]
 
 def render_markdown(report: dict[str, Any]) -> str:
     L: Callable[[str], str] = lambda key: _l(report, key)  # noqa: E731
+    S: Callable[[str], str] = lambda key: _section(report, key)  # noqa: E731
+    who = _names(report)
     tz = report["period"]["timezone"]
-    lines = [f"# {md_escape(report['title'])}", "",
-             f"{L('period')}: {_period_text(report)}", ""]
+    lines = []
+    if report["department"]:
+        lines += [f"**{md_escape(report['department'])}**", ""]
+    lines += [f"# {md_escape(report['title'])}", "", f"{L('period')}: {_period_text(report)}", ""]
     if report["simulated"]:
         lines += [f"> **{L('simulated')}** (simulated: true — "
-                  f"{md_escape(', '.join(report['simulated_accounts']))})", ""]
+                  f"{md_escape(', '.join(who(n) for n in report['simulated_accounts']))})", ""]
     if report["lifetime"]:
         lines += [f"> {L('lifetime')}", ""]
     lines += [f"**{md_escape(report['headline']['zh'])}**", "",
               md_escape(report["headline"]["en"]), ""]
 
-    lines += [f"## {L('overview')}", ""]
+    # 一、总体
+    lines += [f"## {S('overview')}", ""]
     prev = _prev_by_name(report)
     header = [L("account"), L("platform"), *[L(k) for k in FIGURE_KEYS],
               f"{L('prev_period')} {L('posts')}", f"{L('prev_period')} BCI"]
-    rows = [[md_escape(a["name"]), a["platform"], *[_cell_value(report, k, a[k]) for k in FIGURE_KEYS],
+    rows = [[md_escape(a["display_name"]), a["platform"],
+             *[_cell_value(report, k, a[k]) for k in FIGURE_KEYS],
              _num(prev.get(a["name"], {}).get("posts")), _num(prev.get(a["name"], {}).get("bci"))]
             for a in report["accounts"]]
     tot, ptot = report["totals"], report["previous"]["totals"]
@@ -517,17 +657,31 @@ def render_markdown(report: dict[str, Any]) -> str:
                  *[_cell_value(report, k, tot[k]) for k in FIGURE_KEYS],
                  _num(ptot["posts"]), _num(ptot["bci"])])
     lines += _md_table(header, rows)
+    lines += [f"### {L('comment_counts')}", ""]
+    lines += _md_table([L("figure"), L("count"), L("definition")],
+                       [[md_escape(d["label"]), _num(d["value"], L("na")), md_escape(d["definition"])]
+                        for d in report["comment_counts"]["definitions"]])
+    if report["unconfigured_accounts"]:
+        lines += [f"{L('unconfigured')}: {md_escape(_unconfigured_text(report))}", ""]
 
-    lines += [f"## {L('interaction')}", ""]
+    # 二、传播与互动
+    lines += [f"## {S('interaction')}", ""]
     lines += _md_table([L("account"), *[L(k) for k in RATE_KEYS]],
-                       [[md_escape(a["name"]), *[_cell_value(report, k, a[k]) for k in RATE_KEYS]]
-                        for a in [*report["accounts"], {**tot, "name": L("total")}]])
+                       [[md_escape(a["display_name"]),
+                         *[_cell_value(report, k, a[k]) for k in RATE_KEYS]]
+                        for a in [*report["accounts"], {**tot, "display_name": L("total")}]])
     lines += [f"### {L('previous')} ({md_escape(report['previous']['period']['label'])})", ""]
     lines += _md_table([L("figure"), L("this_period"), L("prev_period"), L("change")],
                        [list(r) for r in _comparison_rows(report)])
+    lines += [f"### {L('followers')}", ""]
+    lines += _md_table([L("account"), L("followers_start"), L("followers_end"), L("followers")],
+                       [[md_escape(a["display_name"]), _num(a["followers_start"], L("na")),
+                         _num(a["followers_end"], L("na")), _spark(report, a["name"])]
+                        for a in report["accounts"]])
 
+    # 三、回应情况与民意分类
     o = report["opinions"]
-    lines += [f"## {L('opinions')}", "",
+    lines += [f"## {S('opinions')}", "",
               f"- {L('total_opinions')}: {o['total']}",
               f"- {L('emergencies')}: {o['emergencies']}",
               f"- {L('needs_reply')}: {o['needs_reply']}, {L('replied')}: {o['replied']}, "
@@ -544,10 +698,11 @@ def render_markdown(report: dict[str, Any]) -> str:
     if o["emergency_items"]:
         lines += [f"### {L('emergencies')}", ""]
         lines += _md_table([L("created"), L("account"), L("text")],
-                           [[_local(e["created_at"], tz), md_escape(e["account"]),
+                           [[_local(e["created_at"], tz), md_escape(who(e["account"])),
                              md_escape(e["text"] or "")] for e in o["emergency_items"]])
 
-    lines += [f"## {L('content')}", ""]
+    # 四、内容分析
+    lines += [f"## {S('content')}", ""]
     if report["categories"]:
         ckeys = ("posts", "reposts", "comments", "likes", "avg_reposts", "avg_comments")
         lines += [f"### {L('categories')}", ""]
@@ -559,30 +714,31 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += _md_table(
             [L("account"), L("published"), L("category"), L("reposts"), L("comments"), L("likes"),
              L("text")],
-            [[md_escape(p["account"]), _local(p["published_at"], tz), md_escape(p["category"] or "-"),
-              _num(p["reposts"]), _num(p["comments"]), _num(p["likes"]),
-              md_escape(shorten(p["text"], 60))] for p in report["top_posts"]])
+            [[md_escape(who(p["account"])), _local(p["published_at"], tz),
+              md_escape(p["category_name"]), _num(p["reposts"]), _num(p["comments"]),
+              _num(p["likes"]), md_escape(shorten(p["text"], 60))] for p in report["top_posts"]])
     lines += [f"### {L('times')}", ""]
-    lines += _md_table([L("account"), L("best_times"), L("followers")],
-                       [[md_escape(a["name"]), _best_text(report, a["best_times"]),
-                         sparkline(pt["accounts"].get(a["name"]) for pt in report["followers"])]
+    lines += _md_table([L("account"), L("best_times")],
+                       [[md_escape(a["display_name"]), _best_text(report, a["best_times"])]
                         for a in report["accounts"]])
 
+    # 五、合规检查
     cp = report["compliance"]
     ckeys2 = ("longest_gap_days", "failed", "missed", "retracted", "drafts_waiting")
-    lines += [f"## {L('compliance')}", ""]
+    lines += [f"## {S('compliance')}", ""]
     lines += _md_table([L("account"), *[L(k) for k in ckeys2], L("warning")],
-                       [[md_escape(c["account"]), f"{c['longest_gap_days']:.2f}",
+                       [[md_escape(c["display_name"]), f"{c['longest_gap_days']:.2f}",
                          *[str(c[k]) for k in ckeys2[1:]], L("yes") if c["warning"] else L("no")]
                         for c in cp["accounts"]])
     for w in cp["warnings"]:
         lines.append(f"- ⚠ {md_escape(w)}")
     if cp["warnings"]:
         lines.append("")
-    if report["notes"]:
-        lines += [f"## {L('notes')}", ""]
-        lines += [f"- {md_escape(n)}" for n in report["notes"]]
-        lines.append("")
+
+    # 六、备注
+    lines += [f"## {S('notes')}", ""]
+    lines += [f"- {md_escape(n)}" for n in report["notes"]] or [f"- {L('none')}"]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -642,6 +798,7 @@ def _chart_followers(report: dict[str, Any], figure: Any, canvas: Any) -> str:
 
     points = report["followers"]
     names = [a["name"] for a in report["accounts"]]
+    who = _names(report)
     if not points or all(pt["accounts"].get(n) is None for pt in points for n in names):
         return ""
     with _rc_salt("followers"):
@@ -654,7 +811,7 @@ def _chart_followers(report: dict[str, Any], figure: Any, canvas: Any) -> str:
             xs = [d for d, y in zip(days, ys, strict=True) if y is not None]
             if xs:
                 ax.plot(xs, [y for y in ys if y is not None], marker="o" if len(xs) < 40 else None,
-                        markersize=3, label=n)
+                        markersize=3, label=who(n))
         if len(days) > 1:
             ax.set_xlim(days[0], days[-1])
         ax.set_title(_l(report, "followers"))
@@ -742,7 +899,8 @@ def render_html(report: dict[str, Any]) -> str:
     })
     template = env.get_template("report.html.j2")
     return template.render(
-        r=report, L=lambda key: _l(report, key), charts=charts, fonts=CJK_FONTS,
+        r=report, L=lambda key: _l(report, key), S=lambda key: _section(report, key),
+        who=_names(report), unconfigured=_unconfigured_text(report), charts=charts, fonts=CJK_FONTS,
         figure_keys=FIGURE_KEYS, rate_keys=RATE_KEYS, prev=_prev_by_name(report),
         comparison=_comparison_rows(report), period_text=_period_text(report),
         best_text=lambda best: _best_text(report, best),

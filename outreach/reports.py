@@ -16,6 +16,13 @@ How a figure is counted:
   snapshots lack is the sum of the known ones, and ``notes`` says so. The BCI counts an unknown
   L as 0, and ``notes`` says that too.
 - **followers** at an instant: the latest ``account_metrics`` row at or before it.
+- **comments** come as three figures, each named and defined in every format
+  (``COMMENT_FIGURES``): ``received`` (the in-period change of the platform's counts: the
+  headline's K), ``on_period_posts`` (the lifetime counts of the period's posts) and
+  ``collected`` (the public's comments made in the period that were read and classified: the
+  public-opinion section's total). They differ, and the report says why.
+- An account with no token that never published is not counted and not checked for
+  compliance; it is listed once, in ``unconfigured_accounts``.
 
 Every query is set-based (aggregates and correlated index look-ups; no per-post query loops).
 """
@@ -75,6 +82,44 @@ OPINION_CLASSES: dict[str, tuple[str, str]] = {
     "privacy": ("含个人信息", "Personal data"),
 }
 UNCATEGORISED = ("未分类", "Uncategorised")
+
+# The report's sections, in the order every format shows them, each with its tables (in the
+# same order): a table is the CSV file KEY.csv and an xlsx sheet named by its title.
+SECTIONS: tuple[tuple[str, tuple[str, str], tuple[tuple[str, tuple[str, str]], ...]], ...] = (
+    ("overview", ("一、总体", "1. Overview"),
+     (("summary", ("报告概要", "Summary")), ("accounts", ("各账号数据", "Accounts")))),
+    ("interaction", ("二、传播与互动", "2. Reach and interaction"),
+     (("previous", ("上期各账号数据", "Previous period")),
+      ("followers", ("粉丝趋势", "Follower trend")))),
+    ("opinions", ("三、回应情况与民意分类", "3. Replies and public opinion"),
+     (("opinions", ("民意分类", "Opinion classes")), ("emergencies", ("紧急警情", "Emergencies")))),
+    ("content", ("四、内容分析", "4. Content"),
+     (("categories", ("各宣传类别", "By category")), ("top_posts", ("互动最高博文", "Top posts")),
+      ("hours", ("发布时段", "Posting times")))),
+    ("compliance", ("五、合规检查", "5. Compliance"), (("compliance", ("合规检查", "Compliance")),)),
+    ("notes", ("六、备注", "6. Notes"), (("notes", ("备注", "Notes")),)),
+)
+
+# The comment figures a report gives, each with one definition: key → (label, definition),
+# (zh, en) each. ``received`` is the headline's 网民评论K条.
+COMMENT_FIGURES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "received": (
+        ("网民评论（本期收到，平台计数）", "Comments received in the period (platform count)"),
+        ("本期内各博文评论数的增加，含往期博文在本期收到的评论；按平台计数，可能含本账号的回复及"
+         "已删除、未能读取的评论；即标题中的“网民评论”",
+         "the rise of every post's comment count over the period, earlier posts included; the "
+         "platform's count, which may include the account's own replies and comments deleted or "
+         "not read; the headline's figure")),
+    "on_period_posts": (
+        ("本期博文累计评论（平台计数）", "Comments on the period's posts (platform count)"),
+        ("本期发布的博文截至报告生成时的评论总数",
+         "the comment counts of the posts published in the period, as of the report")),
+    "collected": (
+        ("已读取并分类的评论", "Comments read and classified"),
+        ("网民在本期内发表、已读取并分类的评论条数（不含本账号的回复）；第三部分按此统计",
+         "comments the public made in the period that were read and classified (not the "
+         "account's own replies); section 3 counts these")),
+}
 
 _TABLES = SQLModel.metadata.tables
 _P: Table = _TABLES[Post.__tablename__]
@@ -159,11 +204,11 @@ def period_bounds(period: str, since: date | None, until: date | None, zone: Zon
                   now: datetime) -> Period:
     """The report's days in ``zone``.
 
-    Both ``since`` and ``until``: those days, inclusive. Only ``since``: one ``period`` from
-    it (a day, 7 days, or to the day before the same date next month; from a 1st, that
-    calendar month). Only ``until``: one ``period`` ending with it (on a month's last day,
-    that calendar month). Neither: the last full calendar ``period`` before today
-    (yesterday, last Monday–Sunday, last month).
+    Both ``since`` and ``until``: those days, inclusive. Only ``since`` (not after today): one
+    ``period`` from it (a day, 7 days, or to the day before the same date next month; from a
+    1st, that calendar month), but never past today. Only ``until``: one ``period`` ending
+    with it (on a month's last day, that calendar month). Neither: the last full calendar
+    ``period`` before today (yesterday, last Monday–Sunday, last month).
     """
     if period not in PERIODS:
         raise InputError(f"--period: must be one of {', '.join(PERIODS)}, got {period!r}")
@@ -173,6 +218,8 @@ def period_bounds(period: str, since: date | None, until: date | None, zone: Zon
             raise InputError(f"--since {since} is after --until {until}")
         first, last = since, until
     elif since is not None:
+        if since > today:
+            raise InputError(f"--since {since} is in the future (today is {today} in {zone.key})")
         if period == "day":
             first = last = since
         elif period == "week":
@@ -182,6 +229,7 @@ def period_bounds(period: str, since: date | None, until: date | None, zone: Zon
         else:
             nxt = _add_months(since, 1)  # clamped to the month's end (Jan 31 -> Feb 28)
             first, last = since, nxt if nxt.day < since.day else nxt - timedelta(days=1)
+        last = min(last, today)  # a report of days that have not happened yet says nothing
     elif until is not None:
         if period == "day":
             first = last = until
@@ -353,6 +401,7 @@ class _Acc:
     platform: str
     zone: ZoneInfo
     simulated: bool
+    display_name: str = ""
 
 
 def _figures(acc_rows: list[dict[str, Any]], ever: dict[str, int] | None) -> tuple[
@@ -410,21 +459,22 @@ def _accounts_and_totals(s: Any, accs: list[_Acc], p: Period, now: datetime, lif
         fig, partial = _figures(by_acc[a.name], ever.get(a.name))
         start, end = fol.get((a.name, 0)), fol.get((a.name, 1))
         item: dict[str, Any] = {
-            "name": a.name, "platform": a.platform, "simulated": a.simulated,
-            "timezone": _zone_name(a.zone), **fig,
+            "name": a.name, "display_name": a.display_name or a.name, "platform": a.platform,
+            "simulated": a.simulated, "timezone": _zone_name(a.zone), **fig,
             "followers_start": start, "followers_end": end,
             "follower_change": end - start if start is not None and end is not None else None,
             "partial": partial,
         }
         accounts.append(_with_rates(item, p.days))
+        who = a.display_name or a.name
         for f in partial:
-            notes.append(_t(lang, f"{a.name}：部分博文缺少{_ZH_FIELD[f]}数据，合计仅含已知值",
-                            f"{a.name}: some posts lack {f} counts; the sum covers known counts only"))
+            notes.append(_t(lang, f"{who}：部分博文缺少{_ZH_FIELD[f]}数据，合计仅含已知值",
+                            f"{who}: some posts lack {f} counts; the sum covers known counts only"))
         if item["likes"] is None:
-            notes.append(_t(lang, f"{a.name}：平台未提供点赞数，BCI 按 0 计",
-                            f"{a.name}: the platform gives no like counts; the BCI counts them as 0"))
+            notes.append(_t(lang, f"{who}：平台未提供点赞数，BCI 按 0 计",
+                            f"{who}: the platform gives no like counts; the BCI counts them as 0"))
         if start is None:
-            notes.append(_t(lang, f"{a.name}：期初粉丝数无记录", f"{a.name}: no follower figure "
+            notes.append(_t(lang, f"{who}：期初粉丝数无记录", f"{who}: no follower figure "
                             "at the start of the period"))
     totals = _totals(accs, accounts, p.days)
     if totals["likes"] is not None and any(a["likes"] is None for a in accounts):
@@ -455,19 +505,29 @@ def _t(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
 
-def _categories(rt: Any, rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+def _category_names(rt: Any) -> Any:
+    """Category code → (zh, en) names, from the library's categories.toml."""
     try:
         known = rt.library.categories
     except OutreachError:
         known = {}
+
+    def names(code: str | None) -> tuple[str, str]:
+        cat = known.get(code) if code else None
+        return (cat.zh, cat.en) if cat else ((code, code) if code else UNCATEGORISED)
+
+    return names
+
+
+def _categories(rt: Any, rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    names = _category_names(rt)
     by_code: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_code[r["category"]].append(r)
     out = []
     for code, group in by_code.items():
         fig, partial = _figures(group, None)
-        cat = known.get(code) if code else None
-        zh, en = (cat.zh, cat.en) if cat else ((code, code) if code else UNCATEGORISED)
+        zh, en = names(code)
         item: dict[str, Any] = {"code": code, "name": zh if lang == "zh" else en, "name_zh": zh,
                                 "name_en": en, **fig, "partial": partial}
         for f in FIELDS:
@@ -634,14 +694,15 @@ def _compliance(s: Any, accs: list[_Acc], p: Period, now: datetime, posts: list[
                 gap, gap_from, gap_to = y - x, x, y
         days = round(gap.total_seconds() / 86400, 2)
         out.append({
-            "account": a.name, "longest_gap_days": days, "gap_from": _iso(gap_from),
+            "account": a.name, "display_name": a.display_name or a.name,
+            "longest_gap_days": days, "gap_from": _iso(gap_from),
             "gap_to": _iso(gap_to), "warning": days >= GAP_WARNING_DAYS,
             "failed": by_status[(a.name, "failed")], "missed": by_status[(a.name, "missed")],
             "retracted": retracted[a.name], "drafts_waiting": drafts[a.name],
         })
-    warnings = [_t(lang, f"{c['account']}：最长 {c['longest_gap_days']:.2f} 天未发博"
+    warnings = [_t(lang, f"{c['display_name']}：最长 {c['longest_gap_days']:.2f} 天未发博"
                          f"（≥{GAP_WARNING_DAYS} 天）",
-                   f"{c['account']}: {c['longest_gap_days']:.2f} days without a post "
+                   f"{c['display_name']}: {c['longest_gap_days']:.2f} days without a post "
                    f"(≥ {GAP_WARNING_DAYS} days)")
                 for c in out if c["warning"]]
     return {
@@ -697,10 +758,13 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
         chosen = list(settings.accounts.values())
     if not chosen:
         raise InputError("no accounts configured to report on")
+    with rt.db.reader() as s:
+        idle = _never_set_up(rt, s, chosen)
     accs = [_Acc(a.name, a.platform, a.timezone, bool(getattr(client_class(a.platform),
-                                                              "simulated", False)))
-            for a in chosen]
-    zone = accs[0].zone if len(accs) == 1 else settings.timezone
+                                                              "simulated", False)),
+                 a.display_name)
+            for a in chosen if a not in idle]
+    zone = chosen[0].timezone if len(chosen) == 1 else settings.timezone
     now = rt.clock()
     p = period_bounds(period, since, until, zone, now)
     prev = p.previous()
@@ -709,6 +773,9 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
     w = _Window(p.start, p.end, now, lifetime)
     with rt.db.reader() as s:
         acc_items, totals, rows = _accounts_and_totals(s, accs, p, now, lifetime, lang, notes)
+        # the comment figure of the other kind (lifetime or in-period): one aggregate query
+        other = _figures(_aggregate(s, names, _Window(p.start, p.end, now, not lifetime)),
+                         None)[0]["comments"]
         prev_items, prev_totals, _ = _accounts_and_totals(s, accs, prev, now, lifetime, lang, [])
         top = _top_posts(s, names, w)
         in_period = _posts_in_period(s, names, w)
@@ -723,7 +790,7 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
         notes.append(_t(lang, "合计点赞数不含未提供点赞数的平台",
                         "total likes leave out platforms that give no like counts"))
     if simulated:
-        sim = ", ".join(a.name for a in accs if a.simulated)
+        sim = ", ".join(a.display_name or a.name for a in accs if a.simulated)
         notes.insert(0, _t(lang, f"{sim}：本地平台，受众为模拟数据，并非真实网民",
                            f"{sim}: the local platform; its audience is simulated, not real"))
     if lifetime:
@@ -736,10 +803,23 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
                         "including what earlier posts gained in it"))
     label = period_label(p, lang)
     kind_zh = {"month": "月报", "week": "周报", "day": "日报"}.get(p.kind, "报告")
-    title = (f"{label} 民意与宣传{kind_zh}" if lang == "zh"
-             else f"Engagement and public-opinion report, {label}")
+    cfg = settings.report
+    department = (cfg.department_en or cfg.department) if lang == "en" else cfg.department
+    own_title = (cfg.title_en or cfg.title) if lang == "en" else cfg.title
+    if own_title:
+        title = f"{label} {own_title}"
+    else:
+        title = (f"{label} 民意与宣传{kind_zh}" if lang == "zh"
+                 else f"Engagement and public-opinion report, {label}")
+    cat_names = _category_names(rt)
+    for post in top:
+        post["category_name"] = cat_names(post["category"])[0 if lang == "zh" else 1]
+    received, on_posts = (other, totals["comments"]) if lifetime else (totals["comments"], other)
+    comment_counts = {"received": received, "on_period_posts": on_posts,
+                      "collected": opinions["total"]}
     return {
         "title": title,
+        "department": department,
         "lang": lang,
         "generated_at": _iso(now),
         "period": _period_json(p, lang),
@@ -757,5 +837,32 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
         "opinions": opinions,
         "compliance": compliance,
         "headline": _headline(p, totals, simulated, lifetime),
+        "comment_counts": {**comment_counts, "definitions": [
+            {"key": k, "label": _t(lang, *label_), "definition": _t(lang, *definition),
+             "value": comment_counts[k], "headline": k == ("on_period_posts" if lifetime
+                                                          else "received")}
+            for k, (label_, definition) in COMMENT_FIGURES.items()]},
+        "unconfigured_accounts": [{"name": a.name, "display_name": a.label,
+                                   "platform": a.platform} for a in idle],
+        "sections": [{"key": key, "title": _t(lang, *names),
+                      "tables": [{"key": t, "title": _t(lang, *tnames),
+                                  "sheet": _t(lang, *tnames)[:31]} for t, tnames in tables]}
+                     for key, names, tables in SECTIONS],
         "notes": notes,
     }
+
+
+def _never_set_up(rt: Any, s: Any, chosen: Sequence[Any]) -> list[Any]:
+    """The accounts with no token that never published: nothing to count, nothing to alarm."""
+    names = [a.name for a in chosen]
+    published = set(s.execute(select(_P.c.account).where(
+        _P.c.account.in_(names), _P.c.published_at.is_not(None)).distinct()).scalars())
+    idle = []
+    for a in chosen:
+        try:
+            configured = rt.configured(a)
+        except OutreachError:
+            configured = True  # a token is there but unreadable: it was set up
+        if not configured and a.name not in published:
+            idle.append(a)
+    return idle

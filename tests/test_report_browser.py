@@ -3,6 +3,7 @@ labels, and the public's `<script>` stays text."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import subprocess
@@ -98,3 +99,82 @@ def test_the_publics_script_stays_text(html_report, tmp_path):
     dom = chromium("--dump-dom", html_report.as_uri(), profile=tmp_path / "profile").stdout
     assert "救命 &lt;script&gt;alert(1)&lt;/script&gt;" in dom
     assert "<script>alert(1)</script>" not in dom
+
+
+# --- the demo's report, as a supervisor opens and prints it ----------------------------------
+
+SHOTS = os.environ.get("OUTREACH_TEST_SCREENSHOTS")  # a folder to keep the screenshots in
+
+
+@pytest.fixture
+def demo_html(cli, workspace, tmp_path) -> tuple[Path, dict]:
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+    import json
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    demo = tmp_path / "demo"
+    r = cli("demo", "--dir", str(demo), "--days", "10", "--json")
+    assert r.code == 0, r.err
+    since = (datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=9)).isoformat()
+    args = ("--config", str(demo / "config.toml"), "report", "--since", since)
+    r = cli(*args, "--format", "html", "-o", str(tmp_path / "demo.html"))
+    assert r.code == 0, r.err
+    r = cli(*args, "--json")
+    assert r.code == 0, r.err
+    return tmp_path / "demo.html", json.loads(r.out)
+
+
+def test_the_demos_report_in_chromium(demo_html, tmp_path):
+    import re
+
+    html, data = demo_html
+    shot = tmp_path / "demo.png"
+    r = chromium(f"--screenshot={shot}", "--window-size=1280,1800", html.as_uri(),
+                 profile=tmp_path / "profile")
+    assert shot.exists(), r.stderr[-2000:]
+    if SHOTS:  # kept for a person to look at
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        (Path(SHOTS) / "report-demo.png").write_bytes(shot.read_bytes())
+    width, channels, pixels = png_pixels(shot)
+    assert width == 1280 and len({pixels[i:i + 3] for i in range(0, len(pixels), channels * 97)}) > 20
+    dom = chromium("--dump-dom", html.as_uri(), profile=tmp_path / "profile2").stdout
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(r"<head.*?</head>|<svg.*?</svg>",
+                                                             " ", dom, flags=re.S)))
+    # the header: the department, then the title with the period
+    assert text.index("北京市公安局") < text.index(data["title"]) < text.index("一、总体")
+    # display names, not config names; category names, not codes
+    assert "平安北京（演示）" in text and "pingan-local" not in text.replace("(pingan-", "")
+    codes = {c["code"] for c in data["categories"] if c["code"]}
+    assert codes and not any(f" {code} " in text for code in codes)
+    assert all(c["name"] in text for c in data["categories"])
+    # one comment total per definition, each labelled with its definition
+    cc = data["comment_counts"]
+    for d in cc["definitions"]:
+        assert d["definition"] in text
+        shown = re.findall(re.escape(d["label"]) + r"[\s:：]*(\d+)", text)
+        assert shown and set(shown) == {str(d["value"])}, d["label"]  # wherever it is named
+    assert {int(n) for n in re.findall(r"网民评论\D{0,12}?(\d+)", text)} == {cc["received"]}
+    # the Weibo and Mastodon accounts were never set up: listed once, apart, never alarmed
+    for a in data["unconfigured_accounts"]:
+        assert text.count(f"({a['name']},") == 1
+    warnings = re.findall(r'<p class="warning">(.*?)</p>', dom, flags=re.S)
+    assert not any("Safe Beijing" in w or "平安北京 " in w for w in warnings)
+    assert [c["account"] for c in data["compliance"]["accounts"]] == ["pingan-local"]
+
+
+def test_the_demos_report_prints_on_a4_with_a_page_per_section(demo_html, tmp_path):
+    import re
+
+    html, data = demo_html
+    pdf = tmp_path / "demo.pdf"
+    r = chromium(f"--print-to-pdf={pdf}", "--no-pdf-header-footer", html.as_uri(),
+                 profile=tmp_path / "profile")
+    assert pdf.exists(), r.stderr[-2000:]
+    body = pdf.read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", body)
+    assert boxes and all(abs(float(w) - 595.92) < 2 and abs(float(h) - 842.88) < 2
+                         for w, h in boxes)  # A4 in points
+    pages = len(re.findall(rb"/Type\s*/Page\b", body))
+    assert pages >= len(data["sections"])  # each section starts a page

@@ -675,7 +675,7 @@ def test_cli_report_formats(rt, cli, workspace):
     r = cli("report", *days, "-a", "wb", "--account", "md", "--format", "csv")
     assert r.code == 0, r.err
     assert [row["name"] for row in csv.DictReader(io.StringIO(r.out))] == ["wb", "md", "(total)"]
-    r = cli("report", *days, "--format", "csv", "-o", str(workspace / "csv"))
+    r = cli("report", *days, "--format", "csv", "-o", str(workspace / "csv") + "/")
     assert r.code == 0 and (workspace / "csv" / "accounts.csv").exists()
     r = cli("report", *days, "--format", "html", "-o", str(workspace / "r.html"), "--lang", "en")
     assert r.code == 0 and "<svg" in (workspace / "r.html").read_text("utf-8")
