@@ -569,6 +569,15 @@ def _tip(lib: Library, rel: str, line: int, entry: Any) -> TipDef | None:
         ok = False
     if not ok:
         return None
+    from outreach.texts import control_character
+
+    fields = [("title", title), ("text", entry["text"])]
+    fields += [(f"variant {i}", v) for i, v in enumerate(variants, 1)]
+    fields += [(f"tag {i}", t) for i, t in enumerate(tags, 1)]
+    for label, value in fields:  # the raw field, so the position is where the author wrote it
+        control = control_character(value)
+        if control:  # loaded, so `content show` can show it, but broken: never drawn
+            bad(f"{label} has a {control}", tip_id)
     return TipDef(
         id=tip_id, category=entry["category"], lang=entry["lang"], title=title.strip(),
         text=entry["text"].strip(), source=str(source).strip(), file=rel, line=line,
