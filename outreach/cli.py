@@ -895,4 +895,4 @@ def _close_runtimes() -> None:
 def _report(message: str) -> None:
     from outreach import output
 
-    output.error(output.safe(message))
+    output.error(message)

@@ -194,6 +194,59 @@ def test_a_hostile_tip_is_inert_in_content_commands(workspace: Path, cli: Cli,
         assert_inert(r.err)
 
 
+# --- square brackets are text, wherever they come from --------------------------------------
+
+BRACKETS = "[/]事故[bold]处置[/bold] [link=http://evil.example]x[/link] C:\\"
+
+
+def test_brackets_in_a_pause_reason_are_shown_as_written(workspace: Path, cli: Cli,
+                                                         terminal: None) -> None:
+    r = cli("pause", "--reason", BRACKETS)
+    assert r.code == 0, r.err
+    assert BRACKETS in visible(r.err)
+    assert "Traceback" not in r.err and "internal error" not in r.err
+    r = cli("accounts", "list")
+    assert r.code == 0, r.err
+    assert_inert(r.out)
+    r = cli("resume", "--account", "[/]nobody")
+    assert r.code == 1 and "[/]nobody" in visible(r.err), r.err
+
+
+def test_brackets_in_file_names_and_category_names_are_shown_as_written(
+        workspace: Path, cli: Cli, terminal: None) -> None:
+    folder = workspace / "[bold]导入[red]"
+    folder.mkdir()
+    (folder / "a.csv").write_text("account,at,text\npingan-local,+1h,夜里出行注意安全\n",
+                                  encoding="utf-8")
+    r = cli("queue", "import", str(folder / "a.csv"))
+    assert r.code == 0, r.err
+    assert str(folder / "a.csv") in visible(r.err)
+    with (workspace / "content" / "categories.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[[category]]\ncode = "zz"\nzh = "[/]测验[bold]"\nen = "[/b]Quiz"\n')
+    r = cli("content", "list", "--stats")
+    assert r.code == 0, r.err
+    assert "[/]测验[bold]" in visible(r.out) and "[/b]Quiz" in visible(r.out)
+
+
+def test_brackets_in_a_remote_error_are_shown_as_written(workspace: Path, cli: Cli,
+                                                         terminal: None,
+                                                         weibo_server: WeiboServer,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    weibo_server.reset()
+    monkeypatch.setenv("OUTREACH_UNTRUSTED_WEIBO_TOKEN", TOKEN)
+    _weibo_config(workspace, weibo_server)
+    weibo_server.fault("/2/users/show.json", "error_code", code=10001, count=-1,
+                       message="[/]系统[bold]错误")
+    for args in (("metrics", "collect"), ("accounts", "check"), ("run", "--once")):
+        r = cli(*args)
+        assert r.code in (0, 1), (args, r.err)
+        assert "internal error" not in r.err and "Traceback" not in r.err, (args, r.err)
+        assert_inert(r.out)
+        assert_inert(r.err)
+    r = cli("accounts", "check")
+    assert "[/]系统[bold]错误" in visible(r.out + r.err), r.out + r.err
+
+
 # --- the public's comments ---------------------------------------------------------------------
 
 
@@ -208,17 +261,7 @@ COMMENTS = [
 TOKEN = "untrusted-text-weibo-token"
 
 
-@pytest.fixture(scope="module")
-def weibo_server() -> Iterator[WeiboServer]:
-    with WeiboServer(token=TOKEN, user_limit=0) as server:
-        yield server
-
-
-def test_comments_from_the_public_are_inert(workspace: Path, cli: Cli, terminal: None,
-                                            weibo_server: WeiboServer,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    weibo_server.reset()
-    monkeypatch.setenv("OUTREACH_UNTRUSTED_WEIBO_TOKEN", TOKEN)
+def _weibo_config(workspace: Path, weibo_server: WeiboServer) -> None:
     (workspace / "config.toml").write_text(f"""\
 [outreach]
 database = "{DATABASE_URL}"
@@ -237,6 +280,20 @@ lang = "zh"
 require_approval = false
 min_gap_minutes = 0
 """, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def weibo_server() -> Iterator[WeiboServer]:
+    with WeiboServer(token=TOKEN, user_limit=0) as server:
+        yield server
+
+
+def test_comments_from_the_public_are_inert(workspace: Path, cli: Cli, terminal: None,
+                                            weibo_server: WeiboServer,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    weibo_server.reset()
+    monkeypatch.setenv("OUTREACH_UNTRUSTED_WEIBO_TOKEN", TOKEN)
+    _weibo_config(workspace, weibo_server)
     r = cli("queue", "add", "--account", "wb", "--text", "夜间出行请结伴而行。", "--json")
     assert r.code == 0, r.err
     assert cli("run", "--once").code == 0
