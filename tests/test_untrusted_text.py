@@ -391,3 +391,99 @@ def test_literal_text_is_never_rendered(workspace: Path, cli: Cli) -> None:
     r = cli("queue", "add", "--account", "pingan-local", "--text", source, "--json")
     assert r.code == 0, r.err
     assert r.json["text"] == source
+
+
+# --- rendering is bounded while it runs, not after -------------------------------------------
+
+RUNAWAY = {  # tip id: a template that would run for hours or take gigabytes
+    "nested-loops-zh": "{% for a in range(100000) %}{% for b in range(100000) %}"
+                       "{% endfor %}{% endfor %}好",
+    "nested-string-loops-zh": "{% set s = 'x' * 5000 %}{% for a in s %}{% for b in s %}"
+                              "{% for c in s %}{% endfor %}{% endfor %}{% endfor %}好",
+    "big-repeat-zh": "{{ ('防' * 100000000)[:10] }}",
+    "doubling-zh": "{% set s = 'x' * 1000 %}" + "{% set s = s ~ s %}" * 30 + "{{ s[:5] }}",
+    "ljust-zh": "{{ city.ljust(300000000)[:3] }}",
+    "format-width-zh": "{{ '{:>300000000}'.format(1)[:3] }}",
+    "percent-width-zh": "{{ ('%300000000s' % 1)[:3] }}",
+    "filter-width-zh": "{{ (city | center(300000000))[:3] }}",
+    "power-zh": "{{ (10 ** (10 ** 9)) % 7 }}",
+    "macro-fork-zh": "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}"
+                     "{% endmacro %}{{ f(40) }}好",
+    "macro-loop-buffer-zh": "{% set s = 'x' * 9000 %}{% macro m() %}{% for i in range(90000) %}"
+                            "{{ s }}{% endfor %}{% endmacro %}{{ m()[:3] }}",
+    "recursion-zh": "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+}
+
+
+def _runaway_library(workspace: Path) -> None:
+    for path in (workspace / "content" / "tips").glob("*.toml"):
+        if path.name != "fraud_zh.toml":
+            path.unlink()
+    entries = []
+    for tip_id, text in RUNAWAY.items():
+        entries.append(f"[[tip]]\nid = \"{tip_id}\"\ncategory = \"fraud\"\nlang = \"zh\"\n"
+                       f"text = '''{text}'''\nsource = \"公安部\"\n")
+    (workspace / "content" / "tips" / "runaway.toml").write_text("\n".join(entries),
+                                                                  encoding="utf-8")
+
+
+def test_runaway_templates_are_stopped_while_rendering(workspace: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    _runaway_library(workspace)
+    started = time.monotonic()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "outreach", "content", "check"],
+                              cwd=workspace, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "COLUMNS": "300"})
+    except subprocess.TimeoutExpired:
+        pytest.fail("content check did not finish within 60 s")
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    text = (workspace / "content" / "tips" / "runaway.toml").read_text("utf-8")
+    for tip_id in RUNAWAY:
+        line = text[:text.index(f'id = "{tip_id}"')].count("\n")  # the [[tip]] line above
+        hits = [row for row in proc.stdout.splitlines() if f": {tip_id}: " in row]
+        assert hits, (tip_id, proc.stdout)
+        assert hits[0].startswith(f"content/tips/runaway.toml:{line}: {tip_id}: "), hits
+    assert elapsed < 30, elapsed
+
+
+@pytest.mark.parametrize("tip_id", list(RUNAWAY))
+def test_a_runaway_template_is_refused_quickly_and_small(tip_id: str) -> None:
+    import time
+    import tracemalloc
+
+    if tip_id == "power-zh":
+        pytest.skip("a C-level power cannot be interrupted in-process: the CLI test covers it")
+    started = time.perf_counter()
+    with pytest.raises(ContentError) as info:
+        Renderer({}).render_string(RUNAWAY[tip_id], {"city": "北京"})
+    assert time.perf_counter() - started < 3
+    tracemalloc.start()
+    try:
+        with pytest.raises(ContentError):
+            Renderer({}).render_string(RUNAWAY[tip_id], {"city": "北京"})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000, peak
+    assert len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("{% for i in range(3) %}{% for j in range(3) %}{{ i * j }}{% endfor %}{% endfor %}",
+     "000012024"),
+    ("{{ '-' * 20 }}", "-" * 20),
+    ("{{ city ~ city }}", "北京北京"),
+    ("{{ '%05d' | format(42) }}{{ '{:>4}'.format(7) }}", "00042   7"),
+    ("{{ 2 ** 10 }} {{ 20270101 }}", "1024 20270101"),
+    ("{% macro f(n) %}{% if n %}{{ n }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(5) }}",
+     "54321"),
+])
+def test_ordinary_templates_still_render(source: str, expected: str) -> None:
+    assert Renderer({}).render_string(source, {"city": "北京"}) == expected
