@@ -487,3 +487,23 @@ def test_a_runaway_template_is_refused_quickly_and_small(tip_id: str) -> None:
 ])
 def test_ordinary_templates_still_render(source: str, expected: str) -> None:
     assert Renderer({}).render_string(source, {"city": "北京"}) == expected
+
+
+def test_a_reply_with_control_characters_is_refused(workspace: Path, cli: Cli,
+                                                    weibo_server: WeiboServer,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    weibo_server.reset()
+    monkeypatch.setenv("OUTREACH_UNTRUSTED_WEIBO_TOKEN", TOKEN)
+    _weibo_config(workspace, weibo_server)
+    assert cli("queue", "add", "--account", "wb", "--text", "夜里出行注意安全").code == 0
+    assert cli("run", "--once").code == 0
+    [status] = weibo_server.statuses()
+    weibo_server.engage(status["idstr"], comments=[{"author": "市民", "text": "请问怎么报警？"}])
+    assert cli("metrics", "collect").code == 0
+    r = cli("opinions", "--json")
+    assert r.code == 0 and r.json, r.err
+    comment = r.json[0]["id"]
+    r = cli("opinions", "reply", str(comment), "--text", "已收到\u202e请拨打110")
+    assert r.code == 1, r.out + r.err
+    assert "U+202E (RIGHT-TO-LEFT OVERRIDE) at character 4" in r.err, r.err
+    assert len(cli("queue", "list", "--json").json) == 1  # the post; no reply
