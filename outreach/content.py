@@ -276,8 +276,27 @@ def _charge_work(n: int = 1) -> None:
                            "(a loop or macro runs away)")
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def _weight(value: Any, limit: int = MAX_VALUE) -> int:
+    """Characters and items in a value, nested items counted each time they appear (what
+    printing it would produce); stops counting once past ``limit``."""
+    if isinstance(value, str):
+        return len(value)
+    if not isinstance(value, _CONTAINERS):
+        return 1
+    total = len(value)
+    for item in (value.values() if isinstance(value, dict) else value):
+        if total > limit:
+            break
+        if isinstance(item, (str, *_CONTAINERS)):
+            total += _weight(item, limit - total)
+    return total
+
+
 def _check_size(value: Any, what: str = "a value") -> Any:
-    if isinstance(value, str | list | tuple | dict | set | frozenset) and len(value) > MAX_VALUE:
+    if isinstance(value, (str, *_CONTAINERS)) and _weight(value) > MAX_VALUE:
         raise _too_big(what)
     return value
 
@@ -402,6 +421,10 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 raise ContentError(f"range of {size} items is over the loop limit of {MAX_WORK}")
         for a in (*args, *kwargs.values()):
             _check_number(a)
+        if __obj is __self.globals.get("lipsum"):
+            n = args[0] if args else kwargs.get("n", 5)
+            if isinstance(n, int) and n > 100:
+                raise ContentError(f"lipsum(n={n}) is over 100 paragraphs")
         bound = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
         target = getattr(bound, "__self__", None)
         method = getattr(bound, "__name__", "")
@@ -423,14 +446,15 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
                 raise ContentError("number too large while rendering")
             return
         for seq, n in ((left, right), (right, left)):
-            if isinstance(seq, str | list | tuple) and isinstance(n, int) and len(seq) * n > MAX_VALUE:
+            if isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 0 and (
+                    n > MAX_VALUE or _weight(seq) * n > MAX_VALUE):
                 raise _too_big("a repeated text")
     elif operator == "**" and ints and right > 0:
         if abs(left) > 1 and abs(left).bit_length() * right > MAX_INT_BITS:
             raise ContentError("number too large while rendering")
     elif operator == "+":
         if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
-            if len(left) + len(right) > MAX_VALUE:
+            if _weight(left) + _weight(right) > MAX_VALUE:
                 raise _too_big("a joined text")
     elif operator == "%" and isinstance(left, str):
         _check_format(left)

@@ -412,6 +412,9 @@ RUNAWAY = {  # tip id: a template that would run for hours or take gigabytes
     "macro-loop-buffer-zh": "{% set s = 'x' * 9000 %}{% macro m() %}{% for i in range(90000) %}"
                             "{{ s }}{% endfor %}{% endmacro %}{{ m()[:3] }}",
     "recursion-zh": "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+    "nested-repeat-zh": "{% set a = [range(100000) | list] * 100000 %}{{ (a | string)[:3] }}",
+    "lipsum-zh": "{{ lipsum(n=100000)[:3] }}",
+    "join-of-lists-zh": "{% set a = [range(1000) | list] * 1000 %}{{ a | sum(start=[]) | length }}",
 }
 
 
