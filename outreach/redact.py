@@ -123,6 +123,8 @@ _CARD_SHAPE = re.compile(r"\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,4})?|\d{6}[ -]\d{10,
 _MOBILE = re.compile(r"(?<![0-9+])(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?![0-9])", re.ASCII)
 _LANDLINE = re.compile(r"(?<![0-9])(?:\(0\d{2,3}\)[ -]?|0\d{2,3}[ -]?)\d{3,4}[ -]?\d{4}(?![0-9])",
                        re.ASCII)
+_HANDLE = re.compile(r"@?[a-z0-9_][a-z0-9_.-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)+",
+                     re.IGNORECASE | re.ASCII)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 # the first two digits of a resident ID: the province (and 9x for permanent residents)
 _PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43,
@@ -254,13 +256,19 @@ def has_personal_data(text: str) -> bool:
     return bool(personal_spans(text)) or _TOKEN_RE.search(text) is not None
 
 
-def redact(text: str) -> tuple[str, bool]:
+def redact(text: str, author: bool = False) -> tuple[str, bool]:
     """Replace phones, resident IDs, bank cards and e-mail addresses with tokens.
 
     Tokens are Chinese (``[手机号]``) when the text has CJK characters, English (``[phone]``)
     otherwise. Returns the text and whether anything was replaced.
+
+    ``author=True`` is for an author's name: a name that is wholly ``user@host`` is a
+    fediverse handle (Mastodon's ``acct``, the public account an officer answers), not a
+    mailbox, and stays; a phone number or an ID as a name still goes.
     """
     spans = personal_spans(text)
+    if author:
+        spans = [sp for sp in spans if not (sp[2] == "email" and _HANDLE.fullmatch(text))]
     if not spans:
         return text, False
     zh = 0 if _CJK.search(text) else 1
