@@ -317,7 +317,8 @@ def _check_format(fmt: str) -> None:
 def _projected(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Refuse before the call the few operations whose result can dwarf their inputs."""
     if name == "join" and isinstance(value, list | tuple):
-        if sum(len(x) if isinstance(x, str) else 20 for x in value) > MAX_VALUE:
+        sep = args[0] if args and isinstance(args[0], str) else kwargs.get("d", "")
+        if _weight(value) + len(sep if isinstance(sep, str) else "") * len(value) > MAX_VALUE:
             raise _too_big("a joined text")
     elif name == "replace" and isinstance(value, str) and len(args) >= 2:
         old, new = args[0], args[1]
@@ -432,7 +433,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             if method in ("format", "format_map"):
                 _check_format(target)
             elif method == "join" and args and isinstance(args[0], list | tuple):
-                _projected("join", args[0], (), {})
+                _projected("join", args[0], (target,), {})
             elif method == "replace":
                 _projected("replace", target, args, kwargs)
         return _check_size(super().call(__context, __obj, *args, **kwargs))

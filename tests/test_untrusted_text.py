@@ -510,3 +510,22 @@ def test_a_reply_with_control_characters_is_refused(workspace: Path, cli: Cli,
     assert r.code == 1, r.out + r.err
     assert "U+202E (RIGHT-TO-LEFT OVERRIDE) at character 4" in r.err, r.err
     assert len(cli("queue", "list", "--json").json) == 1  # the post; no reply
+
+
+@pytest.mark.parametrize("source", [
+    "{% set a = ['x' * 1000] * 90 %}{{ (a | join('y' * 90000))[:3] }}",
+    "{% set a = ['x' * 1000] * 90 %}{{ ('y' * 90000).join(a)[:3] }}",
+    "{{ ('ab' * 40000).replace('a', 'x' * 90000)[:3] }}",
+    "{{ ('a\\n' * 40000) | indent(90000) | length }}",
+])
+def test_operations_that_multiply_their_input_are_refused_before_they_run(source: str) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ContentError, match="size cap"):
+            Renderer({}).render_string(source, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000, peak
