@@ -49,6 +49,7 @@ def check_library(rt: Any) -> list[Problem]:
             problems.append(Problem("config.toml", 0, "", f"account {account.name!r} posts in "
                                     f"{account.lang} but the library has no {account.lang} tips",
                                     "warning"))
+        problems.extend(Problem("config.toml", 0, "", w, "warning") for w in dead_slots(account))
         for slot in account.slots:
             for code in slot.categories:
                 if code not in lib.categories:
@@ -56,6 +57,15 @@ def check_library(rt: Any) -> list[Problem]:
                                             f"account {account.name!r}: slot category {code!r} "
                                             "is not in categories.toml"))
     return sorted(set(problems), key=lambda p: (p.file, p.line, p.tip_id, p.message))
+
+
+def dead_slots(account: Any) -> list[str]:
+    """A warning for each of the account's slots whose cron names no day that exists."""
+    from outreach.cron import never_fires
+
+    return [f"account {account.name!r}: slots[{i}] cron {slot.cron!r} never fires "
+            "(no month has that day)" for i, slot in enumerate(account.slots)
+            if never_fires(slot.cron)]
 
 
 def library_stats(lib: Library) -> dict[str, Any]:

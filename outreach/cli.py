@@ -434,6 +434,11 @@ def plan(
     if account is not None:
         rt.settings.account(account)
     rows = plan_rows(rt, days=days, account=account)
+    from outreach.checks import dead_slots
+
+    for acc in rt.settings.accounts.values():
+        for warning in dead_slots(acc) if account in (None, acc.name) else ():
+            output.warn(warning)
     if json_:
         output.print_json(rows)
         return
@@ -903,4 +908,4 @@ def _close_runtimes() -> None:
 def _report(message: str) -> None:
     from outreach import output
 
-    output.error(output.safe(message))
+    output.error(message)

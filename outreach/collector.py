@@ -240,7 +240,7 @@ def store_comments(rt: Any, account: AccountSettings, comments: list[Any],
         rows.append({
             "account": account.name, "remote_id": c.remote_id,
             "post_id": posts.get(c.post_remote_id), "in_reply_to_remote_id":
-            c.in_reply_to_remote_id, "author": c.author[:200], "text": text, "url": c.url,
+            c.in_reply_to_remote_id, "author": redact(c.author, True)[0][:200], "text": text, "url": c.url,
             "created_at": c.created_at, "fetched_at": now, "class": klass, "labels": labels,
             "is_own": c.is_own, "needs_reply": needs_reply, "replied_at": None,
             "redacted": redacted,

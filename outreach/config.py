@@ -15,7 +15,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +26,23 @@ from outreach.errors import ConfigError
 
 DEFAULT_CONFIG = "config.toml"
 LANGS = ("zh", "en")
+
+
+def _http_allowed(url: str) -> bool:
+    """True for https, and for plain http to this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return True
+    host = (parts.hostname or "").rstrip(".").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Secret:
@@ -361,7 +378,7 @@ class _Reader:
                                  f"(known: {', '.join(known_platforms())})")
             cls = client_class(platform)
             common = {"platform", "api_base", "token_env", "lang", "timezone", "max_length",
-                      "vars", "slots", "display_name"}
+                      "vars", "slots", "display_name", "allow_insecure_http"}
             self.table(acc, dotted, common | set(cls.config_keys))
             lang = self.get(acc, dotted, "lang", str, "zh")
             if lang not in LANGS:
@@ -370,6 +387,10 @@ class _Reader:
             api_base = self.get(acc, dotted, "api_base", str)
             if api_base is not None and not re.match(r"https?://[^\s/]+", api_base):
                 raise self.error(f"{dotted}.api_base", f"not an http(s) URL: {api_base!r}")
+            insecure_ok = self.get(acc, dotted, "allow_insecure_http", bool, False)
+            if api_base is not None and not insecure_ok and not _http_allowed(api_base):
+                raise self.error(f"{dotted}.api_base", "plain http would send the token in clear; "
+                                 "use https, a loopback address, or set allow_insecure_http = true")
             token_env = self.get(acc, dotted, "token_env", str)
             if token_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
                 raise self.error(f"{dotted}.token_env", "not an environment variable name")
@@ -446,13 +467,18 @@ class _Reader:
         blackout_raw = self.get(p, d, "blackout_dates", list, [])
         blackout: list[date] = []
         for v in blackout_raw:
+            if isinstance(v, datetime):  # a TOML date-time would never equal a day
+                raise self.error(f"{d}.blackout_dates", f"{v.isoformat()} is a date-time; "
+                                 "expected a date without a time (YYYY-MM-DD)")
             if isinstance(v, date):
                 blackout.append(v)
                 continue
             try:
                 blackout.append(date.fromisoformat(str(v)))
             except ValueError:
-                raise self.error(f"{d}.blackout_dates", f"not a date (YYYY-MM-DD): {v!r}") from None
+                shown = v.isoformat() if isinstance(v, time) else repr(v)
+                raise self.error(f"{d}.blackout_dates",
+                                 f"not a date (YYYY-MM-DD): {shown}") from None
         return Policy(
             require_approval=self.get(p, d, "require_approval", bool, True),
             allow_self_approval=self.get(p, d, "allow_self_approval", bool, False),

@@ -50,6 +50,22 @@ class Cron:
         return True
 
 
+# the most days each month can have (29 February comes in leap years)
+_MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+
+
+def never_fires(expr: str) -> bool:
+    """True if a valid expression names no day that exists (``0 0 30 2 *``: 30 February).
+
+    Only day-of-month alone can do that: every month has every weekday, and when both
+    day fields are restricted a day matching either fires.
+    """
+    cron = parse_cron(expr)
+    if not cron.days_restricted or cron.weekdays_restricted:
+        return False
+    return not any(d <= _MONTH_DAYS[m] for m in cron.months for d in cron.days)
+
+
 def _field(text: str, lo: int, hi: int, names: dict[str, int], label: str) -> frozenset[int]:
     values: set[int] = set()
     for part in text.split(","):

@@ -52,6 +52,10 @@ from pathlib import Path
 from typing import Any
 
 from outreach.errors import ContentError, InputError
+from outreach.redact import has_personal_data as has_personal_data
+from outreach.redact import id_check_ok as id_check_ok
+from outreach.redact import luhn_ok as luhn_ok
+from outreach.redact import redact as redact
 
 log = logging.getLogger(__name__)
 
@@ -576,144 +580,6 @@ def _primary(matched: list[str], score: Mapping[str, float], rules: OpinionRules
         return FALLBACK
     order = {c: i for i, c in enumerate(CLASS_ORDER)}
     return max(eligible, key=lambda c: (score[c], -order[c]))
-
-
-# --- redaction -----------------------------------------------------------------------
-
-# Full-width ASCII, ideographic space and dashes, mapped one character to one, so spans
-# found in the folded text are the spans of the original.
-_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_FOLD.update({0x3000: 0x20, 0x2010: 0x2D, 0x2011: 0x2D, 0x2012: 0x2D, 0x2013: 0x2D, 0x2014: 0x2D,
-              0x2212: 0x2D, 0xA0: 0x20})
-
-_TOKENS = {
-    "mobile": ("[手机号]", "[phone]"),
-    "landline": ("[电话]", "[phone]"),
-    "id": ("[身份证号]", "[id]"),
-    "card": ("[银行卡号]", "[card]"),
-    "email": ("[邮箱]", "[email]"),
-}
-_TOKEN_RE = re.compile(
-    "|".join(re.escape(t) for pair in _TOKENS.values() for t in pair), re.IGNORECASE)
-
-_EMAIL = re.compile(r"(?<![\w.%+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?![\w-])",
-                    re.IGNORECASE | re.ASCII)
-_ID18 = re.compile(r"(?<![0-9])[1-9]\d{5}[ -]?(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-                   r"[ -]?\d{3}[0-9x](?![0-9])", re.IGNORECASE | re.ASCII)
-_ID15 = re.compile(r"(?<![0-9])[1-8]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?![0-9x])",
-                   re.IGNORECASE | re.ASCII)
-_CARD = re.compile(r"(?<![0-9])(?:\d{4}[ -]){3,4}\d{1,4}(?![0-9])|(?<![0-9])\d{6}[ -]\d{10,13}(?![0-9])"
-                   r"|(?<![0-9])\d{16,19}(?![0-9])", re.ASCII)
-_CARD_SHAPE = re.compile(r"\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,4})?|\d{6}[ -]\d{10,13}|\d{16,19}", re.ASCII)
-_MOBILE = re.compile(r"(?<![0-9+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?![0-9])", re.ASCII)
-_LANDLINE = re.compile(r"(?<![0-9])(?:\(0\d{2,3}\)[ -]?|0\d{2,3}[ -]?)\d{3,4}[ -]?\d{4}(?![0-9])", re.ASCII)
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def id_check_ok(number: str) -> bool:
-    """True if an 18-character resident ID has a valid ISO 7064 MOD 11-2 check character."""
-    digits = number.upper()
-    if len(digits) != 18 or not digits[:17].isdigit():
-        return False
-    total = sum(int(d) * w for d, w in zip(digits[:17], _ID_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11] == digits[17]
-
-
-def luhn_ok(number: str) -> bool:
-    """True if a string of digits passes the Luhn check (bank cards)."""
-    if not number.isdigit():
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        n = int(ch)
-        if i % 2:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
-
-
-def _digits(s: str) -> str:
-    return "".join(ch for ch in s if ch.isdigit() or ch in "xX")
-
-
-def _card_span(m: re.Match[str]) -> tuple[int, int] | None:
-    """The Luhn-valid 16–19-digit card in a match, dropping trailing groups if needed."""
-    text = m[0]
-    end = len(text)
-    while True:
-        digits = _digits(text[:end])
-        if 16 <= len(digits) <= 19 and luhn_ok(digits):
-            return m.start(), m.start() + end
-        cut = max(text.rfind(" ", 0, end), text.rfind("-", 0, end))
-        if cut <= 0 or len(_digits(text[:cut])) < 16:
-            return None
-        end = cut
-
-
-def _inside_card_shape(text: str, start: int, end: int) -> bool:
-    """True if [start, end) is part of a longer card-shaped number (e.g. a card failing Luhn)."""
-    while start >= 2 and text[start - 1] in " -" and text[start - 2].isdigit() or (
-            start >= 1 and text[start - 1].isdigit()):
-        start -= 1
-    while end + 1 < len(text) and text[end] in " -" and text[end + 1].isdigit() or (
-            end < len(text) and text[end].isdigit()):
-        end += 1
-    run = text[start:end]
-    return _CARD_SHAPE.fullmatch(run) is not None
-
-
-def _personal_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, kind) of every phone, ID, card and e-mail, without overlaps."""
-    folded = text.translate(_FOLD)
-    found: list[tuple[int, int, str]] = []
-    for m in _EMAIL.finditer(folded):
-        found.append((m.start(), m.end(), "email"))
-    for m in _ID18.finditer(folded):
-        if id_check_ok(_digits(m[0])):
-            found.append((m.start(), m.end(), "id"))
-    for m in _ID15.finditer(folded):
-        found.append((m.start(), m.end(), "id"))
-    for m in _CARD.finditer(folded):
-        card = _card_span(m)
-        if card:
-            found.append((*card, "card"))
-    for regex, kind in ((_MOBILE, "mobile"), (_LANDLINE, "landline")):
-        for m in regex.finditer(folded):
-            if not _inside_card_shape(folded, m.start(), m.end()):
-                found.append((m.start(), m.end(), kind))
-    kept: list[tuple[int, int, str]] = []
-    for span in found:  # earlier detectors win an overlap
-        if not any(span[0] < k[1] and k[0] < span[1] for k in kept):
-            kept.append(span)
-    return sorted(kept)
-
-
-def has_personal_data(text: str) -> bool:
-    """True if the text holds a phone, ID, card or e-mail, or a token :func:`redact` left."""
-    return bool(_personal_spans(text)) or _TOKEN_RE.search(text) is not None
-
-
-def redact(text: str) -> tuple[str, bool]:
-    """Replace phones, resident IDs, bank cards and e-mail addresses with tokens.
-
-    Mainland mobiles (with or without +86/0086, spaces or dashes), landlines with an area
-    code, 18-digit IDs with a valid check character and 15-digit old IDs, Luhn-valid
-    16–19-digit card numbers, and e-mails. Tokens are Chinese (``[手机号]``) when the text
-    has CJK characters, English (``[phone]``) otherwise. Short numbers (110, 96110, 12345),
-    years and amounts stay. Returns the text and whether anything was replaced.
-    """
-    spans = _personal_spans(text)
-    if not spans:
-        return text, False
-    zh = 0 if _has_cjk(text) else 1
-    out: list[str] = []
-    pos = 0
-    for start, end, kind in spans:
-        out.append(text[pos:start])
-        out.append(_TOKENS[kind][zh])
-        pos = end
-    out.append(text[pos:])
-    return "".join(out), True
 
 
 # --- evaluation ----------------------------------------------------------------------

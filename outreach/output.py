@@ -16,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 _CONTROL_RE = re.compile(
     r"\x1b[\]PX^_].*?(?:\x07|\x1b\\|\x9c|$)"  # OSC, DCS, SOS, PM, APC: with their payload
@@ -52,6 +54,27 @@ def safe(text: str | None) -> str:
 def plain(text: str | None) -> str:
     """Untrusted text for a styled ``Text`` (no markup is parsed there): controls stripped."""
     return _CONTROL_RE.sub("", text) if text else ""
+
+
+def markup(text: str) -> Text:
+    """Our own styling, asked for explicitly (``markup("[red]failed[/]")``): the only way a
+    cell of a :class:`PlainTable` is styled by markup. Interpolate untrusted text with
+    ``safe`` — or better, build a ``Text`` from plain parts."""
+    return Text.from_markup(text)
+
+
+class PlainTable(Table):
+    """A Rich table whose string cells are text, never markup.
+
+    A cell holds a reason, a file name, a tip title or a platform's answer often enough that
+    markup-by-default is a crash (``[/]`` has nothing to close) or a forgery waiting to
+    happen; here strings are shown as written (control characters stripped), and styling is
+    a ``Text`` (see :func:`markup`) or the row's ``style``.
+    """
+
+    def add_row(self, *renderables: Any, style: Any = None, end_section: bool = False) -> None:
+        cells = [Text(plain(c)) if isinstance(c, str) else c for c in renderables]
+        super().add_row(*cells, style=style, end_section=end_section)
 
 
 def grid(header: Sequence[str], rows: Iterable[Sequence[str]], *,
@@ -117,16 +140,20 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=_default) + "\n")
 
 
+# The three message helpers take plain text, never markup: what they say names files,
+# accounts, reasons and remote answers, any of which may hold "[/]" or an escape sequence.
+
+
 def message(text: str) -> None:
-    err.print(text)
+    err.print(safe(text))
 
 
 def warn(text: str) -> None:
-    err.print(f"[yellow]warning:[/] {text}")
+    err.print(f"[yellow]warning:[/] {safe(text)}")
 
 
 def error(text: str) -> None:
-    err.print(f"[bold red]error:[/] {text}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {safe(text)}", soft_wrap=True)
 
 
 def shorten(text: str, width: int = 60) -> str:

@@ -21,7 +21,7 @@ from outreach.errors import ContentError, InputError, NotFound, StateError
 from outreach.models import Account, Approval, Pause, Post
 from outreach.planner import approved_tips, load_history, new_key
 from outreach.publisher import audit
-from outreach.texts import render_tip, text_problems, wrap_text
+from outreach.texts import control_character, render_tip, text_problems, wrap_text
 from outreach.timeparse import check_not_past, parse_when
 
 MAX_IMPORT_BYTES = 20_000_000
@@ -97,6 +97,9 @@ def prepare_post(rt: Any, session: Any, account_name: str, *, tip: str | None, t
             raise InputError("text is blank")
         if len(text) > MAX_TEXT:
             raise InputError(f"text is over {MAX_TEXT} characters")
+        control = control_character(text)
+        if control:  # named where the officer wrote it, before the platform template wraps it
+            raise InputError(f"text has a {control}")
         body = wrap_text(lib, account, text.strip())
         variant = None
         category = None

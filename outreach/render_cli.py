@@ -7,13 +7,14 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from rich.table import Table
+from rich.text import Text
 from sqlalchemy import select
 from sqlmodel import col
 
 from outreach import output
 from outreach.models import AuditLog, Post, PostMetric
-from outreach.output import local, safe, shorten
+from outreach.output import PlainTable as Table
+from outreach.output import local, markup, plain, safe, shorten
 
 STATUS_STYLE = {
     "draft": "magenta", "queued": "cyan", "publishing": "yellow", "unconfirmed": "bold yellow",
@@ -22,8 +23,8 @@ STATUS_STYLE = {
 }
 
 
-def _status(s: str) -> str:
-    return f"[{STATUS_STYLE.get(s, 'white')}]{s}[/]"
+def _status(s: str) -> Text:
+    return Text(s, style=STATUS_STYLE.get(s, "white"))
 
 
 def post_json(p: Post) -> dict[str, Any]:
@@ -101,14 +102,14 @@ def print_post_detail(rt: Any, d: dict[str, Any]) -> None:
     t.add_column(style="bold")
     t.add_column(overflow="fold")
     t.add_row("post", f"{d['id']} on {d['account']} ({d['kind']})")
-    t.add_row("status", _status(d["status"]) + (f"  {safe(d['last_error'])}"
-                                                if d["last_error"] else ""))
+    t.add_row("status", Text.assemble(_status(d["status"]),
+                                      f"  {plain(d['last_error'])}" if d["last_error"] else ""))
     t.add_row("scheduled", local(_parse(d["scheduled_at"]), zone))
     if d["published_at"]:
         t.add_row("published", f"{local(_parse(d['published_at']), zone)}  "
                                f"{d['remote_url'] or d['remote_id']}")
     t.add_row("tip", d["tip_id"] or "(ad-hoc text)")
-    t.add_row("text", safe(d["text"]))
+    t.add_row("text", d["text"])
     t.add_row("attempts", str(d["attempts"]))
     counts = [f"{k} {d[k] if d[k] is not None else '?'}" for k in ("reposts", "comments", "likes")]
     t.add_row("engagement", ", ".join(counts))
@@ -118,8 +119,7 @@ def print_post_detail(rt: Any, d: dict[str, Any]) -> None:
         for name in ("at", "who", "what", "why"):
             a.add_column(name)
         for e in d["audit"]:
-            a.add_row(local(_parse(e["at"]), zone), safe(e["actor"]), e["action"],
-                      safe(e["reason"] or ""))
+            a.add_row(local(_parse(e["at"]), zone), e["actor"], e["action"], e["reason"] or "")
         output.out.print(a)
 
 
@@ -151,9 +151,9 @@ def print_content_list(rows: list[dict[str, Any]]) -> None:
     for name in ("id", "category", "lang", "title", "approved", "review by", "source"):
         t.add_column(name, no_wrap=name in ("id", "category"))
     for r in rows:
-        t.add_row(r["id"], r["category"], r["lang"], safe(r["title"]),
-                  "[green]yes[/]" if r["approved"] else "[yellow]no[/]",
-                  str(r["review_by"] or "-"), safe(shorten(r["source"], 30)))
+        t.add_row(r["id"], r["category"], r["lang"], r["title"],
+                  markup("[green]yes[/]" if r["approved"] else "[yellow]no[/]"),
+                  str(r["review_by"] or "-"), shorten(r["source"], 30))
     output.out.print(t)
     output.message(f"{len(rows)} tip(s)")
 
@@ -165,13 +165,13 @@ def print_content_stats(data: dict[str, Any]) -> None:
     for c in data["categories"]:
         style = "red" if c["zh"] + c["en"] == 0 else ""
         t.add_row(c["code"], c["zh_name"], c["en_name"], str(c["zh"]), str(c["en"]), style=style)
-    t.add_row("[bold]total[/]", "", "", str(data["totals"]["zh"]), str(data["totals"]["en"]))
+    t.add_row(markup("[bold]total[/]"), "", "", str(data["totals"]["zh"]), str(data["totals"]["en"]))
     output.out.print(t)
     m = Table(title="campaigns by month", header_style="bold")
     m.add_column("month", justify="right")
     m.add_column("campaigns")
     for month, ids in data["campaign_months"].items():
-        m.add_row(month, ", ".join(ids) if ids else "[dim]-[/]")
+        m.add_row(month, ", ".join(ids) if ids else markup("[dim]-[/]"))
     output.out.print(m)
     output.message(f"{data['variants']} variant text(s)")
 
@@ -182,16 +182,16 @@ def print_tip(d: dict[str, Any]) -> None:
     t.add_column(overflow="fold")
     for key in ("id", "category", "lang", "title", "source", "review_by", "valid_until", "file"):
         if d.get(key):
-            t.add_row(key, safe(str(d[key])))
-    t.add_row("text", safe(d["text"]))
+            t.add_row(key, str(d[key]))
+    t.add_row("text", d["text"])
     for i, v in enumerate(d["variants"], 1):
-        t.add_row(f"variant {i}", safe(v))
+        t.add_row(f"variant {i}", v)
     if "rendered" in d:
-        t.add_row(f"posted on {d['account']}", safe(d["rendered"]))
+        t.add_row(f"posted on {d['account']}", d["rendered"])
         colour = "green" if d["length"] <= d["max_length"] else "red"
-        t.add_row("length", f"[{colour}]{d['length']}[/] of {d['max_length']}")
+        t.add_row("length", markup(f"[{colour}]{d['length']}[/] of {d['max_length']}"))
         for p in d["problems"]:
-            t.add_row("[red]problem[/]", safe(p))
+            t.add_row(markup("[red]problem[/]"), p)
     output.out.print(t)
 
 
@@ -203,8 +203,8 @@ def print_stale(rows: list[dict[str, Any]]) -> None:
     for name in ("id", "review by", "days", "source", "file"):
         t.add_column(name)
     for r in rows:
-        days = f"[red]{r['days_left']}[/]" if r["overdue"] else str(r["days_left"])
-        t.add_row(r["id"], str(r["review_by"]), days, safe(shorten(r["source"], 30)), r["file"])
+        days = Text(str(r["days_left"]), style="red" if r["overdue"] else "")
+        t.add_row(r["id"], str(r["review_by"]), days, shorten(r["source"], 30), r["file"])
     output.out.print(t)
     output.message(f"{len(rows)} tip(s) due for review")
 
@@ -221,7 +221,7 @@ def print_plan(rt: Any, rows: list[dict[str, Any]]) -> None:
         zone = _zone(rt, r["account"])
         text = r["text"] or r["reason"] or ""
         t.add_row(local(_parse(r["scheduled_at"]), zone), r["account"], _status(r["status"]),
-                  r["tip_id"] or "-", r["category"] or "-", safe(shorten(text, 56)))
+                  r["tip_id"] or "-", r["category"] or "-", shorten(text, 56))
     output.out.print(t)
     missed = sum(r["status"] == "missed" for r in rows)
     output.message(f"{len(rows)} slot(s)" + (f", {missed} missed" if missed else ""))
@@ -239,22 +239,22 @@ def print_accounts(rt: Any, rows: list[dict[str, Any]]) -> None:
         note = r["last_error"] or r["state_reason"] or ""
         if r["simulated"]:
             note = ("simulated audience; " + note).strip("; ")
+        shown = Text(plain(shorten(note, 50)))
         if r["open_emergencies"]:
-            note = f"[bold red]{r['open_emergencies']} emergency[/] " + note
+            shown = Text.assemble((f"{r['open_emergencies']} emergency", "bold red"), " ", shown)
         expires = local(r["token_expires_at"], zone) if r["token_expires_at"] else "-"
-        if r["token_expiring"]:
-            expires = f"[red]{expires}[/]"
-        t.add_row(r["name"], r["platform"], f"[{style}]{r['state']}[/]",
+        t.add_row(r["name"], r["platform"], Text(r["state"], style=style),
                   str(r["followers"]) if r["followers"] is not None else "-",
-                  local(r["next_slot_at"], zone), local(r["last_success_at"], zone), expires,
-                  safe(shorten(note, 50)))
+                  local(r["next_slot_at"], zone), local(r["last_success_at"], zone),
+                  Text(expires, style="red" if r["token_expiring"] else ""),
+                  shown)
     output.out.print(t)
 
 
 def print_status(rt: Any, d: dict[str, Any]) -> None:
     daemon = d["daemon"]
     if daemon and daemon["running"]:
-        output.out.print(f"daemon [green]running[/] {daemon['id']} "
+        output.out.print(f"daemon [green]running[/] {safe(daemon['id'])} "
                          f"(heartbeat {daemon['age_seconds']} s ago)")
     elif daemon:
         output.out.print(f"daemon [red]not running[/] (last heartbeat "
@@ -307,18 +307,18 @@ def print_demo(r: dict[str, Any]) -> None:
     t.add_row("slots missed", str(r["missed"]))
     t.add_row("failed", str(r["failed"]))
     output.out.print(t)
-    output.out.print(f"[bold]{r['headline_zh']}[/]")
-    output.out.print(r["headline_en"])
+    output.out.print(f"[bold]{safe(r['headline_zh'])}[/]")
+    output.out.print(safe(r["headline_en"]))
     if r.get("top"):
         top = Table(title="most reposted", header_style="bold")
         for name in ("tip", "reposts", "comments", "text"):
             top.add_column(name, overflow="fold" if name == "text" else "ellipsis")
         for p in r["top"]:
             top.add_row(p["tip_id"] or "-", str(p["reposts"]), str(p["comments"]),
-                        safe(shorten(p["text"], 50)))
+                        shorten(p["text"], 50))
         output.out.print(top)
-    output.out.print(f"workspace: {r['workspace']}  (try: outreach --config "
-                     f"{r['workspace']}/config.toml queue list)")
+    output.out.print(f"workspace: {safe(r['workspace'])}  (try: outreach --config "
+                     f"{safe(r['workspace'])}/config.toml queue list)")
     output.out.print("[yellow]simulated[/]: the local platform's audience is simulated, not real")
 
 
@@ -342,18 +342,18 @@ def print_opinions(rt: Any, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         zone = _zone(rt, r["account"])
         style = CLASS_STYLE.get(r["class"], "white")
-        label = f"[{style}]{r['class']} {names.get(r['class'], '')}[/]"
+        label = Text(f"{r['class']} {plain(names.get(r['class'], ''))}", style=style)
         if "unmatched" in r["labels"]:  # no rule matched: a person should read it
-            label = f"[bold yellow]? unclassified[/] ({r['class']})"
+            label = Text.assemble(("? unclassified", "bold yellow"), f" ({r['class']})")
         if r["replied_at"]:
-            reply = "[green]answered[/]"
+            reply = Text("answered", style="green")
         elif r["overdue"]:
-            reply = "[bold red]overdue[/]"
+            reply = Text("overdue", style="bold red")
         elif r["needs_reply"]:
-            reply = "[yellow]waiting[/]"
+            reply = Text("waiting", style="yellow")
         else:
-            reply = "-"
+            reply = Text("-")
         t.add_row(str(r["id"]), local(_parse(r["created_at"]), zone), r["account"], label,
-                  safe(shorten(r["text"] or "(text deleted after keep_days)", 70)), reply)
+                  shorten(r["text"] or "(text deleted after keep_days)", 70), reply)
     output.out.print(t)
     output.message(f"{len(rows)} comment(s)")

@@ -110,7 +110,7 @@ def _dry_run(rt: Any) -> int:
     upcoming = [r for r in plan_rows(rt, days=1) if r["post_id"] is None]
     for r in upcoming:
         output.out.print(f"would draw {r['scheduled_at']} {r['account']}: "
-                         f"{r['tip_id'] or r['reason']}")
+                         f"{output.safe(r['tip_id'] or r['reason'])}")
     output.message(f"dry run: {len(due)} post(s) due, {len(upcoming)} slot(s) in the next 24 h "
                    "to materialise; nothing was changed")
     return 0

@@ -8,6 +8,7 @@ declares any).
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from outreach.config import AccountSettings
@@ -33,12 +34,68 @@ def wrap_text(lib: Library, account: AccountSettings, body: str, *, title: str =
                              share_url=share_url if isinstance(share_url, str) else "")
 
 
+_C0 = (
+    "NULL", "START OF HEADING", "START OF TEXT", "END OF TEXT", "END OF TRANSMISSION", "ENQUIRY",
+    "ACKNOWLEDGE", "BELL", "BACKSPACE", "CHARACTER TABULATION", "LINE FEED", "LINE TABULATION",
+    "FORM FEED", "CARRIAGE RETURN", "SHIFT OUT", "SHIFT IN", "DATA LINK ESCAPE",
+    "DEVICE CONTROL ONE", "DEVICE CONTROL TWO", "DEVICE CONTROL THREE", "DEVICE CONTROL FOUR",
+    "NEGATIVE ACKNOWLEDGE", "SYNCHRONOUS IDLE", "END OF TRANSMISSION BLOCK", "CANCEL",
+    "END OF MEDIUM", "SUBSTITUTE", "ESCAPE", "INFORMATION SEPARATOR FOUR",
+    "INFORMATION SEPARATOR THREE", "INFORMATION SEPARATOR TWO", "INFORMATION SEPARATOR ONE",
+)
+_C1 = (
+    "PADDING CHARACTER", "HIGH OCTET PRESET", "BREAK PERMITTED HERE", "NO BREAK HERE", "INDEX",
+    "NEXT LINE", "START OF SELECTED AREA", "END OF SELECTED AREA", "CHARACTER TABULATION SET",
+    "CHARACTER TABULATION WITH JUSTIFICATION", "LINE TABULATION SET", "PARTIAL LINE FORWARD",
+    "PARTIAL LINE BACKWARD", "REVERSE LINE FEED", "SINGLE SHIFT TWO", "SINGLE SHIFT THREE",
+    "DEVICE CONTROL STRING", "PRIVATE USE ONE", "PRIVATE USE TWO", "SET TRANSMIT STATE",
+    "CANCEL CHARACTER", "MESSAGE WAITING", "START OF GUARDED AREA", "END OF GUARDED AREA",
+    "START OF STRING", "SINGLE GRAPHIC CHARACTER INTRODUCER", "SINGLE CHARACTER INTRODUCER",
+    "CONTROL SEQUENCE INTRODUCER", "STRING TERMINATOR", "OPERATING SYSTEM COMMAND",
+    "PRIVACY MESSAGE", "APPLICATION PROGRAM COMMAND",
+)
+# bidirectional formatting: reorders what a reader sees (the Trojan Source trick)
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _char_name(ch: str) -> str:
+    cp = ord(ch)
+    if cp < 0x20:
+        return _C0[cp]
+    if cp == 0x7F:
+        return "DELETE"
+    if 0x80 <= cp <= 0x9F:
+        return _C1[cp - 0x80]
+    if 0xD800 <= cp <= 0xDFFF:
+        return "SURROGATE"
+    return unicodedata.name(ch, "UNNAMED")
+
+
+def control_character(text: str) -> str | None:
+    """The first character a post must not carry, described with its position, or None.
+
+    Control characters (C0, DEL, C1: escape sequences, NUL, a lone carriage return that
+    overwrites the line), bidirectional overrides and isolates, and lone surrogates. A line
+    feed, a tab and a CR LF line end are text.
+    """
+    for i, ch in enumerate(text):
+        cp = ord(ch)
+        if ch in "\n\t" or (ch == "\r" and text[i + 1:i + 2] == "\n"):
+            continue
+        if cp < 0x20 or 0x7F <= cp <= 0x9F or ch in _BIDI or 0xD800 <= cp <= 0xDFFF:
+            return f"control character U+{cp:04X} ({_char_name(ch)}) at character {i + 1}"
+    return None
+
+
 def text_problems(text: str, client: Any, lib: Library) -> list[str]:
     """Everything wrong with an outgoing text for this client; empty when it may go out."""
     problems = []
     if not text.strip():
         problems.append("text is blank")
         return problems
+    control = control_character(text)
+    if control:
+        problems.append(f"text has a {control}")
     length = client.text_length(text)
     if length > client.max_length:
         problems.append(f"text is {length} long by the platform's rule; the limit is "

@@ -245,6 +245,34 @@ CONFIG_CASES = [
     cfg_case("config-api-base-not-http",
              edit('platform = "local"', 'platform = "local"\napi_base = "ftp://x"'),
              ("accounts.pingan-local.api_base", "not an http(s) URL"), at="api_base"),
+    # plain http would send the token (and the app secret) in clear
+    cfg_case("config-api-base-plain-http",
+             with_account(WEIBO_ACCOUNT, 'api_base = "https://', 'api_base = "http://'),
+             ("accounts.wb.api_base", "plain http", "allow_insecure_http"), at="api_base"),
+    cfg_case("config-api-base-plain-http-private-address",
+             with_account(MASTODON_ACCOUNT, 'api_base = "https://social.example"',
+                          'api_base = "http://10.1.2.3:3000"'),
+             ("accounts.md.api_base", "plain http"), at="api_base"),
+    cfg_case("config-api-base-plain-http-loopback-lookalike",
+             with_account(MASTODON_ACCOUNT, 'api_base = "https://social.example"',
+                          'api_base = "http://127.0.0.1.example.net"'),
+             ("accounts.md.api_base", "plain http"), at="api_base"),
+    cfg_case("config-allow-insecure-http-not-bool",
+             with_account(MASTODON_ACCOUNT, 'visibility = "public"',
+                          'visibility = "public"\nallow_insecure_http = "yes"'),
+             ("accounts.md.allow_insecure_http", "boolean"), at="allow_insecure_http"),
+    # a TOML date-time is not a day: refused, not silently ignored
+    cfg_case("config-blackout-datetime",
+             edit('quiet_hours = ""', "blackout_dates = [2026-12-08T00:00:00]"),
+             ("policy.blackout_dates", "2026-12-08", "a date without a time"),
+             at="blackout_dates"),
+    cfg_case("config-blackout-datetime-with-offset",
+             edit('quiet_hours = ""', 'blackout_dates = ["2027-04-04", 2027-04-05 08:00:00+08:00]'),
+             ("policy.blackout_dates", "2027-04-05", "a date without a time"),
+             at="blackout_dates"),
+    cfg_case("config-blackout-time-of-day",
+             edit('quiet_hours = ""', "blackout_dates = [08:00:00]"),
+             ("policy.blackout_dates", "08:00:00"), at="blackout_dates"),
     cfg_case("config-token-env-not-a-name",
              edit('platform = "local"', 'platform = "local"\ntoken_env = "1BAD-NAME"'),
              ("accounts.pingan-local.token_env", "environment variable"), at="token_env"),
@@ -341,6 +369,15 @@ def both(*setups: Setup) -> Setup:
 BROKEN_LOCAL_TEMPLATE = "{% if title %}【{{ title }}】{{ text }}"  # no endif
 
 CONTENT_CASES = [
+    check_case("tip-escape-sequence", "tips/ctl.toml", tip_toml("ctl-zh", "注意\\u001b[2J安全"),
+               ("tips/ctl.toml:1:", "ctl-zh", "text", "U+001B", "ESCAPE", "character 3")),
+    check_case("tip-bidi-override-in-variant", "tips/ctl.toml",
+               tip_toml("ctl-zh", "好", extra='variants = ["转账\\u202e联系"]'),
+               ("tips/ctl.toml:1:", "ctl-zh", "variant 1", "U+202E", "RIGHT-TO-LEFT OVERRIDE",
+                "character 3")),
+    check_case("tip-control-in-title", "tips/ctl.toml",
+               tip_toml("ctl-zh", "好", extra='title = "标题\\u0007"'),
+               ("tips/ctl.toml:1:", "ctl-zh", "title", "U+0007", "BELL", "character 3")),
     check_case("tip-jinja-syntax-error", "tips/bad.toml",
                "# a comment first\n" + tip_toml("bad-syntax-zh", "{{ city "),
                ("content/tips/bad.toml:2: bad-syntax-zh:", "template syntax error")),
@@ -472,6 +509,21 @@ ARGUMENT_CASES = [
                                    "--account", "pingan-local"), 1, ("no variant 99",)),
     Case("args-blank-retract-reason", ("queue", "retract", "1", "--reason", "  "), 1,
          ("--reason must not be empty",)),
+    # control characters would be published as they are
+    Case("args-text-escape-sequence", ("queue", "add", "--account", "pingan-local", "--text",
+                                       "注意\x1b[2J安全"), 1,
+         ("U+001B", "ESCAPE", "character 3")),
+    Case("args-text-bidi-override", ("queue", "add", "--account", "pingan-local", "--text",
+                                     "转账请联系\u202e0110-1234"), 1,
+         ("U+202E", "RIGHT-TO-LEFT OVERRIDE", "character 6")),
+    Case("args-text-nul", ("queue", "add", "--account", "pingan-local", "--text", "a\x00b"), 1,
+         ("U+0000", "NULL", "character 2")),
+    Case("args-text-c1-csi", ("queue", "add", "--account", "pingan-local", "--text",
+                              "八位\x9b31m控制"), 1,
+         ("U+009B", "CONTROL SEQUENCE INTRODUCER", "character 3")),
+    Case("args-text-carriage-return", ("queue", "add", "--account", "pingan-local", "--text",
+                                       "真实内容\r伪造内容"), 1,
+         ("U+000D", "CARRIAGE RETURN", "character 5")),
     Case("args-text-over-5000", ("queue", "add", "--account", "pingan-local", "--text",
                                  "长" * 1_000_000), 1, ("over 5000 characters",)),
     Case("args-backup-into-missing-folder", ("db", "backup", "{ws}/no/such/dir/b.db"), 1,
@@ -601,6 +653,13 @@ IMPORT_CASES = [
     import_case("import-csv-unterminated-quote", "u.csv",
                 'account,at,text\npingan-local,+1h,"一\npingan-local,+2h,二\n'
                 "pingan-local,+3h,三\n", "FILE:2:"),
+    import_case("import-csv-control-character", "c.csv",
+                "account,at,text\n" + ROW + "pingan-local,+2h,\u8f6c\u8d26\u202e\u8054\u7cfb\n",
+                "FILE:3:", "U+202E", "RIGHT-TO-LEFT OVERRIDE", "character 3", lines=2),
+    import_case("import-jsonl-escape", "c.jsonl",
+                '{"account": "pingan-local", "at": "+1h", "text": "ok"}\n'
+                '{"account": "pingan-local", "at": "+2h", "text": "\\u001b]0;x\\u0007hi"}\n',
+                "FILE:2:", "U+001B", "ESCAPE", "character 1", lines=2),
     Case("import-missing-file", ("queue", "import", "{ws}/nope.csv"), 1,
          ("{ws}/nope.csv", "file not found")),
     Case("import-a-folder", ("queue", "import", "{ws}"), 1, ("{ws}", "is a folder")),
@@ -1097,3 +1156,45 @@ def test_the_daemon_survives_a_platform_that_answers_junk(ready: Path, weibo: We
     assert "Traceback" not in out, out[-3000:]
     texts = [s["text"] for s in weibo.statuses()]
     assert texts.count(f"第二条：{TEXT} https://example.gov.cn/safety") == 1 and len(texts) <= 2
+
+
+# --- plain http: only to this machine, or when the account says so -----------------------------
+
+
+@pytest.mark.parametrize(("api_base", "extra"), [
+    ("http://127.0.0.1:8099", ""),
+    ("http://127.9.8.7", ""),
+    ("http://localhost:3000", ""),
+    ("http://LOCALHOST.:3000", ""),
+    ("http://[::1]:3000", ""),
+    ("https://social.example", ""),
+    ("http://gateway.internal:8080", "allow_insecure_http = true\n"),
+])
+def test_plain_http_is_accepted_to_this_machine_or_when_allowed(
+        ready: Path, cli: Cli, api_base: str, extra: str) -> None:
+    block = MASTODON_ACCOUNT.replace('api_base = "https://social.example"',
+                                     f'api_base = "{api_base}"\n{extra}')
+    (ready / "config.toml").write_text(with_account(block), encoding="utf-8")
+    r = cli("accounts", "list", "--json")
+    assert r.code == 0, r.err
+    assert {a["name"] for a in r.json} == {"pingan-local", "md"}
+
+
+def test_a_cron_that_never_fires_is_warned_about(ready: Path, cli: Cli) -> None:
+    slim_library(ready)
+    (ready / "config.toml").write_text(
+        local_config(slots='{ cron = "0 8 * * *" }, { cron = "0 0 30 2 *" }, '
+                           '{ cron = "0 9 31 4,6,9,11 *" }, { cron = "0 0 29 2 *" }'),
+        encoding="utf-8")
+    r = cli("content", "check")
+    assert r.code == 0, r.out + r.err  # warnings only
+    warned = [line for line in r.out.splitlines() if "never fires" in line]
+    assert len(warned) == 2, r.out
+    assert "slots[1]" in warned[0] and "0 0 30 2 *" in warned[0], warned
+    assert "slots[2]" in warned[1] and "0 9 31 4,6,9,11 *" in warned[1], warned
+    assert "0 0 29 2 *" not in r.out  # leap days come
+    r = cli("plan", "--days", "2", "--json")
+    assert r.code == 0, r.err
+    assert isinstance(r.json, list)
+    assert r.err.count("never fires") == 2, r.err
+    assert "pingan-local" in r.err and "0 0 30 2 *" in r.err

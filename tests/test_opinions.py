@@ -233,6 +233,8 @@ def test_a_long_comment_is_classified_quickly(rules):
     ("身份证号11010519491231002x", "身份证号[身份证号]"),
     ("ID 110101199003071233 lost", "ID [id] lost"),
     ("老身份证110105491231002", "老身份证[身份证号]"),  # 15 digits, no check digit
+    # a typo in the check digit still gives the region and the birth day away
+    ("身份证号110101199003071234", "身份证号[身份证号]"),
     ("卡号6222 0200 1234 5671", "卡号[银行卡号]"),
     ("卡号6222020012345671", "卡号[银行卡号]"),
     ("card 6217-0000-1234-5678-907", "card [card]"),
@@ -250,7 +252,7 @@ def test_redact_replaces_personal_data(text, expected):
     "我被骗了2000块，2027年1月10日报的案",
     "2027-01-10 下午3点",
     "转了5,000 yuan on 2027-01-10",
-    "身份证号110101199003071234",  # wrong check digit
+    "身份证号110101199013071234",  # no thirteenth month: not a birth day
     "卡号6222 0200 1234 5672",  # fails Luhn
     "订单号12345678",
     "客服400-810-8888",

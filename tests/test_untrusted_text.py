@@ -136,14 +136,23 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 POST_TEXT = ("注意\x1b[31m红色\x1b[0m[bold]粗体[/bold]\x1b]0;pwned\x07\x1b[2J"
              "\x9b6n\x08\x08假")
+MARKUP_TEXT = "注意[red]红色[/red][bold]粗体[/bold][/] [link=http://evil.example]点我[/link]\\"
+
+
+def test_a_post_with_control_characters_is_refused(workspace: Path, cli: Cli,
+                                                   terminal: None) -> None:
+    r = cli("queue", "add", "--account", "pingan-local", "--text", POST_TEXT, "--json")
+    assert r.code == 1
+    assert "U+001B (ESCAPE) at character 3" in visible(r.err)
+    assert_inert(r.err)
+    assert cli("queue", "list", "--json").json == []
 
 
 def test_queue_commands_neutralise_a_hostile_post(workspace: Path, cli: Cli,
                                                   terminal: None) -> None:
-    r = cli("queue", "add", "--account", "pingan-local", "--text", POST_TEXT, "--json")
+    r = cli("queue", "add", "--account", "pingan-local", "--text", MARKUP_TEXT, "--json")
     assert r.code == 0, r.err
-    assert r.json["text"] == POST_TEXT  # stored as written
-    assert "\x1b" not in r.out  # JSON escapes control characters
+    assert r.json["text"] == MARKUP_TEXT  # stored as written
     assert cli("queue", "approve", "1", "--by", "officer-b").code == 0
     for args in (("queue", "list"), ("queue", "show", "1"), ("plan", "--days", "1"),
                  ("run", "--once", "--dry-run")):
@@ -185,6 +194,59 @@ def test_a_hostile_tip_is_inert_in_content_commands(workspace: Path, cli: Cli,
         assert_inert(r.err)
 
 
+# --- square brackets are text, wherever they come from --------------------------------------
+
+BRACKETS = "[/]事故[bold]处置[/bold] [link=http://evil.example]x[/link] C:\\"
+
+
+def test_brackets_in_a_pause_reason_are_shown_as_written(workspace: Path, cli: Cli,
+                                                         terminal: None) -> None:
+    r = cli("pause", "--reason", BRACKETS)
+    assert r.code == 0, r.err
+    assert BRACKETS in visible(r.err)
+    assert "Traceback" not in r.err and "internal error" not in r.err
+    r = cli("accounts", "list")
+    assert r.code == 0, r.err
+    assert_inert(r.out)
+    r = cli("resume", "--account", "[/]nobody")
+    assert r.code == 1 and "[/]nobody" in visible(r.err), r.err
+
+
+def test_brackets_in_file_names_and_category_names_are_shown_as_written(
+        workspace: Path, cli: Cli, terminal: None) -> None:
+    folder = workspace / "[bold]导入[red]"
+    folder.mkdir()
+    (folder / "a.csv").write_text("account,at,text\npingan-local,+1h,夜里出行注意安全\n",
+                                  encoding="utf-8")
+    r = cli("queue", "import", str(folder / "a.csv"))
+    assert r.code == 0, r.err
+    assert str(folder / "a.csv") in visible(r.err)
+    with (workspace / "content" / "categories.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[[category]]\ncode = "zz"\nzh = "[/]测验[bold]"\nen = "[/b]Quiz"\n')
+    r = cli("content", "list", "--stats")
+    assert r.code == 0, r.err
+    assert "[/]测验[bold]" in visible(r.out) and "[/b]Quiz" in visible(r.out)
+
+
+def test_brackets_in_a_remote_error_are_shown_as_written(workspace: Path, cli: Cli,
+                                                         terminal: None,
+                                                         weibo_server: WeiboServer,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    weibo_server.reset()
+    monkeypatch.setenv("OUTREACH_UNTRUSTED_WEIBO_TOKEN", TOKEN)
+    _weibo_config(workspace, weibo_server)
+    weibo_server.fault("/2/users/show.json", "error_code", code=10001, count=-1,
+                       message="[/]系统[bold]错误")
+    for args in (("metrics", "collect"), ("accounts", "check"), ("run", "--once")):
+        r = cli(*args)
+        assert r.code in (0, 1), (args, r.err)
+        assert "internal error" not in r.err and "Traceback" not in r.err, (args, r.err)
+        assert_inert(r.out)
+        assert_inert(r.err)
+    r = cli("accounts", "check")
+    assert "[/]系统[bold]错误" in visible(r.out + r.err), r.out + r.err
+
+
 # --- the public's comments ---------------------------------------------------------------------
 
 
@@ -199,17 +261,7 @@ COMMENTS = [
 TOKEN = "untrusted-text-weibo-token"
 
 
-@pytest.fixture(scope="module")
-def weibo_server() -> Iterator[WeiboServer]:
-    with WeiboServer(token=TOKEN, user_limit=0) as server:
-        yield server
-
-
-def test_comments_from_the_public_are_inert(workspace: Path, cli: Cli, terminal: None,
-                                            weibo_server: WeiboServer,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    weibo_server.reset()
-    monkeypatch.setenv("OUTREACH_UNTRUSTED_WEIBO_TOKEN", TOKEN)
+def _weibo_config(workspace: Path, weibo_server: WeiboServer) -> None:
     (workspace / "config.toml").write_text(f"""\
 [outreach]
 database = "{DATABASE_URL}"
@@ -228,6 +280,20 @@ lang = "zh"
 require_approval = false
 min_gap_minutes = 0
 """, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def weibo_server() -> Iterator[WeiboServer]:
+    with WeiboServer(token=TOKEN, user_limit=0) as server:
+        yield server
+
+
+def test_comments_from_the_public_are_inert(workspace: Path, cli: Cli, terminal: None,
+                                            weibo_server: WeiboServer,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    weibo_server.reset()
+    monkeypatch.setenv("OUTREACH_UNTRUSTED_WEIBO_TOKEN", TOKEN)
+    _weibo_config(workspace, weibo_server)
     r = cli("queue", "add", "--account", "wb", "--text", "夜间出行请结伴而行。", "--json")
     assert r.code == 0, r.err
     assert cli("run", "--once").code == 0
@@ -325,3 +391,140 @@ def test_literal_text_is_never_rendered(workspace: Path, cli: Cli) -> None:
     r = cli("queue", "add", "--account", "pingan-local", "--text", source, "--json")
     assert r.code == 0, r.err
     assert r.json["text"] == source
+
+
+# --- rendering is bounded while it runs, not after -------------------------------------------
+
+RUNAWAY = {  # tip id: a template that would run for hours or take gigabytes
+    "nested-loops-zh": "{% for a in range(100000) %}{% for b in range(100000) %}"
+                       "{% endfor %}{% endfor %}好",
+    "nested-string-loops-zh": "{% set s = 'x' * 5000 %}{% for a in s %}{% for b in s %}"
+                              "{% for c in s %}{% endfor %}{% endfor %}{% endfor %}好",
+    "big-repeat-zh": "{{ ('防' * 100000000)[:10] }}",
+    "doubling-zh": "{% set s = 'x' * 1000 %}" + "{% set s = s ~ s %}" * 30 + "{{ s[:5] }}",
+    "ljust-zh": "{{ city.ljust(300000000)[:3] }}",
+    "format-width-zh": "{{ '{:>300000000}'.format(1)[:3] }}",
+    "percent-width-zh": "{{ ('%300000000s' % 1)[:3] }}",
+    "filter-width-zh": "{{ (city | center(300000000))[:3] }}",
+    "power-zh": "{{ (10 ** (10 ** 9)) % 7 }}",
+    "macro-fork-zh": "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}"
+                     "{% endmacro %}{{ f(40) }}好",
+    "macro-loop-buffer-zh": "{% set s = 'x' * 9000 %}{% macro m() %}{% for i in range(90000) %}"
+                            "{{ s }}{% endfor %}{% endmacro %}{{ m()[:3] }}",
+    "recursion-zh": "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+    "nested-repeat-zh": "{% set a = [range(100000) | list] * 100000 %}{{ (a | string)[:3] }}",
+    "lipsum-zh": "{{ lipsum(n=100000)[:3] }}",
+    "join-of-lists-zh": "{% set a = [range(1000) | list] * 1000 %}{{ a | sum(start=[]) | length }}",
+}
+
+
+def _runaway_library(workspace: Path) -> None:
+    for path in (workspace / "content" / "tips").glob("*.toml"):
+        if path.name != "fraud_zh.toml":
+            path.unlink()
+    entries = []
+    for tip_id, text in RUNAWAY.items():
+        entries.append(f"[[tip]]\nid = \"{tip_id}\"\ncategory = \"fraud\"\nlang = \"zh\"\n"
+                       f"text = '''{text}'''\nsource = \"公安部\"\n")
+    (workspace / "content" / "tips" / "runaway.toml").write_text("\n".join(entries),
+                                                                  encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_runaway_templates_are_stopped_while_rendering(workspace: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    _runaway_library(workspace)
+    started = time.monotonic()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "outreach", "content", "check"],
+                              cwd=workspace, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "COLUMNS": "300"})
+    except subprocess.TimeoutExpired:
+        pytest.fail("content check did not finish within 60 s")
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    text = (workspace / "content" / "tips" / "runaway.toml").read_text("utf-8")
+    for tip_id in RUNAWAY:
+        line = text[:text.index(f'id = "{tip_id}"')].count("\n")  # the [[tip]] line above
+        hits = [row for row in proc.stdout.splitlines() if f": {tip_id}: " in row]
+        assert hits, (tip_id, proc.stdout)
+        assert hits[0].startswith(f"content/tips/runaway.toml:{line}: {tip_id}: "), hits
+    assert elapsed < 30, elapsed
+
+
+@pytest.mark.parametrize("tip_id", list(RUNAWAY))
+def test_a_runaway_template_is_refused_quickly_and_small(tip_id: str) -> None:
+    import time
+    import tracemalloc
+
+    started = time.perf_counter()
+    with pytest.raises(ContentError) as info:
+        Renderer({}).render_string(RUNAWAY[tip_id], {"city": "北京"})
+    assert time.perf_counter() - started < 3
+    tracemalloc.start()
+    try:
+        with pytest.raises(ContentError):
+            Renderer({}).render_string(RUNAWAY[tip_id], {"city": "北京"})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000, peak
+    assert len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("{% for i in range(3) %}{% for j in range(3) %}{{ i * j }}{% endfor %}{% endfor %}",
+     "000012024"),
+    ("{{ '-' * 20 }}", "-" * 20),
+    ("{{ city ~ city }}", "北京北京"),
+    ("{{ '%05d' | format(42) }}{{ '{:>4}'.format(7) }}", "00042   7"),
+    ("{{ 2 ** 10 }} {{ 20270101 }}", "1024 20270101"),
+    ("{% macro f(n) %}{% if n %}{{ n }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(5) }}",
+     "54321"),
+])
+def test_ordinary_templates_still_render(source: str, expected: str) -> None:
+    assert Renderer({}).render_string(source, {"city": "北京"}) == expected
+
+
+def test_a_reply_with_control_characters_is_refused(workspace: Path, cli: Cli,
+                                                    weibo_server: WeiboServer,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    weibo_server.reset()
+    monkeypatch.setenv("OUTREACH_UNTRUSTED_WEIBO_TOKEN", TOKEN)
+    _weibo_config(workspace, weibo_server)
+    assert cli("queue", "add", "--account", "wb", "--text", "夜里出行注意安全").code == 0
+    assert cli("run", "--once").code == 0
+    [status] = weibo_server.statuses()
+    weibo_server.engage(status["idstr"], comments=[{"author": "市民", "text": "请问怎么报警？"}])
+    assert cli("metrics", "collect").code == 0
+    r = cli("opinions", "--json")
+    assert r.code == 0 and r.json, r.err
+    comment = r.json[0]["id"]
+    r = cli("opinions", "reply", str(comment), "--text", "已收到\u202e请拨打110")
+    assert r.code == 1, r.out + r.err
+    assert "U+202E (RIGHT-TO-LEFT OVERRIDE) at character 4" in r.err, r.err
+    assert len(cli("queue", "list", "--json").json) == 1  # the post; no reply
+
+
+@pytest.mark.parametrize("source", [
+    "{% set a = ['x' * 1000] * 90 %}{{ (a | join('y' * 90000))[:3] }}",
+    "{% set a = ['x' * 1000] * 90 %}{{ ('y' * 90000).join(a)[:3] }}",
+    "{{ ('ab' * 40000).replace('a', 'x' * 90000)[:3] }}",
+    "{{ ('a\\n' * 40000) | indent(90000) | length }}",
+])
+def test_operations_that_multiply_their_input_are_refused_before_they_run(source: str) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ContentError, match="size cap"):
+            Renderer({}).render_string(source, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000, peak
