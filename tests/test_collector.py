@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from outreach.collector import collect, collect_comments
+from outreach.collector import collect, collect_comments, deliver_alerts
 from outreach.inbox import list_opinions, mark_replied, reply
 from outreach.models import AccountMetric, Comment, PostMetric
 from outreach.publisher import Publisher
@@ -72,11 +72,16 @@ def test_comments_are_redacted_classified_and_emergencies_alert(rt, clock, works
     tipped = [c for c in comments if c.redacted]
     assert tipped and all("[手机号]" in c.text for c in tipped)
     emergencies = [c for c in comments if c.opinion_class == "emergency"]
+    assert emergencies  # the seeded audience writes every class
+    assert not (workspace / "alerts.jsonl").exists()  # alerts run after the sweep, not in it
+    assert sorted(deliver_alerts(rt).sent) == sorted(c.id for c in emergencies)
+    assert deliver_alerts(rt).sent == []  # each once
     if emergencies:
         alerts = [json.loads(line) for line in
                   (workspace / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
         assert {a["id"] for a in alerts} == {c.id for c in emergencies}
         assert all(a["class"] == "emergency" and a["text"] for a in alerts)
+        assert all(isinstance(a["labels"], list) for a in alerts)
         inbox = list_opinions(rt)
         assert inbox[0]["class"] == "emergency"  # open emergencies first
     again = collect(rt, force=True)
@@ -160,9 +165,11 @@ def test_opinions_cli(rt, clock, cli):
     collect(rt, force=True)
     r = cli("opinions", "--json")
     assert r.code == 0, r.err
-    keys = {"id", "account", "post_id", "created_at", "class", "labels", "text", "needs_reply",
-            "replied_at", "url"}
+    keys = {"id", "account", "post_id", "created_at", "class", "labels", "text", "author",
+            "reply_required", "replied_at", "state", "url"}
     assert r.json and keys <= set(r.json[0])
+    assert all(isinstance(o["labels"], list) for o in r.json)
+    assert any(o["labels"] for o in r.json)
     assert cli("opinions", "--class", "nonsense").code == 1
     assert cli("opinions", "--since", "2027-02-30").code == 1
     r = cli("opinions")

@@ -36,6 +36,8 @@ Control plane (not Weibo; JSON in and out):
                            get_token_info reports (default: the app's own).
     GET  /_fake/requests   [{"method", "path", "query"}, ...] every Weibo call seen
     GET  /_fake/statuses   the statuses that exist, oldest first
+    GET  /_fake/comments   the comments that exist, oldest first ("own": written by the
+                           account itself, e.g. a reply)
     POST /_fake/reset      forget everything (statuses, comments, faults, requests, hits,
                            settings; the token is issued anew)
 
@@ -490,6 +492,12 @@ class FakeWeibo:
                          "comments": sum(1 for c in self.comments.values()
                                          if c.status_id == s.id)}
                         for s in sorted(self.statuses.values(), key=lambda s: s.id)]
+            if (method, path) == ("GET", "/_fake/comments"):
+                return [{"id": c.id, "idstr": str(c.id), "status_id": str(c.status_id),
+                         "author_id": str(c.author_id), "author": c.author, "text": c.text,
+                         "reply_to": None if c.reply_to is None else str(c.reply_to),
+                         "own": str(c.author_id) == self.uid}
+                        for c in sorted(self.comments.values(), key=lambda c: c.id)]
             if method != "POST":
                 raise ValueError(f"unknown control call {method} {path}")
             if not isinstance(payload, dict):
@@ -865,6 +873,11 @@ class WeiboServer:
     def statuses(self) -> list[dict[str, Any]]:
         """The statuses that exist, oldest first."""
         found: list[dict[str, Any]] = self._control("GET", "/_fake/statuses")
+        return found
+
+    def comments(self) -> list[dict[str, Any]]:
+        """The comments that exist, oldest first (``own``: the account's own, e.g. replies)."""
+        found: list[dict[str, Any]] = self._control("GET", "/_fake/comments")
         return found
 
     def reset(self) -> None:

@@ -1,0 +1,123 @@
+"""End to end on the fake Weibo server: comments that a failed fetch must not lose, and
+answers that a lost reply must not send twice (the CLI on a real SQLite file)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_weibo_e2e import (  # noqa: F401  (fixtures)
+    Cli,
+    add,
+    ok,
+    run_once,
+    server,
+    show,
+    wb,
+    weibo,
+)
+from tests.weibo_server import WeiboServer
+
+COMMENTS_SHOW = "/2/comments/show.json"
+COMMENTS_REPLY = "/2/comments/reply.json"
+EMERGENCY = "快来人！有人持刀砸门，我在朝阳路12号，电话13812345678"
+QUESTION = "请问反诈APP在哪里下载？"
+ANSWER = "您好，可在应用商店搜索“国家反诈中心”下载。"
+
+
+def with_alerts(workspace: Path) -> Path:
+    """Add an alert_command that appends each alert's JSON to alerts.jsonl."""
+    log = workspace / "alerts.jsonl"
+    script = workspace / "alert.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'a', encoding='utf-8').write("
+                      "sys.stdin.read().replace('\\n', ' ') + '\\n')\n", encoding="utf-8")
+    with (workspace / "config.toml").open("a", encoding="utf-8") as fh:
+        fh.write(f'\n[opinions]\nalert_command = "{sys.executable} {script} {log}"\n')
+    return log
+
+
+def alerts(log: Path) -> list[dict[str, Any]]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
+
+
+def published_post(cli: Cli) -> tuple[int, str]:
+    post_id = add(cli)
+    run_once(cli)
+    remote_id: str = show(cli, post_id)["remote_id"]
+    return post_id, remote_id
+
+
+@pytest.mark.parametrize("kind", ["http500", "rate"])
+def test_a_failed_comment_fetch_is_fetched_later_and_its_emergency_alerts_once(
+    wb: Path, weibo: WeiboServer, cli: Cli, kind: str  # noqa: F811
+) -> None:
+    log = with_alerts(wb)
+    _, remote_id = published_post(cli)
+    weibo.engage(remote_id, comments=[{"author": "路人甲", "text": EMERGENCY}])
+    weibo.fault(COMMENTS_SHOW, kind)
+    first = cli("metrics", "collect", "--json")
+    assert first.code == 0, first.err
+    assert ok(cli("opinions", "--json")).json == []  # the fetch failed: nothing stored yet
+    assert alerts(log) == []
+
+    ok(cli("metrics", "collect"))  # the count did not change since, yet the comments are owed
+    ok(cli("metrics", "collect"))
+    [comment] = ok(cli("opinions", "--json")).json
+    assert comment["class"] == "emergency" and comment["reply_required"]
+    assert "13812345678" not in comment["text"]  # redacted in the database
+    [alert] = alerts(log)
+    assert alert["id"] == comment["id"] and alert["class"] == "emergency"
+    assert alert["text"] == EMERGENCY  # the responder gets the original (never stored)
+    assert isinstance(alert["labels"], list)
+    assert len(weibo.requests(COMMENTS_SHOW)) == 2  # fetched once more, then no longer owed
+
+
+def test_a_comment_sweep_in_run_once_fetches_what_a_failed_sweep_owed(
+    wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
+) -> None:
+    log = with_alerts(wb)
+    _, remote_id = published_post(cli)
+    weibo.engage(remote_id, comments=[{"author": "路人甲", "text": EMERGENCY}])
+    weibo.fault(COMMENTS_SHOW, "http500", count=2)  # both sweeps of this pass fail
+    run_once(cli)
+    assert ok(cli("opinions", "--json")).json == []
+    run_once(cli)
+    run_once(cli)
+    assert [c["class"] for c in ok(cli("opinions", "--json")).json] == ["emergency"]
+    assert len(alerts(log)) == 1
+
+
+def test_a_reply_whose_answer_was_lost_is_posted_once(
+    wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
+) -> None:
+    _, remote_id = published_post(cli)
+    weibo.engage(remote_id, comments=[{"author": "网友乙", "text": QUESTION}])
+    ok(cli("metrics", "collect"))
+    [comment] = ok(cli("opinions", "--json")).json
+    assert comment["reply_required"] and comment["replied_at"] is None
+
+    weibo.fault(COMMENTS_REPLY, "drop_after_apply")  # Weibo applies it; the answer is lost
+    first = ok(cli("opinions", "reply", str(comment["id"]), "--text", ANSWER, "--json")).json
+    assert first["status"] == "unconfirmed"
+
+    again = cli("opinions", "reply", str(comment["id"]), "--text", ANSWER)  # by hand
+    assert again.code == 1 and "Traceback" not in again.err
+    assert f"post {first['id']}" in again.err and "--again" in again.err
+    assert len(again.err.strip().splitlines()) == 1
+
+    run_once(cli)  # reconciles from the comments of the status: found, nothing sent
+    run_once(cli)
+    own = [c for c in weibo.comments() if c["own"]]
+    assert len(own) == 1 and own[0]["reply_to"] == ok(cli("opinions", "--json")).json[0][
+        "remote_id"]
+    assert len(weibo.requests(COMMENTS_REPLY)) == 1
+    post = show(cli, first["id"])
+    assert post["status"] == "published" and post["remote_id"] == own[0]["idstr"]
+    [answered] = ok(cli("opinions", "--json")).json
+    assert answered["replied_at"] is not None and answered["state"] == "replied"
