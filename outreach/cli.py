@@ -723,6 +723,15 @@ def opinions(
         start = day_bounds(parse_day(since, zone, rt.clock(), what="--since"), zone)[0]
     rows = list_opinions(rt, account=account, klass=klass, unanswered=unanswered, since=start,
                          limit=limit)
+    from outreach.errors import ContentError
+    from outreach.opinions import load_rules
+
+    try:
+        load_rules(rt.settings.content_dir)
+    except ContentError as exc:
+        if not json_:
+            raise
+        output.warn(f"{exc} (no reply deadlines until it is fixed)")
     if json_:
         output.print_json(rows)
         return

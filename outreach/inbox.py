@@ -42,12 +42,19 @@ def comment_json(c: Comment, deadline_hours: float | None, now: datetime) -> dic
 def list_opinions(rt: Any, *, account: str | None = None, klass: str | None = None,
                   unanswered: bool = False, since: datetime | None = None,
                   limit: int = 1000) -> list[dict[str, Any]]:
-    """The public's comments, newest first, with open emergencies at the top."""
+    """The public's comments, newest first, with open emergencies at the top.
+
+    A broken ``opinions.toml`` does not lock officers out of the inbox: the comments are
+    listed without reply deadlines (nothing is ``overdue``)."""
+    from outreach.errors import ContentError
     from outreach.opinions import CLASS_ORDER, load_rules
 
     if klass is not None and klass not in CLASS_ORDER:
         raise InputError(f"unknown class {klass!r} (known: {', '.join(CLASS_ORDER)})")
-    rules = load_rules(rt.settings.content_dir)
+    try:
+        rules = load_rules(rt.settings.content_dir)
+    except ContentError:
+        rules = None
     now = rt.clock()
     q = select(Comment).where(col(Comment.is_own).is_(False))
     if account:
@@ -67,7 +74,8 @@ def list_opinions(rt: Any, *, account: str | None = None, klass: str | None = No
     with rt.db.reader() as s:
         rows = s.execute(q).scalars().all()
     return [comment_json(c, rules.reply_within_hours(c.opinion_class)
-                         if c.opinion_class in rules.classes else None, now) for c in rows]
+                         if rules is not None and c.opinion_class in rules.classes else None,
+                         now) for c in rows]
 
 
 def get_comment(session: Any, comment_id: int) -> Comment:

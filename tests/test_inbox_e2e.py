@@ -121,3 +121,93 @@ def test_a_reply_whose_answer_was_lost_is_posted_once(
     assert post["status"] == "published" and post["remote_id"] == own[0]["idstr"]
     [answered] = ok(cli("opinions", "--json")).json
     assert answered["replied_at"] is not None and answered["state"] == "replied"
+
+
+def test_a_second_reply_by_hand_is_refused_unless_again(
+    wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
+) -> None:
+    _, remote_id = published_post(cli)
+    weibo.engage(remote_id, comments=[{"author": "网友乙", "text": QUESTION}])
+    ok(cli("metrics", "collect"))
+    [comment] = ok(cli("opinions", "--json")).json
+    first = ok(cli("opinions", "reply", str(comment["id"]), "--text", ANSWER, "--json")).json
+    assert first["status"] == "published"
+    twice = cli("opinions", "reply", str(comment["id"]), "--text", "再补充一句：可拨打96110。")
+    assert twice.code == 1 and f"post {first['id']} (published)" in twice.err
+    assert len([c for c in weibo.comments() if c["own"]]) == 1
+    more = ok(cli("opinions", "reply", str(comment["id"]), "--text", "再补充一句：可拨打96110。",
+                  "--again", "--json")).json
+    assert more["status"] == "published" and more["id"] != first["id"]
+    assert len([c for c in weibo.comments() if c["own"]]) == 2
+
+
+def test_a_broken_opinions_file_is_one_error_and_stops_no_other_account(
+    workspace: Path, weibo: WeiboServer, cli: Cli, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    from tests.test_weibo_e2e import TOKEN, TOKEN_ENV, write_config
+
+    write_config(workspace, weibo.url, extra='[accounts.loc]\nplatform = "local"\nlang = "zh"\n')
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    _, remote_id = published_post(cli)
+    weibo.engage(remote_id, comments=[{"author": "路人甲", "text": EMERGENCY}])
+    weibo.set_followers(777)
+    rules = workspace / "content" / "opinions.toml"
+    good = rules.read_text("utf-8")
+    rules.write_text(good.replace("reply_within_hours = 24", "reply_within_hours = \"soon\"", 1),
+                     "utf-8")
+    broken = cli("metrics", "collect", "--json")
+    assert broken.code == 1 and "Traceback" not in broken.err
+    [line] = broken.err.strip().splitlines()
+    assert "content/opinions.toml:" in line and "reply_within_hours" in line
+    data = broken.json
+    assert data["accounts"] == ["wb", "loc"] and data["posts_checked"] == 1  # every account swept
+    assert data["comments_stored"] == 0
+    assert next(r for r in ok(cli("accounts", "list", "--json")).json
+                if r["name"] == "wb")["followers"] == 777
+    listed = ok(cli("opinions", "--json"))  # the inbox still opens, and says why
+    assert listed.json == [] and "content/opinions.toml:" in listed.err
+
+    rules.write_text(good, "utf-8")
+    fixed = ok(cli("metrics", "collect", "--json")).json
+    assert fixed["comments_stored"] == 1 and fixed["rules_error"] is None
+    assert [c["class"] for c in ok(cli("opinions", "--json")).json] == ["emergency"]
+
+
+def test_the_reply_rate_and_time_per_class_come_from_the_answers(
+    wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
+) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    _, remote_id = published_post(cli)
+    weibo.engage(remote_id, comments=[
+        {"author": "甲", "text": QUESTION, "minutes_ago": 120},  # inquiry: replied, 2 h
+        {"author": "乙", "text": "出警太慢，态度差", "minutes_ago": 30},  # complaint: 0.5 h
+        {"author": "丙", "text": "我被骗了，钱还能找回来吗", "minutes_ago": 10},  # help: open
+        {"author": "丁", "text": "谢谢，很实用", "minutes_ago": 5},  # praise: no reply wanted
+    ])
+    ok(cli("metrics", "collect"))
+    ids = {c["class"]: c["id"] for c in ok(cli("opinions", "--json")).json}
+    assert set(ids) == {"inquiry", "complaint", "help", "praise"}
+    ok(cli("opinions", "reply", str(ids["inquiry"]), "--text", ANSWER))
+    ok(cli("opinions", "mark-replied", str(ids["complaint"])))
+    ok(cli("metrics", "collect"))  # our own reply comes back: not an opinion, changes nothing
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    span = ("--since", (today - timedelta(days=1)).isoformat(), "--until", today.isoformat())
+    o = ok(cli("report", "--account", "wb", *span, "--format", "json")).json["opinions"]
+    by = {c["class"]: c for c in o["by_class"]}
+    assert (o["needs_reply"], o["replied"], o["reply_rate"]) == (3, 2, 0.6667)
+    assert (by["inquiry"]["reply_rate"], by["inquiry"]["median_reply_hours"]) == (1.0, 2.0)
+    assert (by["complaint"]["reply_rate"], by["complaint"]["median_reply_hours"]) == (1.0, 0.5)
+    assert (by["help"]["reply_rate"], by["help"]["median_reply_hours"]) == (0.0, None)
+    assert by["praise"]["needs_reply"] == 0 and by["praise"]["reply_rate"] is None
+    assert o["median_reply_hours"] == 1.25
+    # names and deadlines are opinions.toml's
+    assert (by["inquiry"]["name"], by["inquiry"]["deadline_hours"]) == ("咨询", 120)
+    assert o["deadlines_hours"]["emergency"] == 0
+
+    html = wb / "report.html"
+    ok(cli("report", "--account", "wb", *span, "--format", "html", "-o", str(html)))
+    text = html.read_text("utf-8")
+    assert "66.67%" in text and "1.25" in text

@@ -17,8 +17,10 @@ user_timeline, rewrites links to ``http://t.cn/…``, and refuses calls beyond
 Control plane (not Weibo; JSON in and out):
 
     POST /_fake/engage     {"id": ID, "reposts": n, "likes": n,
-                            "comments": [{"author": NAME, "text": T, "reply_to": CID?}]}
-                           adds to the status's figures; answers the new comment ids
+                            "comments": [{"author": NAME, "text": T, "reply_to": CID?,
+                                          "minutes_ago": n?}]}
+                           adds to the status's figures (a comment dated n minutes back);
+                           answers the new comment ids
     POST /_fake/followers  {"count": n}
     POST /_fake/faults     {"path": "/2/statuses/share.json", "kind": KIND, "code": n,
                             "count": n (default 1, -1 = every time), "delay_ms": n,
@@ -405,9 +407,10 @@ class FakeWeibo:
         })
 
     def _add_comment(self, status: Status, author_id: int, author: str, text: str,
-                     reply_to: int | None = None) -> Comment:
+                     reply_to: int | None = None, minutes_ago: float = 0) -> Comment:
         comment = Comment(id=self._new_id(), status_id=status.id, author_id=author_id,
-                          author=author, text=text, created_at=datetime.now(UTC),
+                          author=author, text=text,
+                          created_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
                           reply_to=reply_to)
         self.comments[comment.id] = comment
         return comment
@@ -549,8 +552,9 @@ class FakeWeibo:
                     author_id = 6_000_000_000 + int(
                         hashlib.sha1(author.encode()).hexdigest()[:8], 16) % 1_000_000_000
                     reply_to = _opt_int(item.get("reply_to"))
-                    ids.append(str(self._add_comment(status, author_id, author,
-                                                     str(item.get("text", "")), reply_to).id))
+                    ids.append(str(self._add_comment(
+                        status, author_id, author, str(item.get("text", "")), reply_to,
+                        float(item.get("minutes_ago", 0))).id))
                 body = self.status_json(status)
                 return {"id": str(status.id), "reposts_count": status.reposts,
                         "comments_count": body["comments_count"],
