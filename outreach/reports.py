@@ -533,7 +533,8 @@ def _opinions(s: Any, names: Sequence[str], p: Period, now: datetime,
                             .where(where, _C.c.reply_required.is_(True))))
 
     def deadline_of(c: str) -> float | None:
-        return rules.reply_within_hours(c) if c in rules.classes else None
+        hours = rules.reply_within_hours(c) if c in rules.classes else None
+        return int(hours) if hours is not None and float(hours).is_integer() else hours
 
     per: dict[str, dict[str, Any]] = {}
     for c in counts:
@@ -585,7 +586,7 @@ def _opinions(s: Any, names: Sequence[str], p: Period, now: datetime,
         "median_reply_hours": round(statistics.median(all_hours), 2) if all_hours else None,
         "overdue_unanswered": sum(d["overdue"] for d in per.values()),
         "late_replies": sum(d["late"] for d in per.values()),
-        "deadlines_hours": {c: k.reply_within_hours for c, k in rules.classes.items()
+        "deadlines_hours": {c: deadline_of(c) for c, k in rules.classes.items()
                             if k.needs_reply and k.reply_within_hours is not None},
         "as_of": _iso(now),
     }

@@ -260,3 +260,31 @@ def test_an_ambiguous_reply_is_reconciled_from_the_replies_and_refused_twice(rt,
         assert done.status == "published" and done.attempts == 1  # found, not sent again
         assert s.get(Comment, target).replied_at is not None
     assert len([s for s in platform.statuses("pingan-local") if s["in_reply_to"]]) == 1
+
+
+def test_no_comment_is_lost_when_posts_are_polled_at_different_rates(rt, clock):
+    """Posts of different ages are polled on different tiers; a young post's newer comments
+    must never hide the comments an older post got meanwhile."""
+    publish(rt, 3)  # older posts: polled every 6 h once past a day
+    clock.advance(hours=30)
+    collect(rt, force=True)
+    for i in range(3):  # young posts: polled every 30 min
+        add_post(rt, "pingan-local", tip=None, text=f"新的第{i}条：网购退款先核实。", at=None,
+                 by="officer-a")
+    Publisher(rt).run_due()
+    for _ in range(48):  # a day of the daemon's metrics sweeps, by the tiers
+        clock.advance(minutes=30)
+        collect(rt)
+    collect(rt, force=True)
+    client = rt.client("pingan-local")
+    with rt.db.reader() as s:
+        from outreach.models import Post
+
+        posts = dict(s.execute(select(Post.remote_id, Post.id).where(
+            Post.kind != "reply", Post.status == "published")).all())
+        stored = dict(s.execute(select(Comment.post_id, func.count()).group_by(
+            Comment.post_id)).all())
+    counts = client.fetch_counts(list(posts))
+    assert len(counts) == 6 and all(c.comments for c in counts.values())
+    assert {posts[r]: c.comments for r, c in counts.items()} == {
+        posts[r]: stored.get(posts[r], 0) for r in counts}
