@@ -396,6 +396,22 @@ def test_public_opinion(report):
     assert [e["text"] for e in o["emergency_items"]] == ["救命 <script>alert(1)</script>"]
 
 
+def test_reply_deadlines_are_those_of_opinions_toml(rt, workspace):
+    jsonschema = pytest.importorskip("jsonschema")
+    rules = workspace / "content" / "opinions.toml"
+    text = rules.read_text("utf-8")
+    at = text.index("[class.complaint]")
+    rules.write_text(text[:at] + text[at:].replace("reply_within_hours = 24",
+                                                   "reply_within_hours = 1.5", 1), "utf-8")
+    o = build_report(rt, accounts=None, since=None, until=None)["opinions"]
+    complaint = next(c for c in o["by_class"] if c["class"] == "complaint")
+    assert (complaint["deadline_hours"], complaint["late_replies"]) == (1.5, 1)  # c5 after 2 h
+    assert o["deadlines_hours"]["complaint"] == 1.5 and o["deadlines_hours"]["help"] == 24
+    schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(
+        json.loads(fmt.render_json(build_report(rt, accounts=None, since=None, until=None))))
+
+
 def test_compliance(report):
     cp = {c["account"]: c for c in report["compliance"]["accounts"]}
     # wb: P5 (03-12 08:00) to P3 (03-31 23:30) = 19 d 15.5 h
