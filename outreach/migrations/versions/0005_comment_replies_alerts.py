@@ -9,15 +9,16 @@
   alerts are delivered after the sweep, once each. Emergencies stored before this revision
   were alerted when they were stored, so they count as delivered.
 - ``posts.comments_due`` and ``posts.comments_cursor``: comments are owed per post until
-  they are stored. A post whose latest comment count is above the comments stored for it
-  is owed now (its comments were lost by a failed fetch); the cursor of the others is the
-  account's old one.
+  they are stored. A post of the last week whose latest comment count is above the
+  comments stored for it is owed now (its comments were lost by a failed fetch); the
+  cursor of the others is the account's old one.
 
 Revision ID: 0005
 Revises: 0004
 """
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -73,6 +74,7 @@ def upgrade() -> None:
                      .values(labels=sa.bindparam("b_labels")), fixed)
 
     posts = sa.table("posts", sa.column("id", sa.Integer), sa.column("account", sa.String),
+                     sa.column("published_at", TS),
                      sa.column("comments_due", sa.Integer),
                      sa.column("comments_cursor", sa.String))
     accounts = sa.table("accounts", sa.column("name", sa.String),
@@ -85,7 +87,12 @@ def upgrade() -> None:
     latest = (sa.select(m.comments).where(m.post_id == p.id).order_by(m.id.desc()).limit(1)
               .scalar_subquery())
     stored = sa.select(sa.func.count()).where(c.post_id == p.id).scalar_subquery()
-    conn.execute(sa.update(posts).where(latest > stored)
+    # only posts of the last week (the comment sweep's window): reading every old post's
+    # comments again would spend a platform's hourly budget for days
+    cutoff = datetime.now(UTC) - timedelta(days=7)
+    if conn.dialect.name == "sqlite":
+        cutoff = cutoff.replace(tzinfo=None)
+    conn.execute(sa.update(posts).where(p.published_at >= cutoff, latest > stored)
                  .values(comments_due=latest, comments_cursor=None))
 
 
