@@ -24,7 +24,14 @@ from sqlmodel import SQLModel, col
 
 from outreach.clients.base import AccountCounts, Counts
 from outreach.config import AccountSettings, MetricsSettings
-from outreach.errors import AuthError, ClientError, ConfigError, ContentError, RateLimited
+from outreach.errors import (
+    AuthError,
+    ClientError,
+    ConfigError,
+    ContentError,
+    RateLimited,
+    RemoteError,
+)
 from outreach.models import Account, AccountMetric, Comment, Post, PostMetric
 
 log = logging.getLogger(__name__)
@@ -262,8 +269,9 @@ def fetch_owed_comments(rt: Any, account: AccountSettings, client: Any, rules: A
 
     Posts are fetched together when they share a cursor (the newest comment stored for
     each), so no post's comments are skipped because another post's are newer. A failed
-    fetch leaves its posts owed for the next sweep; a rate limit or an auth error stops
-    the account (the caller records it).
+    fetch leaves its posts owed for the next sweep (one the platform refuses for a single
+    post is retried post by post, so that post holds no other); a rate limit or an auth
+    error stops the account (the caller records it).
     """
     with rt.db.reader() as s:
         rows = s.execute(select(col(Post.id), col(Post.remote_id), col(Post.comments_due),
@@ -275,17 +283,28 @@ def fetch_owed_comments(rt: Any, account: AccountSettings, client: Any, rules: A
     for post_id, remote_id, due, cursor in rows:
         groups.setdefault(cursor, []).append(OwedPost(post_id, remote_id, due, cursor))
     for cursor, owed in groups.items():
-        try:
-            comments = client.fetch_comments([p.remote_id for p in owed], cursor)
-        except (RateLimited, AuthError):
-            raise
-        except ClientError as exc:
-            log.warning("comments for %s failed (they stay owed): %s", account.name,
-                        exc.message)
-            summary.comment_errors[account.name] = exc.message
-            continue
-        summary.comments_fetched += len(comments)
-        store_comments(rt, account, comments, owed, now, summary, rules)
+        _fetch_group(rt, account, client, rules, owed, cursor, now, summary)
+
+
+def _fetch_group(rt: Any, account: AccountSettings, client: Any, rules: Any,
+                 owed: list[OwedPost], cursor: str | None, now: datetime,
+                 summary: CollectSummary) -> None:
+    try:
+        comments = client.fetch_comments([p.remote_id for p in owed], cursor)
+    except (RateLimited, AuthError):
+        raise
+    except ClientError as exc:
+        if isinstance(exc, RemoteError) and len(owed) > 1:
+            # the platform refuses one of them (a status gone, hidden, …): that post must
+            # not hold the others, so each is asked for on its own
+            for one in owed:
+                _fetch_group(rt, account, client, rules, [one], cursor, now, summary)
+            return
+        log.warning("comments for %s failed (they stay owed): %s", account.name, exc.message)
+        summary.comment_errors[account.name] = exc.message
+        return
+    summary.comments_fetched += len(comments)
+    store_comments(rt, account, comments, owed, now, summary, rules)
 
 
 def store_comments(rt: Any, account: AccountSettings, comments: list[Any],

@@ -211,3 +211,23 @@ def test_the_reply_rate_and_time_per_class_come_from_the_answers(
     ok(cli("report", "--account", "wb", *span, "--format", "html", "-o", str(html)))
     text = html.read_text("utf-8")
     assert "66.67%" in text and "1.25" in text
+
+
+def test_a_post_whose_comments_weibo_refuses_holds_no_other_post(
+    wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
+) -> None:
+    _, first = published_post(cli)
+    _, second = published_post_with(cli, "夜里独自回家，提前告诉家人路线。")
+    weibo.engage(first, comments=[{"author": "甲", "text": QUESTION}])
+    weibo.engage(second, comments=[{"author": "乙", "text": EMERGENCY}])
+    weibo.fault(COMMENTS_SHOW, "error_code", code=20101, count=-1, status_id=first)
+    swept = ok(cli("metrics", "collect", "--json")).json
+    assert swept["comments_stored"] == 1 and "20101" in swept["comment_errors"]["wb"]
+    assert [c["class"] for c in ok(cli("opinions", "--json")).json] == ["emergency"]
+
+
+def published_post_with(cli: Cli, text: str) -> tuple[int, str]:
+    post_id = add(cli, text)
+    run_once(cli)
+    remote_id: str = show(cli, post_id)["remote_id"]
+    return post_id, remote_id

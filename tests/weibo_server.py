@@ -24,7 +24,8 @@ Control plane (not Weibo; JSON in and out):
     POST /_fake/followers  {"count": n}
     POST /_fake/faults     {"path": "/2/statuses/share.json", "kind": KIND, "code": n,
                             "count": n (default 1, -1 = every time), "delay_ms": n,
-                            "status": HTTP status, "message": text}
+                            "status": HTTP status, "message": text,
+                            "id": STATUS (only calls whose "id" parameter is this status)}
           KIND: "rate" (10023, or code), "expired" (21327), "error_code" (code),
                 "http500" (not applied), "malformed" (applied, body cut short),
                 "drop_after_apply" (applied, connection closed without an answer),
@@ -143,6 +144,7 @@ class Fault:
     status: int | None = None
     delay_ms: int = 0
     message: str | None = None
+    only_id: str | None = None  # only calls about this status (the "id" parameter)
 
 
 @dataclass
@@ -284,9 +286,11 @@ class FakeWeibo:
 
     # --- the plumbing around every Weibo call -----------------------------------------
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, path: str, params: Mapping[str, str] | None = None) -> Fault | None:
         with self.lock:
             for fault in self.faults:
+                if fault.only_id is not None and (params or {}).get("id") != fault.only_id:
+                    continue
                 if fault.path == path and fault.count != 0:
                     if fault.count > 0:
                         fault.count -= 1
@@ -537,7 +541,8 @@ class FakeWeibo:
                               code=_opt_int(payload.get("code")),
                               status=_opt_int(payload.get("status")),
                               delay_ms=int(payload.get("delay_ms") or 0),
-                              message=payload.get("message"))
+                              message=payload.get("message"),
+                              only_id=None if payload.get("id") is None else str(payload["id"]))
                 self.faults.append(fault)
                 return {"faults": len(self.faults)}
             if path == "/_fake/engage":
@@ -662,7 +667,7 @@ class _Handler(BaseHTTPRequestHandler):
         instead: Reply | None = None
         try:
             weibo.admit(method, url.path, url.query, dict(self.headers))
-            fault = weibo.take_fault(url.path)
+            fault = weibo.take_fault(url.path, params)
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.delay_ms / 1000)
             instead = _fault_reply(fault, url.path) if fault is not None else None
@@ -860,11 +865,12 @@ class WeiboServer:
 
     def fault(self, path: str, kind: str, *, code: int | None = None, count: int = 1,
               delay_ms: int | None = None, status: int | None = None,
-              message: str | None = None) -> None:
-        """Make the next ``count`` calls to ``path`` fail as ``kind`` (-1: every call)."""
+              message: str | None = None, status_id: str | int | None = None) -> None:
+        """Make the next ``count`` calls to ``path`` fail as ``kind`` (-1: every call);
+        with ``status_id``, only calls about that status."""
         spec: dict[str, Any] = {"path": path, "kind": kind, "count": count}
         for key, value in (("code", code), ("delay_ms", delay_ms), ("status", status),
-                           ("message", message)):
+                           ("message", message), ("id", status_id)):
             if value is not None:
                 spec[key] = value
         self._control("POST", "/_fake/faults", spec)
