@@ -231,3 +231,22 @@ def published_post_with(cli: Cli, text: str) -> tuple[int, str]:
     run_once(cli)
     remote_id: str = show(cli, post_id)["remote_id"]
     return post_id, remote_id
+
+
+def test_run_once_with_a_broken_opinions_file_publishes_and_says_so_once(
+    wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
+) -> None:
+    _, remote_id = published_post(cli)
+    weibo.engage(remote_id, comments=[{"author": "路人甲", "text": EMERGENCY}])
+    rules = wb / "content" / "opinions.toml"
+    good = rules.read_text("utf-8")
+    rules.write_text(good.replace("needs_reply = true", "needs_reply = 1", 1), "utf-8")
+    waiting = add(cli, "电动车进楼入户充电危险，请到集中充电点。")
+    result = cli("run", "--once")
+    assert result.code == 0 and "Traceback" not in result.err
+    assert show(cli, waiting)["status"] == "published"  # the queue is not held by it
+    assert len([line for line in result.err.splitlines()
+                if "content/opinions.toml:" in line]) == 1
+    rules.write_text(good, "utf-8")
+    run_once(cli)
+    assert [c["class"] for c in ok(cli("opinions", "--json")).json] == ["emergency"]
