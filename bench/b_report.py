@@ -77,7 +77,7 @@ SELECT account, published_at FROM posts
    AND published_at >= :s AND published_at < :e
 """
 _OPINIONS = """
-SELECT class, COUNT(*), SUM(needs_reply AND replied_at IS NULL) FROM comments
+SELECT class, COUNT(*), SUM(reply_required AND replied_at IS NULL) FROM comments
  WHERE account IN ({names}) AND created_at >= :s AND created_at < :e GROUP BY class
 """
 

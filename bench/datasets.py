@@ -537,7 +537,7 @@ class _History:
             "text": text if created >= self.ws.end - timedelta(days=KEEP_DAYS) else None,
             "url": f"local://{account}/c/{50_000_000 + comment_id}", "created_at": created,
             "fetched_at": created + timedelta(minutes=5), "class": klass, "labels": [],
-            "is_own": False, "needs_reply": needs and replied is None, "replied_at": replied,
+            "is_own": False, "reply_required": needs, "replied_at": replied,
             "redacted": False,
         }
 

@@ -614,7 +614,7 @@ def report(
 def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
     """Sweep every tracked post and the accounts' followers now."""
     from outreach import output
-    from outreach.collector import collect
+    from outreach.collector import collect, deliver_alerts
     from outreach.queue import sync_accounts
 
     rt = runtime()
@@ -624,10 +624,13 @@ def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
 
     with progress_bar(enabled=not json_) as progress:
         summary = collect(rt, accounts=accounts, force=True, progress=progress)
+    alerts = deliver_alerts(rt)
     data = {"accounts": summary.accounts, "posts_checked": summary.posts_checked,
             "post_rows": summary.post_rows, "account_rows": summary.account_rows,
             "comments_stored": summary.comments_stored, "emergencies": summary.emergencies,
-            "skipped": summary.skipped}
+            "skipped": summary.skipped, "comment_errors": summary.comment_errors,
+            "rules_error": summary.rules_error, "alerts_sent": alerts.sent,
+            "alerts_failed": alerts.failed}
     if json_:
         output.print_json(data)
     else:
@@ -639,6 +642,11 @@ def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
                          "outreach opinions --class emergency")
         for name, why in summary.skipped.items():
             output.warn(f"{name}: skipped ({why})")
+        for name, why in summary.comment_errors.items():
+            output.warn(f"{name}: comments not fetched, tried again next sweep ({why})")
+    if summary.rules_error is not None:
+        output.error(f"{summary.rules_error} (comments are fetched once it is fixed)")
+        raise typer.Exit(1)
     if account is not None and account in summary.skipped:
         raise typer.Exit(1)
 
@@ -733,6 +741,15 @@ def opinions(
         start = day_bounds(parse_day(since, zone, rt.clock(), what="--since"), zone)[0]
     rows = list_opinions(rt, account=account, klass=klass, unanswered=unanswered, since=start,
                          limit=limit)
+    from outreach.errors import ContentError
+    from outreach.opinions import load_rules
+
+    try:
+        load_rules(rt.settings.content_dir)
+    except ContentError as exc:
+        if not json_:
+            raise
+        output.warn(f"{exc} (no reply deadlines until it is fixed)")
     if json_:
         output.print_json(rows)
         return
@@ -746,15 +763,18 @@ def opinions_reply(
     comment_id: Annotated[int, typer.Argument(help="Comment id (from `outreach opinions`).")],
     text: Annotated[str, typer.Option(help="The answer, as it will be posted.")],
     by: ByOpt = None,
+    again: Annotated[bool, typer.Option(
+        "--again", help="Send another reply to a comment that already has one.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Answer a comment on its platform (exactly once, like a post)."""
+    """Answer a comment on its platform (exactly once, like a post; a comment that already
+    has a reply published or in flight refuses another unless --again)."""
     from outreach import output
     from outreach.inbox import reply
     from outreach.render_cli import post_json
 
     rt = runtime()
-    post = reply(rt, comment_id, text, by=who(by))
+    post = reply(rt, comment_id, text, by=who(by), again=again)
     if json_:
         output.print_json(post_json(post))
     elif post.status == "published":

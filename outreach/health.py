@@ -43,7 +43,7 @@ def account_rows(rt: Any) -> list[dict[str, Any]]:
         rows = {a.name: a for a in s.execute(select(Account)).scalars()}
         emergencies = dict(s.execute(select(col(Comment.account), func.count()).where(
             col(Comment.opinion_class) == "emergency", col(Comment.replied_at).is_(None),
-            col(Comment.needs_reply).is_(True)).group_by(col(Comment.account))).all())
+            col(Comment.reply_required).is_(True)).group_by(col(Comment.account))).all())
         for name, acc in rt.settings.accounts.items():
             row = rows.get(name)
             state, why = account_state(rt, s, name, row, now)

@@ -161,6 +161,10 @@ class Post(SQLModel, table=True):
     metrics_checked_at: datetime | None = utc_column()
     created_at: datetime | None = utc_column()
     updated_at: datetime | None = utc_column()
+    # Comments owed: the comment count a sweep saw change and whose comments are not stored
+    # yet (None: nothing owed); the newest comment id stored for this post.
+    comments_due: int | None = None
+    comments_cursor: str | None = Field(default=None, max_length=100)
 
 
 class PostMetric(SQLModel, table=True):
@@ -211,9 +215,14 @@ class Comment(SQLModel, table=True):
     opinion_class: str = Field(default="chatter", sa_column=Column("class", String(32)))
     labels: list[str] | None = Field(default=None, sa_column=Column(JSONText))
     is_own: bool = False
-    needs_reply: bool = False
-    replied_at: datetime | None = utc_column()
+    reply_required: bool = False  # its class wants an answer (kept once it is answered)
+    replied_at: datetime | None = utc_column()  # when it was answered (None: not yet)
     redacted: bool = False
+    # An emergency alert owed since alert_due_at, delivered at alerted_at (see collector).
+    alert_due_at: datetime | None = utc_column()
+    alerted_at: datetime | None = utc_column()
+    alert_attempts: int = 0
+    alert_lease_until: datetime | None = utc_column()
 
 
 class AuditLog(SQLModel, table=True):

@@ -563,7 +563,8 @@ class Publisher:
     def _look(self, post: Post, client: Any, now: datetime, *, after: str) -> str:
         since = (post.first_attempt_at or post.created_at or now) - timedelta(minutes=2)
         try:
-            found = client.find_published(post.text, since)
+            found = (client.find_reply(self._reply_target(post, client), post.text, since)
+                     if post.kind == "reply" else client.find_published(post.text, since))
         except RateLimited as exc:
             return self._finish(post, now, status="unconfirmed", lease_until=exc.retry_at,
                                 error=f"reconcile waits: {exc.message}", keep_lease=True)
@@ -608,7 +609,7 @@ class Publisher:
                       target=published.remote_id)
                 if post.kind == "reply" and post.reply_to_comment_id is not None:
                     s.execute(update(Comment).where(col(Comment.id) == post.reply_to_comment_id)
-                              .values(replied_at=published.created_at, needs_reply=False))
+                              .values(replied_at=published.created_at))
                 s.execute(_account_update(), {"b_name": post.account, "last_success_at": now,
                                               "last_error": None})
             s.commit()

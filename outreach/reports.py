@@ -56,31 +56,9 @@ GAP_WARNING_DAYS = 14  # 国办秘函〔2019〕19号: no update for two weeks is
 TREND_POINTS = 400  # at most this many follower points (one a day until then)
 _LITERAL_ROWS = 400  # SQLite allows 500 terms in one compound SELECT
 
-# How long the public may wait for a reply, by opinion class (hours). Classes not listed,
-# when a comment of theirs still needs a reply, get DEFAULT_DEADLINE_HOURS.
-REPLY_DEADLINE_HOURS: dict[str, int] = {
-    "emergency": 1,
-    "help": 24,
-    "tip": 24,
-    "complaint": 24,
-    "inquiry": 120,
-}
-DEFAULT_DEADLINE_HOURS = 120
+# Comment classes (民意), their names and reply deadlines come from content/opinions.toml
+# (the classifier's own file), so the report judges replies by the rules officers work to.
 
-# Comment classes (民意), in the order reports list them: code → (zh, en).
-OPINION_CLASSES: dict[str, tuple[str, str]] = {
-    "emergency": ("紧急警情", "Emergency"),
-    "help": ("求助", "Help request"),
-    "tip": ("举报线索", "Tip-off"),
-    "complaint": ("投诉", "Complaint"),
-    "inquiry": ("咨询", "Inquiry"),
-    "suggestion": ("建议", "Suggestion"),
-    "praise": ("表扬", "Praise"),
-    "negative": ("批评/质疑", "Criticism"),
-    "chatter": ("闲聊/一般互动", "Chatter"),
-    "spam_abuse": ("广告/辱骂/违规", "Spam or abuse"),
-    "privacy": ("含个人信息", "Personal data"),
-}
 UNCATEGORISED = ("未分类", "Uncategorised")
 
 # The report's sections, in the order every format shows them, each with its tables (in the
@@ -603,7 +581,7 @@ def _trend(s: Any, accs: list[_Acc], p: Period) -> list[dict[str, Any]]:
 
 
 def _opinions(s: Any, names: Sequence[str], p: Period, now: datetime,
-              lang: str) -> dict[str, Any]:
+              lang: str, rules: Any) -> dict[str, Any]:
     cls = _C.c["class"]
     # ``account || ''`` keeps the planner on the created_at index: a period's comments are few,
     # an account's are many (SQLite would otherwise pick the (account, remote_id) index).
@@ -611,35 +589,41 @@ def _opinions(s: Any, names: Sequence[str], p: Period, now: datetime,
                  _C.c.created_at < p.end, _C.c.is_own.is_(False))
     counts = {r[0]: int(r[1]) for r in s.execute(
         select(cls, func.count()).where(where).group_by(cls))}
-    pending = list(s.execute(select(cls, _C.c.created_at, _C.c.replied_at)
-                             .where(where, _C.c.needs_reply.is_(True))))
+    wanted = list(s.execute(select(cls, _C.c.created_at, _C.c.replied_at)
+                            .where(where, _C.c.reply_required.is_(True))))
+
+    def deadline_of(c: str) -> float | None:
+        hours = rules.reply_within_hours(c) if c in rules.classes else None
+        return int(hours) if hours is not None and float(hours).is_integer() else hours
+
     per: dict[str, dict[str, Any]] = {}
     for c in counts:
         per[c] = {"needs_reply": 0, "replied": 0, "hours": [], "overdue": 0, "late": 0}
-    for c, created, replied in pending:
+    for c, created, replied in wanted:
         d = per.setdefault(c, {"needs_reply": 0, "replied": 0, "hours": [], "overdue": 0, "late": 0})
-        deadline = timedelta(hours=REPLY_DEADLINE_HOURS.get(c, DEFAULT_DEADLINE_HOURS))
+        hours = deadline_of(c)
+        deadline = timedelta(hours=hours) if hours is not None else None
         d["needs_reply"] += 1
         if replied is not None:
             d["replied"] += 1
             d["hours"].append(max((replied - created).total_seconds(), 0) / 3600)
-            if replied - created > deadline:
+            if deadline is not None and replied - created > deadline:
                 d["late"] += 1
-        elif created + deadline < now:
+        elif deadline is not None and created + deadline < now:
             d["overdue"] += 1
     total = sum(counts.values())
-    order = {c: i for i, c in enumerate(OPINION_CLASSES)}
+    order = {c: i for i, c in enumerate(rules.classes)}
+    class_names = rules.class_names(lang)
     by_class = []
     for c in sorted(counts, key=lambda c: (order.get(c, len(order)), c)):
         d = per[c]
-        zh, en = OPINION_CLASSES.get(c, (c, c))
         by_class.append({
-            "class": c, "name": zh if lang == "zh" else en, "count": counts[c],
+            "class": c, "name": class_names.get(c, c), "count": counts[c],
             "share": _ratio(counts[c], total, 4), "needs_reply": d["needs_reply"],
             "replied": d["replied"], "reply_rate": _ratio(d["replied"], d["needs_reply"], 4),
             "median_reply_hours": round(statistics.median(d["hours"]), 2) if d["hours"] else None,
             "overdue_unanswered": d["overdue"], "late_replies": d["late"],
-            "deadline_hours": REPLY_DEADLINE_HOURS.get(c),
+            "deadline_hours": deadline_of(c),
         })
     all_hours = [h for d in per.values() for h in d["hours"]]
     needs = sum(d["needs_reply"] for d in per.values())
@@ -662,7 +646,8 @@ def _opinions(s: Any, names: Sequence[str], p: Period, now: datetime,
         "median_reply_hours": round(statistics.median(all_hours), 2) if all_hours else None,
         "overdue_unanswered": sum(d["overdue"] for d in per.values()),
         "late_replies": sum(d["late"] for d in per.values()),
-        "deadlines_hours": {**REPLY_DEADLINE_HOURS, "default": DEFAULT_DEADLINE_HOURS},
+        "deadlines_hours": {c: deadline_of(c) for c, k in rules.classes.items()
+                            if k.needs_reply and k.reply_within_hours is not None},
         "as_of": _iso(now),
     }
 
@@ -748,6 +733,7 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
                  period: str = "month", lang: str = "zh", lifetime: bool = False) -> dict[str, Any]:
     """The engagement and public-opinion report as a JSON-ready dict (see the module doc)."""
     from outreach.clients import client_class
+    from outreach.opinions import load_rules
 
     if lang not in LANGS:
         raise InputError(f"--lang: must be one of {', '.join(LANGS)}, got {lang!r}")
@@ -781,7 +767,7 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
         in_period = _posts_in_period(s, names, w)
         hours, best = _hours(accs, in_period)
         trend = _trend(s, accs, p)
-        opinions = _opinions(s, names, p, now, lang)
+        opinions = _opinions(s, names, p, now, lang, load_rules(settings.content_dir))
         compliance = _compliance(s, accs, p, now, in_period, lang)
     for item in acc_items:
         item["best_times"] = best.get(item["name"], [])

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from outreach import output
-from outreach.collector import collect, collect_comments
+from outreach.collector import collect, collect_comments, deliver_alerts
 from outreach.models import DaemonHeartbeat, Post
 from outreach.planner import materialise
 from outreach.publisher import Publisher
@@ -81,6 +81,7 @@ def _once(rt: Any) -> int:
     summary = Publisher(rt).run_due(now)
     metrics = collect(rt)
     comments = collect_comments(rt)
+    deliver_alerts(rt)
     parts = [f"{n} {k}" for k, n in sorted(summary.counts.items())] or ["nothing due"]
     output.message("run --once: " + ", ".join(parts)
                    + f"; metrics: {metrics.posts_checked} post(s) checked; "
@@ -89,6 +90,8 @@ def _once(rt: Any) -> int:
     if emergencies:
         output.error(f"{len(emergencies)} EMERGENCY comment(s): outreach opinions --class "
                      "emergency")
+    if comments.rules_error is not None:
+        output.error(f"{comments.rules_error} (comments are fetched once it is fixed)")
     for err in summary.errors:
         output.warn(err)
     return 0
@@ -168,6 +171,7 @@ class Daemon:
             return
         try:
             summary = collect(self.rt)
+            deliver_alerts(self.rt)
             if summary.posts_checked:
                 log.info("metrics: %s post(s) checked, %s changed", summary.posts_checked,
                          summary.post_rows)
@@ -179,6 +183,7 @@ class Daemon:
             return
         try:
             summary = collect_comments(self.rt)
+            deliver_alerts(self.rt)
             if summary.comments_stored:
                 log.info("comments: %s new, %s emergency", summary.comments_stored,
                          len(summary.emergencies))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from outreach.collector import collect, collect_comments
+from outreach.collector import collect, collect_comments, deliver_alerts
 from outreach.inbox import list_opinions, mark_replied, reply
 from outreach.models import AccountMetric, Comment, PostMetric
 from outreach.publisher import Publisher
@@ -72,11 +72,16 @@ def test_comments_are_redacted_classified_and_emergencies_alert(rt, clock, works
     tipped = [c for c in comments if c.redacted]
     assert tipped and all("[手机号]" in c.text for c in tipped)
     emergencies = [c for c in comments if c.opinion_class == "emergency"]
+    assert emergencies  # the seeded audience writes every class
+    assert not (workspace / "alerts.jsonl").exists()  # alerts run after the sweep, not in it
+    assert sorted(deliver_alerts(rt).sent) == sorted(c.id for c in emergencies)
+    assert deliver_alerts(rt).sent == []  # each once
     if emergencies:
         alerts = [json.loads(line) for line in
                   (workspace / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
         assert {a["id"] for a in alerts} == {c.id for c in emergencies}
         assert all(a["class"] == "emergency" and a["text"] for a in alerts)
+        assert all(isinstance(a["labels"], list) for a in alerts)
         inbox = list_opinions(rt)
         assert inbox[0]["class"] == "emergency"  # open emergencies first
     again = collect(rt, force=True)
@@ -160,11 +165,126 @@ def test_opinions_cli(rt, clock, cli):
     collect(rt, force=True)
     r = cli("opinions", "--json")
     assert r.code == 0, r.err
-    keys = {"id", "account", "post_id", "created_at", "class", "labels", "text", "needs_reply",
-            "replied_at", "url"}
+    keys = {"id", "account", "post_id", "created_at", "class", "labels", "text", "author",
+            "reply_required", "replied_at", "state", "url"}
     assert r.json and keys <= set(r.json[0])
+    assert all(isinstance(o["labels"], list) for o in r.json)
+    assert any(o["labels"] for o in r.json)
     assert cli("opinions", "--class", "nonsense").code == 1
     assert cli("opinions", "--since", "2027-02-30").code == 1
     r = cli("opinions")
     assert r.code == 0 and "comment(s)" in r.err
     assert cli("opinions", "mark-replied", "999999").code == 1
+
+
+def _alerts(workspace):
+    path = workspace / "alerts.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_two_deliverers_at_once_send_each_alert_once(rt, clock, workspace, runtime_factory):
+    import threading
+
+    slow = workspace / "alert.py"  # a slow receiver: both deliverers overlap
+    slow.write_text("import sys, time\ntime.sleep(0.2)\nopen(sys.argv[1], 'a', encoding='utf-8')"
+                    ".write(sys.stdin.read() + '\\n')\n", encoding="utf-8")
+    publish(rt, 12)
+    clock.advance(days=3)
+    emergencies = collect(rt, force=True).emergencies
+    assert emergencies
+    other = runtime_factory()  # a second daemon on the same database
+    results = []
+    threads = [threading.Thread(target=lambda r=r: results.append(deliver_alerts(r)))
+               for r in (rt, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sent = [cid for r in results for cid in r.sent]
+    assert sorted(sent) == sorted(emergencies)  # each by exactly one of them
+    assert sorted(a["id"] for a in _alerts(workspace)) == sorted(emergencies)
+
+
+def test_a_failing_alert_command_is_retried_with_backoff_then_delivered_once(rt, clock,
+                                                                              workspace):
+    flaky = workspace / "alert.py"  # fails until the receiver is "up"
+    flaky.write_text("import os, sys\nif not os.path.exists('receiver-up'):\n    sys.exit(3)\n"
+                     "open(sys.argv[1], 'a', encoding='utf-8').write(sys.stdin.read() + '\\n')\n",
+                     encoding="utf-8")
+    publish(rt, 12)
+    clock.advance(days=3)
+    emergencies = collect(rt, force=True).emergencies
+    assert emergencies
+    first = deliver_alerts(rt)
+    assert sorted(first.failed) == sorted(emergencies) and first.sent == []
+    (workspace / "receiver-up").write_text("", encoding="utf-8")
+    assert deliver_alerts(rt).sent == []  # backing off: not before 30 s
+    clock.advance(seconds=31)
+    assert sorted(deliver_alerts(rt).sent) == sorted(emergencies)
+    clock.advance(hours=1)
+    assert deliver_alerts(rt).sent == [] and deliver_alerts(rt).failed == []
+    alerts = _alerts(workspace)
+    assert sorted(a["id"] for a in alerts) == sorted(emergencies)
+    assert [a["created_at"] for a in alerts] == sorted(a["created_at"] for a in alerts)  # oldest first
+    assert all(isinstance(a["labels"], list) for a in alerts)
+
+
+def test_the_sweep_runs_no_alert_itself(rt, clock, workspace):
+    publish(rt, 12)
+    clock.advance(days=3)
+    assert collect(rt, force=True).emergencies
+    assert _alerts(workspace) == []
+
+
+def test_an_ambiguous_reply_is_reconciled_from_the_replies_and_refused_twice(rt, clock):
+    from outreach.errors import StateError
+
+    publish(rt, 6)
+    clock.advance(days=2)
+    collect(rt, force=True)
+    target = list_opinions(rt, unanswered=True)[0]["id"]
+    platform = rt.client("pingan-local").platform_db
+    platform.add_fault("reply", "ambiguous", account="pingan-local")  # applied, answer lost
+    post = reply(rt, target, "感谢留言，可拨打96110咨询。", by="officer-a")
+    assert post.status == "unconfirmed"
+    with pytest.raises(StateError, match=f"post {post.id} \\(unconfirmed\\)"):
+        reply(rt, target, "感谢留言，可拨打96110咨询。", by="officer-a")
+    clock.advance(minutes=1)
+    Publisher(rt).run_due()
+    with rt.db.reader() as s:
+        from outreach.models import Post
+
+        done = s.get(Post, post.id)
+        assert done.status == "published" and done.attempts == 1  # found, not sent again
+        assert s.get(Comment, target).replied_at is not None
+    assert len([s for s in platform.statuses("pingan-local") if s["in_reply_to"]]) == 1
+
+
+def test_no_comment_is_lost_when_posts_are_polled_at_different_rates(rt, clock):
+    """Posts of different ages are polled on different tiers; a young post's newer comments
+    must never hide the comments an older post got meanwhile."""
+    publish(rt, 3)  # older posts: polled every 6 h once past a day
+    clock.advance(hours=30)
+    collect(rt, force=True)
+    for i in range(3):  # young posts: polled every 30 min
+        add_post(rt, "pingan-local", tip=None, text=f"新的第{i}条：网购退款先核实。", at=None,
+                 by="officer-a")
+    Publisher(rt).run_due()
+    for _ in range(48):  # a day of the daemon's metrics sweeps, by the tiers
+        clock.advance(minutes=30)
+        collect(rt)
+    collect(rt, force=True)
+    client = rt.client("pingan-local")
+    with rt.db.reader() as s:
+        from outreach.models import Post
+
+        posts = dict(s.execute(select(Post.remote_id, Post.id).where(
+            Post.kind != "reply", Post.status == "published")).all())
+        stored = dict(s.execute(select(Comment.post_id, func.count()).group_by(
+            Comment.post_id)).all())
+    counts = client.fetch_counts(list(posts))
+    assert len(counts) == 6 and all(c.comments for c in counts.values())
+    assert {posts[r]: c.comments for r, c in counts.items()} == {
+        posts[r]: stored.get(posts[r], 0) for r in counts}

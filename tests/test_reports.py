@@ -94,12 +94,52 @@ class Builder:
         for observed, n in rows:
             self.s.add(AccountMetric(account=account, observed_at=utc(observed), followers=n))
 
-    def comment(self, key: str, account: str, created: str, cls: str, *, needs_reply: bool = False,
-                replied: str | None = None, text: str = "", is_own: bool = False) -> None:
-        self.s.add(Comment(account=account, remote_id=key, post_id=None, author="someone",
-                           text=text or f"comment {key}", created_at=utc(created), opinion_class=cls,
-                           needs_reply=needs_reply, replied_at=utc(replied) if replied else None,
-                           is_own=is_own))
+
+
+# The public's comments (March unless said), stored the way the collector stores what a
+# client returns (classified from their text), and answered the way officers record it.
+COMMENTS: dict[str, list[tuple[str, str, str, bool]]] = {  # account: (key, created, text, own)
+    "wb": [
+        ("c1", "2027-03-10T10:00:00", "救命 <script>alert(1)</script>", False),  # emergency
+        ("c2", "2027-03-11T00:00:00", "我被骗了，钱还能找回来吗", False),  # help
+        ("c6", "2027-03-31T15:45:00", "举报一个诈骗电话", False),  # tip; 23:45 +08: March
+        ("c7", "2027-03-31T16:00:00", "路过", False),  # chatter; April 1 00:00 +08
+        ("c8", "2027-03-15T00:00:00", "已私信联系您", True),  # our own reply
+        ("c9", "2027-02-15T00:00:00", "快来人！有人砸门", False),  # emergency in February
+    ],
+    "loc": [
+        ("c3", "2027-03-20T00:00:00", "请问反诈APP在哪里下载？", False),  # inquiry: overdue
+        ("c4", "2027-03-21T00:00:00", "谢谢，很实用", False),  # praise
+    ],
+    "md": [("c5", "2027-03-25T00:00:00", "出警太慢，态度差", False)],  # complaint
+}
+# (comment, when an officer marked it answered): c1 after 0.5 h (late: an emergency's deadline
+# in opinions.toml is 0 h), c2 after 30 h (late: 24 h), c5 after 2 h.
+REPLIES = (("c1", "2027-03-10T10:30:00"), ("c2", "2027-03-12T06:00:00"),
+           ("c5", "2027-03-25T02:00:00"))
+
+
+def add_comments(rt: Any) -> None:
+    from sqlalchemy import select
+
+    from outreach.clients.base import RemoteComment
+    from outreach.collector import CollectSummary, store_comments
+    from outreach.inbox import mark_replied
+    from outreach.opinions import load_rules
+
+    rules = load_rules(rt.settings.content_dir)
+    for account, rows in COMMENTS.items():
+        fetched = [RemoteComment(remote_id=key, post_remote_id="elsewhere", author="someone",
+                                 text=text, url=None, created_at=utc(created), is_own=own)
+                   for key, created, text, own in rows]
+        store_comments(rt, rt.settings.account(account), fetched, [], NOW, CollectSummary(),
+                       rules)
+    with rt.db.reader() as s:
+        ids = dict(s.execute(select(Comment.remote_id, Comment.id)).all())
+    for key, at in REPLIES:
+        rt.clock.set(utc(at))
+        mark_replied(rt, ids[key], by="officer-a")
+    rt.clock.set(NOW)
 
 
 def build_database(rt: Any) -> dict[str, int]:
@@ -153,19 +193,6 @@ def build_database(rt: Any) -> dict[str, int]:
             ("2027-02-28T02:00:00", 10, 10, 10), ("2027-02-28T16:00:00", 12, 11, 12),
             ("2027-03-03T00:00:00", 20, 15, 25)))
         b.followers("loc", ("2027-02-28T15:00:00", 12000), ("2027-03-31T16:00:00", 12500))
-        # --- comments (March unless said) ------------------------------------------------------
-        b.comment("c1", "wb", "2027-03-10T10:00:00", "emergency", needs_reply=True,
-                  replied="2027-03-10T10:30:00", text="救命 <script>alert(1)</script>")  # 0.5 h
-        b.comment("c2", "wb", "2027-03-11T00:00:00", "help", needs_reply=True,
-                  replied="2027-03-12T06:00:00")  # 30 h: late (24 h)
-        b.comment("c3", "loc", "2027-03-20T00:00:00", "inquiry", needs_reply=True)  # overdue
-        b.comment("c4", "loc", "2027-03-21T00:00:00", "praise")
-        b.comment("c5", "md", "2027-03-25T00:00:00", "complaint", needs_reply=True,
-                  replied="2027-03-25T02:00:00")  # 2 h
-        b.comment("c6", "wb", "2027-03-31T15:45:00", "tip", needs_reply=True)  # 23:45 +08: March
-        b.comment("c7", "wb", "2027-03-31T16:00:00", "chatter")  # April 1 00:00 +08
-        b.comment("c8", "wb", "2027-03-15T00:00:00", "chatter", is_own=True)  # our own reply
-        b.comment("c9", "wb", "2027-02-15T00:00:00", "emergency", needs_reply=True)  # February
         s.commit()
         return b.ids
 
@@ -196,6 +223,7 @@ def rt(runtime_factory: Any, clock: Any) -> Any:
     clock.set(NOW)
     runtime = runtime_factory(CONFIG)
     runtime.ids = build_database(runtime)
+    add_comments(runtime)
     return runtime
 
 
@@ -362,10 +390,26 @@ def test_public_opinion(report):
         ("emergency", 1), ("help", 1), ("tip", 1), ("complaint", 1), ("inquiry", 1), ("praise", 1)]
     assert (o["emergencies"], o["needs_reply"], o["replied"], o["reply_rate"]) == (1, 5, 3, 0.6)
     assert o["median_reply_hours"] == 2.0  # median of 0.5, 30, 2
-    assert (o["overdue_unanswered"], o["late_replies"]) == (2, 1)  # c3, c6; c2 after 30 h
+    assert (o["overdue_unanswered"], o["late_replies"]) == (2, 2)  # c3, c6; c1, c2
     help_ = next(c for c in o["by_class"] if c["class"] == "help")
     assert (help_["median_reply_hours"], help_["late_replies"], help_["deadline_hours"]) == (30.0, 1, 24)
     assert [e["text"] for e in o["emergency_items"]] == ["救命 <script>alert(1)</script>"]
+
+
+def test_reply_deadlines_are_those_of_opinions_toml(rt, workspace):
+    jsonschema = pytest.importorskip("jsonschema")
+    rules = workspace / "content" / "opinions.toml"
+    text = rules.read_text("utf-8")
+    at = text.index("[class.complaint]")
+    rules.write_text(text[:at] + text[at:].replace("reply_within_hours = 24",
+                                                   "reply_within_hours = 1.5", 1), "utf-8")
+    o = build_report(rt, accounts=None, since=None, until=None)["opinions"]
+    complaint = next(c for c in o["by_class"] if c["class"] == "complaint")
+    assert (complaint["deadline_hours"], complaint["late_replies"]) == (1.5, 1)  # c5 after 2 h
+    assert o["deadlines_hours"]["complaint"] == 1.5 and o["deadlines_hours"]["help"] == 24
+    schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(
+        json.loads(fmt.render_json(build_report(rt, accounts=None, since=None, until=None))))
 
 
 def test_compliance(report):

@@ -17,12 +17,15 @@ user_timeline, rewrites links to ``http://t.cn/…``, and refuses calls beyond
 Control plane (not Weibo; JSON in and out):
 
     POST /_fake/engage     {"id": ID, "reposts": n, "likes": n,
-                            "comments": [{"author": NAME, "text": T, "reply_to": CID?}]}
-                           adds to the status's figures; answers the new comment ids
+                            "comments": [{"author": NAME, "text": T, "reply_to": CID?,
+                                          "minutes_ago": n?}]}
+                           adds to the status's figures (a comment dated n minutes back);
+                           answers the new comment ids
     POST /_fake/followers  {"count": n}
     POST /_fake/faults     {"path": "/2/statuses/share.json", "kind": KIND, "code": n,
                             "count": n (default 1, -1 = every time), "delay_ms": n,
-                            "status": HTTP status, "message": text}
+                            "status": HTTP status, "message": text,
+                            "id": STATUS (only calls whose "id" parameter is this status)}
           KIND: "rate" (10023, or code), "expired" (21327), "error_code" (code),
                 "http500" (not applied), "malformed" (applied, body cut short),
                 "drop_after_apply" (applied, connection closed without an answer),
@@ -36,6 +39,8 @@ Control plane (not Weibo; JSON in and out):
                            get_token_info reports (default: the app's own).
     GET  /_fake/requests   [{"method", "path", "query"}, ...] every Weibo call seen
     GET  /_fake/statuses   the statuses that exist, oldest first
+    GET  /_fake/comments   the comments that exist, oldest first ("own": written by the
+                           account itself, e.g. a reply)
     POST /_fake/reset      forget everything (statuses, comments, faults, requests, hits,
                            settings; the token is issued anew)
 
@@ -139,6 +144,7 @@ class Fault:
     status: int | None = None
     delay_ms: int = 0
     message: str | None = None
+    only_id: str | None = None  # only calls about this status (the "id" parameter)
 
 
 @dataclass
@@ -280,9 +286,11 @@ class FakeWeibo:
 
     # --- the plumbing around every Weibo call -----------------------------------------
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, path: str, params: Mapping[str, str] | None = None) -> Fault | None:
         with self.lock:
             for fault in self.faults:
+                if fault.only_id is not None and (params or {}).get("id") != fault.only_id:
+                    continue
                 if fault.path == path and fault.count != 0:
                     if fault.count > 0:
                         fault.count -= 1
@@ -403,9 +411,10 @@ class FakeWeibo:
         })
 
     def _add_comment(self, status: Status, author_id: int, author: str, text: str,
-                     reply_to: int | None = None) -> Comment:
+                     reply_to: int | None = None, minutes_ago: float = 0) -> Comment:
         comment = Comment(id=self._new_id(), status_id=status.id, author_id=author_id,
-                          author=author, text=text, created_at=datetime.now(UTC),
+                          author=author, text=text,
+                          created_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
                           reply_to=reply_to)
         self.comments[comment.id] = comment
         return comment
@@ -490,6 +499,12 @@ class FakeWeibo:
                          "comments": sum(1 for c in self.comments.values()
                                          if c.status_id == s.id)}
                         for s in sorted(self.statuses.values(), key=lambda s: s.id)]
+            if (method, path) == ("GET", "/_fake/comments"):
+                return [{"id": c.id, "idstr": str(c.id), "status_id": str(c.status_id),
+                         "author_id": str(c.author_id), "author": c.author, "text": c.text,
+                         "reply_to": None if c.reply_to is None else str(c.reply_to),
+                         "own": str(c.author_id) == self.uid}
+                        for c in sorted(self.comments.values(), key=lambda c: c.id)]
             if method != "POST":
                 raise ValueError(f"unknown control call {method} {path}")
             if not isinstance(payload, dict):
@@ -526,7 +541,8 @@ class FakeWeibo:
                               code=_opt_int(payload.get("code")),
                               status=_opt_int(payload.get("status")),
                               delay_ms=int(payload.get("delay_ms") or 0),
-                              message=payload.get("message"))
+                              message=payload.get("message"),
+                              only_id=None if payload.get("id") is None else str(payload["id"]))
                 self.faults.append(fault)
                 return {"faults": len(self.faults)}
             if path == "/_fake/engage":
@@ -541,8 +557,9 @@ class FakeWeibo:
                     author_id = 6_000_000_000 + int(
                         hashlib.sha1(author.encode()).hexdigest()[:8], 16) % 1_000_000_000
                     reply_to = _opt_int(item.get("reply_to"))
-                    ids.append(str(self._add_comment(status, author_id, author,
-                                                     str(item.get("text", "")), reply_to).id))
+                    ids.append(str(self._add_comment(
+                        status, author_id, author, str(item.get("text", "")), reply_to,
+                        float(item.get("minutes_ago", 0))).id))
                 body = self.status_json(status)
                 return {"id": str(status.id), "reposts_count": status.reposts,
                         "comments_count": body["comments_count"],
@@ -650,7 +667,7 @@ class _Handler(BaseHTTPRequestHandler):
         instead: Reply | None = None
         try:
             weibo.admit(method, url.path, url.query, dict(self.headers))
-            fault = weibo.take_fault(url.path)
+            fault = weibo.take_fault(url.path, params)
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.delay_ms / 1000)
             instead = _fault_reply(fault, url.path) if fault is not None else None
@@ -848,11 +865,12 @@ class WeiboServer:
 
     def fault(self, path: str, kind: str, *, code: int | None = None, count: int = 1,
               delay_ms: int | None = None, status: int | None = None,
-              message: str | None = None) -> None:
-        """Make the next ``count`` calls to ``path`` fail as ``kind`` (-1: every call)."""
+              message: str | None = None, status_id: str | int | None = None) -> None:
+        """Make the next ``count`` calls to ``path`` fail as ``kind`` (-1: every call);
+        with ``status_id``, only calls about that status."""
         spec: dict[str, Any] = {"path": path, "kind": kind, "count": count}
         for key, value in (("code", code), ("delay_ms", delay_ms), ("status", status),
-                           ("message", message)):
+                           ("message", message), ("id", status_id)):
             if value is not None:
                 spec[key] = value
         self._control("POST", "/_fake/faults", spec)
@@ -865,6 +883,11 @@ class WeiboServer:
     def statuses(self) -> list[dict[str, Any]]:
         """The statuses that exist, oldest first."""
         found: list[dict[str, Any]] = self._control("GET", "/_fake/statuses")
+        return found
+
+    def comments(self) -> list[dict[str, Any]]:
+        """The comments that exist, oldest first (``own``: the account's own, e.g. replies)."""
+        found: list[dict[str, Any]] = self._control("GET", "/_fake/comments")
         return found
 
     def reset(self) -> None:

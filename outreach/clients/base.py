@@ -154,6 +154,12 @@ class MicroblogClient(Protocol):
         """Find our own status with this text posted at or after ``since`` (reconciliation)."""
         ...
 
+    def find_reply(self, target: str, text: str, since: datetime) -> Published | None:
+        """Find our own reply with this text to ``target`` (the id ``reply`` was given)
+        made at or after ``since`` (reconciling a reply: replies are comments, which the
+        account's timeline never holds)."""
+        ...
+
     def delete(self, remote_id: str) -> None:
         """Delete one of our statuses (retraction). Deleting a missing status is not an error."""
         ...

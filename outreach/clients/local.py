@@ -358,6 +358,17 @@ class LocalClient:
                 return self._published(s["id"], created)
         return None
 
+    def find_reply(self, target: str, text: str, since: datetime) -> Published | None:
+        self._fault("find_reply")
+        want = normalise_text(text)
+        for s in reversed(self.platform_db.statuses(self.account.name)):
+            created = _dt(s["created_at"])
+            if created < since - timedelta(minutes=1):
+                break
+            if s["in_reply_to"] == target and normalise_text(s["text"]) == want:
+                return self._published(s["id"], created)
+        return None
+
     def delete(self, remote_id: str) -> None:
         self._fault("delete")
         with self.platform_db.transaction() as conn:

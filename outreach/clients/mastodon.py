@@ -307,6 +307,34 @@ class MastodonClient(HttpClientOwner):
                 break
         return None
 
+    def find_reply(self, target: str, text: str, since: datetime) -> Published | None:
+        """Our own status with this text among the replies to ``target`` (its context's
+        descendants), posted at or after ``since``."""
+        since = _aware(since) - timedelta(minutes=1)
+        want = normalise_text(text)
+        own = self._own()
+        try:
+            context = self._get_json(f"{_STATUSES}/{_seg(target)}/context")
+        except RemoteError as exc:
+            if exc.code != 404:
+                raise
+            return None
+        descendants = context.get("descendants") if isinstance(context, dict) else None
+        found: list[Published] = []
+        for st in descendants if isinstance(descendants, list) else []:
+            if not isinstance(st, dict) or _str_id(st.get("in_reply_to_id")) != str(target):
+                continue
+            account = st.get("account")
+            if not isinstance(account, dict) or _str_id(account.get("id")) != own.id:
+                continue
+            created = _parse_time(st.get("created_at"))
+            if created is None or created < since:
+                continue
+            shown = html_to_text(st.get("content"))
+            if want in (normalise_text(shown), normalise_text(_LEADING_MENTIONS.sub("", shown))):
+                found.append(self._published(st))
+        return min(found, key=lambda p: p.created_at) if found else None
+
     def fetch_counts(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
         pending = {str(i) for i in remote_ids if i is not None and str(i)}
         result: dict[str, Counts] = {}
@@ -822,6 +850,9 @@ def html_to_text(content: Any) -> str:
     except Exception:  # a parser bug on hostile markup must not escape as a crash
         text = unescape(re.sub(r"<[^>]*>", "", content))
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+_LEADING_MENTIONS = re.compile(r"^(?:@[\w.-]+(?:@[\w.-]+\w)?\s+)+")
 
 
 def _drop_leading_mention(text: str, username: str) -> str:

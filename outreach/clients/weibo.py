@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 API_BASE = "https://api.weibo.com"
+_REPLY_PREFIX = re.compile(r"^回复@[^:]+:")  # how a reply to a comment shows (normalised)
 WEB_BASE = "https://weibo.com"
 CREATED_AT_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # parsed by hand: strptime's %a/%b follow the locale
 
@@ -446,6 +447,56 @@ class WeiboClient(HttpClientOwner):
             )
         created = parse_created_at(body.get("created_at")) or self._clock()
         return Published(remote_id=new_id, url=self._post_url(status_id), created_at=created)
+
+    def find_reply(self, target: str, text: str, since: datetime) -> Published | None:
+        """Read the comments of the status (``comments/show``, newest first, back to
+        ``since``) for our own comment with this text, answering the comment in ``target``
+        when it names one. Weibo shows a reply as "回复@name:text"; the prefix is ignored."""
+        wanted = normalise_text(text)
+        status_part, sep, comment_part = target.partition(":")
+        status_id = _require_id(status_part, "status id")
+        comment_id = _require_id(comment_part, "comment id") if sep else None
+        if not wanted:
+            return None
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        earliest = since - RECONCILE_SLACK
+        own_uid = self._learn_uid()
+        found: list[Published] = []
+        max_id: int | None = None
+        for _ in range(MAX_COMMENT_PAGES):
+            params: dict[str, Any] = {"id": status_id, "count": COMMENTS_PAGE}
+            if max_id is not None:
+                params["max_id"] = max_id
+            body = _expect(self._send("GET", COMMENTS_SHOW, params=params, for_publishing=True),
+                           dict, COMMENTS_SHOW)
+            page = body.get("comments")
+            page = [c for c in page if isinstance(c, dict)] if isinstance(page, list) else []
+            older = False
+            for raw in page:
+                created = parse_created_at(raw.get("created_at"))
+                if created is not None and created < earliest:
+                    older = True
+                    continue
+                new_id = _id_of(raw)
+                if new_id is None or _id_of(raw.get("user")) != own_uid:
+                    continue
+                answers = raw.get("reply_comment")
+                if comment_id is not None and (
+                        not isinstance(answers, dict) or _id_of(answers) != comment_id):
+                    continue
+                shown = normalise_text(html.unescape(plain_text(raw.get("text"))))
+                if _REPLY_PREFIX.sub("", shown, count=1) != wanted and shown != wanted:
+                    continue
+                found.append(Published(remote_id=new_id, url=self._post_url(status_id),
+                                       created_at=created or self._clock()))
+            ids = [int(i) for c in page if (i := _id_of(c)) is not None]
+            if older or len(page) < COMMENTS_PAGE or not ids:
+                break
+            if max_id is not None and min(ids) - 1 >= max_id:
+                break
+            max_id = min(ids) - 1
+        return min(found, key=lambda p: p.created_at) if found else None
 
     def _post_url(self, status_id: str) -> str | None:
         return f"{WEB_BASE}/{self._uid}/{status_id}" if self._uid else None
