@@ -14,7 +14,7 @@ import pytest
 
 from outreach import report_formats as fmt
 from outreach.reports import build_report
-from tests.test_reports import CONFIG, NOW, build_database
+from tests.test_reports import CONFIG, NOW, add_comments, build_database
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +31,7 @@ def html_report(runtime_factory, clock, tmp_path) -> Path:
     clock.set(NOW)
     rt = runtime_factory(CONFIG)
     build_database(rt)
+    add_comments(rt)
     report = build_report(rt, accounts=None, since=None, until=None, lang="zh")
     path = tmp_path / "report.html"
     path.write_text(fmt.render_html(report), encoding="utf-8")

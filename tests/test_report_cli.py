@@ -15,7 +15,7 @@ import pytest
 
 from outreach.reports import build_report
 from tests.conftest import ROOT
-from tests.test_reports import CONFIG, MARCH_TOTAL, NOW, Builder, build_database
+from tests.test_reports import CONFIG, MARCH_TOTAL, NOW, Builder, add_comments, build_database
 
 MARCH = ("--since", "2027-03-01", "--until", "2027-03-31")
 
@@ -41,6 +41,7 @@ def rt(runtime_factory: Any, clock: Any) -> Any:
     clock.set(NOW)
     runtime = runtime_factory(NAMED_CONFIG)
     build_database(runtime)
+    add_comments(runtime)
     return runtime
 
 
