@@ -48,6 +48,7 @@ from outreach.errors import (
     DuplicateContent,
     RateLimited,
     RemoteError,
+    StateError,
     TransientError,
 )
 from outreach.models import Account, AuditLog, Comment, Pause, Post, UTCDateTime
@@ -82,17 +83,17 @@ def update(entity: Any) -> Any:
 
 @functools.cache
 def _due_candidates() -> Any:
-    """What may be claimed at :now: — queued and due on an account not paused, or in flight
-    with its lease expired (reconciliation). Built once: the claim runs for every post, and
-    building the expression cost more than running it."""
+    """What may be claimed at :now: on an account not paused — queued and due, or in flight
+    with its lease expired (reconciliation; a pause holds its resend too). Built once: the
+    claim runs for every post, and building the expression cost more than running it."""
     now: Any = bindparam("now")
     paused = exists().where(  # incident mode, for this account or for all of them
         col(Pause.started_at) <= now,
         or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
         or_(col(Pause.account).is_(None), col(Pause.account) == col(Post.account)))
     return select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at)).where(
-        col(Post.account).in_(bindparam("accounts", expanding=True)), or_(
-            (col(Post.status) == "queued") & (col(Post.not_before) <= now) & ~paused,
+        col(Post.account).in_(bindparam("accounts", expanding=True)), ~paused, or_(
+            (col(Post.status) == "queued") & (col(Post.not_before) <= now),
             col(Post.status).in_(("publishing", "unconfirmed"))
             & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now),
         )).order_by(col(Post.not_before), col(Post.id)).limit(bindparam("limit"))
@@ -225,6 +226,15 @@ class LeaseKeeper:
                 "lease_until": self.rt.clock() + self.lease}).rowcount
             s.commit()
         return n == 1
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the gate stopped a send: ``kind`` is paused, tip or text."""
+
+    kind: str
+    reason: str
+    approved: set[str] | None = None
 
 
 @dataclass
@@ -390,6 +400,68 @@ class Publisher:
             return "not queued"
         return self.process(post, now)
 
+    def withdraw(self, post_id: int, *, by: str, reason: str | None) -> Post:
+        """Cancel a post whose last attempt may have landed (``unconfirmed``, or
+        ``publishing`` with its lease run out): reconcile it first. Not on the platform —
+        cancelled; on it — retracted (deleted there), since the officer wants it gone."""
+        now = self.rt.clock()
+        with self.rt.db.session() as s:
+            row = s.get(Post, post_id)
+            status = row.status if row is not None else "gone"
+            post = self._claim(s, post_id, status, now) if status in (
+                "publishing", "unconfirmed") else None
+            s.commit()
+        if post is None:
+            raise StateError(f"post {post_id} is being published right now; try again in "
+                             f"{self.policy.lease_seconds} seconds")
+        client = self.rt.client(post.account)
+        since = (post.first_attempt_at or post.created_at or now) - timedelta(minutes=2)
+        try:
+            found = client.find_published(post.text, since)
+        except ClientError:
+            self._finish(post, now, status="unconfirmed", ambiguous=True,
+                         error=post.last_error)
+            raise
+        if found is None:
+            sent = post.last_attempt_at or post.first_attempt_at
+            if sent is not None and now < sent + IN_FLIGHT_GRACE:
+                self._finish(post, now, status="unconfirmed", ambiguous=True,
+                             error=post.last_error)
+                wait = int((sent + IN_FLIGHT_GRACE - now).total_seconds()) + 1
+                raise StateError(f"post {post_id}'s last attempt may still be landing; try "
+                                 f"again in {wait} seconds")
+            with self.rt.db.session() as s:
+                n = self._update_owned(s, post_id, status="cancelled", claimed_by=None,
+                                       lease_until=None, updated_at=now,
+                                       last_error="cancelled; it was not on the platform")
+                if n == 1:
+                    audit(s, now, by, "queue_cancel", account=post.account, post_id=post_id,
+                          reason=reason, detail={"reconciled": "not on the platform"})
+                s.commit()
+        else:
+            if self._published(post, found) != "published":
+                raise StateError(f"post {post_id} changed while cancelling; try again")
+            try:
+                client.delete(found.remote_id)
+            except ClientError as exc:
+                raise StateError(
+                    f"post {post_id} had already been published as {found.remote_id} and "
+                    f"deleting it failed ({exc.message}); it stays published — retract it with "
+                    f"`outreach queue retract {post_id} --reason …`") from None
+            with self.rt.db.session() as s:
+                s.execute(update(Post).where(col(Post.id) == post_id,
+                                             col(Post.status) == "published")
+                          .values(status="retracted", updated_at=now,
+                                  last_error="it had landed before the cancel; retracted"))
+                audit(s, now, by, "queue_retract", account=post.account, post_id=post_id,
+                      reason=reason or "cancelled after an unconfirmed attempt",
+                      target=found.remote_id)
+                s.commit()
+        with self.rt.db.reader() as s:
+            done = s.get(Post, post_id)
+        assert done is not None
+        return done
+
     def _update_owned(self, s: Any, post_id: int | None, **values: Any) -> int:
         """UPDATE the post this worker holds; the rows changed (0: the claim was lost)."""
         return int(s.execute(_owned_post().values(**values),
@@ -430,32 +502,49 @@ class Publisher:
         if post.id in self._reconciling:
             self._reconciling.discard(post.id)
             return self.reconcile(post, client, now)
-        problem = self._recheck(post, account, client, now)
-        if problem is not None:
-            return problem
         return self._send(post, client, now)
 
-    def _recheck(self, post: Post, account: AccountSettings, client: Any,
-                 now: datetime) -> str | None:
-        """Approved, still valid text, still ours: else fix the row and say what happened."""
-        lib = self.rt.library
-        if post.tip_id is not None:
-            with self.rt.db.reader() as s:
+    def gate(self, post: Post, client: Any, now: datetime) -> Refusal | None:
+        """Why ``post`` must not go out now, or None: the one check before every send (the
+        first attempt, a retry, a reconciling resend, a reply). A pause holds it; a tip no
+        longer approved or in date, an ad-hoc post not approved, or a text that fails the
+        platform's length rule or the blocklist refuses it."""
+        with self.rt.db.reader() as s:
+            pause = s.execute(select(col(Pause.reason), col(Pause.account)).where(
+                col(Pause.started_at) <= now,
+                or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
+                or_(col(Pause.account).is_(None), col(Pause.account) == post.account),
+            ).limit(1)).first()
+            if pause is not None:
+                return Refusal("paused", f"held: paused ({pause[0]})")
+            lib = self.rt.library
+            if post.tip_id is not None:
                 approved = approved_tips(s, lib, self.policy)
-            tip = lib.tips.get(post.tip_id)
-            ok = (tip is not None and post.tip_id not in lib.broken_tips
-                  and (approved is None or post.tip_id in approved)
-                  and not tip.expired(now.astimezone(account.timezone).date()))
-            if not ok and post.kind == "slot":
-                return self._redraw(post, account, client, now, approved)
-            if not ok:
-                return self._finish(post, now, status="failed", attempts_delta=-1,
-                                    error=f"tip {post.tip_id} is no longer approved or valid")
+                tip = lib.tips.get(post.tip_id)
+                account = self.rt.settings.accounts[post.account]
+                if (tip is None or post.tip_id in lib.broken_tips
+                        or (approved is not None and post.tip_id not in approved)
+                        or tip.expired(now.astimezone(account.timezone).date())):
+                    return Refusal("tip", f"tip {post.tip_id} is no longer approved or valid",
+                                   approved)
+            elif (post.kind != "slot" and self.policy.require_approval
+                  and post.approved_by is None):
+                return Refusal("text", "not approved")
         problems = text_problems(post.text, client, lib)
         if problems:
-            return self._finish(post, now, status="failed", attempts_delta=-1,
-                                error="; ".join(problems))
+            return Refusal("text", "; ".join(problems))
         return None
+
+    def _refuse(self, post: Post, client: Any, now: datetime, refusal: Refusal) -> str:
+        """A post just claimed from the queue that the gate stopped: held, redrawn or failed
+        (the claim's attempt is given back; nothing was sent)."""
+        if refusal.kind == "paused":
+            return self._finish(post, now, status="queued", attempts_delta=-1,
+                                error=refusal.reason)
+        if refusal.kind == "tip" and post.kind == "slot":
+            account = self.rt.settings.accounts[post.account]
+            return self._redraw(post, account, client, now, refusal.approved)
+        return self._finish(post, now, status="failed", attempts_delta=-1, error=refusal.reason)
 
     def _redraw(self, post: Post, account: AccountSettings, client: Any, now: datetime,
                 approved: set[str] | None) -> str:
@@ -483,8 +572,25 @@ class Publisher:
             s.commit()
         return "missed"
 
-    def _send(self, post: Post, client: Any, now: datetime) -> str:
+    def _send(self, post: Post, client: Any, now: datetime, *, resend: bool = False) -> str:
+        """Send through the gate. ``resend``: a post whose earlier attempt may have landed,
+        sent again with the same idempotency key (a refusal then looks on the platform)."""
         assert post.id is not None
+        refusal = self.gate(post, client, now)
+        if refusal is not None and resend:
+            if refusal.kind == "paused":  # reconciled (and resent, if need be) after resume
+                return self._finish(post, now, status="unconfirmed",
+                                    error=f"{refusal.reason}; reconciled after resume")
+            return self._look(post, client, now, after="refused", refusal=refusal.reason)
+        if refusal is not None:
+            return self._refuse(post, client, now, refusal)
+        if resend:
+            with self.rt.db.session() as s:
+                self._update_owned(s, post.id, status="publishing",
+                                   attempts=col(Post.attempts) + 1, last_attempt_at=now)
+                s.commit()
+            post.attempts += 1
+            log.info("post %s: resending with the same idempotency key", post.id)
         try:
             with self.keeper.watch(post.id) as call:
                 published = self._call(post, client)
@@ -551,16 +657,11 @@ class Publisher:
         if (window is not None and first is not None and now - first < window
                 and post.attempts < self.policy.max_attempts):
             # the platform still remembers the key: resending cannot duplicate
-            with self.rt.db.session() as s:
-                self._update_owned(s, post.id, status="publishing",
-                                   attempts=col(Post.attempts) + 1, last_attempt_at=now)
-                s.commit()
-            post.attempts += 1
-            log.info("post %s: resending with the same idempotency key", post.id)
-            return self._send(post, client, now)
+            return self._send(post, client, now, resend=True)
         return self._look(post, client, now, after="reconcile")
 
-    def _look(self, post: Post, client: Any, now: datetime, *, after: str) -> str:
+    def _look(self, post: Post, client: Any, now: datetime, *, after: str,
+              refusal: str | None = None) -> str:
         since = (post.first_attempt_at or post.created_at or now) - timedelta(minutes=2)
         try:
             found = client.find_published(post.text, since)
@@ -581,6 +682,9 @@ class Publisher:
             return self._finish(post, now, status="unconfirmed", lease_until=sent + IN_FLIGHT_GRACE,
                                 keep_lease=True, error="not found yet; the last attempt may still "
                                                        "be landing")
+        if refusal is not None:
+            return self._finish(post, now, status="failed",
+                                error=f"not sent again: {refusal}")
         if after == "duplicate":
             return self._finish(post, now, status="failed",
                                 error="the platform reports duplicate content, and it is not on "
