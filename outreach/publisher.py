@@ -55,6 +55,7 @@ from outreach.models import Account, AuditLog, Comment, Pause, Post, UTCDateTime
 from outreach.planner import (
     Draw,
     SlotTime,
+    _aware,
     approved_tips,
     draw,
     load_history,
@@ -91,7 +92,8 @@ def _due_candidates() -> Any:
         col(Pause.started_at) <= now,
         or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
         or_(col(Pause.account).is_(None), col(Pause.account) == col(Post.account)))
-    return select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at)).where(
+    return select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at),
+                  col(Post.not_before), col(Post.kind)).where(
         col(Post.account).in_(bindparam("accounts", expanding=True)), ~paused, or_(
             (col(Post.status) == "queued") & (col(Post.not_before) <= now),
             col(Post.status).in_(("publishing", "unconfirmed"))
@@ -132,11 +134,39 @@ def _claim_statement(queued: bool, catch_up: bool) -> Any:
         if catch_up:
             values["catch_up"] = True
         values.update(status="publishing", attempts=col(Post.attempts) + 1, last_attempt_at=now,
-                      first_attempt_at=func.coalesce(col(Post.first_attempt_at), now))
+                      first_attempt_at=func.coalesce(col(Post.first_attempt_at), now),
+                      not_before=bindparam("b_not_before", type_=UTCDateTime))
     else:
         cond.append(or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now))
     claim = update(Post).where(*cond).values(**values)
     return select(Post).from_statement(claim.returning(*claim.table.c))
+
+
+AUTOMATIC = ("slot", "adhoc")  # spaced by min_gap_minutes; a reply answers a person at once
+ON_TIME_SLACK = timedelta(seconds=10)  # claimed this soon after its due time: sent on time
+
+
+@functools.cache
+def _last_sent() -> Any:
+    """When the account's last automatic post went out (its ``not_before`` at the claim),
+    among those sent since :b_since (read from ``ix_posts_due``)."""
+    return select(func.max(col(Post.not_before))).where(
+        col(Post.status).in_(("published", "publishing", "unconfirmed")),
+        col(Post.not_before) > bindparam("b_since", type_=UTCDateTime),
+        col(Post.account) == bindparam("b_account"), col(Post.kind).in_(AUTOMATIC))
+
+
+@functools.cache
+def _upcoming() -> Any:
+    """The account's queued automatic posts still on time, due in [:b_from, :b_until]."""
+    return select(col(Post.not_before)).where(
+        col(Post.status) == "queued",
+        col(Post.not_before) >= bindparam("b_from", type_=UTCDateTime),
+        col(Post.not_before) <= bindparam("b_until", type_=UTCDateTime),
+        col(Post.account) == bindparam("b_account"), col(Post.kind).in_(AUTOMATIC),
+        col(Post.id) != bindparam("b_id"),
+        col(Post.scheduled_at) >= bindparam("b_on_time", type_=UTCDateTime),
+    ).order_by(col(Post.not_before))
 
 
 def worker_id() -> str:
@@ -367,21 +397,24 @@ class Publisher:
         with self.rt.db.session() as s:
             candidates = s.execute(_due_candidates(), {
                 "now": now, "accounts": accounts, "limit": 50 + len(exclude or ())}).all()
-            # reconciliation first, then posts on time, then catch-up and held ones (spaced)
+            # reconciliation first, then officers' posts (they take the first gap), then
+            # slots on time, then late ones (each spaced; a late slot only where it fits)
             candidates = sorted(candidates, key=lambda c: (
-                c[1] == "queued", c[1] == "queued" and now - c[3] > LATE_GRACE))
-            for post_id, status, account, scheduled_at in candidates:
+                c[1] == "queued", c[5] == "slot", c[5] == "slot" and now - c[3] > LATE_GRACE))
+            for post_id, status, account, scheduled_at, not_before, kind in candidates:
                 if exclude and post_id in exclude:
                     continue
                 late = status == "queued" and now - scheduled_at > LATE_GRACE
-                if late:
-                    wait = self._spacing(s, account, now)
+                if status == "queued" and kind in AUTOMATIC:
+                    wait = self._spacing(s, post_id, account, kind, scheduled_at, now)
                     if wait is not None:
                         s.execute(update(Post).where(col(Post.id) == post_id,
                                                      col(Post.status) == "queued")
-                                  .values(not_before=wait, updated_at=now))
+                                  .values(**wait, updated_at=now))
                         continue
-                post = self._claim(s, post_id, status, now, catch_up=late)
+                # the instant it went out, for spacing: its due time when on time, else now
+                sent = not_before if now - not_before <= ON_TIME_SLACK else now
+                post = self._claim(s, post_id, status, now, catch_up=late, sent=sent)
                 if post is not None:
                     s.commit()
                     if status != "queued":
@@ -468,31 +501,46 @@ class Publisher:
                              {"b_id": post_id, "b_worker": self.worker}).rowcount or 0)
 
     def _claim(self, s: Any, post_id: int, status: str, now: datetime, *,
-               catch_up: bool = False) -> Post | None:
+               catch_up: bool = False, sent: datetime | None = None) -> Post | None:
         """The conditional UPDATE that makes this worker the post's owner, returning the row
         (None when another worker or a state change got there first). A queued post becomes
         an attempt; one in flight is claimed for reconciliation once its lease expired."""
         queued = status == "queued"
         return s.scalars(_claim_statement(queued, queued and catch_up), {
             "b_id": post_id, "b_status": status, "b_now": now, "b_worker": self.worker,
-            "b_lease_until": now + self.lease}).one_or_none()
+            "b_lease_until": now + self.lease, "b_not_before": sent or now}).one_or_none()
 
-    def _spacing(self, s: Any, account: str, now: datetime) -> datetime | None:
-        """When a late or held post must wait: at most one such post per account per
-        ``min_gap_minutes`` (posts on time are never held back by it)."""
+    def _spacing(self, s: Any, post_id: int, account: str, kind: str, scheduled_at: datetime,
+                 now: datetime) -> dict[str, Any] | None:
+        """What to write instead of claiming a due post that must wait, or None to go now.
+
+        ``min_gap_minutes`` holds between any two automatic posts of an account (slots, on
+        time or late, and officers' posts once due): each waits for the gap after the last
+        one sent. A slot not sent on time must also leave the gap before the account's next
+        on-time post — catch-up goes only where it fits — and is ``missed`` when that is past
+        ``catch_up_minutes`` after its slot. An officer's post is never dropped: it takes
+        the first gap and the slots behind it wait.
+        """
         gap = timedelta(minutes=self.policy.min_gap_minutes)
         if gap <= timedelta(0):
             return None
-        last = s.execute(select(func.max(col(Post.last_attempt_at))).where(
-            col(Post.account) == account, col(Post.catch_up).is_(True),
-            col(Post.status).in_(("published", "publishing", "unconfirmed")),
-        )).scalar()
-        if last is None:
-            return None
-        from outreach.planner import _aware
-
-        last = _aware(last)
-        return last + gap if now < last + gap else None
+        last = s.execute(_last_sent(), {"b_account": account, "b_since": now - gap}).scalar()
+        at = max(now, _aware(last) + gap) if last is not None else now
+        if kind == "slot" and now - scheduled_at > ON_TIME_SLACK:
+            limit = scheduled_at + timedelta(minutes=self.policy.catch_up_minutes)
+            upcoming = s.execute(_upcoming(), {
+                "b_account": account, "b_id": post_id, "b_from": at - gap,
+                "b_until": limit + gap, "b_on_time": now - ON_TIME_SLACK}).scalars().all()
+            for other in upcoming:  # in time order: step past each one too close
+                other = _aware(other)
+                if other - gap < at < other + gap:
+                    at = other + gap
+            if at > limit:
+                return {"status": "missed", "last_error": (
+                    f"late: no room {self.policy.min_gap_minutes} minute(s) (min_gap_minutes) "
+                    f"from the account's other posts within {self.policy.catch_up_minutes} "
+                    "minutes of the slot (catch_up_minutes)")}
+        return {"not_before": at} if at > now else None
 
     # --- one post --------------------------------------------------------------------
 
