@@ -39,6 +39,7 @@ from sqlmodel import col
 
 from outreach.clients.base import Published
 from outreach.config import AccountSettings
+from outreach.db import db_now, read_db_now
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -63,6 +64,7 @@ from outreach.planner import (
     paused_at,
 )
 from outreach.texts import text_problems
+from outreach.timeparse import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +84,22 @@ def update(entity: Any) -> Any:
     return _update(entity.__table__)
 
 
+def lease_clock(rt: Any) -> str | None:
+    """The database whose clock leases are written and compared with (its dialect), or None
+    when the runtime's clock was injected (tests, the demo's simulated time): every host
+    then judges a lease by one clock, so a host whose clock is off cannot take over a live
+    post."""
+    return None if rt.clock is not utcnow else str(rt.db.engine.dialect.name)
+
+
+def _now_for_leases(clock: str | None, injected: Any, plus: timedelta = timedelta(0)) -> Any:
+    """The database's clock (read once per statement) plus ``plus`` or, with an injected
+    clock, the parameter ``injected`` that carries that instant."""
+    return db_now(clock, plus.total_seconds()) if clock is not None else injected
+
+
 @functools.cache
-def _due_candidates() -> Any:
+def _due_candidates(clock: str | None = None) -> Any:
     """What may be claimed at :now: on an account not paused — queued and due, or in flight
     with its lease expired (reconciliation; a pause holds its resend too). Built once: the
     claim runs for every post, and building the expression cost more than running it."""
@@ -97,7 +113,8 @@ def _due_candidates() -> Any:
         col(Post.account).in_(bindparam("accounts", expanding=True)), ~paused, or_(
             (col(Post.status) == "queued") & (col(Post.not_before) <= now),
             col(Post.status).in_(("publishing", "unconfirmed"))
-            & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now),
+            & or_(col(Post.lease_until).is_(None),
+                  col(Post.lease_until) < _now_for_leases(clock, now)),
         )).order_by(col(Post.not_before), col(Post.id)).limit(bindparam("limit"))
 
 
@@ -112,6 +129,13 @@ def _owned_post(status: str | None = None) -> Any:
 
 
 @functools.cache
+def _renewal(clock: str | None, lease_seconds: int) -> Any:
+    """A lease renewal of the post this worker holds while it is publishing."""
+    return _owned_post("publishing").values(lease_until=_now_for_leases(
+        clock, bindparam("b_lease_until", type_=UTCDateTime), timedelta(seconds=lease_seconds)))
+
+
+@functools.cache
 def _account_update() -> Any:
     return update(Account).where(col(Account.name) == bindparam("b_name"))
 
@@ -122,22 +146,26 @@ def _audit_insert() -> Any:
 
 
 @functools.cache
-def _claim_statement(queued: bool, catch_up: bool) -> Any:
+def _claim_statement(queued: bool, catch_up: bool, clock: str | None = None,
+                     lease_seconds: int = 60) -> Any:
     """The claim's UPDATE … RETURNING as an ORM select (see ``Publisher._claim``), with
-    :b_id, :b_status, :b_now, :b_worker and :b_lease_until. Built once per shape."""
+    :b_id, :b_status, :b_now, :b_worker and :b_not_before. The lease and the attempt's time
+    are on ``clock`` (see ``lease_clock``). Built once per shape."""
     now: Any = bindparam("b_now", type_=UTCDateTime)
-    values: dict[str, Any] = {"claimed_by": bindparam("b_worker"),
-                              "lease_until": bindparam("b_lease_until", type_=UTCDateTime),
-                              "updated_at": now}
+    sent = _now_for_leases(clock, now)
+    values: dict[str, Any] = {
+        "claimed_by": bindparam("b_worker"), "updated_at": now,
+        "lease_until": _now_for_leases(clock, bindparam("b_lease_until", type_=UTCDateTime),
+                                       timedelta(seconds=lease_seconds))}
     cond = [col(Post.id) == bindparam("b_id"), col(Post.status) == bindparam("b_status")]
     if queued:
         if catch_up:
             values["catch_up"] = True
-        values.update(status="publishing", attempts=col(Post.attempts) + 1, last_attempt_at=now,
-                      first_attempt_at=func.coalesce(col(Post.first_attempt_at), now),
+        values.update(status="publishing", attempts=col(Post.attempts) + 1, last_attempt_at=sent,
+                      first_attempt_at=func.coalesce(col(Post.first_attempt_at), sent),
                       not_before=bindparam("b_not_before", type_=UTCDateTime))
     else:
-        cond.append(or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now))
+        cond.append(or_(col(Post.lease_until).is_(None), col(Post.lease_until) < sent))
     claim = update(Post).where(*cond).values(**values)
     return select(Post).from_statement(claim.returning(*claim.table.c))
 
@@ -207,6 +235,7 @@ class LeaseKeeper:
     def __init__(self, rt: Any, worker: str, lease: timedelta,
                  interval: float | None = None) -> None:
         self.rt, self.worker, self.lease = rt, worker, lease
+        self.clock = lease_clock(rt)
         self.interval = interval or max(lease.total_seconds() / 3, 0.5)
         self._lock = threading.Lock()
         self._calls: dict[int, Call] = {}
@@ -251,9 +280,9 @@ class LeaseKeeper:
 
     def _renew(self, post_id: int) -> bool:
         with self.rt.db.session() as s:
-            n = s.execute(_owned_post("publishing"), {
+            n = s.execute(_renewal(self.clock, int(self.lease.total_seconds())), {
                 "b_id": post_id, "b_worker": self.worker,
-                "lease_until": self.rt.clock() + self.lease}).rowcount
+                "b_lease_until": self.rt.clock() + self.lease}).rowcount
             s.commit()
         return n == 1
 
@@ -285,6 +314,14 @@ class Publisher:
         self._reauth_checked: dict[str, datetime] = {}
         self._reconciling: set[int] = set()  # claimed to find out what became of them
         self.keeper = LeaseKeeper(rt, self.worker, self.lease)
+        self.clock = lease_clock(rt)
+
+    def lease_now(self) -> datetime:
+        """Now on the clock leases use (see ``lease_clock``)."""
+        if self.clock is None:
+            return self.rt.clock()
+        with self.rt.db.reader() as s:
+            return read_db_now(s)
 
     # --- what may run ----------------------------------------------------------------
 
@@ -395,7 +432,7 @@ class Publisher:
         """Claim one due post (or one whose lease expired) with a conditional UPDATE."""
         accounts = [a for a in self.rt.settings.accounts if a not in blocked]
         with self.rt.db.session() as s:
-            candidates = s.execute(_due_candidates(), {
+            candidates = s.execute(_due_candidates(self.clock), {
                 "now": now, "accounts": accounts, "limit": 50 + len(exclude or ())}).all()
             # reconciliation first, then officers' posts (they take the first gap), then
             # slots on time, then late ones (each spaced; a late slot only where it fits)
@@ -457,10 +494,11 @@ class Publisher:
             raise
         if found is None:
             sent = post.last_attempt_at or post.first_attempt_at
-            if sent is not None and now < sent + IN_FLIGHT_GRACE:
+            current = self.lease_now()
+            if sent is not None and current < sent + IN_FLIGHT_GRACE:
                 self._finish(post, now, status="unconfirmed", ambiguous=True,
                              error=post.last_error)
-                wait = int((sent + IN_FLIGHT_GRACE - now).total_seconds()) + 1
+                wait = int((sent + IN_FLIGHT_GRACE - current).total_seconds()) + 1
                 raise StateError(f"post {post_id}'s last attempt may still be landing; try "
                                  f"again in {wait} seconds")
             with self.rt.db.session() as s:
@@ -506,9 +544,10 @@ class Publisher:
         (None when another worker or a state change got there first). A queued post becomes
         an attempt; one in flight is claimed for reconciliation once its lease expired."""
         queued = status == "queued"
-        return s.scalars(_claim_statement(queued, queued and catch_up), {
+        return s.scalars(_claim_statement(queued, queued and catch_up, self.clock,
+                                          self.policy.lease_seconds), {
             "b_id": post_id, "b_status": status, "b_now": now, "b_worker": self.worker,
-            "b_lease_until": now + self.lease, "b_not_before": sent or now}).one_or_none()
+            "b_not_before": sent or now, "b_lease_until": now + self.lease}).one_or_none()
 
     def _spacing(self, s: Any, post_id: int, account: str, kind: str, scheduled_at: datetime,
                  now: datetime) -> dict[str, Any] | None:
@@ -635,7 +674,8 @@ class Publisher:
         if resend:
             with self.rt.db.session() as s:
                 self._update_owned(s, post.id, status="publishing",
-                                   attempts=col(Post.attempts) + 1, last_attempt_at=now)
+                                   attempts=col(Post.attempts) + 1,
+                                   last_attempt_at=_now_for_leases(self.clock, now))
                 s.commit()
             post.attempts += 1
             log.info("post %s: resending with the same idempotency key", post.id)
@@ -718,15 +758,15 @@ class Publisher:
                                 error=f"reconcile waits: {exc.message}", keep_lease=True)
         except ClientError as exc:
             return self._finish(post, now, status="unconfirmed",
-                                lease_until=now + backoff(post.attempts), keep_lease=True,
-                                error=f"reconcile failed: {exc.message}")
+                                lease_until=self.lease_now() + backoff(post.attempts),
+                                keep_lease=True, error=f"reconcile failed: {exc.message}")
         if found is not None:
             log.info("post %s: found on the platform as %s", post.id, found.remote_id)
             return self._published(post, found)
         # A request sent by a worker that died may still be landing (the platform can take as
         # long as a read timeout to apply it): "not found" is only an answer once that is past.
-        sent = post.last_attempt_at or post.first_attempt_at
-        if sent is not None and now < sent + IN_FLIGHT_GRACE:
+        sent = post.last_attempt_at or post.first_attempt_at  # on the lease clock
+        if sent is not None and self.lease_now() < sent + IN_FLIGHT_GRACE:
             return self._finish(post, now, status="unconfirmed", lease_until=sent + IN_FLIGHT_GRACE,
                                 keep_lease=True, error="not found yet; the last attempt may still "
                                                        "be landing")
