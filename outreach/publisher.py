@@ -481,9 +481,12 @@ class Publisher:
             post = self._claim(s, post_id, status, now) if status in (
                 "publishing", "unconfirmed") else None
             s.commit()
-        if post is None:
+        if post is None and status in ("publishing", "unconfirmed"):
             raise StateError(f"post {post_id} is being published right now; try again in "
                              f"{self.policy.lease_seconds} seconds")
+        if post is None:
+            raise StateError(f"post {post_id} changed while cancelling (it is {status} now); "
+                             "try again")
         client = self.rt.client(post.account)
         since = (post.first_attempt_at or post.created_at or now) - timedelta(minutes=2)
         try:
