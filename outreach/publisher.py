@@ -8,7 +8,11 @@ left is ``unconfirmed`` and is reconciled before any retry: by resending with
 the same key while the platform remembers it (``idempotency_window``), else by
 looking for the text on the account (``find_published``). Only rows whose lease
 expired or was released are reconciled, so two daemons never take over each
-other's live work.
+other's live work; leases are read and written on the database's clock.
+
+Every send — first attempt, retry, reconciling resend, reply — passes one gate
+(``Publisher.gate``: pause, approval, text) just before the platform is called.
+Automatic posts of an account are spaced by ``min_gap_minutes`` (``_spacing``).
 
 Outcomes: TransientError → queued with backoff (failed after max_attempts);
 RateLimited → queued until retry_at, no attempt counted; AuthError → the account
