@@ -479,9 +479,13 @@ class Publisher:
         ``publishing`` with its lease run out): reconcile it first. Not on the platform —
         cancelled; on it — retracted (deleted there), since the officer wants it gone."""
         now = self.rt.clock()
-        with self.rt.db.session() as s:
+        with self.rt.db.reader() as s:
             row = s.get(Post, post_id)
-            status = row.status if row is not None else "gone"
+        if row is None:
+            raise StateError(f"post {post_id} changed while cancelling; try again")
+        client = self.rt.client(row.account)  # an account that cannot be reached: no claim
+        with self.rt.db.session() as s:
+            status = row.status
             post = self._claim(s, post_id, status, now) if status in (
                 "publishing", "unconfirmed") else None
             s.commit()
@@ -491,7 +495,6 @@ class Publisher:
         if post is None:
             raise StateError(f"post {post_id} changed while cancelling (it is {status} now); "
                              "try again")
-        client = self.rt.client(post.account)
         since = (post.first_attempt_at or post.created_at or now) - timedelta(minutes=2)
         try:
             found = client.find_published(post.text, since)
