@@ -210,8 +210,10 @@ def config_text(names: list[str], *, database: str = "sqlite:///outreach.db",
                      + " }" for cron, cats in SLOTS]
             lines.append("slots = [" + ", ".join(cells) + "]")
         lines.append("")
+    # min_gap_minutes 0: the publishing benches put many posts of one account due at once
+    # to measure throughput; spacing would hold all but one of them
     pol = {"require_approval": True, "allow_self_approval": False, "lease_seconds": 60,
-           "cooldown_days": 30, "catch_up_minutes": 60, "min_gap_minutes": 30, "max_attempts": 5,
+           "cooldown_days": 30, "catch_up_minutes": 60, "min_gap_minutes": 0, "max_attempts": 5,
            "materialise_hours": 24, "quiet_hours": "23:00-07:00", **(policy or {})}
     lines += ["[policy]"] + [f"{k} = {_toml(v)}" for k, v in pol.items()] + [""]
     lines += ["[opinions]", f"keep_days = {KEEP_DAYS}", 'alert_command = ""', ""]

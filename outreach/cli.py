@@ -377,14 +377,18 @@ def queue_cancel(
     reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
     by: ByOpt = None,
 ) -> None:
-    """Cancel drafts or queued posts."""
+    """Cancel drafts, queued or unconfirmed posts (an unconfirmed one is reconciled first)."""
     from outreach import output
     from outreach.queue import cancel_post
 
     rt = runtime()
     for post_id in post_ids:
-        cancel_post(rt, post_id, by=who(by), reason=reason)
-        output.message(f"post {post_id} cancelled")
+        post = cancel_post(rt, post_id, by=who(by), reason=reason)
+        if post.status == "retracted":
+            output.message(f"post {post_id} had already been published as {post.remote_id}; "
+                           "it was retracted")
+        else:
+            output.message(f"post {post_id} cancelled")
 
 
 @queue_app.command("reschedule")

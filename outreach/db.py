@@ -15,10 +15,11 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, func, literal_column, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
@@ -193,6 +194,30 @@ class Database:
             return "ok"
         with self._reader.connect() as conn:
             return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+
+
+def db_now(dialect: str, plus_seconds: float = 0) -> Any:
+    """The database's own clock, read once per statement, as a UTC instant in the form the
+    dialect stores one (plus ``plus_seconds``): for times several hosts compare, such as
+    leases, so that a host whose clock is off cannot make another host's lease look
+    expired. PostgreSQL: ``statement_timestamp()``; SQLite: ``strftime(…, 'now')``, which
+    SQLite reads once per statement, padded to the microseconds SQLAlchemy stores."""
+    plus = float(plus_seconds)
+    if dialect == "postgresql":
+        now = func.statement_timestamp()
+        return now + literal_column(f"interval '{plus} seconds'") if plus else now
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%f", "now", f"{plus:+.3f} seconds").concat("000")
+    raise DatabaseError(f"no clock for the {dialect} database")
+
+
+def read_db_now(session: Any) -> datetime:
+    """The database's clock now, as aware UTC (one query)."""
+    from outreach.models import as_utc
+
+    value = as_utc(session.execute(select(db_now(session.get_bind().dialect.name))).scalar())
+    assert value is not None
+    return value
 
 
 def _short(exc: BaseException) -> str:

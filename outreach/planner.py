@@ -378,7 +378,13 @@ def paused_at(intervals: Iterable[tuple[datetime, datetime | None]], at: datetim
 
 def window_start(session: Any, account: str, now: datetime, policy: Policy) -> datetime:
     """Where materialising resumes: after the last slot row, or the catch-up window on a
-    first run; never more than a week back."""
+    first run; never more than a week back, and never before the account first appeared in
+    the config (its ``accounts`` row; an account without one appears now)."""
+    from outreach.models import Account
+
+    appeared = session.execute(
+        select(col(Account.created_at)).where(col(Account.name) == account)).scalar()
+    appeared = _aware(appeared) if appeared is not None else now
     last = session.execute(
         select(col(Post.scheduled_at)).where(
             col(Post.account) == account, col(Post.kind) == "slot", col(Post.slot_key).is_not(None),
@@ -388,7 +394,7 @@ def window_start(session: Any, account: str, now: datetime, policy: Policy) -> d
         start = last + timedelta(seconds=1)
     else:
         start = now - timedelta(minutes=policy.catch_up_minutes)
-    return max(start, now - MAX_LOOKBACK)
+    return max(start, now - MAX_LOOKBACK, appeared)
 
 
 def new_key() -> str:

@@ -8,7 +8,11 @@ left is ``unconfirmed`` and is reconciled before any retry: by resending with
 the same key while the platform remembers it (``idempotency_window``), else by
 looking for the text on the account (``find_published``). Only rows whose lease
 expired or was released are reconciled, so two daemons never take over each
-other's live work.
+other's live work; leases are read and written on the database's clock.
+
+Every send — first attempt, retry, reconciling resend, reply — passes one gate
+(``Publisher.gate``: pause, approval, text) just before the platform is called.
+Automatic posts of an account are spaced by ``min_gap_minutes`` (``_spacing``).
 
 Outcomes: TransientError → queued with backoff (failed after max_attempts);
 RateLimited → queued until retry_at, no attempt counted; AuthError → the account
@@ -39,6 +43,7 @@ from sqlmodel import col
 
 from outreach.clients.base import Published
 from outreach.config import AccountSettings
+from outreach.db import db_now, read_db_now
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -48,12 +53,14 @@ from outreach.errors import (
     DuplicateContent,
     RateLimited,
     RemoteError,
+    StateError,
     TransientError,
 )
 from outreach.models import Account, AuditLog, Comment, Pause, Post, UTCDateTime
 from outreach.planner import (
     Draw,
     SlotTime,
+    _aware,
     approved_tips,
     draw,
     load_history,
@@ -61,6 +68,7 @@ from outreach.planner import (
     paused_at,
 )
 from outreach.texts import text_problems
+from outreach.timeparse import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +88,37 @@ def update(entity: Any) -> Any:
     return _update(entity.__table__)
 
 
+def lease_clock(rt: Any) -> str | None:
+    """The database whose clock leases are written and compared with (its dialect), or None
+    when the runtime's clock was injected (tests, the demo's simulated time): every host
+    then judges a lease by one clock, so a host whose clock is off cannot take over a live
+    post."""
+    return None if rt.clock is not utcnow else str(rt.db.engine.dialect.name)
+
+
+def _now_for_leases(clock: str | None, injected: Any, plus: timedelta = timedelta(0)) -> Any:
+    """The database's clock (read once per statement) plus ``plus`` or, with an injected
+    clock, the parameter ``injected`` that carries that instant."""
+    return db_now(clock, plus.total_seconds()) if clock is not None else injected
+
+
 @functools.cache
-def _due_candidates() -> Any:
-    """What may be claimed at :now: — queued and due on an account not paused, or in flight
-    with its lease expired (reconciliation). Built once: the claim runs for every post, and
-    building the expression cost more than running it."""
+def _due_candidates(clock: str | None = None) -> Any:
+    """What may be claimed at :now: on an account not paused — queued and due, or in flight
+    with its lease expired (reconciliation; a pause holds its resend too). Built once: the
+    claim runs for every post, and building the expression cost more than running it."""
     now: Any = bindparam("now")
     paused = exists().where(  # incident mode, for this account or for all of them
         col(Pause.started_at) <= now,
         or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
         or_(col(Pause.account).is_(None), col(Pause.account) == col(Post.account)))
-    return select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at)).where(
-        col(Post.account).in_(bindparam("accounts", expanding=True)), or_(
-            (col(Post.status) == "queued") & (col(Post.not_before) <= now) & ~paused,
+    return select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at),
+                  col(Post.not_before), col(Post.kind)).where(
+        col(Post.account).in_(bindparam("accounts", expanding=True)), ~paused, or_(
+            (col(Post.status) == "queued") & (col(Post.not_before) <= now),
             col(Post.status).in_(("publishing", "unconfirmed"))
-            & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now),
+            & or_(col(Post.lease_until).is_(None),
+                  col(Post.lease_until) < _now_for_leases(clock, now)),
         )).order_by(col(Post.not_before), col(Post.id)).limit(bindparam("limit"))
 
 
@@ -109,6 +133,13 @@ def _owned_post(status: str | None = None) -> Any:
 
 
 @functools.cache
+def _renewal(clock: str | None, lease_seconds: int) -> Any:
+    """A lease renewal of the post this worker holds while it is publishing."""
+    return _owned_post("publishing").values(lease_until=_now_for_leases(
+        clock, bindparam("b_lease_until", type_=UTCDateTime), timedelta(seconds=lease_seconds)))
+
+
+@functools.cache
 def _account_update() -> Any:
     return update(Account).where(col(Account.name) == bindparam("b_name"))
 
@@ -119,23 +150,55 @@ def _audit_insert() -> Any:
 
 
 @functools.cache
-def _claim_statement(queued: bool, catch_up: bool) -> Any:
+def _claim_statement(queued: bool, catch_up: bool, clock: str | None = None,
+                     lease_seconds: int = 60) -> Any:
     """The claim's UPDATE … RETURNING as an ORM select (see ``Publisher._claim``), with
-    :b_id, :b_status, :b_now, :b_worker and :b_lease_until. Built once per shape."""
+    :b_id, :b_status, :b_now, :b_worker and :b_not_before. The lease and the attempt's time
+    are on ``clock`` (see ``lease_clock``). Built once per shape."""
     now: Any = bindparam("b_now", type_=UTCDateTime)
-    values: dict[str, Any] = {"claimed_by": bindparam("b_worker"),
-                              "lease_until": bindparam("b_lease_until", type_=UTCDateTime),
-                              "updated_at": now}
+    sent = _now_for_leases(clock, now)
+    values: dict[str, Any] = {
+        "claimed_by": bindparam("b_worker"), "updated_at": now,
+        "lease_until": _now_for_leases(clock, bindparam("b_lease_until", type_=UTCDateTime),
+                                       timedelta(seconds=lease_seconds))}
     cond = [col(Post.id) == bindparam("b_id"), col(Post.status) == bindparam("b_status")]
     if queued:
         if catch_up:
             values["catch_up"] = True
-        values.update(status="publishing", attempts=col(Post.attempts) + 1, last_attempt_at=now,
-                      first_attempt_at=func.coalesce(col(Post.first_attempt_at), now))
+        values.update(status="publishing", attempts=col(Post.attempts) + 1, last_attempt_at=sent,
+                      first_attempt_at=func.coalesce(col(Post.first_attempt_at), sent),
+                      not_before=bindparam("b_not_before", type_=UTCDateTime))
     else:
-        cond.append(or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now))
+        cond.append(or_(col(Post.lease_until).is_(None), col(Post.lease_until) < sent))
     claim = update(Post).where(*cond).values(**values)
     return select(Post).from_statement(claim.returning(*claim.table.c))
+
+
+AUTOMATIC = ("slot", "adhoc")  # spaced by min_gap_minutes; a reply answers a person at once
+ON_TIME_SLACK = timedelta(seconds=10)  # claimed this soon after its due time: sent on time
+
+
+@functools.cache
+def _last_sent() -> Any:
+    """When the account's last automatic post went out (its ``not_before`` at the claim),
+    among those sent since :b_since (read from ``ix_posts_due``)."""
+    return select(func.max(col(Post.not_before))).where(
+        col(Post.status).in_(("published", "publishing", "unconfirmed")),
+        col(Post.not_before) > bindparam("b_since", type_=UTCDateTime),
+        col(Post.account) == bindparam("b_account"), col(Post.kind).in_(AUTOMATIC))
+
+
+@functools.cache
+def _upcoming() -> Any:
+    """The account's queued automatic posts still on time, due in [:b_from, :b_until]."""
+    return select(col(Post.not_before)).where(
+        col(Post.status) == "queued",
+        col(Post.not_before) >= bindparam("b_from", type_=UTCDateTime),
+        col(Post.not_before) <= bindparam("b_until", type_=UTCDateTime),
+        col(Post.account) == bindparam("b_account"), col(Post.kind).in_(AUTOMATIC),
+        col(Post.id) != bindparam("b_id"),
+        col(Post.scheduled_at) >= bindparam("b_on_time", type_=UTCDateTime),
+    ).order_by(col(Post.not_before))
 
 
 def worker_id() -> str:
@@ -176,6 +239,7 @@ class LeaseKeeper:
     def __init__(self, rt: Any, worker: str, lease: timedelta,
                  interval: float | None = None) -> None:
         self.rt, self.worker, self.lease = rt, worker, lease
+        self.clock = lease_clock(rt)
         self.interval = interval or max(lease.total_seconds() / 3, 0.5)
         self._lock = threading.Lock()
         self._calls: dict[int, Call] = {}
@@ -220,11 +284,20 @@ class LeaseKeeper:
 
     def _renew(self, post_id: int) -> bool:
         with self.rt.db.session() as s:
-            n = s.execute(_owned_post("publishing"), {
+            n = s.execute(_renewal(self.clock, int(self.lease.total_seconds())), {
                 "b_id": post_id, "b_worker": self.worker,
-                "lease_until": self.rt.clock() + self.lease}).rowcount
+                "b_lease_until": self.rt.clock() + self.lease}).rowcount
             s.commit()
         return n == 1
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the gate stopped a send: ``kind`` is paused, tip or text."""
+
+    kind: str
+    reason: str
+    approved: set[str] | None = None
 
 
 @dataclass
@@ -245,6 +318,14 @@ class Publisher:
         self._reauth_checked: dict[str, datetime] = {}
         self._reconciling: set[int] = set()  # claimed to find out what became of them
         self.keeper = LeaseKeeper(rt, self.worker, self.lease)
+        self.clock = lease_clock(rt)
+
+    def lease_now(self) -> datetime:
+        """Now on the clock leases use (see ``lease_clock``)."""
+        if self.clock is None:
+            return self.rt.clock()
+        with self.rt.db.reader() as s:
+            return read_db_now(s)
 
     # --- what may run ----------------------------------------------------------------
 
@@ -355,23 +436,26 @@ class Publisher:
         """Claim one due post (or one whose lease expired) with a conditional UPDATE."""
         accounts = [a for a in self.rt.settings.accounts if a not in blocked]
         with self.rt.db.session() as s:
-            candidates = s.execute(_due_candidates(), {
+            candidates = s.execute(_due_candidates(self.clock), {
                 "now": now, "accounts": accounts, "limit": 50 + len(exclude or ())}).all()
-            # reconciliation first, then posts on time, then catch-up and held ones (spaced)
+            # reconciliation first, then officers' posts (they take the first gap), then
+            # slots on time, then late ones (each spaced; a late slot only where it fits)
             candidates = sorted(candidates, key=lambda c: (
-                c[1] == "queued", c[1] == "queued" and now - c[3] > LATE_GRACE))
-            for post_id, status, account, scheduled_at in candidates:
+                c[1] == "queued", c[5] == "slot", c[5] == "slot" and now - c[3] > LATE_GRACE))
+            for post_id, status, account, scheduled_at, not_before, kind in candidates:
                 if exclude and post_id in exclude:
                     continue
                 late = status == "queued" and now - scheduled_at > LATE_GRACE
-                if late:
-                    wait = self._spacing(s, account, now)
+                if status == "queued" and kind in AUTOMATIC:
+                    wait = self._spacing(s, post_id, account, kind, scheduled_at, now)
                     if wait is not None:
                         s.execute(update(Post).where(col(Post.id) == post_id,
                                                      col(Post.status) == "queued")
-                                  .values(not_before=wait, updated_at=now))
+                                  .values(**wait, updated_at=now))
                         continue
-                post = self._claim(s, post_id, status, now, catch_up=late)
+                # the instant it went out, for spacing: its due time when on time, else now
+                sent = not_before if now - not_before <= ON_TIME_SLACK else now
+                post = self._claim(s, post_id, status, now, catch_up=late, sent=sent)
                 if post is not None:
                     s.commit()
                     if status != "queued":
@@ -390,37 +474,122 @@ class Publisher:
             return "not queued"
         return self.process(post, now)
 
+    def withdraw(self, post_id: int, *, by: str, reason: str | None) -> Post:
+        """Cancel a post whose last attempt may have landed (``unconfirmed``, or
+        ``publishing`` with its lease run out): reconcile it first. Not on the platform —
+        cancelled; on it — retracted (deleted there), since the officer wants it gone."""
+        now = self.rt.clock()
+        with self.rt.db.reader() as s:
+            row = s.get(Post, post_id)
+        if row is None:
+            raise StateError(f"post {post_id} changed while cancelling; try again")
+        client = self.rt.client(row.account)  # an account that cannot be reached: no claim
+        with self.rt.db.session() as s:
+            status = row.status
+            post = self._claim(s, post_id, status, now) if status in (
+                "publishing", "unconfirmed") else None
+            s.commit()
+        if post is None and status in ("publishing", "unconfirmed"):
+            raise StateError(f"post {post_id} is being published right now; try again in "
+                             f"{self.policy.lease_seconds} seconds")
+        if post is None:
+            raise StateError(f"post {post_id} changed while cancelling (it is {status} now); "
+                             "try again")
+        since = (post.first_attempt_at or post.created_at or now) - timedelta(minutes=2)
+        try:
+            found = client.find_published(post.text, since)
+        except ClientError:
+            self._finish(post, now, status="unconfirmed", ambiguous=True,
+                         error=post.last_error)
+            raise
+        if found is None:
+            sent = post.last_attempt_at or post.first_attempt_at
+            current = self.lease_now()
+            if sent is not None and current < sent + IN_FLIGHT_GRACE:
+                self._finish(post, now, status="unconfirmed", ambiguous=True,
+                             error=post.last_error)
+                wait = int((sent + IN_FLIGHT_GRACE - current).total_seconds()) + 1
+                raise StateError(f"post {post_id}'s last attempt may still be landing; try "
+                                 f"again in {wait} seconds")
+            with self.rt.db.session() as s:
+                n = self._update_owned(s, post_id, status="cancelled", claimed_by=None,
+                                       lease_until=None, updated_at=now,
+                                       last_error="cancelled; it was not on the platform")
+                if n == 1:
+                    audit(s, now, by, "queue_cancel", account=post.account, post_id=post_id,
+                          reason=reason, detail={"reconciled": "not on the platform"})
+                s.commit()
+        else:
+            if self._published(post, found) != "published":
+                raise StateError(f"post {post_id} changed while cancelling; try again")
+            try:
+                client.delete(found.remote_id)
+            except ClientError as exc:
+                raise StateError(
+                    f"post {post_id} had already been published as {found.remote_id} and "
+                    f"deleting it failed ({exc.message}); it stays published — retract it with "
+                    f"`outreach queue retract {post_id} --reason …`") from None
+            with self.rt.db.session() as s:
+                s.execute(update(Post).where(col(Post.id) == post_id,
+                                             col(Post.status) == "published")
+                          .values(status="retracted", updated_at=now,
+                                  last_error="it had landed before the cancel; retracted"))
+                audit(s, now, by, "queue_retract", account=post.account, post_id=post_id,
+                      reason=reason or "cancelled after an unconfirmed attempt",
+                      target=found.remote_id)
+                s.commit()
+        with self.rt.db.reader() as s:
+            done = s.get(Post, post_id)
+        assert done is not None
+        return done
+
     def _update_owned(self, s: Any, post_id: int | None, **values: Any) -> int:
         """UPDATE the post this worker holds; the rows changed (0: the claim was lost)."""
         return int(s.execute(_owned_post().values(**values),
                              {"b_id": post_id, "b_worker": self.worker}).rowcount or 0)
 
     def _claim(self, s: Any, post_id: int, status: str, now: datetime, *,
-               catch_up: bool = False) -> Post | None:
+               catch_up: bool = False, sent: datetime | None = None) -> Post | None:
         """The conditional UPDATE that makes this worker the post's owner, returning the row
         (None when another worker or a state change got there first). A queued post becomes
         an attempt; one in flight is claimed for reconciliation once its lease expired."""
         queued = status == "queued"
-        return s.scalars(_claim_statement(queued, queued and catch_up), {
+        return s.scalars(_claim_statement(queued, queued and catch_up, self.clock,
+                                          self.policy.lease_seconds), {
             "b_id": post_id, "b_status": status, "b_now": now, "b_worker": self.worker,
-            "b_lease_until": now + self.lease}).one_or_none()
+            "b_not_before": sent or now, "b_lease_until": now + self.lease}).one_or_none()
 
-    def _spacing(self, s: Any, account: str, now: datetime) -> datetime | None:
-        """When a late or held post must wait: at most one such post per account per
-        ``min_gap_minutes`` (posts on time are never held back by it)."""
+    def _spacing(self, s: Any, post_id: int, account: str, kind: str, scheduled_at: datetime,
+                 now: datetime) -> dict[str, Any] | None:
+        """What to write instead of claiming a due post that must wait, or None to go now.
+
+        ``min_gap_minutes`` holds between any two automatic posts of an account (slots, on
+        time or late, and officers' posts once due): each waits for the gap after the last
+        one sent. A slot not sent on time must also leave the gap before the account's next
+        on-time post — catch-up goes only where it fits — and is ``missed`` when that is past
+        ``catch_up_minutes`` after its slot. An officer's post is never dropped: it takes
+        the first gap and the slots behind it wait.
+        """
         gap = timedelta(minutes=self.policy.min_gap_minutes)
         if gap <= timedelta(0):
             return None
-        last = s.execute(select(func.max(col(Post.last_attempt_at))).where(
-            col(Post.account) == account, col(Post.catch_up).is_(True),
-            col(Post.status).in_(("published", "publishing", "unconfirmed")),
-        )).scalar()
-        if last is None:
-            return None
-        from outreach.planner import _aware
-
-        last = _aware(last)
-        return last + gap if now < last + gap else None
+        last = s.execute(_last_sent(), {"b_account": account, "b_since": now - gap}).scalar()
+        at = max(now, _aware(last) + gap) if last is not None else now
+        if kind == "slot" and now - scheduled_at > ON_TIME_SLACK:
+            limit = scheduled_at + timedelta(minutes=self.policy.catch_up_minutes)
+            upcoming = s.execute(_upcoming(), {
+                "b_account": account, "b_id": post_id, "b_from": at - gap,
+                "b_until": limit + gap, "b_on_time": now - ON_TIME_SLACK}).scalars().all()
+            for other in upcoming:  # in time order: step past each one too close
+                other = _aware(other)
+                if other - gap < at < other + gap:
+                    at = other + gap
+            if at > limit:
+                return {"status": "missed", "last_error": (
+                    f"late: no room {self.policy.min_gap_minutes} minute(s) (min_gap_minutes) "
+                    f"from the account's other posts within {self.policy.catch_up_minutes} "
+                    "minutes of the slot (catch_up_minutes)")}
+        return {"not_before": at} if at > now else None
 
     # --- one post --------------------------------------------------------------------
 
@@ -430,32 +599,49 @@ class Publisher:
         if post.id in self._reconciling:
             self._reconciling.discard(post.id)
             return self.reconcile(post, client, now)
-        problem = self._recheck(post, account, client, now)
-        if problem is not None:
-            return problem
         return self._send(post, client, now)
 
-    def _recheck(self, post: Post, account: AccountSettings, client: Any,
-                 now: datetime) -> str | None:
-        """Approved, still valid text, still ours: else fix the row and say what happened."""
-        lib = self.rt.library
-        if post.tip_id is not None:
-            with self.rt.db.reader() as s:
+    def gate(self, post: Post, client: Any, now: datetime) -> Refusal | None:
+        """Why ``post`` must not go out now, or None: the one check before every send (the
+        first attempt, a retry, a reconciling resend, a reply). A pause holds it; a tip no
+        longer approved or in date, an ad-hoc post not approved, or a text that fails the
+        platform's length rule or the blocklist refuses it."""
+        with self.rt.db.reader() as s:
+            pause = s.execute(select(col(Pause.reason), col(Pause.account)).where(
+                col(Pause.started_at) <= now,
+                or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
+                or_(col(Pause.account).is_(None), col(Pause.account) == post.account),
+            ).limit(1)).first()
+            if pause is not None:
+                return Refusal("paused", f"held: paused ({pause[0]})")
+            lib = self.rt.library
+            if post.tip_id is not None:
                 approved = approved_tips(s, lib, self.policy)
-            tip = lib.tips.get(post.tip_id)
-            ok = (tip is not None and post.tip_id not in lib.broken_tips
-                  and (approved is None or post.tip_id in approved)
-                  and not tip.expired(now.astimezone(account.timezone).date()))
-            if not ok and post.kind == "slot":
-                return self._redraw(post, account, client, now, approved)
-            if not ok:
-                return self._finish(post, now, status="failed", attempts_delta=-1,
-                                    error=f"tip {post.tip_id} is no longer approved or valid")
+                tip = lib.tips.get(post.tip_id)
+                account = self.rt.settings.accounts[post.account]
+                if (tip is None or post.tip_id in lib.broken_tips
+                        or (approved is not None and post.tip_id not in approved)
+                        or tip.expired(now.astimezone(account.timezone).date())):
+                    return Refusal("tip", f"tip {post.tip_id} is no longer approved or valid",
+                                   approved)
+            elif (post.kind != "slot" and self.policy.require_approval
+                  and post.approved_by is None):
+                return Refusal("text", "not approved")
         problems = text_problems(post.text, client, lib)
         if problems:
-            return self._finish(post, now, status="failed", attempts_delta=-1,
-                                error="; ".join(problems))
+            return Refusal("text", "; ".join(problems))
         return None
+
+    def _refuse(self, post: Post, client: Any, now: datetime, refusal: Refusal) -> str:
+        """A post just claimed from the queue that the gate stopped: held, redrawn or failed
+        (the claim's attempt is given back; nothing was sent)."""
+        if refusal.kind == "paused":
+            return self._finish(post, now, status="queued", attempts_delta=-1,
+                                error=refusal.reason)
+        if refusal.kind == "tip" and post.kind == "slot":
+            account = self.rt.settings.accounts[post.account]
+            return self._redraw(post, account, client, now, refusal.approved)
+        return self._finish(post, now, status="failed", attempts_delta=-1, error=refusal.reason)
 
     def _redraw(self, post: Post, account: AccountSettings, client: Any, now: datetime,
                 approved: set[str] | None) -> str:
@@ -483,8 +669,26 @@ class Publisher:
             s.commit()
         return "missed"
 
-    def _send(self, post: Post, client: Any, now: datetime) -> str:
+    def _send(self, post: Post, client: Any, now: datetime, *, resend: bool = False) -> str:
+        """Send through the gate. ``resend``: a post whose earlier attempt may have landed,
+        sent again with the same idempotency key (a refusal then looks on the platform)."""
         assert post.id is not None
+        refusal = self.gate(post, client, now)
+        if refusal is not None and resend:
+            if refusal.kind == "paused":  # reconciled (and resent, if need be) after resume
+                return self._finish(post, now, status="unconfirmed",
+                                    error=f"{refusal.reason}; reconciled after resume")
+            return self._look(post, client, now, after="refused", refusal=refusal.reason)
+        if refusal is not None:
+            return self._refuse(post, client, now, refusal)
+        if resend:
+            with self.rt.db.session() as s:
+                self._update_owned(s, post.id, status="publishing",
+                                   attempts=col(Post.attempts) + 1,
+                                   last_attempt_at=_now_for_leases(self.clock, now))
+                s.commit()
+            post.attempts += 1
+            log.info("post %s: resending with the same idempotency key", post.id)
         try:
             with self.keeper.watch(post.id) as call:
                 published = self._call(post, client)
@@ -551,16 +755,11 @@ class Publisher:
         if (window is not None and first is not None and now - first < window
                 and post.attempts < self.policy.max_attempts):
             # the platform still remembers the key: resending cannot duplicate
-            with self.rt.db.session() as s:
-                self._update_owned(s, post.id, status="publishing",
-                                   attempts=col(Post.attempts) + 1, last_attempt_at=now)
-                s.commit()
-            post.attempts += 1
-            log.info("post %s: resending with the same idempotency key", post.id)
-            return self._send(post, client, now)
+            return self._send(post, client, now, resend=True)
         return self._look(post, client, now, after="reconcile")
 
-    def _look(self, post: Post, client: Any, now: datetime, *, after: str) -> str:
+    def _look(self, post: Post, client: Any, now: datetime, *, after: str,
+              refusal: str | None = None) -> str:
         since = (post.first_attempt_at or post.created_at or now) - timedelta(minutes=2)
         try:
             found = (client.find_reply(self._reply_target(post, client), post.text, since)
@@ -570,18 +769,21 @@ class Publisher:
                                 error=f"reconcile waits: {exc.message}", keep_lease=True)
         except ClientError as exc:
             return self._finish(post, now, status="unconfirmed",
-                                lease_until=now + backoff(post.attempts), keep_lease=True,
-                                error=f"reconcile failed: {exc.message}")
+                                lease_until=self.lease_now() + backoff(post.attempts),
+                                keep_lease=True, error=f"reconcile failed: {exc.message}")
         if found is not None:
             log.info("post %s: found on the platform as %s", post.id, found.remote_id)
             return self._published(post, found)
         # A request sent by a worker that died may still be landing (the platform can take as
         # long as a read timeout to apply it): "not found" is only an answer once that is past.
-        sent = post.last_attempt_at or post.first_attempt_at
-        if sent is not None and now < sent + IN_FLIGHT_GRACE:
+        sent = post.last_attempt_at or post.first_attempt_at  # on the lease clock
+        if sent is not None and self.lease_now() < sent + IN_FLIGHT_GRACE:
             return self._finish(post, now, status="unconfirmed", lease_until=sent + IN_FLIGHT_GRACE,
                                 keep_lease=True, error="not found yet; the last attempt may still "
                                                        "be landing")
+        if refusal is not None:
+            return self._finish(post, now, status="failed",
+                                error=f"not sent again: {refusal}")
         if after == "duplicate":
             return self._finish(post, now, status="failed",
                                 error="the platform reports duplicate content, and it is not on "

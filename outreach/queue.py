@@ -259,13 +259,23 @@ def approve_post(rt: Any, post_id: int, *, by: str) -> Post:
 
 
 def cancel_post(rt: Any, post_id: int, *, by: str, reason: str | None) -> Post:
+    """Cancel a draft or queued post. One whose outcome is unknown (``unconfirmed``, or
+    ``publishing`` after its worker died) is reconciled first: if it had landed it is
+    retracted (status ``retracted``), otherwise cancelled."""
     now = rt.clock()
+    with rt.db.reader() as s:
+        status = get_post(s, post_id).status
+    if status in ("unconfirmed", "publishing"):
+        from outreach.publisher import Publisher, worker_id
+
+        return Publisher(rt, worker=f"cancel:{worker_id()}").withdraw(post_id, by=by,
+                                                                      reason=reason)
     with rt.db.session() as s:
         post = get_post(s, post_id)
         if post.status not in ("draft", "queued"):
             hint = " (retract it instead)" if post.status == "published" else ""
-            raise StateError(f"post {post_id} is {post.status}; only drafts and queued posts "
-                             f"can be cancelled{hint}")
+            raise StateError(f"post {post_id} is {post.status}; only drafts, queued and "
+                             f"unconfirmed posts can be cancelled{hint}")
         n = s.execute(update(Post).where(col(Post.id) == post_id,
                                          col(Post.status) == post.status)
                       .values(status="cancelled", updated_at=now)).rowcount

@@ -52,7 +52,7 @@ def test_sigkill_mid_publish_then_restart_publishes_exactly_once(workspace, cli,
 
 
 def test_daemon_claims_each_minute_slot_on_time_and_stops_on_sigterm(workspace):
-    text = local_config(slots='{ cron = "* * * * *" }', require_approval=False)
+    text = local_config(slots='{ cron = "* * * * *" }', require_approval=False, min_gap=1)
     (workspace / "config.toml").write_text(text, encoding="utf-8")
     started = datetime.now(UTC)
     proc = start_daemon(workspace)

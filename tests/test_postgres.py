@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,55 @@ def test_two_daemons_on_one_database_publish_exactly_once(workspace, cli):
     assert claimed_by <= {None}
     both = " ".join(outputs)
     assert "Traceback" not in both
+
+
+def test_two_daemons_with_clocks_two_minutes_apart_never_take_each_others_posts(
+        workspace, cli):
+    """One daemon runs with its clock 120 s ahead (faketime) and every share is slow: leases
+    are read and written on the database's clock, so neither takes over a live post."""
+    libs = sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))
+    if not libs:
+        pytest.skip("libfaketime is not installed (Debian package faketime)")
+    text = local_config(slots="", require_approval=False, min_gap=0, cooldown_days=0)
+    (workspace / "config.toml").write_text(text, encoding="utf-8")
+    n = 16
+    rows = "\n".join(json.dumps({"account": "pingan-local", "at": "now",
+                                 "text": f"时钟偏差演练第{i}条：陌生来电要转账，先挂断再核实。"})
+                     for i in range(n))
+    (workspace / "posts.jsonl").write_text(rows, encoding="utf-8")
+    r = cli("queue", "import", str(workspace / "posts.jsonl"), "--by", "officer-a")
+    assert r.code == 0, r.err
+    platform = LocalPlatform(workspace / "data" / "local-platform.db")
+    platform.add_fault("publish", "delay", count=n, delay_ms=1500)  # every share is slow
+    env = dict(os.environ, OUTREACH_CONFIG=str(workspace / "config.toml"), PYTHONUNBUFFERED="1")
+    skewed = dict(env, LD_PRELOAD=str(libs[0]), FAKETIME="+120s")  # what `faketime` sets
+    daemons = [subprocess.Popen([sys.executable, "-m", "outreach", "run"], cwd=workspace,
+                                env=e, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for e in (env, skewed)]
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            done = cli("queue", "list", "--limit", "0", "--json").json
+            if all(p["status"] == "published" for p in done):
+                break
+    finally:
+        outputs = []
+        for d in daemons:
+            d.send_signal(signal.SIGTERM)
+        for d in daemons:
+            out, _ = d.communicate(timeout=60)
+            outputs.append(out)
+    for d, out in zip(daemons, outputs, strict=True):
+        assert d.returncode == 0, out[-3000:]
+        assert "Traceback" not in out, out[-3000:]
+        assert "claim was lost" not in out and "lease lost" not in out, out[-3000:]
+    posts = cli("queue", "list", "--limit", "0", "--json").json
+    assert len(posts) == n
+    assert [p["status"] for p in posts] == ["published"] * n
+    assert [p["attempts"] for p in posts] == [1] * n  # nothing was reconciled or resent
+    statuses = platform.statuses("pingan-local")
+    platform.close()
+    assert len(statuses) == n
+    assert sorted(s["text"] for s in statuses) == sorted(p["text"] for p in posts)
+    assert {p["remote_id"] for p in posts} == {str(s["id"]) for s in statuses}

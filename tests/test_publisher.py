@@ -227,11 +227,15 @@ def wait_for(condition, seconds=10.0):
         time.sleep(0.005)
 
 
-def test_the_lease_is_renewed_while_the_call_runs_and_a_taken_claim_is_noticed(rt, clock):
+def test_the_lease_is_renewed_while_the_call_runs_and_a_taken_claim_is_noticed(
+        rt, clock, runtime_factory):
     """One keeper thread renews every post in flight, says when a claim was taken over, and
     is gone once nothing is in flight (a loop of posts does not start one per post)."""
     from outreach.publisher import LeaseKeeper
 
+    # two posts in flight at once: no min_gap_minutes between them
+    rt = runtime_factory(local_config(slots="", require_approval=False, max_attempts=3,
+                                      min_gap=0))
     first, second = add(rt), add(rt, text="夜间出行注意安全。")
     pub = Publisher(rt, worker="daemon-a")
     lease = timedelta(seconds=rt.settings.policy.lease_seconds)
@@ -287,7 +291,9 @@ def test_pause_then_resume_after_three_hours_never_bursts(runtime_factory, clock
     for t in slot_posts:
         per_tick[t] = per_tick.get(t, 0) + 1
     assert max(per_tick.values()) <= 2  # one slot and at most one held post at a time
-    assert all(p.status == "missed" for p in missed)  # resume never publishes paused slots
+    after = [get(rt, p.id) for p in in_pause]  # read again: resume never publishes them
+    assert all(p.status == "missed" and p.last_error == "paused" for p in after)
+    assert not {p.remote_id for p in after} - {None}
 
 
 def test_catch_up_posts_are_spaced(rt, clock):
