@@ -22,7 +22,7 @@ from sqlmodel import SQLModel, col
 
 from outreach.clients.base import AccountCounts, Counts
 from outreach.config import AccountSettings, MetricsSettings
-from outreach.errors import AuthError, ClientError, ConfigError, RateLimited
+from outreach.errors import AuthError, ClientError, ConfigError, ContentError, RateLimited
 from outreach.models import Account, AccountMetric, Comment, Post, PostMetric
 
 log = logging.getLogger(__name__)
@@ -222,20 +222,30 @@ COMMENTS_MAX_AGE = timedelta(days=7)  # the daemon's five-minute sweep covers po
 def store_comments(rt: Any, account: AccountSettings, comments: list[Any],
                    posts: dict[str, int], now: datetime, summary: CollectSummary) -> None:
     from outreach.db import insert_ignore
+    from outreach.opinion_model import load_model
     from outreach.opinions import classify, load_rules, redact
 
     if not comments:
         return
     rules = load_rules(rt.settings.content_dir)
+    model = None
+    if any(not c.is_own for c in comments):
+        try:
+            model = load_model(rt.settings.content_dir)
+        except ContentError as exc:  # the rules still catch what they know: keep collecting
+            log.warning("opinion model unusable (%s: %s): classifying by the rules alone",
+                        exc.where, exc.message)
     rows = []
     originals: dict[str, str] = {}
     for c in comments:
         text, redacted = redact(c.text)
+        fired, probability = None, None
         if c.is_own:
             klass, labels, needs_reply = "chatter", ["own_reply"], False
         else:
-            opinion = classify(c.text, rules, account.lang)
+            opinion = classify(c.text, rules, account.lang, model)
             klass, labels, needs_reply = opinion.klass, list(opinion.labels), opinion.needs_reply
+            fired, probability = opinion.fired, opinion.probability
         originals[c.remote_id] = c.text
         rows.append({
             "account": account.name, "remote_id": c.remote_id,
@@ -243,7 +253,7 @@ def store_comments(rt: Any, account: AccountSettings, comments: list[Any],
             c.in_reply_to_remote_id, "author": c.author[:200], "text": text, "url": c.url,
             "created_at": c.created_at, "fetched_at": now, "class": klass, "labels": labels,
             "is_own": c.is_own, "needs_reply": needs_reply, "replied_at": None,
-            "redacted": redacted,
+            "redacted": redacted, "fired": fired, "emergency_probability": probability,
         })
     table = SQLModel.metadata.tables["comments"]
     with rt.db.session() as s:

@@ -214,6 +214,8 @@ class Comment(SQLModel, table=True):
     needs_reply: bool = False
     replied_at: datetime | None = utc_column()
     redacted: bool = False
+    fired: str | None = Field(default=None, max_length=8)  # rules | model | both | "" (unread)
+    emergency_probability: float | None = None  # the learned model's
 
 
 class AuditLog(SQLModel, table=True):

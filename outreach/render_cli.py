@@ -343,8 +343,8 @@ def print_opinions(rt: Any, rows: list[dict[str, Any]]) -> None:
         zone = _zone(rt, r["account"])
         style = CLASS_STYLE.get(r["class"], "white")
         label = f"[{style}]{r['class']} {names.get(r['class'], '')}[/]"
-        if "unmatched" in r["labels"]:  # no rule matched: a person should read it
-            label = f"[bold yellow]? unclassified[/] ({r['class']})"
+        if "unmatched" in r["labels"]:  # neither rules nor model knew it: a person should read it
+            label = f"[bold yellow]? unread[/] ({r['class']})"
         if r["replied_at"]:
             reply = "[green]answered[/]"
         elif r["overdue"]:
