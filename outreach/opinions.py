@@ -76,8 +76,9 @@ LEXICAL_FLAGS: tuple[str, ...] = ("police_related", "location_mentioned", "quest
 FLAGS: tuple[str, ...] = (
     "police_related", "location_mentioned", "has_personal_data", "question", "unmatched",
 )
-"""Derived labels, in the order they follow the class labels. ``unmatched``: no rule of any
-class matched, so ``chatter`` is only the fallback — a person should glance at it."""
+"""Derived labels, in the order they follow the class labels. ``unmatched``: neither a rule
+nor the model recognised the comment, so ``chatter`` is only the fallback — the inbox lists
+it as unread."""
 
 RULES = "rules"
 MODEL = "model"

@@ -258,3 +258,57 @@ def test_train_refuses_a_bad_corpus_and_writes_nothing(cli, tmp_path):
     assert not out.exists()
     r = cli("opinions", "train", "--corpus", str(tmp_path / "missing.jsonl"), "-o", str(out))
     assert r.code == 1 and "cannot read" in r.err and not out.exists()
+
+
+# --- the blind set -------------------------------------------------------------------
+# Written by someone who saw neither the rules nor the corpus (tests/fixtures/opinions_blind.md),
+# copied here only after the corpus, the model and its threshold were committed. It measures;
+# it never trains, sets a threshold or edits a rule.
+
+BLIND = ROOT / "tests" / "fixtures" / "opinions_blind.jsonl"
+
+
+@pytest.fixture(scope="module")
+def blind() -> list[dict]:
+    return [json.loads(line) for line in BLIND.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def blind_result(rules, model, blind):
+    return evaluate(((r["text"], r["lang"], r["class"]) for r in blind), rules, model)
+
+
+def test_the_blind_set_has_ten_emergencies_of_each_kind_none_in_the_corpus(blind, corpus):
+    kinds = Counter(r["kind"] for r in blind if r["class"] == "emergency")
+    assert len(kinds) >= 12 and min(kinds.values()) >= 10, kinds
+    trained = {r["text"] for r in corpus}
+    assert [r["text"] for r in blind if r["class"] == "emergency" and r["text"] in trained] == []
+    # a few formulaic one-word comments ("转发", "first!") exist in both, written independently
+    shared = [r for r in blind if r["text"] in trained]
+    assert all(r["class"] == "chatter" and len(r["text"]) <= 6 for r in shared), shared
+
+
+def test_blind_emergency_recall_and_precision(blind_result, blind):
+    print(f"\n{'class':<12} {'precision':>9} {'recall':>7} {'support':>8}")
+    for code in CLASS_ORDER:
+        m = blind_result[code]
+        print(f"{code:<12} {m['precision']:>9.2f} {m['recall']:>7.2f} {int(m['support']):>8}")
+    print(f"accuracy {blind_result['overall']['accuracy']:.3f} on {len(blind)} comments")
+    assert blind_result["emergency"]["recall"] >= 0.97
+    assert blind_result["emergency"]["precision"] >= 0.60
+
+
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.745 on the blind set "
+                   "(the model alone: 0.858); the rules' false alarms and votes cost the rest")
+def test_blind_accuracy(blind_result):
+    assert blind_result["overall"]["accuracy"] >= 0.85
+
+
+def test_every_kind_of_blind_emergency_is_mostly_caught(rules, model, blind):
+    caught: dict[str, list[bool]] = {}
+    for r in blind:
+        if r["class"] == "emergency":
+            caught.setdefault(r["kind"], []).append(
+                classify(r["text"], rules, r["lang"], model).klass == "emergency")
+    assert all(sum(v) / len(v) >= 0.8 for v in caught.values()), {
+        k: f"{sum(v)}/{len(v)}" for k, v in caught.items()}
