@@ -14,13 +14,15 @@ phrasings nobody listed. :func:`outreach.opinions.classify` asks both.
   threshold whose out-of-fold emergency recall is at least :data:`TARGET_RECALL`. A missed
   emergency is the worst outcome; a false alarm costs an officer a glance.
 
-The model is saved with skops (no pickle: loading runs no code from the file and refuses any
-type not listed in :data:`TRUSTED_TYPES`). :func:`save` writes a normalised zip (sorted entries,
+The model is saved with skops (no pickle: ``skops.io.load`` runs no code from the file and
+refuses any type not listed in :data:`TRUSTED_TYPES`). :func:`dumps` writes a normalised zip (sorted entries,
 fixed timestamps), so ``outreach opinions train`` rebuilds the shipped file byte for byte.
 
-Classifying does not go through scikit-learn's per-call machinery: :class:`OpinionModel` keeps
-the vocabularies, idf weights and coefficients as plain dictionaries and arrays, so one comment
-takes tens of microseconds. scikit-learn is imported only to load or train a model.
+Classifying does not go through scikit-learn: :func:`read_parts` reads the vocabularies, idf
+weights and coefficients straight from the skops file (JSON and ``.npy`` arrays only; any other
+type is refused) and :class:`OpinionModel` computes the same probabilities with NumPy, so the
+daemon never loads scikit-learn or SciPy and one comment takes a fraction of a millisecond.
+scikit-learn is imported only to train (and by the test that checks both agree).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import io
 import json
 import logging
 import math
+import re
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,14 +56,8 @@ FOLDS = 5
 TARGET_RECALL = 0.995
 C = 10.0
 MAX_CORPUS_BYTES = 50_000_000
-TRUSTED_TYPES = [
-    "numpy.dtype", "numpy.ndarray", "numpy.float64", "numpy.int64",
-    "builtins.slice",
-    "scipy.sparse._csr.csr_matrix", "scipy.sparse._csr.csr_array",
-    "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.feature_extraction.text.TfidfTransformer",
-    "sklearn.linear_model._logistic.LogisticRegression",
-]
+TRUSTED_TYPES = ["sklearn.linear_model._logistic.LogisticRegression"]
+"""What ``skops.io.load`` is told to trust in a model file (everything else is plain data)."""
 _LABELS = ("emergency", "help", "tip", "complaint", "inquiry", "suggestion", "privacy",
            "spam_abuse", "negative", "praise", "chatter")
 
@@ -118,9 +115,59 @@ def read_corpus(path: Path, where: str | None = None) -> list[Row]:
 # --- the model at classification time ------------------------------------------------
 
 
+# Analyzers as scikit-learn's TfidfVectorizer builds them (lowercase off: the text arrives
+# normalised), written out so classifying needs neither scikit-learn nor SciPy in memory;
+# a test checks they give the same n-grams.
+_WHITE = re.compile(r"\s\s+")
+
+
+def _char_wb(text: str, lo: int, hi: int) -> list[str]:
+    grams: list[str] = []
+    for word in _WHITE.sub(" ", text).split():
+        w = f" {word} "
+        for n in range(lo, hi + 1):
+            offset = 0
+            grams.append(w[offset:offset + n])
+            while offset + n < len(w):
+                offset += 1
+                grams.append(w[offset:offset + n])
+            if offset == 0:  # a word shorter than n counts once
+                break
+    return grams
+
+
+def _char(text: str, lo: int, hi: int) -> list[str]:
+    text = _WHITE.sub(" ", text)
+    grams: list[str] = list(text) if lo == 1 else []
+    for n in range(2 if lo == 1 else lo, min(hi + 1, len(text) + 1)):
+        grams.extend(text[i:i + n] for i in range(len(text) - n + 1))
+    return grams
+
+
+def _words(text: str, lo: int, hi: int, token: re.Pattern[str]) -> list[str]:
+    tokens = token.findall(text)
+    grams = list(tokens) if lo == 1 else []
+    for n in range(max(lo, 2), min(hi + 1, len(tokens) + 1)):
+        grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return grams
+
+
+def analyzer(spec: dict[str, Any]) -> Callable[[str], list[str]]:
+    """The n-gram function of one block spec (analyzer, ngram_min, ngram_max, token_pattern)."""
+    kind, lo, hi = spec["analyzer"], int(spec["ngram_min"]), int(spec["ngram_max"])
+    if kind == "char_wb":
+        return lambda text: _char_wb(text, lo, hi)
+    if kind == "char":
+        return lambda text: _char(text, lo, hi)
+    if kind == "word":
+        token = re.compile(spec["token_pattern"])
+        return lambda text: _words(text, lo, hi, token)
+    raise ValueError(f"unknown analyzer {kind!r}")
+
+
 @dataclass
 class _Block:
-    """One TF-IDF vectorizer as plain data: analyzer, vocabulary → column, idf."""
+    """One TF-IDF block as plain data: analyzer, vocabulary → column, idf."""
 
     analyze: Callable[[str], list[str]]
     vocabulary: dict[str, int]
@@ -160,24 +207,73 @@ class OpinionModel:
         return {c: float(v) for c, v in zip(self.classes, p, strict=True)}
 
 
-def _from_fitted(fitted: dict[str, Any], source: str) -> OpinionModel:
+def _from_parts(parts: dict[str, Any], source: str) -> OpinionModel:
+    """A model from the saved parts: blocks, features, idf, classes, coef, intercept, threshold."""
     import numpy as np
 
-    vectorizers = fitted["vectorizers"]
-    clf = fitted["classifier"]
     blocks = []
     offset = 0
-    for vec in vectorizers:
-        blocks.append(_Block(vec.build_analyzer(), dict(vec.vocabulary_), np.asarray(vec.idf_), offset))
-        offset += len(vec.vocabulary_)
-    classes = tuple(str(c) for c in clf.classes_)
+    for spec, features, idf in zip(parts["blocks"], parts["features"], parts["idf"], strict=True):
+        vocabulary = {str(f): i for i, f in enumerate(features)}
+        blocks.append(_Block(analyzer(spec), vocabulary, np.asarray(idf, dtype=float), offset))
+        offset += len(vocabulary)
+    classes = tuple(str(c) for c in parts["classes"])
     if set(classes) != set(_LABELS):
         raise ContentError(f"the model knows classes {', '.join(classes)}, not the opinion classes",
                            where=source)
-    return OpinionModel(classes=classes, threshold=float(fitted["threshold"]), blocks=blocks,
-                        coef=np.ascontiguousarray(np.asarray(clf.coef_).T), intercept=np.asarray(
-                            clf.intercept_, dtype=float), meta=dict(fitted.get("meta", {})),
-                        source=source)
+    coef = np.asarray(parts["coef"], dtype=float)
+    if coef.shape != (len(classes), offset):
+        raise ContentError(f"the model's coefficients have shape {coef.shape}, not "
+                           f"{(len(classes), offset)}", where=source)
+    return OpinionModel(classes=classes, threshold=float(parts["threshold"]), blocks=blocks,
+                        coef=np.ascontiguousarray(coef.T),
+                        intercept=np.asarray(parts["intercept"], dtype=float),
+                        meta=dict(parts.get("meta") or {}), source=source)
+
+
+def _parts_of(fitted: dict[str, Any]) -> dict[str, Any]:
+    clf = fitted["classifier"]
+    return {**fitted, "classes": clf.classes_, "coef": clf.coef_, "intercept": clf.intercept_}
+
+
+_LOADERS = {"DictNode", "ListNode", "JsonNode", "NdArrayNode", "ObjectNode", "TypeNode"}
+_READABLE = {("builtins", "dict"), ("builtins", "list"), ("builtins", "str"), ("builtins", "int"),
+             ("builtins", "float"), ("builtins", "bool"), ("builtins", "NoneType"),
+             ("numpy", "ndarray"), ("sklearn.linear_model._logistic", "LogisticRegression")}
+
+
+def read_parts(raw: bytes) -> dict[str, Any]:
+    """The parts of a saved model, read from the skops file without building any object.
+
+    Only JSON values, ``.npy`` arrays (never pickled) and the one LogisticRegression are
+    read; anything else is refused, as ``skops.io.load`` with :data:`TRUSTED_TYPES` would.
+    """
+    import numpy as np
+
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        schema = json.loads(z.read("schema.json"))
+
+        def value(node: Any) -> Any:
+            loader = node.get("__loader__")
+            kind = (node.get("__module__"), node.get("__class__"))
+            if loader not in _LOADERS or kind not in _READABLE:
+                raise ValueError(f"untrusted type {kind[0]}.{kind[1]} ({loader})")
+            if loader == "JsonNode":
+                return json.loads(node["content"])
+            if loader == "NdArrayNode":
+                if node.get("type") != "numpy":
+                    raise ValueError("an array not stored as .npy")
+                return np.load(io.BytesIO(z.read(node["file"])), allow_pickle=False)
+            if loader == "ListNode":
+                return [value(v) for v in node["content"]]
+            if loader in ("DictNode", "ObjectNode"):
+                inner = node["content"] if loader == "DictNode" else node["content"]["content"]
+                return {k: value(v) for k, v in inner.items()}
+            return None  # TypeNode: the type of a dict key
+
+        top = value(schema)
+    clf = top.pop("classifier")
+    return {**top, "classes": clf["classes_"], "coef": clf["coef_"], "intercept": clf["intercept_"]}
 
 
 _cache: dict[tuple[str, int, int], OpinionModel] = {}
@@ -203,13 +299,13 @@ def load_model(content_dir: Path | None = None, path: Path | None = None) -> Opi
     cached = _cache.get(key)
     if cached is not None:
         return cached
-    from skops.io import loads
-
     try:
-        fitted = loads(path.read_bytes(), trusted=TRUSTED_TYPES)
-    except Exception as exc:  # skops raises many kinds: untrusted types, bad zip, bad schema
+        parts = read_parts(path.read_bytes())
+        model = _from_parts(parts, str(path))
+    except ContentError:
+        raise
+    except Exception as exc:  # a bad zip, schema, array or type: all mean the same to a user
         raise ContentError(f"cannot load the opinion model: {exc}", where=str(path)) from None
-    model = _from_fitted(fitted, str(path))
     _cache.clear()
     _cache[key] = model
     log.debug("loaded opinion model %s (threshold %.3f)", path, model.threshold)
@@ -219,29 +315,43 @@ def load_model(content_dir: Path | None = None, path: Path | None = None) -> Opi
 # --- training ------------------------------------------------------------------------
 
 
-def _vectorizers() -> list[Any]:
+BLOCKS: list[dict[str, Any]] = [
+    {"analyzer": "char_wb", "ngram_min": 1, "ngram_max": 3, "min_df": 2, "token_pattern": ""},
+    {"analyzer": "char", "ngram_min": 2, "ngram_max": 4, "min_df": 2, "token_pattern": ""},
+    {"analyzer": "word", "ngram_min": 1, "ngram_max": 2, "min_df": 1,
+     "token_pattern": r"(?u)\b[a-z][a-z0-9']*\b"},
+]
+"""The TF-IDF blocks: character n-grams within and across word boundaries, English words."""
+
+
+def vectorizer(spec: dict[str, Any]) -> Any:
+    """scikit-learn's TfidfVectorizer for one block spec (lowercase off, sublinear tf)."""
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    common: dict[str, Any] = {"lowercase": False, "sublinear_tf": True, "dtype": np.float64}
-    return [
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2, **common),
-        TfidfVectorizer(analyzer="char", ngram_range=(2, 4), min_df=2, **common),
-        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1,
-                        token_pattern=r"(?u)\b[a-z][a-z0-9']*\b", **common),
-    ]
+    extra = {"token_pattern": spec["token_pattern"]} if spec["token_pattern"] else {}
+    return TfidfVectorizer(analyzer=spec["analyzer"], ngram_range=(spec["ngram_min"], spec["ngram_max"]),
+                           min_df=spec["min_df"], lowercase=False, sublinear_tf=True,
+                           dtype=np.float64, **extra)
 
 
 def _fit(texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """Fit the blocks and the classifier; the parts that are saved (plus threshold and meta)."""
+    import numpy as np
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
-    vectorizers = _vectorizers()
+    vectorizers = [vectorizer(spec) for spec in BLOCKS]
     x = sp.hstack([v.fit_transform(texts) for v in vectorizers]).tocsr()
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000, tol=1e-4,
                              random_state=SEED)
     clf.fit(x, list(labels))
-    return {"vectorizers": vectorizers, "classifier": clf}
+    features = []
+    for v in vectorizers:
+        vocabulary = v.vocabulary_
+        features.append(np.array(sorted(vocabulary, key=vocabulary.__getitem__), dtype=str))
+    return {"blocks": [dict(spec) for spec in BLOCKS], "features": features,
+            "idf": [np.asarray(v.idf_, dtype=np.float64) for v in vectorizers], "classifier": clf}
 
 
 def _folds(rows: Sequence[Row]) -> list[int]:
@@ -273,7 +383,7 @@ def out_of_fold(rows: Sequence[Row], normalise: Callable[[str], str]) -> list[di
         test_idx = [i for i, f in enumerate(folds) if f == k]
         fitted = _fit([texts[i] for i in train_idx], [rows[i].klass for i in train_idx])
         fitted["threshold"] = 1.0
-        model = _from_fitted(fitted, f"fold {k}")
+        model = _from_parts(_parts_of(fitted), f"fold {k}")
         for i in test_idx:
             result[i] = model.probabilities(texts[i])
     return result
@@ -328,8 +438,6 @@ def train(corpus: Path, normalise: Callable[[str], str], where: str | None = Non
         fitted = _fit([normalise(r.text) for r in rows], [r.klass for r in rows])
     got = [model_class(p, threshold) for p in oof]
     cv = metrics([r.klass for r in rows], got)
-    for vec in fitted["vectorizers"]:
-        vec.__dict__.pop("_stop_words_id", None)  # an id(): differs from run to run
     fitted["threshold"] = threshold
     fitted["meta"] = {
         "corpus_sha256": hashlib.sha256(raw).hexdigest(), "rows": len(rows), "folds": FOLDS,
@@ -346,8 +454,6 @@ def dumps(obj: Any) -> bytes:
     to run; they are renumbered in order of first appearance. Entries are sorted, with fixed
     timestamps and one compression level.
     """
-    import re
-
     from skops.io import dumps as skops_dumps
 
     raw = skops_dumps(obj)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,10 +17,12 @@ from outreach.errors import ContentError, InputError
 from outreach.opinion_model import (
     SHIPPED_MODEL,
     TRUSTED_TYPES,
+    analyzer,
     choose_threshold,
     dumps,
     load_model,
     read_corpus,
+    vectorizer,
 )
 from outreach.opinions import CLASS_ORDER, classify, evaluate, load_rules, normalise
 from tests.conftest import ROOT
@@ -123,17 +127,39 @@ def test_choose_threshold_keeps_the_target_recall():
 
 
 def test_the_fast_path_gives_scikit_learns_probabilities(model, corpus):
+    """The file is a scikit-learn model skops loads; classifying reads it without them."""
     import scipy.sparse as sp
-    from skops.io import loads
+    from skops.io import get_untrusted_types, loads
 
-    fitted = loads(SHIPPED_MODEL.read_bytes(), trusted=TRUSTED_TYPES)
-    texts = [normalise(r["text"]) for r in corpus[::37]] + ["", "🙂", "a", "救"]
-    x = sp.hstack([v.transform(texts) for v in fitted["vectorizers"]]).tocsr()
-    expected = fitted["classifier"].predict_proba(x)
-    classes = list(fitted["classifier"].classes_)
+    raw = SHIPPED_MODEL.read_bytes()
+    assert set(get_untrusted_types(data=raw)) <= set(TRUSTED_TYPES)
+    saved = loads(raw, trusted=TRUSTED_TYPES)
+    vectorizers = []
+    for spec, features, idf in zip(saved["blocks"], saved["features"], saved["idf"], strict=True):
+        vec = vectorizer(spec)
+        vec.set_params(vocabulary={str(f): i for i, f in enumerate(features)})
+        vec.idf_ = idf
+        vectorizers.append(vec)
+    texts = [normalise(r["text"]) for r in corpus[::37]] + ["", "🙂", "a", "救", " a  b "]
+    for vec, spec in zip(vectorizers, saved["blocks"], strict=True):
+        ours = analyzer(spec)
+        assert all(ours(t) == vec.build_analyzer()(t) for t in texts), spec
+    x = sp.hstack([v.transform(texts) for v in vectorizers]).tocsr()
+    expected = saved["classifier"].predict_proba(x)
+    classes = list(saved["classifier"].classes_)
     for text, row in zip(texts, expected, strict=True):
         got = model.probabilities(text)
         assert all(abs(got[c] - row[i]) < 1e-9 for i, c in enumerate(classes)), text
+
+
+def test_classifying_loads_neither_scikit_learn_nor_scipy():
+    """The daemon classifies every five minutes: it should not carry scikit-learn's memory."""
+    code = ("import sys; from outreach.opinion_model import load_model, SHIPPED_MODEL; "
+            "m = load_model(path=SHIPPED_MODEL); m.probabilities('救命'); "
+            "print(sorted({k.split('.')[0] for k in sys.modules} & {'sklearn', 'scipy', 'skops'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_a_file_with_an_untrusted_type_is_refused(tmp_path):
