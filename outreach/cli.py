@@ -777,7 +777,7 @@ def opinions_train(
     """Rebuild the opinion model from the labelled corpus (the same corpus gives the same file)."""
     from outreach import output
     from outreach.config import load_settings
-    from outreach.opinion_model import CORPUS_FILE, SHIPPED_MODEL, train, write_model
+    from outreach.opinion_model import CORPUS_FILE, SHIPPED_MODEL, load_model, train, write_model
     from outreach.opinions import normalise
 
     if corpus is None:
@@ -786,8 +786,6 @@ def opinions_train(
     output.message(f"training on {corpus} (five folds, then the whole corpus) …")
     data = train(corpus, normalise)
     write_model(data, target)
-    from outreach.opinion_model import load_model
-
     model = load_model(path=target)
     cv = model.meta["cv"]
     if json_:
