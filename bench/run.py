@@ -162,16 +162,25 @@ def print_opinions(results: list[Result]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    by_set: dict[str, list[Result]] = {}
     for r in results:
-        per_class = r.details.get("per_class") if r.key == "opinions.accuracy" else None
-        if not per_class:
-            continue
-        table = Table(title="opinions: per class (outreach.opinions.evaluate)", header_style="bold")
-        for col in ("class", "precision", "recall", "support", "predicted"):
-            table.add_column(col, justify="left" if col == "class" else "right")
-        for code, v in per_class.items():
-            table.add_row(code, f"{v['precision']:.2f}", f"{v['recall']:.2f}",
-                          f"{v['support']:.0f}", f"{v.get('predicted', 0):.0f}")
+        if r.key.startswith("opinions.") and r.details.get("per_class"):
+            by_set.setdefault(r.key.split(".")[1], []).append(r)
+    for name, rs in by_set.items():
+        title = {"blind": "opinions on the blind set", "fixture": "opinions on the labelled fixture"
+                 }.get(name, f"opinions by {name[2:]}-fold cross-validation on the training corpus")
+        table = Table(title=f"{title}: precision / recall per class", header_style="bold")
+        table.add_column("class")
+        table.add_column("support", justify="right")
+        for r in rs:
+            table.add_column(r.details.get("classifier", "both"), justify="right")
+        first = rs[0].details["per_class"]
+        for code in first:
+            cells = [f"{r.details['per_class'][code]['precision']:.2f} / "
+                     f"{r.details['per_class'][code]['recall']:.2f}" for r in rs]
+            table.add_row(code, f"{first[code]['support']:.0f}", *cells)
+        table.add_row("accuracy", f"{rs[0].details['overall']['support']:.0f}",
+                      *[f"{r.details['overall']['accuracy']:.3f}" for r in rs])
         Console(width=140).print(table)
 
 

@@ -715,7 +715,7 @@ def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the copy
 # --- opinions (民意) ---------------------------------------------------------------------
 
 opinions_app = typer.Typer(help="The public's comments (民意): list them (the default), reply, "
-                                "mark-replied.")
+                                "mark-replied, train.")
 app.add_typer(opinions_app, name="opinions")
 
 
@@ -803,6 +803,42 @@ def opinions_mark_replied(
     for comment_id in comment_ids:
         mark_replied(rt, comment_id, by=who(by))
         output.message(f"comment {comment_id} marked as answered")
+
+
+@opinions_app.command("train")
+def opinions_train(
+    corpus: Annotated[Path | None, typer.Option(
+        help="The labelled comments, JSON Lines (default: CONTENT/opinions/corpus.jsonl).",
+        dir_okay=False)] = None,
+    output_path: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to write the model (default: the one shipped in the "
+                               "package; CONTENT/opinions/model.skops is used instead of it when "
+                               "present).", dir_okay=False)] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Rebuild the opinion model from the labelled corpus (the same corpus gives the same file)."""
+    from outreach import output
+    from outreach.config import load_settings
+    from outreach.opinion_model import CORPUS_FILE, SHIPPED_MODEL, load_model, train, write_model
+    from outreach.opinions import normalise
+
+    if corpus is None:
+        corpus = load_settings(_state["config"]).content_dir / CORPUS_FILE
+    target = output_path or SHIPPED_MODEL
+    output.message(f"training on {corpus} (five folds, then the whole corpus) …")
+    data = train(corpus, normalise)
+    write_model(data, target)
+    model = load_model(path=target)
+    cv = model.meta["cv"]
+    if json_:
+        output.print_json({"model": str(target), "corpus": str(corpus), "rows": model.meta["rows"],
+                           "threshold": model.threshold, "cross_validation": cv})
+        return
+    em = cv["emergency"]
+    output.message(f"wrote {target}: {model.meta['rows']} comments, emergency threshold "
+                   f"{model.threshold:.4f}; five-fold cross-validation: emergency recall "
+                   f"{em['recall']:.3f}, precision {em['precision']:.3f}, accuracy "
+                   f"{cv['overall']['accuracy']:.3f}")
 
 
 # --- auth ------------------------------------------------------------------------------

@@ -318,25 +318,38 @@ def store_comments(rt: Any, account: AccountSettings, comments: list[Any],
 
     posts = {p.remote_id: p.post_id for p in owed}
     alerting = bool(rt.settings.opinions.alert_command.strip())
+    model = None
+    if any(not c.is_own for c in comments):
+        from outreach.opinion_model import load_model
+
+        try:
+            model = load_model(rt.settings.content_dir)
+        except ContentError as exc:  # the rules still catch what they know: keep collecting
+            log.warning("opinion model unusable (%s: %s): classifying by the rules alone",
+                        exc.where, exc.message)
     rows = []
     originals: dict[str, str] = {}
     for c in comments:
         text, redacted = redact(c.text)
+        fired, probability = None, None
         if c.is_own:
             klass, labels, reply_required = "chatter", ["own_reply"], False
         else:
-            opinion = classify(c.text, rules, account.lang)
+            opinion = classify(c.text, rules, account.lang, model)
             klass, labels, reply_required = (opinion.klass, list(opinion.labels),
                                              opinion.needs_reply)
+            fired, probability = opinion.fired, opinion.probability
         originals[c.remote_id] = c.text
         rows.append({
             "account": account.name, "remote_id": c.remote_id,
             "post_id": posts.get(c.post_remote_id), "in_reply_to_remote_id":
-            c.in_reply_to_remote_id, "author": redact(c.author, True)[0][:200], "text": text, "url": c.url,
+            c.in_reply_to_remote_id, "author": redact(c.author, True)[0][:200], "text": text,
+            "url": c.url,
             "created_at": c.created_at, "fetched_at": now, "class": klass, "labels": labels,
             "is_own": c.is_own, "reply_required": reply_required, "replied_at": None,
             "redacted": redacted, "alert_attempts": 0,
             "alert_due_at": now if alerting and klass == "emergency" and not c.is_own else None,
+            "fired": fired, "emergency_probability": probability,
         })
     newest: dict[str, str] = {}  # post remote id -> its newest comment here
     for c in comments:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import Text, case, select, type_coerce
 from sqlmodel import col
 
 from outreach.errors import InputError, NotFound, StateError
@@ -36,13 +36,15 @@ def comment_json(c: Comment, deadline_hours: float | None, now: datetime) -> dic
         "replied_at": c.replied_at.isoformat() if c.replied_at else None,
         "state": "replied" if c.replied_at is not None else "new",
         "needs_reply": waiting, "overdue": overdue, "url": c.url, "remote_id": c.remote_id,
+        "fired": c.fired, "emergency_probability": c.emergency_probability,
     }
 
 
 def list_opinions(rt: Any, *, account: str | None = None, klass: str | None = None,
                   unanswered: bool = False, since: datetime | None = None,
                   limit: int = 1000) -> list[dict[str, Any]]:
-    """The public's comments, newest first, with open emergencies at the top.
+    """The public's comments, newest first: open emergencies at the top, then the unread ones
+    (neither the rules nor the model recognised them: ``chatter`` labelled ``unmatched``).
 
     A broken ``opinions.toml`` does not lock officers out of the inbox: the comments are
     listed without reply deadlines (nothing is ``overdue``)."""
@@ -67,7 +69,9 @@ def list_opinions(rt: Any, *, account: str | None = None, klass: str | None = No
     if since is not None:
         q = q.where(col(Comment.created_at) >= since)
     open_emergency = case(((col(Comment.opinion_class) == "emergency")
-                           & col(Comment.replied_at).is_(None), 0), else_=1)
+                           & col(Comment.replied_at).is_(None), 0),
+                          (type_coerce(col(Comment.labels), Text).like('%"unmatched"%')
+                           & col(Comment.replied_at).is_(None), 1), else_=2)
     q = q.order_by(open_emergency, col(Comment.created_at).desc(), col(Comment.id).desc())
     if limit:
         q = q.limit(limit)

@@ -223,6 +223,8 @@ class Comment(SQLModel, table=True):
     alerted_at: datetime | None = utc_column()
     alert_attempts: int = 0
     alert_lease_until: datetime | None = utc_column()
+    fired: str | None = Field(default=None, max_length=8)  # rules | model | both | "" (unread)
+    emergency_probability: float | None = None  # the learned model's
 
 
 class AuditLog(SQLModel, table=True):

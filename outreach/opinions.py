@@ -29,13 +29,18 @@ How a comment is classified:
    class that ``yields_to`` another matched class drops out (praise yields to complaint, so
    sarcastic thanks are a complaint), and the highest score wins; ties go to the earlier
    class in :data:`CLASS_ORDER`. Nothing matched: ``chatter``.
+5. With the learned model (:mod:`outreach.opinion_model`), a model emergency probability at
+   or above its threshold also makes an emergency. Otherwise the rules and the model vote:
+   each class gets the model's probability plus :data:`RULE_VOTE` times its share of the
+   rules' score (``yields_to`` still applies). ``fired`` says who recognised the class.
 
 Every other class that matched becomes a label, followed by the derived flags (:data:`FLAGS`).
 
 A keyword lexicon only knows the phrasings someone wrote into it. Measured on fresh comments
 written before the rules saw them, successive versions caught between a fifth and a half of
-the emergencies. What it misses mostly falls back to ``chatter`` with the ``unmatched`` label:
-callers should route those to a person, not treat them as small talk.
+the emergencies; the model, trained on a corpus of many phrasings, is beside them for that
+reason. What neither recognises is ``chatter`` with the ``unmatched`` label: callers route
+those to a person as unread, not as small talk.
 """
 
 from __future__ import annotations
@@ -49,13 +54,16 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outreach.errors import ContentError, InputError
 from outreach.redact import has_personal_data as has_personal_data
 from outreach.redact import id_check_ok as id_check_ok
 from outreach.redact import luhn_ok as luhn_ok
 from outreach.redact import redact as redact
+
+if TYPE_CHECKING:
+    from outreach.opinion_model import OpinionModel
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +80,18 @@ LEXICAL_FLAGS: tuple[str, ...] = ("police_related", "location_mentioned", "quest
 FLAGS: tuple[str, ...] = (
     "police_related", "location_mentioned", "has_personal_data", "question", "unmatched",
 )
-"""Derived labels, in the order they follow the class labels. ``unmatched``: no rule of any
-class matched, so ``chatter`` is only the fallback — a person should glance at it."""
+"""Derived labels, in the order they follow the class labels. ``unmatched``: neither a rule
+nor the model recognised the comment, so ``chatter`` is only the fallback — the inbox lists
+it as unread."""
 
+RULES = "rules"
+MODEL = "model"
+BOTH = "both"
+RULE_VOTE = 1.0
+"""How much the rules' vote weighs against the model's probabilities (which sum to 1): each
+class the rules matched (after ``yields_to``) adds its share of the rules' score, times this."""
+MODEL_SURE = 0.5
+"""The model alone recognises a comment when its top class has at least this probability."""
 PATTERN_WEIGHT = 2.0  # a pattern is a more specific signal than one keyword
 PERSONAL_DATA_WEIGHT = 2.0  # what finding a phone/ID/card/e-mail adds to ``privacy``
 FOREIGN_KEYWORD_FACTOR = 0.5  # keywords from the other language's list, when ``lang`` is given
@@ -208,6 +225,10 @@ class Opinion:
     labels: tuple[str, ...]
     needs_reply: bool
     score: dict[str, float]
+    fired: str = ""
+    """Who recognised the class: ``rules``, ``model``, ``both``, or ``""`` (nobody: unread)."""
+    probability: float | None = None
+    """The model's emergency probability (None: classified by the rules alone)."""
 
 
 # --- loading -------------------------------------------------------------------------
@@ -523,6 +544,11 @@ def _normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+def normalise(text: str) -> str:
+    """The text as the rules and the opinion model read it (see the module docstring, step 1)."""
+    return _normalise(text)
+
+
 @dataclass(frozen=True)
 class _Text:
     spaced: str
@@ -537,12 +563,16 @@ class _Text:
 # --- classifying ---------------------------------------------------------------------
 
 
-def classify(text: str, rules: OpinionRules, lang: str | None = None) -> Opinion:
-    """Classify one comment (raw or already redacted).
+def classify(text: str, rules: OpinionRules, lang: str | None = None,
+             model: OpinionModel | None = None) -> Opinion:
+    """Classify one comment (raw or already redacted) by the rules and, if given, the model.
 
     ``lang`` is the comment's or the account's language when known (``zh``/``en``): keywords
-    from the other language's list then count half. Any emergency signal that is not negated
-    makes the comment an ``emergency``.
+    from the other language's list then count half. Any emergency signal of the rules that is
+    not negated makes the comment an ``emergency``, and so does a model emergency probability
+    at or above the model's threshold. Otherwise the rules and the model vote (see
+    :data:`RULE_VOTE`), a class that ``yields_to`` another class the rules matched dropping
+    out as before. A comment neither recognises is ``chatter`` labelled ``unmatched``.
     """
     if lang not in _LANGS:
         lang = None  # unknown or mixed: every keyword counts in full
@@ -555,20 +585,31 @@ def classify(text: str, rules: OpinionRules, lang: str | None = None) -> Opinion
             total += PERSONAL_DATA_WEIGHT
         score[code] = round(total * klass.weight, 3)
     matched = [c for c in CLASS_ORDER if score[c] > 0]
-    primary = _primary(matched, score, rules)
+    probability: float | None = None
+    if model is None:
+        primary = _primary(matched, score, rules)
+        fired = RULES if matched else ""
+        extra: list[str] = []
+    else:
+        p = model.probabilities(t.spaced)
+        probability = round(p[EMERGENCY], 4)
+        primary, fired, extra = _vote(matched, score, rules, p, model.threshold)
     labels = [c for c in matched if c != primary]
+    labels += [c for c in extra if c != primary and c not in labels]
     for flag in FLAGS:
         if flag == "has_personal_data":
             if personal:
                 labels.append(flag)
         elif flag == "unmatched":
-            if not matched:
+            if not fired:
                 labels.append(flag)
         elif flag in rules.flags and rules.flags[flag].hits(t, None):
             labels.append(flag)
     klass = rules.classes[primary]
-    log.debug("comment classified %s (scores %s)", primary, {c: s for c, s in score.items() if s})
-    return Opinion(klass=primary, labels=tuple(labels), needs_reply=klass.needs_reply, score=score)
+    log.debug("comment classified %s by %s (scores %s, p %s)", primary, fired or "nobody",
+              {c: s for c, s in score.items() if s}, probability)
+    return Opinion(klass=primary, labels=tuple(labels), needs_reply=klass.needs_reply, score=score,
+                   fired=fired, probability=probability)
 
 
 def _primary(matched: list[str], score: Mapping[str, float], rules: OpinionRules) -> str:
@@ -582,10 +623,37 @@ def _primary(matched: list[str], score: Mapping[str, float], rules: OpinionRules
     return max(eligible, key=lambda c: (score[c], -order[c]))
 
 
+def _vote(matched: list[str], score: Mapping[str, float], rules: OpinionRules,
+          p: Mapping[str, float], threshold: float) -> tuple[str, str, list[str]]:
+    """(class, who recognised it, the model's own class as an extra label) from both."""
+    by_rules = EMERGENCY in matched
+    by_model = p[EMERGENCY] >= threshold
+    if by_rules or by_model:
+        return EMERGENCY, BOTH if by_rules and by_model else RULES if by_rules else MODEL, []
+    order = {c: i for i, c in enumerate(CLASS_ORDER)}
+    present = set(matched)
+    eligible = [c for c in matched if not rules.classes[c].yields_to & present] or matched
+    total = sum(score[c] for c in eligible)
+    candidates = [c for c in CLASS_ORDER if c != EMERGENCY and not rules.classes[c].yields_to & present]
+    combined = {c: p[c] + (RULE_VOTE * score[c] / total if c in eligible and total else 0.0)
+                for c in candidates}
+    primary = max(combined, key=lambda c: (combined[c], -order[c]))
+    model_top = max((c for c in CLASS_ORDER if c != EMERGENCY), key=lambda c: (p[c], -order[c]))
+    model_sure = p[model_top] >= MODEL_SURE
+    if not matched and not model_sure:
+        return FALLBACK, "", []  # neither knows it: a person should read it
+    rules_say, model_says = primary in present, model_sure and primary == model_top
+    fired = BOTH if rules_say and model_says else RULES if rules_say else MODEL if model_says else ""
+    if not fired:  # the vote chose a class neither holds on its own: the model's lean decides
+        fired = MODEL
+    return primary, fired, [model_top] if model_sure else []
+
+
 # --- evaluation ----------------------------------------------------------------------
 
 
-def evaluate(rows: Iterable[tuple[str, str, str]], rules: OpinionRules) -> dict[str, dict[str, float]]:
+def evaluate(rows: Iterable[tuple[str, str, str]], rules: OpinionRules,
+             model: OpinionModel | None = None) -> dict[str, dict[str, float]]:
     """Per-class precision, recall and support of :func:`classify` on labelled rows.
 
     ``rows`` are ``(text, lang, expected_class)``. The result maps each class code to
@@ -600,7 +668,7 @@ def evaluate(rows: Iterable[tuple[str, str, str]], rules: OpinionRules) -> dict[
     for i, (text, lang, expected) in enumerate(rows, 1):
         if expected not in support:
             raise InputError(f"row {i}: unknown class {expected!r} (known: {', '.join(CLASS_ORDER)})")
-        got = classify(text, rules, lang or None).klass
+        got = classify(text, rules, lang or None, model).klass
         n += 1
         support[expected] += 1
         predicted[got] += 1

@@ -343,8 +343,8 @@ def print_opinions(rt: Any, rows: list[dict[str, Any]]) -> None:
         zone = _zone(rt, r["account"])
         style = CLASS_STYLE.get(r["class"], "white")
         label = Text(f"{r['class']} {plain(names.get(r['class'], ''))}", style=style)
-        if "unmatched" in r["labels"]:  # no rule matched: a person should read it
-            label = Text.assemble(("? unclassified", "bold yellow"), f" ({r['class']})")
+        if "unmatched" in r["labels"]:  # neither rules nor model knew it: a person should read it
+            label = Text.assemble(("? unread", "bold yellow"), f" ({r['class']})")
         if r["replied_at"]:
             reply = Text("answered", style="green")
         elif r["overdue"]:

@@ -1,0 +1,340 @@
+"""The learned opinion model beside the rules: corpus, decision, speed, and the shipped file."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from outreach.errors import ContentError, InputError
+from outreach.opinion_model import (
+    SHIPPED_MODEL,
+    TRUSTED_TYPES,
+    analyzer,
+    choose_threshold,
+    dumps,
+    load_model,
+    read_corpus,
+    vectorizer,
+)
+from outreach.opinions import CLASS_ORDER, classify, evaluate, load_rules, normalise
+from tests.conftest import ROOT
+
+CORPUS = ROOT / "content" / "opinions" / "corpus.jsonl"
+GENERATOR = ROOT / "content" / "opinions" / "generate_corpus.py"
+SHIPPED_RULES = (ROOT / "content" / "opinions.toml").read_text(encoding="utf-8")
+KINDS = ("violence", "domestic_violence", "kidnapping_extortion", "fire_smoke", "gas", "drowning",
+         "traffic_injury", "overdose_medical", "suicide_risk", "stalking", "trapped_confined",
+         "fraud_in_progress")
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules(ROOT / "content")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(ROOT / "content")
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[dict]:
+    return [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# --- the corpus ----------------------------------------------------------------------
+
+
+def test_the_corpus_covers_classes_languages_and_kinds_of_danger(corpus):
+    assert len(corpus) >= 2000
+    langs = Counter(r["lang"] for r in corpus)
+    assert langs["zh"] >= 800 and langs["en"] >= 800
+    classes = Counter(r["class"] for r in corpus)
+    assert set(classes) == set(CLASS_ORDER) and min(classes.values()) >= 60, classes
+    kinds = Counter(r["kind"] for r in corpus if r["class"] == "emergency" and "kind" in r)
+    assert set(KINDS) <= set(kinds)
+    for kind in KINDS:
+        zh = sum(r.get("kind") == kind and r["lang"] == "zh" for r in corpus)
+        en = sum(r.get("kind") == kind and r["lang"] == "en" for r in corpus)
+        assert zh >= 20 and en >= 20, kind
+    texts = [r["text"] for r in corpus]
+    assert len(set(texts)) == len(texts)  # no comment twice
+
+
+def test_the_corpus_holds_confusers_that_are_not_emergencies(corpus):
+    """Questions about "if", past events, news, jokes and our own tips are labelled too."""
+    others = [r["text"] for r in corpus if r["class"] != "emergency"]
+    for marker in ("如果", "万一", "what should i do if", "去年", "last month", "新闻", "news",
+                   "哈哈", "lol", "“"):
+        assert any(marker in t.lower() for t in others), marker
+
+
+def test_the_corpus_is_what_its_generator_writes(corpus):
+    spec = importlib.util.spec_from_file_location("generate_corpus", GENERATOR)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.generate() == corpus
+
+
+def test_a_bad_corpus_row_is_named_by_file_and_line(tmp_path):
+    path = tmp_path / "corpus.jsonl"
+    path.write_text('{"text": "救命", "lang": "zh", "class": "emergency"}\n'
+                    '{"text": "x", "lang": "zh", "class": "rumour"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"corpus.jsonl:2: unknown class 'rumour'"):
+        read_corpus(path, "corpus.jsonl")
+    path.write_text('{"text": "救命", "lang": "fr", "class": "emergency"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r":1: lang must be zh or en"):
+        read_corpus(path)
+    path.write_text('{"text": "救命", "lang": "zh", "class": "emergency"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match="no example of class help"):
+        read_corpus(path)
+
+
+# --- the shipped model ---------------------------------------------------------------
+
+
+def test_the_shipped_model_was_trained_on_the_shipped_corpus(model):
+    assert Path(model.source) == SHIPPED_MODEL
+    assert model.meta["corpus_sha256"] == hashlib.sha256(CORPUS.read_bytes()).hexdigest(), (
+        "the corpus changed: run `outreach opinions train`")
+    assert set(model.classes) == set(CLASS_ORDER)
+    assert 0 < model.threshold < 1
+
+
+def test_the_threshold_was_chosen_for_recall_by_cross_validation(model):
+    cv = model.meta["cv"]
+    assert model.meta["folds"] == 5
+    assert cv["emergency"]["recall"] >= model.meta["target_recall"]
+    assert cv["emergency"]["precision"] >= 0.6 and cv["overall"]["accuracy"] >= 0.8
+
+
+def test_choose_threshold_keeps_the_target_recall():
+    probs = [0.9, 0.8, 0.7, 0.2, 0.1, 0.05]
+    em = [True, True, True, True, False, False]
+    t = choose_threshold(probs, em, target=0.75)
+    assert 0.2 < t <= 0.7 and sum(p >= t for p, e in zip(probs, em, strict=True) if e) == 3
+    t = choose_threshold(probs, em, target=1.0)
+    assert 0.1 < t <= 0.2
+
+
+def test_the_fast_path_gives_scikit_learns_probabilities(model, corpus):
+    """The file is a scikit-learn model skops loads; classifying reads it without them."""
+    import scipy.sparse as sp
+    from skops.io import get_untrusted_types, loads
+
+    raw = SHIPPED_MODEL.read_bytes()
+    assert set(get_untrusted_types(data=raw)) <= set(TRUSTED_TYPES)
+    saved = loads(raw, trusted=TRUSTED_TYPES)
+    vectorizers = []
+    for spec, features, idf in zip(saved["blocks"], saved["features"], saved["idf"], strict=True):
+        vec = vectorizer(spec)
+        vec.set_params(vocabulary={str(f): i for i, f in enumerate(features)})
+        vec.idf_ = idf
+        vectorizers.append(vec)
+    texts = [normalise(r["text"]) for r in corpus[::37]] + ["", "🙂", "a", "救", " a  b "]
+    for vec, spec in zip(vectorizers, saved["blocks"], strict=True):
+        ours = analyzer(spec)
+        assert all(ours(t) == vec.build_analyzer()(t) for t in texts), spec
+    x = sp.hstack([v.transform(texts) for v in vectorizers]).tocsr()
+    expected = saved["classifier"].predict_proba(x)
+    classes = list(saved["classifier"].classes_)
+    for text, row in zip(texts, expected, strict=True):
+        got = model.probabilities(text)
+        assert all(abs(got[c] - row[i]) < 1e-9 for i, c in enumerate(classes)), text
+
+
+def test_classifying_loads_neither_scikit_learn_nor_scipy():
+    """The daemon classifies every five minutes: it should not carry scikit-learn's memory."""
+    code = ("import sys; from outreach.opinion_model import load_model, SHIPPED_MODEL; "
+            "m = load_model(path=SHIPPED_MODEL); m.probabilities('救命'); "
+            "print(sorted({k.split('.')[0] for k in sys.modules} & {'sklearn', 'scipy', 'skops'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_a_file_with_an_untrusted_type_is_refused(tmp_path):
+    bad = tmp_path / "model.skops"
+    bad.write_bytes(dumps({"threshold": 0.5, "hook": Counter()}))
+    with pytest.raises(ContentError, match="cannot load the opinion model") as err:
+        load_model(path=bad)
+    assert err.value.where == str(bad)
+    (tmp_path / "broken.skops").write_bytes(b"not a zip")
+    with pytest.raises(ContentError, match="cannot load"):
+        load_model(path=tmp_path / "broken.skops")
+
+
+def test_a_content_folder_model_is_used_instead_of_the_shipped_one(tmp_path):
+    content = tmp_path / "content"
+    (content / "opinions").mkdir(parents=True)
+    (content / "opinions" / "model.skops").write_bytes(SHIPPED_MODEL.read_bytes())
+    assert Path(load_model(content).source) == content / "opinions" / "model.skops"
+    assert Path(load_model(tmp_path / "elsewhere").source) == SHIPPED_MODEL
+
+
+# --- the decision --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "隔壁女的尖叫了半个小时了，还有砸东西的声音",
+    "电话里说孩子在他们手上，电话还没挂，让我马上转钱",
+    "our door handle is hot and smoke keeps coming in, we're stuck",
+    "strong smell of gas on our landing and the old man next door won't answer",
+])
+def test_emergencies_the_rules_miss_are_caught_by_the_model(rules, model, text):
+    opinion = classify(text, rules, None, model)
+    assert opinion.klass == "emergency", (text, opinion)
+    assert opinion.fired in ("model", "both") and opinion.probability is not None
+    assert opinion.probability >= model.threshold or opinion.fired == "both"
+
+
+def test_a_rule_signal_alone_makes_an_emergency(rules, model, tmp_path):
+    """A keyword an officer adds takes effect at once, whatever the model thinks."""
+    text = "紫色代码，三号库房"
+    assert classify(text, rules, "zh", model).klass != "emergency"
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "opinions.toml").write_text(
+        SHIPPED_RULES.replace('  "快来人", "有人持刀",', '  "紫色代码", "快来人", "有人持刀",', 1),
+        encoding="utf-8")
+    opinion = classify(text, load_rules(content), "zh", model)
+    assert opinion.klass == "emergency" and opinion.fired in ("rules", "both")
+
+
+@pytest.mark.parametrize(("text", "klass"), [
+    ("如果有人跟踪我，我应该往哪里跑？", "inquiry"),
+    ("this exam is going to be the death of me haha", "chatter"),
+    ("开会开得想原地去世😂", "chatter"),
+    ("看新闻说昨天高速上有车祸，大家开车注意", "chatter"),
+    ("谢谢你们啊，报警说邻居噪音，来了看一眼就走了", "complaint"),  # yields_to still holds
+    ("不是报警，就是问问身份证丢了在哪里补办", "inquiry"),
+])
+def test_confusers_are_not_emergencies(rules, model, text, klass):
+    assert classify(text, rules, None, model).klass == klass
+
+
+def test_what_nobody_recognises_is_unread(rules, model):
+    opinion = classify("xq zv 7", rules, None, model)
+    assert opinion.klass == "chatter" and opinion.fired == ""
+    assert "unmatched" in opinion.labels
+    known = classify("转发", rules, None, model)
+    assert known.fired and "unmatched" not in known.labels
+
+
+def test_without_a_model_the_rules_decide_alone(rules):
+    opinion = classify("救命啊有人砸门", rules, "zh")
+    assert opinion.klass == "emergency" and opinion.fired == "rules" and opinion.probability is None
+
+
+def test_the_simulated_public_still_says_what_it_was_written_to_say(rules, model):
+    from outreach.clients.local import _COMMENTS
+
+    said = {text: klass for klass, (zh, en) in _COMMENTS.items() for text in zh + en}
+    wrong = [(klass, text, got) for text, klass in said.items()
+             if (got := classify(text, rules, None, model).klass) != klass]
+    assert wrong == []
+
+
+def test_classifying_takes_under_a_millisecond_a_comment(rules, model, corpus):
+    sample = [(r["text"], r["lang"]) for r in corpus[::5]]
+    classify(sample[0][0], rules, sample[0][1], model)  # warm
+    # CPU time: on a shared machine the wall clock also counts other people's work
+    started = time.process_time()
+    for text, lang in sample:
+        classify(text, rules, lang, model)
+    per_comment = (time.process_time() - started) / len(sample)
+    print(f"\n{per_comment * 1e6:.0f} µs of CPU a comment (rules and model) over {len(sample)}")
+    assert per_comment < 0.001
+
+
+def test_evaluate_with_the_model_on_the_labelled_fixture(rules, model):
+    rows = [json.loads(line) for line in (ROOT / "tests" / "fixtures" / "opinions_labelled.jsonl")
+            .read_text(encoding="utf-8").splitlines() if line.strip()]
+    result = evaluate(((r["text"], r["lang"], r["class"]) for r in rows), rules, model)
+    assert result["emergency"]["recall"] == 1.0 and result["overall"]["accuracy"] >= 0.85
+
+
+# --- training ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_train_rebuilds_the_shipped_model_byte_for_byte(cli, tmp_path):
+    out = tmp_path / "model.skops"
+    r = cli("opinions", "train", "--corpus", str(CORPUS), "-o", str(out), "--json")
+    assert r.code == 0, r.err
+    assert r.json["rows"] >= 2000 and r.json["threshold"] == load_model(path=SHIPPED_MODEL).threshold
+    assert out.read_bytes() == SHIPPED_MODEL.read_bytes()
+
+
+def test_train_refuses_a_bad_corpus_and_writes_nothing(cli, tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"text": "救命", "lang": "zh", "class": "emergency"}\nnot json\n', encoding="utf-8")
+    out = tmp_path / "model.skops"
+    r = cli("opinions", "train", "--corpus", str(corpus), "-o", str(out))
+    assert r.code == 1 and "corpus.jsonl:2: not JSON" in r.err and "Traceback" not in r.err
+    assert not out.exists()
+    r = cli("opinions", "train", "--corpus", str(tmp_path / "missing.jsonl"), "-o", str(out))
+    assert r.code == 1 and "cannot read" in r.err and not out.exists()
+
+
+# --- the blind set -------------------------------------------------------------------
+# Written by someone who saw neither the rules nor the corpus (tests/fixtures/opinions_blind.md),
+# copied here only after the corpus, the model and its threshold were committed. It measures;
+# it never trains, sets a threshold or edits a rule.
+
+BLIND = ROOT / "tests" / "fixtures" / "opinions_blind.jsonl"
+
+
+@pytest.fixture(scope="module")
+def blind() -> list[dict]:
+    return [json.loads(line) for line in BLIND.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def blind_result(rules, model, blind):
+    return evaluate(((r["text"], r["lang"], r["class"]) for r in blind), rules, model)
+
+
+def test_the_blind_set_has_ten_emergencies_of_each_kind_none_in_the_corpus(blind, corpus):
+    kinds = Counter(r["kind"] for r in blind if r["class"] == "emergency")
+    assert len(kinds) >= 12 and min(kinds.values()) >= 10, kinds
+    trained = {r["text"] for r in corpus}
+    assert [r["text"] for r in blind if r["class"] == "emergency" and r["text"] in trained] == []
+    # a few formulaic one-word comments ("转发", "first!") exist in both, written independently
+    shared = [r for r in blind if r["text"] in trained]
+    assert all(r["class"] == "chatter" and len(r["text"]) <= 6 for r in shared), shared
+
+
+def test_blind_emergency_recall_and_precision(blind_result, blind):
+    print(f"\n{'class':<12} {'precision':>9} {'recall':>7} {'support':>8}")
+    for code in CLASS_ORDER:
+        m = blind_result[code]
+        print(f"{code:<12} {m['precision']:>9.2f} {m['recall']:>7.2f} {int(m['support']):>8}")
+    print(f"accuracy {blind_result['overall']['accuracy']:.3f} on {len(blind)} comments")
+    assert blind_result["emergency"]["recall"] >= 0.97
+    assert blind_result["emergency"]["precision"] >= 0.60
+
+
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.745 on the blind set "
+                   "(the model alone: 0.858); the rules' false alarms and votes cost the rest")
+def test_blind_accuracy(blind_result):
+    assert blind_result["overall"]["accuracy"] >= 0.85
+
+
+def test_every_kind_of_blind_emergency_is_mostly_caught(rules, model, blind):
+    caught: dict[str, list[bool]] = {}
+    for r in blind:
+        if r["class"] == "emergency":
+            caught.setdefault(r["kind"], []).append(
+                classify(r["text"], rules, r["lang"], model).klass == "emergency")
+    assert all(sum(v) / len(v) >= 0.8 for v in caught.values()), {
+        k: f"{sum(v)}/{len(v)}" for k, v in caught.items()}
