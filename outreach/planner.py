@@ -13,16 +13,17 @@ deterministic tie-break from the slot key.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlmodel import SQLModel, col
 
 from outreach.config import AccountSettings, Policy
@@ -105,6 +106,13 @@ class History:
             return False
         i = bisect.bisect_left(uses, at - cooldown)
         return i < len(uses) and uses[i] < at + cooldown
+
+    def forget(self, tip_id: str, at: datetime, variant: int | None) -> None:
+        """Drop one use (a post that is about to be cancelled)."""
+        with contextlib.suppress(ValueError):
+            self.uses[tip_id].remove(at)
+        with contextlib.suppress(ValueError):
+            self.variants[tip_id].remove((at, variant or 0))
 
     def next_variant(self, tip_id: str, at: datetime, count: int) -> int:
         history = self.variants.get(tip_id)
@@ -414,6 +422,7 @@ def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | No
         with db.session() as session:
             start = window_start(session, account.name, now, policy)
             slots = slot_times(account, policy, start, horizon)
+            slots = follow_schedule_changes(session, account, policy, now, start, slots)
             if not slots:
                 continue
             lib = rt.library
@@ -449,6 +458,77 @@ def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | No
             inserted += _insert_slots(session, rows)
             session.commit()
     return inserted
+
+
+# --- the account's slots changed in config ------------------------------------------
+
+SLOT_REMOVED = "slot removed from config"
+
+
+@dataclass(frozen=True)
+class StaleSlot:
+    """A future slot row whose slot the config no longer has."""
+
+    id: int
+    slot_key: str
+    status: str
+    tip_id: str | None
+    scheduled_at: datetime
+    variant: int | None
+
+
+def _slot_instant(key: str) -> datetime:
+    return datetime.strptime(key.rsplit("@", 1)[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def schedule_changes(session: Any, account: AccountSettings, policy: Policy, now: datetime,
+                     start: datetime) -> tuple[list[SlotTime], list[StaleSlot]]:
+    """What a change of an account's slots (cron lines, zone, quiet hours, blackout dates)
+    means for the rows already materialised ahead: the slots the config has now that lie
+    before ``start`` (where materialising resumes) with no row yet, and the future rows,
+    not yet claimed, of slots it no longer has. Both are empty while the config is
+    unchanged; a slot post keeps its slot when rescheduled, so rows are matched by key."""
+    rows = session.execute(select(
+        col(Post.id), col(Post.slot_key), col(Post.status), col(Post.tip_id),
+        col(Post.scheduled_at), col(Post.variant), col(Post.claimed_by)).where(
+        col(Post.account) == account.name, col(Post.kind) == "slot",
+        col(Post.scheduled_at) > now, col(Post.slot_key).is_not(None),
+    )).all()
+    keys = {r.slot_key for r in rows}
+    added = [s for s in slot_times(account, policy, now, start) if s.key not in keys]
+    if not rows:
+        return added, []
+    instants = [_slot_instant(k) for k in keys]
+    expected = {s.key for s in slot_times(account, policy, min(min(instants), now),
+                                          max(instants) + timedelta(seconds=1))}
+    stale = [StaleSlot(r.id, r.slot_key, r.status, r.tip_id, r.scheduled_at, r.variant)
+             for r in rows if r.slot_key not in expected and r.claimed_by is None
+             and r.status in ("queued", "missed")]
+    return added, stale
+
+
+def follow_schedule_changes(session: Any, account: AccountSettings, policy: Policy,
+                            now: datetime, start: datetime,
+                            slots: list[SlotTime]) -> list[SlotTime]:
+    """Cancel the future posts of removed slots (audited) and add the new slots that lie
+    before ``start`` to ``slots`` (in time order), so a config change shows at once."""
+    from outreach.publisher import audit
+
+    added, stale = schedule_changes(session, account, policy, now, start)
+    for row in stale:
+        n = session.execute(update(Post).where(
+            col(Post.id) == row.id, col(Post.status) == row.status,
+            col(Post.claimed_by).is_(None),
+        ).values(status="cancelled", last_error=SLOT_REMOVED, slot_key=None,
+                 updated_at=now)).rowcount
+        if n == 1:  # the key is freed: a slot put back is drawn again
+            audit(session, now, "planner", "queue_cancel", account=account.name,
+                  post_id=row.id, reason=SLOT_REMOVED, detail={"slot": row.slot_key})
+    if stale:
+        session.flush()
+    if not added:
+        return slots
+    return sorted([*added, *slots], key=lambda s: s.at)
 
 
 def _insert_slots(session: Any, rows: list[dict[str, Any]]) -> int:

@@ -18,12 +18,14 @@ from outreach.config import AccountSettings
 from outreach.models import Post
 from outreach.parallel import map_forked, split, workers_available
 from outreach.planner import (
+    SLOT_REMOVED,
     Draw,
     approved_tips,
     load_history,
     pause_intervals,
     paused_at,
     plan_slots,
+    schedule_changes,
     slot_times,
     window_start,
 )
@@ -63,18 +65,29 @@ def _plan_accounts(rt: Any, accounts: list[AccountSettings], now: datetime, end:
                 col(Post.scheduled_at) < end,
                 (col(Post.scheduled_at) >= now) | (col(Post.status) != "missed"),
             ).order_by(col(Post.scheduled_at), col(Post.id))).scalars().all()
-            for p in posts:
-                rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
-                                 p.status, p.last_error, p.id))
             # the same window the daemon materialises: late slots inside catch_up_minutes
             # are still published, older ones are missed
             start = window_start(s, acc.name, now, policy)
+            # a changed schedule: what the next materialise cancels and adds
+            added, stale = schedule_changes(s, acc, policy, now, start)
+            removed = {x.id for x in stale}
+            for p in posts:
+                if p.id in removed:
+                    rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
+                                     "cancelled", SLOT_REMOVED, p.id))
+                    continue
+                rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
+                                 p.status, p.last_error, p.id))
             catch_up = now - timedelta(minutes=policy.catch_up_minutes)
             slots = [x for x in slot_times(acc, policy, start, end) if x.at >= catch_up]
+            slots = sorted([*(x for x in added if x.at < end), *slots], key=lambda x: x.at)
             if not slots:
                 continue
             history = load_history(s, acc.name, since=slots[0].at - timedelta(
                 days=policy.cooldown_days))
+            for x in stale:
+                if x.tip_id is not None:
+                    history.forget(x.tip_id, x.scheduled_at, x.variant)
             pauses = pause_intervals(s, acc.name)
             client = rt.client(acc)
             for slot, result in plan_slots(slots, acc, rt.library, client, history, policy,
