@@ -30,7 +30,7 @@ app = typer.Typer(
 content_app = typer.Typer(help="The tip library: check, list, show, approve, stale.",
                           no_args_is_help=True)
 queue_app = typer.Typer(help="The post queue: add, import, list, show, approve, cancel, "
-                             "reschedule, retract.", no_args_is_help=True)
+                             "reschedule, edit, retract.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Configured accounts: list, check.", no_args_is_help=True)
 metrics_app = typer.Typer(help="Engagement metrics: collect.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: upgrade, backup.", no_args_is_help=True)
@@ -399,6 +399,25 @@ def queue_reschedule(
 
     rt = runtime()
     post = reschedule_post(rt, post_id, at, by=who(by))
+    _print_post_result(rt, post, json_)
+
+
+@queue_app.command("edit")
+def queue_edit(
+    post_id: Annotated[int, typer.Argument(metavar="ID", help="Post id (a draft or queued post).")],
+    text: Annotated[str | None, typer.Option(
+        help="New literal text (never a template); it needs approval again.")] = None,
+    at: Annotated[str | None, typer.Option(
+        help="New time (ISO 8601, +2h, 'tomorrow 08:00'; account's zone).")] = None,
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Edit a draft or queued post: a new text is checked like queue add and needs approval
+    again (four eyes: not by its editor); a new time alone keeps the approval."""
+    from outreach.queue import edit_post
+
+    rt = runtime()
+    post = edit_post(rt, post_id, text=text, at=at, by=who(by))
     _print_post_result(rt, post, json_)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -97,6 +98,7 @@ def prepare_post(rt: Any, session: Any, account_name: str, *, tip: str | None, t
             raise InputError("text is blank")
         if len(text) > MAX_TEXT:
             raise InputError(f"text is over {MAX_TEXT} characters")
+        check_no_controls(text)
         body = wrap_text(lib, account, text.strip())
         variant = None
         category = None
@@ -105,6 +107,18 @@ def prepare_post(rt: Any, session: Any, account_name: str, *, tip: str | None, t
     if problems:
         raise InputError("; ".join(problems))
     return NewPost(account, at, body, tip, variant, category, status)
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                       r"\u061c]")
+
+
+def check_no_controls(text: str) -> None:
+    """Control characters (a bell, an escape, a bidi override) have no place in a post."""
+    m = _CONTROLS.search(text)
+    if m:
+        raise InputError(f"text contains the control character U+{ord(m[0]):04X} at position "
+                         f"{m.start() + 1}")
 
 
 def insert_post(session: Any, new: NewPost, *, by: str, now: datetime) -> Post:
@@ -246,7 +260,7 @@ def approve_post(rt: Any, post_id: int, *, by: str) -> Post:
         post = get_post(s, post_id)
         if post.status != "draft":
             raise StateError(f"post {post_id} is {post.status}; only drafts are approved")
-        if post.created_by == by and not rt.settings.policy.allow_self_approval:
+        if text_author(s, post) == by and not rt.settings.policy.allow_self_approval:
             raise StateError(f"post {post_id} was written by {by}; another officer must approve "
                              "it (or set policy.allow_self_approval = true)")
         post.status, post.approved_by, post.approved_at, post.updated_at = "queued", by, now, now
@@ -295,6 +309,64 @@ def reschedule_post(rt: Any, post_id: int, at: str, *, by: str) -> Post:
         s.commit()
         s.refresh(post)
         return post
+
+
+def edit_post(rt: Any, post_id: int, *, text: str | None, at: str | None, by: str) -> Post:
+    """Change a draft's or a queued post's text and/or time, audited. A new text passes the
+    checks of `queue add` and needs approval again (four eyes: not by its editor); a new
+    time alone keeps the approval, as a reschedule does."""
+    if text is None and at is None:
+        raise InputError("give --text or --at (or both)")
+    now = rt.clock()
+    with rt.db.session() as s:
+        post = get_post(s, post_id)
+        if post.status not in ("draft", "queued") or post.claimed_by is not None:
+            raise StateError(f"post {post_id} is {post.status}; only drafts and queued posts "
+                             "can be edited")
+        acc = rt.settings.account(post.account)
+        values: dict[str, Any] = {"updated_at": now}
+        detail: dict[str, Any] = {}
+        if at is not None:
+            when = parse_when(at, acc.timezone, now)
+            check_not_past(when, now, zone=acc.timezone)
+            values.update(scheduled_at=when, not_before=when)
+            detail.update(at_from=post.scheduled_at.isoformat() if post.scheduled_at else None,
+                          at_to=when.isoformat())
+        if text is not None:
+            new = prepare_post(rt, s, post.account, tip=None, text=text,
+                               at=values.get("scheduled_at") or post.scheduled_at or now,
+                               approved=None)
+            if new.text != post.text:
+                values.update(text=new.text, tip_id=None, variant=None, status=new.status,
+                              approved_by=None, approved_at=None)
+                if new.status == "queued":  # approval not required: the editor's word stands
+                    values.update(approved_by=by, approved_at=now)
+                detail.update(text_from=post.text, text_to=new.text, tip_from=post.tip_id)
+        if not detail:
+            return post
+        n = s.execute(update(Post).where(col(Post.id) == post_id,
+                                         col(Post.status) == post.status,
+                                         col(Post.claimed_by).is_(None))
+                      .values(**values)).rowcount
+        if n != 1:
+            raise StateError(f"post {post_id} changed while editing; try again")
+        audit(s, now, by, "queue_edit", account=post.account, post_id=post_id, detail=detail)
+        s.commit()
+        s.refresh(post)
+        return post
+
+
+def text_author(session: Any, post: Post) -> str | None:
+    """Who wrote the post's current text: its last editor, else its author."""
+    from outreach.models import AuditLog
+
+    rows = session.execute(select(col(AuditLog.actor), col(AuditLog.detail)).where(
+        col(AuditLog.post_id) == post.id, col(AuditLog.action) == "queue_edit",
+    ).order_by(col(AuditLog.id).desc())).all()
+    for actor, detail in rows:
+        if isinstance(detail, dict) and "text_to" in detail:
+            return str(actor)
+    return post.created_by
 
 
 def retract_post(rt: Any, post_id: int, *, by: str, reason: str) -> Post:

@@ -89,3 +89,67 @@ def test_a_minute_slot_added_to_a_running_daemons_config_publishes_after_a_resta
     assert datetime.fromisoformat(first[0][0]).replace(tzinfo=UTC) - restarted < timedelta(
         minutes=2)
 
+
+# --- queue edit ----------------------------------------------------------------------------
+
+
+def test_queue_edit_changes_text_and_time_and_needs_approval_again(workspace, cli):
+    r = cli("queue", "add", "--account", "pingan-local", "--text", "今晚有雨，注意安全。",
+            "--at", "+3h", "--json")
+    post_id = str(r.json["id"])
+    assert cli("queue", "approve", post_id, "--by", "officer-b").code == 0
+
+    r = cli("queue", "edit", post_id, "--text", "今晚有暴雨，尽量不要外出。", "--by", "officer-b",
+            "--json")
+    assert r.code == 0, r.err
+    assert r.json["status"] == "draft" and r.json["text"] == "今晚有暴雨，尽量不要外出。"
+    assert r.json["approved_by"] is None
+    # the editor wrote this text: another officer approves it (here the original author)
+    r = cli("queue", "approve", post_id, "--by", "officer-b")
+    assert r.code == 1 and "another officer" in r.err
+    assert cli("queue", "approve", post_id, "--by", "officer-a").code == 0
+
+    at = cli("queue", "show", post_id, "--json").json["scheduled_at"]
+    r = cli("queue", "edit", post_id, "--at", "+5h", "--json")
+    assert r.code == 0, r.err
+    assert r.json["status"] == "queued" and r.json["scheduled_at"] > at  # time only: approved
+
+    shown = cli("queue", "show", post_id, "--json").json
+    edits = [a for a in shown["audit"] if a["action"] == "queue_edit"]
+    assert len(edits) == 2 and edits[0]["actor"] == "officer-b"
+    assert edits[0]["detail"]["text_from"] == "今晚有雨，注意安全。"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--text", "待定的内容"], "blocklisted"),
+    (["--text", "长" * 141], "limit is 140"),
+    (["--text", "响铃\x07了"], "control character"),
+    (["--text", "   "], "blank"),
+    (["--at", "2001-01-01T08:00"], "in the past"),
+    ([], "give --text or --at"),
+])
+def test_queue_edit_checks_like_queue_add_and_changes_nothing_on_error(workspace, cli, args,
+                                                                       needle):
+    from tests.conftest import logical_dump
+
+    r = cli("queue", "add", "--account", "pingan-local", "--text", "注意防火", "--at", "+2h",
+            "--json")
+    before = logical_dump(workspace / "outreach.db")
+    r = cli("queue", "edit", str(r.json["id"]), *args)
+    assert r.code in (1, 2) and needle in r.err, r.err
+    assert "Traceback" not in r.err
+    assert logical_dump(workspace / "outreach.db") == before
+
+
+def test_queue_edit_refuses_a_published_post(workspace, cli):
+    r = cli("queue", "add", "--account", "pingan-local", "--text", "注意防骗", "--json")
+    post_id = str(r.json["id"])
+    cli("queue", "approve", post_id, "--by", "officer-b")
+    cli("run", "--once")
+    r = cli("queue", "edit", post_id, "--text", "改一下")
+    assert r.code == 1 and "published" in r.err
+
+
+def test_queue_add_refuses_control_characters(workspace, cli):
+    r = cli("queue", "add", "--account", "pingan-local", "--text", "看这里\u202e反转")
+    assert r.code == 1 and "control character" in r.err
