@@ -27,7 +27,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-content_app = typer.Typer(help="The tip library: check, list, show, approve, stale.",
+content_app = typer.Typer(help="The tip library: check, list, show, approve, revoke, stale.",
                           no_args_is_help=True)
 queue_app = typer.Typer(help="The post queue: add, import, list, show, approve, cancel, "
                              "reschedule, edit, retract.", no_args_is_help=True)
@@ -231,16 +231,65 @@ def content_show(
 
 @content_app.command("approve")
 def content_approve(
-    tip_ids: Annotated[list[str], typer.Argument(help="Tip id(s).")],
+    tip_ids: Annotated[list[str] | None, typer.Argument(
+        metavar="ID", help="Tip id(s), or choose with --category / --all.")] = None,
+    category: Annotated[str | None, typer.Option(
+        help="Every unapproved tip of this category (and its sub-codes).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every unapproved tip.")] = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="With --category/--all: do not ask for confirmation.")] = False,
     by: ByOpt = None,
 ) -> None:
     """Approve tips as they are now (an edit to the text withdraws the approval)."""
     from outreach import output
-    from outreach.queue import approve_tips
+    from outreach.queue import approve_tips, unapproved_tips
+
+    if sum((bool(tip_ids), category is not None, all_)) != 1:
+        raise typer.BadParameter("give tip ids, --category C or --all (one of them)")
+    rt = runtime()
+    actor = who(by)
+    if tip_ids:
+        for a in approve_tips(rt, tip_ids, by=actor):
+            output.message(f"approved {a.tip_id} by {a.approved_by} (text {a.text_hash[:12]})")
+        return
+    if category is not None and category not in rt.library.categories:
+        fail(f"unknown category {category!r} (known: {', '.join(sorted(rt.library.categories))})")
+    chosen, skipped = unapproved_tips(rt, category=category, by=actor)
+    for why in skipped:
+        output.warn(f"skipped {why}")
+    if not chosen:
+        output.message(f"every tip{f' of {category}' if category else ''} is already approved"
+                       + (" (or skipped)" if skipped else ""))
+        return
+    for tip in chosen:
+        output.out.print(f"  {tip.id}  [dim]{tip.category} {tip.lang}[/]  "
+                         f"{output.safe(output.shorten(tip.title or tip.text, 50))}")
+    if not yes:
+        try:
+            answer = typer.confirm(f"Approve these {len(chosen)} tip(s) as {actor}?",
+                                   default=False, err=True)
+        except typer.Abort:  # no answer (end of input, Ctrl-C)
+            answer = False
+        if not answer:
+            fail("nothing was approved")
+    approve_tips(rt, [t.id for t in chosen], by=actor)
+    output.message(f"{len(chosen)} tip(s) approved by {actor}")
+
+
+@content_app.command("revoke")
+def content_revoke(
+    tip_ids: Annotated[list[str], typer.Argument(metavar="ID", help="Tip id(s).")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
+    by: ByOpt = None,
+) -> None:
+    """Withdraw tips' approval: they are no longer drawn or queued (a queued slot post of one
+    draws another tip when due; `content check` lists the queued posts concerned)."""
+    from outreach import output
+    from outreach.queue import revoke_tips
 
     rt = runtime()
-    for a in approve_tips(rt, tip_ids, by=who(by)):
-        output.message(f"approved {a.tip_id} by {a.approved_by} (text {a.text_hash[:12]})")
+    for tip_id in revoke_tips(rt, tip_ids, by=who(by), reason=reason):
+        output.message(f"revoked the approval of {tip_id}")
 
 
 @content_app.command("stale")

@@ -436,6 +436,55 @@ def approve_tips(rt: Any, tip_ids: list[str], *, by: str) -> list[Approval]:
     return out
 
 
+def unapproved_tips(rt: Any, *, category: str | None, by: str) -> tuple[list[Any], list[str]]:
+    """The tips a bulk approval would approve (not approved as they are now; all of them,
+    or those of ``category`` and its sub-codes), and why others are left out."""
+    from outreach.content import category_matches
+
+    lib = rt.library
+    policy = rt.settings.policy
+    with rt.db.reader() as s:
+        approved = approved_tips(s, lib, policy) or set()
+    chosen: list[Any] = []
+    skipped: list[str] = []
+    for tip in sorted(lib.tips.values(), key=lambda t: (t.category, t.lang, t.id)):
+        if category is not None and not category_matches(category, tip.category):
+            continue
+        if tip.id in approved:
+            continue
+        problems = [str(p) for p in lib.errors if p.tip_id == tip.id]
+        problems += render_problems(rt, tip)
+        if problems:
+            skipped.append(f"{tip.id}: has errors ({problems[0]})")
+        elif tip.author and tip.author == by and not policy.allow_self_approval:
+            skipped.append(f"{tip.id}: written by {by}; another officer must approve it")
+        else:
+            chosen.append(tip)
+    return chosen, skipped
+
+
+def revoke_tips(rt: Any, tip_ids: list[str], *, by: str, reason: str | None) -> list[str]:
+    """Withdraw the approval of tips (every approval of each, whatever text it was for),
+    audited; a tip that is not approved is an error and nothing is changed."""
+    lib = rt.library
+    tips = [lib.tip(t) for t in tip_ids]
+    now = rt.clock()
+    with rt.db.session() as s:
+        rows = s.execute(select(Approval).where(
+            col(Approval.tip_id).in_([t.id for t in tips]))).scalars().all()
+        current = {a.tip_id for a in rows if a.text_hash == lib.tips[a.tip_id].text_hash}
+        for tip in tips:
+            if tip.id not in current:
+                raise StateError(f"tip {tip.id!r} is not approved; nothing was revoked")
+        for a in rows:
+            s.delete(a)
+        for tip in tips:
+            audit(s, now, by, "content_revoke", target=tip.id, reason=reason,
+                  detail={"hash": tip.text_hash[:16]})
+        s.commit()
+    return [t.id for t in tips]
+
+
 def approve_tip(rt: Any, tip_id: str, *, by: str) -> Approval:
     return approve_tips(rt, [tip_id], by=by)[0]
 

@@ -153,3 +153,57 @@ def test_queue_edit_refuses_a_published_post(workspace, cli):
 def test_queue_add_refuses_control_characters(workspace, cli):
     r = cli("queue", "add", "--account", "pingan-local", "--text", "看这里\u202e反转")
     assert r.code == 1 and "control character" in r.err
+
+
+# --- bulk approval and revoking ------------------------------------------------------------
+
+
+def approved_ids(cli, *args: str) -> set[str]:
+    return {t["id"] for t in cli("content", "list", *args, "--json").json if t["approved"]}
+
+
+def test_content_approve_a_category_lists_and_asks_first(workspace, cli, monkeypatch):
+    import io
+
+    campus = {t["id"] for t in cli("content", "list", "--category", "campus", "--json").json}
+    assert len(campus) == 13
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    r = cli("content", "approve", "--category", "campus", "--by", "chief")
+    assert r.code == 1 and "nothing was approved" in r.err
+    assert "campus-bullying-zh" in r.out + r.err  # it listed what it would approve
+    assert approved_ids(cli) == set()
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    r = cli("content", "approve", "--category", "campus", "--by", "chief")
+    assert r.code == 0, r.err
+    assert approved_ids(cli) == campus
+    assert "13 tip(s) approved" in r.err
+
+
+def test_content_approve_all_with_yes_and_revoke(workspace, cli):
+    r = cli("content", "approve", "--all", "--yes", "--by", "chief")
+    assert r.code == 0, r.err
+    everything = {t["id"] for t in cli("content", "list", "--json").json}
+    assert approved_ids(cli) == everything
+    r = cli("content", "approve", "--all", "--yes", "--by", "chief")
+    assert r.code == 0 and "every tip is already approved" in r.err
+
+    r = cli("content", "revoke", "fraud-task-brushing-zh", "campus-bullying-zh", "--by", "chief",
+            "--reason", "法规更新")
+    assert r.code == 0, r.err
+    assert approved_ids(cli) == everything - {"fraud-task-brushing-zh", "campus-bullying-zh"}
+    r = cli("content", "revoke", "fraud-task-brushing-zh")
+    assert r.code == 1 and "not approved" in r.err
+    r = cli("queue", "add", "--account", "pingan-local", "--tip", "fraud-task-brushing-zh")
+    assert r.code == 1 and "not approved" in r.err
+
+
+@pytest.mark.parametrize("args", [
+    ["content", "approve"],
+    ["content", "approve", "fraud-task-brushing-zh", "--all"],
+    ["content", "approve", "--all", "--category", "fraud"],
+    ["content", "revoke"],
+])
+def test_content_approve_needs_exactly_one_way_to_choose(workspace, cli, args):
+    r = cli(*args)
+    assert r.code == 2, r.err
