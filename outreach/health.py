@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlmodel import col
 
 from outreach.errors import AuthError, ClientError, ConfigError
-from outreach.models import Account, Comment, DaemonHeartbeat, Post
+from outreach.models import Account, Comment, DaemonHeartbeat, Pause, Post
 from outreach.planner import pause_intervals, paused_at, slot_times
 from outreach.publisher import audit
 from outreach.queue import sync_accounts
+from outreach.timeparse import show_local
 
 HEARTBEAT_STALE = timedelta(seconds=90)
 OVERDUE = timedelta(minutes=10)
@@ -35,6 +36,15 @@ def account_state(rt: Any, session: Any, name: str, row: Account | None,
     return "active", None
 
 
+def open_pause(session: Any, name: str, now: datetime) -> Pause | None:
+    """The pause holding an account now (its own or one for all accounts; the latest)."""
+    return session.execute(select(Pause).where(
+        col(Pause.started_at) <= now,
+        or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
+        or_(col(Pause.account).is_(None), col(Pause.account) == name),
+    ).order_by(col(Pause.started_at).desc(), col(Pause.id).desc()).limit(1)).scalars().first()
+
+
 def account_rows(rt: Any) -> list[dict[str, Any]]:
     sync_accounts(rt)
     now = rt.clock()
@@ -54,9 +64,14 @@ def account_rows(rt: Any) -> list[dict[str, Any]]:
                                              now + timedelta(days=8))), None)
             candidates = [t for t in (next_post, next_slot.at if next_slot else None) if t]
             expires = row.token_expires_at if row else None
+            held = open_pause(s, name, now)
             out.append({
                 "name": name, "platform": acc.platform, "state": state,
-                "state_reason": why, "timezone": acc.timezone.key, "lang": acc.lang,
+                "state_reason": why,
+                "paused_by": held.paused_by if held else None,
+                "paused_at": held.started_at if held else None,
+                "paused_reason": held.reason if held else None,
+                "timezone": acc.timezone.key, "lang": acc.lang,
                 "followers": row.followers if row else None,
                 "last_success_at": row.last_success_at if row else None,
                 "last_error": row.last_error if row else None,
@@ -118,8 +133,10 @@ def health(rt: Any) -> dict[str, Any]:
                             "unanswered")
         if a["state"] == "unconfigured":
             warnings.append(f"account {a['name']} is unconfigured ({a['state_reason']})")
-        if a["state"] == "paused":
-            warnings.append(f"account {a['name']} is paused")
+        if a["state"] == "paused" or a["paused_by"]:
+            warnings.append(f"account {a['name']} is paused by {a['paused_by']} since "
+                            f"{show_local(a['paused_at'], rt.settings.account(a['name']).timezone)}"
+                            f": {a['paused_reason']}")
     if failed_today:
         warnings.append(f"{failed_today} post(s) failed in the last 24 h")
     return {

@@ -227,7 +227,7 @@ def print_plan(rt: Any, rows: list[dict[str, Any]]) -> None:
     output.message(f"{len(rows)} slot(s)" + (f", {missed} missed" if missed else ""))
 
 
-def print_accounts(rt: Any, rows: list[dict[str, Any]]) -> None:
+def print_accounts(rt: Any, rows: list[dict[str, Any]], *, pauses: bool = True) -> None:
     t = Table(header_style="bold")
     for name in ("name", "platform", "state", "followers", "next slot", "last success",
                 "token expires", "note"):
@@ -237,6 +237,8 @@ def print_accounts(rt: Any, rows: list[dict[str, Any]]) -> None:
         style = {"active": "green", "paused": "yellow", "needs_reauth": "red",
                  "unconfigured": "dim"}[r["state"]]
         note = r["last_error"] or r["state_reason"] or ""
+        if r.get("paused_by"):
+            note = (f"paused by {r['paused_by']}; " + note).strip("; ")
         if r["simulated"]:
             note = ("simulated audience; " + note).strip("; ")
         if r["open_emergencies"]:
@@ -249,6 +251,11 @@ def print_accounts(rt: Any, rows: list[dict[str, Any]]) -> None:
                   local(r["next_slot_at"], zone), local(r["last_success_at"], zone), expires,
                   safe(shorten(note, 50)))
     output.out.print(t)
+    for r in rows if pauses else ():
+        if r.get("paused_by"):
+            zone = rt.settings.account(r["name"]).timezone
+            output.out.print(f"[yellow]paused:[/] {r['name']} by {safe(r['paused_by'])} since "
+                             f"{local(r['paused_at'], zone)}: {safe(r['paused_reason'])}")
 
 
 def print_status(rt: Any, d: dict[str, Any]) -> None:
@@ -266,7 +273,7 @@ def print_status(rt: Any, d: dict[str, Any]) -> None:
         f"queue: {q['queued']} queued ({q['due']} due, {q['overdue']} overdue), "
         f"{q['drafts']} draft(s), {q['publishing']} publishing, {q['unconfirmed']} unconfirmed, "
         f"{q['failed_today']} failed in 24 h, {q['published']} published, {q['missed']} missed")
-    print_accounts(rt, d["accounts"])
+    print_accounts(rt, d["accounts"], pauses=False)  # the warnings below say it
     for p in d["problems"]:
         output.out.print(f"[bold red]problem:[/] {safe(p)}")
     for w in d["warnings"]:

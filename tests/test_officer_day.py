@@ -207,3 +207,23 @@ def test_content_approve_all_with_yes_and_revoke(workspace, cli):
 def test_content_approve_needs_exactly_one_way_to_choose(workspace, cli, args):
     r = cli(*args)
     assert r.code == 2, r.err
+
+
+# --- who paused, when, why ---------------------------------------------------------------
+
+
+def test_accounts_list_and_status_say_who_paused_when_and_why(workspace, cli):
+    assert cli("pause", "--reason", "重大警情，暂停发布", "--by", "chief").code == 0
+    row = cli("accounts", "list", "--json").json[0]
+    assert row["state"] == "paused"
+    assert row["paused_by"] == "chief" and row["paused_reason"] == "重大警情，暂停发布"
+    assert row["paused_at"].endswith("+00:00")
+    status = cli("status", "--json").json
+    assert status["accounts"][0]["paused_reason"] == "重大警情，暂停发布"
+    for args in (("accounts", "list"), ("status",)):
+        r = cli(*args)
+        text = r.out + r.err
+        assert "chief" in text and "重大警情" in text, text
+    assert cli("resume").code == 0
+    row = cli("accounts", "list", "--json").json[0]
+    assert row["state"] == "active" and row["paused_by"] is None and row["paused_reason"] is None
