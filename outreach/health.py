@@ -45,6 +45,51 @@ def open_pause(session: Any, name: str, now: datetime) -> Pause | None:
     ).order_by(col(Pause.started_at).desc(), col(Pause.id).desc()).limit(1)).scalars().first()
 
 
+def held_posts(rt: Any, now: datetime) -> dict[str, int]:
+    """Posts due now that will not go out, counted by why: a pause (whose, and its reason),
+    an unconfigured account, one that needs re-authorisation, a draft awaiting approval."""
+    held: dict[str, int] = {}
+    with rt.db.reader() as s:
+        rows = s.execute(select(col(Post.account), col(Post.status), func.count()).where(
+            col(Post.status).in_(("queued", "draft")), col(Post.not_before) <= now,
+        ).group_by(col(Post.account), col(Post.status))).all()
+        states = dict(s.execute(select(col(Account.name), col(Account.state))).all())
+        for name, status, n in rows:
+            acc = rt.settings.accounts.get(name)
+            if acc is None:
+                why = f"not in config ({name})"
+            elif status == "draft":
+                why = "draft awaiting approval"
+            else:
+                try:
+                    configured = rt.configured(acc)
+                except ConfigError as exc:
+                    configured, detail = False, exc.message
+                else:
+                    detail = "no token"
+                pause = open_pause(s, name, now)
+                if not configured:
+                    why = f"unconfigured ({name}: {detail})"
+                elif states.get(name) == "needs_reauth":
+                    why = f"needs re-authorisation ({name})"
+                elif pause is not None:
+                    why = f"paused ({name}, by {pause.paused_by}: {pause.reason})"
+                else:
+                    continue
+            held[why] = held.get(why, 0) + int(n)
+    return held
+
+
+def describe_held(held: dict[str, int]) -> str:
+    """``held_posts`` as one phrase: "2 paused (a, by chief: drill), 1 draft awaiting …"."""
+    parts = []
+    for why, n in sorted(held.items(), key=lambda kv: (-kv[1], kv[0])):
+        if n > 1 and why.startswith("draft "):
+            why = "drafts " + why[len("draft "):]
+        parts.append(f"{n} {why}")
+    return ", ".join(parts)
+
+
 def account_rows(rt: Any) -> list[dict[str, Any]]:
     sync_accounts(rt)
     now = rt.clock()

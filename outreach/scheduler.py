@@ -81,7 +81,13 @@ def _once(rt: Any) -> int:
     summary = Publisher(rt).run_due(now)
     metrics = collect(rt)
     comments = collect_comments(rt)
-    parts = [f"{n} {k}" for k, n in sorted(summary.counts.items())] or ["nothing due"]
+    parts = [f"{n} {k}" for k, n in sorted(summary.counts.items())]
+    from outreach.health import describe_held, held_posts
+
+    held = held_posts(rt, rt.clock())  # due, but waiting: say for what
+    if held:
+        parts.append("held: " + describe_held(held))
+    parts = parts or ["nothing due"]
     output.message("run --once: " + ", ".join(parts)
                    + f"; metrics: {metrics.posts_checked} post(s) checked; "
                    f"{metrics.comments_stored + comments.comments_stored} new comment(s)")

@@ -227,3 +227,26 @@ def test_accounts_list_and_status_say_who_paused_when_and_why(workspace, cli):
     assert cli("resume").code == 0
     row = cli("accounts", "list", "--json").json[0]
     assert row["state"] == "active" and row["paused_by"] is None and row["paused_reason"] is None
+
+
+# --- run --once says what is held and why ----------------------------------------------------
+
+
+def test_run_once_says_what_is_held_and_why(starter_workspace, cli):
+    def approved(account: str, text: str) -> str:
+        post_id = str(cli("queue", "add", "--account", account, "--text", text, "--json")
+                      .json["id"])
+        assert cli("queue", "approve", post_id, "--by", "officer-b").code == 0
+        return post_id
+
+    approved("pingan-weibo", "今晚有雨，注意安全。")
+    approved("pingan-local", "夜间出行注意安全。")
+    approved("pingan-local", "注意防火。")
+    cli("queue", "add", "--account", "pingan-local", "--text", "等待审核的提示。")
+    assert cli("pause", "--account", "pingan-local", "--reason", "演练", "--by", "chief").code == 0
+    r = cli("run", "--once")
+    assert r.code == 0, r.err
+    assert "nothing due" not in r.err
+    assert "held: 2 paused (pingan-local, by chief: 演练)" in r.err, r.err
+    assert "1 unconfigured (pingan-weibo: no token)" in r.err
+    assert "1 draft awaiting approval" in r.err
