@@ -147,6 +147,7 @@ def content_check(json_: JsonOpt = False) -> None:
 
     rt = runtime(migrate=False)
     problems = check_library(rt)
+    problems += _queued_tip_changes(rt)
     errors = [p for p in problems if p.severity == "error"]
     if json_:
         output.print_json([{"file": p.file, "line": p.line, "id": p.tip_id,
@@ -160,6 +161,26 @@ def content_check(json_: JsonOpt = False) -> None:
                        f"{len(problems) - len(errors)} warning(s)")
     if errors:
         raise typer.Exit(1)
+
+
+def _queued_tip_changes(rt: Runtime) -> list[Any]:
+    """Warnings for queued posts whose tip changed since (none before the database exists)."""
+    from outreach import output
+    from outreach.content import Problem
+    from outreach.db import HEAD, sqlite_path
+    from outreach.preview import changed_tip_posts
+
+    path = sqlite_path(rt.settings.database_url)
+    if (path is not None and not path.exists()) or rt.db.current_revision() != HEAD:
+        return []
+    out = []
+    for post, what in changed_tip_posts(rt):
+        tip = rt.library.tips.get(post.tip_id or "")
+        zone = rt.settings.account(post.account).timezone
+        out.append(Problem(tip.file if tip else "config.toml", tip.line if tip else 0,
+                           post.tip_id or "", f"post {post.id} on {post.account} "
+                           f"({output.local(post.scheduled_at, zone)}) {what}", "warning"))
+    return out
 
 
 @content_app.command("list")

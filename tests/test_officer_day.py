@@ -250,3 +250,30 @@ def test_run_once_says_what_is_held_and_why(starter_workspace, cli):
     assert "held: 2 paused (pingan-local, by chief: 演练)" in r.err, r.err
     assert "1 unconfigured (pingan-weibo: no token)" in r.err
     assert "1 draft awaiting approval" in r.err
+
+
+# --- an edited tip's queued post ----------------------------------------------------------
+
+
+def test_plan_holds_a_queued_post_whose_tip_changed_and_content_check_lists_it(workspace, cli):
+    cli("content", "approve", "fraud-task-brushing-zh", "--by", "chief")
+    r = cli("queue", "add", "--account", "pingan-local", "--tip", "fraud-task-brushing-zh",
+            "--at", "+2h", "--json")
+    post_id = r.json["id"]
+    assert cli("content", "check").code == 0
+    tips = workspace / "content" / "tips" / "fraud_zh.toml"
+    tips.write_text(tips.read_text("utf-8").replace("凡是要你先垫钱的刷单，都是诈骗。",
+                                                    "凡是要你先垫钱的，都是诈骗。"), "utf-8")
+    row = next(r for r in cli("plan", "--days", "1", "--json").json if r["post_id"] == post_id)
+    assert row["status"] == "held", row
+    assert "approval withdrawn" in row["reason"]
+    r = cli("content", "check")
+    assert r.code == 0, r.out + r.err
+    assert f"post {post_id}" in r.out and "fraud-task-brushing-zh" in r.out
+    assert "changed since it was queued" in r.out
+
+    cli("content", "approve", "fraud-task-brushing-zh", "--by", "chief")  # the new text
+    row = next(r for r in cli("plan", "--days", "1", "--json").json if r["post_id"] == post_id)
+    assert row["status"] == "queued"
+    r = cli("content", "check")
+    assert f"post {post_id}" in r.out and "older text" in r.out  # it would go out as queued
