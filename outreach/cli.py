@@ -343,15 +343,23 @@ def queue_add(
     at: Annotated[str | None, typer.Option(
         help="When: ISO 8601, now, +2h, 'tomorrow 08:00' (account's zone). Default: now.")] = None,
     by: ByOpt = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse instead of warning (a tip within cooldown_days, quiet hours, "
+                         "a blackout date, template marks in a text).")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Queue a tip or a text (ad-hoc texts start as drafts awaiting approval)."""
+    from outreach import output
     from outreach.queue import add_post
 
     if (tip is None) == (text is None):
         raise typer.BadParameter("give exactly one of --tip or --text")
     rt = runtime()
-    post = add_post(rt, account, tip=tip, text=text, at=at, by=who(by))
+    warnings: list[str] = []
+    post = add_post(rt, account, tip=tip, text=text, at=at, by=who(by), strict=strict,
+                    warnings=warnings)
+    for w in warnings:
+        output.warn(output.safe(w))
     _print_post_result(rt, post, json_)
 
 
@@ -379,7 +387,10 @@ def queue_import(
     from outreach.render_cli import post_json
 
     rt = runtime()
-    posts = import_posts(rt, file, by=who(by))
+    warnings: list[str] = []
+    posts = import_posts(rt, file, by=who(by), warnings=warnings)
+    for w in warnings:
+        output.warn(output.safe(w))
     if json_:
         output.print_json([post_json(p) for p in posts])
     else:

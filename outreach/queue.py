@@ -10,11 +10,11 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import SQLModel, col
 
 from outreach.config import AccountSettings
@@ -67,6 +67,7 @@ class NewPost:
     variant: int | None
     category: str | None
     status: str
+    warnings: tuple[str, ...] = ()
 
 
 def prepare_post(rt: Any, session: Any, account_name: str, *, tip: str | None, text: str | None,
@@ -106,7 +107,44 @@ def prepare_post(rt: Any, session: Any, account_name: str, *, tip: str | None, t
     problems = text_problems(body, client, lib)
     if problems:
         raise InputError("; ".join(problems))
-    return NewPost(account, at, body, tip, variant, category, status)
+    warnings = post_warnings(rt, session, account, at, tip=tip, text=text)
+    return NewPost(account, at, body, tip, variant, category, status, tuple(warnings))
+
+
+def post_warnings(rt: Any, session: Any, account: AccountSettings, at: datetime, *,
+                  tip: str | None, text: str | None) -> list[str]:
+    """What is allowed but probably not meant: a tip already used on the account within
+    ``cooldown_days``, a time in quiet hours or on a blackout date, template marks in a
+    literal text."""
+    from outreach.planner import USED_STATUSES, in_quiet_hours
+    from outreach.timeparse import show_local
+
+    policy = rt.settings.policy
+    out = []
+    if tip is not None and policy.cooldown_days > 0:
+        cooldown = timedelta(days=policy.cooldown_days)
+        used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
+        near = session.execute(select(col(Post.id), col(Post.status), used_at).where(
+            col(Post.account) == account.name, col(Post.tip_id) == tip,
+            col(Post.status).in_(USED_STATUSES),
+            used_at > at - cooldown, used_at < at + cooldown,
+        ).order_by(used_at).limit(3)).all()
+        for post_id, status, when in near:
+            out.append(f"tip {tip} is already {status} on {account.name} as post {post_id} "
+                       f"({show_local(when, account.timezone)}), within cooldown_days "
+                       f"({policy.cooldown_days})")
+    local = at.astimezone(account.timezone)
+    if local.date() in policy.blackout_dates:
+        out.append(f"{show_local(at, account.timezone)} is on a blackout date "
+                   f"({local.date()}, policy.blackout_dates): slots stay silent that day")
+    if policy.quiet_hours is not None and in_quiet_hours(local.time(), policy.quiet_hours):
+        start, end = policy.quiet_hours
+        out.append(f"{show_local(at, account.timezone)} is in quiet hours "
+                   f"({start:%H:%M}-{end:%H:%M}, policy.quiet_hours)")
+    if text is not None and ("{{" in text or "{%" in text):
+        out.append("the text contains template marks ({{ … }}); it is not a template and is "
+                   "posted literally, marks and all")
+    return out
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -136,21 +174,29 @@ def insert_post(session: Any, new: NewPost, *, by: str, now: datetime) -> Post:
 
 
 def add_post(rt: Any, account: str, *, tip: str | None, text: str | None, at: str | None,
-             by: str) -> Post:
+             by: str, strict: bool = False, warnings: list[str] | None = None) -> Post:
+    """Queue one post. What is allowed but probably not meant is added to ``warnings``;
+    with ``strict`` it is refused instead."""
     now = rt.clock()
     acc = rt.settings.account(account)
     when = parse_when(at, acc.timezone, now) if at is not None else now
-    check_not_past(when, now)
+    check_not_past(when, now, zone=acc.timezone)
     with rt.db.session() as s:
         approved = approved_tips(s, rt.library, rt.settings.policy) if tip else None
         new = prepare_post(rt, s, account, tip=tip, text=text, at=when, approved=approved)
+        if strict and new.warnings:
+            raise InputError("; ".join(new.warnings) + " (--strict: nothing was queued)")
+        if warnings is not None:
+            warnings.extend(new.warnings)
         post = insert_post(s, new, by=by, now=now)
         s.commit()
         return post
 
 
-def import_posts(rt: Any, path: Path, *, by: str) -> list[Post]:
-    """CSV or JSON Lines; every row is validated first and nothing is stored unless all are."""
+def import_posts(rt: Any, path: Path, *, by: str,
+                 warnings: list[str] | None = None) -> list[Post]:
+    """CSV or JSON Lines; every row is validated first and nothing is stored unless all are.
+    What is allowed but probably not meant is added to ``warnings`` as ``FILE:ROW: …``."""
     rows = read_import_rows(path)
     now = rt.clock()
     errors: list[str] = []
@@ -169,10 +215,12 @@ def import_posts(rt: Any, path: Path, *, by: str) -> list[Post]:
                 acc = rt.settings.account(account)
                 at_text = _cell(row, "at")
                 when = parse_when(at_text, acc.timezone, now, what="at") if at_text else now
-                check_not_past(when, now, what="at")
+                check_not_past(when, now, what="at", zone=acc.timezone)
                 tip, text = _cell(row, "tip") or None, _cell(row, "text") or None
                 prepared.append(prepare_post(rt, s, account, tip=tip, text=text, at=when,
                                              approved=approved))
+                if warnings is not None:
+                    warnings.extend(f"{where}: {w}" for w in prepared[-1].warnings)
             except (InputError, ContentError) as exc:
                 errors.append(f"{where}: {exc.message}")
         if errors:
@@ -297,7 +345,7 @@ def reschedule_post(rt: Any, post_id: int, at: str, *, by: str) -> Post:
                              "can be rescheduled")
         acc = rt.settings.account(post.account)
         when = parse_when(at, acc.timezone, now)
-        check_not_past(when, now)
+        check_not_past(when, now, zone=acc.timezone)
         old = post.scheduled_at
         n = s.execute(update(Post).where(col(Post.id) == post_id,
                                          col(Post.status) == post.status)

@@ -277,3 +277,48 @@ def test_plan_holds_a_queued_post_whose_tip_changed_and_content_check_lists_it(w
     assert row["status"] == "queued"
     r = cli("content", "check")
     assert f"post {post_id}" in r.out and "older text" in r.out  # it would go out as queued
+
+
+# --- warnings when queueing ------------------------------------------------------------------
+
+
+def test_queue_add_warns_of_a_tip_queued_within_the_cooldown_and_strict_refuses(workspace,
+                                                                               cli):
+    from tests.conftest import logical_dump
+
+    cli("content", "approve", "fraud-task-brushing-zh", "--by", "chief")
+    first = cli("queue", "add", "--account", "pingan-local", "--tip", "fraud-task-brushing-zh",
+                "--at", "+2h", "--json").json["id"]
+    r = cli("queue", "add", "--account", "pingan-local", "--tip", "fraud-task-brushing-zh",
+            "--at", "+3d", "--json")
+    assert r.code == 0, r.err
+    assert f"post {first}" in r.err and "cooldown_days" in r.err and "warning" in r.err
+    before = logical_dump(workspace / "outreach.db")
+    r = cli("queue", "add", "--account", "pingan-local", "--tip", "fraud-task-brushing-zh",
+            "--at", "+4d", "--strict")
+    assert r.code == 1 and f"post {first}" in r.err
+    assert logical_dump(workspace / "outreach.db") == before
+    r = cli("queue", "add", "--account", "pingan-local", "--tip", "fraud-task-brushing-zh",
+            "--at", "+40d")
+    assert r.code == 0 and "cooldown" not in r.err
+
+
+def test_queue_add_warns_inside_quiet_hours_on_a_blackout_date_and_of_template_marks(
+        workspace, cli):
+    day = (datetime.now(UTC) + timedelta(days=3)).astimezone(SHANGHAI).date()
+    (workspace / "config.toml").write_text(
+        local_config(quiet_hours="23:00-07:00") + f'blackout_dates = ["{day}"]\n', "utf-8")
+    r = cli("queue", "add", "--account", "pingan-local", "--text", "夜间巡逻提示",
+            "--at", f"{day + timedelta(days=1)}T23:30")
+    assert r.code == 0, r.err
+    assert "quiet hours" in r.err and "23:00-07:00" in r.err
+    r = cli("queue", "add", "--account", "pingan-local", "--text", "清明节提示", "--at",
+            f"{day}T10:00")
+    assert r.code == 0 and "blackout" in r.err and str(day) in r.err
+    r = cli("queue", "add", "--account", "pingan-local", "--text", "请拨打{{ hotline.police }}",
+            "--at", "+1h", "--json")
+    assert r.code == 0 and "not a template" in r.err
+    assert r.json["text"] == "请拨打{{ hotline.police }}"
+    r = cli("queue", "add", "--account", "pingan-local", "--text", "白天的提示", "--at",
+            f"{day + timedelta(days=1)}T10:00")
+    assert r.code == 0 and "warning" not in r.err
