@@ -172,7 +172,8 @@ def health(rt: Any) -> dict[str, Any]:
         if a["state"] == "needs_reauth":
             problems.append(f"account {a['name']} needs re-authorisation")
         if a["token_expiring"]:
-            problems.append(f"account {a['name']}: token expires {a['token_expires_at']}")
+            problems.append(f"account {a['name']}: token expires "
+                            f"{show_local(a['token_expires_at'], rt.settings.account(a['name']).timezone)}")
         if a["open_emergencies"]:
             problems.append(f"account {a['name']}: {a['open_emergencies']} emergency comment(s) "
                             "unanswered")
@@ -221,7 +222,7 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
         notes = []
         expires = getattr(client, "token_expires_at", None)
         if expires is not None:
-            notes.append(f"token expires {expires.isoformat()}")
+            notes.append(f"token expires {show_local(expires, acc.timezone)}")
         if getattr(client, "counts_fallback", False):
             notes.append("counts come from statuses/show per post (statuses/count refused)")
         if getattr(client, "simulated", False):

@@ -35,12 +35,13 @@ PLAN_STATUSES = ("draft", "queued", "publishing", "unconfirmed", "missed")
 FORK_FROM = 8  # accounts; fewer are planned faster than a fork starts
 
 
-def plan_rows(rt: Any, *, days: int, account: str | None = None) -> list[dict[str, Any]]:
-    """Every post and planned slot of the next ``days`` days, in time order.
+def plan_rows(rt: Any, *, days: int, account: str | None = None,
+              ahead: timedelta | None = None) -> list[dict[str, Any]]:
+    """Every post and planned slot of the next ``days`` days (or ``ahead``), in time order.
 
     Accounts are planned independently, so many of them are spread over the cores."""
     now = rt.clock()
-    end = now + timedelta(days=days)
+    end = now + (ahead if ahead is not None else timedelta(days=days))
     accounts = ([rt.settings.account(account)] if account
                 else list(rt.settings.accounts.values()))
     if not accounts:

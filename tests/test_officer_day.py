@@ -322,3 +322,26 @@ def test_queue_add_warns_inside_quiet_hours_on_a_blackout_date_and_of_template_m
     r = cli("queue", "add", "--account", "pingan-local", "--text", "白天的提示", "--at",
             f"{day + timedelta(days=1)}T10:00")
     assert r.code == 0 and "warning" not in r.err
+
+
+# --- times in the account's zone -------------------------------------------------------------
+
+
+def test_a_past_time_is_shown_in_the_accounts_zone(workspace, cli):
+    r = cli("queue", "add", "--account", "pingan-local", "--text", "x", "--at",
+            "2020-12-01T08:00")
+    assert r.code == 1
+    assert "2020-12-01 08:00 CST is in the past" in r.err, r.err
+
+
+def test_dry_run_shows_local_times_and_the_materialise_window(workspace, cli):
+    at = (datetime.now(UTC) + timedelta(hours=30)).astimezone(SHANGHAI)
+    (workspace / "config.toml").write_text(
+        local_config(slots=f'{{ cron = "{at.minute} {at.hour} * * *" }}',
+                     require_approval=False).replace("materialise_hours = 24",
+                                                     "materialise_hours = 48"), "utf-8")
+    r = cli("run", "--dry-run")
+    assert r.code == 0, r.err
+    assert "next 48 h" in r.err and "24 h" not in r.err
+    assert f"{at:%Y-%m-%d %H:%M} CST" in r.out, r.out
+    assert "+00:00" not in r.out
