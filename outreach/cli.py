@@ -233,21 +233,48 @@ def content_show(
         "months": list(tip.months), "valid_until": tip.valid_until, "review_by": tip.review_by,
         "source": tip.source, "file": f"{tip.file}:{tip.line}", "text_hash": tip.text_hash,
     }
+    data.update(_tip_approval(rt, tip))
     if account is not None:
         acc = rt.settings.account(account)
         text = rt.render(tip_id, acc, variant)
         client = rt.client(acc)
         from outreach.texts import text_problems
 
+        problems = text_problems(text, client, rt.library)
+        if tip.lang != acc.lang:
+            problems.insert(0, f"the tip is in {tip.lang}; {acc.name} posts in {acc.lang}, so "
+                               "it is never drawn or queued there")
         data.update(account=acc.name, rendered=text, length=client.text_length(text),
-                    max_length=client.max_length,
-                    problems=text_problems(text, client, rt.library))
+                    max_length=client.max_length, problems=problems)
     if json_:
         output.print_json(data)
         return
     from outreach.render_cli import print_tip
 
     print_tip(data)
+
+
+def _tip_approval(rt: Runtime, tip: Any) -> dict[str, Any]:
+    """Whether the tip is approved as it is now, by whom and when (read-only: no database
+    yet means nothing is approved)."""
+    from sqlalchemy import select
+
+    from outreach.db import HEAD, sqlite_path
+    from outreach.models import Approval
+
+    if not rt.settings.policy.require_approval:
+        return {"approved": True, "approval_required": False, "approved_by": None,
+                "approved_at": None}
+    row = None
+    path = sqlite_path(rt.settings.database_url)
+    if (path is None or path.exists()) and rt.db.current_revision() == HEAD:
+        with rt.db.reader() as s:
+            row = s.execute(select(Approval).where(
+                Approval.tip_id == tip.id, Approval.text_hash == tip.text_hash,
+            ).limit(1)).scalars().first()
+    return {"approved": row is not None, "approval_required": True,
+            "approved_by": row.approved_by if row else None,
+            "approved_at": row.approved_at if row else None}
 
 
 @content_app.command("approve")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -177,22 +178,70 @@ def print_content_stats(data: dict[str, Any]) -> None:
 
 
 def print_tip(d: dict[str, Any]) -> None:
+    from rich.cells import cell_len
+
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column(overflow="fold")
+    labels = ["variant 99", "approved"] + ([f"posted on {d['account']}"] if "rendered" in d
+                                           else [])
+    width = max(output.out.width - max(cell_len(x) for x in labels) - 2, 20)
+
+    def text(value: str) -> str:  # wrapped here, so a {{ mark }} is never split
+        return "\n".join(safe(line) for line in wrap_keeping_marks(value, width))
+
     for key in ("id", "category", "lang", "title", "source", "review_by", "valid_until", "file"):
         if d.get(key):
             t.add_row(key, safe(str(d[key])))
-    t.add_row("text", safe(d["text"]))
+    if "approved" in d:
+        t.add_row("approved", "[green]yes[/], not required" if not d["approval_required"]
+                  else f"[green]yes[/], approved by {safe(d['approved_by'])} "
+                       f"{d['approved_at']:%Y-%m-%d}" if d["approved"]
+                  else "[yellow]not approved[/] (outreach content approve ID)")
+    t.add_row("text", text(d["text"]))
     for i, v in enumerate(d["variants"], 1):
-        t.add_row(f"variant {i}", safe(v))
+        t.add_row(f"variant {i}", text(v))
     if "rendered" in d:
-        t.add_row(f"posted on {d['account']}", safe(d["rendered"]))
+        t.add_row(f"posted on {d['account']}", text(d["rendered"]))
         colour = "green" if d["length"] <= d["max_length"] else "red"
         t.add_row("length", f"[{colour}]{d['length']}[/] of {d['max_length']}")
         for p in d["problems"]:
             t.add_row("[red]problem[/]", safe(p))
     output.out.print(t)
+
+
+_WRAP_TOKENS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|[ \t]+|[\x21-\x7e]+|.", re.S)
+
+
+_NO_LINE_START = frozenset("，。、；：？！）》」』”’…,.;:?!)")
+
+
+def wrap_keeping_marks(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` cells, broken at spaces (or between CJK characters), never
+    inside a template mark ({{ … }}, {% … %}) unless the mark alone is wider."""
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for token in _WRAP_TOKENS.findall(paragraph):
+            if cell_len(line + token) <= width:
+                line += token
+                continue
+            carry = ""
+            if token in _NO_LINE_START and len(line) > 1 and not line[-1].isspace():
+                line, carry = line[:-1], line[-1]  # "。" never starts a line: take one along
+            if line.strip():
+                lines.append(line.rstrip())
+            line = "" if token.isspace() else carry + token
+            while cell_len(line) > width:  # one token wider than a line: fold it
+                cut = width
+                while cell_len(line[:cut]) > width:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+        lines.append(line.rstrip())
+    return lines
 
 
 def print_stale(rows: list[dict[str, Any]]) -> None:

@@ -345,3 +345,40 @@ def test_dry_run_shows_local_times_and_the_materialise_window(workspace, cli):
     assert "next 48 h" in r.err and "24 h" not in r.err
     assert f"{at:%Y-%m-%d %H:%M} CST" in r.out, r.out
     assert "+00:00" not in r.out
+
+
+# --- content show -------------------------------------------------------------------------------
+
+
+def test_content_show_says_whether_a_tip_is_approved(workspace, cli):
+    r = cli("content", "show", "fraud-task-brushing-zh", "--json")
+    assert r.code == 0 and r.json["approved"] is False
+    assert "not approved" in cli("content", "show", "fraud-task-brushing-zh").out
+    cli("content", "approve", "fraud-task-brushing-zh", "--by", "chief")
+    data = cli("content", "show", "fraud-task-brushing-zh", "--json").json
+    assert data["approved"] is True and data["approved_by"] == "chief"
+    assert "approved by chief" in cli("content", "show", "fraud-task-brushing-zh").out
+
+
+def test_content_show_warns_of_a_tip_in_another_language(starter_workspace, cli):
+    r = cli("content", "show", "fraud-task-brushing-zh", "--account", "safety-mastodon",
+            "--json")
+    assert r.code == 0, r.err
+    assert any("posts in en" in p for p in r.json["problems"]), r.json["problems"]
+    r = cli("content", "show", "fraud-task-brushing-zh", "--account", "safety-mastodon")
+    assert "posts in en" in r.out + r.err
+
+
+@pytest.mark.parametrize("columns", ["60", "70", "80"])
+def test_content_show_never_splits_a_template_mark_across_lines(workspace, columns):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, COLUMNS=columns)
+    out = subprocess.run([sys.executable, "-m", "outreach", "content", "show",
+                          "service-police-day-en"], capture_output=True, text=True, env=env,
+                         cwd=workspace, check=True).stdout
+    for line in out.splitlines():
+        assert line.count("{{") == line.count("}}"), out
+    assert "{{ city }}" in out and "{{ hotline.police }}" in out
