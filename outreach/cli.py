@@ -782,6 +782,8 @@ def accounts_check(account: AccountOpt = None, json_: JsonOpt = False) -> None:
         for r in results:
             mark = "[green]ok[/]" if r["ok"] else "[red]FAILED[/]"
             output.out.print(f"{mark} {r['name']} ({r['platform']}): {output.safe(r['detail'])}")
+            for p in r.get("placeholders", ()):
+                output.out.print(f"   [yellow]placeholder:[/] {output.safe(p)}")
     if not all(r["ok"] for r in results):
         raise typer.Exit(1)
 

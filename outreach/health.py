@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlmodel import col
 
-from outreach.errors import AuthError, ClientError, ConfigError
+from outreach.errors import (
+    AmbiguousOutcome,
+    AuthError,
+    ClientError,
+    ConfigError,
+    OutreachError,
+    RateLimited,
+    TransientError,
+)
 from outreach.models import Account, Comment, DaemonHeartbeat, Pause, Post
 from outreach.planner import pause_intervals, paused_at, slot_times
 from outreach.publisher import audit
@@ -20,6 +29,56 @@ OVERDUE = timedelta(minutes=10)
 TOKEN_WARNING = timedelta(days=3)
 
 
+# Addresses reserved for documentation (RFC 2606, 6761, 5737, 3849): a config that still
+# holds one was copied from an example and never filled in.
+_DOC_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+
+
+def placeholder_values(account: Any) -> list[str]:
+    """The account's settings that are documentation placeholders (example hosts, the
+    documentation IP ranges), each named with what to do."""
+    from urllib.parse import urlsplit
+
+    values = {"api_base": account.api_base, **dict(account.options)}
+    out = []
+    for key, value in values.items():
+        if not isinstance(value, str) or not value:
+            continue
+        host = urlsplit(value).hostname if "://" in value else None
+        if host is not None:
+            labels = host.lower().rstrip(".").split(".")
+            if "example" in labels or labels[-1] in ("invalid", "test"):
+                out.append(f"accounts.{account.name}.{key} = {value!r} is a placeholder (an "
+                           "example address): replace it with the real one")
+            continue
+        try:
+            ip = ipaddress.ip_address(value.strip())
+        except ValueError:
+            continue
+        if any(ip in net for net in _DOC_NETWORKS):
+            out.append(f"accounts.{account.name}.{key} = {value!r} is a placeholder (a "
+                       "documentation address): replace it with the real one")
+    return out
+
+
+# What a failed check means, in the words an officer uses.
+_PLAIN = (
+    (AuthError, "the platform refused the token"),
+    (RateLimited, "the platform asks to wait (rate limited)"),
+    (TransientError, "could not reach the platform"),
+    (AmbiguousOutcome, "the platform gave no clear answer"),
+    (ConfigError, "not configured"),
+)
+
+
+def plain_failure(exc: OutreachError) -> str:
+    for kind, words in _PLAIN:
+        if isinstance(exc, kind):
+            return f"{words}: {exc.message}"
+    return f"the platform answered with an error: {exc.message}"
+
+
 def account_state(rt: Any, session: Any, name: str, row: Account | None,
                   now: datetime) -> tuple[str, str | None]:
     account = rt.settings.account(name)
@@ -29,8 +88,8 @@ def account_state(rt: Any, session: Any, name: str, row: Account | None,
         return "unconfigured", exc.message
     if not configured:
         return "unconfigured", "no token"
-    if row is not None and row.state == "needs_reauth":
-        return "needs_reauth", row.last_error
+    if row is not None and row.state in ("needs_reauth", "check_failed"):
+        return row.state, row.last_error
     if paused_at(pause_intervals(session, name), now):
         return "paused", None
     return "active", None
@@ -125,6 +184,7 @@ def account_rows(rt: Any) -> list[dict[str, Any]]:
                 "token_expiring": bool(expires and expires - now < TOKEN_WARNING),
                 "open_emergencies": int(emergencies.get(name, 0)),
                 "simulated": bool(getattr(_client_class(acc.platform), "simulated", False)),
+                "placeholders": placeholder_values(acc),
             })
     return out
 
@@ -177,6 +237,10 @@ def health(rt: Any) -> dict[str, Any]:
         if a["open_emergencies"]:
             problems.append(f"account {a['name']}: {a['open_emergencies']} emergency comment(s) "
                             "unanswered")
+        if a["state"] == "check_failed":
+            warnings.append(f"account {a['name']}: the last `accounts check` failed "
+                            f"({a['state_reason']})")
+        warnings.extend(a["placeholders"])
         if a["state"] == "unconfigured":
             warnings.append(f"account {a['name']} is unconfigured ({a['state_reason']})")
         if a["state"] == "paused" or a["paused_by"]:
@@ -202,19 +266,23 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
     now = rt.clock()
     results = []
     for acc in accounts:
-        result: dict[str, Any] = {"name": acc.name, "platform": acc.platform, "ok": False}
+        result: dict[str, Any] = {"name": acc.name, "platform": acc.platform, "ok": False,
+                                  "placeholders": placeholder_values(acc)}
         try:
             if not rt.configured(acc):
-                raise ConfigError(f"unconfigured: set ${acc.token_env or 'TOKEN'} "
+                raise ConfigError(f"no token: set ${acc.token_env or 'TOKEN'} "
                                   "(or store a token with `outreach auth`)")
             client = rt.client(acc)
             info = client.verify()
         except (ClientError, ConfigError) as exc:
-            result["detail"] = f"{type(exc).__name__}: {exc.message}"
+            result["detail"] = plain_failure(exc)
+            result["error"] = type(exc).__name__  # for scripts; people read the detail
             with rt.db.session() as s:
                 values: dict[str, Any] = {"last_error": result["detail"]}
                 if isinstance(exc, AuthError):
                     values["state"] = "needs_reauth"
+                elif not isinstance(exc, ConfigError):
+                    values["state"] = "check_failed"  # shown until a check passes
                 s.execute(update(Account).where(col(Account.name) == acc.name).values(**values))
                 s.commit()
             results.append(result)
@@ -244,6 +312,7 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
                 results.append(result)
                 continue
             was = row.state
+            result["error"] = None
             row.state, row.remote_id, row.handle = "active", info.remote_id, info.handle
             row.followers, row.last_success_at, row.last_error = info.followers_count, now, None
             if expires is not None:

@@ -284,7 +284,7 @@ def print_accounts(rt: Any, rows: list[dict[str, Any]], *, pauses: bool = True) 
     for r in rows:
         zone = rt.settings.account(r["name"]).timezone
         style = {"active": "green", "paused": "yellow", "needs_reauth": "red",
-                 "unconfigured": "dim"}[r["state"]]
+                 "unconfigured": "dim", "check_failed": "red"}.get(r["state"], "white")
         note = r["last_error"] or r["state_reason"] or ""
         if r.get("paused_by"):
             note = (f"paused by {r['paused_by']}; " + note).strip("; ")
@@ -301,6 +301,8 @@ def print_accounts(rt: Any, rows: list[dict[str, Any]], *, pauses: bool = True) 
                   safe(shorten(note, 50)))
     output.out.print(t)
     for r in rows if pauses else ():
+        for p in r.get("placeholders", ()):
+            output.out.print(f"[yellow]placeholder:[/] {safe(p)}")
         if r.get("paused_by"):
             zone = rt.settings.account(r["name"]).timezone
             output.out.print(f"[yellow]paused:[/] {r['name']} by {safe(r['paused_by'])} since "

@@ -987,7 +987,7 @@ def test_hostile_mastodon_answers_to_every_read(mastodon: respx.MockRouter, cli:
     assert r.code == 0 and "md" in r.json["skipped"], r.out + r.err
     r = cli("accounts", "check", "--json")
     assert r.code == 1 and r.json[0]["ok"] is False  # verify_credentials answers junk
-    assert r.json[0]["detail"].startswith("TransientError:")
+    assert r.json[0]["error"] == "TransientError"
     assert "Traceback" not in r.out + r.err
     r = cli("status", "--json")
     assert r.code == 1 and "Traceback" not in r.err

@@ -382,3 +382,43 @@ def test_content_show_never_splits_a_template_mark_across_lines(workspace, colum
     for line in out.splitlines():
         assert line.count("{{") == line.count("}}"), out
     assert "{{ city }}" in out and "{{ hotline.police }}" in out
+
+
+# --- accounts check in plain words -------------------------------------------------------------
+
+
+def test_an_unconfigured_account_is_not_contacted(starter_workspace, cli, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    cli("content", "approve", "--all", "--yes", "--by", "chief")
+    for args in (("content", "check"), ("plan", "--days", "2"), ("run", "--once")):
+        r = cli(*args)
+        assert r.code == 0, r.out + r.err
+        logged = [rec.getMessage() for rec in caplog.records]
+        assert not any("instance limits unavailable" in m for m in logged), (args, logged)
+
+
+def test_accounts_check_speaks_plainly_names_placeholders_and_records_the_state(
+        starter_workspace, cli, monkeypatch):
+    r = cli("accounts", "check", "--account", "pingan-weibo")
+    assert r.code == 1
+    text = " ".join((r.out + r.err).split())
+    assert "ConfigError" not in text and "Error:" not in text
+    assert "OUTREACH_PINGAN_WEIBO_TOKEN" in text
+    assert "https://example.gov.cn/safety" in text and "203.0.113.7" in text
+    assert "placeholder" in text
+
+    monkeypatch.setenv("OUTREACH_SAFETY_MASTODON_TOKEN", "not-a-real-token")
+    r = cli("accounts", "check", "--account", "safety-mastodon", "--json")
+    assert r.code == 1
+    result = r.json[0]
+    assert not result["ok"] and result["error"] == "TransientError"
+    assert "TransientError" not in result["detail"]
+    assert any("mastodon.example" in p for p in result["placeholders"])
+    r = cli("accounts", "check", "--account", "safety-mastodon")
+    assert "TransientError" not in r.out + r.err and "placeholder" in r.out
+    row = next(a for a in cli("accounts", "list", "--json").json
+               if a["name"] == "safety-mastodon")
+    assert row["state"] == "check_failed", row
+    assert "placeholder" in (cli("accounts", "list").out)
