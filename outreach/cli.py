@@ -21,6 +21,23 @@ if TYPE_CHECKING:
     from outreach.models import Post
     from outreach.runtime import Runtime
 
+def _plain_argument_help() -> None:
+    """Help names an argument by its metavar alone (ID, FILE), not also its Python type."""
+    from typer import core
+
+    argument = getattr(core, "TyperArgument", None)
+    shown = getattr(argument, "display_type_rich", None)
+    if argument is None or shown is None:
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if self.metavar is not None else shown(self, ctx)
+
+    argument.display_type_rich = display_type_rich
+
+
+_plain_argument_help()
+
 app = typer.Typer(
     help="outreach — public-safety tips on Weibo-style microblogs: a library, a schedule that "
          "publishes exactly once, and engagement and public-opinion reports.",
@@ -100,7 +117,8 @@ def fail(message: str) -> NoReturn:
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Where to write (default: here).")] = Path("."),
+    directory: Annotated[Path, typer.Argument(
+        metavar="DIR", help="Where to write (default: here).")] = Path("."),
 ) -> None:
     """Write a starter config.toml and content/ library (never overwrites)."""
     from outreach import output
@@ -111,7 +129,11 @@ def init(
         output.message(f"wrote {path}")
     for path in kept:
         output.message(f"kept existing {path}")
-    output.message("next: outreach content check, then outreach demo or outreach run")
+    import shlex
+
+    here = Path.cwd().resolve() == directory.resolve()
+    go = "" if here else f"cd {shlex.quote(str(directory))} && "
+    output.message(f"next: {go}outreach content check, then outreach demo or outreach run")
 
 
 @app.command()
@@ -217,7 +239,7 @@ def content_list(
 
 @content_app.command("show")
 def content_show(
-    tip_id: Annotated[str, typer.Argument(help="Tip id.")],
+    tip_id: Annotated[str, typer.Argument(metavar="ID", help="Tip id.")],
     account: AccountOpt = None,
     variant: Annotated[int, typer.Option(min=0, help="Which variant (0 = the main text).")] = 0,
     json_: JsonOpt = False,
@@ -404,7 +426,8 @@ def _print_post_result(rt: Runtime, post: Post, json_: bool) -> None:
 
 @queue_app.command("import")
 def queue_import(
-    file: Annotated[Path, typer.Argument(help="CSV (account,at,text|tip) or JSON Lines.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE",
+                                          help="CSV (account,at,text|tip) or JSON Lines.")],
     by: ByOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -452,7 +475,7 @@ def queue_list(
 
 
 @queue_app.command("show")
-def queue_show(post_id: Annotated[int, typer.Argument(help="Post id.")],
+def queue_show(post_id: Annotated[int, typer.Argument(metavar="ID", help="Post id.")],
                json_: JsonOpt = False) -> None:
     """One post with its latest counts and its audit trail."""
     from outreach import output
@@ -467,7 +490,8 @@ def queue_show(post_id: Annotated[int, typer.Argument(help="Post id.")],
 
 
 @queue_app.command("approve")
-def queue_approve(post_ids: Annotated[list[int], typer.Argument(help="Draft post id(s).")],
+def queue_approve(post_ids: Annotated[list[int], typer.Argument(metavar="ID",
+                                                                help="Draft post id(s).")],
                   by: ByOpt = None) -> None:
     """Approve drafts (four eyes: not the author, unless policy allows)."""
     from outreach import output
@@ -481,7 +505,7 @@ def queue_approve(post_ids: Annotated[list[int], typer.Argument(help="Draft post
 
 @queue_app.command("cancel")
 def queue_cancel(
-    post_ids: Annotated[list[int], typer.Argument(help="Post id(s).")],
+    post_ids: Annotated[list[int], typer.Argument(metavar="ID", help="Post id(s).")],
     reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
     by: ByOpt = None,
 ) -> None:
@@ -497,7 +521,7 @@ def queue_cancel(
 
 @queue_app.command("reschedule")
 def queue_reschedule(
-    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    post_id: Annotated[int, typer.Argument(metavar="ID", help="Post id.")],
     at: Annotated[str, typer.Option(help="New time (ISO 8601, +2h, 'tomorrow 08:00').")],
     by: ByOpt = None,
     json_: JsonOpt = False,
@@ -531,7 +555,7 @@ def queue_edit(
 
 @queue_app.command("retract")
 def queue_retract(
-    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    post_id: Annotated[int, typer.Argument(metavar="ID", help="Post id.")],
     reason: Annotated[str, typer.Option(help="Why (required; kept in the audit log).")],
     by: ByOpt = None,
 ) -> None:
@@ -802,7 +826,8 @@ def db_upgrade() -> None:
 
 
 @db_app.command("backup")
-def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the copy.")]) -> None:
+def db_backup(file: Annotated[Path, typer.Argument(metavar="FILE",
+                                                   help="Where to write the copy.")]) -> None:
     """An online copy of the SQLite database (safe while the daemon runs)."""
     from outreach import output
 
@@ -854,7 +879,8 @@ def opinions(
 
 @opinions_app.command("reply")
 def opinions_reply(
-    comment_id: Annotated[int, typer.Argument(help="Comment id (from `outreach opinions`).")],
+    comment_id: Annotated[int, typer.Argument(metavar="ID",
+                                              help="Comment id (from `outreach opinions`).")],
     text: Annotated[str, typer.Option(help="The answer, as it will be posted.")],
     by: ByOpt = None,
     json_: JsonOpt = False,
@@ -879,7 +905,7 @@ def opinions_reply(
 
 @opinions_app.command("mark-replied")
 def opinions_mark_replied(
-    comment_ids: Annotated[list[int], typer.Argument(help="Comment id(s).")],
+    comment_ids: Annotated[list[int], typer.Argument(metavar="ID", help="Comment id(s).")],
     by: ByOpt = None,
 ) -> None:
     """Record that comments were answered another way (phone, in person, on the platform)."""

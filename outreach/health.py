@@ -220,7 +220,8 @@ def health(rt: Any) -> dict[str, Any]:
         b = beats[0]
         daemon = {"id": b.id, "host": b.host, "pid": b.pid, "started_at": b.started_at,
                   "heartbeat_at": b.heartbeat_at,
-                  "age_seconds": round((now - b.heartbeat_at).total_seconds(), 1),
+                  # a beat written after `now` was read (or by a clock a little ahead): 0
+                  "age_seconds": round(max((now - b.heartbeat_at).total_seconds(), 0.0), 1),
                   "running": bool(live), "last_tick_error": b.last_tick_error}
     if not live:
         problems.append("no daemon heartbeat in the last 90 s (is `outreach run` running?)")

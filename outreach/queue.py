@@ -197,7 +197,7 @@ def import_posts(rt: Any, path: Path, *, by: str,
                  warnings: list[str] | None = None) -> list[Post]:
     """CSV or JSON Lines; every row is validated first and nothing is stored unless all are.
     What is allowed but probably not meant is added to ``warnings`` as ``FILE:ROW: …``."""
-    rows = read_import_rows(path)
+    rows = read_import_rows(path, warnings)
     now = rt.clock()
     errors: list[str] = []
     prepared: list[NewPost] = []
@@ -244,7 +244,8 @@ def _cell(row: dict[str, Any], key: str) -> str:
     return value.strip()
 
 
-def read_import_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def read_import_rows(path: Path,
+                     notes: list[str] | None = None) -> list[tuple[int, dict[str, Any]]]:
     try:
         size = path.stat().st_size
         if size > MAX_IMPORT_BYTES:
@@ -258,11 +259,7 @@ def read_import_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         raise InputError(f"cannot read: {exc.strerror}", where=str(path)) from None
     if b"\x00" in raw:
         raise InputError("binary file (expected CSV or JSON Lines)", where=str(path))
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad_line = raw[: exc.start].count(b"\n") + 1
-        raise InputError("not valid UTF-8", where=f"{path}:{bad_line}") from None
+    text = decode_import(raw, path, notes)
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json") or text.lstrip().startswith("{"):
         rows = []
         for i, line in enumerate(text.splitlines(), 1):
@@ -300,6 +297,25 @@ def read_import_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         raise InputError(f"invalid CSV in the row starting here: {exc}",
                          where=f"{path}:{row_start}") from None
     return out
+
+
+def decode_import(raw: bytes, path: Path, notes: list[str] | None = None) -> str:
+    """UTF-8 (with or without a BOM), else GB18030 — what Excel writes for "CSV" on Chinese
+    Windows (a superset of GBK and GB2312) — saying so in ``notes``."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        utf8_error = InputError("not valid UTF-8, nor GB18030 (save it as \"CSV UTF-8\")",
+                                where=f"{path}:{bad_line}")
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise utf8_error from None
+    if notes is not None:
+        notes.append(f"{path}: read as GB18030 (GBK), Excel's encoding on Chinese Windows; "
+                     "the file is not UTF-8")
+    return text
 
 
 def approve_post(rt: Any, post_id: int, *, by: str) -> Post:

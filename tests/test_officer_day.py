@@ -422,3 +422,73 @@ def test_accounts_check_speaks_plainly_names_placeholders_and_records_the_state(
                if a["name"] == "safety-mastodon")
     assert row["state"] == "check_failed", row
     assert "placeholder" in (cli("accounts", "list").out)
+
+
+# --- small ones -----------------------------------------------------------------------------
+
+
+def test_init_in_another_folder_says_to_go_there_first(tmp_path, cli):
+    target = tmp_path / "my ws"
+    r = cli("init", str(target))
+    assert r.code == 0, r.err
+    assert f"cd '{target}'" in r.err and "outreach content check" in r.err
+    r = cli("init", str(target))  # everything kept: still the same next step
+    assert f"cd '{target}'" in r.err
+
+
+def _commands(group, path=()):
+    import click
+
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield (*path, name)  # a group with its own options (opinions)
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
+def test_help_names_arguments_in_users_words(workspace, cli):
+    import re
+
+    import typer.main
+
+    from outreach.cli import app
+
+    for path in _commands(typer.main.get_command(app)):
+        r = cli(*path, "--help")
+        assert r.code == 0, path
+        usage = r.out.splitlines()[0]
+        arguments = r.out.split("Arguments:")[1].split("Options:")[0] if "Arguments:" in r.out \
+            else ""
+        assert not re.search(r"[{\[][a-z_]+[}\]]", usage), (path, usage)  # a Python name
+        assert "<" not in arguments and not re.search(r"\b[a-z]+_[a-z_]+\b", arguments), (
+            path, arguments)
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_import_reads_a_chinese_excel_csv_and_says_which_encoding(workspace, cli, encoding):
+    path = workspace / "posts.csv"
+    path.write_bytes("account,at,text\r\npingan-local,+1h,今晚有雨，注意安全。\r\n"
+                     "pingan-local,+2h,电动车请勿进楼充电。\r\n".encode(encoding))
+    r = cli("queue", "import", str(path), "--json")
+    assert r.code == 0, r.err
+    assert [p["text"] for p in r.json] == ["今晚有雨，注意安全。", "电动车请勿进楼充电。"]
+    assert "GB18030" in r.err or "GBK" in r.err
+
+
+def test_import_of_undecodable_bytes_still_names_the_line(workspace, cli):
+    path = workspace / "posts.csv"
+    path.write_bytes(b"account,at,text\npingan-local,+1h,\xff\xff\xff\n")
+    r = cli("queue", "import", str(path))
+    assert r.code == 1 and f"{path}:2" in r.err, r.err
+
+
+def test_status_never_shows_a_negative_heartbeat_age(workspace, cli, runtime_factory, clock):
+    from outreach.scheduler import Daemon
+
+    cli("queue", "list")
+    clock.set(datetime.now(UTC) + timedelta(milliseconds=300))  # a clock a little ahead
+    Daemon(runtime_factory()).heartbeat()
+    r = cli("status")
+    assert "-0.0" not in r.out and "heartbeat 0.0 s ago" in r.out, r.out
+    assert cli("status", "--json").json["daemon"]["age_seconds"] >= 0
