@@ -88,8 +88,10 @@ def account_state(rt: Any, session: Any, name: str, row: Account | None,
         return "unconfigured", exc.message
     if not configured:
         return "unconfigured", "no token"
-    if row is not None and row.state in ("needs_reauth", "check_failed"):
-        return row.state, row.last_error
+    if row is not None and row.state == "needs_reauth":
+        return "needs_reauth", row.last_error
+    if row is not None and row.state == "check_failed" and row.last_error:
+        return "check_failed", row.last_error  # until a check or a publish succeeds
     if paused_at(pause_intervals(session, name), now):
         return "paused", None
     return "active", None

@@ -19,7 +19,7 @@ from outreach.output import local, safe, shorten
 STATUS_STYLE = {
     "draft": "magenta", "queued": "cyan", "publishing": "yellow", "unconfirmed": "bold yellow",
     "published": "green", "failed": "bold red", "cancelled": "dim", "missed": "red",
-    "retracted": "dim red", "planned": "cyan", "paused": "yellow",
+    "retracted": "dim red", "planned": "cyan", "paused": "yellow", "held": "yellow",
 }
 
 
