@@ -140,11 +140,19 @@ POST_TEXT = ("注意\x1b[31m红色\x1b[0m[bold]粗体[/bold]\x1b]0;pwned\x07\x1b
 
 def test_queue_commands_neutralise_a_hostile_post(workspace: Path, cli: Cli,
                                                   terminal: None) -> None:
-    r = cli("queue", "add", "--account", "pingan-local", "--text", POST_TEXT, "--json")
+    # an ad-hoc text with control characters is refused; a library tip can still carry them
+    r = cli("queue", "add", "--account", "pingan-local", "--text", POST_TEXT)
+    assert r.code == 1 and "control character" in r.err
+    escaped = "".join(f"\\u{ord(c):04X}" if not c.isprintable() or c in '"\\' else c
+                      for c in POST_TEXT)  # a TOML basic string
+    (workspace / "content" / "tips" / "hostile_zh.toml").write_text(
+        f'[[tip]]\nid = "hostile-zh"\ncategory = "fraud"\nlang = "zh"\ntext = "{escaped}"\n'
+        'review_by = 2099-01-01\nsource = "test"\n', "utf-8")
+    assert cli("content", "approve", "hostile-zh", "--by", "officer-b").code == 0
+    r = cli("queue", "add", "--account", "pingan-local", "--tip", "hostile-zh", "--json")
     assert r.code == 0, r.err
     assert r.json["text"] == POST_TEXT  # stored as written
     assert "\x1b" not in r.out  # JSON escapes control characters
-    assert cli("queue", "approve", "1", "--by", "officer-b").code == 0
     for args in (("queue", "list"), ("queue", "show", "1"), ("plan", "--days", "1"),
                  ("run", "--once", "--dry-run")):
         r = cli(*args)
