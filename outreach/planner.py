@@ -422,7 +422,8 @@ def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | No
         with db.session() as session:
             start = window_start(session, account.name, now, policy)
             slots = slot_times(account, policy, start, horizon)
-            slots = follow_schedule_changes(session, account, policy, now, start, slots)
+            slots = follow_schedule_changes(session, account, policy, now, start, slots,
+                                            rt.library)
             if not slots:
                 continue
             lib = rt.library
@@ -463,6 +464,7 @@ def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | No
 # --- the account's slots changed in config ------------------------------------------
 
 SLOT_REMOVED = "slot removed from config"
+SLOT_CHANGED = "slot changed in config"
 
 
 @dataclass(frozen=True)
@@ -475,6 +477,7 @@ class StaleSlot:
     tip_id: str | None
     scheduled_at: datetime
     variant: int | None
+    reason: str = SLOT_REMOVED
 
 
 def _slot_instant(key: str) -> datetime:
@@ -482,48 +485,70 @@ def _slot_instant(key: str) -> datetime:
 
 
 def schedule_changes(session: Any, account: AccountSettings, policy: Policy, now: datetime,
-                     start: datetime) -> tuple[list[SlotTime], list[StaleSlot]]:
-    """What a change of an account's slots (cron lines, zone, quiet hours, blackout dates)
-    means for the rows already materialised ahead: the slots the config has now that lie
-    before ``start`` (where materialising resumes) with no row yet, and the future rows,
-    not yet claimed, of slots it no longer has. Both are empty while the config is
+                     start: datetime, lib: Library | None = None,
+                     ) -> tuple[list[SlotTime], list[StaleSlot]]:
+    """What a change of an account's slots (cron lines, categories, zone, quiet hours,
+    blackout dates) means for the rows already materialised ahead: the future rows, not yet
+    claimed, of slots it no longer has (or whose categories no longer fit the row's draw,
+    when ``lib`` is given), and the slots the config has now that lie before ``start``
+    (where materialising resumes) with no live row. Both are empty while the config is
     unchanged; a slot post keeps its slot when rescheduled, so rows are matched by key."""
     rows = session.execute(select(
         col(Post.id), col(Post.slot_key), col(Post.status), col(Post.tip_id),
-        col(Post.scheduled_at), col(Post.variant), col(Post.claimed_by)).where(
+        col(Post.scheduled_at), col(Post.variant), col(Post.claimed_by),
+        col(Post.category)).where(
         col(Post.account) == account.name, col(Post.kind) == "slot",
         col(Post.scheduled_at) > now, col(Post.slot_key).is_not(None),
     )).all()
-    keys = {r.slot_key for r in rows}
-    added = [s for s in slot_times(account, policy, now, start) if s.key not in keys]
-    if not rows:
-        return added, []
-    instants = [_slot_instant(k) for k in keys]
-    expected = {s.key for s in slot_times(account, policy, min(min(instants), now),
-                                          max(instants) + timedelta(seconds=1))}
-    stale = [StaleSlot(r.id, r.slot_key, r.status, r.tip_id, r.scheduled_at, r.variant)
-             for r in rows if r.slot_key not in expected and r.claimed_by is None
-             and r.status in ("queued", "missed")]
+    stale: list[StaleSlot] = []
+    if rows:
+        instants = [_slot_instant(r.slot_key) for r in rows]
+        expected = {s.key: s for s in slot_times(account, policy, min(min(instants), now),
+                                                 max(instants) + timedelta(seconds=1))}
+        for r in rows:
+            if r.claimed_by is not None or r.status not in ("queued", "missed"):
+                continue
+            slot = expected.get(r.slot_key)
+            reason = (SLOT_REMOVED if slot is None
+                      else None if lib is None or _fits(slot, r, lib) else SLOT_CHANGED)
+            if reason is not None:
+                stale.append(StaleSlot(r.id, r.slot_key, r.status, r.tip_id, r.scheduled_at,
+                                       r.variant, reason))
+    gone = {x.id for x in stale}
+    live = {r.slot_key for r in rows if r.id not in gone}
+    added = [s for s in slot_times(account, policy, now, start) if s.key not in live]
     return added, stale
 
 
+def _fits(slot: SlotTime, row: Any, lib: Library) -> bool:
+    """Whether a slot row's draw still suits the slot's categories."""
+    if row.status == "missed":  # found nothing for the slot as it was: try again
+        return row.category == slot.label
+    if row.tip_id is None:  # an officer's text replaced the draw: theirs to keep
+        return True
+    tip = lib.tips.get(row.tip_id)
+    codes = lib.matching_categories(slot.categories)
+    return codes is None or (tip.category if tip else row.category) in codes
+
+
 def follow_schedule_changes(session: Any, account: AccountSettings, policy: Policy,
-                            now: datetime, start: datetime,
-                            slots: list[SlotTime]) -> list[SlotTime]:
-    """Cancel the future posts of removed slots (audited) and add the new slots that lie
-    before ``start`` to ``slots`` (in time order), so a config change shows at once."""
+                            now: datetime, start: datetime, slots: list[SlotTime],
+                            lib: Library | None = None) -> list[SlotTime]:
+    """Cancel the future posts of removed or changed slots (audited) and add the new slots
+    that lie before ``start`` to ``slots`` (in time order), so a config change shows at
+    once."""
     from outreach.publisher import audit
 
-    added, stale = schedule_changes(session, account, policy, now, start)
+    added, stale = schedule_changes(session, account, policy, now, start, lib)
     for row in stale:
         n = session.execute(update(Post).where(
             col(Post.id) == row.id, col(Post.status) == row.status,
             col(Post.claimed_by).is_(None),
-        ).values(status="cancelled", last_error=SLOT_REMOVED, slot_key=None,
+        ).values(status="cancelled", last_error=row.reason, slot_key=None,
                  updated_at=now)).rowcount
-        if n == 1:  # the key is freed: a slot put back is drawn again
+        if n == 1:  # the key is freed: a slot put back (or changed) is drawn again
             audit(session, now, "planner", "queue_cancel", account=account.name,
-                  post_id=row.id, reason=SLOT_REMOVED, detail={"slot": row.slot_key})
+                  post_id=row.id, reason=row.reason, detail={"slot": row.slot_key})
     if stale:
         session.flush()
     if not added:

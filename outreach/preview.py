@@ -19,7 +19,6 @@ from outreach.errors import ContentError
 from outreach.models import Post
 from outreach.parallel import map_forked, split, workers_available
 from outreach.planner import (
-    SLOT_REMOVED,
     Draw,
     approved_tips,
     load_history,
@@ -71,12 +70,12 @@ def _plan_accounts(rt: Any, accounts: list[AccountSettings], now: datetime, end:
             # are still published, older ones are missed
             start = window_start(s, acc.name, now, policy)
             # a changed schedule: what the next materialise cancels and adds
-            added, stale = schedule_changes(s, acc, policy, now, start)
-            removed = {x.id for x in stale}
+            added, stale = schedule_changes(s, acc, policy, now, start, rt.library)
+            removed = {x.id: x.reason for x in stale}
             for p in posts:
                 if p.id in removed:
                     rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
-                                     "cancelled", SLOT_REMOVED, p.id))
+                                     "cancelled", removed[p.id], p.id))
                     continue
                 hold = tip_hold(rt.library, p, approved, acc, now)
                 if hold is not None:

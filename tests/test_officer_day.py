@@ -61,6 +61,27 @@ def test_changed_slots_show_at_once_and_a_removed_slots_post_is_cancelled(worksp
     assert len([p for p in slot_posts(cli) if p["status"] == "queued"]) == 3
 
 
+
+def test_a_slot_whose_categories_changed_is_drawn_again(workspace, cli):
+    at = cron_in(timedelta(hours=2))
+    (workspace / "config.toml").write_text(local_config(
+        slots=f'{{ cron = "{at}", categories = ["fraud"] }}', require_approval=False), "utf-8")
+    assert cli("run", "--once").code == 0
+    [before] = slot_posts(cli)
+    assert before["category"].startswith("fraud")
+    (workspace / "config.toml").write_text(local_config(
+        slots=f'{{ cron = "{at}", categories = ["fire"] }}', require_approval=False), "utf-8")
+    planned = cli("plan", "--days", "1", "--json").json
+    assert [(r["status"], (r["category"] or "")[:4]) for r in planned] == [
+        ("cancelled", "frau"), ("planned", "fire")], planned
+    assert cli("run", "--once").code == 0
+    after = {p["id"]: p for p in slot_posts(cli)}
+    assert after[before["id"]]["status"] == "cancelled"
+    assert after[before["id"]]["last_error"] == "slot changed in config"
+    [new] = [p for p in after.values() if p["status"] == "queued"]
+    assert new["category"].startswith("fire") and new["scheduled_at"] == before["scheduled_at"]
+
+
 @pytest.mark.slow
 def test_a_minute_slot_added_to_a_running_daemons_config_publishes_after_a_restart(workspace,
                                                                                    cli):
