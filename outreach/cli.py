@@ -546,10 +546,14 @@ def queue_edit(
 ) -> None:
     """Edit a draft or queued post: a new text is checked like queue add and needs approval
     again (four eyes: not by its editor); a new time alone keeps the approval."""
+    from outreach import output
     from outreach.queue import edit_post
 
     rt = runtime()
-    post = edit_post(rt, post_id, text=text, at=at, by=who(by))
+    warnings: list[str] = []
+    post = edit_post(rt, post_id, text=text, at=at, by=who(by), warnings=warnings)
+    for w in warnings:
+        output.warn(output.safe(w))
     _print_post_result(rt, post, json_)
 
 

@@ -375,7 +375,8 @@ def reschedule_post(rt: Any, post_id: int, at: str, *, by: str) -> Post:
         return post
 
 
-def edit_post(rt: Any, post_id: int, *, text: str | None, at: str | None, by: str) -> Post:
+def edit_post(rt: Any, post_id: int, *, text: str | None, at: str | None, by: str,
+              warnings: list[str] | None = None) -> Post:
     """Change a draft's or a queued post's text and/or time, audited. A new text passes the
     checks of `queue add` and needs approval again (four eyes: not by its editor); a new
     time alone keeps the approval, as a reschedule does."""
@@ -396,10 +397,12 @@ def edit_post(rt: Any, post_id: int, *, text: str | None, at: str | None, by: st
             values.update(scheduled_at=when, not_before=when)
             detail.update(at_from=post.scheduled_at.isoformat() if post.scheduled_at else None,
                           at_to=when.isoformat())
+        when = values.get("scheduled_at") or post.scheduled_at or now
+        notes = post_warnings(rt, s, acc, when, tip=None, text=None) if at is not None else []
         if text is not None:
-            new = prepare_post(rt, s, post.account, tip=None, text=text,
-                               at=values.get("scheduled_at") or post.scheduled_at or now,
+            new = prepare_post(rt, s, post.account, tip=None, text=text, at=when,
                                approved=None)
+            notes = list(new.warnings)
             if new.text != post.text:
                 values.update(text=new.text, tip_id=None, variant=None, status=new.status,
                               approved_by=None, approved_at=None)
@@ -416,6 +419,8 @@ def edit_post(rt: Any, post_id: int, *, text: str | None, at: str | None, by: st
             raise StateError(f"post {post_id} changed while editing; try again")
         audit(s, now, by, "queue_edit", account=post.account, post_id=post_id, detail=detail)
         s.commit()
+        if warnings is not None:
+            warnings.extend(notes)
         s.refresh(post)
         return post
 
