@@ -109,6 +109,7 @@ def _dry_run(rt: Any) -> int:
             col(Post.status).in_(("queued", "unconfirmed", "publishing")),
             col(Post.not_before) <= now,
         ).order_by(col(Post.not_before))).scalars().all()
+
     def zone(account: str) -> Any:  # times as the account's officers read them
         acc = rt.settings.accounts.get(account)
         return acc.timezone if acc else rt.settings.timezone
