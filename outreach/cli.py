@@ -527,10 +527,14 @@ def queue_reschedule(
     json_: JsonOpt = False,
 ) -> None:
     """Move a queued post (a slot post keeps its slot; the slot is not drawn again)."""
+    from outreach import output
     from outreach.queue import reschedule_post
 
     rt = runtime()
-    post = reschedule_post(rt, post_id, at, by=who(by))
+    warnings: list[str] = []
+    post = reschedule_post(rt, post_id, at, by=who(by), warnings=warnings)
+    for w in warnings:
+        output.warn(output.safe(w))
     _print_post_result(rt, post, json_)
 
 

@@ -352,7 +352,8 @@ def cancel_post(rt: Any, post_id: int, *, by: str, reason: str | None) -> Post:
         return post
 
 
-def reschedule_post(rt: Any, post_id: int, at: str, *, by: str) -> Post:
+def reschedule_post(rt: Any, post_id: int, at: str, *, by: str,
+                    warnings: list[str] | None = None) -> Post:
     now = rt.clock()
     with rt.db.session() as s:
         post = get_post(s, post_id)
@@ -371,6 +372,8 @@ def reschedule_post(rt: Any, post_id: int, at: str, *, by: str) -> Post:
         audit(s, now, by, "queue_reschedule", account=post.account, post_id=post_id,
               detail={"from": old.isoformat() if old else None, "to": when.isoformat()})
         s.commit()
+        if warnings is not None:
+            warnings.extend(post_warnings(rt, s, acc, when, tip=None, text=None))
         s.refresh(post)
         return post
 

@@ -343,8 +343,11 @@ def test_queue_add_warns_inside_quiet_hours_on_a_blackout_date_and_of_template_m
     r = cli("queue", "add", "--account", "pingan-local", "--text", "白天的提示", "--at",
             f"{day + timedelta(days=1)}T10:00", "--json")
     assert r.code == 0 and "warning" not in r.err
-    r = cli("queue", "edit", str(r.json["id"]), "--at", f"{day}T12:00")  # moved onto it
+    post_id = str(r.json["id"])
+    r = cli("queue", "edit", post_id, "--at", f"{day}T12:00")  # moved onto it
     assert r.code == 0 and "blackout" in r.err, r.err
+    r = cli("queue", "reschedule", post_id, "--at", f"{day}T23:45")
+    assert r.code == 0 and "blackout" in r.err and "quiet hours" in r.err, r.err
 
 
 # --- times in the account's zone -------------------------------------------------------------
