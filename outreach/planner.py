@@ -418,6 +418,9 @@ def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | No
     db = rt.db
     for account in accounts if accounts is not None else settings.accounts.values():
         if not account.slots:
+            with db.session() as session:  # every slot removed: its future posts go too
+                follow_schedule_changes(session, account, policy, now, now, [], rt.library)
+                session.commit()
             continue
         with db.session() as session:
             start = window_start(session, account.name, now, policy)

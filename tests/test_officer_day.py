@@ -518,3 +518,15 @@ def test_status_never_shows_a_negative_heartbeat_age(workspace, cli, runtime_fac
     r = cli("status")
     assert "-0.0" not in r.out and "heartbeat 0.0 s ago" in r.out, r.out
     assert cli("status", "--json").json["daemon"]["age_seconds"] >= 0
+
+
+def test_removing_every_slot_cancels_the_accounts_future_slot_posts(workspace, cli):
+    use_slots(workspace, cron_in(timedelta(hours=2)))
+    assert cli("run", "--once").code == 0
+    [post] = slot_posts(cli)
+    (workspace / "config.toml").write_text(local_config(slots="", require_approval=False),
+                                           "utf-8")
+    assert [r["status"] for r in cli("plan", "--json").json] == ["cancelled"]
+    assert cli("run", "--once").code == 0
+    [after] = slot_posts(cli)
+    assert after["id"] == post["id"] and after["status"] == "cancelled"
