@@ -21,16 +21,33 @@ if TYPE_CHECKING:
     from outreach.models import Post
     from outreach.runtime import Runtime
 
+def _plain_argument_help() -> None:
+    """Help names an argument by its metavar alone (ID, FILE), not also its Python type."""
+    from typer import core
+
+    argument = getattr(core, "TyperArgument", None)
+    shown = getattr(argument, "display_type_rich", None)
+    if argument is None or shown is None:
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if self.metavar is not None else shown(self, ctx)
+
+    argument.display_type_rich = display_type_rich
+
+
+_plain_argument_help()
+
 app = typer.Typer(
     help="outreach — public-safety tips on Weibo-style microblogs: a library, a schedule that "
          "publishes exactly once, and engagement and public-opinion reports.",
     no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-content_app = typer.Typer(help="The tip library: check, list, show, approve, stale.",
+content_app = typer.Typer(help="The tip library: check, list, show, approve, revoke, stale.",
                           no_args_is_help=True)
 queue_app = typer.Typer(help="The post queue: add, import, list, show, approve, cancel, "
-                             "reschedule, retract.", no_args_is_help=True)
+                             "reschedule, edit, retract.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Configured accounts: list, check.", no_args_is_help=True)
 metrics_app = typer.Typer(help="Engagement metrics: collect.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: upgrade, backup.", no_args_is_help=True)
@@ -100,7 +117,8 @@ def fail(message: str) -> NoReturn:
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Where to write (default: here).")] = Path("."),
+    directory: Annotated[Path, typer.Argument(
+        metavar="DIR", help="Where to write (default: here).")] = Path("."),
 ) -> None:
     """Write a starter config.toml and content/ library (never overwrites)."""
     from outreach import output
@@ -111,7 +129,11 @@ def init(
         output.message(f"wrote {path}")
     for path in kept:
         output.message(f"kept existing {path}")
-    output.message("next: outreach content check, then outreach demo or outreach run")
+    import shlex
+
+    here = Path.cwd().resolve() == directory.resolve()
+    go = "" if here else f"cd {shlex.quote(str(directory))} && "
+    output.message(f"next: {go}outreach content check, then outreach demo or outreach run")
 
 
 @app.command()
@@ -147,6 +169,7 @@ def content_check(json_: JsonOpt = False) -> None:
 
     rt = runtime(migrate=False)
     problems = check_library(rt)
+    problems += _queued_tip_changes(rt)
     errors = [p for p in problems if p.severity == "error"]
     if json_:
         output.print_json([{"file": p.file, "line": p.line, "id": p.tip_id,
@@ -160,6 +183,26 @@ def content_check(json_: JsonOpt = False) -> None:
                        f"{len(problems) - len(errors)} warning(s)")
     if errors:
         raise typer.Exit(1)
+
+
+def _queued_tip_changes(rt: Runtime) -> list[Any]:
+    """Warnings for queued posts whose tip changed since (none before the database exists)."""
+    from outreach import output
+    from outreach.content import Problem
+    from outreach.db import HEAD, sqlite_path
+    from outreach.preview import changed_tip_posts
+
+    path = sqlite_path(rt.settings.database_url)
+    if (path is not None and not path.exists()) or rt.db.current_revision() != HEAD:
+        return []
+    out = []
+    for post, what in changed_tip_posts(rt):
+        tip = rt.library.tips.get(post.tip_id or "")
+        zone = rt.settings.account(post.account).timezone
+        out.append(Problem(tip.file if tip else "config.toml", tip.line if tip else 0,
+                           post.tip_id or "", f"post {post.id} on {post.account} "
+                           f"({output.local(post.scheduled_at, zone)}) {what}", "warning"))
+    return out
 
 
 @content_app.command("list")
@@ -196,7 +239,7 @@ def content_list(
 
 @content_app.command("show")
 def content_show(
-    tip_id: Annotated[str, typer.Argument(help="Tip id.")],
+    tip_id: Annotated[str, typer.Argument(metavar="ID", help="Tip id.")],
     account: AccountOpt = None,
     variant: Annotated[int, typer.Option(min=0, help="Which variant (0 = the main text).")] = 0,
     json_: JsonOpt = False,
@@ -212,15 +255,19 @@ def content_show(
         "months": list(tip.months), "valid_until": tip.valid_until, "review_by": tip.review_by,
         "source": tip.source, "file": f"{tip.file}:{tip.line}", "text_hash": tip.text_hash,
     }
+    data.update(_tip_approval(rt, tip))
     if account is not None:
         acc = rt.settings.account(account)
         text = rt.render(tip_id, acc, variant)
         client = rt.client(acc)
         from outreach.texts import text_problems
 
+        problems = text_problems(text, client, rt.library)
+        if tip.lang != acc.lang:
+            problems.insert(0, f"the tip is in {tip.lang}; {acc.name} posts in {acc.lang}, so "
+                               "it is never drawn or queued there")
         data.update(account=acc.name, rendered=text, length=client.text_length(text),
-                    max_length=client.max_length,
-                    problems=text_problems(text, client, rt.library))
+                    max_length=client.max_length, problems=problems)
     if json_:
         output.print_json(data)
         return
@@ -229,18 +276,90 @@ def content_show(
     print_tip(data)
 
 
+def _tip_approval(rt: Runtime, tip: Any) -> dict[str, Any]:
+    """Whether the tip is approved as it is now, by whom and when (read-only: no database
+    yet means nothing is approved)."""
+    from sqlalchemy import select
+
+    from outreach.db import HEAD, sqlite_path
+    from outreach.models import Approval
+
+    if not rt.settings.policy.require_approval:
+        return {"approved": True, "approval_required": False, "approved_by": None,
+                "approved_at": None}
+    row = None
+    path = sqlite_path(rt.settings.database_url)
+    if (path is None or path.exists()) and rt.db.current_revision() == HEAD:
+        with rt.db.reader() as s:
+            row = s.execute(select(Approval).where(
+                Approval.tip_id == tip.id, Approval.text_hash == tip.text_hash,
+            ).limit(1)).scalars().first()
+    return {"approved": row is not None, "approval_required": True,
+            "approved_by": row.approved_by if row else None,
+            "approved_at": row.approved_at if row else None}
+
+
 @content_app.command("approve")
 def content_approve(
-    tip_ids: Annotated[list[str], typer.Argument(help="Tip id(s).")],
+    tip_ids: Annotated[list[str] | None, typer.Argument(
+        metavar="ID", help="Tip id(s), or choose with --category / --all.")] = None,
+    category: Annotated[str | None, typer.Option(
+        help="Every unapproved tip of this category (and its sub-codes).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every unapproved tip.")] = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="With --category/--all: do not ask for confirmation.")] = False,
     by: ByOpt = None,
 ) -> None:
     """Approve tips as they are now (an edit to the text withdraws the approval)."""
     from outreach import output
-    from outreach.queue import approve_tips
+    from outreach.queue import approve_tips, unapproved_tips
+
+    if sum((bool(tip_ids), category is not None, all_)) != 1:
+        raise typer.BadParameter("give tip ids, --category C or --all (one of them)")
+    rt = runtime()
+    actor = who(by)
+    if tip_ids:
+        for a in approve_tips(rt, tip_ids, by=actor):
+            output.message(f"approved {a.tip_id} by {a.approved_by} (text {a.text_hash[:12]})")
+        return
+    if category is not None and category not in rt.library.categories:
+        fail(f"unknown category {category!r} (known: {', '.join(sorted(rt.library.categories))})")
+    chosen, skipped = unapproved_tips(rt, category=category, by=actor)
+    for why in skipped:
+        output.warn(f"skipped {why}")
+    if not chosen:
+        output.message(f"every tip{f' of {category}' if category else ''} is already approved"
+                       + (" (or skipped)" if skipped else ""))
+        return
+    for tip in chosen:
+        output.out.print(f"  {tip.id}  [dim]{tip.category} {tip.lang}[/]  "
+                         f"{output.safe(output.shorten(tip.title or tip.text, 50))}")
+    if not yes:
+        try:
+            answer = typer.confirm(f"Approve these {len(chosen)} tip(s) as {actor}?",
+                                   default=False, err=True)
+        except typer.Abort:  # no answer (end of input, Ctrl-C)
+            answer = False
+        if not answer:
+            fail("nothing was approved")
+    approve_tips(rt, [t.id for t in chosen], by=actor)
+    output.message(f"{len(chosen)} tip(s) approved by {actor}")
+
+
+@content_app.command("revoke")
+def content_revoke(
+    tip_ids: Annotated[list[str], typer.Argument(metavar="ID", help="Tip id(s).")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
+    by: ByOpt = None,
+) -> None:
+    """Withdraw tips' approval: they are no longer drawn or queued (a queued slot post of one
+    draws another tip when due; `content check` lists the queued posts concerned)."""
+    from outreach import output
+    from outreach.queue import revoke_tips
 
     rt = runtime()
-    for a in approve_tips(rt, tip_ids, by=who(by)):
-        output.message(f"approved {a.tip_id} by {a.approved_by} (text {a.text_hash[:12]})")
+    for tip_id in revoke_tips(rt, tip_ids, by=who(by), reason=reason):
+        output.message(f"revoked the approval of {tip_id}")
 
 
 @content_app.command("stale")
@@ -273,15 +392,23 @@ def queue_add(
     at: Annotated[str | None, typer.Option(
         help="When: ISO 8601, now, +2h, 'tomorrow 08:00' (account's zone). Default: now.")] = None,
     by: ByOpt = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse instead of warning (a tip within cooldown_days, quiet hours, "
+                         "a blackout date, template marks in a text).")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Queue a tip or a text (ad-hoc texts start as drafts awaiting approval)."""
+    from outreach import output
     from outreach.queue import add_post
 
     if (tip is None) == (text is None):
         raise typer.BadParameter("give exactly one of --tip or --text")
     rt = runtime()
-    post = add_post(rt, account, tip=tip, text=text, at=at, by=who(by))
+    warnings: list[str] = []
+    post = add_post(rt, account, tip=tip, text=text, at=at, by=who(by), strict=strict,
+                    warnings=warnings)
+    for w in warnings:
+        output.warn(output.safe(w))
     _print_post_result(rt, post, json_)
 
 
@@ -299,7 +426,8 @@ def _print_post_result(rt: Runtime, post: Post, json_: bool) -> None:
 
 @queue_app.command("import")
 def queue_import(
-    file: Annotated[Path, typer.Argument(help="CSV (account,at,text|tip) or JSON Lines.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE",
+                                          help="CSV (account,at,text|tip) or JSON Lines.")],
     by: ByOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -309,7 +437,10 @@ def queue_import(
     from outreach.render_cli import post_json
 
     rt = runtime()
-    posts = import_posts(rt, file, by=who(by))
+    warnings: list[str] = []
+    posts = import_posts(rt, file, by=who(by), warnings=warnings)
+    for w in warnings:
+        output.warn(output.safe(w))
     if json_:
         output.print_json([post_json(p) for p in posts])
     else:
@@ -344,7 +475,7 @@ def queue_list(
 
 
 @queue_app.command("show")
-def queue_show(post_id: Annotated[int, typer.Argument(help="Post id.")],
+def queue_show(post_id: Annotated[int, typer.Argument(metavar="ID", help="Post id.")],
                json_: JsonOpt = False) -> None:
     """One post with its latest counts and its audit trail."""
     from outreach import output
@@ -359,7 +490,8 @@ def queue_show(post_id: Annotated[int, typer.Argument(help="Post id.")],
 
 
 @queue_app.command("approve")
-def queue_approve(post_ids: Annotated[list[int], typer.Argument(help="Draft post id(s).")],
+def queue_approve(post_ids: Annotated[list[int], typer.Argument(metavar="ID",
+                                                                help="Draft post id(s).")],
                   by: ByOpt = None) -> None:
     """Approve drafts (four eyes: not the author, unless policy allows)."""
     from outreach import output
@@ -373,7 +505,7 @@ def queue_approve(post_ids: Annotated[list[int], typer.Argument(help="Draft post
 
 @queue_app.command("cancel")
 def queue_cancel(
-    post_ids: Annotated[list[int], typer.Argument(help="Post id(s).")],
+    post_ids: Annotated[list[int], typer.Argument(metavar="ID", help="Post id(s).")],
     reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
     by: ByOpt = None,
 ) -> None:
@@ -393,22 +525,49 @@ def queue_cancel(
 
 @queue_app.command("reschedule")
 def queue_reschedule(
-    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    post_id: Annotated[int, typer.Argument(metavar="ID", help="Post id.")],
     at: Annotated[str, typer.Option(help="New time (ISO 8601, +2h, 'tomorrow 08:00').")],
     by: ByOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Move a queued post (a slot post keeps its slot; the slot is not drawn again)."""
+    from outreach import output
     from outreach.queue import reschedule_post
 
     rt = runtime()
-    post = reschedule_post(rt, post_id, at, by=who(by))
+    warnings: list[str] = []
+    post = reschedule_post(rt, post_id, at, by=who(by), warnings=warnings)
+    for w in warnings:
+        output.warn(output.safe(w))
+    _print_post_result(rt, post, json_)
+
+
+@queue_app.command("edit")
+def queue_edit(
+    post_id: Annotated[int, typer.Argument(metavar="ID", help="Post id (a draft or queued post).")],
+    text: Annotated[str | None, typer.Option(
+        help="New literal text (never a template); it needs approval again.")] = None,
+    at: Annotated[str | None, typer.Option(
+        help="New time (ISO 8601, +2h, 'tomorrow 08:00'; account's zone).")] = None,
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Edit a draft or queued post: a new text is checked like queue add and needs approval
+    again (four eyes: not by its editor); a new time alone keeps the approval."""
+    from outreach import output
+    from outreach.queue import edit_post
+
+    rt = runtime()
+    warnings: list[str] = []
+    post = edit_post(rt, post_id, text=text, at=at, by=who(by), warnings=warnings)
+    for w in warnings:
+        output.warn(output.safe(w))
     _print_post_result(rt, post, json_)
 
 
 @queue_app.command("retract")
 def queue_retract(
-    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    post_id: Annotated[int, typer.Argument(metavar="ID", help="Post id.")],
     reason: Annotated[str, typer.Option(help="Why (required; kept in the audit log).")],
     by: ByOpt = None,
 ) -> None:
@@ -685,6 +844,8 @@ def accounts_check(account: AccountOpt = None, json_: JsonOpt = False) -> None:
         for r in results:
             mark = "[green]ok[/]" if r["ok"] else "[red]FAILED[/]"
             output.out.print(f"{mark} {r['name']} ({r['platform']}): {output.safe(r['detail'])}")
+            for p in r.get("placeholders", ()):
+                output.out.print(f"   [yellow]placeholder:[/] {output.safe(p)}")
     if not all(r["ok"] for r in results):
         raise typer.Exit(1)
 
@@ -703,7 +864,8 @@ def db_upgrade() -> None:
 
 
 @db_app.command("backup")
-def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the copy.")]) -> None:
+def db_backup(file: Annotated[Path, typer.Argument(metavar="FILE",
+                                                   help="Where to write the copy.")]) -> None:
     """An online copy of the SQLite database (safe while the daemon runs)."""
     from outreach import output
 
@@ -764,7 +926,8 @@ def opinions(
 
 @opinions_app.command("reply")
 def opinions_reply(
-    comment_id: Annotated[int, typer.Argument(help="Comment id (from `outreach opinions`).")],
+    comment_id: Annotated[int, typer.Argument(metavar="ID",
+                                              help="Comment id (from `outreach opinions`).")],
     text: Annotated[str, typer.Option(help="The answer, as it will be posted.")],
     by: ByOpt = None,
     again: Annotated[bool, typer.Option(
@@ -792,7 +955,7 @@ def opinions_reply(
 
 @opinions_app.command("mark-replied")
 def opinions_mark_replied(
-    comment_ids: Annotated[list[int], typer.Argument(help="Comment id(s).")],
+    comment_ids: Annotated[list[int], typer.Argument(metavar="ID", help="Comment id(s).")],
     by: ByOpt = None,
 ) -> None:
     """Record that comments were answered another way (phone, in person, on the platform)."""

@@ -2,21 +2,81 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlmodel import col
 
-from outreach.errors import AuthError, ClientError, ConfigError
-from outreach.models import Account, Comment, DaemonHeartbeat, Post
+from outreach.errors import (
+    AmbiguousOutcome,
+    AuthError,
+    ClientError,
+    ConfigError,
+    OutreachError,
+    RateLimited,
+    TransientError,
+)
+from outreach.models import Account, Comment, DaemonHeartbeat, Pause, Post
 from outreach.planner import pause_intervals, paused_at, slot_times
 from outreach.publisher import audit
 from outreach.queue import sync_accounts
+from outreach.timeparse import show_local
 
 HEARTBEAT_STALE = timedelta(seconds=90)
 OVERDUE = timedelta(minutes=10)
 TOKEN_WARNING = timedelta(days=3)
+
+
+# Addresses reserved for documentation (RFC 2606, 6761, 5737, 3849): a config that still
+# holds one was copied from an example and never filled in.
+_DOC_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+
+
+def placeholder_values(account: Any) -> list[str]:
+    """The account's settings that are documentation placeholders (example hosts, the
+    documentation IP ranges), each named with what to do."""
+    from urllib.parse import urlsplit
+
+    values = {"api_base": account.api_base, **dict(account.options)}
+    out = []
+    for key, value in values.items():
+        if not isinstance(value, str) or not value:
+            continue
+        host = urlsplit(value).hostname if "://" in value else None
+        if host is not None:
+            labels = host.lower().rstrip(".").split(".")
+            if "example" in labels or labels[-1] in ("invalid", "test"):
+                out.append(f"accounts.{account.name}.{key} = {value!r} is a placeholder (an "
+                           "example address): replace it with the real one")
+            continue
+        try:
+            ip = ipaddress.ip_address(value.strip())
+        except ValueError:
+            continue
+        if any(ip in net for net in _DOC_NETWORKS):
+            out.append(f"accounts.{account.name}.{key} = {value!r} is a placeholder (a "
+                       "documentation address): replace it with the real one")
+    return out
+
+
+# What a failed check means, in the words an officer uses.
+_PLAIN = (
+    (AuthError, "the platform refused the token"),
+    (RateLimited, "the platform asks to wait (rate limited)"),
+    (TransientError, "could not reach the platform"),
+    (AmbiguousOutcome, "the platform gave no clear answer"),
+    (ConfigError, "not configured"),
+)
+
+
+def plain_failure(exc: OutreachError) -> str:
+    for kind, words in _PLAIN:
+        if isinstance(exc, kind):
+            return f"{words}: {exc.message}"
+    return f"the platform answered with an error: {exc.message}"
 
 
 def account_state(rt: Any, session: Any, name: str, row: Account | None,
@@ -30,9 +90,65 @@ def account_state(rt: Any, session: Any, name: str, row: Account | None,
         return "unconfigured", "no token"
     if row is not None and row.state == "needs_reauth":
         return "needs_reauth", row.last_error
+    if row is not None and row.state == "check_failed" and row.last_error:
+        return "check_failed", row.last_error  # until a check or a publish succeeds
     if paused_at(pause_intervals(session, name), now):
         return "paused", None
     return "active", None
+
+
+def open_pause(session: Any, name: str, now: datetime) -> Pause | None:
+    """The pause holding an account now (its own or one for all accounts; the latest)."""
+    return session.execute(select(Pause).where(
+        col(Pause.started_at) <= now,
+        or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
+        or_(col(Pause.account).is_(None), col(Pause.account) == name),
+    ).order_by(col(Pause.started_at).desc(), col(Pause.id).desc()).limit(1)).scalars().first()
+
+
+def held_posts(rt: Any, now: datetime) -> dict[str, int]:
+    """Posts due now that will not go out, counted by why: a pause (whose, and its reason),
+    an unconfigured account, one that needs re-authorisation, a draft awaiting approval."""
+    held: dict[str, int] = {}
+    with rt.db.reader() as s:
+        rows = s.execute(select(col(Post.account), col(Post.status), func.count()).where(
+            col(Post.status).in_(("queued", "draft")), col(Post.not_before) <= now,
+        ).group_by(col(Post.account), col(Post.status))).all()
+        states = dict(s.execute(select(col(Account.name), col(Account.state))).all())
+        for name, status, n in rows:
+            acc = rt.settings.accounts.get(name)
+            if acc is None:
+                why = f"not in config ({name})"
+            elif status == "draft":
+                why = "draft awaiting approval"
+            else:
+                try:
+                    configured = rt.configured(acc)
+                except ConfigError as exc:
+                    configured, detail = False, exc.message
+                else:
+                    detail = "no token"
+                pause = open_pause(s, name, now)
+                if not configured:
+                    why = f"unconfigured ({name}: {detail})"
+                elif states.get(name) == "needs_reauth":
+                    why = f"needs re-authorisation ({name})"
+                elif pause is not None:
+                    why = f"paused ({name}, by {pause.paused_by}: {pause.reason})"
+                else:
+                    continue
+            held[why] = held.get(why, 0) + int(n)
+    return held
+
+
+def describe_held(held: dict[str, int]) -> str:
+    """``held_posts`` as one phrase: "2 paused (a, by chief: drill), 1 draft awaiting …"."""
+    parts = []
+    for why, n in sorted(held.items(), key=lambda kv: (-kv[1], kv[0])):
+        if n > 1 and why.startswith("draft "):
+            why = "drafts " + why[len("draft "):]
+        parts.append(f"{n} {why}")
+    return ", ".join(parts)
 
 
 def account_rows(rt: Any) -> list[dict[str, Any]]:
@@ -54,9 +170,14 @@ def account_rows(rt: Any) -> list[dict[str, Any]]:
                                              now + timedelta(days=8))), None)
             candidates = [t for t in (next_post, next_slot.at if next_slot else None) if t]
             expires = row.token_expires_at if row else None
+            held = open_pause(s, name, now)
             out.append({
                 "name": name, "platform": acc.platform, "state": state,
-                "state_reason": why, "timezone": acc.timezone.key, "lang": acc.lang,
+                "state_reason": why,
+                "paused_by": held.paused_by if held else None,
+                "paused_at": held.started_at if held else None,
+                "paused_reason": held.reason if held else None,
+                "timezone": acc.timezone.key, "lang": acc.lang,
                 "followers": row.followers if row else None,
                 "last_success_at": row.last_success_at if row else None,
                 "last_error": row.last_error if row else None,
@@ -65,6 +186,7 @@ def account_rows(rt: Any) -> list[dict[str, Any]]:
                 "token_expiring": bool(expires and expires - now < TOKEN_WARNING),
                 "open_emergencies": int(emergencies.get(name, 0)),
                 "simulated": bool(getattr(_client_class(acc.platform), "simulated", False)),
+                "placeholders": placeholder_values(acc),
             })
     return out
 
@@ -100,7 +222,8 @@ def health(rt: Any) -> dict[str, Any]:
         b = beats[0]
         daemon = {"id": b.id, "host": b.host, "pid": b.pid, "started_at": b.started_at,
                   "heartbeat_at": b.heartbeat_at,
-                  "age_seconds": round((now - b.heartbeat_at).total_seconds(), 1),
+                  # a beat written after `now` was read (or by a clock a little ahead): 0
+                  "age_seconds": round(max((now - b.heartbeat_at).total_seconds(), 0.0), 1),
                   "running": bool(live), "last_tick_error": b.last_tick_error}
     if not live:
         problems.append("no daemon heartbeat in the last 90 s (is `outreach run` running?)")
@@ -112,14 +235,21 @@ def health(rt: Any) -> dict[str, Any]:
         if a["state"] == "needs_reauth":
             problems.append(f"account {a['name']} needs re-authorisation")
         if a["token_expiring"]:
-            problems.append(f"account {a['name']}: token expires {a['token_expires_at']}")
+            problems.append(f"account {a['name']}: token expires "
+                            f"{show_local(a['token_expires_at'], rt.settings.account(a['name']).timezone)}")
         if a["open_emergencies"]:
             problems.append(f"account {a['name']}: {a['open_emergencies']} emergency comment(s) "
                             "unanswered")
+        if a["state"] == "check_failed":
+            warnings.append(f"account {a['name']}: the last `accounts check` failed "
+                            f"({a['state_reason']})")
+        warnings.extend(a["placeholders"])
         if a["state"] == "unconfigured":
             warnings.append(f"account {a['name']} is unconfigured ({a['state_reason']})")
-        if a["state"] == "paused":
-            warnings.append(f"account {a['name']} is paused")
+        if a["state"] == "paused" or a["paused_by"]:
+            warnings.append(f"account {a['name']} is paused by {a['paused_by']} since "
+                            f"{show_local(a['paused_at'], rt.settings.account(a['name']).timezone)}"
+                            f": {a['paused_reason']}")
     if failed_today:
         warnings.append(f"{failed_today} post(s) failed in the last 24 h")
     return {
@@ -139,19 +269,23 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
     now = rt.clock()
     results = []
     for acc in accounts:
-        result: dict[str, Any] = {"name": acc.name, "platform": acc.platform, "ok": False}
+        result: dict[str, Any] = {"name": acc.name, "platform": acc.platform, "ok": False,
+                                  "placeholders": placeholder_values(acc)}
         try:
             if not rt.configured(acc):
-                raise ConfigError(f"unconfigured: set ${acc.token_env or 'TOKEN'} "
+                raise ConfigError(f"no token: set ${acc.token_env or 'TOKEN'} "
                                   "(or store a token with `outreach auth`)")
             client = rt.client(acc)
             info = client.verify()
         except (ClientError, ConfigError) as exc:
-            result["detail"] = f"{type(exc).__name__}: {exc.message}"
+            result["detail"] = plain_failure(exc)
+            result["error"] = type(exc).__name__  # for scripts; people read the detail
             with rt.db.session() as s:
                 values: dict[str, Any] = {"last_error": result["detail"]}
                 if isinstance(exc, AuthError):
                     values["state"] = "needs_reauth"
+                elif not isinstance(exc, ConfigError):
+                    values["state"] = "check_failed"  # shown until a check passes
                 s.execute(update(Account).where(col(Account.name) == acc.name).values(**values))
                 s.commit()
             results.append(result)
@@ -159,7 +293,7 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
         notes = []
         expires = getattr(client, "token_expires_at", None)
         if expires is not None:
-            notes.append(f"token expires {expires.isoformat()}")
+            notes.append(f"token expires {show_local(expires, acc.timezone)}")
         if getattr(client, "counts_fallback", False):
             notes.append("counts come from statuses/show per post (statuses/count refused)")
         if getattr(client, "simulated", False):
@@ -181,6 +315,7 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
                 results.append(result)
                 continue
             was = row.state
+            result["error"] = None
             row.state, row.remote_id, row.handle = "active", info.remote_id, info.handle
             row.followers, row.last_success_at, row.last_error = info.followers_count, now, None
             if expires is not None:

@@ -13,16 +13,17 @@ deterministic tie-break from the slot key.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlmodel import SQLModel, col
 
 from outreach.config import AccountSettings, Policy
@@ -105,6 +106,13 @@ class History:
             return False
         i = bisect.bisect_left(uses, at - cooldown)
         return i < len(uses) and uses[i] < at + cooldown
+
+    def forget(self, tip_id: str, at: datetime, variant: int | None) -> None:
+        """Drop one use (a post that is about to be cancelled)."""
+        with contextlib.suppress(ValueError):
+            self.uses[tip_id].remove(at)
+        with contextlib.suppress(ValueError):
+            self.variants[tip_id].remove((at, variant or 0))
 
     def next_variant(self, tip_id: str, at: datetime, count: int) -> int:
         history = self.variants.get(tip_id)
@@ -416,10 +424,15 @@ def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | No
     db = rt.db
     for account in accounts if accounts is not None else settings.accounts.values():
         if not account.slots:
+            with db.session() as session:  # every slot removed: its future posts go too
+                follow_schedule_changes(session, account, policy, now, now, [], rt.library)
+                session.commit()
             continue
         with db.session() as session:
             start = window_start(session, account.name, now, policy)
             slots = slot_times(account, policy, start, horizon)
+            slots = follow_schedule_changes(session, account, policy, now, start, slots,
+                                            rt.library)
             if not slots:
                 continue
             lib = rt.library
@@ -455,6 +468,101 @@ def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | No
             inserted += _insert_slots(session, rows)
             session.commit()
     return inserted
+
+
+# --- the account's slots changed in config ------------------------------------------
+
+SLOT_REMOVED = "slot removed from config"
+SLOT_CHANGED = "slot changed in config"
+
+
+@dataclass(frozen=True)
+class StaleSlot:
+    """A future slot row whose slot the config no longer has."""
+
+    id: int
+    slot_key: str
+    status: str
+    tip_id: str | None
+    scheduled_at: datetime
+    variant: int | None
+    reason: str = SLOT_REMOVED
+
+
+def _slot_instant(key: str) -> datetime:
+    return datetime.strptime(key.rsplit("@", 1)[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def schedule_changes(session: Any, account: AccountSettings, policy: Policy, now: datetime,
+                     start: datetime, lib: Library | None = None,
+                     ) -> tuple[list[SlotTime], list[StaleSlot]]:
+    """What a change of an account's slots (cron lines, categories, zone, quiet hours,
+    blackout dates) means for the rows already materialised ahead: the future rows, not yet
+    claimed, of slots it no longer has (or whose categories no longer fit the row's draw,
+    when ``lib`` is given), and the slots the config has now that lie before ``start``
+    (where materialising resumes) with no live row. Both are empty while the config is
+    unchanged; a slot post keeps its slot when rescheduled, so rows are matched by key."""
+    rows = session.execute(select(
+        col(Post.id), col(Post.slot_key), col(Post.status), col(Post.tip_id),
+        col(Post.scheduled_at), col(Post.variant), col(Post.claimed_by),
+        col(Post.category)).where(
+        col(Post.account) == account.name, col(Post.kind) == "slot",
+        col(Post.scheduled_at) > now, col(Post.slot_key).is_not(None),
+    )).all()
+    stale: list[StaleSlot] = []
+    if rows:
+        instants = [_slot_instant(r.slot_key) for r in rows]
+        expected = {s.key: s for s in slot_times(account, policy, min(min(instants), now),
+                                                 max(instants) + timedelta(seconds=1))}
+        for r in rows:
+            if r.claimed_by is not None or r.status not in ("queued", "missed"):
+                continue
+            slot = expected.get(r.slot_key)
+            reason = (SLOT_REMOVED if slot is None
+                      else None if lib is None or _fits(slot, r, lib) else SLOT_CHANGED)
+            if reason is not None:
+                stale.append(StaleSlot(r.id, r.slot_key, r.status, r.tip_id, r.scheduled_at,
+                                       r.variant, reason))
+    gone = {x.id for x in stale}
+    live = {r.slot_key for r in rows if r.id not in gone}
+    added = [s for s in slot_times(account, policy, now, start) if s.key not in live]
+    return added, stale
+
+
+def _fits(slot: SlotTime, row: Any, lib: Library) -> bool:
+    """Whether a slot row's draw still suits the slot's categories."""
+    if row.status == "missed":  # found nothing for the slot as it was: try again
+        return row.category == slot.label
+    if row.tip_id is None:  # an officer's text replaced the draw: theirs to keep
+        return True
+    tip = lib.tips.get(row.tip_id)
+    codes = lib.matching_categories(slot.categories)
+    return codes is None or (tip.category if tip else row.category) in codes
+
+
+def follow_schedule_changes(session: Any, account: AccountSettings, policy: Policy,
+                            now: datetime, start: datetime, slots: list[SlotTime],
+                            lib: Library | None = None) -> list[SlotTime]:
+    """Cancel the future posts of removed or changed slots (audited) and add the new slots
+    that lie before ``start`` to ``slots`` (in time order), so a config change shows at
+    once."""
+    from outreach.publisher import audit
+
+    added, stale = schedule_changes(session, account, policy, now, start, lib)
+    for row in stale:
+        n = session.execute(update(Post).where(
+            col(Post.id) == row.id, col(Post.status) == row.status,
+            col(Post.claimed_by).is_(None),
+        ).values(status="cancelled", last_error=row.reason, slot_key=None,
+                 updated_at=now)).rowcount
+        if n == 1:  # the key is freed: a slot put back (or changed) is drawn again
+            audit(session, now, "planner", "queue_cancel", account=account.name,
+                  post_id=row.id, reason=row.reason, detail={"slot": row.slot_key})
+    if stale:
+        session.flush()
+    if not added:
+        return slots
+    return sorted([*added, *slots], key=lambda s: s.at)
 
 
 def _insert_slots(session: Any, rows: list[dict[str, Any]]) -> int:

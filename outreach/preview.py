@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from outreach.config import AccountSettings
+from outreach.errors import ContentError
 from outreach.models import Post
 from outreach.parallel import map_forked, split, workers_available
 from outreach.planner import (
@@ -24,6 +25,7 @@ from outreach.planner import (
     pause_intervals,
     paused_at,
     plan_slots,
+    schedule_changes,
     slot_times,
     window_start,
 )
@@ -32,12 +34,13 @@ PLAN_STATUSES = ("draft", "queued", "publishing", "unconfirmed", "missed")
 FORK_FROM = 8  # accounts; fewer are planned faster than a fork starts
 
 
-def plan_rows(rt: Any, *, days: int, account: str | None = None) -> list[dict[str, Any]]:
-    """Every post and planned slot of the next ``days`` days, in time order.
+def plan_rows(rt: Any, *, days: int, account: str | None = None,
+              ahead: timedelta | None = None) -> list[dict[str, Any]]:
+    """Every post and planned slot of the next ``days`` days (or ``ahead``), in time order.
 
     Accounts are planned independently, so many of them are spread over the cores."""
     now = rt.clock()
-    end = now + timedelta(days=days)
+    end = now + (ahead if ahead is not None else timedelta(days=days))
     accounts = ([rt.settings.account(account)] if account
                 else list(rt.settings.accounts.values()))
     if not accounts:
@@ -63,18 +66,34 @@ def _plan_accounts(rt: Any, accounts: list[AccountSettings], now: datetime, end:
                 col(Post.scheduled_at) < end,
                 (col(Post.scheduled_at) >= now) | (col(Post.status) != "missed"),
             ).order_by(col(Post.scheduled_at), col(Post.id))).scalars().all()
-            for p in posts:
-                rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
-                                 p.status, p.last_error, p.id))
             # the same window the daemon materialises: late slots inside catch_up_minutes
             # are still published, older ones are missed
             start = window_start(s, acc.name, now, policy)
+            # a changed schedule: what the next materialise cancels and adds
+            added, stale = schedule_changes(s, acc, policy, now, start, rt.library)
+            removed = {x.id: x.reason for x in stale}
+            for p in posts:
+                if p.id in removed:
+                    rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
+                                     "cancelled", removed[p.id], p.id))
+                    continue
+                hold = tip_hold(rt.library, p, approved, acc, now)
+                if hold is not None:
+                    rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
+                                     "held", hold, p.id))
+                    continue
+                rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
+                                 p.status, p.last_error, p.id))
             catch_up = now - timedelta(minutes=policy.catch_up_minutes)
             slots = [x for x in slot_times(acc, policy, start, end) if x.at >= catch_up]
+            slots = sorted([*(x for x in added if x.at < end), *slots], key=lambda x: x.at)
             if not slots:
                 continue
             history = load_history(s, acc.name, since=slots[0].at - timedelta(
                 days=policy.cooldown_days))
+            for x in stale:
+                if x.tip_id is not None:
+                    history.forget(x.tip_id, x.scheduled_at, x.variant)
             pauses = pause_intervals(s, acc.name)
             client = rt.client(acc)
             for slot, result in plan_slots(slots, acc, rt.library, client, history, policy,
@@ -88,6 +107,63 @@ def _plan_accounts(rt: Any, accounts: list[AccountSettings], now: datetime, end:
                     rows.append(_row(acc.name, slot.at, None, slot.label, "", "missed",
                                      result.reason, None))
     return rows
+
+
+def tip_hold(lib: Any, post: Post, approved: set[str] | None, account: AccountSettings,
+             now: datetime) -> str | None:
+    """Why the publisher will not send a queued tip post as it stands (the same test as its
+    check just before publishing), or None."""
+    if post.tip_id is None or post.status != "queued":
+        return None
+    tip = lib.tips.get(post.tip_id)
+    if tip is None:
+        why = "the tip is no longer in the library"
+    elif post.tip_id in lib.broken_tips:
+        why = "the tip has errors"
+    elif approved is not None and post.tip_id not in approved:
+        why = "approval withdrawn (the tip changed or was revoked since it was queued)"
+    elif tip.expired((post.scheduled_at or now).astimezone(account.timezone).date()):
+        why = f"the tip expired on {tip.valid_until}"
+    else:
+        return None
+    return why + ("; another tip is drawn when due" if post.kind == "slot"
+                  else "; it fails when due")
+
+
+def changed_tip_posts(rt: Any) -> list[tuple[Post, str]]:
+    """Queued and draft tip posts whose text is no longer what their tip renders to, with
+    what will become of each (for `content check`)."""
+    from outreach.texts import render_tip
+
+    lib = rt.library
+    out: list[tuple[Post, str]] = []
+    with rt.db.reader() as s:
+        approved = approved_tips(s, lib, rt.settings.policy)
+        posts = s.execute(select(Post).where(
+            col(Post.status).in_(("queued", "draft")), col(Post.tip_id).is_not(None),
+        ).order_by(col(Post.scheduled_at), col(Post.id))).scalars().all()
+    now = rt.clock()
+    for post in posts:
+        account = rt.settings.accounts.get(post.account)
+        tip = lib.tips.get(post.tip_id or "")
+        if account is None:
+            continue
+        hold = tip_hold(lib, post, approved, account, now)
+        if tip is not None and hold is None:
+            try:
+                current = render_tip(lib, tip, post.variant or 0, account)
+            except (ContentError, IndexError):
+                current = None
+            if current == post.text:
+                continue
+            hold = ("it was queued with an older text of this tip and goes out with that "
+                    "text (queue edit or cancel it)")
+        elif hold is not None:
+            hold = "changed since it was queued: " + hold
+        else:
+            continue
+        out.append((post, hold))
+    return out
 
 
 def _row(account: str, at: Any, tip_id: str | None, category: str | None, text: str,

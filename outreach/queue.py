@@ -9,11 +9,11 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import SQLModel, col
 
 from outreach.config import AccountSettings
@@ -66,6 +66,7 @@ class NewPost:
     variant: int | None
     category: str | None
     status: str
+    warnings: tuple[str, ...] = ()
 
 
 def prepare_post(rt: Any, session: Any, account_name: str, *, tip: str | None, text: str | None,
@@ -107,7 +108,44 @@ def prepare_post(rt: Any, session: Any, account_name: str, *, tip: str | None, t
     problems = text_problems(body, client, lib)
     if problems:
         raise InputError("; ".join(problems))
-    return NewPost(account, at, body, tip, variant, category, status)
+    warnings = post_warnings(rt, session, account, at, tip=tip, text=text)
+    return NewPost(account, at, body, tip, variant, category, status, tuple(warnings))
+
+
+def post_warnings(rt: Any, session: Any, account: AccountSettings, at: datetime, *,
+                  tip: str | None, text: str | None) -> list[str]:
+    """What is allowed but probably not meant: a tip already used on the account within
+    ``cooldown_days``, a time in quiet hours or on a blackout date, template marks in a
+    literal text."""
+    from outreach.planner import USED_STATUSES, in_quiet_hours
+    from outreach.timeparse import show_local
+
+    policy = rt.settings.policy
+    out = []
+    if tip is not None and policy.cooldown_days > 0:
+        cooldown = timedelta(days=policy.cooldown_days)
+        used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
+        near = session.execute(select(col(Post.id), col(Post.status), used_at).where(
+            col(Post.account) == account.name, col(Post.tip_id) == tip,
+            col(Post.status).in_(USED_STATUSES),
+            used_at > at - cooldown, used_at < at + cooldown,
+        ).order_by(used_at).limit(3)).all()
+        for post_id, status, when in near:
+            out.append(f"tip {tip} is already {status} on {account.name} as post {post_id} "
+                       f"({show_local(when, account.timezone)}), within cooldown_days "
+                       f"({policy.cooldown_days})")
+    local = at.astimezone(account.timezone)
+    if local.date() in policy.blackout_dates:
+        out.append(f"{show_local(at, account.timezone)} is on a blackout date "
+                   f"({local.date()}, policy.blackout_dates): slots stay silent that day")
+    if policy.quiet_hours is not None and in_quiet_hours(local.time(), policy.quiet_hours):
+        start, end = policy.quiet_hours
+        out.append(f"{show_local(at, account.timezone)} is in quiet hours "
+                   f"({start:%H:%M}-{end:%H:%M}, policy.quiet_hours)")
+    if text is not None and ("{{" in text or "{%" in text):
+        out.append("the text contains template marks ({{ … }}); it is not a template and is "
+                   "posted literally, marks and all")
+    return out
 
 
 def insert_post(session: Any, new: NewPost, *, by: str, now: datetime) -> Post:
@@ -125,22 +163,30 @@ def insert_post(session: Any, new: NewPost, *, by: str, now: datetime) -> Post:
 
 
 def add_post(rt: Any, account: str, *, tip: str | None, text: str | None, at: str | None,
-             by: str) -> Post:
+             by: str, strict: bool = False, warnings: list[str] | None = None) -> Post:
+    """Queue one post. What is allowed but probably not meant is added to ``warnings``;
+    with ``strict`` it is refused instead."""
     now = rt.clock()
     acc = rt.settings.account(account)
     when = parse_when(at, acc.timezone, now) if at is not None else now
-    check_not_past(when, now)
+    check_not_past(when, now, zone=acc.timezone)
     with rt.db.session() as s:
         approved = approved_tips(s, rt.library, rt.settings.policy) if tip else None
         new = prepare_post(rt, s, account, tip=tip, text=text, at=when, approved=approved)
+        if strict and new.warnings:
+            raise InputError("; ".join(new.warnings) + " (--strict: nothing was queued)")
+        if warnings is not None:
+            warnings.extend(new.warnings)
         post = insert_post(s, new, by=by, now=now)
         s.commit()
         return post
 
 
-def import_posts(rt: Any, path: Path, *, by: str) -> list[Post]:
-    """CSV or JSON Lines; every row is validated first and nothing is stored unless all are."""
-    rows = read_import_rows(path)
+def import_posts(rt: Any, path: Path, *, by: str,
+                 warnings: list[str] | None = None) -> list[Post]:
+    """CSV or JSON Lines; every row is validated first and nothing is stored unless all are.
+    What is allowed but probably not meant is added to ``warnings`` as ``FILE:ROW: …``."""
+    rows = read_import_rows(path, warnings)
     now = rt.clock()
     errors: list[str] = []
     prepared: list[NewPost] = []
@@ -158,10 +204,12 @@ def import_posts(rt: Any, path: Path, *, by: str) -> list[Post]:
                 acc = rt.settings.account(account)
                 at_text = _cell(row, "at")
                 when = parse_when(at_text, acc.timezone, now, what="at") if at_text else now
-                check_not_past(when, now, what="at")
+                check_not_past(when, now, what="at", zone=acc.timezone)
                 tip, text = _cell(row, "tip") or None, _cell(row, "text") or None
                 prepared.append(prepare_post(rt, s, account, tip=tip, text=text, at=when,
                                              approved=approved))
+                if warnings is not None:
+                    warnings.extend(f"{where}: {w}" for w in prepared[-1].warnings)
             except (InputError, ContentError) as exc:
                 errors.append(f"{where}: {exc.message}")
         if errors:
@@ -185,7 +233,8 @@ def _cell(row: dict[str, Any], key: str) -> str:
     return value.strip()
 
 
-def read_import_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def read_import_rows(path: Path,
+                     notes: list[str] | None = None) -> list[tuple[int, dict[str, Any]]]:
     try:
         size = path.stat().st_size
         if size > MAX_IMPORT_BYTES:
@@ -199,11 +248,7 @@ def read_import_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         raise InputError(f"cannot read: {exc.strerror}", where=str(path)) from None
     if b"\x00" in raw:
         raise InputError("binary file (expected CSV or JSON Lines)", where=str(path))
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad_line = raw[: exc.start].count(b"\n") + 1
-        raise InputError("not valid UTF-8", where=f"{path}:{bad_line}") from None
+    text = decode_import(raw, path, notes)
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json") or text.lstrip().startswith("{"):
         rows = []
         for i, line in enumerate(text.splitlines(), 1):
@@ -243,13 +288,32 @@ def read_import_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
+def decode_import(raw: bytes, path: Path, notes: list[str] | None = None) -> str:
+    """UTF-8 (with or without a BOM), else GB18030 — what Excel writes for "CSV" on Chinese
+    Windows (a superset of GBK and GB2312) — saying so in ``notes``."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        utf8_error = InputError("not valid UTF-8, nor GB18030 (save it as \"CSV UTF-8\")",
+                                where=f"{path}:{bad_line}")
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise utf8_error from None
+    if notes is not None:
+        notes.append(f"{path}: read as GB18030 (GBK), Excel's encoding on Chinese Windows; "
+                     "the file is not UTF-8")
+    return text
+
+
 def approve_post(rt: Any, post_id: int, *, by: str) -> Post:
     now = rt.clock()
     with rt.db.session() as s:
         post = get_post(s, post_id)
         if post.status != "draft":
             raise StateError(f"post {post_id} is {post.status}; only drafts are approved")
-        if post.created_by == by and not rt.settings.policy.allow_self_approval:
+        if text_author(s, post) == by and not rt.settings.policy.allow_self_approval:
             raise StateError(f"post {post_id} was written by {by}; another officer must approve "
                              "it (or set policy.allow_self_approval = true)")
         post.status, post.approved_by, post.approved_at, post.updated_at = "queued", by, now, now
@@ -287,7 +351,8 @@ def cancel_post(rt: Any, post_id: int, *, by: str, reason: str | None) -> Post:
         return post
 
 
-def reschedule_post(rt: Any, post_id: int, at: str, *, by: str) -> Post:
+def reschedule_post(rt: Any, post_id: int, at: str, *, by: str,
+                    warnings: list[str] | None = None) -> Post:
     now = rt.clock()
     with rt.db.session() as s:
         post = get_post(s, post_id)
@@ -296,7 +361,7 @@ def reschedule_post(rt: Any, post_id: int, at: str, *, by: str) -> Post:
                              "can be rescheduled")
         acc = rt.settings.account(post.account)
         when = parse_when(at, acc.timezone, now)
-        check_not_past(when, now)
+        check_not_past(when, now, zone=acc.timezone)
         old = post.scheduled_at
         n = s.execute(update(Post).where(col(Post.id) == post_id,
                                          col(Post.status) == post.status)
@@ -306,8 +371,73 @@ def reschedule_post(rt: Any, post_id: int, at: str, *, by: str) -> Post:
         audit(s, now, by, "queue_reschedule", account=post.account, post_id=post_id,
               detail={"from": old.isoformat() if old else None, "to": when.isoformat()})
         s.commit()
+        if warnings is not None:
+            warnings.extend(post_warnings(rt, s, acc, when, tip=None, text=None))
         s.refresh(post)
         return post
+
+
+def edit_post(rt: Any, post_id: int, *, text: str | None, at: str | None, by: str,
+              warnings: list[str] | None = None) -> Post:
+    """Change a draft's or a queued post's text and/or time, audited. A new text passes the
+    checks of `queue add` and needs approval again (four eyes: not by its editor); a new
+    time alone keeps the approval, as a reschedule does."""
+    if text is None and at is None:
+        raise InputError("give --text or --at (or both)")
+    now = rt.clock()
+    with rt.db.session() as s:
+        post = get_post(s, post_id)
+        if post.status not in ("draft", "queued") or post.claimed_by is not None:
+            raise StateError(f"post {post_id} is {post.status}; only drafts and queued posts "
+                             "can be edited")
+        acc = rt.settings.account(post.account)
+        values: dict[str, Any] = {"updated_at": now}
+        detail: dict[str, Any] = {}
+        if at is not None:
+            when = parse_when(at, acc.timezone, now)
+            check_not_past(when, now, zone=acc.timezone)
+            values.update(scheduled_at=when, not_before=when)
+            detail.update(at_from=post.scheduled_at.isoformat() if post.scheduled_at else None,
+                          at_to=when.isoformat())
+        when = values.get("scheduled_at") or post.scheduled_at or now
+        notes = post_warnings(rt, s, acc, when, tip=None, text=None) if at is not None else []
+        if text is not None:
+            new = prepare_post(rt, s, post.account, tip=None, text=text, at=when,
+                               approved=None)
+            notes = list(new.warnings)
+            if new.text != post.text:
+                values.update(text=new.text, tip_id=None, variant=None, status=new.status,
+                              approved_by=None, approved_at=None)
+                if new.status == "queued":  # approval not required: the editor's word stands
+                    values.update(approved_by=by, approved_at=now)
+                detail.update(text_from=post.text, text_to=new.text, tip_from=post.tip_id)
+        if not detail:
+            return post
+        n = s.execute(update(Post).where(col(Post.id) == post_id,
+                                         col(Post.status) == post.status,
+                                         col(Post.claimed_by).is_(None))
+                      .values(**values)).rowcount
+        if n != 1:
+            raise StateError(f"post {post_id} changed while editing; try again")
+        audit(s, now, by, "queue_edit", account=post.account, post_id=post_id, detail=detail)
+        s.commit()
+        if warnings is not None:
+            warnings.extend(notes)
+        s.refresh(post)
+        return post
+
+
+def text_author(session: Any, post: Post) -> str | None:
+    """Who wrote the post's current text: its last editor, else its author."""
+    from outreach.models import AuditLog
+
+    rows = session.execute(select(col(AuditLog.actor), col(AuditLog.detail)).where(
+        col(AuditLog.post_id) == post.id, col(AuditLog.action) == "queue_edit",
+    ).order_by(col(AuditLog.id).desc())).all()
+    for actor, detail in rows:
+        if isinstance(detail, dict) and "text_to" in detail:
+            return str(actor)
+    return post.created_by
 
 
 def retract_post(rt: Any, post_id: int, *, by: str, reason: str) -> Post:
@@ -375,6 +505,55 @@ def approve_tips(rt: Any, tip_ids: list[str], *, by: str) -> list[Approval]:
             out.append(approval)
         s.commit()
     return out
+
+
+def unapproved_tips(rt: Any, *, category: str | None, by: str) -> tuple[list[Any], list[str]]:
+    """The tips a bulk approval would approve (not approved as they are now; all of them,
+    or those of ``category`` and its sub-codes), and why others are left out."""
+    from outreach.content import category_matches
+
+    lib = rt.library
+    policy = rt.settings.policy
+    with rt.db.reader() as s:
+        approved = approved_tips(s, lib, policy) or set()
+    chosen: list[Any] = []
+    skipped: list[str] = []
+    for tip in sorted(lib.tips.values(), key=lambda t: (t.category, t.lang, t.id)):
+        if category is not None and not category_matches(category, tip.category):
+            continue
+        if tip.id in approved:
+            continue
+        problems = [str(p) for p in lib.errors if p.tip_id == tip.id]
+        problems += render_problems(rt, tip)
+        if problems:
+            skipped.append(f"{tip.id}: has errors ({problems[0]})")
+        elif tip.author and tip.author == by and not policy.allow_self_approval:
+            skipped.append(f"{tip.id}: written by {by}; another officer must approve it")
+        else:
+            chosen.append(tip)
+    return chosen, skipped
+
+
+def revoke_tips(rt: Any, tip_ids: list[str], *, by: str, reason: str | None) -> list[str]:
+    """Withdraw the approval of tips (every approval of each, whatever text it was for),
+    audited; a tip that is not approved is an error and nothing is changed."""
+    lib = rt.library
+    tips = [lib.tip(t) for t in tip_ids]
+    now = rt.clock()
+    with rt.db.session() as s:
+        rows = s.execute(select(Approval).where(
+            col(Approval.tip_id).in_([t.id for t in tips]))).scalars().all()
+        current = {a.tip_id for a in rows if a.text_hash == lib.tips[a.tip_id].text_hash}
+        for tip in tips:
+            if tip.id not in current:
+                raise StateError(f"tip {tip.id!r} is not approved; nothing was revoked")
+        for a in rows:
+            s.delete(a)
+        for tip in tips:
+            audit(s, now, by, "content_revoke", target=tip.id, reason=reason,
+                  detail={"hash": tip.text_hash[:16]})
+        s.commit()
+    return [t.id for t in tips]
 
 
 def approve_tip(rt: Any, tip_id: str, *, by: str) -> Approval:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from outreach.output import local, markup, plain, safe, shorten
 STATUS_STYLE = {
     "draft": "magenta", "queued": "cyan", "publishing": "yellow", "unconfirmed": "bold yellow",
     "published": "green", "failed": "bold red", "cancelled": "dim", "missed": "red",
-    "retracted": "dim red", "planned": "cyan", "paused": "yellow",
+    "retracted": "dim red", "planned": "cyan", "paused": "yellow", "held": "yellow",
 }
 
 
@@ -177,22 +178,71 @@ def print_content_stats(data: dict[str, Any]) -> None:
 
 
 def print_tip(d: dict[str, Any]) -> None:
+    from rich.cells import cell_len
+
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column(overflow="fold")
+    labels = ["variant 99", "approved"] + ([f"posted on {d['account']}"] if "rendered" in d
+                                           else [])
+    width = max(output.out.width - max(cell_len(x) for x in labels) - 2, 20)
+
+    def text(value: str) -> str:  # wrapped here, so a {{ mark }} is never split
+        return "\n".join(plain(line) for line in wrap_keeping_marks(value, width))
+
     for key in ("id", "category", "lang", "title", "source", "review_by", "valid_until", "file"):
         if d.get(key):
             t.add_row(key, str(d[key]))
-    t.add_row("text", d["text"])
+    if "approved" in d:
+        t.add_row("approved", markup(
+            "[green]yes[/], not required" if not d["approval_required"]
+            else f"[green]yes[/], approved by {safe(d['approved_by'])} "
+                 f"{d['approved_at']:%Y-%m-%d}" if d["approved"]
+            else "[yellow]not approved[/] (outreach content approve ID)"))
+    t.add_row("text", text(d["text"]))
     for i, v in enumerate(d["variants"], 1):
-        t.add_row(f"variant {i}", v)
+        t.add_row(f"variant {i}", text(v))
     if "rendered" in d:
-        t.add_row(f"posted on {d['account']}", d["rendered"])
+        t.add_row(f"posted on {d['account']}", text(d["rendered"]))
         colour = "green" if d["length"] <= d["max_length"] else "red"
         t.add_row("length", markup(f"[{colour}]{d['length']}[/] of {d['max_length']}"))
         for p in d["problems"]:
             t.add_row(markup("[red]problem[/]"), p)
     output.out.print(t)
+
+
+_WRAP_TOKENS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|[ \t]+|[\x21-\x7e]+|.", re.S)
+
+
+_NO_LINE_START = frozenset("，。、；：？！）》」』”’…,.;:?!)")
+
+
+def wrap_keeping_marks(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` cells, broken at spaces (or between CJK characters), never
+    inside a template mark ({{ … }}, {% … %}) unless the mark alone is wider."""
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for token in _WRAP_TOKENS.findall(paragraph):
+            if cell_len(line + token) <= width:
+                line += token
+                continue
+            carry = ""
+            if token in _NO_LINE_START and len(line) > 1 and not line[-1].isspace():
+                line, carry = line[:-1], line[-1]  # "。" never starts a line: take one along
+            if line.strip():
+                lines.append(line.rstrip())
+            line = "" if token.isspace() else carry + token
+            while cell_len(line) > width:  # one token wider than a line: fold it
+                cut = width
+                while cell_len(line[:cut]) > width:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+        lines.append(line.rstrip())
+    return lines
 
 
 def print_stale(rows: list[dict[str, Any]]) -> None:
@@ -227,7 +277,7 @@ def print_plan(rt: Any, rows: list[dict[str, Any]]) -> None:
     output.message(f"{len(rows)} slot(s)" + (f", {missed} missed" if missed else ""))
 
 
-def print_accounts(rt: Any, rows: list[dict[str, Any]]) -> None:
+def print_accounts(rt: Any, rows: list[dict[str, Any]], *, pauses: bool = True) -> None:
     t = Table(header_style="bold")
     for name in ("name", "platform", "state", "followers", "next slot", "last success",
                 "token expires", "note"):
@@ -235,8 +285,10 @@ def print_accounts(rt: Any, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         zone = rt.settings.account(r["name"]).timezone
         style = {"active": "green", "paused": "yellow", "needs_reauth": "red",
-                 "unconfigured": "dim"}[r["state"]]
+                 "unconfigured": "dim", "check_failed": "red"}.get(r["state"], "white")
         note = r["last_error"] or r["state_reason"] or ""
+        if r.get("paused_by"):
+            note = (f"paused by {r['paused_by']}; " + note).strip("; ")
         if r["simulated"]:
             note = ("simulated audience; " + note).strip("; ")
         shown = Text(plain(shorten(note, 50)))
@@ -249,6 +301,13 @@ def print_accounts(rt: Any, rows: list[dict[str, Any]]) -> None:
                   Text(expires, style="red" if r["token_expiring"] else ""),
                   shown)
     output.out.print(t)
+    for r in rows if pauses else ():
+        for p in r.get("placeholders", ()):
+            output.out.print(f"[yellow]placeholder:[/] {safe(p)}")
+        if r.get("paused_by"):
+            zone = rt.settings.account(r["name"]).timezone
+            output.out.print(f"[yellow]paused:[/] {r['name']} by {safe(r['paused_by'])} since "
+                             f"{local(r['paused_at'], zone)}: {safe(r['paused_reason'])}")
 
 
 def print_status(rt: Any, d: dict[str, Any]) -> None:
@@ -266,7 +325,7 @@ def print_status(rt: Any, d: dict[str, Any]) -> None:
         f"queue: {q['queued']} queued ({q['due']} due, {q['overdue']} overdue), "
         f"{q['drafts']} draft(s), {q['publishing']} publishing, {q['unconfirmed']} unconfirmed, "
         f"{q['failed_today']} failed in 24 h, {q['published']} published, {q['missed']} missed")
-    print_accounts(rt, d["accounts"])
+    print_accounts(rt, d["accounts"], pauses=False)  # the warnings below say it
     for p in d["problems"]:
         output.out.print(f"[bold red]problem:[/] {safe(p)}")
     for w in d["warnings"]:

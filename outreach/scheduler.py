@@ -82,7 +82,13 @@ def _once(rt: Any) -> int:
     metrics = collect(rt)
     comments = collect_comments(rt)
     deliver_alerts(rt)
-    parts = [f"{n} {k}" for k, n in sorted(summary.counts.items())] or ["nothing due"]
+    parts = [f"{n} {k}" for k, n in sorted(summary.counts.items())]
+    from outreach.health import describe_held, held_posts
+
+    held = held_posts(rt, rt.clock())  # due, but waiting: say for what
+    if held:
+        parts.append("held: " + describe_held(held))
+    parts = parts or ["nothing due"]
     output.message("run --once: " + ", ".join(parts)
                    + f"; metrics: {metrics.posts_checked} post(s) checked; "
                    f"{metrics.comments_stored + comments.comments_stored} new comment(s)")
@@ -106,16 +112,25 @@ def _dry_run(rt: Any) -> int:
             col(Post.status).in_(("queued", "unconfirmed", "publishing")),
             col(Post.not_before) <= now,
         ).order_by(col(Post.not_before))).scalars().all()
+
+    def zone(account: str) -> Any:  # times as the account's officers read them
+        acc = rt.settings.accounts.get(account)
+        return acc.timezone if acc else rt.settings.timezone
+
     for p in due:
         verb = "would publish" if p.status == "queued" else "would reconcile"
-        output.out.print(f"{verb} post {p.id} on {p.account}: "
+        output.out.print(f"{verb} post {p.id} on {p.account} "
+                         f"({output.local(p.scheduled_at, zone(p.account))}): "
                          f"{output.safe(output.shorten(p.text, 70))}")
-    upcoming = [r for r in plan_rows(rt, days=1) if r["post_id"] is None]
+    hours = rt.settings.policy.materialise_hours
+    upcoming = [r for r in plan_rows(rt, days=1, ahead=timedelta(hours=hours))
+                if r["post_id"] is None]
     for r in upcoming:
-        output.out.print(f"would draw {r['scheduled_at']} {r['account']}: "
+        at = datetime.fromisoformat(r["scheduled_at"])
+        output.out.print(f"would draw {output.local(at, zone(r['account']))} {r['account']}: "
                          f"{output.safe(r['tip_id'] or r['reason'])}")
-    output.message(f"dry run: {len(due)} post(s) due, {len(upcoming)} slot(s) in the next 24 h "
-                   "to materialise; nothing was changed")
+    output.message(f"dry run: {len(due)} post(s) due, {len(upcoming)} slot(s) in the next "
+                   f"{hours} h to materialise; nothing was changed")
     return 0
 
 

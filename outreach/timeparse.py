@@ -114,8 +114,18 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def check_not_past(at: datetime, now: datetime, *, what: str = "--at",
-                   tolerance: timedelta = timedelta(minutes=5)) -> None:
+                   tolerance: timedelta = timedelta(minutes=5),
+                   zone: ZoneInfo | None = None) -> None:
+    """Refuse a time in the past (or absurdly far ahead), shown as the person reads it: in
+    ``zone`` (the account's) when given."""
+    shown = show_local(at, zone) if zone is not None else at.isoformat()
     if at < now - tolerance:
-        raise InputError(f"{what}: {at.isoformat()} is in the past")
+        raise InputError(f"{what}: {shown} is in the past")
     if at > now + timedelta(days=3660):
-        raise InputError(f"{what}: {at.isoformat()} is more than ten years ahead")
+        raise InputError(f"{what}: {shown} is more than ten years ahead")
+
+
+def show_local(at: datetime, zone: ZoneInfo) -> str:
+    """An instant as a person in ``zone`` reads it, with the zone's abbreviation."""
+    local = at.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or zone.key}"

@@ -489,8 +489,8 @@ ARGUMENT_CASES = [
     usage("args-missing-account", ("queue", "add", "--text", "x"), "--account"),
     usage("args-missing-reason", ("pause",), "--reason"),
     usage("args-missing-at", ("queue", "reschedule", "1"), "--at"),
-    usage("args-id-not-an-integer", ("queue", "cancel", "1.5"), "post_ids"),
-    usage("args-one-id-not-an-integer", ("queue", "approve", "1", "abc"), "post_ids"),
+    usage("args-id-not-an-integer", ("queue", "cancel", "1.5"), "'ID'"),
+    usage("args-one-id-not-an-integer", ("queue", "approve", "1", "abc"), "'ID'"),
     usage("args-tip-and-text", ("queue", "add", "--account", "pingan-local", "--tip", "x",
                                 "--text", "y"), "exactly one"),
     usage("args-blank-by", (*ADD, "--by", " "), "--by"),
@@ -1046,7 +1046,7 @@ def test_hostile_mastodon_answers_to_every_read(mastodon: respx.MockRouter, cli:
     assert r.code == 0 and "md" in r.json["skipped"], r.out + r.err
     r = cli("accounts", "check", "--json")
     assert r.code == 1 and r.json[0]["ok"] is False  # verify_credentials answers junk
-    assert r.json[0]["detail"].startswith("TransientError:")
+    assert r.json[0]["error"] == "TransientError"
     assert "Traceback" not in r.out + r.err
     r = cli("status", "--json")
     assert r.code == 1 and "Traceback" not in r.err

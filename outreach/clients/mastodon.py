@@ -183,7 +183,7 @@ class MastodonClient(HttpClientOwner):
             return self._limits
         limits = {"max_characters": DEFAULT_MAX_CHARACTERS, "url_weight": DEFAULT_URL_WEIGHT}
         self._limits_retry = None
-        if self._account.api_base:
+        if self._account.api_base and self._has_token():  # unconfigured: never contacted
             try:
                 body = self._get_json("/api/v2/instance", auth=False)
                 config = body.get("configuration")
@@ -205,6 +205,12 @@ class MastodonClient(HttpClientOwner):
                 )
         self._limits = limits
         return limits
+
+    def _has_token(self) -> bool:
+        try:
+            return self._account.token() is not None
+        except OutreachError:  # a token file others can read: refused elsewhere, loudly
+            return False
 
     # --- account -----------------------------------------------------------------------
 
