@@ -90,8 +90,6 @@ def account_state(rt: Any, session: Any, name: str, row: Account | None,
         return "unconfigured", "no token"
     if row is not None and row.state == "needs_reauth":
         return "needs_reauth", row.last_error
-    if row is not None and row.state == "check_failed" and row.last_error:
-        return "check_failed", row.last_error  # until a check or a publish succeeds
     if paused_at(pause_intervals(session, name), now):
         return "paused", None
     return "active", None
@@ -163,6 +161,10 @@ def account_rows(rt: Any) -> list[dict[str, Any]]:
         for name, acc in rt.settings.accounts.items():
             row = rows.get(name)
             state, why = account_state(rt, s, name, row, now)
+            # a failed `accounts check` (not a refused token): the state stays one of the
+            # four, and the failure is said apart until a check or a publish succeeds
+            check_failed = bool(row is not None and row.state == "check_failed"
+                                and row.last_error and state in ("active", "paused"))
             next_post = s.execute(select(func.min(col(Post.scheduled_at))).where(
                 col(Post.account) == name, col(Post.status) == "queued",
                 col(Post.scheduled_at) >= now)).scalar()
@@ -172,8 +174,10 @@ def account_rows(rt: Any) -> list[dict[str, Any]]:
             expires = row.token_expires_at if row else None
             held = open_pause(s, name, now)
             out.append({
-                "name": name, "platform": acc.platform, "state": state,
+                "name": name, "display_name": acc.display_name, "platform": acc.platform,
+                "state": state,
                 "state_reason": why,
+                "check_failed": check_failed,
                 "paused_by": held.paused_by if held else None,
                 "paused_at": held.started_at if held else None,
                 "paused_reason": held.reason if held else None,
@@ -240,9 +244,9 @@ def health(rt: Any) -> dict[str, Any]:
         if a["open_emergencies"]:
             problems.append(f"account {a['name']}: {a['open_emergencies']} emergency comment(s) "
                             "unanswered")
-        if a["state"] == "check_failed":
+        if a["check_failed"]:
             warnings.append(f"account {a['name']}: the last `accounts check` failed "
-                            f"({a['state_reason']})")
+                            f"({a['last_error']})")
         warnings.extend(a["placeholders"])
         if a["state"] == "unconfigured":
             warnings.append(f"account {a['name']} is unconfigured ({a['state_reason']})")

@@ -285,7 +285,7 @@ def print_accounts(rt: Any, rows: list[dict[str, Any]], *, pauses: bool = True) 
     for r in rows:
         zone = rt.settings.account(r["name"]).timezone
         style = {"active": "green", "paused": "yellow", "needs_reauth": "red",
-                 "unconfigured": "dim", "check_failed": "red"}.get(r["state"], "white")
+                 "unconfigured": "dim"}.get(r["state"], "white")
         note = r["last_error"] or r["state_reason"] or ""
         if r.get("paused_by"):
             note = (f"paused by {r['paused_by']}; " + note).strip("; ")
@@ -295,7 +295,10 @@ def print_accounts(rt: Any, rows: list[dict[str, Any]], *, pauses: bool = True) 
         if r["open_emergencies"]:
             shown = Text.assemble((f"{r['open_emergencies']} emergency", "bold red"), " ", shown)
         expires = local(r["token_expires_at"], zone) if r["token_expires_at"] else "-"
-        t.add_row(r["name"], r["platform"], Text(r["state"], style=style),
+        state = Text(r["state"], style=style)
+        if r.get("check_failed"):
+            state.append(" (check failed)", style="red")
+        t.add_row(r["name"], r["platform"], state,
                   str(r["followers"]) if r["followers"] is not None else "-",
                   local(r["next_slot_at"], zone), local(r["last_success_at"], zone),
                   Text(expires, style="red" if r["token_expiring"] else ""),
