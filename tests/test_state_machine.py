@@ -44,7 +44,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from outreach.clients.base import Published, RemoteComment
 from outreach.clients.local import LocalClient
-from outreach.collector import collect
+from outreach.collector import collect, deliver_alerts
 from outreach.config import AccountSettings, load_settings
 from outreach.errors import AmbiguousOutcome, OutreachError, RateLimited, TransientError
 from outreach.publisher import Publisher
@@ -243,7 +243,7 @@ class OutreachMachine(RuleBasedStateMachine):
         self.workers = 0
         self.publisher = self._new_worker()
         self.n = 0
-        self.replied: set[int] = set()
+        self.again: set[int] = set()  # comments answered again on purpose (--again)
         type(self).runs_total += 1
 
     # --- helpers ---------------------------------------------------------------------
@@ -283,6 +283,7 @@ class OutreachMachine(RuleBasedStateMachine):
         try:
             collect(self.rt, force=force, young=None if force else timedelta(days=7),
                     figures=False)
+            deliver_alerts(self.rt)
         except Abandon:
             pass
 
@@ -376,8 +377,8 @@ class OutreachMachine(RuleBasedStateMachine):
         self._count("sweep")
         self._sweep()
 
-    @rule(data=st.data())
-    def reply(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), again=st.sampled_from([False, False, False, True]))
+    def reply(self, data: st.DataObject, again: bool) -> None:
         from outreach.inbox import reply
 
         ids = [r[0] for r in self._db("SELECT id FROM comments WHERE is_own = 0 "
@@ -387,8 +388,11 @@ class OutreachMachine(RuleBasedStateMachine):
         self._count("reply")
         comment_id = data.draw(st.sampled_from(ids))
         self.n += 1
+        if again:
+            self.again.add(comment_id)
         try:
-            reply(self.rt, comment_id, f"感谢留言，已转相关部门处理（{self.n}）。", by="officer-a")
+            reply(self.rt, comment_id, f"感谢留言，已转相关部门处理（{self.n}）。", by="officer-a",
+                  again=again)
         except Abandon:
             self.publisher = self._new_worker()
         except OutreachError:
@@ -404,6 +408,14 @@ class OutreachMachine(RuleBasedStateMachine):
             "('publishing', 'unconfirmed', 'published', 'retracted', 'queued', 'failed')"))
         for text, n in texts.items():
             assert n <= max(posts[text], 1), f"{n} statuses for {posts[text]} post(s): {text[:50]}"
+
+    @invariant()
+    def one_reply_a_comment(self) -> None:
+        targets = Counter(s["in_reply_to"] for s in self._statuses() if s["in_reply_to"])
+        remote = dict(self._db("SELECT remote_id, id FROM comments"))
+        for target, n in targets.items():
+            comment = remote.get(target.split(":", 1)[-1])
+            assert n == 1 or comment in self.again, f"{n} replies to comment {comment}"
 
     @invariant()
     def nothing_sent_while_paused(self) -> None:
