@@ -107,16 +107,34 @@ class AccountSettings:
             if value:
                 return Secret(value)
         path = self.token_file
-        if path.exists():
-            mode = stat.S_IMODE(path.stat().st_mode)
-            if mode & 0o077:
-                raise ConfigError(
-                    f"token file is readable by others (mode {mode:o}); run: chmod 600 {path}",
-                    where=str(path),
-                )
-            lines = path.read_text(encoding="utf-8").strip().splitlines()
-            if lines and lines[0].strip():
-                return Secret(lines[0].strip())
+        again = ("store the token again (`outreach auth`, or a 0600 file with the token on "
+                 "its first line)")
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the token file {path}: {exc.strerror or exc}; "
+                              f"{again}") from None
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise ConfigError(f"the token file {path} is {kind}; remove it and {again}")
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                f"token file is readable by others (mode {mode:o}); run: chmod 600 {path}",
+                where=str(path),
+            )
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"the token file {path} is not UTF-8 text; {again}") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the token file {path}: {exc.strerror or exc}; "
+                              f"{again}") from None
+        lines = text.strip().splitlines()
+        if lines and lines[0].strip():
+            return Secret(lines[0].strip())
         return None
 
 

@@ -25,6 +25,7 @@ from sqlmodel import col
 
 from outreach import output
 from outreach.collector import collect, collect_comments
+from outreach.errors import ConfigError
 from outreach.models import DaemonHeartbeat, Post
 from outreach.planner import materialise
 from outreach.publisher import Publisher
@@ -61,7 +62,12 @@ def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False,
     with rt.db.reader() as s:
         states = dict(s.execute(select(col(Account.name), col(Account.state))).all())
     for acc in rt.settings.accounts.values():
-        if not rt.configured(acc):
+        try:
+            configured = rt.configured(acc)
+        except ConfigError as exc:  # one account's broken token file stops only that account
+            output.warn(f"account {acc.name} is unconfigured ({exc.message}): skipped")
+            continue
+        if not configured:
             output.warn(f"account {acc.name} is unconfigured (no token): skipped")
         elif states.get(acc.name) == "needs_reauth":
             output.warn(f"account {acc.name} needs re-authorisation: its posts wait (run "
