@@ -181,6 +181,7 @@ class Settings:
     content_dir: Path
     data_dir: Path
     accounts: Mapping[str, AccountSettings]
+    request_deadline_seconds: int = 60  # the longest one platform request may take, in all
     policy: Policy = field(default_factory=Policy)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     opinions: OpinionSettings = field(default_factory=OpinionSettings)
@@ -341,12 +342,15 @@ class _Reader:
 
         self.table(data, "", {"outreach", "accounts", "policy", "metrics", "opinions"})
         top = self.table(data.get("outreach", {}), "outreach",
-                         {"database", "timezone", "content_dir", "data_dir"})
+                         {"database", "timezone", "content_dir", "data_dir",
+                          "request_deadline_seconds"})
         db = self.get(top, "outreach", "database", str, "sqlite:///outreach.db")
         database_url = self._database_url(db)
         tz = self.zone(top.get("timezone", "Asia/Shanghai"), "outreach.timezone")
         content_dir = self.base / self.get(top, "outreach", "content_dir", str, "content")
         data_dir = self.base / self.get(top, "outreach", "data_dir", str, "data")
+        deadline = self.positive(top, "outreach", "request_deadline_seconds", 60, minimum=1,
+                                 maximum=3600)
 
         accounts_raw = data.get("accounts", {})
         if not isinstance(accounts_raw, dict):
@@ -415,7 +419,8 @@ class _Reader:
         opinions = self._opinions(data.get("opinions", {}))
         return Settings(path=self.path, database_url=database_url, timezone=tz,
                         content_dir=content_dir, data_dir=data_dir,
-                        accounts=MappingProxyType(accounts), policy=policy, metrics=metrics,
+                        accounts=MappingProxyType(accounts), request_deadline_seconds=deadline,
+                        policy=policy, metrics=metrics,
                         opinions=opinions)
 
     def _database_url(self, url: str) -> str:

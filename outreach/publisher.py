@@ -332,6 +332,7 @@ class Publisher:
             due = s.execute(select(col(Post.id), col(Post.account), col(Post.scheduled_at)).where(
                 col(Post.kind) == "slot", col(Post.status) == "queued",
                 col(Post.scheduled_at) <= now,
+                col(Post.account).in_(list(self.rt.settings.accounts)),  # a lane: its own
             )).all()
             pauses: dict[str, list[tuple[datetime, datetime | None]]] = {}
             for post_id, account, at in due:
