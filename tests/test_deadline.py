@@ -169,6 +169,25 @@ def test_accounts_check_ends_at_the_configured_deadline(workspace, cli, monkeypa
     assert took < 2 * 2 + 3  # the slow account, then the local one
 
 
+def test_accounts_check_waits_for_slow_platforms_side_by_side(workspace, cli, monkeypatch):
+    """Two slow accounts cost one deadline, not two."""
+    monkeypatch.setenv(TOKEN_ENV, "slow-token-0123456789")
+    with TrickleServer(0.5, "headers") as server:
+        write_weibo_config(workspace, server.url, deadline=3)
+        text = (workspace / "config.toml").read_text("utf-8")
+        policy = text.index("[policy]")
+        second = text[text.index("[accounts.slow]"):policy].replace("[accounts.slow]",
+                                                                       "[accounts.slow-2]")
+        (workspace / "config.toml").write_text(text[:policy] + second + text[policy:], "utf-8")
+        started = time.monotonic()
+        r = cli("accounts", "check", "--json")
+        took = time.monotonic() - started
+    assert r.code == 1
+    assert [(a["name"], a["ok"]) for a in r.json] == [
+        ("pingan-local", True), ("slow", False), ("slow-2", False)]
+    assert took < 3 + 2.5, took
+
+
 @pytest.mark.slow
 def test_accounts_check_against_a_byte_every_4_s_ends_within_70_s(workspace, cli, monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, "slow-token-0123456789")
