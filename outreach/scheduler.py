@@ -33,7 +33,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import col
 
 from outreach import output
@@ -211,9 +211,6 @@ class Daemon:
         self.publisher = Publisher(rt, worker=self.id, stop=self.stopping.is_set)
         self._lanes: dict[str, tuple[Worker, Publisher]] = {}
         self.sweeps = Worker("sweeps")
-        # Alert delivery (running ``[opinions] alert_command`` and the notification
-        # outbox) belongs on its own worker beside ``sweeps``, so that a slow alert never
-        # holds up a sweep or a lane: schedule it in ``serve`` with the sweeps' jobs.
         self._last_materialise: datetime | None = None
         self._ticks = 0
         self._published = 0
@@ -255,7 +252,7 @@ class Daemon:
             if self._last_materialise is None or now - self._last_materialise >= MATERIALISE_EVERY:
                 materialise(self.rt, now)
                 self._last_materialise = now
-            for account in self.rt.settings.accounts:
+            for account in self._due_accounts(now):
                 worker, publisher = self._lane(account)
                 worker.submit("publish", functools.partial(self._publish, account, publisher))
             self._last_error = None
@@ -267,6 +264,21 @@ class Daemon:
             self.heartbeat()
         except Exception:
             log.exception("heartbeat failed")
+
+    def _due_accounts(self, now: datetime) -> list[str]:
+        """The accounts with something for their lane now: a post due, a claim whose lease
+        ran out, or a held slot now too late to publish (one read; an idle daemon stays
+        idle)."""
+        late = now - timedelta(minutes=self.rt.settings.policy.catch_up_minutes)
+        with self.rt.db.reader() as s:
+            names = set(s.execute(select(col(Post.account)).where(or_(
+                (col(Post.status) == "queued") & (col(Post.not_before) <= now),
+                (col(Post.status) == "queued") & (col(Post.kind) == "slot")
+                & (col(Post.scheduled_at) < late),
+                col(Post.status).in_(("publishing", "unconfirmed"))
+                & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now),
+            )).distinct()).scalars())
+        return [a for a in self.rt.settings.accounts if a in names]
 
     def _publish(self, account: str, publisher: Publisher) -> None:
         """One pass of one account's lane: everything of it that is due now."""
@@ -332,6 +344,9 @@ class Daemon:
         scheduler.add_job(self.sweeps.submit, "interval", args=("comments", self.comments),
                           minutes=COMMENTS_EVERY_MINUTES, id="comments", replace_existing=True,
                           next_run_time=start + timedelta(seconds=5))
+        # Alert delivery (``[opinions] alert_command``, the notification outbox) belongs here
+        # as one more job, on a Worker of its own listed in ``_workers``: a slow alert then
+        # holds up neither a sweep nor a lane, and the stop closes it with the others.
         if not self._signals_installed:  # the caller did not: do it now
             self.stopping = stop_on_signals()
             self.publisher.stop = self.stopping.is_set
@@ -352,6 +367,9 @@ class Daemon:
             self._stop(scheduler)
         return 0
 
+    def _workers(self) -> list[Worker]:
+        return [w for w, _ in list(self._lanes.values())] + [self.sweeps]
+
     def _stop(self, scheduler: Any) -> None:
         """Within seconds, whatever a request is doing: no new jobs, requests in flight
         cancelled, a short grace for the lanes to record outcomes, then every claim still
@@ -361,7 +379,7 @@ class Daemon:
         cancelled = self.rt.cancel_requests()
         if cancelled:
             log.info("cancelled %s platform request(s) in flight", cancelled)
-        workers = [w for w, _ in self._lanes.values()] + [self.sweeps]
+        workers = self._workers()
         for worker in workers:
             worker.close()
         until = time.monotonic() + STOP_GRACE
