@@ -339,11 +339,9 @@ class Daemon:
         scheduler.add_job(self.tick, "interval", seconds=TICK_SECONDS, id="tick",
                           executor="tick", replace_existing=True, next_run_time=start)
         scheduler.add_job(self.sweeps.submit, "interval", args=("metrics", self.metrics),
-                          minutes=METRICS_EVERY_MINUTES, id="metrics", replace_existing=True,
-                          next_run_time=start + timedelta(seconds=5))
+                          minutes=METRICS_EVERY_MINUTES, id="metrics", replace_existing=True)
         scheduler.add_job(self.sweeps.submit, "interval", args=("comments", self.comments),
-                          minutes=COMMENTS_EVERY_MINUTES, id="comments", replace_existing=True,
-                          next_run_time=start + timedelta(seconds=5))
+                          minutes=COMMENTS_EVERY_MINUTES, id="comments", replace_existing=True)
         # Alert delivery (``[opinions] alert_command``, the notification outbox) belongs here
         # as one more job, on a Worker of its own listed in ``_workers``: a slow alert then
         # holds up neither a sweep nor a lane, and the stop closes it with the others.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 from outreach.clients.local import LocalPlatform
 from outreach.scheduler import Daemon, Worker
@@ -83,3 +84,38 @@ def test_a_slow_account_delays_neither_another_account_nor_the_tick(workspace, c
         worker.close()
         assert worker.join(10)
     assert status(slow) == "published"
+
+
+def test_a_stuck_sweep_never_holds_up_the_tick_or_publishing(workspace, cli, runtime_factory,
+                                                              clock):
+    """The comments sweep hangs on the platform: the tick still beats and hands the due post
+    to its lane, which publishes it at once."""
+    rt = runtime_factory(local_config(slots="", require_approval=False))
+    cli("queue", "add", "--account", "pingan-local", "--text", "陌生来电先挂断再核实。")
+    assert cli("run", "--once").code == 0  # a young published post: the sweep counts it
+    platform = LocalPlatform(workspace / "data" / "local-platform.db")
+    platform.add_fault("fetch_counts", "delay", delay_ms=4_000)
+    platform.close()
+    post = cli("queue", "add", "--account", "pingan-local", "--text", "夜间出行注意安全。",
+               "--json").json["id"]
+    clock.set(datetime.now(UTC) + timedelta(seconds=1))  # the first post is young, this due
+    daemon = Daemon(rt, stop=threading.Event())
+    assert daemon.sweeps.submit("metrics", daemon.metrics)
+    assert daemon.sweeps.submit("comments", daemon.comments)
+    time.sleep(0.5)  # the comments sweep is inside the platform's 4 s
+    assert not daemon.sweeps.idle
+    started = time.monotonic()
+
+    def status() -> str:
+        return cli("queue", "show", str(post), "--json").json["status"]
+
+    while status() != "published" and time.monotonic() - started < 10:
+        daemon.tick()
+        time.sleep(0.1)
+    took = time.monotonic() - started
+    assert status() == "published" and took < 2.0, took
+    assert not daemon.sweeps.idle  # the sweep is still stuck
+    daemon.stopping.set()
+    for worker in daemon._workers():
+        worker.close()
+        assert worker.join(10)
