@@ -130,16 +130,34 @@ class AccountSettings:
             if value:
                 return Secret(value)
         path = self.token_file
-        if path.exists():
-            mode = stat.S_IMODE(path.stat().st_mode)
-            if mode & 0o077:
-                raise ConfigError(
-                    f"token file is readable by others (mode {mode:o}); run: chmod 600 {path}",
-                    where=str(path),
-                )
-            lines = path.read_text(encoding="utf-8").strip().splitlines()
-            if lines and lines[0].strip():
-                return Secret(lines[0].strip())
+        again = ("store the token again (`outreach auth`, or a 0600 file with the token on "
+                 "its first line)")
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the token file {path}: {exc.strerror or exc}; "
+                              f"{again}") from None
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise ConfigError(f"the token file {path} is {kind}; remove it and {again}")
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                f"token file is readable by others (mode {mode:o}); run: chmod 600 {path}",
+                where=str(path),
+            )
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"the token file {path} is not UTF-8 text; {again}") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the token file {path}: {exc.strerror or exc}; "
+                              f"{again}") from None
+        lines = text.strip().splitlines()
+        if lines and lines[0].strip():
+            return Secret(lines[0].strip())
         return None
 
 
@@ -194,6 +212,7 @@ class Settings:
     content_dir: Path
     data_dir: Path
     accounts: Mapping[str, AccountSettings]
+    request_deadline_seconds: int = 60  # the longest one platform request may take, in all
     policy: Policy = field(default_factory=Policy)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     opinions: OpinionSettings = field(default_factory=OpinionSettings)
@@ -355,12 +374,15 @@ class _Reader:
 
         self.table(data, "", {"outreach", "accounts", "policy", "metrics", "opinions", "report"})
         top = self.table(data.get("outreach", {}), "outreach",
-                         {"database", "timezone", "content_dir", "data_dir"})
+                         {"database", "timezone", "content_dir", "data_dir",
+                          "request_deadline_seconds"})
         db = self.get(top, "outreach", "database", str, "sqlite:///outreach.db")
         database_url = self._database_url(db)
         tz = self.zone(top.get("timezone", "Asia/Shanghai"), "outreach.timezone")
         content_dir = self.base / self.get(top, "outreach", "content_dir", str, "content")
         data_dir = self.base / self.get(top, "outreach", "data_dir", str, "data")
+        deadline = self.positive(top, "outreach", "request_deadline_seconds", 60, minimum=1,
+                                 maximum=3600)
 
         accounts_raw = data.get("accounts", {})
         if not isinstance(accounts_raw, dict):
@@ -436,8 +458,8 @@ class _Reader:
         report = self._report(data.get("report", {}))
         return Settings(path=self.path, database_url=database_url, timezone=tz,
                         content_dir=content_dir, data_dir=data_dir,
-                        accounts=MappingProxyType(accounts), policy=policy, metrics=metrics,
-                        opinions=opinions, report=report)
+                        accounts=MappingProxyType(accounts), request_deadline_seconds=deadline,
+                        policy=policy, metrics=metrics, opinions=opinions, report=report)
 
     def _report(self, raw: Any) -> ReportSettings:
         keys = ("department", "title", "department_en", "title_en")

@@ -77,9 +77,10 @@ BACKOFF_CAP = 15 * 60
 LATE_GRACE = timedelta(minutes=2)  # later than this, a post is a catch-up and is spaced
 REAUTH_CHECK_EVERY = timedelta(minutes=10)
 FINAL_OUTCOMES = frozenset({"published", "failed", "missed"})  # rows no claim can match again
-# Longer than the clients' read timeout (20 s) plus a margin for the platform's own
-# queueing: a request older than this that is not on the account did not land.
-IN_FLIGHT_GRACE = timedelta(seconds=30)
+# Added to the request deadline (``[outreach] request_deadline_seconds``, which ends every
+# request) for the platform's own queueing: a request older than both that is not on the
+# account did not land.
+IN_FLIGHT_MARGIN = timedelta(seconds=30)
 
 
 def update(entity: Any) -> Any:
@@ -314,6 +315,8 @@ class Publisher:
         self.worker = worker or worker_id()
         self.policy = rt.settings.policy
         self.lease = timedelta(seconds=self.policy.lease_seconds)
+        self.in_flight_grace = (timedelta(seconds=rt.settings.request_deadline_seconds)
+                                + IN_FLIGHT_MARGIN)
         self.stop = stop or (lambda: False)
         self._reauth_checked: dict[str, datetime] = {}
         self._reconciling: set[int] = set()  # claimed to find out what became of them
@@ -413,6 +416,7 @@ class Publisher:
             due = s.execute(select(col(Post.id), col(Post.account), col(Post.scheduled_at)).where(
                 col(Post.kind) == "slot", col(Post.status) == "queued",
                 col(Post.scheduled_at) <= now,
+                col(Post.account).in_(list(self.rt.settings.accounts)),  # a lane: its own
             )).all()
             pauses: dict[str, list[tuple[datetime, datetime | None]]] = {}
             for post_id, account, at in due:
@@ -505,10 +509,10 @@ class Publisher:
         if found is None:
             sent = post.last_attempt_at or post.first_attempt_at
             current = self.lease_now()
-            if sent is not None and current < sent + IN_FLIGHT_GRACE:
+            if sent is not None and current < sent + self.in_flight_grace:
                 self._finish(post, now, status="unconfirmed", ambiguous=True,
                              error=post.last_error)
-                wait = int((sent + IN_FLIGHT_GRACE - current).total_seconds()) + 1
+                wait = int((sent + self.in_flight_grace - current).total_seconds()) + 1
                 raise StateError(f"post {post_id}'s last attempt may still be landing; try "
                                  f"again in {wait} seconds")
             with self.rt.db.session() as s:
@@ -777,8 +781,8 @@ class Publisher:
         # A request sent by a worker that died may still be landing (the platform can take as
         # long as a read timeout to apply it): "not found" is only an answer once that is past.
         sent = post.last_attempt_at or post.first_attempt_at  # on the lease clock
-        if sent is not None and self.lease_now() < sent + IN_FLIGHT_GRACE:
-            return self._finish(post, now, status="unconfirmed", lease_until=sent + IN_FLIGHT_GRACE,
+        if sent is not None and self.lease_now() < sent + self.in_flight_grace:
+            return self._finish(post, now, status="unconfirmed", lease_until=sent + self.in_flight_grace,
                                 keep_lease=True, error="not found yet; the last attempt may still "
                                                        "be landing")
         if refusal is not None:

@@ -6,10 +6,14 @@ what they do not use.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from outreach.config import AccountSettings, Settings
@@ -34,6 +38,7 @@ class Runtime:
         self._http = http
         self._clients: dict[str, Any] = {}
         self._migrate = migrate
+        self._lock = threading.RLock()  # the daemon's workers share the clients
 
     @cached_property
     def db(self) -> Database:
@@ -50,25 +55,44 @@ class Runtime:
 
     @property
     def http(self) -> httpx.Client:
-        if self._http is None:
-            from outreach.clients.base import default_http_client
+        with self._lock:
+            if self._http is None:
+                from outreach.clients.base import default_http_client
 
-            self._http = default_http_client()
-        return self._http
+                self._http = default_http_client(
+                    request_deadline=self.settings.request_deadline_seconds)
+            return self._http
+
+    def for_accounts(self, names: Iterable[str]) -> Runtime:
+        """A view that sees only these accounts (the daemon's publishing lane for one
+        account) and shares everything else: database, library, HTTP client, platform
+        clients, clock. Close the runtime, never a view."""
+        self.db, self.library, self.http  # noqa: B018  (opened once, shared by every view)
+        view = copy.copy(self)
+        view.settings = dataclasses.replace(self.settings, accounts=MappingProxyType(
+            {n: self.settings.accounts[n] for n in names}))
+        return view
+
+    def cancel_requests(self) -> int:
+        """End every platform request in flight now and refuse new ones (the daemon
+        stopping); returns how many were running."""
+        cancel = getattr(self._http, "cancel", None)
+        return int(cancel()) if cancel is not None else 0
 
     def client(self, account: str | AccountSettings) -> MicroblogClient:
         """The account's client (one per account per runtime)."""
         from outreach.clients import client_class
 
         acc = self.settings.account(account) if isinstance(account, str) else account
-        client = self._clients.get(acc.name)
-        if client is None:
-            from outreach.clients.base import HttpClientOwner
+        with self._lock:
+            client = self._clients.get(acc.name)
+            if client is None:
+                from outreach.clients.base import HttpClientOwner
 
-            cls = client_class(acc.platform)
-            http = self.http if issubclass(cls, HttpClientOwner) else None  # local: no network
-            client = cls(acc, http=http, clock=self.clock)
-            self._clients[acc.name] = client
+                cls = client_class(acc.platform)
+                http = self.http if issubclass(cls, HttpClientOwner) else None  # local: no net
+                client = cls(acc, http=http, clock=self.clock)
+                self._clients[acc.name] = client
         return client
 
     def configured(self, account: AccountSettings) -> bool:
@@ -96,6 +120,7 @@ class Runtime:
         self._inherited = (self.__dict__.pop("db", None), self._http, dict(self._clients))
         self._http = None
         self._clients = {}
+        self._lock = threading.RLock()  # another thread of the parent may have held it
         self._migrate = False  # the parent has checked the schema
 
     def close(self) -> None:

@@ -1,30 +1,44 @@
 """The daemon (`outreach run`): APScheduler 3.x is only the clock.
 
 The database is the source of truth. Three jobs are rebuilt from config at start
-with fixed ids: a tick every second (materialise slots, publish what is due,
-write the heartbeat), a metrics sweep by post age, and a five-minute comments
-sweep over posts younger than a week (where emergencies are found). What was
-missed while the daemon was down is found from the rows, not from a job store.
-SIGTERM and SIGINT let the post in flight finish (or release it for
-reconciliation) and exit 0.
+with fixed ids: a tick every second (materialise slots, hand each account's due
+posts to that account's publishing lane, write the heartbeat), a metrics sweep
+by post age, and a five-minute comments sweep over posts younger than a week
+(where emergencies are found). What was missed while the daemon was down is
+found from the rows, not from a job store.
+
+Who waits for whom: the tick only hands work over, so the heartbeat never waits.
+Each account publishes on its own lane (one thread), so one account's slow
+platform never delays another account's post; the sweeps run one after the other
+on their own worker and never hold up a lane. Every platform request ends by
+``[outreach] request_deadline_seconds``.
+
+SIGTERM and SIGINT end the daemon within seconds whatever a request is doing:
+requests in flight are cancelled (an interrupted publish is left ``unconfirmed``
+and reconciled by the next start), the lanes get a short grace, every claim
+still held is released, and the daemon exits 0.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 import socket
 import sys
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import col
 
 from outreach import output
 from outreach.collector import collect, collect_comments, deliver_alerts
+from outreach.errors import ConfigError
 from outreach.models import DaemonHeartbeat, Post
 from outreach.planner import materialise
 from outreach.publisher import Publisher
@@ -61,7 +75,12 @@ def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False,
     with rt.db.reader() as s:
         states = dict(s.execute(select(col(Account.name), col(Account.state))).all())
     for acc in rt.settings.accounts.values():
-        if not rt.configured(acc):
+        try:
+            configured = rt.configured(acc)
+        except ConfigError as exc:  # one account's broken token file stops only that account
+            output.warn(f"account {acc.name} is unconfigured ({exc.message}): skipped")
+            continue
+        if not configured:
             output.warn(f"account {acc.name} is unconfigured (no token): skipped")
         elif states.get(acc.name) == "needs_reauth":
             output.warn(f"account {acc.name} needs re-authorisation: its posts wait (run "
@@ -134,6 +153,73 @@ def _dry_run(rt: Any) -> int:
     return 0
 
 
+STOP_GRACE = 5.0  # seconds the lanes get to record what their cancelled calls did
+
+
+class Worker:
+    """One daemon thread that runs the jobs handed to it one at a time, in order. A job
+    already waiting is not queued twice (the next run does whatever is due then), and the
+    thread never holds the process up once the daemon stops."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._cond = threading.Condition()
+        self._pending: dict[str, Callable[[], None]] = {}
+        self._busy = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, key: str, job: Callable[[], None]) -> bool:
+        """Queue ``job`` unless one under ``key`` is already waiting; False if not queued."""
+        with self._cond:
+            if self._closed or key in self._pending:
+                return False
+            self._pending[key] = job
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return True
+
+    @property
+    def idle(self) -> bool:
+        with self._cond:
+            return not self._busy and not self._pending
+
+    def close(self) -> None:
+        """Run nothing more; the job in hand finishes (or is abandoned at exit)."""
+        with self._cond:
+            self._closed = True
+            self._pending.clear()
+            self._cond.notify()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the job in hand; True when the thread ended."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(max(timeout, 0))
+        return not thread.is_alive()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                key = next(iter(self._pending))
+                job = self._pending.pop(key)
+                self._busy = True
+            try:
+                job()
+            except Exception:  # a job reports its own failures; this keeps the worker alive
+                log.exception("%s: %s failed", self.name, key)
+            finally:
+                with self._cond:
+                    self._busy = False
+
+
 class Daemon:
     def __init__(self, rt: Any, *, stop: threading.Event | None = None) -> None:
         self.rt = rt
@@ -141,13 +227,20 @@ class Daemon:
         self._signals_installed = stop is not None
         self.stopping = stop or threading.Event()
         self.publisher = Publisher(rt, worker=self.id, stop=self.stopping.is_set)
+        self._lanes: dict[str, tuple[Worker, Publisher]] = {}
+        self.sweeps = Worker("sweeps")
+        self.alerts = Worker("alerts")  # a slow alert_command holds up no sweep and no lane
         self._last_materialise: datetime | None = None
         self._ticks = 0
         self._published = 0
         self._last_error: str | None = None
+        self._lane_errors: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def heartbeat(self, *, stopped: bool = False) -> None:
         now = self.rt.clock()
+        with self._lock:
+            error = self._last_error or next(iter(self._lane_errors.values()), None)
         with self.rt.db.session() as s:
             row = s.get(DaemonHeartbeat, self.id)
             if row is None:
@@ -155,11 +248,22 @@ class Daemon:
                                       started_at=now, heartbeat_at=now))
             else:
                 row.heartbeat_at = now
-                row.last_tick_error = self._last_error
+                row.last_tick_error = error
                 row.stopped_at = now if stopped else None
             s.commit()
 
+    def _lane(self, account: str) -> tuple[Worker, Publisher]:
+        lane = self._lanes.get(account)
+        if lane is None:
+            view = self.rt.for_accounts([account])
+            lane = (Worker(f"publish:{account}"),
+                    Publisher(view, worker=self.id, stop=self.stopping.is_set))
+            self._lanes[account] = lane
+        return lane
+
     def tick(self) -> None:
+        """Materialise now and then, hand every account's due posts to its lane, beat.
+        Nothing here waits for a platform."""
         if self.stopping.is_set():
             return
         now = self.rt.clock()
@@ -167,10 +271,9 @@ class Daemon:
             if self._last_materialise is None or now - self._last_materialise >= MATERIALISE_EVERY:
                 materialise(self.rt, now)
                 self._last_materialise = now
-            summary = self.publisher.run_due(now)
-            self._published += summary.counts.get("published", 0)
-            for outcome, n in summary.counts.items():
-                log.info("tick: %s %s", n, outcome)
+            for account in self._due_accounts(now):
+                worker, publisher = self._lane(account)
+                worker.submit("publish", functools.partial(self._publish, account, publisher))
             self._last_error = None
         except Exception as exc:  # the daemon never stops on one bad tick
             log.exception("tick failed")
@@ -181,12 +284,44 @@ class Daemon:
         except Exception:
             log.exception("heartbeat failed")
 
+    def _due_accounts(self, now: datetime) -> list[str]:
+        """The accounts with something for their lane now: a post due, a claim whose lease
+        ran out, or a held slot now too late to publish (one read; an idle daemon stays
+        idle)."""
+        late = now - timedelta(minutes=self.rt.settings.policy.catch_up_minutes)
+        with self.rt.db.reader() as s:
+            names = set(s.execute(select(col(Post.account)).where(or_(
+                (col(Post.status) == "queued") & (col(Post.not_before) <= now),
+                (col(Post.status) == "queued") & (col(Post.kind) == "slot")
+                & (col(Post.scheduled_at) < late),
+                col(Post.status).in_(("publishing", "unconfirmed"))
+                & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now),
+            )).distinct()).scalars())
+        return [a for a in self.rt.settings.accounts if a in names]
+
+    def _publish(self, account: str, publisher: Publisher) -> None:
+        """One pass of one account's lane: everything of it that is due now."""
+        if self.stopping.is_set():
+            return
+        try:
+            summary = publisher.run_due(self.rt.clock())
+        except Exception as exc:
+            log.exception("publishing on %s failed", account)
+            with self._lock:
+                self._lane_errors[account] = f"{account}: {type(exc).__name__}: {exc}"[:500]
+            return
+        with self._lock:
+            self._lane_errors.pop(account, None)
+            self._published += summary.counts.get("published", 0)
+        for outcome, n in summary.counts.items():
+            log.info("%s: %s %s", account, n, outcome)
+
     def metrics(self) -> None:
         if self.stopping.is_set():
             return
         try:
             summary = collect(self.rt)
-            deliver_alerts(self.rt)
+            self.alerts.submit("alerts", self.deliver_alerts)
             if summary.posts_checked:
                 log.info("metrics: %s post(s) checked, %s changed", summary.posts_checked,
                          summary.post_rows)
@@ -198,12 +333,21 @@ class Daemon:
             return
         try:
             summary = collect_comments(self.rt)
-            deliver_alerts(self.rt)
+            self.alerts.submit("alerts", self.deliver_alerts)
             if summary.comments_stored:
                 log.info("comments: %s new, %s emergency", summary.comments_stored,
                          len(summary.emergencies))
         except Exception:
             log.exception("comments sweep failed")
+
+    def deliver_alerts(self) -> None:
+        """The emergency alerts the sweeps left owed, oldest first, each once."""
+        if self.stopping.is_set():
+            return
+        try:
+            deliver_alerts(self.rt)
+        except Exception:
+            log.exception("alert delivery failed")
 
     def serve(self) -> int:
         from apscheduler.executors.pool import ThreadPoolExecutor
@@ -214,16 +358,22 @@ class Daemon:
             logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.heartbeat()
+        # The jobs only hand work to the lanes and the sweep worker, each on its own thread,
+        # so the tick is never queued behind a sweep.
         scheduler = BackgroundScheduler(timezone="UTC",
-                                        executors={"default": ThreadPoolExecutor(2)},
+                                        executors={"default": ThreadPoolExecutor(1),
+                                                   "tick": ThreadPoolExecutor(1)},
                                         job_defaults={"coalesce": True, "max_instances": 1,
                                                       "misfire_grace_time": 30})
+        start = datetime.now().astimezone()
         scheduler.add_job(self.tick, "interval", seconds=TICK_SECONDS, id="tick",
-                          replace_existing=True, next_run_time=datetime.now().astimezone())
-        scheduler.add_job(self.metrics, "interval", minutes=METRICS_EVERY_MINUTES, id="metrics",
-                          replace_existing=True)
-        scheduler.add_job(self.comments, "interval", minutes=COMMENTS_EVERY_MINUTES,
-                          id="comments", replace_existing=True)
+                          executor="tick", replace_existing=True, next_run_time=start)
+        scheduler.add_job(self.sweeps.submit, "interval", args=("metrics", self.metrics),
+                          minutes=METRICS_EVERY_MINUTES, id="metrics", replace_existing=True)
+        scheduler.add_job(self.sweeps.submit, "interval", args=("comments", self.comments),
+                          minutes=COMMENTS_EVERY_MINUTES, id="comments", replace_existing=True)
+        # Alerts are handed to their own worker after each sweep (see ``metrics``), so a
+        # slow alert holds up neither a sweep nor a lane; the stop closes it with the others.
         if not self._signals_installed:  # the caller did not: do it now
             self.stopping = stop_on_signals()
             self.publisher.stop = self.stopping.is_set
@@ -241,13 +391,33 @@ class Daemon:
         finally:
             if live is not None:
                 live.stop()
-            scheduler.shutdown(wait=True)
-            released = self.publisher.release_all()
-            if released:
-                log.info("released %s claim(s) for reconciliation", released)
-            self.heartbeat(stopped=True)
-            log.info("daemon %s stopped", self.id)
+            self._stop(scheduler)
         return 0
+
+    def _workers(self) -> list[Worker]:
+        return [w for w, _ in list(self._lanes.values())] + [self.sweeps, self.alerts]
+
+    def _stop(self, scheduler: Any) -> None:
+        """Within seconds, whatever a request is doing: no new jobs, requests in flight
+        cancelled, a short grace for the lanes to record outcomes, then every claim still
+        held goes back for reconciliation."""
+        self.stopping.set()
+        scheduler.shutdown(wait=False)
+        cancelled = self.rt.cancel_requests()
+        if cancelled:
+            log.info("cancelled %s platform request(s) in flight", cancelled)
+        workers = self._workers()
+        for worker in workers:
+            worker.close()
+        until = time.monotonic() + STOP_GRACE
+        for worker in workers:
+            if not worker.join(until - time.monotonic()):
+                log.warning("%s did not finish in %.0f s; leaving it", worker.name, STOP_GRACE)
+        released = self.publisher.release_all()
+        if released:
+            log.info("released %s claim(s) for reconciliation", released)
+        self.heartbeat(stopped=True)
+        log.info("daemon %s stopped", self.id)
 
     def _live(self) -> Any:
         from rich.live import Live

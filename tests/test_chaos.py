@@ -70,6 +70,7 @@ database = "sqlite:///outreach.db"
 timezone = "UTC"
 content_dir = "content"
 data_dir = "data"
+request_deadline_seconds = 15   # the peer's injected latency is 2–5 s
 
 [policy]
 require_approval = false

@@ -25,6 +25,12 @@ def test_starter_config_loads():
     assert s.database_url.startswith("sqlite:////")  # made absolute, next to the file
 
 
+def test_request_deadline_defaults_to_a_minute(tmp_path):
+    assert load(tmp_path, local_config()).request_deadline_seconds == 60
+    text = local_config().replace('data_dir = "data"', 'data_dir = "data"\nrequest_deadline_seconds = 15')
+    assert load(tmp_path, text).request_deadline_seconds == 15
+
+
 def test_settings_are_frozen(tmp_path):
     s = load(tmp_path, local_config())
     with pytest.raises(AttributeError):
@@ -41,6 +47,8 @@ def test_settings_are_frozen(tmp_path):
      "accounts.a.slots[0].cron", 3),
     ('[accounts.a]\nplatform = "local"\nlang = "fr"\n', "accounts.a.lang", 3),
     ('[accounts.a]\nplatform = "local"\nshare_url = "https://x.cn"\n', "accounts.a.share_url", 3),
+    ('[outreach]\nrequest_deadline_seconds = 0\n', "outreach.request_deadline_seconds", 2),
+    ('[outreach]\nrequest_deadline_seconds = "1m"\n', "outreach.request_deadline_seconds", 2),
     ('[policy]\nmax_attempts = "five"\n', "policy.max_attempts", 2),
     ('[policy]\nlease_seconds = -1\n', "policy.lease_seconds", 2),
     ('[policy]\nquiet_hours = "25:00-07:00"\n', "policy.quiet_hours", 2),

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from outreach.clients import CLIENTS, MicroblogClient
@@ -203,12 +204,83 @@ def test_counts_comments_and_a_reply(harness: Harness):
         [published.remote_id], str(newest)))
 
 
-def test_counts_are_batched(harness: Harness):
+def test_counts_cover_every_id_asked(harness: Harness):
     client = harness.client
     ids = [client.publish(fresh_text(harness.lang), idempotency_key=f"b-{next(_texts)}").remote_id
            for _ in range(5)]
     counts = client.fetch_counts(ids)
     assert set(counts) == set(ids)
+
+
+def _http_account(platform: str, tmp_path: Path) -> AccountSettings:
+    options = ({"share_url": "https://example.gov.cn/safety", "rip": "203.0.113.7"}
+               if platform == "weibo" else {})
+    return AccountSettings(
+        name="batched", platform=platform, lang="zh", timezone=ZoneInfo("Asia/Shanghai"),
+        api_base=BATCH_API, token_env="OUTREACH_TEST_BATCH_TOKEN", max_length=None,
+        vars=MappingProxyType({}), slots=(), options=MappingProxyType(options),
+        data_dir=tmp_path)
+
+
+BATCH_API = "https://batch.example"
+BATCH_STATUSES = 250  # the account's statuses, ids 1001..1250; every one is asked for
+
+
+def _weibo_routes(router: Any) -> Any:
+    def count(request: httpx.Request) -> httpx.Response:
+        ids = request.url.params["ids"].split(",")
+        return httpx.Response(200, json=[{"id": int(i), "reposts": 1, "comments": "2",
+                                          "attitudes": 3} for i in ids])
+
+    return router.get(f"{BATCH_API}/2/statuses/count.json").mock(side_effect=count)
+
+
+def _mastodon_routes(router: Any) -> Any:
+    me = {"id": "7", "username": "bot", "acct": "bot", "statuses_count": BATCH_STATUSES,
+          "followers_count": 1, "following_count": 0}
+
+    def status(i: int) -> dict[str, Any]:
+        return {"id": str(i), "created_at": "2027-03-01T00:00:00.000Z", "content": "<p>x</p>",
+                "url": f"{BATCH_API}/@bot/{i}", "replies_count": 2, "reblogs_count": 1,
+                "favourites_count": 3, "account": me}
+
+    def page(request: httpx.Request) -> httpx.Response:
+        limit = int(request.url.params.get("limit", 20))
+        below = int(request.url.params.get("max_id", 1001 + BATCH_STATUSES))
+        ids = [i for i in range(1000 + BATCH_STATUSES, 1000, -1) if i < below][:limit]
+        return httpx.Response(200, json=[status(i) for i in ids])
+
+    def lookup(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[status(int(i))
+                                         for i in request.url.params.get_list("id[]")])
+
+    router.get(f"{BATCH_API}/api/v1/accounts/verify_credentials").respond(200, json=me)
+    router.get(f"{BATCH_API}/api/v2/instance").respond(404, json={"error": "none"})
+    pages = router.get(f"{BATCH_API}/api/v1/accounts/7/statuses").mock(side_effect=page)
+    ids = router.get(f"{BATCH_API}/api/v1/statuses").mock(side_effect=lookup)
+    return pages, ids
+
+
+@pytest.mark.parametrize("platform", ["weibo", "mastodon"])
+def test_counts_are_batched(platform: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Counting many posts takes a request per batch, never one per post."""
+    import math
+
+    import respx
+
+    monkeypatch.setenv("OUTREACH_TEST_BATCH_TOKEN", "batch-token-0123456789")
+    cls = CLIENTS[platform]
+    wanted = [str(i) for i in range(1001, 1001 + BATCH_STATUSES)]
+    with respx.mock(assert_all_called=False) as router, httpx.Client(timeout=5) as http:
+        routes = _weibo_routes(router) if platform == "weibo" else _mastodon_routes(router)
+        client = cls(_http_account(platform, tmp_path), http=http)
+        counts = client.fetch_counts(wanted)
+        counted = [c for r in (routes if isinstance(routes, tuple) else (routes,))
+                   for c in r.calls]
+    assert set(counts) == set(wanted)
+    assert all(c.reposts == 1 and c.comments == 2 and c.likes == 3 for c in counts.values())
+    batches = math.ceil(len(wanted) / cls.counts_batch_size)
+    assert 1 <= len(counted) <= batches + 1, [str(c.request.url) for c in counted]
 
 
 def test_delete_removes_a_status(harness: Harness):
@@ -230,10 +302,31 @@ def test_the_registry_fails_loudly():
         client_class("myspace")
 
 
-def test_clients_satisfy_the_protocol_statically():
+def test_every_client_has_the_protocol_s_signatures():
+    """Each registered client is an instance of the protocol, and every method takes the
+    protocol's parameters by the same names and kinds (callers pass them by keyword)."""
+    import inspect
+
     from outreach.clients.local import LocalClient
     from outreach.clients.mastodon import MastodonClient
     from outreach.clients.weibo import WeiboClient
 
-    clients: list[type[MicroblogClient]] = [LocalClient, MastodonClient, WeiboClient]
-    assert len(clients) == 3
+    assert set(CLIENTS.values()) == {LocalClient, MastodonClient, WeiboClient}
+    methods = [name for name, value in vars(MicroblogClient).items()
+               if callable(value) and not name.startswith("_")]
+    assert {"verify", "publish", "fetch_counts", "fetch_comments"} <= set(methods)
+    for cls in CLIENTS.values():
+        for name in methods:
+            want = inspect.signature(getattr(MicroblogClient, name))
+            have = inspect.signature(getattr(cls, name))
+            shape = [(p.name, p.kind) for p in want.parameters.values()]
+            assert [(p.name, p.kind) for p in have.parameters.values()][:len(shape)] == shape, (
+                cls.__name__, name, str(have), str(want))
+            extra = list(have.parameters.values())[len(shape):]
+            assert all(p.default is not inspect.Parameter.empty for p in extra), (cls, name)
+        assert isinstance(cls.max_length, property), cls
+
+
+def test_every_client_instance_satisfies_the_protocol(harness: Harness):
+    assert isinstance(harness.client, MicroblogClient)
+    assert harness.client.max_length > 0

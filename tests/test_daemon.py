@@ -80,3 +80,97 @@ def test_daemon_claims_each_minute_slot_on_time_and_stops_on_sigterm(workspace):
     platform.close()
     heartbeat = query(workspace, "SELECT stopped_at FROM daemon_heartbeats")
     assert heartbeat and heartbeat[0][0] is not None
+
+
+SLOW_WEIBO = """
+[accounts.slow-weibo]
+platform = "weibo"
+api_base = "{url}"
+token_env = "OUTREACH_SLOW_WEIBO_TOKEN"
+share_url = "https://example.gov.cn/safety"
+rip = "203.0.113.7"
+lang = "zh"
+slots = []
+"""
+
+
+def with_account(text: str, block: str) -> str:
+    policy = text.index("[policy]")
+    return text[:policy] + block + "\n" + text[policy:]
+
+
+def post_status(ws, post_id: int) -> str:
+    return query(ws, f"SELECT status FROM posts WHERE id={post_id}")[0][0]
+
+
+def stop_within(proc, seconds: float) -> tuple[int, str, float]:
+    """SIGTERM; the exit code, the output and how long the daemon took to exit."""
+    started = time.monotonic()
+    code, out = stop_daemon(proc)
+    return code, out, time.monotonic() - started
+
+
+def test_a_trickling_platform_delays_no_other_account_and_sigterm_still_ends_it(
+        workspace, cli, monkeypatch):
+    """A server that sends one byte every 4 s holds one Weibo publish; the local account's
+    post goes out on time, the heartbeat goes on, and SIGTERM ends the daemon within 10 s
+    leaving the Weibo post unconfirmed for the next start."""
+    from tests.trickle_server import TrickleServer
+
+    with TrickleServer(4.0, "headers") as server:
+        text = with_account(local_config(slots="", require_approval=False),
+                            SLOW_WEIBO.format(url=server.url))
+        (workspace / "config.toml").write_text(text, encoding="utf-8")
+        monkeypatch.setenv("OUTREACH_SLOW_WEIBO_TOKEN", "slow-weibo-token-0123456789")
+        stuck = cli("queue", "add", "--account", "slow-weibo", "--text", "雨天路滑，注意慢行。",
+                    "--json").json["id"]
+        due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
+        local = cli("queue", "add", "--account", "pingan-local", "--text", "夜间出行注意安全。",
+                    "--at", due.isoformat(), "--json").json["id"]
+        proc = start_daemon(workspace)
+        try:
+            wait_for(lambda: post_status(workspace, stuck) == "publishing", 30,
+                     "the Weibo publish to be in flight")
+            wait_for(lambda: post_status(workspace, local) == "published", 40,
+                     "the local post")
+            published_at = query(workspace, f"SELECT published_at FROM posts WHERE id={local}")
+            assert post_status(workspace, stuck) == "publishing"  # still trickling
+            beat = query(workspace, "SELECT heartbeat_at FROM daemon_heartbeats")[0][0]
+            wait_for(lambda: query(workspace, "SELECT heartbeat_at FROM daemon_heartbeats")[0][0]
+                     != beat, 10, "the heartbeat to go on")
+        finally:
+            code, out, took = stop_within(proc, 10)
+    assert code == 0, out
+    assert took < 10, (took, out)
+    assert "Traceback" not in out
+    late = datetime.fromisoformat(published_at[0][0]).replace(tzinfo=UTC) - due
+    assert timedelta(0) <= late <= timedelta(seconds=5), late
+    status, error = query(workspace, f"SELECT status, last_error FROM posts WHERE id={stuck}")[0]
+    assert status == "unconfirmed", (status, error)
+    assert query(workspace, f"SELECT claimed_by FROM posts WHERE id={stuck}") == [(None,)]
+    assert "slow-weibo-token" not in out
+    heartbeat = query(workspace, "SELECT stopped_at FROM daemon_heartbeats")
+    assert heartbeat and heartbeat[0][0] is not None
+
+
+def test_a_broken_token_file_stops_only_its_account(workspace, cli):
+    text = with_account(local_config(slots="", require_approval=False),
+                        '[accounts.masto]\nplatform = "mastodon"\napi_base = "http://127.0.0.1:9"'
+                        '\nlang = "en"\nslots = []\n')
+    (workspace / "config.toml").write_text(text, encoding="utf-8")
+    token = workspace / "data" / "tokens" / "masto.token"
+    token.parent.mkdir(parents=True, mode=0o700)
+    token.write_bytes(b"\xff\xfe\n")
+    token.chmod(0o600)
+    post = cli("queue", "add", "--account", "pingan-local", "--text", "夜间出行注意安全。",
+               "--json").json["id"]
+    proc = start_daemon(workspace)
+    try:
+        wait_for(lambda: proc.poll() is not None or post_status(workspace, post) == "published",
+                 30, "the local post")
+        assert proc.poll() is None, "the daemon stopped"
+    finally:
+        code, out = stop_daemon(proc)
+    assert code == 0, out
+    assert "account masto is unconfigured" in out and f"{token}" in out and "UTF-8" in out
+    assert post_status(workspace, post) == "published"

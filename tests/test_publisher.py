@@ -153,8 +153,8 @@ def test_ambiguous_that_never_landed_is_retried(rt, clock):
     pub = Publisher(rt)
     pub.run_due()  # reconcile: not found yet, but the attempt may still be landing
     p = get(rt, post.id)
-    assert p.status == "unconfirmed" and p.lease_until == clock() + timedelta(seconds=30)
-    clock.advance(seconds=61)
+    assert p.status == "unconfirmed" and p.lease_until == clock() + pub.in_flight_grace
+    clock.advance(seconds=pub.in_flight_grace.total_seconds() + 1)
     pub.run_due()  # not on the platform after the grace → queued for a retry
     p = get(rt, post.id)
     assert p.status == "queued" and "not found" in p.last_error
@@ -209,7 +209,10 @@ def test_a_lease_that_expired_mid_call_is_reconciled_by_another_worker(rt, clock
     b = Publisher(rt, worker="daemon-b")
     assert b.run_due().counts == {}  # a's lease is live: b keeps off
     clock.advance(seconds=rt.settings.policy.lease_seconds + 1)
-    b.run_due()  # a died: b reconciles (not found), then retries once
+    b.run_due()  # a died: b reconciles — not found, but a's request may still be landing
+    assert get(rt, post.id).status == "unconfirmed"
+    clock.advance(seconds=b.in_flight_grace.total_seconds())
+    b.run_due()  # not found after the grace: retried once
     clock.advance(seconds=1)
     b.run_due()
     assert get(rt, post.id).status == "published"

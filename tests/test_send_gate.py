@@ -133,7 +133,7 @@ def test_an_unconfirmed_post_that_never_landed_is_cancelled(rt: Any, clock: Any)
     with pytest.raises(StateError, match="may still be landing"):
         cancel_post(rt, post.id, by="officer-b", reason="内容有误")  # type: ignore[arg-type]
     assert get(rt, post.id).status == "unconfirmed"
-    clock.advance(minutes=1)
+    clock.advance(seconds=Publisher(rt).in_flight_grace.total_seconds() + 1)
     done = cancel_post(rt, post.id, by="officer-b", reason="内容有误")  # type: ignore[arg-type]
     assert done.status == "cancelled"
     clock.advance(hours=2)

@@ -293,10 +293,11 @@ def test_an_ambiguous_share_is_reconciled_from_the_timeline(
     else:
         # not on the timeline yet, but an attempt may land for a while after it left
         assert post["status"] == "unconfirmed" and "may still be landing" in post["last_error"]
-        conn = sqlite3.connect(wb / "outreach.db")  # let the in-flight grace pass
+        # let the in-flight grace pass (the request deadline, 60 s, and 30 s more)
+        conn = sqlite3.connect(wb / "outreach.db")
         with conn:
             conn.execute("UPDATE posts SET last_attempt_at = ?, lease_until = NULL WHERE id = ?",
-                         ((datetime.now(UTC) - timedelta(seconds=31)).strftime(
+                         ((datetime.now(UTC) - timedelta(seconds=91)).strftime(
                              "%Y-%m-%d %H:%M:%S.%f"), post_id))
         conn.close()
         run_once(cli)  # looks again: not there, so it is queued for a retry

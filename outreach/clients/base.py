@@ -1,7 +1,9 @@
 """The contract every microblog client fulfils, documented once here.
 
 A client talks to one account on one platform. It takes an injected
-``httpx.Client`` (explicit connect/read timeouts) and the account's settings,
+``httpx.Client`` (explicit connect/read timeouts; each request goes through
+``outreach.clients.http.send``, which gives the whole of it a deadline) and the
+account's settings,
 and translates every failure into one ``ClientError`` subclass of
 ``outreach.errors``:
 
@@ -10,9 +12,10 @@ and translates every failure into one ``ClientError`` subclass of
 - ``DuplicateContent``: the platform already has this text.
 - ``ContentRejected``: too long, sensitive, blank.
 - ``TransientError``: the request never left (connect error, connect or pool
-  timeout); safe to retry with backoff.
-- ``AmbiguousOutcome``: the request may have been applied (read timeout,
-  dropped connection, 5xx or an unparseable 200 on a write); the publisher
+  timeout, a deadline that passed before a byte was sent); safe to retry.
+- ``AmbiguousOutcome``: the request may have been applied (read timeout, a
+  deadline that passed after it was sent, dropped connection, 5xx or an
+  unparseable 200 on a write); the publisher
   reconciles with ``find_published`` before any retry.
 - ``RemoteError``: anything else, with the platform's code.
 
@@ -219,15 +222,14 @@ def weibo_length(text: str) -> int:
     return math.ceil((len(text) + wide) / 2)
 
 
-def default_http_client(timeout_connect: float = 5.0, timeout_read: float = 20.0) -> httpx.Client:
-    """An httpx client with explicit timeouts, as every client expects."""
-    import httpx
+def default_http_client(timeout_connect: float = 5.0, timeout_read: float = 20.0, *,
+                        request_deadline: float | None = None) -> httpx.Client:
+    """An httpx client with explicit timeouts and a deadline for each whole request (see
+    ``outreach.clients.http``), as every client expects."""
+    from outreach.clients.http import DEFAULT_DEADLINE, http_client
 
-    return httpx.Client(
-        timeout=httpx.Timeout(timeout_read, connect=timeout_connect, pool=timeout_connect),
-        headers={"User-Agent": "outreach/0.1"},
-        follow_redirects=False,
-    )
+    return http_client(connect=timeout_connect, read=timeout_read,
+                       request_deadline=request_deadline or DEFAULT_DEADLINE)
 
 
 class HttpClientOwner:

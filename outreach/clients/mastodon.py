@@ -579,19 +579,20 @@ class MastodonClient(HttpClientOwner):
         sent = {"Accept": "application/json", **(headers or {})}
         if auth:
             sent["Authorization"] = f"Bearer {self._token()}"
-        status, resp_headers, raw = 0, httpx.Headers(), b""
+        from outreach.clients.http import send
+
         try:
-            with self._http.stream(
-                method, base.rstrip("/") + path, params=params,
-                json=payload, headers=sent,
-            ) as resp:
-                status, resp_headers = resp.status_code, resp.headers
-                self._remember_limits(bucket, resp_headers)
-                raw = _read_capped(resp)
-        except _Unreadable as exc:
-            raise self._failure(method, path, write=write, reason=str(exc)) from None
+            resp, body = send(self._http, method, base.rstrip("/") + path,
+                              max_bytes=MAX_BODY_BYTES, params=params, json=payload,
+                              headers=sent)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._failure(method, path, write=write, exc=exc) from exc
+        status, resp_headers = resp.status_code, resp.headers
+        self._remember_limits(bucket, resp_headers)
+        if body is None:
+            raise self._failure(method, path, write=write,
+                                reason=f"the answer is larger than {MAX_BODY_BYTES} bytes")
+        raw = body
         log.debug("mastodon %s: %s %s -> %s", self._account.name, method, path, status)
         if not 200 <= status < 300:
             raise self._failure(method, path, write=write, status=status,
@@ -651,8 +652,10 @@ class MastodonClient(HttpClientOwner):
                 return ConfigError(
                     f"accounts.{self._account.name}.api_base: not a usable URL ({kind})"
                 )
-            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
-                          | httpx.LocalProtocolError):
+            from outreach.clients.http import describe, may_have_left
+
+            kind = describe(exc)
+            if not may_have_left(exc):
                 return TransientError(f"{what}: the request did not leave ({kind})")
             if write:
                 return AmbiguousOutcome(f"{what}: no answer, it may have been applied ({kind})")
@@ -705,17 +708,6 @@ class MastodonClient(HttpClientOwner):
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def _read_capped(resp: httpx.Response) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in resp.iter_bytes():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _Unreadable(f"the answer is larger than {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _loads(raw: bytes) -> Any:

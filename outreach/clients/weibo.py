@@ -819,33 +819,22 @@ def _request(
     import httpx  # here, not at import time: commands that never call Weibo start faster
 
     secrets = (*hide, token.reveal()) if token is not None else hide
-    try:
-        with http.stream(method, url, params=params, data=data, headers=headers) as response:
-            raw = _read_capped(response)
+    from outreach.clients.http import send
+
+    try:  # the body is None when it is larger than any answer Weibo gives
+        response, raw = send(http, method, url, max_bytes=MAX_BODY_BYTES, params=params,
+                             data=data, headers=headers)
     except httpx.HTTPError as exc:
         raise _transport_error(exc, method, urlsplit(url).path, write=write) from exc
     return _raise_for(response, raw, write=write, retry_at=retry_at, hide=secrets)
 
 
-def _read_capped(response: httpx.Response) -> bytes | None:
-    """The body, or None when it is larger than any answer Weibo gives."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _transport_error(exc: httpx.HTTPError, method: str, path: str, *, write: bool) -> ClientError:
-    import httpx
+    from outreach.clients.http import describe, may_have_left
 
-    name = type(exc).__name__
+    name = describe(exc)
     # The request cannot have reached Weibo: safe to retry even for a write.
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
-                  | httpx.ProxyError | httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+    if not may_have_left(exc):
         return TransientError(f"Weibo {path}: {name}; the request never reached Weibo")
     if write:
         return AmbiguousOutcome(
