@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach import output
+from outreach import notify, output
 from outreach.collector import collect, collect_comments
 from outreach.models import DaemonHeartbeat, Post
 from outreach.planner import materialise
@@ -81,6 +81,7 @@ def _once(rt: Any) -> int:
     summary = Publisher(rt).run_due(now)
     metrics = collect(rt)
     comments = collect_comments(rt)
+    notify.run_once(rt)
     parts = [f"{n} {k}" for k, n in sorted(summary.counts.items())] or ["nothing due"]
     output.message("run --once: " + ", ".join(parts)
                    + f"; metrics: {metrics.posts_checked} post(s) checked; "
@@ -204,6 +205,9 @@ class Daemon:
                           replace_existing=True)
         scheduler.add_job(self.comments, "interval", minutes=COMMENTS_EVERY_MINUTES,
                           id="comments", replace_existing=True)
+        scheduler.add_job(notify.daemon_job(self.rt, self.id, lambda: self.stopping.is_set()),
+                          "interval", seconds=notify.EVERY_SECONDS, id="notify",
+                          replace_existing=True)
         if not self._signals_installed:  # the caller did not: do it now
             self.stopping = stop_on_signals()
             self.publisher.stop = self.stopping.is_set
