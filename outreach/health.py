@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
+from outreach import notify
 from outreach.errors import AuthError, ClientError, ConfigError
 from outreach.models import Account, Comment, DaemonHeartbeat, Post
 from outreach.planner import pause_intervals, paused_at, slot_times
@@ -151,6 +152,7 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
             with rt.db.session() as s:
                 values: dict[str, Any] = {"last_error": result["detail"]}
                 if isinstance(exc, AuthError):
+                    notify.needs_reauth(s, rt, acc.name, exc.message, now)
                     values["state"] = "needs_reauth"
                 s.execute(update(Account).where(col(Account.name) == acc.name).values(**values))
                 s.commit()

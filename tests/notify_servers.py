@@ -24,8 +24,6 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         with open(out, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"from": envelope.mail_from, "to": envelope.rcpt_tos,
-                                 "login": (session.login_data or b"").decode() if isinstance(
-                                     session.login_data, bytes) else str(session.login_data),
                                  "data": envelope.content.decode("utf-8", "replace")}) + "\\n")
         return "250 OK"
 
@@ -55,11 +53,12 @@ class SmtpServer:
         self.port = free_port()
         self.proc = subprocess.Popen([sys.executable, "-c", SMTP_SCRIPT, str(self.file),
                                       str(self.port)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
-            self.proc.kill()
+            self.close()
             raise RuntimeError("the SMTP server did not start")
 
     def messages(self) -> list[dict[str, Any]]:
@@ -67,14 +66,26 @@ class SmtpServer:
             return []
         return [json.loads(x) for x in self.file.read_text(encoding="utf-8").splitlines()]
 
+    def subjects(self) -> list[str]:
+        from email import message_from_string
+        from email.header import decode_header, make_header
+
+        return [str(make_header(decode_header(message_from_string(m["data"])["Subject"])))
+                for m in self.messages()]
+
+    def url(self, password: str) -> str:
+        return (f"mailto://duty:{password}@127.0.0.1:{self.port}"
+                "?from=bot@example.com&to=duty@example.com")
+
     def close(self) -> None:
-        assert self.proc.stdin is not None
+        assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.close()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.proc.stdout.close()
 
 
 class WebhookServer:

@@ -347,3 +347,55 @@ def test_the_key_is_in_no_output_log_or_row(rt, clock, hook, cli, caplog, worksp
     for key in (KEY, CHIEF_KEY):
         assert key not in text
     assert "127.0.0.1" in caplog.text or rows(rt)  # something was logged and stored
+
+
+WEIBO_CONFIG = """\
+[outreach]
+database = "{database}"
+timezone = "Asia/Shanghai"
+content_dir = "content"
+data_dir = "data"
+
+[accounts.wb]
+platform = "weibo"
+api_base = "{api}"
+token_env = "OUTREACH_TEST_WEIBO_TOKEN"
+share_url = "https://example.gov.cn/safety"
+rip = "203.0.113.7"
+lang = "zh"
+"""
+
+
+def test_a_token_that_expires_within_three_days_is_notified_once(workspace, hook, cli,
+                                                                 monkeypatch):
+    from outreach.config import load_settings
+    from outreach.runtime import Runtime
+    from tests.conftest import DATABASE_URL
+    from tests.weibo_server import WeiboServer
+
+    monkeypatch.setenv("OUTREACH_NOTIFY_DUTY", hook.url(KEY))
+    monkeypatch.setenv("OUTREACH_NOTIFY_CHIEF", hook.url(CHIEF_KEY))
+    monkeypatch.setenv("OUTREACH_TEST_WEIBO_TOKEN", "weibo-token-for-expiry")
+    with WeiboServer(token="weibo-token-for-expiry") as weibo:
+        (workspace / "config.toml").write_text(
+            WEIBO_CONFIG.format(database=DATABASE_URL, api=weibo.url) + NOTIFY.format(events=ALL),
+            encoding="utf-8")
+        weibo.configure(token_lifetime=5 * 86400)
+        assert cli("accounts", "check").code == 0
+        rt = Runtime(load_settings(workspace / "config.toml"))
+        try:
+            notify.run_once(rt)
+            assert to(hook, KEY) == []  # five days: not yet
+            weibo.configure(token_lifetime=2 * 86400)
+            assert cli("accounts", "check").code == 0
+            notify.run_once(rt)
+            notify.run_once(rt)
+            (got,) = to(hook, KEY)
+            assert "wb 的令牌即将过期" == got["title"] and "outreach auth" in got["message"]
+            weibo.configure(token_lifetime=0)  # expired: the account needs re-authorisation
+            assert cli("accounts", "check").code == 1
+            assert cli("accounts", "check").code == 1
+            notify.run_once(rt)
+            assert [m["title"] for m in to(hook, KEY)][1:] == ["wb 需要重新授权"]
+        finally:
+            rt.close()
