@@ -56,10 +56,10 @@ EVERY_SECONDS = 10  # the daemon's sender runs this often
 MAX_ATTEMPTS = 10
 BACKOFF_START = 10  # seconds, doubling per attempt
 BACKOFF_CAP = 30 * 60
-MIN_LEASE = timedelta(seconds=30)  # longer than one send (apprise's timeouts, a command's 30 s)
+MIN_LEASE = timedelta(seconds=60)  # longer than one send (apprise: 4-15 s timeouts; a command: 20 s)
 TOKEN_WARNING = timedelta(days=3)
 STALE_MINUTES = 10
-COMMAND_TIMEOUT = 30
+COMMAND_TIMEOUT = 20  # seconds; shorter than MIN_LEASE
 
 
 class NotifyFailed(OutreachError):

@@ -399,3 +399,23 @@ def test_a_token_that_expires_within_three_days_is_notified_once(workspace, hook
             assert [m["title"] for m in to(hook, KEY)][1:] == ["wb 需要重新授权"]
         finally:
             rt.close()
+
+
+def test_a_sender_that_died_mid_send_is_taken_over_once_its_lease_expires(rt, clock, hook,
+                                                                        caplog):
+    """The crash window: a claimed row whose sender died is sent again after the lease —
+    at least once, never by two live senders at the same time."""
+    platform(rt).add_fault("publish", "rejected")
+    add_post(rt, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
+    Publisher(rt).run_due()
+    (row,) = rows(rt)
+    dead = notify._claim(rt, row.id, "dead-sender")  # claimed; then the process died
+    assert dead is not None and rows(rt)[0].status == "sending"
+    assert notify.deliver_due(rt, worker="live").sent == []  # its lease still holds
+    clock.advance(seconds=notify.lease(rt).total_seconds() + 1)
+    assert notify.deliver_due(rt, worker="live").sent == [row.id]
+    (row,) = rows(rt)
+    assert row.status == "sent" and row.attempts == 2 and len(to(hook, KEY)) == 1
+    assert "may arrive twice" in caplog.text
+    notify._finish(rt, dead, "dead-sender", status="failed", error="late")  # it woke up
+    assert rows(rt)[0].status == "sent"  # the claim was lost: nothing it writes lands
