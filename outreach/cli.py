@@ -940,6 +940,8 @@ def watchdog(
         return
     last = output.local(result.last_heartbeat, zone) if result.last_heartbeat else "never"
     output.error(f"daemon stale: last heartbeat {last}")
+    if not rt.settings.notify.for_event("daemon_stale"):
+        output.warn("no [notify] target listens to daemon_stale: nobody was told")
     d = result.delivery
     if d.sent:
         output.message(f"daemon_stale sent ({len(d.sent)} target(s))")

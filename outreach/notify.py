@@ -132,16 +132,21 @@ def emergencies(session: Any, rt: Any, comments: Iterable[Comment], now: datetim
 
 def tokens_expiring(rt: Any, now: datetime) -> int:
     """Tokens that expire within three days: one notification per token."""
-    if not rt.settings.notify.for_event("token_expiring"):
+    targets = rt.settings.notify.for_event("token_expiring")
+    if not targets:
+        return 0
+    with rt.db.reader() as s:  # the daemon asks every few seconds: write only what is new
+        rows = [(name, expires) for name, expires in s.execute(
+            select(col(Account.name), col(Account.token_expires_at)).where(
+                col(Account.token_expires_at).is_not(None),
+                col(Account.token_expires_at) < now + TOKEN_WARNING)).all()
+            if name in rt.settings.accounts
+            and not _stored(s, targets, f"token_expiring:{name}:{expires.isoformat()}")]
+    if not rows:
         return 0
     added = 0
     with rt.db.session() as s:
-        rows = s.execute(select(col(Account.name), col(Account.token_expires_at)).where(
-            col(Account.token_expires_at).is_not(None),
-            col(Account.token_expires_at) < now + TOKEN_WARNING)).all()
         for name, expires in rows:
-            if name not in rt.settings.accounts:
-                continue
             added += enqueue(s, "token_expiring", {"account": name,
                                                    "expires_at": expires.isoformat()},
                              dedupe_key=f"token_expiring:{name}:{expires.isoformat()}",
@@ -153,7 +158,8 @@ def tokens_expiring(rt: Any, now: datetime) -> int:
 def daily_digest(rt: Any, now: datetime) -> int:
     """Once a day, from ``[notify] digest_at`` in the config's zone: yesterday in figures."""
     settings = rt.settings
-    if not settings.notify.for_event("daily_digest"):
+    targets = settings.notify.for_event("daily_digest")
+    if not targets:
         return 0
     zone = settings.timezone
     local = now.astimezone(zone)
@@ -161,14 +167,21 @@ def daily_digest(rt: Any, now: datetime) -> int:
         return 0
     key = f"daily_digest:{local.date().isoformat()}"
     with rt.db.reader() as s:
-        if s.execute(select(func.count()).select_from(Notification).where(
-                col(Notification.dedupe_key) == key)).scalar():
+        if _stored(s, targets, key):
             return 0
     payload = digest(rt, local.date() - timedelta(days=1), now)
     with rt.db.session() as s:
         added = enqueue(s, "daily_digest", payload, dedupe_key=key, settings=settings, now=now)
         s.commit()
     return added
+
+
+def _stored(session: Any, targets: Sequence[NotifyTarget], key: str) -> bool:
+    """Whether every target already has the event (the unique index answers it)."""
+    n = session.execute(select(func.count()).select_from(Notification).where(
+        col(Notification.target).in_([t.name for t in targets]),
+        col(Notification.dedupe_key) == key)).scalar()
+    return bool(n and n >= len(targets))
 
 
 def digest(rt: Any, day: date, now: datetime) -> dict[str, Any]:
@@ -558,15 +571,19 @@ def _digest_lines(p: dict[str, Any], settings: Settings, zh: bool) -> list[str]:
     by_class = "、".join(f"{k} {v}" for k, v in classes.items()) if zh else \
         ", ".join(f"{k} {v}" for k, v in classes.items())
     oldest = p.get("oldest_emergency")
+    per = p.get("posts_by_account") or {}
+    accounts = ("、" if zh else ", ").join(f"{k} {v}" for k, v in sorted(per.items()))
     if zh:
         lines = [f"发布 {p.get('posts', 0)} 条，失败 {p.get('failed', 0)} 条；转发 {p.get('reposts', 0)}，"
                  f"评论 {p.get('comments', 0)}，点赞 {p.get('likes', 0)}。",
+                 f"各账号：{accounts}。" if len(per) > 1 else "",
                  f"评论分类：{by_class or '无'}。", f"待回复：{p.get('backlog', 0)} 条。"]
         lines.append(f"最早未回复的紧急评论：{oldest['comment_id']}（{oldest['account']}，"
                      f"{_when(oldest['created_at'], settings)}）" if oldest else "没有未回复的紧急评论。")
     else:
         lines = [f"Published {p.get('posts', 0)}, failed {p.get('failed', 0)}; reposts "
                  f"{p.get('reposts', 0)}, comments {p.get('comments', 0)}, likes {p.get('likes', 0)}.",
+                 f"By account: {accounts}." if len(per) > 1 else "",
                  f"Comments by class: {by_class or 'none'}.",
                  f"Awaiting a reply: {p.get('backlog', 0)}."]
         lines.append(f"Oldest unanswered emergency: comment {oldest['comment_id']} "
