@@ -464,7 +464,28 @@ def run_once(rt: Any, *, worker: str | None = None,
     now = rt.clock()
     tokens_expiring(rt, now)
     daily_digest(rt, now)
+    forget_old_payloads(rt, now)
     return deliver_due(rt, worker=worker, exclude=("daemon_stale",), stop=stop)
+
+
+_forgotten_at: dict[str, datetime] = {}
+
+
+def forget_old_payloads(rt: Any, now: datetime) -> int:
+    """``[opinions] keep_days`` holds here too: a finished notification older than that
+    loses its payload (an emergency's comment text); the row stays. At most hourly."""
+    last = _forgotten_at.get(rt.settings.database_url)
+    if last is not None and timedelta(0) <= now - last < timedelta(hours=1):
+        return 0
+    _forgotten_at[rt.settings.database_url] = now
+    cutoff = now - timedelta(days=rt.settings.opinions.keep_days)
+    with rt.db.session() as s:
+        n = s.execute(update(Notification).where(
+            col(Notification.created_at) < cutoff, col(Notification.payload).is_not(None),
+            col(Notification.status).in_(("sent", "failed", "cancelled"))).values(
+            payload=None)).rowcount
+        s.commit()
+    return int(n or 0)
 
 
 @dataclass

@@ -419,3 +419,17 @@ def test_a_sender_that_died_mid_send_is_taken_over_once_its_lease_expires(rt, cl
     assert "may arrive twice" in caplog.text
     notify._finish(rt, dead, "dead-sender", status="failed", error="late")  # it woke up
     assert rows(rt)[0].status == "sent"  # the claim was lost: nothing it writes lands
+
+
+def test_old_notifications_lose_the_comment_text_after_keep_days(rt, clock, hook):
+    found = emergencies(rt, clock)
+    notify.run_once(rt)
+    sent = rows(rt, target="duty")
+    assert len(sent) == len(found) and all(r.payload["comment_id"] for r in sent)
+    clock.advance(minutes=11)
+    notify.run_once(rt)  # escalated to the chief
+    assert {r.status for r in rows(rt)} == {"sent"}
+    clock.advance(days=rt.settings.opinions.keep_days + 1)
+    notify.run_once(rt)
+    assert all(r.payload is None for r in rows(rt, target="duty"))
+    assert all(r.payload is None for r in rows(rt, target="chief"))  # escalated, sent, old
