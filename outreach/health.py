@@ -123,6 +123,7 @@ def health(rt: Any) -> dict[str, Any]:
             warnings.append(f"account {a['name']} is paused")
     if failed_today:
         warnings.append(f"{failed_today} post(s) failed in the last 24 h")
+    warnings.extend(notify.health_warnings(rt, now))
     return {
         "healthy": not problems, "problems": problems, "warnings": warnings, "daemon": daemon,
         "accounts": accounts, "checked_at": now,

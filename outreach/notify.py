@@ -441,6 +441,23 @@ def notification_json(r: Notification) -> dict[str, Any]:
             "last_error": r.last_error, "dedupe_key": r.dedupe_key, "payload": r.payload}
 
 
+def health_warnings(rt: Any, now: datetime) -> list[str]:
+    """For ``outreach status``: notifications that never reached their target, and ones
+    long overdue (is a sender running?)."""
+    with rt.db.reader() as s:
+        failed = s.execute(select(func.count()).select_from(Notification).where(
+            col(Notification.status) == "failed")).scalar() or 0
+        late = s.execute(select(func.count()).select_from(Notification).where(
+            col(Notification.status) == "pending", col(Notification.event) != "daemon_stale",
+            col(Notification.next_attempt_at) < now - timedelta(minutes=10))).scalar() or 0
+    out = []
+    if failed:
+        out.append(f"{failed} notification(s) failed: outreach notify list --status failed")
+    if late:
+        out.append(f"{late} notification(s) overdue by more than 10 minutes")
+    return out
+
+
 # --- the daemon's job and the watchdog -----------------------------------------------------------
 
 

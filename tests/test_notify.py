@@ -226,6 +226,7 @@ def test_a_failing_target_is_retried_with_backoff_then_failed_then_retried_by_ha
     (row,) = rows(rt)
     assert row.status == "failed" and row.attempts == notify.MAX_ATTEMPTS
     assert cli("notify", "list", "--status", "failed", "--json").json[0]["id"] == row.id
+    assert "1 notification(s) failed" in " ".join(cli("status", "--json").json["warnings"])
     hook.status = 200
     assert cli("notify", "retry", str(row.id)).code == 0
     assert cli("notify", "retry", str(row.id)).code == 1  # pending now, not failed
