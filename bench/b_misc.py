@@ -84,6 +84,7 @@ def bench_opinions(ctx: Context) -> list[Result]:
         with threadpool_limits(limits=1):
             folded = out_of_fold(rows, normalise)
         sets.append((f"cv{FOLDS}", [(r.text, r.lang, r.klass) for r in rows], folded))
+        results.append(_vote_choice(rows, folded, rules, model.threshold))
     for name, data, oof in sets:
         expected = [k for _, _, k in data]
         got: dict[str, list[str]] = {"rules": [], "model": [], "both": []}
@@ -135,6 +136,24 @@ def bench_opinions(ctx: Context) -> list[Result]:
                               details={"per_class": {k: v for k, v in m.items() if k != "overall"},
                                        "overall": m["overall"]}))
     return results
+
+
+def _vote_choice(rows: Any, folded: list[dict[str, float]], rules: Any, threshold: float) -> Result:
+    """The vote's weights by cross-validation: the grid, the choice, and whether it is the one
+    that runs (:data:`outreach.opinions.VOTE`)."""
+    from outreach.opinion_model import TARGET_VOTE_RECALL, choose_vote, vote_grid
+    from outreach.opinions import VOTE
+
+    grid = vote_grid(rows, folded, rules, threshold)
+    best = choose_vote(grid)
+    shipped = (best["rule_vote"], best["model_lean"]) == tuple(VOTE)
+    return Result("opinions.cv.vote", "Vote weights chosen by cross-validation are those shipped",
+                  best["accuracy"], "", "the shipped weights", ok=shipped, timed=False,
+                  details={"grid": grid, "chosen": best, "shipped": list(VOTE),
+                           "target_recall": TARGET_VOTE_RECALL},
+                  note=f"rule_vote {best['rule_vote']}, model_lean {best['model_lean']} "
+                       f"(shipped {VOTE.rule_vote}, {VOTE.model_lean}): accuracy {best['accuracy']:.4f}, "
+                       f"emergency recall {best['emergency_recall']:.4f}")
 
 
 def _blind_kinds(data: list[tuple[str, str, str]], got: list[str]) -> list[Result]:

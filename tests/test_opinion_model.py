@@ -17,14 +17,18 @@ from outreach.errors import ContentError, InputError
 from outreach.opinion_model import (
     SHIPPED_MODEL,
     TRUSTED_TYPES,
+    Row,
     analyzer,
     choose_threshold,
+    choose_vote,
     dumps,
     load_model,
+    out_of_fold,
     read_corpus,
     vectorizer,
+    vote_grid,
 )
-from outreach.opinions import CLASS_ORDER, classify, evaluate, load_rules, normalise
+from outreach.opinions import CLASS_ORDER, VOTE, Vote, classify, evaluate, load_rules, normalise
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "content" / "opinions" / "corpus.jsonl"
@@ -124,6 +128,47 @@ def test_choose_threshold_keeps_the_target_recall():
     assert 0.2 < t <= 0.7 and sum(p >= t for p, e in zip(probs, em, strict=True) if e) == 3
     t = choose_threshold(probs, em, target=1.0)
     assert 0.1 < t <= 0.2
+
+
+def test_choose_vote_keeps_recall_and_a_vote_for_the_rules():
+    grid = [{"rule_vote": 0.0, "model_lean": 0.0, "accuracy": 0.9, "emergency_recall": 1.0},
+            {"rule_vote": 0.5, "model_lean": 0.0, "accuracy": 0.88, "emergency_recall": 0.98},
+            {"rule_vote": 0.5, "model_lean": 0.5, "accuracy": 0.85, "emergency_recall": 0.995},
+            {"rule_vote": 1.0, "model_lean": 0.5, "accuracy": 0.85, "emergency_recall": 0.995},
+            {"rule_vote": 1.0, "model_lean": 0.2, "accuracy": 0.84, "emergency_recall": 1.0}]
+    # the model alone is never chosen, nor weights that lose emergencies; ties: more rule vote
+    assert choose_vote(grid) == grid[3]
+    with pytest.raises(ValueError, match="recall"):
+        choose_vote(grid, target=1.01)
+
+
+def test_vote_grid_judges_each_pair_of_weights_as_classify_does(rules, model):
+    rows = [Row("家门口有人吵架，能帮忙协调吗", "zh", "help", "a"), Row("谢谢民警同志", "zh", "praise", "b"),
+            Row("xq zv 7", "en", "chatter", "c"), Row("救命有人持刀", "zh", "emergency", "d")]
+    oof = [model.probabilities(normalise(r.text)) for r in rows]
+    grid = vote_grid(rows, oof, rules, model.threshold, rule_votes=(0.5, 1.0), model_leans=(0.0, 0.5))
+    assert [(g["rule_vote"], g["model_lean"]) for g in grid] == [
+        (0.5, 0.0), (0.5, 0.5), (1.0, 0.0), (1.0, 0.5)]
+    for g in grid:
+        vote = Vote(g["rule_vote"], g["model_lean"])
+        got = [classify(r.text, rules, r.lang, model, vote).klass for r in rows]
+        assert g["accuracy"] == round(sum(k == r.klass for k, r in zip(got, rows, strict=True)) / 4, 4)
+        assert g["emergency_recall"] == 1.0
+
+
+@pytest.mark.slow
+def test_the_shipped_vote_is_the_cross_validated_choice(rules, model):
+    """The vote's weights are what grouped five-fold cross-validation on the corpus picks."""
+    from threadpoolctl import threadpool_limits
+
+    rows = read_corpus(CORPUS)
+    with threadpool_limits(limits=1):
+        oof = out_of_fold(rows, normalise)
+    grid = vote_grid(rows, oof, rules, model.threshold)
+    best = choose_vote(grid)
+    assert (best["rule_vote"], best["model_lean"]) == tuple(VOTE)
+    old = next(g for g in grid if g["rule_vote"] == 1.0 and g["model_lean"] == 0.5)
+    assert best["accuracy"] > old["accuracy"] and best["emergency_recall"] >= 0.99
 
 
 def test_the_fast_path_gives_scikit_learns_probabilities(model, corpus):
