@@ -167,7 +167,9 @@ def print_opinions(results: list[Result]) -> None:
         if r.key.startswith("opinions.") and r.details.get("per_class"):
             by_set.setdefault(r.key.split(".")[1], []).append(r)
     for name, rs in by_set.items():
-        title = {"blind": "opinions on the blind set", "fixture": "opinions on the labelled fixture"
+        title = {"blind": "opinions on the first blind set (seen: a regression figure)",
+                 "blind2": "opinions on the second blind set (the targets)",
+                 "fixture": "opinions on the labelled fixture"
                  }.get(name, f"opinions by {name[2:]}-fold cross-validation on the training corpus")
         table = Table(title=f"{title}: precision / recall per class", header_style="bold")
         table.add_column("class")

@@ -331,17 +331,30 @@ def test_train_refuses_a_bad_corpus_and_writes_nothing(cli, tmp_path):
     assert r.code == 1 and "cannot read" in r.err and not out.exists()
 
 
-# --- the blind set -------------------------------------------------------------------
-# Written by someone who saw neither the rules nor the corpus (tests/fixtures/opinions_blind.md),
-# copied here only after the corpus, the model and its threshold were committed. It measures;
-# it never trains, sets a threshold or edits a rule.
+# --- the blind sets ------------------------------------------------------------------
+# Written by people who saw neither the rules nor the corpus (tests/fixtures/opinions_blind*.md),
+# each copied here only after the corpus, the model, its threshold and the vote's weights were
+# committed. They measure; they never train, set a threshold or a weight, or edit a rule.
+# The second set is the one the targets are judged on; the first was seen while the vote was
+# being reworked, so it only guards against regressions.
 
 BLIND = ROOT / "tests" / "fixtures" / "opinions_blind.jsonl"
+BLIND2 = ROOT / "tests" / "fixtures" / "opinions_blind2.jsonl"
+BLIND_SETS = {"blind": BLIND, "blind2": BLIND2}
+
+
+def _read_blind(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
 def blind() -> list[dict]:
-    return [json.loads(line) for line in BLIND.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return _read_blind(BLIND)
+
+
+@pytest.fixture(scope="module")
+def blind2() -> list[dict]:
+    return _read_blind(BLIND2)
 
 
 @pytest.fixture(scope="module")
@@ -349,35 +362,57 @@ def blind_result(rules, model, blind):
     return evaluate(((r["text"], r["lang"], r["class"]) for r in blind), rules, model)
 
 
-def test_the_blind_set_has_ten_emergencies_of_each_kind_none_in_the_corpus(blind, corpus):
-    kinds = Counter(r["kind"] for r in blind if r["class"] == "emergency")
-    assert len(kinds) >= 12 and min(kinds.values()) >= 10, kinds
+@pytest.fixture(scope="module")
+def blind2_result(rules, model, blind2):
+    return evaluate(((r["text"], r["lang"], r["class"]) for r in blind2), rules, model)
+
+
+def _show(result: dict, n: int) -> None:
+    print(f"\n{'class':<12} {'precision':>9} {'recall':>7} {'support':>8}")
+    for code in CLASS_ORDER:
+        m = result[code]
+        print(f"{code:<12} {m['precision']:>9.2f} {m['recall']:>7.2f} {int(m['support']):>8}")
+    print(f"accuracy {result['overall']['accuracy']:.3f} on {n} comments")
+
+
+@pytest.mark.parametrize("name,emergencies,per_kind", [("blind", 180, 15), ("blind2", 120, 10)])
+def test_each_blind_set_has_every_kind_of_emergency_none_in_the_corpus(name, emergencies, per_kind,
+                                                                       corpus):
+    rows = _read_blind(BLIND_SETS[name])
+    kinds = Counter(r["kind"] for r in rows if r["class"] == "emergency")
+    assert len(kinds) == 12 and set(kinds.values()) == {per_kind}, kinds
+    assert sum(kinds.values()) == emergencies
     trained = {r["text"] for r in corpus}
-    assert [r["text"] for r in blind if r["class"] == "emergency" and r["text"] in trained] == []
+    assert [r["text"] for r in rows if r["class"] == "emergency" and r["text"] in trained] == []
     # a few formulaic one-word comments ("转发", "first!") exist in both, written independently
-    shared = [r for r in blind if r["text"] in trained]
+    shared = [r for r in rows if r["text"] in trained]
     assert all(r["class"] == "chatter" and len(r["text"]) <= 6 for r in shared), shared
 
 
-def test_blind_emergency_recall_and_precision(blind_result, blind):
-    print(f"\n{'class':<12} {'precision':>9} {'recall':>7} {'support':>8}")
-    for code in CLASS_ORDER:
-        m = blind_result[code]
-        print(f"{code:<12} {m['precision']:>9.2f} {m['recall']:>7.2f} {int(m['support']):>8}")
-    print(f"accuracy {blind_result['overall']['accuracy']:.3f} on {len(blind)} comments")
-    assert blind_result["emergency"]["recall"] >= 0.97
-    assert blind_result["emergency"]["precision"] >= 0.60
+def test_blind2_emergency_recall_and_precision(blind2_result, blind2):
+    _show(blind2_result, len(blind2))
+    assert blind2_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
+    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.708
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.745 on the blind set "
-                   "(the model alone: 0.858); the rules' false alarms and votes cost the rest")
-def test_blind_accuracy(blind_result):
-    assert blind_result["overall"]["accuracy"] >= 0.85
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.741 on the second blind set "
+                   "(the model alone: 0.833; the rules' emergency signals alone add about 26 "
+                   "false alarms, and the vote's weights are chosen on the corpus, not here)")
+def test_blind2_accuracy(blind2_result):
+    assert blind2_result["overall"]["accuracy"] >= 0.85
 
 
-def test_every_kind_of_blind_emergency_is_mostly_caught(rules, model, blind):
+def test_the_first_blind_set_does_not_regress(blind_result, blind):
+    _show(blind_result, len(blind))
+    assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.983 (177/180)
+    assert blind_result["emergency"]["precision"] >= 0.70  # measured 0.725
+    assert blind_result["overall"]["accuracy"] >= 0.74  # measured 0.747
+
+
+@pytest.mark.parametrize("name", ["blind", "blind2"])
+def test_every_kind_of_blind_emergency_is_mostly_caught(rules, model, name):
     caught: dict[str, list[bool]] = {}
-    for r in blind:
+    for r in _read_blind(BLIND_SETS[name]):
         if r["class"] == "emergency":
             caught.setdefault(r["kind"], []).append(
                 classify(r["text"], rules, r["lang"], model).klass == "emergency")
