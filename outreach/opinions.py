@@ -96,7 +96,7 @@ class the rules matched (after ``yields_to``) adds its share of the rules' score
 MODEL_SURE = 0.5
 """The model alone recognises a comment when its top class has at least this probability;
 a comment neither the rules nor the model recognises is labelled ``unmatched``."""
-MODEL_LEAN = 0.0
+MODEL_LEAN = 0.1
 """A comment no rule matched takes the model's likeliest class when that class has at least
 this probability, recognised or not; below it, ``chatter``."""
 
