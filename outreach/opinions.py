@@ -593,8 +593,9 @@ def classify(text: str, rules: OpinionRules, lang: str | None = None,
     not negated makes the comment an ``emergency``, and so does a model emergency probability
     at or above the model's threshold. Otherwise the rules and the model vote (see
     :data:`RULE_VOTE`), a class that ``yields_to`` another class the rules matched dropping
-    out as before. A comment neither recognises is ``chatter`` labelled ``unmatched``.
-    ``vote`` overrides the vote's weights (:data:`VOTE`; cross-validation tries others).
+    out as before. A comment neither recognises is labelled ``unmatched``; it takes the
+    model's likeliest class (:data:`MODEL_LEAN`), or ``chatter``. ``vote`` overrides the
+    vote's weights (:data:`VOTE`; cross-validation tries others).
     """
     if lang not in _LANGS:
         lang = None  # unknown or mixed: every keyword counts in full

@@ -275,6 +275,21 @@ def test_what_nobody_recognises_is_unread(rules, model):
     assert known.fired and "unmatched" not in known.labels
 
 
+@pytest.mark.parametrize("text", ["这个视频拍得不错吧", "我家猫丢了", "快递一直没到"])
+def test_an_unrecognised_comment_takes_the_models_lean_and_stays_unread(rules, model, text):
+    """No rule matched and the model is unsure: its likeliest class, labelled ``unmatched``."""
+    from outreach.opinions import MODEL_SURE, rule_scores
+
+    p = model.probabilities(normalise(text))
+    top = max((c for c in CLASS_ORDER if c != "emergency"), key=lambda c: p[c])
+    assert not any(rule_scores(text, rules, "zh").values()) and p["emergency"] < model.threshold
+    assert p[top] < MODEL_SURE and top != "chatter"
+    opinion = classify(text, rules, "zh", model)
+    assert (opinion.klass, opinion.fired) == (top, "") and "unmatched" in opinion.labels
+    # the old vote's weights sent it to chatter
+    assert classify(text, rules, "zh", model, Vote(1.0, 0.5)).klass == "chatter"
+
+
 def test_without_a_model_the_rules_decide_alone(rules):
     opinion = classify("救命啊有人砸门", rules, "zh")
     assert opinion.klass == "emergency" and opinion.fired == "rules" and opinion.probability is None
