@@ -131,6 +131,13 @@ def bench_opinions(ctx: Context) -> list[Result]:
                 note=note))
         if name in BLIND_SETS:
             results.extend(_blind_kinds(name, got["both"]))
+        if name == JUDGED:
+            per_comment = both_seconds / max(len(data), 1)
+            results.append(Result(
+                "opinions.speed", f"Opinions: classifying with rules and model ({name})",
+                per_comment * 1000, "ms", "≤ 1 ms of CPU a comment", ok=per_comment < 0.001,
+                details={"seconds_a_comment": per_comment, "comments": len(data)},
+                note="CPU time (process_time), the wall clock counts other work on the box"))
     if not results:  # no blind set and --quick: the labelled fixture keeps the bench honest
         data = [(r["text"], r.get("lang", ""), r["class"]) for r in
                 _labelled(ROOT / "tests" / "fixtures" / "opinions_labelled.jsonl")]
