@@ -15,7 +15,7 @@ from outreach.clients.local import LocalPlatform
 from outreach.collector import collect
 from outreach.publisher import Publisher
 from outreach.queue import add_post, sync_accounts
-from tests.conftest import PG_URL, local_config, logical_dump
+from tests.conftest import local_config, logical_dump
 from tests.daemon_process import start_daemon, stop_daemon
 from tests.notify_servers import SmtpServer, WebhookServer, free_port, wait_until
 
@@ -121,36 +121,5 @@ def test_sigkill_between_the_failure_and_its_delivery_still_delivers_once(
     assert code == 0, out
     assert sorted(r["path"].split("/")[1] for r in hook.received) == ["hook", "mail"]
     assert {n["status"] for n in cli("notify", "list", "--json").json} == {"sent"}
-    platform.close()
-    hook.close()
-
-
-@pytest.mark.skipif(not PG_URL, reason="OUTREACH_TEST_DATABASE_URL is not set; .ci/run "
-                                       "starts a PostgreSQL server for this lane")
-def test_two_daemons_on_postgresql_deliver_each_notification_once(workspace, cli, monkeypatch):
-    hook = WebhookServer()
-    monkeypatch.setenv("OUTREACH_NOTIFY_HOOK", hook.url(HOOK_KEY))
-    monkeypatch.setenv("OUTREACH_NOTIFY_MAIL", hook.url(MAIL_KEY))
-    (workspace / "config.toml").write_text(config(), encoding="utf-8")
-    platform = LocalPlatform(workspace / "data" / "local-platform.db")
-    n = 30
-    platform.add_fault("publish", "rejected", count=n)
-    rows = "\n".join(json.dumps({"account": "pingan-local", "at": "now",
-                                 "text": f"提醒第{i}条：陌生来电要转账，先挂断再核实。"})
-                     for i in range(n))
-    (workspace / "posts.jsonl").write_text(rows, encoding="utf-8")
-    assert cli("queue", "import", str(workspace / "posts.jsonl"), "--by", "officer-a").code == 0
-    daemons = [start_daemon(workspace) for _ in range(2)]
-    try:
-        wait_until(lambda: len(hook.received) >= 2 * n, 120, "every notification")
-        time.sleep(12)
-    finally:
-        outputs = [stop_daemon(d) for d in daemons]
-    assert all(code == 0 for code, _ in outputs), outputs
-    bodies = [r["json"]["message"] for r in hook.received]
-    assert len(bodies) == 2 * n and len(set(bodies)) == 2 * n  # each numbered message once
-    listed = cli("notify", "list", "--json").json
-    assert len(listed) == 2 * n and {x["status"] for x in listed} == {"sent"}
-    assert {x["attempts"] for x in listed} == {1}
     platform.close()
     hook.close()

@@ -15,6 +15,8 @@ import pytest
 
 from outreach.clients.local import LocalPlatform
 from tests.conftest import PG_URL, local_config
+from tests.daemon_process import start_daemon, stop_daemon
+from tests.test_notify_e2e import HOOK_KEY, MAIL_KEY, WebhookServer, config, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -124,3 +126,32 @@ def test_two_daemons_with_clocks_two_minutes_apart_never_take_each_others_posts(
     assert len(statuses) == n
     assert sorted(s["text"] for s in statuses) == sorted(p["text"] for p in posts)
     assert {p["remote_id"] for p in posts} == {str(s["id"]) for s in statuses}
+
+
+def test_two_daemons_on_postgresql_deliver_each_notification_once(workspace, cli, monkeypatch):
+    hook = WebhookServer()
+    monkeypatch.setenv("OUTREACH_NOTIFY_HOOK", hook.url(HOOK_KEY))
+    monkeypatch.setenv("OUTREACH_NOTIFY_MAIL", hook.url(MAIL_KEY))
+    (workspace / "config.toml").write_text(config(), encoding="utf-8")
+    platform = LocalPlatform(workspace / "data" / "local-platform.db")
+    n = 30
+    platform.add_fault("publish", "rejected", count=n)
+    rows = "\n".join(json.dumps({"account": "pingan-local", "at": "now",
+                                 "text": f"提醒第{i}条：陌生来电要转账，先挂断再核实。"})
+                     for i in range(n))
+    (workspace / "posts.jsonl").write_text(rows, encoding="utf-8")
+    assert cli("queue", "import", str(workspace / "posts.jsonl"), "--by", "officer-a").code == 0
+    daemons = [start_daemon(workspace) for _ in range(2)]
+    try:
+        wait_until(lambda: len(hook.received) >= 2 * n, 120, "every notification")
+        time.sleep(12)
+    finally:
+        outputs = [stop_daemon(d) for d in daemons]
+    assert all(code == 0 for code, _ in outputs), outputs
+    bodies = [r["json"]["message"] for r in hook.received]
+    assert len(bodies) == 2 * n and len(set(bodies)) == 2 * n  # each numbered message once
+    listed = cli("notify", "list", "--json").json
+    assert len(listed) == 2 * n and {x["status"] for x in listed} == {"sent"}
+    assert {x["attempts"] for x in listed} == {1}
+    platform.close()
+    hook.close()
