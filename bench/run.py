@@ -167,7 +167,9 @@ def print_opinions(results: list[Result]) -> None:
         if r.key.startswith("opinions.") and r.details.get("per_class"):
             by_set.setdefault(r.key.split(".")[1], []).append(r)
     for name, rs in by_set.items():
-        title = {"blind": "opinions on the blind set", "fixture": "opinions on the labelled fixture"
+        title = {"blind": "opinions on the first blind set (seen: a regression figure)",
+                 "blind2": "opinions on the second blind set (the targets)",
+                 "fixture": "opinions on the labelled fixture"
                  }.get(name, f"opinions by {name[2:]}-fold cross-validation on the training corpus")
         table = Table(title=f"{title}: precision / recall per class", header_style="bold")
         table.add_column("class")
@@ -182,6 +184,35 @@ def print_opinions(results: list[Result]) -> None:
         table.add_row("accuracy", f"{rs[0].details['overall']['support']:.0f}",
                       *[f"{r.details['overall']['accuracy']:.3f}" for r in rs])
         Console(width=140).print(table)
+    for r in results:
+        if r.key == "opinions.cv.vote":
+            print_vote_grid(r)
+
+
+def print_vote_grid(r: Result) -> None:
+    """The cross-validated accuracy of each pair of vote weights; the chosen one marked."""
+    from rich.console import Console
+    from rich.table import Table
+
+    grid, chosen = r.details["grid"], r.details["chosen"]
+    leans = sorted({g["model_lean"] for g in grid})
+    table = Table(title="the vote's weights by cross-validation on the corpus: accuracy "
+                        f"(emergency recall {grid[0]['emergency_recall']:.4f}, precision "
+                        f"{grid[0]['emergency_precision']:.4f} throughout; * chosen)",
+                  header_style="bold")
+    table.add_column("rule_vote \\ model_lean")
+    for lean in leans:
+        table.add_column(f"{lean:g}", justify="right")
+    for vote in sorted({g["rule_vote"] for g in grid}):
+        cells = []
+        for lean in leans:
+            g = next(g for g in grid if g["rule_vote"] == vote and g["model_lean"] == lean)
+            mark = "*" if g == chosen else " "
+            recall = "" if g["emergency_recall"] == grid[0]["emergency_recall"] else \
+                f" (recall {g['emergency_recall']:.3f})"
+            cells.append(f"{g['accuracy']:.4f}{mark}{recall}")
+        table.add_row(f"{vote:g}" + (" (model alone, no vote)" if vote == 0 else ""), *cells)
+    Console(width=140).print(table)
 
 
 def compile_bytecode() -> None:

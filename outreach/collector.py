@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlmodel import SQLModel, col
 
+from outreach import notify
 from outreach.clients.base import AccountCounts, Counts
 from outreach.config import AccountSettings, MetricsSettings
 from outreach.errors import (
@@ -158,6 +159,7 @@ def collect(rt: Any, *, accounts: Iterable[AccountSettings] | None = None, force
             summary.skipped[account.name] = f"rate limited until {exc.retry_at.isoformat()}"
         except AuthError as exc:
             with rt.db.session() as s:
+                notify.needs_reauth(s, rt, account.name, exc.message, now)
                 s.execute(update(Account).where(col(Account.name) == account.name)
                           .values(state="needs_reauth", last_error=f"auth: {exc.message}"))
                 s.commit()
@@ -382,6 +384,7 @@ def store_comments(rt: Any, account: AccountSettings, comments: list[Any],
             emergencies = list(s.execute(select(Comment).where(
                 col(Comment.account) == account.name, col(Comment.opinion_class) == "emergency",
                 col(Comment.remote_id).in_([r["remote_id"] for r in new]))).scalars().all())
+            notify.emergencies(s, rt, emergencies, now)
         for p in owed:
             top = newest.get(p.remote_id)
             if top is not None and (p.cursor is None or _id_key(top) > _id_key(p.cursor)):

@@ -196,6 +196,57 @@ class OpinionSettings:
     alert_command: str = ""
 
 
+NOTIFY_EVENTS = ("emergency", "post_failed", "needs_reauth", "token_expiring", "daemon_stale",
+                 "daily_digest")
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    """Where notifications go: an apprise URL (a secret: from ``url_env`` or a 0600
+    ``url_file``) or a ``command`` run with the notification's JSON on stdin."""
+
+    name: str
+    events: tuple[str, ...]
+    url_env: str | None = None
+    url_file: Path | None = None
+    command: str | None = None
+    lang: str | None = None
+
+    def url(self) -> Secret:
+        """The target's apprise URL; a ConfigError (never showing it) when it is missing."""
+        if self.url_env:
+            value = os.environ.get(self.url_env, "").strip()
+            if not value:
+                raise ConfigError(f"notify target {self.name!r}: ${self.url_env} is not set")
+            return Secret(value)
+        assert self.url_file is not None
+        path = self.url_file
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            raise ConfigError(f"notify target {self.name!r}: url_file not found",
+                              where=str(path)) from None
+        if mode & 0o077:
+            raise ConfigError(f"url file is readable by others (mode {mode:o}); run: chmod 600 "
+                              f"{path}", where=str(path))
+        lines = path.read_text(encoding="utf-8").strip().splitlines()
+        if not lines or not lines[0].strip():
+            raise ConfigError(f"notify target {self.name!r}: url_file is empty", where=str(path))
+        return Secret(lines[0].strip())
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    targets: tuple[NotifyTarget, ...] = ()
+    escalate_after_minutes: int = 10
+    lang: str = "zh"
+    digest_at: time = time(8, 0)
+
+    def for_event(self, event: str) -> tuple[NotifyTarget, ...]:
+        """The targets of an event, in the order listed (the escalation order)."""
+        return tuple(t for t in self.targets if event in t.events)
+
+
 @dataclass(frozen=True)
 class ReportSettings:
     department: str = ""  # the header of every report (北京市公安局)
@@ -217,6 +268,7 @@ class Settings:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     opinions: OpinionSettings = field(default_factory=OpinionSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     def account(self, name: str) -> AccountSettings:
         from outreach.errors import NotFound
@@ -372,7 +424,8 @@ class _Reader:
         from outreach.clients import client_class, known_platforms
         from outreach.cron import CronError, parse_cron
 
-        self.table(data, "", {"outreach", "accounts", "policy", "metrics", "opinions", "report"})
+        self.table(data, "", {"outreach", "accounts", "policy", "metrics", "opinions", "report",
+                              "notify"})
         top = self.table(data.get("outreach", {}), "outreach",
                          {"database", "timezone", "content_dir", "data_dir",
                           "request_deadline_seconds"})
@@ -459,7 +512,8 @@ class _Reader:
         return Settings(path=self.path, database_url=database_url, timezone=tz,
                         content_dir=content_dir, data_dir=data_dir,
                         accounts=MappingProxyType(accounts), request_deadline_seconds=deadline,
-                        policy=policy, metrics=metrics, opinions=opinions, report=report)
+                        policy=policy, metrics=metrics, opinions=opinions, report=report,
+                        notify=self._notify(data.get("notify", {})))
 
     def _report(self, raw: Any) -> ReportSettings:
         keys = ("department", "title", "department_en", "title_en")
@@ -531,6 +585,52 @@ class _Reader:
         o = self.table(raw, "opinions", {"keep_days", "alert_command"})
         return OpinionSettings(keep_days=self.positive(o, "opinions", "keep_days", 180, 1, 36600),
                                alert_command=self.get(o, "opinions", "alert_command", str, ""))
+
+    def _notify(self, raw: Any) -> NotifySettings:
+        d = "notify"
+        n = self.table(raw, d, {"targets", "escalate_after_minutes", "lang", "digest_at"})
+        lang = self.get(n, d, "lang", str, "zh")
+        if lang not in LANGS:
+            raise self.error(f"{d}.lang", f"must be one of {', '.join(LANGS)}, got {lang!r}")
+        at = self.get(n, d, "digest_at", str, "08:00")
+        m = re.fullmatch(r"(\d{1,2}):(\d{2})", at)
+        if not m or int(m[1]) > 23 or int(m[2]) > 59:
+            raise self.error(f"{d}.digest_at", f"expected \"HH:MM\", got {at!r}")
+        targets: list[NotifyTarget] = []
+        for i, t in enumerate(self.get(n, d, "targets", list, [])):
+            td = f"{d}.targets[{i}]"
+            self.table(t, td, {"name", "url_env", "url_file", "command", "events", "lang"})
+            name = self.get(t, td, "name", str, required=True)
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", name):
+                raise self.error(f"{td}.name", "target names use letters, digits, '-' and '_' only")
+            if any(x.name == name for x in targets):
+                raise self.error(f"{td}.name", f"duplicate target name {name!r}")
+            given = [k for k in ("url_env", "url_file", "command") if k in t]
+            if len(given) != 1:
+                raise self.error(td, "give exactly one of url_env, url_file or command "
+                                     "(a URL never goes in this file)")
+            url_env = self.get(t, td, "url_env", str)
+            if url_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", url_env):
+                raise self.error(f"{td}.url_env", "not an environment variable name")
+            url_file = self.get(t, td, "url_file", str)
+            command = self.get(t, td, "command", str)
+            if command is not None and not command.strip():
+                raise self.error(f"{td}.command", "is empty")
+            events = self.get(t, td, "events", list, required=True)
+            for e in events:
+                if e not in NOTIFY_EVENTS:
+                    raise self.error(f"{td}.events", f"unknown event {e!r} "
+                                     f"(known: {', '.join(NOTIFY_EVENTS)})")
+            t_lang = self.get(t, td, "lang", str)
+            if t_lang is not None and t_lang not in LANGS:
+                raise self.error(f"{td}.lang", f"must be one of {', '.join(LANGS)}, got {t_lang!r}")
+            targets.append(NotifyTarget(
+                name=name, events=tuple(events), url_env=url_env,
+                url_file=self.base / url_file if url_file is not None else None,
+                command=command, lang=t_lang))
+        return NotifySettings(
+            targets=tuple(targets), lang=lang, digest_at=time(int(m[1]), int(m[2])),
+            escalate_after_minutes=self.positive(n, d, "escalate_after_minutes", 10, 1, 7 * 24 * 60))
 
 
 def _freeze(value: Any) -> Any:

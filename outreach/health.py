@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlmodel import col
 
+from outreach import notify
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -257,6 +258,7 @@ def health(rt: Any) -> dict[str, Any]:
                             f": {a['paused_reason']}")
     if failed_today:
         warnings.append(f"{failed_today} post(s) failed in the last 24 h")
+    warnings.extend(notify.health_warnings(rt, now))
     return {
         "healthy": not problems, "problems": problems, "warnings": warnings, "daemon": daemon,
         "accounts": accounts, "checked_at": now,
@@ -286,6 +288,7 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
             with rt.db.session() as s:
                 values: dict[str, Any] = {"last_error": result["detail"]}
                 if isinstance(exc, AuthError):
+                    notify.needs_reauth(s, rt, acc.name, exc.message, now)
                     values["state"] = "needs_reauth"
                 elif not isinstance(exc, ConfigError):
                     values["state"] = "check_failed"  # shown until a check passes

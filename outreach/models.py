@@ -266,3 +266,35 @@ class DaemonHeartbeat(SQLModel, table=True):
     heartbeat_at: datetime | None = utc_column(nullable=False)
     stopped_at: datetime | None = utc_column()
     last_tick_error: str | None = None
+
+
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: one delivery of one event to one target, written in the transaction of the
+    change that caused it and sent once by whichever worker claims it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("target", "dedupe_key", name="uq_notifications_target_dedupe"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+        Index("ix_notifications_comment", "comment_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    event: str = Field(max_length=32)
+    target: str = Field(max_length=64)
+    dedupe_key: str = Field(max_length=200)
+    level: int = 0  # an emergency's escalation step: 0 at once, n after n × the minutes
+    account: str | None = Field(default=None, max_length=64)
+    comment_id: int | None = None
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONText))
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = utc_column(nullable=False)
+    claimed_by: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = utc_column()
+    last_error: str | None = None
+    created_at: datetime | None = utc_column(nullable=False)
+    sent_at: datetime | None = utc_column()
+    updated_at: datetime | None = utc_column()

@@ -497,3 +497,52 @@ def write_model(data: bytes, path: Path) -> None:
         raise InputError(f"{path}: cannot write: {exc.strerror}") from None
 
 
+
+
+# --- the vote's weights --------------------------------------------------------------
+
+
+RULE_VOTES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0)
+"""The weights of the rules' vote tried by :func:`vote_grid` (0 is the model alone, shown for
+reference: the rules must keep a vote, so it is never chosen)."""
+MODEL_LEANS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+"""The probabilities from which a comment no rule matched takes the model's likeliest class
+rather than ``chatter``, tried by :func:`vote_grid` (from 0.5 on the model recognises it anyway)."""
+TARGET_VOTE_RECALL = 0.99
+"""The out-of-fold emergency recall the chosen vote must keep."""
+
+
+def vote_grid(rows: Sequence[Row], oof: Sequence[dict[str, float]], rules: Any, threshold: float,
+              rule_votes: Sequence[float] = RULE_VOTES, model_leans: Sequence[float] = MODEL_LEANS,
+              ) -> list[dict[str, Any]]:
+    """Cross-validated figures of :func:`outreach.opinions.classify` for each pair of weights.
+
+    ``oof`` are the rows' out-of-fold probabilities (:func:`out_of_fold`), so every comment is
+    judged by a model that never saw it; the rules are those given. Each entry holds
+    ``rule_vote``, ``model_lean``, ``accuracy``, ``emergency_recall``, ``emergency_precision``.
+    """
+    from outreach.opinions import Vote, rule_scores, vote_class
+
+    expected = [r.klass for r in rows]
+    scores = [rule_scores(r.text, rules, r.lang) for r in rows]
+    grid = []
+    for rule_vote in rule_votes:
+        for model_lean in model_leans:
+            vote = Vote(rule_vote, model_lean)
+            got = [vote_class(s, rules, p, threshold, vote) for s, p in zip(scores, oof, strict=True)]
+            m = metrics(expected, got)
+            grid.append({"rule_vote": rule_vote, "model_lean": model_lean,
+                         "accuracy": round(m["overall"]["accuracy"], 4),
+                         "emergency_recall": round(m["emergency"]["recall"], 4),
+                         "emergency_precision": round(m["emergency"]["precision"], 4)})
+    return grid
+
+
+def choose_vote(grid: Sequence[dict[str, Any]], target: float = TARGET_VOTE_RECALL) -> dict[str, Any]:
+    """The entry of :func:`vote_grid` with the best accuracy among those where the rules vote
+    (``rule_vote`` > 0) and emergency recall is at least ``target``; ties go to the larger
+    ``rule_vote``, then the higher ``model_lean``."""
+    eligible = [g for g in grid if g["rule_vote"] > 0 and g["emergency_recall"] >= target]
+    if not eligible:
+        raise ValueError(f"no weights keep an emergency recall of {target}")
+    return max(eligible, key=lambda g: (g["accuracy"], g["rule_vote"], g["model_lean"]))

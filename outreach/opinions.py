@@ -32,15 +32,18 @@ How a comment is classified:
 5. With the learned model (:mod:`outreach.opinion_model`), a model emergency probability at
    or above its threshold also makes an emergency. Otherwise the rules and the model vote:
    each class gets the model's probability plus :data:`RULE_VOTE` times its share of the
-   rules' score (``yields_to`` still applies). ``fired`` says who recognised the class.
+   rules' score (``yields_to`` still applies). ``fired`` says who recognised the class. A
+   comment no rule matched and the model is not sure of (:data:`MODEL_SURE`) takes the model's
+   likeliest class (:data:`MODEL_LEAN`) and the ``unmatched`` label. The weights
+   (:data:`VOTE`) were chosen by grouped cross-validation on the training corpus.
 
 Every other class that matched becomes a label, followed by the derived flags (:data:`FLAGS`).
 
 A keyword lexicon only knows the phrasings someone wrote into it. Measured on fresh comments
 written before the rules saw them, successive versions caught between a fifth and a half of
 the emergencies; the model, trained on a corpus of many phrasings, is beside them for that
-reason. What neither recognises is ``chatter`` with the ``unmatched`` label: callers route
-those to a person as unread, not as small talk.
+reason. What neither recognises carries the ``unmatched`` label (without a model, and so
+without a likeliest class, it is ``chatter``): callers route those to a person as unread.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from outreach.errors import ContentError, InputError
 from outreach.redact import has_personal_data as has_personal_data
@@ -87,11 +90,29 @@ it as unread."""
 RULES = "rules"
 MODEL = "model"
 BOTH = "both"
-RULE_VOTE = 1.0
+RULE_VOTE = 0.5
 """How much the rules' vote weighs against the model's probabilities (which sum to 1): each
 class the rules matched (after ``yields_to``) adds its share of the rules' score, times this."""
 MODEL_SURE = 0.5
-"""The model alone recognises a comment when its top class has at least this probability."""
+"""The model alone recognises a comment when its top class has at least this probability;
+a comment neither the rules nor the model recognises is labelled ``unmatched``."""
+MODEL_LEAN = 0.1
+"""A comment no rule matched takes the model's likeliest class when that class has at least
+this probability, recognised or not; below it, ``chatter``."""
+
+
+class Vote(NamedTuple):
+    """The vote's weights: see :data:`RULE_VOTE` and :data:`MODEL_LEAN`.
+
+    :data:`VOTE` was chosen by grouped cross-validation on the training corpus
+    (:func:`outreach.opinion_model.vote_grid`, printed by ``bench/run.py --only opinions``):
+    the best accuracy with the rules voting and emergency recall kept."""
+
+    rule_vote: float
+    model_lean: float
+
+
+VOTE = Vote(RULE_VOTE, MODEL_LEAN)
 PATTERN_WEIGHT = 2.0  # a pattern is a more specific signal than one keyword
 PERSONAL_DATA_WEIGHT = 2.0  # what finding a phone/ID/card/e-mail adds to ``privacy``
 FOREIGN_KEYWORD_FACTOR = 0.5  # keywords from the other language's list, when ``lang`` is given
@@ -564,7 +585,7 @@ class _Text:
 
 
 def classify(text: str, rules: OpinionRules, lang: str | None = None,
-             model: OpinionModel | None = None) -> Opinion:
+             model: OpinionModel | None = None, vote: Vote | None = None) -> Opinion:
     """Classify one comment (raw or already redacted) by the rules and, if given, the model.
 
     ``lang`` is the comment's or the account's language when known (``zh``/``en``): keywords
@@ -572,18 +593,15 @@ def classify(text: str, rules: OpinionRules, lang: str | None = None,
     not negated makes the comment an ``emergency``, and so does a model emergency probability
     at or above the model's threshold. Otherwise the rules and the model vote (see
     :data:`RULE_VOTE`), a class that ``yields_to`` another class the rules matched dropping
-    out as before. A comment neither recognises is ``chatter`` labelled ``unmatched``.
+    out as before. A comment neither recognises is labelled ``unmatched``; it takes the
+    model's likeliest class (:data:`MODEL_LEAN`), or ``chatter``. ``vote`` overrides the
+    vote's weights (:data:`VOTE`; cross-validation tries others).
     """
     if lang not in _LANGS:
         lang = None  # unknown or mixed: every keyword counts in full
     t = _Text.of(text)
     personal = has_personal_data(text)
-    score: dict[str, float] = {}
-    for code, klass in rules.classes.items():
-        total = sum(h.weight for h in klass.matcher.hits(t, lang))
-        if code == "privacy" and personal:
-            total += PERSONAL_DATA_WEIGHT
-        score[code] = round(total * klass.weight, 3)
+    score = _scores(t, personal, rules, lang)
     matched = [c for c in CLASS_ORDER if score[c] > 0]
     probability: float | None = None
     if model is None:
@@ -593,7 +611,7 @@ def classify(text: str, rules: OpinionRules, lang: str | None = None,
     else:
         p = model.probabilities(t.spaced)
         probability = round(p[EMERGENCY], 4)
-        primary, fired, extra = _vote(matched, score, rules, p, model.threshold)
+        primary, fired, extra = _vote(matched, score, rules, p, model.threshold, vote)
     labels = [c for c in matched if c != primary]
     labels += [c for c in extra if c != primary and c not in labels]
     for flag in FLAGS:
@@ -612,6 +630,30 @@ def classify(text: str, rules: OpinionRules, lang: str | None = None,
                    fired=fired, probability=probability)
 
 
+def _scores(t: _Text, personal: bool, rules: OpinionRules, lang: str | None) -> dict[str, float]:
+    """Each class's rule score: its weight × its hits (personal data counts for privacy)."""
+    score: dict[str, float] = {}
+    for code, klass in rules.classes.items():
+        total = sum(h.weight for h in klass.matcher.hits(t, lang))
+        if code == "privacy" and personal:
+            total += PERSONAL_DATA_WEIGHT
+        score[code] = round(total * klass.weight, 3)
+    return score
+
+
+def rule_scores(text: str, rules: OpinionRules, lang: str | None = None) -> dict[str, float]:
+    """The rules' score of each class for one comment, as :func:`classify` computes it."""
+    t = _Text.of(text)
+    return _scores(t, has_personal_data(text), rules, lang if lang in _LANGS else None)
+
+
+def vote_class(score: Mapping[str, float], rules: OpinionRules, p: Mapping[str, float],
+               threshold: float, vote: Vote | None = None) -> str:
+    """The class :func:`classify` gives a comment from its rule scores and model probabilities."""
+    matched = [c for c in CLASS_ORDER if score[c] > 0]
+    return _vote(matched, score, rules, p, threshold, vote)[0]
+
+
 def _primary(matched: list[str], score: Mapping[str, float], rules: OpinionRules) -> str:
     if EMERGENCY in matched:
         return EMERGENCY
@@ -624,8 +666,10 @@ def _primary(matched: list[str], score: Mapping[str, float], rules: OpinionRules
 
 
 def _vote(matched: list[str], score: Mapping[str, float], rules: OpinionRules,
-          p: Mapping[str, float], threshold: float) -> tuple[str, str, list[str]]:
+          p: Mapping[str, float], threshold: float, vote: Vote | None = None
+          ) -> tuple[str, str, list[str]]:
     """(class, who recognised it, the model's own class as an extra label) from both."""
+    rule_vote, lean_at = vote or VOTE
     by_rules = EMERGENCY in matched
     by_model = p[EMERGENCY] >= threshold
     if by_rules or by_model:
@@ -635,13 +679,13 @@ def _vote(matched: list[str], score: Mapping[str, float], rules: OpinionRules,
     eligible = [c for c in matched if not rules.classes[c].yields_to & present] or matched
     total = sum(score[c] for c in eligible)
     candidates = [c for c in CLASS_ORDER if c != EMERGENCY and not rules.classes[c].yields_to & present]
-    combined = {c: p[c] + (RULE_VOTE * score[c] / total if c in eligible and total else 0.0)
+    combined = {c: p[c] + (rule_vote * score[c] / total if c in eligible and total else 0.0)
                 for c in candidates}
     primary = max(combined, key=lambda c: (combined[c], -order[c]))
     model_top = max((c for c in CLASS_ORDER if c != EMERGENCY), key=lambda c: (p[c], -order[c]))
     model_sure = p[model_top] >= MODEL_SURE
-    if not matched and not model_sure:
-        return FALLBACK, "", []  # neither knows it: a person should read it
+    if not matched and not model_sure:  # neither knows it: a person should read it
+        return primary if p[model_top] >= lean_at else FALLBACK, "", []
     rules_say, model_says = primary in present, model_sure and primary == model_top
     fired = BOTH if rules_say and model_says else RULES if rules_say else MODEL if model_says else ""
     if not fired:  # the vote chose a class neither holds on its own: the model's lean decides

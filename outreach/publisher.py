@@ -41,6 +41,7 @@ from sqlalchemy import bindparam, exists, func, insert, or_, select
 from sqlalchemy import update as _update
 from sqlmodel import col
 
+from outreach import notify
 from outreach.clients.base import Published
 from outreach.config import AccountSettings
 from outreach.db import db_now, read_db_now
@@ -728,6 +729,7 @@ class Publisher:
                                 not_before=exc.retry_at, error=f"rate limited: {msg}")
         if isinstance(exc, AuthError):
             with self.rt.db.session() as s:
+                notify.needs_reauth(s, self.rt, post.account, msg, now)
                 s.execute(update(Account).where(col(Account.name) == post.account)
                           .values(state="needs_reauth", last_error=f"auth: {msg}"))
                 audit(s, now, "daemon", "account_needs_reauth", account=post.account, reason=msg)
@@ -844,6 +846,7 @@ class Publisher:
             if status == "failed":
                 s.execute(update(Account).where(col(Account.name) == post.account)
                           .values(last_error=f"post {post.id}: {error}"))
+                notify.post_failed(s, self.rt, post.id, post.account, error, now)
             s.commit()
         return status if status != "queued" else ("held" if attempts_delta < 0 else "retry")
 

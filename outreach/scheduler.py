@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlmodel import col
 
-from outreach import output
+from outreach import notify, output
 from outreach.collector import collect, collect_comments, deliver_alerts
 from outreach.errors import ConfigError
 from outreach.models import DaemonHeartbeat, Post
@@ -101,6 +101,7 @@ def _once(rt: Any) -> int:
     metrics = collect(rt)
     comments = collect_comments(rt)
     deliver_alerts(rt)
+    notify.run_once(rt)
     parts = [f"{n} {k}" for k, n in sorted(summary.counts.items())]
     from outreach.health import describe_held, held_posts
 
@@ -372,8 +373,13 @@ class Daemon:
                           minutes=METRICS_EVERY_MINUTES, id="metrics", replace_existing=True)
         scheduler.add_job(self.sweeps.submit, "interval", args=("comments", self.comments),
                           minutes=COMMENTS_EVERY_MINUTES, id="comments", replace_existing=True)
-        # Alerts are handed to their own worker after each sweep (see ``metrics``), so a
-        # slow alert holds up neither a sweep nor a lane; the stop closes it with the others.
+        # Alerts are handed to their own worker after each sweep (see ``metrics``), and the
+        # notification outbox is sent from the same worker, so a slow alert or target holds
+        # up neither a sweep nor a lane; the stop closes it with the others.
+        scheduler.add_job(self.alerts.submit, "interval",
+                          args=("notify", notify.daemon_job(
+                              self.rt, self.id, lambda: self.stopping.is_set())),
+                          seconds=notify.EVERY_SECONDS, id="notify", replace_existing=True)
         if not self._signals_installed:  # the caller did not: do it now
             self.stopping = stop_on_signals()
             self.publisher.stop = self.stopping.is_set

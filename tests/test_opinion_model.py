@@ -7,7 +7,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,14 +16,18 @@ from outreach.errors import ContentError, InputError
 from outreach.opinion_model import (
     SHIPPED_MODEL,
     TRUSTED_TYPES,
+    Row,
     analyzer,
     choose_threshold,
+    choose_vote,
     dumps,
     load_model,
+    out_of_fold,
     read_corpus,
     vectorizer,
+    vote_grid,
 )
-from outreach.opinions import CLASS_ORDER, classify, evaluate, load_rules, normalise
+from outreach.opinions import CLASS_ORDER, VOTE, Vote, classify, evaluate, load_rules, normalise
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "content" / "opinions" / "corpus.jsonl"
@@ -124,6 +127,47 @@ def test_choose_threshold_keeps_the_target_recall():
     assert 0.2 < t <= 0.7 and sum(p >= t for p, e in zip(probs, em, strict=True) if e) == 3
     t = choose_threshold(probs, em, target=1.0)
     assert 0.1 < t <= 0.2
+
+
+def test_choose_vote_keeps_recall_and_a_vote_for_the_rules():
+    grid = [{"rule_vote": 0.0, "model_lean": 0.0, "accuracy": 0.9, "emergency_recall": 1.0},
+            {"rule_vote": 0.5, "model_lean": 0.0, "accuracy": 0.88, "emergency_recall": 0.98},
+            {"rule_vote": 0.5, "model_lean": 0.5, "accuracy": 0.85, "emergency_recall": 0.995},
+            {"rule_vote": 1.0, "model_lean": 0.5, "accuracy": 0.85, "emergency_recall": 0.995},
+            {"rule_vote": 1.0, "model_lean": 0.2, "accuracy": 0.84, "emergency_recall": 1.0}]
+    # the model alone is never chosen, nor weights that lose emergencies; ties: more rule vote
+    assert choose_vote(grid) == grid[3]
+    with pytest.raises(ValueError, match="recall"):
+        choose_vote(grid, target=1.01)
+
+
+def test_vote_grid_judges_each_pair_of_weights_as_classify_does(rules, model):
+    rows = [Row("家门口有人吵架，能帮忙协调吗", "zh", "help", "a"), Row("谢谢民警同志", "zh", "praise", "b"),
+            Row("xq zv 7", "en", "chatter", "c"), Row("救命有人持刀", "zh", "emergency", "d")]
+    oof = [model.probabilities(normalise(r.text)) for r in rows]
+    grid = vote_grid(rows, oof, rules, model.threshold, rule_votes=(0.5, 1.0), model_leans=(0.0, 0.5))
+    assert [(g["rule_vote"], g["model_lean"]) for g in grid] == [
+        (0.5, 0.0), (0.5, 0.5), (1.0, 0.0), (1.0, 0.5)]
+    for g in grid:
+        vote = Vote(g["rule_vote"], g["model_lean"])
+        got = [classify(r.text, rules, r.lang, model, vote).klass for r in rows]
+        assert g["accuracy"] == round(sum(k == r.klass for k, r in zip(got, rows, strict=True)) / 4, 4)
+        assert g["emergency_recall"] == 1.0
+
+
+@pytest.mark.slow
+def test_the_shipped_vote_is_the_cross_validated_choice(rules, model):
+    """The vote's weights are what grouped five-fold cross-validation on the corpus picks."""
+    from threadpoolctl import threadpool_limits
+
+    rows = read_corpus(CORPUS)
+    with threadpool_limits(limits=1):
+        oof = out_of_fold(rows, normalise)
+    grid = vote_grid(rows, oof, rules, model.threshold)
+    best = choose_vote(grid)
+    assert (best["rule_vote"], best["model_lean"]) == tuple(VOTE)
+    old = next(g for g in grid if g["rule_vote"] == 1.0 and g["model_lean"] == 0.5)
+    assert best["accuracy"] > old["accuracy"] and best["emergency_recall"] >= 0.99
 
 
 def test_the_fast_path_gives_scikit_learns_probabilities(model, corpus):
@@ -230,6 +274,21 @@ def test_what_nobody_recognises_is_unread(rules, model):
     assert known.fired and "unmatched" not in known.labels
 
 
+@pytest.mark.parametrize("text", ["这个视频拍得不错吧", "我家猫丢了", "快递一直没到"])
+def test_an_unrecognised_comment_takes_the_models_lean_and_stays_unread(rules, model, text):
+    """No rule matched and the model is unsure: its likeliest class, labelled ``unmatched``."""
+    from outreach.opinions import MODEL_SURE, rule_scores
+
+    p = model.probabilities(normalise(text))
+    top = max((c for c in CLASS_ORDER if c != "emergency"), key=lambda c: p[c])
+    assert not any(rule_scores(text, rules, "zh").values()) and p["emergency"] < model.threshold
+    assert p[top] < MODEL_SURE and top != "chatter"
+    opinion = classify(text, rules, "zh", model)
+    assert (opinion.klass, opinion.fired) == (top, "") and "unmatched" in opinion.labels
+    # the old vote's weights sent it to chatter
+    assert classify(text, rules, "zh", model, Vote(1.0, 0.5)).klass == "chatter"
+
+
 def test_without_a_model_the_rules_decide_alone(rules):
     opinion = classify("救命啊有人砸门", rules, "zh")
     assert opinion.klass == "emergency" and opinion.fired == "rules" and opinion.probability is None
@@ -242,18 +301,6 @@ def test_the_simulated_public_still_says_what_it_was_written_to_say(rules, model
     wrong = [(klass, text, got) for text, klass in said.items()
              if (got := classify(text, rules, None, model).klass) != klass]
     assert wrong == []
-
-
-def test_classifying_takes_under_a_millisecond_a_comment(rules, model, corpus):
-    sample = [(r["text"], r["lang"]) for r in corpus[::5]]
-    classify(sample[0][0], rules, sample[0][1], model)  # warm
-    # CPU time: on a shared machine the wall clock also counts other people's work
-    started = time.process_time()
-    for text, lang in sample:
-        classify(text, rules, lang, model)
-    per_comment = (time.process_time() - started) / len(sample)
-    print(f"\n{per_comment * 1e6:.0f} µs of CPU a comment (rules and model) over {len(sample)}")
-    assert per_comment < 0.001
 
 
 def test_evaluate_with_the_model_on_the_labelled_fixture(rules, model):
@@ -286,17 +333,30 @@ def test_train_refuses_a_bad_corpus_and_writes_nothing(cli, tmp_path):
     assert r.code == 1 and "cannot read" in r.err and not out.exists()
 
 
-# --- the blind set -------------------------------------------------------------------
-# Written by someone who saw neither the rules nor the corpus (tests/fixtures/opinions_blind.md),
-# copied here only after the corpus, the model and its threshold were committed. It measures;
-# it never trains, sets a threshold or edits a rule.
+# --- the blind sets ------------------------------------------------------------------
+# Written by people who saw neither the rules nor the corpus (tests/fixtures/opinions_blind*.md),
+# each copied here only after the corpus, the model, its threshold and the vote's weights were
+# committed. They measure; they never train, set a threshold or a weight, or edit a rule.
+# The second set is the one the targets are judged on; the first was seen while the vote was
+# being reworked, so it only guards against regressions.
 
 BLIND = ROOT / "tests" / "fixtures" / "opinions_blind.jsonl"
+BLIND2 = ROOT / "tests" / "fixtures" / "opinions_blind2.jsonl"
+BLIND_SETS = {"blind": BLIND, "blind2": BLIND2}
+
+
+def _read_blind(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
 def blind() -> list[dict]:
-    return [json.loads(line) for line in BLIND.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return _read_blind(BLIND)
+
+
+@pytest.fixture(scope="module")
+def blind2() -> list[dict]:
+    return _read_blind(BLIND2)
 
 
 @pytest.fixture(scope="module")
@@ -304,35 +364,57 @@ def blind_result(rules, model, blind):
     return evaluate(((r["text"], r["lang"], r["class"]) for r in blind), rules, model)
 
 
-def test_the_blind_set_has_ten_emergencies_of_each_kind_none_in_the_corpus(blind, corpus):
-    kinds = Counter(r["kind"] for r in blind if r["class"] == "emergency")
-    assert len(kinds) >= 12 and min(kinds.values()) >= 10, kinds
+@pytest.fixture(scope="module")
+def blind2_result(rules, model, blind2):
+    return evaluate(((r["text"], r["lang"], r["class"]) for r in blind2), rules, model)
+
+
+def _show(result: dict, n: int) -> None:
+    print(f"\n{'class':<12} {'precision':>9} {'recall':>7} {'support':>8}")
+    for code in CLASS_ORDER:
+        m = result[code]
+        print(f"{code:<12} {m['precision']:>9.2f} {m['recall']:>7.2f} {int(m['support']):>8}")
+    print(f"accuracy {result['overall']['accuracy']:.3f} on {n} comments")
+
+
+@pytest.mark.parametrize("name,emergencies,per_kind", [("blind", 180, 15), ("blind2", 120, 10)])
+def test_each_blind_set_has_every_kind_of_emergency_none_in_the_corpus(name, emergencies, per_kind,
+                                                                       corpus):
+    rows = _read_blind(BLIND_SETS[name])
+    kinds = Counter(r["kind"] for r in rows if r["class"] == "emergency")
+    assert len(kinds) == 12 and set(kinds.values()) == {per_kind}, kinds
+    assert sum(kinds.values()) == emergencies
     trained = {r["text"] for r in corpus}
-    assert [r["text"] for r in blind if r["class"] == "emergency" and r["text"] in trained] == []
+    assert [r["text"] for r in rows if r["class"] == "emergency" and r["text"] in trained] == []
     # a few formulaic one-word comments ("转发", "first!") exist in both, written independently
-    shared = [r for r in blind if r["text"] in trained]
+    shared = [r for r in rows if r["text"] in trained]
     assert all(r["class"] == "chatter" and len(r["text"]) <= 6 for r in shared), shared
 
 
-def test_blind_emergency_recall_and_precision(blind_result, blind):
-    print(f"\n{'class':<12} {'precision':>9} {'recall':>7} {'support':>8}")
-    for code in CLASS_ORDER:
-        m = blind_result[code]
-        print(f"{code:<12} {m['precision']:>9.2f} {m['recall']:>7.2f} {int(m['support']):>8}")
-    print(f"accuracy {blind_result['overall']['accuracy']:.3f} on {len(blind)} comments")
-    assert blind_result["emergency"]["recall"] >= 0.97
-    assert blind_result["emergency"]["precision"] >= 0.60
+def test_blind2_emergency_recall_and_precision(blind2_result, blind2):
+    _show(blind2_result, len(blind2))
+    assert blind2_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
+    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.708
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.745 on the blind set "
-                   "(the model alone: 0.858); the rules' false alarms and votes cost the rest")
-def test_blind_accuracy(blind_result):
-    assert blind_result["overall"]["accuracy"] >= 0.85
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.741 on the second blind set "
+                   "(the model alone: 0.833; the rules' emergency signals alone add about 26 "
+                   "false alarms, and the vote's weights are chosen on the corpus, not here)")
+def test_blind2_accuracy(blind2_result):
+    assert blind2_result["overall"]["accuracy"] >= 0.85
 
 
-def test_every_kind_of_blind_emergency_is_mostly_caught(rules, model, blind):
+def test_the_first_blind_set_does_not_regress(blind_result, blind):
+    _show(blind_result, len(blind))
+    assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.983 (177/180)
+    assert blind_result["emergency"]["precision"] >= 0.70  # measured 0.725
+    assert blind_result["overall"]["accuracy"] >= 0.74  # measured 0.747
+
+
+@pytest.mark.parametrize("name", ["blind", "blind2"])
+def test_every_kind_of_blind_emergency_is_mostly_caught(rules, model, name):
     caught: dict[str, list[bool]] = {}
-    for r in blind:
+    for r in _read_blind(BLIND_SETS[name]):
         if r["class"] == "emergency":
             caught.setdefault(r["kind"], []).append(
                 classify(r["text"], rules, r["lang"], model).klass == "emergency")

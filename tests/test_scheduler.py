@@ -90,7 +90,7 @@ def test_a_stuck_sweep_never_holds_up_the_tick_or_publishing(workspace, cli, run
                                                               clock):
     """The comments sweep hangs on the platform: the tick still beats and hands the due post
     to its lane, which publishes it at once."""
-    rt = runtime_factory(local_config(slots="", require_approval=False))
+    rt = runtime_factory(local_config(slots="", require_approval=False, min_gap=0))
     cli("queue", "add", "--account", "pingan-local", "--text", "陌生来电先挂断再核实。")
     assert cli("run", "--once").code == 0  # a young published post: the sweep counts it
     platform = LocalPlatform(workspace / "data" / "local-platform.db")
