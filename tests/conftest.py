@@ -144,9 +144,9 @@ def logical_dump(db_path: Path) -> list[str]:
 
         engine = create_engine(PG_URL)
         out: list[str] = []
-        with engine.connect() as conn:
-            for table in sorted(inspect(conn).get_table_names()):
-                rows = conn.execute(text(f'SELECT * FROM "{table}" ORDER BY 1')).all()
+        with engine.connect() as pg:
+            for table in sorted(inspect(pg).get_table_names()):
+                rows = pg.execute(text(f'SELECT * FROM "{table}" ORDER BY 1')).all()
                 out.extend(f"{table}: {tuple(r)!r}" for r in rows)
         engine.dispose()
         return out

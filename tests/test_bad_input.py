@@ -896,7 +896,8 @@ def run_once(cli: Cli) -> Result:
     return r
 
 
-WEIBO_FAULTS = [  # (fault on statuses/share, the post's state after one run, last_error prefix)
+# (fault on statuses/share, the post's state after one run, last_error prefix)
+WEIBO_FAULTS: list[tuple[dict[str, Any], str, str]] = [
     ({"kind": "malformed"}, "unconfirmed", "ambiguous:"),
     ({"kind": "http500"}, "unconfirmed", "ambiguous:"),
     ({"kind": "error_code", "code": 99999, "message": "x" * 1_000_000}, "queued", "retrying:"),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from outreach.collector import collect, collect_comments, deliver_alerts
 from outreach.inbox import list_opinions, mark_replied, reply
@@ -94,7 +95,7 @@ def test_emergency_in_status_and_accounts(rt, clock, cli):
     summary = collect(rt, force=True)
     with rt.db.reader() as s:
         n = s.execute(select(func.count()).select_from(Comment).where(
-            Comment.opinion_class == "emergency")).scalar()
+            col(Comment.opinion_class) == "emergency")).scalar()
     assert n and len(summary.emergencies) == n
     rows = cli("accounts", "list", "--json").json
     assert rows[0]["open_emergencies"] == n
@@ -280,10 +281,10 @@ def test_no_comment_is_lost_when_posts_are_polled_at_different_rates(rt, clock):
     with rt.db.reader() as s:
         from outreach.models import Post
 
-        posts = dict(s.execute(select(Post.remote_id, Post.id).where(
-            Post.kind != "reply", Post.status == "published")).all())
-        stored = dict(s.execute(select(Comment.post_id, func.count()).group_by(
-            Comment.post_id)).all())
+        posts = dict(s.execute(select(col(Post.remote_id), col(Post.id)).where(
+            col(Post.kind) != "reply", col(Post.status) == "published")).all())
+        stored = dict(s.execute(select(col(Comment.post_id), func.count()).group_by(
+            col(Comment.post_id))).all())
     counts = client.fetch_counts(list(posts))
     assert len(counts) == 6 and all(c.comments for c in counts.values())
     assert {posts[r]: c.comments for r, c in counts.items()} == {

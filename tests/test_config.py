@@ -1,15 +1,16 @@
 """config.toml → frozen settings; every mistake names the key (and line), secrets stay masked."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.config import Secret, load_settings
+from outreach.config import Secret, Settings, load_settings
 from outreach.errors import ConfigError
 from tests.conftest import ROOT, local_config
 
 
-def load(tmp_path: Path, text: str):
+def load(tmp_path: Path, text: str) -> Settings:
     p = tmp_path / "config.toml"
     p.write_text(text, encoding="utf-8")
     return load_settings(p)
@@ -34,7 +35,7 @@ def test_request_deadline_defaults_to_a_minute(tmp_path):
 def test_settings_are_frozen(tmp_path):
     s = load(tmp_path, local_config())
     with pytest.raises(AttributeError):
-        s.timezone = None  # type: ignore[misc]
+        s.timezone = ZoneInfo("UTC")  # type: ignore[misc]
     with pytest.raises(TypeError):
         s.accounts["x"] = None  # type: ignore[index]
 
@@ -111,4 +112,5 @@ def test_world_readable_token_file_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="chmod 600"):
         s.accounts["w"].token()
     path.chmod(0o600)
-    assert s.accounts["w"].token().reveal() == "tok"
+    token = s.accounts["w"].token()
+    assert token is not None and token.reveal() == "tok"

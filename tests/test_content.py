@@ -120,11 +120,12 @@ def test_sandbox_refuses_unsafe_templates(shipped):
 def test_templates_cannot_change_the_account_variables(runtime_factory):
     """The account's variables are computed once and shared by every render: a template
     that tries to change one is refused, and the next render sees them unchanged."""
+    from outreach.config import AccountSettings
     from outreach.errors import ContentError
     from tests.conftest import local_config
 
     rt = runtime_factory(local_config())
-    acc = rt.settings.account("pingan-local")
+    acc: AccountSettings = rt.settings.account("pingan-local")
     variables = acc.template_variables
     with pytest.raises(ContentError, match="not allowed"):
         rt.library.renderer.render_string("{{ {}.update(city='x') }}", variables)

@@ -63,6 +63,7 @@ def test_utc_column_gives_back_aware_utc(tmp_path):
         s.commit()
     with db.reader() as s:
         post = s.get(Post, 1)
+        assert post is not None
         assert post.scheduled_at == at
         assert post.scheduled_at.tzinfo == UTC
     with db.session() as s, pytest.raises(Exception, match="naive"):
@@ -76,7 +77,9 @@ def test_sqlite_runs_in_wal_with_a_busy_timeout(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        timeout = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert timeout is not None
+        assert timeout >= 5000
     db.dispose()
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from outreach import notify
 from outreach.collector import collect
@@ -65,7 +66,7 @@ def to(hook, key):
 
 def rows(rt, **where):
     with rt.db.reader() as s:
-        q = select(Notification).order_by(Notification.id)
+        q = select(Notification).order_by(col(Notification.id))
         for k, v in where.items():
             q = q.where(getattr(Notification, k) == v)
         return s.execute(q).scalars().all()

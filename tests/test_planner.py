@@ -5,9 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from outreach.models import Post
-from outreach.planner import History, Miss, draw, materialise, plan_slots, slot_times
+from outreach.planner import Draw, History, Miss, draw, materialise, plan_slots, slot_times
 from outreach.preview import plan_rows
 from outreach.publisher import Publisher
 from outreach.queue import approve_tips, sync_accounts
@@ -22,7 +23,7 @@ def approve_all(rt, lang="zh"):
 
 def posts(rt, **where):
     with rt.db.reader() as s:
-        q = select(Post).order_by(Post.scheduled_at)
+        q = select(Post).order_by(col(Post.scheduled_at))
         for k, v in where.items():
             q = q.where(getattr(Post, k) == v)
         return s.execute(q).scalars().all()
@@ -106,7 +107,9 @@ def test_campaign_weights_come_first(runtime_factory):
     slots = slot_times(acc, rt.settings.policy, july, july + timedelta(days=3))
     results = plan_slots(slots, acc, rt.library, rt.client(acc), History(), rt.settings.policy,
                          None)
-    weights = [rt.library.campaign_weight(r.category, july.date()) for _, r in results]
+    draws = [r for _, r in results if isinstance(r, Draw)]
+    assert len(draws) == len(results)
+    weights = [rt.library.campaign_weight(r.category, july.date()) for r in draws]
     assert weights[0] == max(rt.library.campaign_weight(t.category, july.date())
                              for t in rt.library.tips.values() if t.lang == "zh")
 
@@ -206,7 +209,9 @@ def test_lunar_campaign_weights_the_draw_at_spring_festival(runtime_factory):
     boosted = {code for code, w in campaign.weights.items() if w > 1}
     from outreach.content import category_matches
 
-    assert all(any(category_matches(code, r.category) for code in boosted) for _, r in results)
+    draws = [r for _, r in results if isinstance(r, Draw)]
+    assert len(draws) == len(results)
+    assert all(any(category_matches(code, r.category) for code in boosted) for r in draws)
     august = datetime(2027, 8, 1, tzinfo=UTC)
     assert not campaign.active(august.date())
 

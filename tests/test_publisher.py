@@ -3,7 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlmodel import col
 
 from outreach.clients.local import LocalPlatform
 from outreach.models import Account, Post
@@ -69,7 +70,8 @@ def test_transient_backs_off_then_fails_after_max_attempts(rt, clock):
     clock.set(p.not_before)
     pub.run_due()
     p = get(rt, post.id)
-    assert p.status == "failed" and "gave up after 3 attempts" in p.last_error
+    assert p.status == "failed"
+    assert p.last_error is not None and "gave up after 3 attempts" in p.last_error
     assert statuses(rt) == []
 
 
@@ -95,9 +97,10 @@ def test_auth_error_holds_the_account_and_keeps_posts_queued(rt, clock):
     pub = Publisher(rt)
     pub.run_due()
     p = get(rt, post.id)
-    assert p.status == "queued" and p.attempts == 0 and p.last_error.startswith("auth")
+    assert p.status == "queued" and p.attempts == 0
+    assert p.last_error is not None and p.last_error.startswith("auth")
     with rt.db.reader() as s:
-        assert s.execute(select(Account.state)).scalar() == "needs_reauth"
+        assert s.execute(select(col(Account.state))).scalar() == "needs_reauth"
     clock.advance(minutes=1)
     assert pub.run_due().counts == {}  # no retry while re-authorisation is needed
     clock.advance(minutes=10)  # the re-check fails (injected), still held
@@ -114,7 +117,8 @@ def test_rejected_content_fails_with_the_reason(rt):
     post = add(rt)
     Publisher(rt).run_due()
     p = get(rt, post.id)
-    assert p.status == "failed" and p.last_error.startswith("rejected")
+    assert p.status == "failed"
+    assert p.last_error is not None and p.last_error.startswith("rejected")
 
 
 def test_ambiguous_outcome_is_reconciled_not_repeated(rt, clock):
@@ -157,7 +161,8 @@ def test_ambiguous_that_never_landed_is_retried(rt, clock):
     clock.advance(seconds=pub.in_flight_grace.total_seconds() + 1)
     pub.run_due()  # not on the platform after the grace → queued for a retry
     p = get(rt, post.id)
-    assert p.status == "queued" and "not found" in p.last_error
+    assert p.status == "queued"
+    assert p.last_error is not None and "not found" in p.last_error
     pub.run_due()
     assert get(rt, post.id).status == "published"
     assert len(statuses(rt)) == 1
@@ -171,7 +176,9 @@ def test_a_failed_reconcile_waits_and_looks_again(rt, clock):
     platform(rt).add_fault("find_published", "transient")
     pub.run_due()
     p = get(rt, post.id)
-    assert p.status == "unconfirmed" and "reconcile failed" in p.last_error
+    assert p.status == "unconfirmed"
+    assert p.last_error is not None and "reconcile failed" in p.last_error
+    assert p.lease_until is not None
     assert p.lease_until > clock()  # not looked at again before the backoff
     clock.set(p.lease_until + timedelta(seconds=1))
     pub.run_due()
@@ -198,13 +205,15 @@ def test_duplicate_without_an_ambiguous_attempt_fails(rt):
     post = add(rt)
     Publisher(rt).run_due()
     p = get(rt, post.id)
-    assert p.status == "failed" and p.last_error.startswith("duplicate")
+    assert p.status == "failed"
+    assert p.last_error is not None and p.last_error.startswith("duplicate")
 
 
 def test_a_lease_that_expired_mid_call_is_reconciled_by_another_worker(rt, clock):
     post = add(rt)
     a = Publisher(rt, worker="daemon-a")
     claimed = a.claim_next(clock(), {})
+    assert claimed is not None
     assert claimed.id == post.id and get(rt, post.id).status == "publishing"
     b = Publisher(rt, worker="daemon-b")
     assert b.run_due().counts == {}  # a's lease is live: b keeps off
@@ -244,14 +253,16 @@ def test_the_lease_is_renewed_while_the_call_runs_and_a_taken_claim_is_noticed(
     lease = timedelta(seconds=rt.settings.policy.lease_seconds)
     keeper = LeaseKeeper(rt, "daemon-a", lease, interval=0.01)
     a = pub.claim_next(clock(), {})
+    assert a is not None and a.id is not None
     b = pub.claim_next(clock(), {}, exclude={a.id})
+    assert b is not None and b.id is not None
     assert {a.id, b.id} == {first.id, second.id}
     clock.advance(seconds=40)
     with keeper.watch(a.id) as call_a, keeper.watch(b.id) as call_b:
         wait_for(lambda: get(rt, a.id).lease_until == clock() + lease
                  and get(rt, b.id).lease_until == clock() + lease)
         with rt.db.session() as s:  # another worker took b over (its lease had expired)
-            s.execute(Post.__table__.update().where(Post.id == b.id).values(
+            s.execute(update(Post).where(col(Post.id) == b.id).values(
                 claimed_by="daemon-b"))
             s.commit()
         wait_for(lambda: call_b.lost)
@@ -277,7 +288,7 @@ def test_pause_then_resume_after_three_hours_never_bursts(runtime_factory, clock
         clock.advance(minutes=10)
     assert statuses(rt) == []
     with rt.db.reader() as s:
-        missed = s.execute(select(Post).where(Post.status == "missed")).scalars().all()
+        missed = s.execute(select(Post).where(col(Post.status) == "missed")).scalars().all()
     in_pause = [p for p in missed if p.scheduled_at >= datetime(2027, 3, 1, 0, 0, tzinfo=UTC)]
     assert len(in_pause) == 9 and all(p.last_error == "paused" for p in in_pause)
     resume(rt, None, by="chief")
@@ -286,7 +297,8 @@ def test_pause_then_resume_after_three_hours_never_bursts(runtime_factory, clock
         pub.run_due()
         clock.advance(minutes=10)
     assert all(get(rt, p.id).status == "published" for p in held)
-    published_at = sorted(get(rt, p.id).published_at for p in held)
+    published_at = sorted(at for p in held if (at := get(rt, p.id).published_at) is not None)
+    assert len(published_at) == len(held)
     gaps = [b - a for a, b in zip(published_at, published_at[1:], strict=False)]
     assert all(g >= timedelta(minutes=30) for g in gaps), gaps  # held posts are spaced
     slot_posts = [datetime.fromisoformat(s["created_at"]) for s in statuses(rt)]

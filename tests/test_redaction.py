@@ -115,8 +115,8 @@ def _stored_comments(workspace: Path) -> list[tuple[str, str]]:
         from sqlalchemy import create_engine, text
 
         engine = create_engine(PG_URL)
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT author, text FROM comments")).all()
+        with engine.connect() as pg:
+            rows = pg.execute(text("SELECT author, text FROM comments")).all()
         engine.dispose()
         return [(r[0] or "", r[1] or "") for r in rows]
     conn = sqlite3.connect(workspace / "outreach.db")

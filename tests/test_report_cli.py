@@ -184,8 +184,9 @@ def test_department_display_names_and_category_names_in_every_format(rt, cli, wo
     assert "北京市公安局" in en  # no English name configured: the department as it is
     (workspace / "config.toml").write_text(NAMED_CONFIG + 'department_en = "Beijing PSB"\n'
                                            'title_en = "outreach report"\n', "utf-8")
-    en = report_json(cli, "--lang", "en")
-    assert en["department"] == "Beijing PSB" and en["title"] == "March 2027 outreach report"
+    en_data = report_json(cli, "--lang", "en")
+    assert en_data["department"] == "Beijing PSB"
+    assert en_data["title"] == "March 2027 outreach report"
     assert report_json(cli)["department"] == "北京市公安局"
     xlsx = workspace / "names.xlsx"
     assert cli("report", *MARCH, "--format", "xlsx", "-o", str(xlsx)).code == 0

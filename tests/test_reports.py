@@ -121,6 +121,7 @@ REPLIES = (("c1", "2027-03-10T10:30:00"), ("c2", "2027-03-12T06:00:00"),
 
 def add_comments(rt: Any) -> None:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from outreach.clients.base import RemoteComment
     from outreach.collector import CollectSummary, store_comments
@@ -135,7 +136,7 @@ def add_comments(rt: Any) -> None:
         store_comments(rt, rt.settings.account(account), fetched, [], NOW, CollectSummary(),
                        rules)
     with rt.db.reader() as s:
-        ids = dict(s.execute(select(Comment.remote_id, Comment.id)).all())
+        ids = dict(s.execute(select(col(Comment.remote_id), col(Comment.id))).all())
     for key, at in REPLIES:
         rt.clock.set(utc(at))
         mark_replied(rt, ids[key], by="officer-a")
@@ -198,18 +199,20 @@ def build_database(rt: Any) -> dict[str, int]:
 
 
 # Hand-computed March figures: posts, reposts, comments, likes, followers start/end/change.
-MARCH = {
+# None: a figure the report leaves empty (not known for that account and month).
+Figures = tuple[int, int, int, int | None, int | None, int, int | None]
+MARCH: dict[str, Figures] = {
     "wb": (3, 15, 7, 20, 1100, 1200, 100),
     "md": (2, 6, 7, None, 50, 61, 11),
     "loc": (1, 27, 22, 53, 12000, 12500, 500),
 }
-MARCH_TOTAL = (6, 48, 36, 73, 13150, 13761, 611)
-FEB = {
+MARCH_TOTAL: Figures = (6, 48, 36, 73, 13150, 13761, 611)
+FEB: dict[str, Figures] = {
     "wb": (1, 10, 5, 20, 1000, 1100, 100),
     "md": (0, 0, 0, None, None, 50, None),
     "loc": (1, 12, 11, 12, None, 12000, None),
 }
-FEB_TOTAL = (2, 22, 16, 32, 1000, 13150, 100)
+FEB_TOTAL: Figures = (2, 22, 16, 32, 1000, 13150, 100)
 KEYS = ("posts", "reposts", "comments", "likes", "followers_start", "followers_end",
         "follower_change")
 

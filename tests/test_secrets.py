@@ -210,6 +210,7 @@ def test_no_command_ever_shows_a_token(ws: Path, weibo: WeiboServer, mastodon: r
     assert run("queue", "show", str(ambiguous), "--json").json["status"] == "published"
 
     # everything that reads or reports
+    args: tuple[str, ...]
     for args in (("queue", "list", "--json"), ("queue", "list"), ("status", "--json"),
                  ("accounts", "list", "--json"), ("accounts", "list"), ("plan", "--json"),
                  ("metrics", "collect", "--json"), ("queue", "show", str(second)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import httpx
 import pytest
@@ -22,6 +23,18 @@ from outreach.errors import (
     TransientError,
 )
 from tests.weibo_server import WeiboServer
+
+
+class AccountOptions(TypedDict, total=False):
+    """What a test may set on the account ``WeiboServer.account`` builds."""
+
+    name: str
+    token_env: str
+    share_url: str
+    rip: str
+    uid: str | None
+    max_length: int | None
+
 
 TOKEN = "fake-weibo-token-5d1e"
 TOKEN_ENV = "OUTREACH_TEST_WEIBO_TOKEN"
@@ -54,7 +67,8 @@ def make_client(
 ) -> Callable[..., WeiboClient]:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
 
-    def make(*, http_: httpx.Client | None = None, **account: object) -> WeiboClient:
+    def make(*, http_: httpx.Client | None = None,
+             **account: Unpack[AccountOptions]) -> WeiboClient:
         return WeiboClient(weibo.account(tmp_path, **account), http=http_ or http)
 
     return make
