@@ -227,3 +227,15 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
         report.outcome = "failed"
         report.longrepr = f"skipped where every service must be up (OUTREACH_NO_SKIP=1): " \
                           f"{report.longrepr}"
+
+
+# Figures a test wants in the run's log even when its output is captured (the state machine's
+# seed and step count): printed at the end of the run, whatever the flags.
+FIGURES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

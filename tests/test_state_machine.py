@@ -50,7 +50,7 @@ from outreach.errors import AmbiguousOutcome, OutreachError, RateLimited, Transi
 from outreach.publisher import Publisher
 from outreach.runtime import Runtime
 from outreach.starter import write_starter
-from tests.conftest import FakeClock
+from tests.conftest import FIGURES, FakeClock
 
 ACCOUNTS = ("keys", "nokeys")
 START = datetime(2027, 3, 1, 0, 0, tzinfo=UTC)
@@ -503,10 +503,12 @@ def _run(machine: type[OutreachMachine], slow: bool) -> None:
     try:
         run_state_machine_as_test(with_seed(chosen)(machine), settings=_profile(slow))
     finally:
-        print(f"\nstate machine ({'slow' if slow else 'fast'} profile): seed {chosen} "
-              f"(replay: OUTREACH_SM_SEED={chosen}); {machine.runs_total} runs, "
-              f"{machine.steps_total} steps; "
-              + json.dumps(dict(sorted(machine.figures.items())), ensure_ascii=False))
+        line = (f"state machine ({'slow' if slow else 'fast'} profile): seed {chosen} "
+                f"(replay: OUTREACH_SM_SEED={chosen}); {machine.runs_total} runs, "
+                f"{machine.steps_total} steps; "
+                + json.dumps(dict(sorted(machine.figures.items())), ensure_ascii=False))
+        print("\n" + line)
+        FIGURES.append(line)
 
 
 @pytest.mark.sqlite_only
