@@ -32,6 +32,22 @@ def stop_daemon(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, out
 
 
+def stop_daemons(procs: list[subprocess.Popen[str]]) -> list[tuple[int, str]]:
+    """SIGTERM to every daemon at once (so they stop together), then each one's exit code and
+    output, as :func:`stop_daemon`."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    results = []
+    for proc in procs:
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        results.append((proc.returncode, out))
+    return results
+
+
 def query(ws: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     """Rows from the workspace's SQLite database, read by a separate connection."""
     conn = sqlite3.connect(ws / "outreach.db", timeout=30)

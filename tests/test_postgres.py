@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 
 from outreach.clients.local import LocalPlatform
 from tests.conftest import PG_URL, local_config
-from tests.daemon_process import start_daemon, stop_daemon
+from tests.daemon_process import start_daemon, stop_daemons
 from tests.test_notify_e2e import HOOK_KEY, MAIL_KEY, WebhookServer, config, wait_until
 
 pytestmark = [
@@ -46,13 +45,10 @@ def test_two_daemons_on_one_database_publish_exactly_once(workspace, cli):
         while datetime.now(UTC) < deadline:
             time.sleep(1)
     finally:
-        outputs = []
-        for d in daemons:
-            d.send_signal(signal.SIGTERM)
-        for d in daemons:
-            out, _ = d.communicate(timeout=60)
-            outputs.append(out)
-            assert d.returncode == 0, out
+        stopped = stop_daemons(daemons)
+    for code, out in stopped:
+        assert code == 0, out
+    outputs = [out for _, out in stopped]
     posts = cli("queue", "list", "--limit", "0", "--json").json
     adhoc = [p for p in posts if p["slot_key"] is None]
     slots = [p for p in posts if p["slot_key"] is not None
@@ -107,14 +103,9 @@ def test_two_daemons_with_clocks_two_minutes_apart_never_take_each_others_posts(
             if all(p["status"] == "published" for p in done):
                 break
     finally:
-        outputs = []
-        for d in daemons:
-            d.send_signal(signal.SIGTERM)
-        for d in daemons:
-            out, _ = d.communicate(timeout=60)
-            outputs.append(out)
-    for d, out in zip(daemons, outputs, strict=True):
-        assert d.returncode == 0, out[-3000:]
+        stopped = stop_daemons(daemons)
+    for code, out in stopped:
+        assert code == 0, out[-3000:]
         assert "Traceback" not in out, out[-3000:]
         assert "claim was lost" not in out and "lease lost" not in out, out[-3000:]
     posts = cli("queue", "list", "--limit", "0", "--json").json
@@ -146,7 +137,7 @@ def test_two_daemons_on_postgresql_deliver_each_notification_once(workspace, cli
         wait_until(lambda: len(hook.received) >= 2 * n, 120, "every notification")
         time.sleep(12)
     finally:
-        outputs = [stop_daemon(d) for d in daemons]
+        outputs = stop_daemons(daemons)
     assert all(code == 0 for code, _ in outputs), outputs
     bodies = [r["json"]["message"] for r in hook.received]
     assert len(bodies) == 2 * n and len(set(bodies)) == 2 * n  # each numbered message once
