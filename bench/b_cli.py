@@ -3,7 +3,7 @@
 Every figure is the wall time of a subprocess running the installed ``outreach`` command
 (the CPU it used is in the details: on a shared 2-core box the wall time also carries
 whatever else runs). ``plan`` is also timed in-process (a fresh ``Runtime`` and
-``outreach.preview.plan_rows``), to separate start-up from the work.
+``outreach.schedule.plan.plan_rows``), to separate start-up from the work.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def run_cli(args: list[str], *, python_flags: list[str] | None = None,
 
 
 def bench_planner(ctx: Context, ws: datasets.Workspace) -> list[Result]:
-    from outreach.preview import plan_rows
+    from outreach.schedule.plan import plan_rows
 
     days = int(ctx.params.plan_days)
     args = ["--config", str(ws.config), "plan", "--days", str(days), "--json"]

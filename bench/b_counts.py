@@ -38,7 +38,7 @@ def _post_ids(rt: Any) -> dict[str, int]:
     from sqlalchemy import select
     from sqlmodel import col
 
-    from outreach.models import Post
+    from outreach.store.models import Post
 
     with rt.db.reader() as s:
         return {r: i for i, r in s.execute(select(col(Post.id), col(Post.remote_id))).all()}

@@ -126,7 +126,7 @@ def bench_daemon_load(ctx: Context, ws: datasets.Workspace) -> list[Result]:
         names = copy.account_names()
         lib = rt.library
         at = datetime.now(UTC) + timedelta(seconds=10)
-        from outreach.texts import text_problems
+        from outreach.library.texts import text_problems
 
         rows: list[tuple[str, str]] = []
         for i in range(n * 2):  # tips too long for an account's platform are left out, as a draw does

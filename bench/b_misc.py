@@ -10,7 +10,7 @@ from typing import Any
 
 from bench import datasets
 from bench.harness import ROOT, Context, Result
-from outreach.opinion_model import OpinionModel
+from outreach.opinions.model import OpinionModel
 
 SEED_COMMENTS_PER_POST = 17_739 / 971  # the origin article's officer account
 
@@ -63,7 +63,7 @@ def bench_opinions(ctx: Context) -> list[Result]:
     """Rules alone, the model alone and both: on the blind sets and by five-fold
     cross-validation on the training corpus, with the vote's weights chosen there
     (``--quick``: the blind sets only)."""
-    from outreach.opinion_model import (
+    from outreach.opinions.model import (
         CORPUS_FILE,
         FOLDS,
         load_model,
@@ -72,7 +72,7 @@ def bench_opinions(ctx: Context) -> list[Result]:
         out_of_fold,
         read_corpus,
     )
-    from outreach.opinions import classify, load_rules, normalise
+    from outreach.opinions.rules import classify, load_rules, normalise
 
     rules = load_rules(ROOT / "content")
     model = load_model(ROOT / "content")
@@ -152,9 +152,9 @@ def bench_opinions(ctx: Context) -> list[Result]:
 
 def _vote_choice(rows: Any, folded: list[dict[str, float]], rules: Any, threshold: float) -> Result:
     """The vote's weights by cross-validation: the grid, the choice, and whether it is the one
-    that runs (:data:`outreach.opinions.VOTE`)."""
-    from outreach.opinion_model import TARGET_VOTE_RECALL, choose_vote, vote_grid
-    from outreach.opinions import VOTE
+    that runs (:data:`outreach.opinions.rules.VOTE`)."""
+    from outreach.opinions.model import TARGET_VOTE_RECALL, choose_vote, vote_grid
+    from outreach.opinions.rules import VOTE
 
     grid = vote_grid(rows, folded, rules, threshold)
     best = choose_vote(grid)

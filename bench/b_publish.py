@@ -37,10 +37,10 @@ def bench_publish(ctx: Context) -> list[Result]:
     from sqlalchemy import event, func, select
     from sqlmodel import col
 
-    from outreach.models import AuditLog, Post
-    from outreach.publisher import Publisher
-    from outreach.queue import sync_accounts
+    from outreach.actions.queue import sync_accounts
+    from outreach.publish.publisher import Publisher
     from outreach.runtime import Runtime
+    from outreach.store.models import AuditLog, Post
     from tests.mastodon_peer import BOT_TOKEN, Peer
 
     assert ctx.peer_url is not None

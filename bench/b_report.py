@@ -1,6 +1,6 @@
 """Benchmark 4: the monthly report on a department's year of history.
 
-Timed: ``outreach.reports.build_report`` for last calendar month over every account, then
+Timed: ``outreach.reports.build.build_report`` for last calendar month over every account, then
 every renderer but HTML (table, JSON, CSV, Markdown); and separately the HTML report with
 its charts. The reference is the raw SQL the report's figures come from — engagement
 deltas per account and category for the month and the month before (latest snapshot at
@@ -24,7 +24,7 @@ _TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime on SQLite
 
 
 def _ts(moment: datetime) -> str:
-    from outreach.models import UTCDateTime
+    from outreach.store.models import UTCDateTime
 
     naive = UTCDateTime().process_bind_param(moment, sqlite3_dialect())
     assert naive is not None
@@ -116,9 +116,9 @@ def raw_aggregates(db: str, names: list[str], bounds: list[tuple[datetime, datet
 def bench_report(ctx: Context, ws: datasets.Workspace) -> list[Result]:
     from rich.console import Console
 
-    from outreach import report_formats as rf
-    from outreach.reports import build_report, period_bounds
-    from outreach.timeparse import day_bounds
+    from outreach.reports import formats as rf
+    from outreach.reports.build import build_report, period_bounds
+    from outreach.times import day_bounds
 
     rt = datasets.runtime(ws, clock=ws.end)
     try:

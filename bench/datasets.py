@@ -6,7 +6,7 @@ blocklist and opinion rules, plus a generated library of T valid tips cloned fro
 shipped ones) and ``outreach.db``.
 
 The database is created by ``outreach.db.Database.ensure_schema`` (the project's
-migrations); accounts and tip approvals go in through ``outreach.queue``; texts are
+migrations); accounts and tip approvals go in through ``outreach.actions.queue``; texts are
 rendered by ``Runtime.render``. A year of history is then generated straight into the
 tables with set-based inserts (SQLAlchemy Core ``executemany``): 6 posts a day per account,
 change-only ``post_metrics`` snapshots (a post's counts change a few times in its first
@@ -226,7 +226,7 @@ def config_text(names: list[str], *, database: str = "sqlite:///outreach.db",
 def _code_hash() -> str:
     import inspect
 
-    from outreach.db import MIGRATIONS
+    from outreach.store.db import MIGRATIONS
 
     h = hashlib.sha256()
     for path in sorted((MIGRATIONS / "versions").glob("*.py")):  # the schema, indexes included
@@ -304,7 +304,7 @@ def copy_workspace(ws: Workspace, dest: Path) -> Workspace:
 
 def load(root: Path) -> Any:
     """The workspace's settings, read by the project's own config loader."""
-    from outreach.config import load_settings
+    from outreach.config.settings import load_settings
 
     return load_settings(root / "config.toml")
 
@@ -321,7 +321,7 @@ def runtime(ws: Workspace | Path, clock: datetime | None = None) -> Any:
 
 def approve_all(rt: Any) -> int:
     """Accounts get their rows and every valid tip is approved (the project's own code)."""
-    from outreach.queue import approve_tips, sync_accounts
+    from outreach.actions.queue import approve_tips, sync_accounts
 
     sync_accounts(rt)
     lib = rt.library
@@ -335,7 +335,7 @@ def _render_problems(rt: Any, tip: Any) -> list[str]:
     """What ``approve_tips`` refuses a tip for (too long for an account of its language), checked
     on one account per language: the department's accounts of a language are alike."""
     from outreach.errors import ContentError
-    from outreach.texts import render_tip, text_problems
+    from outreach.library.texts import render_tip, text_problems
 
     account = next((a for a in rt.settings.accounts.values() if a.lang == tip.lang), None)
     if account is None:
@@ -416,7 +416,7 @@ class _History:
                 yield table, batch
 
     def _rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        from outreach.planner import slot_key
+        from outreach.schedule.planner import slot_key
 
         rng = self.rng
         end = self.ws.end

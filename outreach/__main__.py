@@ -1,3 +1,3 @@
-from outreach.cli import main
+from outreach.cli.app import main
 
 main()

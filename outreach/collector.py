@@ -24,7 +24,7 @@ from sqlmodel import SQLModel, col
 
 from outreach import notify
 from outreach.clients.base import AccountCounts, Counts
-from outreach.config import AccountSettings, MetricsSettings
+from outreach.config.settings import AccountSettings, MetricsSettings
 from outreach.errors import (
     AuthError,
     ClientError,
@@ -33,7 +33,7 @@ from outreach.errors import (
     RateLimited,
     RemoteError,
 )
-from outreach.models import Account, AccountMetric, Comment, Post, PostMetric
+from outreach.store.models import Account, AccountMetric, Comment, Post, PostMetric
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def collect_comments(rt: Any, *, accounts: Iterable[AccountSettings] | None = No
 def _comment_rules(rt: Any, summary: CollectSummary) -> Any:
     """The classification rules, or None (noted once in the summary) when the file is
     broken: counts and followers are still swept, comments wait until it is fixed."""
-    from outreach.opinions import load_rules
+    from outreach.opinions.rules import load_rules
 
     try:
         return load_rules(rt.settings.content_dir)
@@ -315,14 +315,14 @@ def store_comments(rt: Any, account: AccountSettings, comments: list[Any],
     """Store fetched comments, and in the same transaction settle what was owed: each
     post's cursor moves on and it owes nothing more (unless its count changed meanwhile),
     and each new emergency owes an alert when ``alert_command`` is set."""
-    from outreach.db import insert_ignore
-    from outreach.opinions import classify, redact
+    from outreach.opinions.rules import classify, redact
+    from outreach.store.db import insert_ignore
 
     posts = {p.remote_id: p.post_id for p in owed}
     alerting = bool(rt.settings.opinions.alert_command.strip())
     model = None
     if any(not c.is_own for c in comments):
-        from outreach.opinion_model import load_model
+        from outreach.opinions.model import load_model
 
         try:
             model = load_model(rt.settings.content_dir)

@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from outreach.actions.queue import approve_tips, sync_accounts
 from outreach.collector import collect
-from outreach.config import load_settings
-from outreach.models import AccountMetric, Post, PostMetric
-from outreach.planner import materialise
-from outreach.publisher import Publisher
-from outreach.queue import approve_tips, sync_accounts
+from outreach.config.settings import load_settings
+from outreach.library.starter import write_starter
+from outreach.publish.publisher import Publisher
 from outreach.runtime import Runtime
-from outreach.starter import write_starter
+from outreach.schedule.planner import materialise
+from outreach.store.models import AccountMetric, Post, PostMetric
 
 STEP = timedelta(minutes=30)
 

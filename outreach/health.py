@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select, update
 from sqlmodel import col
 
 from outreach import notify
+from outreach.actions.queue import sync_accounts
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -20,11 +21,10 @@ from outreach.errors import (
     RateLimited,
     TransientError,
 )
-from outreach.models import Account, Comment, DaemonHeartbeat, Pause, Post
-from outreach.planner import pause_intervals, paused_at, slot_times
-from outreach.publisher import audit
-from outreach.queue import sync_accounts
-from outreach.timeparse import show_local
+from outreach.publish.publisher import audit
+from outreach.schedule.planner import pause_intervals, paused_at, slot_times
+from outreach.store.models import Account, Comment, DaemonHeartbeat, Pause, Post
+from outreach.times import show_local
 
 HEARTBEAT_STALE = timedelta(seconds=90)
 OVERDUE = timedelta(minutes=10)

@@ -46,9 +46,9 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlmodel import SQLModel, col
 
-from outreach.config import NOTIFY_EVENTS, NotifyTarget, Settings
+from outreach.config.settings import NOTIFY_EVENTS, NotifyTarget, Settings
 from outreach.errors import ConfigError, NotFound, OutreachError, StateError
-from outreach.models import Account, AuditLog, Comment, DaemonHeartbeat, Notification, Post
+from outreach.store.models import Account, AuditLog, Comment, DaemonHeartbeat, Notification, Post
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def enqueue(session: Any, event: str, payload: dict[str, Any], *, dedupe_key: st
     """Add the event to the outbox in ``session``'s transaction: one row per target that
     listens to it (an emergency's later targets due after the escalation minutes). A key
     already stored for a target is not stored again. Returns the rows added."""
-    from outreach.db import insert_ignore
+    from outreach.store.db import insert_ignore
 
     if event not in NOTIFY_EVENTS:
         raise ValueError(f"unknown event {event!r}")
@@ -234,8 +234,8 @@ def digest(rt: Any, day: date, now: datetime) -> dict[str, Any]:
 def acknowledge(rt: Any, comment_id: int, *, by: str) -> int:
     """Someone has an emergency comment in hand: audited, and its later escalations are
     cancelled in the same transaction. Returns the notifications cancelled."""
-    from outreach.inbox import get_comment
-    from outreach.publisher import audit
+    from outreach.opinions.inbox import get_comment
+    from outreach.publish.publisher import audit
 
     now = rt.clock()
     with rt.db.session() as s:

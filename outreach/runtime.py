@@ -16,16 +16,16 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from outreach.config import AccountSettings, Settings
-from outreach.db import Database
+from outreach.config.settings import AccountSettings, Settings
 from outreach.errors import ContentError
-from outreach.timeparse import utcnow
+from outreach.store.db import Database
+from outreach.times import utcnow
 
 if TYPE_CHECKING:
     import httpx
 
     from outreach.clients.base import MicroblogClient
-    from outreach.content import Library
+    from outreach.library.content import Library
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Runtime:
 
     @cached_property
     def library(self) -> Library:
-        from outreach.content import load_library
+        from outreach.library.content import load_library
 
         return load_library(self.settings.content_dir)
 
@@ -110,7 +110,7 @@ class Runtime:
         texts = tip.texts
         if not 0 <= variant < len(texts):
             raise ContentError(f"tip {tip_id!r} has no variant {variant} (0-{len(texts) - 1})")
-        from outreach.texts import render_tip
+        from outreach.library.texts import render_tip
 
         return render_tip(lib, tip, variant, account)
 

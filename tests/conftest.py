@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from outreach.starter import write_starter
+from outreach.library.starter import write_starter
 
 ROOT = Path(__file__).resolve().parent.parent
 # When set (by .ci/run's PostgreSQL lane), workspaces use this database instead of SQLite.
@@ -106,7 +106,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """Run the outreach CLI in-process, as a user would, and return its exit code and output."""
-    from outreach.cli import run_cli
+    from outreach.cli.app import run_cli
 
     def run(*args: str, input_text: str | None = None) -> Result:
         capsys.readouterr()
@@ -185,7 +185,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def runtime_factory(workspace: Path, clock: FakeClock) -> Iterator[Callable[..., Any]]:
     """Build Runtimes on the workspace's config with the fake clock; closes them after."""
-    from outreach.config import load_settings
+    from outreach.config.settings import load_settings
     from outreach.runtime import Runtime
 
     made: list[Runtime] = []

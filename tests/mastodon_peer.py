@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from outreach.clients.base import Counts, as_int
-from outreach.config import AccountSettings
+from outreach.config.settings import AccountSettings
 
 URL_ENV = "OUTREACH_MASTODON_TEST_URL"
 PEER_PYTHON_ENV = "OUTREACH_PEER_PYTHON"

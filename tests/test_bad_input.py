@@ -32,7 +32,7 @@ import pytest
 import respx
 
 from outreach.clients import mastodon as mastodon_module
-from outreach.clients import weibo as weibo_module
+from outreach.clients.weibo import client as weibo_module
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -639,7 +639,7 @@ IMPORT_CASES = [
     import_case("import-invalid-utf8", "o.csv",
                 b"account,at,text\npingan-local,+1h,\xff\xfe\n", "FILE:2:", "not valid UTF-8"),
     import_case("import-over-size-cap", "p.csv", "account,at,text\n" + ROW * 200, "FILE", "MB",
-                patch=("outreach.queue.MAX_IMPORT_BYTES", 1000)),
+                patch=("outreach.actions.queue.MAX_IMPORT_BYTES", 1000)),
     import_case("import-many-bad-rows", "q.csv",
                 "account,at,text\n" + "".join(f"nobody{i},+1h,夜里\n" for i in range(25)),
                 "FILE:2:", "FILE:21:", "unknown account 'nobody19'", "(and 5 more)",
@@ -680,7 +680,7 @@ def test_the_corpus_is_large_and_ids_are_unique() -> None:
 @pytest.fixture(scope="module")
 def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     """One migrated SQLite file, copied into each workspace (saves a migration per case)."""
-    from outreach.db import Database
+    from outreach.store.db import Database
 
     if os.environ.get("OUTREACH_TEST_DATABASE_URL"):
         return None
@@ -1060,7 +1060,7 @@ def weibo_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     from types import MappingProxyType
     from zoneinfo import ZoneInfo
 
-    from outreach.config import AccountSettings
+    from outreach.config.settings import AccountSettings
 
     monkeypatch.setenv("OUTREACH_BAD_INPUT_WEIBO_TOKEN", WEIBO_TOKEN)
     account = AccountSettings(
@@ -1085,7 +1085,7 @@ def weibo_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_weibo_client_types_each_hostile_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                 body: bytes, write_error: type[Exception],
                                                 read_error: type[Exception] | None) -> None:
-    from outreach.clients.weibo import WeiboClient
+    from outreach.clients.weibo.client import WeiboClient
 
     account = weibo_account(tmp_path, monkeypatch)
     with httpx.Client(timeout=5) as http, respx.mock(base_url=weibo_module.API_BASE) as router:

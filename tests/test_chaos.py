@@ -42,7 +42,7 @@ from typing import IO, Any
 
 import pytest
 
-from outreach.starter import write_starter
+from outreach.library.starter import write_starter
 from tests.dropping_proxy import DroppingProxy
 from tests.mastodon_peer import BOT_TOKEN, FAN_TOKENS, Peer, peer_url
 

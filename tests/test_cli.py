@@ -223,7 +223,7 @@ def test_grid_aligns_by_display_width_and_fits_the_terminal(monkeypatch):
     from rich.cells import cell_len
     from rich.console import Console
 
-    from outreach import output
+    from outreach.cli import output
 
     buf = io.StringIO()
     monkeypatch.setattr(output, "out", Console(file=buf, width=50, color_system=None))

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from outreach.actions.queue import add_post, sync_accounts
 from outreach.collector import collect, collect_comments, deliver_alerts
-from outreach.inbox import list_opinions, mark_replied, reply
-from outreach.models import AccountMetric, Comment, PostMetric
-from outreach.publisher import Publisher
-from outreach.queue import add_post, sync_accounts
+from outreach.opinions.inbox import list_opinions, mark_replied, reply
+from outreach.publish.publisher import Publisher
+from outreach.store.models import AccountMetric, Comment, PostMetric
 from tests.conftest import local_config
 
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
@@ -130,7 +130,7 @@ def test_a_reply_made_on_the_platform_is_detected(rt, clock):
     client = rt.client("pingan-local")
     with rt.db.reader() as s:
         comment = s.get(Comment, waiting["id"])
-        from outreach.models import Post
+        from outreach.store.models import Post
 
         parent = s.get(Post, comment.post_id)
     client.reply(client.reply_target(parent.remote_id, comment.remote_id), "已私信联系您。",
@@ -255,7 +255,7 @@ def test_an_ambiguous_reply_is_reconciled_from_the_replies_and_refused_twice(rt,
     clock.advance(minutes=1)
     Publisher(rt).run_due()
     with rt.db.reader() as s:
-        from outreach.models import Post
+        from outreach.store.models import Post
 
         done = s.get(Post, post.id)
         assert done.status == "published" and done.attempts == 1  # found, not sent again
@@ -279,7 +279,7 @@ def test_no_comment_is_lost_when_posts_are_polled_at_different_rates(rt, clock):
     collect(rt, force=True)
     client = rt.client("pingan-local")
     with rt.db.reader() as s:
-        from outreach.models import Post
+        from outreach.store.models import Post
 
         posts = dict(s.execute(select(col(Post.remote_id), col(Post.id)).where(
             col(Post.kind) != "reply", col(Post.status) == "published")).all())

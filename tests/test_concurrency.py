@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from outreach.db import HEAD
+from outreach.store.db import HEAD
 from tests.conftest import Result, local_config
 from tests.daemon_process import query, start_daemon, stop_daemon, wait_for
 
@@ -160,8 +160,8 @@ class Hammer:
 
     def library_writer(self, name: str) -> None:
         """Many small write transactions a second, from this process: add, then cancel."""
-        from outreach.config import load_settings
-        from outreach.queue import add_post, cancel_post
+        from outreach.actions.queue import add_post, cancel_post
+        from outreach.config.settings import load_settings
         from outreach.runtime import Runtime
 
         rt = Runtime(load_settings(self.ws / "config.toml"))

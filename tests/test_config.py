@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.config import Secret, Settings, load_settings
+from outreach.config.settings import Secret, Settings, load_settings
 from outreach.errors import ConfigError
 from tests.conftest import ROOT, local_config
 

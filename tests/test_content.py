@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach.content import category_matches, load_library, normalise_for_blocklist
+from outreach.library.content import category_matches, load_library, normalise_for_blocklist
 from tests.conftest import ROOT
 
 
@@ -120,7 +120,7 @@ def test_sandbox_refuses_unsafe_templates(shipped):
 def test_templates_cannot_change_the_account_variables(runtime_factory):
     """The account's variables are computed once and shared by every render: a template
     that tries to change one is refused, and the next render sees them unchanged."""
-    from outreach.config import AccountSettings
+    from outreach.config.settings import AccountSettings
     from outreach.errors import ContentError
     from tests.conftest import local_config
 

@@ -17,7 +17,7 @@ import pytest
 
 from outreach.clients import CLIENTS, MicroblogClient
 from outreach.clients.base import AccountCounts, AccountInfo, Counts, Published, RemoteComment
-from outreach.config import AccountSettings
+from outreach.config.settings import AccountSettings
 from outreach.errors import ContentRejected
 from tests.conftest import FakeClock
 
@@ -69,7 +69,7 @@ def local_harness(tmp_path: Path) -> Harness:
 
 
 def weibo_harness(tmp_path: Path, server: Any, monkeypatch: pytest.MonkeyPatch) -> Harness:
-    from outreach.clients.weibo import WeiboClient
+    from outreach.clients.weibo.client import WeiboClient
 
     server.reset()
     monkeypatch.setenv("OUTREACH_TEST_WEIBO_TOKEN", server.token)
@@ -312,7 +312,7 @@ def test_every_client_has_the_protocol_s_signatures():
 
     from outreach.clients.local import LocalClient
     from outreach.clients.mastodon import MastodonClient
-    from outreach.clients.weibo import WeiboClient
+    from outreach.clients.weibo.client import WeiboClient
 
     assert set(CLIENTS.values()) == {LocalClient, MastodonClient, WeiboClient}
     methods = [name for name, value in vars(MicroblogClient).items()

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.cron import CronError, fire_times, parse_cron
+from outreach.schedule.cron import CronError, fire_times, parse_cron
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -9,8 +9,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import outreach.models  # noqa: F401  (registers the tables)
-from outreach.db import HEAD, MIGRATIONS, Database
+import outreach.store.models  # noqa: F401  (registers the tables)
+from outreach.store.db import HEAD, MIGRATIONS, Database
 
 
 def test_head_constant_matches_the_migrations():
@@ -52,7 +52,7 @@ def test_an_old_database_is_upgraded_with_its_rows(tmp_path):
 
 
 def test_utc_column_gives_back_aware_utc(tmp_path):
-    from outreach.models import Post
+    from outreach.store.models import Post
 
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     db.ensure_schema()

@@ -19,8 +19,8 @@ import pytest
 
 from outreach.clients.http import Cancelled, DeadlinePassed, HttpClient, http_client, send
 from outreach.clients.mastodon import MastodonClient
-from outreach.clients.weibo import WeiboClient
-from outreach.config import AccountSettings
+from outreach.clients.weibo.client import WeiboClient
+from outreach.config.settings import AccountSettings
 from outreach.errors import AmbiguousOutcome, TransientError
 from tests.trickle_server import TrickleServer
 

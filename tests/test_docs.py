@@ -5,7 +5,7 @@ import re
 import pytest
 import typer
 
-from outreach.cli import app
+from outreach.cli.app import app
 from tests.conftest import ROOT
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from outreach.db import Database
+from outreach.store.db import Database
 
 T = "2027-03-10 02:00:00.000000"
 
@@ -67,7 +67,7 @@ def test_upgrading_fixes_labels_replies_alerts_and_owed_comments(workspace: Path
     assert not by_id["900"]["reply_required"]
 
     from outreach.collector import deliver_alerts
-    from outreach.models import Post
+    from outreach.store.models import Post
 
     rt = runtime_factory()
     assert deliver_alerts(rt).sent == []  # alerted when it was stored, by the old code

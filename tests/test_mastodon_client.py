@@ -19,7 +19,7 @@ import respx
 from outreach.clients import mastodon as mastodon_module
 from outreach.clients.base import AccountCounts, AccountInfo, Counts, Published
 from outreach.clients.mastodon import MastodonClient, html_to_text
-from outreach.config import AccountSettings
+from outreach.config.settings import AccountSettings
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,

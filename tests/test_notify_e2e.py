@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from outreach.actions.queue import add_post, sync_accounts
 from outreach.clients.local import LocalPlatform
 from outreach.collector import collect
-from outreach.publisher import Publisher
-from outreach.queue import add_post, sync_accounts
+from outreach.publish.publisher import Publisher
 from tests.conftest import local_config, logical_dump
 from tests.daemon_process import start_daemon, stop_daemon
 from tests.notify_servers import SmtpServer, WebhookServer, free_port, wait_until

@@ -478,7 +478,7 @@ def test_help_names_arguments_in_users_words(workspace, cli):
 
     import typer.main
 
-    from outreach.cli import app
+    from outreach.cli.app import app
 
     for path in _commands(typer.main.get_command(app)):
         r = cli(*path, "--help")
@@ -510,7 +510,7 @@ def test_import_of_undecodable_bytes_still_names_the_line(workspace, cli):
 
 
 def test_status_never_shows_a_negative_heartbeat_age(workspace, cli, runtime_factory, clock):
-    from outreach.scheduler import Daemon
+    from outreach.daemon import Daemon
 
     cli("queue", "list")
     clock.set(datetime.now(UTC) + timedelta(milliseconds=300))  # a clock a little ahead

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from outreach.errors import ContentError, InputError
-from outreach.opinion_model import (
+from outreach.opinions.model import (
     SHIPPED_MODEL,
     TRUSTED_TYPES,
     Row,
@@ -27,7 +27,7 @@ from outreach.opinion_model import (
     vectorizer,
     vote_grid,
 )
-from outreach.opinions import CLASS_ORDER, VOTE, Vote, classify, evaluate, load_rules, normalise
+from outreach.opinions.rules import CLASS_ORDER, VOTE, Vote, classify, evaluate, load_rules, normalise
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "content" / "opinions" / "corpus.jsonl"
@@ -198,7 +198,7 @@ def test_the_fast_path_gives_scikit_learns_probabilities(model, corpus):
 
 def test_classifying_loads_neither_scikit_learn_nor_scipy():
     """The daemon classifies every five minutes: it should not carry scikit-learn's memory."""
-    code = ("import sys; from outreach.opinion_model import load_model, SHIPPED_MODEL; "
+    code = ("import sys; from outreach.opinions.model import load_model, SHIPPED_MODEL; "
             "m = load_model(path=SHIPPED_MODEL); m.probabilities('救命'); "
             "print(sorted({k.split('.')[0] for k in sys.modules} & {'sklearn', 'scipy', 'skops'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -277,7 +277,7 @@ def test_what_nobody_recognises_is_unread(rules, model):
 @pytest.mark.parametrize("text", ["这个视频拍得不错吧", "我家猫丢了", "快递一直没到"])
 def test_an_unrecognised_comment_takes_the_models_lean_and_stays_unread(rules, model, text):
     """No rule matched and the model is unsure: its likeliest class, labelled ``unmatched``."""
-    from outreach.opinions import MODEL_SURE, rule_scores
+    from outreach.opinions.rules import MODEL_SURE, rule_scores
 
     p = model.probabilities(normalise(text))
     top = max((c for c in CLASS_ORDER if c != "emergency"), key=lambda c: p[c])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from outreach.errors import ContentError, InputError
-from outreach.opinions import (
+from outreach.opinions.rules import (
     CLASS_ORDER,
     FLAGS,
     classify,

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from outreach.parallel import map_forked, split
+from outreach.schedule.parallel import map_forked, split
 
 PARENT = os.getpid()
 

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach.models import Post
-from outreach.planner import Draw, History, Miss, draw, materialise, plan_slots, slot_times
-from outreach.preview import plan_rows
-from outreach.publisher import Publisher
-from outreach.queue import approve_tips, sync_accounts
+from outreach.actions.queue import approve_tips, sync_accounts
+from outreach.publish.publisher import Publisher
+from outreach.schedule.plan import plan_rows
+from outreach.schedule.planner import Draw, History, Miss, draw, materialise, plan_slots, slot_times
+from outreach.store.models import Post
 from tests.conftest import local_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -51,7 +51,7 @@ def test_cooldown_is_never_violated_and_variants_rotate(runtime_factory, clock):
     slots = slot_times(acc, rt.settings.policy, start, start + timedelta(days=20))
     history = History()
     with rt.db.reader() as s:
-        from outreach.planner import approved_tips
+        from outreach.schedule.planner import approved_tips
 
         approved = approved_tips(s, rt.library, rt.settings.policy)
     results = plan_slots(slots, acc, rt.library, client, history, rt.settings.policy, approved)
@@ -207,7 +207,7 @@ def test_lunar_campaign_weights_the_draw_at_spring_festival(runtime_factory):
     results = plan_slots(slots, acc, rt.library, rt.client(acc), History(), rt.settings.policy,
                          None)
     boosted = {code for code, w in campaign.weights.items() if w > 1}
-    from outreach.content import category_matches
+    from outreach.library.content import category_matches
 
     draws = [r for _, r in results if isinstance(r, Draw)]
     assert len(draws) == len(results)
@@ -276,8 +276,8 @@ def test_history_since_answers_like_the_whole_history(runtime_factory):
     history, including two uses at the same instant."""
     import random
 
-    from outreach.models import Post
-    from outreach.planner import load_history
+    from outreach.schedule.planner import load_history
+    from outreach.store.models import Post
 
     rt = runtime_factory(local_config())
     rng = random.Random(7)
@@ -323,7 +323,7 @@ def test_plan_over_forked_processes_equals_plan_in_one(runtime_factory, clock, m
     """Many accounts are planned on several cores: the rows are the same, in the same order."""
     import os
 
-    import outreach.preview
+    import outreach.schedule.plan
 
     config = local_config(slots='{ cron = "0 8,20 * * *" }', cooldown_days=3)
     variables = next(line for line in config.splitlines() if line.startswith("vars ="))
@@ -349,8 +349,8 @@ def test_plan_over_forked_processes_equals_plan_in_one(runtime_factory, clock, m
         return pid
 
     monkeypatch.setattr(os, "fork", fork)
-    monkeypatch.setattr(outreach.preview, "FORK_FROM", 1)
-    monkeypatch.setattr(outreach.preview, "workers_available", lambda: 3)
+    monkeypatch.setattr(outreach.schedule.plan, "FORK_FROM", 1)
+    monkeypatch.setattr(outreach.schedule.plan, "workers_available", lambda: 3)
     forked = plan_rows(rt, days=10)
     assert len(forks) == 2
     assert {r["account"] for r in in_one} == {"pingan-local"} | {f"station-{i}" for i in range(4)}

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
 
+from outreach.actions.queue import add_post, approve_tips, pause, resume, sync_accounts
 from outreach.clients.local import LocalPlatform
-from outreach.models import Account, Post
-from outreach.planner import materialise
-from outreach.publisher import Publisher
-from outreach.queue import add_post, approve_tips, pause, resume, sync_accounts
+from outreach.publish.publisher import Publisher
+from outreach.schedule.planner import materialise
+from outreach.store.models import Account, Post
 from tests.conftest import local_config
 
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
@@ -243,7 +243,7 @@ def test_the_lease_is_renewed_while_the_call_runs_and_a_taken_claim_is_noticed(
         rt, clock, runtime_factory):
     """One keeper thread renews every post in flight, says when a claim was taken over, and
     is gone once nothing is in flight (a loop of posts does not start one per post)."""
-    from outreach.publisher import LeaseKeeper
+    from outreach.publish.publisher import LeaseKeeper
 
     # two posts in flight at once: no min_gap_minutes between them
     rt = runtime_factory(local_config(slots="", require_approval=False, max_attempts=3,
@@ -325,7 +325,7 @@ def test_catch_up_posts_are_spaced(rt, clock):
 
 
 def test_cancelled_post_is_never_published(rt):
-    from outreach.queue import cancel_post
+    from outreach.actions.queue import cancel_post
 
     post = add(rt, at="+1h")
     cancel_post(rt, post.id, by="officer-b", reason="不需要了")

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from outreach.redact import has_personal_data, redact
+from outreach.opinions.redact import has_personal_data, redact
 from tests.conftest import DATABASE_URL, PG_URL, Result
 from tests.weibo_server import WeiboServer
 

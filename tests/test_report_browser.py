@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from outreach import report_formats as fmt
-from outreach.reports import build_report
+from outreach.reports import formats as fmt
+from outreach.reports.build import build_report
 from tests.test_reports import CONFIG, NOW, add_comments, build_database
 
 pytestmark = pytest.mark.slow

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from rich.console import Console
 
-from outreach import report_formats as fmt
 from outreach.errors import InputError, NotFound
-from outreach.models import AccountMetric, AuditLog, Comment, Post, PostMetric
-from outreach.reports import bci, build_report, period_bounds
+from outreach.reports import formats as fmt
+from outreach.reports.build import bci, build_report, period_bounds
+from outreach.store.models import AccountMetric, AuditLog, Comment, Post, PostMetric
 from tests.conftest import DATABASE_URL, ROOT
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -125,8 +125,8 @@ def add_comments(rt: Any) -> None:
 
     from outreach.clients.base import RemoteComment
     from outreach.collector import CollectSummary, store_comments
-    from outreach.inbox import mark_replied
-    from outreach.opinions import load_rules
+    from outreach.opinions.inbox import mark_replied
+    from outreach.opinions.rules import load_rules
 
     rules = load_rules(rt.settings.content_dir)
     for account, rows in COMMENTS.items():

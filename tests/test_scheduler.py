@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from outreach.clients.local import LocalPlatform
-from outreach.scheduler import Daemon, Worker
+from outreach.daemon import Daemon, Worker
 from tests.conftest import local_config
 
 OTHER = """

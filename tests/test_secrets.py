@@ -29,8 +29,8 @@ import httpx
 import pytest
 import respx
 
-from outreach.clients.weibo import WeiboClient, save_token
-from outreach.config import Secret, load_settings
+from outreach.clients.weibo.client import WeiboClient, save_token
+from outreach.config.settings import Secret, load_settings
 from outreach.errors import OutreachError
 from tests.conftest import DATABASE_URL, Result, logical_dump
 from tests.weibo_server import WeiboServer

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from outreach.actions.queue import add_post, cancel_post, pause, resume, sync_accounts
 from outreach.clients.local import LocalPlatform
 from outreach.collector import collect
 from outreach.errors import StateError
-from outreach.inbox import list_opinions, reply
-from outreach.models import AuditLog, Post
-from outreach.publisher import Publisher
-from outreach.queue import add_post, cancel_post, pause, resume, sync_accounts
+from outreach.opinions.inbox import list_opinions, reply
+from outreach.publish.publisher import Publisher
+from outreach.store.models import AuditLog, Post
 from tests.conftest import Result, local_config
 
 Cli = Callable[..., Result]

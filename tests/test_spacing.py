@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach.models import Account, Post
-from outreach.queue import add_post, pause, resume
-from outreach.scheduler import run_daemon
+from outreach.actions.queue import add_post, pause, resume
+from outreach.daemon import run_daemon
+from outreach.store.models import Account, Post
 from tests.conftest import FakeClock, local_config
 from tests.daemon_process import query, start_daemon, stop_daemon, wait_for
 

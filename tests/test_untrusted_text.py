@@ -1,7 +1,7 @@
 """Untrusted text: what the public writes (and what a platform sends back) never drives the
 officer's terminal, and the tip renderer is a sandbox with a size cap.
 
-`outreach.output.safe` strips ANSI (CSI), OSC and other control sequences and escapes Rich
+`outreach.cli.output.safe` strips ANSI (CSI), OSC and other control sequences and escapes Rich
 markup; every command that shows a post, a comment or a tip goes through it. The checks
 render through a Rich console forced into terminal mode, so Rich's own colours are there
 and only they may be.
@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from outreach import output
-from outreach.content import MAX_RENDERED, Renderer
+from outreach.cli import output
+from outreach.cli.output import safe
 from outreach.errors import ContentError
-from outreach.output import safe
+from outreach.library.content import MAX_RENDERED, Renderer
 from tests.conftest import DATABASE_URL, Result
 from tests.weibo_server import WeiboServer
 

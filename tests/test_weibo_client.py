@@ -21,7 +21,7 @@ import pytest
 import respx
 
 from outreach.clients.base import AccountCounts, Counts, Published, RemoteComment, weibo_length
-from outreach.clients.weibo import (
+from outreach.clients.weibo.client import (
     API_BASE,
     TokenGrant,
     WeiboClient,
@@ -32,7 +32,7 @@ from outreach.clients.weibo import (
     save_token,
     token_info,
 )
-from outreach.config import AccountSettings, Secret
+from outreach.config.settings import AccountSettings, Secret
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,

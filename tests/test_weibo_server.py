@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from outreach.clients.base import AccountCounts, Counts, utcnow
-from outreach.clients.weibo import WeiboClient, exchange_code, token_info
-from outreach.config import Secret
+from outreach.clients.weibo.client import WeiboClient, exchange_code, token_info
+from outreach.config.settings import Secret
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,

@@ -818,7 +818,7 @@ class WeiboServer:
         from types import MappingProxyType
         from zoneinfo import ZoneInfo
 
-        from outreach.config import AccountSettings
+        from outreach.config.settings import AccountSettings
 
         options = {"share_url": share_url, "rip": rip, **({"uid": uid} if uid else {})}
         return AccountSettings(

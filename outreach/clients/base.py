@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
-from outreach.timeparse import utcnow
+from outreach.times import utcnow
 
 if TYPE_CHECKING:
     import httpx
 
-    from outreach.config import AccountSettings
+    from outreach.config.settings import AccountSettings
 
 Clock = Callable[[], datetime]
 

@@ -51,7 +51,7 @@ from outreach.errors import (
 if TYPE_CHECKING:
     import httpx
 
-    from outreach.config import AccountSettings
+    from outreach.config.settings import AccountSettings
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 FAULT_KINDS = ("delay", "delay_after", "transient", "ambiguous", "rate_limited", "auth", "rejected",

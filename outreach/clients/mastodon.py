@@ -56,7 +56,7 @@ from outreach.errors import (
 if TYPE_CHECKING:
     import httpx
 
-    from outreach.config import AccountSettings, Secret
+    from outreach.config.settings import AccountSettings, Secret
 
 log = logging.getLogger(__name__)
 

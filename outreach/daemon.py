@@ -36,13 +36,14 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlmodel import col
 
-from outreach import notify, output
+from outreach import notify
+from outreach.actions.queue import sync_accounts
+from outreach.cli import output
 from outreach.collector import collect, collect_comments, deliver_alerts
 from outreach.errors import ConfigError
-from outreach.models import DaemonHeartbeat, Post
-from outreach.planner import materialise
-from outreach.publisher import Publisher
-from outreach.queue import sync_accounts
+from outreach.publish.publisher import Publisher
+from outreach.schedule.planner import materialise
+from outreach.store.models import DaemonHeartbeat, Post
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False,
     if dry_run:
         return _dry_run(rt)
     sync_accounts(rt)
-    from outreach.models import Account
+    from outreach.store.models import Account
 
     with rt.db.reader() as s:
         states = dict(s.execute(select(col(Account.name), col(Account.state))).all())
@@ -124,7 +125,7 @@ def _once(rt: Any) -> int:
 
 
 def _dry_run(rt: Any) -> int:
-    from outreach.preview import plan_rows
+    from outreach.schedule.plan import plan_rows
 
     now = rt.clock()
     with rt.db.reader() as s:

@@ -12,10 +12,10 @@ from rich.text import Text
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach import output
-from outreach.models import AuditLog, Post, PostMetric
-from outreach.output import PlainTable as Table
-from outreach.output import local, markup, plain, safe, shorten
+from outreach.cli import output
+from outreach.cli.output import PlainTable as Table
+from outreach.cli.output import local, markup, plain, safe, shorten
+from outreach.store.models import AuditLog, Post, PostMetric
 
 STATUS_STYLE = {
     "draft": "magenta", "queued": "cyan", "publishing": "yellow", "unconfirmed": "bold yellow",
@@ -79,7 +79,7 @@ def print_posts(rt: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def post_detail(rt: Any, post_id: int) -> dict[str, Any]:
-    from outreach.queue import get_post
+    from outreach.actions.queue import get_post
 
     with rt.db.reader() as s:
         post = get_post(s, post_id)
@@ -125,8 +125,8 @@ def print_post_detail(rt: Any, d: dict[str, Any]) -> None:
 
 
 def content_rows(rt: Any, *, category: str | None, lang: str | None) -> list[dict[str, Any]]:
-    from outreach.content import category_matches
-    from outreach.planner import approved_tips
+    from outreach.library.content import category_matches
+    from outreach.schedule.planner import approved_tips
 
     lib = rt.library
     with rt.db.reader() as s:
@@ -391,7 +391,7 @@ CLASS_STYLE = {"emergency": "bold white on red", "help": "bold yellow", "tip": "
 
 
 def print_opinions(rt: Any, rows: list[dict[str, Any]]) -> None:
-    from outreach.opinions import load_rules
+    from outreach.opinions.rules import load_rules
 
     if not rows:
         output.message("no comments")

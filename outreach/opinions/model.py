@@ -2,7 +2,7 @@
 
 The rules in ``content/opinions.toml`` know the phrasings someone wrote into them; this model
 learns from the labelled corpus (``content/opinions/corpus.jsonl``) and so also recognises
-phrasings nobody listed. :func:`outreach.opinions.classify` asks both.
+phrasings nobody listed. :func:`outreach.opinions.rules.classify` asks both.
 
 - Features: TF-IDF of character n-grams (1–3 within word boundaries, 2–4 across them; Chinese
   needs no segmenter) and of English words and word pairs, each L2-normalised, over the same
@@ -515,13 +515,13 @@ TARGET_VOTE_RECALL = 0.99
 def vote_grid(rows: Sequence[Row], oof: Sequence[dict[str, float]], rules: Any, threshold: float,
               rule_votes: Sequence[float] = RULE_VOTES, model_leans: Sequence[float] = MODEL_LEANS,
               ) -> list[dict[str, Any]]:
-    """Cross-validated figures of :func:`outreach.opinions.classify` for each pair of weights.
+    """Cross-validated figures of :func:`outreach.opinions.rules.classify` for each pair of weights.
 
     ``oof`` are the rows' out-of-fold probabilities (:func:`out_of_fold`), so every comment is
     judged by a model that never saw it; the rules are those given. Each entry holds
     ``rule_vote``, ``model_lean``, ``accuracy``, ``emergency_recall``, ``emergency_precision``.
     """
-    from outreach.opinions import Vote, rule_scores, vote_class
+    from outreach.opinions.rules import Vote, rule_scores, vote_class
 
     expected = [r.klass for r in rows]
     scores = [rule_scores(r.text, rules, r.lang) for r in rows]

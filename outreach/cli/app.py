@@ -18,8 +18,8 @@ import typer
 from outreach.errors import OutreachError
 
 if TYPE_CHECKING:
-    from outreach.models import Post
     from outreach.runtime import Runtime
+    from outreach.store.models import Post
 
 def _plain_argument_help() -> None:
     """Help names an argument by its metavar alone (ID, FILE), not also its Python type."""
@@ -83,7 +83,7 @@ def _main(
 
 
 def runtime(*, migrate: bool = True) -> Runtime:
-    from outreach.config import load_settings
+    from outreach.config.settings import load_settings
     from outreach.runtime import Runtime
 
     rt = Runtime(load_settings(_state["config"]), migrate=migrate)
@@ -106,7 +106,7 @@ def _os_user() -> str:
 
 
 def fail(message: str) -> NoReturn:
-    from outreach import output
+    from outreach.cli import output
 
     output.error(message)
     raise typer.Exit(1)
@@ -121,8 +121,8 @@ def init(
         metavar="DIR", help="Where to write (default: here).")] = Path("."),
 ) -> None:
     """Write a starter config.toml and content/ library (never overwrites)."""
-    from outreach import output
-    from outreach.starter import write_starter
+    from outreach.cli import output
+    from outreach.library.starter import write_starter
 
     written, kept = write_starter(directory)
     for path in written:
@@ -145,7 +145,7 @@ def demo(
     json_: JsonOpt = False,
 ) -> None:
     """Run the whole pipeline on the local platform through N simulated days."""
-    from outreach import output
+    from outreach.cli import output
     from outreach.demo import run_demo
 
     result = run_demo(days=days, directory=directory,
@@ -153,7 +153,7 @@ def demo(
     if json_:
         output.print_json(result)
         return
-    from outreach.render_cli import print_demo
+    from outreach.cli.render import print_demo
 
     print_demo(result)
 
@@ -164,8 +164,8 @@ def demo(
 @content_app.command("check")
 def content_check(json_: JsonOpt = False) -> None:
     """Validate the library: every tip rendered for every account (file:line: id: problem)."""
-    from outreach import output
-    from outreach.checks import check_library
+    from outreach.cli import output
+    from outreach.library.checks import check_library
 
     rt = runtime(migrate=False)
     problems = check_library(rt)
@@ -187,10 +187,10 @@ def content_check(json_: JsonOpt = False) -> None:
 
 def _queued_tip_changes(rt: Runtime) -> list[Any]:
     """Warnings for queued posts whose tip changed since (none before the database exists)."""
-    from outreach import output
-    from outreach.content import Problem
-    from outreach.db import HEAD, sqlite_path
-    from outreach.preview import changed_tip_posts
+    from outreach.cli import output
+    from outreach.library.content import Problem
+    from outreach.schedule.plan import changed_tip_posts
+    from outreach.store.db import HEAD, sqlite_path
 
     path = sqlite_path(rt.settings.database_url)
     if (path is not None and not path.exists()) or rt.db.current_revision() != HEAD:
@@ -213,8 +213,8 @@ def content_list(
     json_: JsonOpt = False,
 ) -> None:
     """List tips with their approval state."""
-    from outreach import output
-    from outreach.render_cli import content_rows, print_content_list, print_content_stats
+    from outreach.cli import output
+    from outreach.cli.render import content_rows, print_content_list, print_content_stats
 
     if lang is not None and lang not in ("zh", "en"):
         raise typer.BadParameter("must be zh or en", param_hint="--lang")
@@ -222,7 +222,7 @@ def content_list(
     if category is not None and category not in rt.library.categories:
         fail(f"unknown category {category!r} (known: {', '.join(sorted(rt.library.categories))})")
     if stats:
-        from outreach.checks import library_stats
+        from outreach.library.checks import library_stats
 
         data = library_stats(rt.library)
         if json_:
@@ -245,7 +245,7 @@ def content_show(
     json_: JsonOpt = False,
 ) -> None:
     """Show a tip, and with --account the exact text that would be posted."""
-    from outreach import output
+    from outreach.cli import output
 
     rt = runtime(migrate=False)
     tip = rt.library.tip(tip_id)
@@ -260,7 +260,7 @@ def content_show(
         acc = rt.settings.account(account)
         text = rt.render(tip_id, acc, variant)
         client = rt.client(acc)
-        from outreach.texts import text_problems
+        from outreach.library.texts import text_problems
 
         problems = text_problems(text, client, rt.library)
         if tip.lang != acc.lang:
@@ -271,7 +271,7 @@ def content_show(
     if json_:
         output.print_json(data)
         return
-    from outreach.render_cli import print_tip
+    from outreach.cli.render import print_tip
 
     print_tip(data)
 
@@ -281,8 +281,8 @@ def _tip_approval(rt: Runtime, tip: Any) -> dict[str, Any]:
     yet means nothing is approved)."""
     from sqlalchemy import select
 
-    from outreach.db import HEAD, sqlite_path
-    from outreach.models import Approval
+    from outreach.store.db import HEAD, sqlite_path
+    from outreach.store.models import Approval
 
     if not rt.settings.policy.require_approval:
         return {"approved": True, "approval_required": False, "approved_by": None,
@@ -311,8 +311,8 @@ def content_approve(
     by: ByOpt = None,
 ) -> None:
     """Approve tips as they are now (an edit to the text withdraws the approval)."""
-    from outreach import output
-    from outreach.queue import approve_tips, unapproved_tips
+    from outreach.actions.queue import approve_tips, unapproved_tips
+    from outreach.cli import output
 
     if sum((bool(tip_ids), category is not None, all_)) != 1:
         raise typer.BadParameter("give tip ids, --category C or --all (one of them)")
@@ -354,8 +354,8 @@ def content_revoke(
 ) -> None:
     """Withdraw tips' approval: they are no longer drawn or queued (a queued slot post of one
     draws another tip when due; `content check` lists the queued posts concerned)."""
-    from outreach import output
-    from outreach.queue import revoke_tips
+    from outreach.actions.queue import revoke_tips
+    from outreach.cli import output
 
     rt = runtime()
     for tip_id in revoke_tips(rt, tip_ids, by=who(by), reason=reason):
@@ -368,15 +368,15 @@ def content_stale(
     json_: JsonOpt = False,
 ) -> None:
     """List tips past (or near) their review_by date."""
-    from outreach import output
-    from outreach.checks import stale_tips
+    from outreach.cli import output
+    from outreach.library.checks import stale_tips
 
     rt = runtime(migrate=False)
     rows = stale_tips(rt, within_days=days)
     if json_:
         output.print_json(rows)
         return
-    from outreach.render_cli import print_stale
+    from outreach.cli.render import print_stale
 
     print_stale(rows)
 
@@ -398,8 +398,8 @@ def queue_add(
     json_: JsonOpt = False,
 ) -> None:
     """Queue a tip or a text (ad-hoc texts start as drafts awaiting approval)."""
-    from outreach import output
-    from outreach.queue import add_post
+    from outreach.actions.queue import add_post
+    from outreach.cli import output
 
     if (tip is None) == (text is None):
         raise typer.BadParameter("give exactly one of --tip or --text")
@@ -413,8 +413,8 @@ def queue_add(
 
 
 def _print_post_result(rt: Runtime, post: Post, json_: bool) -> None:
-    from outreach import output
-    from outreach.render_cli import post_json
+    from outreach.cli import output
+    from outreach.cli.render import post_json
 
     if json_:
         output.print_json(post_json(post))
@@ -432,9 +432,9 @@ def queue_import(
     json_: JsonOpt = False,
 ) -> None:
     """Import many posts at once: all rows are checked first; nothing is stored unless all are valid."""
-    from outreach import output
-    from outreach.queue import import_posts
-    from outreach.render_cli import post_json
+    from outreach.actions.queue import import_posts
+    from outreach.cli import output
+    from outreach.cli.render import post_json
 
     rt = runtime()
     warnings: list[str] = []
@@ -457,9 +457,9 @@ def queue_list(
     json_: JsonOpt = False,
 ) -> None:
     """List posts, oldest scheduled first (every status by default)."""
-    from outreach import output
-    from outreach.models import POST_STATUSES
-    from outreach.render_cli import list_posts, print_posts
+    from outreach.cli import output
+    from outreach.cli.render import list_posts, print_posts
+    from outreach.store.models import POST_STATUSES
 
     if status is not None and status not in POST_STATUSES:
         raise typer.BadParameter(f"must be one of {', '.join(POST_STATUSES)}",
@@ -478,8 +478,8 @@ def queue_list(
 def queue_show(post_id: Annotated[int, typer.Argument(metavar="ID", help="Post id.")],
                json_: JsonOpt = False) -> None:
     """One post with its latest counts and its audit trail."""
-    from outreach import output
-    from outreach.render_cli import post_detail, print_post_detail
+    from outreach.cli import output
+    from outreach.cli.render import post_detail, print_post_detail
 
     rt = runtime()
     data = post_detail(rt, post_id)
@@ -494,8 +494,8 @@ def queue_approve(post_ids: Annotated[list[int], typer.Argument(metavar="ID",
                                                                 help="Draft post id(s).")],
                   by: ByOpt = None) -> None:
     """Approve drafts (four eyes: not the author, unless policy allows)."""
-    from outreach import output
-    from outreach.queue import approve_post
+    from outreach.actions.queue import approve_post
+    from outreach.cli import output
 
     rt = runtime()
     for post_id in post_ids:
@@ -510,8 +510,8 @@ def queue_cancel(
     by: ByOpt = None,
 ) -> None:
     """Cancel drafts, queued or unconfirmed posts (an unconfirmed one is reconciled first)."""
-    from outreach import output
-    from outreach.queue import cancel_post
+    from outreach.actions.queue import cancel_post
+    from outreach.cli import output
 
     rt = runtime()
     for post_id in post_ids:
@@ -531,8 +531,8 @@ def queue_reschedule(
     json_: JsonOpt = False,
 ) -> None:
     """Move a queued post (a slot post keeps its slot; the slot is not drawn again)."""
-    from outreach import output
-    from outreach.queue import reschedule_post
+    from outreach.actions.queue import reschedule_post
+    from outreach.cli import output
 
     rt = runtime()
     warnings: list[str] = []
@@ -554,8 +554,8 @@ def queue_edit(
 ) -> None:
     """Edit a draft or queued post: a new text is checked like queue add and needs approval
     again (four eyes: not by its editor); a new time alone keeps the approval."""
-    from outreach import output
-    from outreach.queue import edit_post
+    from outreach.actions.queue import edit_post
+    from outreach.cli import output
 
     rt = runtime()
     warnings: list[str] = []
@@ -572,8 +572,8 @@ def queue_retract(
     by: ByOpt = None,
 ) -> None:
     """Delete a published post on its platform and mark it retracted."""
-    from outreach import output
-    from outreach.queue import retract_post
+    from outreach.actions.queue import retract_post
+    from outreach.cli import output
 
     rt = runtime()
     post = retract_post(rt, post_id, by=who(by), reason=reason)
@@ -590,14 +590,14 @@ def plan(
     json_: JsonOpt = False,
 ) -> None:
     """Preview what will be published: the same draw the daemon makes."""
-    from outreach import output
-    from outreach.preview import plan_rows
+    from outreach.cli import output
+    from outreach.schedule.plan import plan_rows
 
     rt = runtime()
     if account is not None:
         rt.settings.account(account)
     rows = plan_rows(rt, days=days, account=account)
-    from outreach.checks import dead_slots
+    from outreach.library.checks import dead_slots
 
     for acc in rt.settings.accounts.values():
         for warning in dead_slots(acc) if account in (None, acc.name) else ():
@@ -605,7 +605,7 @@ def plan(
     if json_:
         output.print_json(rows)
         return
-    from outreach.render_cli import print_plan
+    from outreach.cli.render import print_plan
 
     print_plan(rt, rows)
 
@@ -617,8 +617,8 @@ def pause(
     by: ByOpt = None,
 ) -> None:
     """Incident mode: stop automatic posting now (one account, or all)."""
-    from outreach import output
-    from outreach.queue import pause as do_pause
+    from outreach.actions.queue import pause as do_pause
+    from outreach.cli import output
 
     rt = runtime()
     do_pause(rt, account, reason=reason, by=who(by))
@@ -629,8 +629,8 @@ def pause(
 @app.command()
 def resume(account: AccountOpt = None, by: ByOpt = None) -> None:
     """End a pause (never bursts: missed slots stay missed, held posts are spaced)."""
-    from outreach import output
-    from outreach.queue import resume as do_resume
+    from outreach.actions.queue import resume as do_resume
+    from outreach.cli import output
 
     rt = runtime()
     n = do_resume(rt, account, by=who(by))
@@ -646,7 +646,7 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what is due; change nothing.")] = False,
 ) -> None:
     """The daemon: materialise slots, publish exactly once, collect metrics."""
-    from outreach.scheduler import run_daemon, stop_on_signals
+    from outreach.daemon import run_daemon, stop_on_signals
 
     # first, so a SIGTERM during start-up (migrations, loading the library) still exits 0
     stop = stop_on_signals() if not (once or dry_run) else None
@@ -658,7 +658,7 @@ def run(
 @app.command()
 def status(json_: JsonOpt = False) -> None:
     """Daemon heartbeat, accounts and queue health (exit 1 when unhealthy)."""
-    from outreach import output
+    from outreach.cli import output
     from outreach.health import health
 
     rt = runtime()
@@ -666,7 +666,7 @@ def status(json_: JsonOpt = False) -> None:
     if json_:
         output.print_json(data)
     else:
-        from outreach.render_cli import print_status
+        from outreach.cli.render import print_status
 
         print_status(rt, data)
     if not data["healthy"]:
@@ -697,10 +697,10 @@ def report(
     json_: JsonOpt = False,
 ) -> None:
     """Engagement and public-opinion report (本月共发博文N篇，被转发M条次，网民评论K条，粉丝增至F人)."""
-    from outreach import output as out
+    from outreach.cli import output as out
     from outreach.errors import InputError
-    from outreach.reports import LANGS, PERIODS, build_report
-    from outreach.timeparse import parse_day
+    from outreach.reports.build import LANGS, PERIODS, build_report
+    from outreach.times import parse_day
 
     fmt = "json" if json_ else format_
     if fmt not in REPORT_FORMATS:
@@ -724,7 +724,7 @@ def report(
     last = parse_day(until, zone, now, what="--until") if until else None
     data = build_report(rt, accounts=names or None, since=first, until=last, period=period,
                         lang=lang, lifetime=lifetime)
-    from outreach import report_formats as rf
+    from outreach.reports import formats as rf
 
     if fmt == "csv" and output is not None and output_path is not None and (
             output.endswith(("/", os.sep)) or output_path.is_dir()):
@@ -776,14 +776,14 @@ def report(
 @metrics_app.command("collect")
 def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
     """Sweep every tracked post and the accounts' followers now."""
-    from outreach import output
+    from outreach.actions.queue import sync_accounts
+    from outreach.cli import output
     from outreach.collector import collect, deliver_alerts
-    from outreach.queue import sync_accounts
 
     rt = runtime()
     accounts = [rt.settings.account(account)] if account else None
     sync_accounts(rt)
-    from outreach.render_cli import progress_bar
+    from outreach.cli.render import progress_bar
 
     with progress_bar(enabled=not json_) as progress:
         summary = collect(rt, accounts=accounts, force=True, progress=progress)
@@ -817,7 +817,7 @@ def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
 @accounts_app.command("list")
 def accounts_list(json_: JsonOpt = False) -> None:
     """Accounts with their state, followers, next slot and token expiry."""
-    from outreach import output
+    from outreach.cli import output
     from outreach.health import account_rows
 
     rt = runtime()
@@ -825,7 +825,7 @@ def accounts_list(json_: JsonOpt = False) -> None:
     if json_:
         output.print_json(rows)
     else:
-        from outreach.render_cli import print_accounts
+        from outreach.cli.render import print_accounts
 
         print_accounts(rt, rows)
 
@@ -833,7 +833,7 @@ def accounts_list(json_: JsonOpt = False) -> None:
 @accounts_app.command("check")
 def accounts_check(account: AccountOpt = None, json_: JsonOpt = False) -> None:
     """Call each platform (verify) and record what it says; exit 1 if any account fails."""
-    from outreach import output
+    from outreach.cli import output
     from outreach.health import check_accounts
 
     rt = runtime()
@@ -853,8 +853,8 @@ def accounts_check(account: AccountOpt = None, json_: JsonOpt = False) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date (commands also do this when needed)."""
-    from outreach import output
-    from outreach.db import HEAD
+    from outreach.cli import output
+    from outreach.store.db import HEAD
 
     rt = runtime(migrate=False)
     before = rt.db.current_revision()
@@ -867,7 +867,7 @@ def db_upgrade() -> None:
 def db_backup(file: Annotated[Path, typer.Argument(metavar="FILE",
                                                    help="Where to write the copy.")]) -> None:
     """An online copy of the SQLite database (safe while the daemon runs)."""
-    from outreach import output
+    from outreach.cli import output
 
     rt = runtime()
     rt.db.backup(file)
@@ -896,9 +896,9 @@ def opinions(
     """The public-opinion inbox: newest first, open emergencies at the top."""
     if ctx.invoked_subcommand is not None:
         return
-    from outreach import output
-    from outreach.inbox import list_opinions
-    from outreach.timeparse import day_bounds, parse_day
+    from outreach.cli import output
+    from outreach.opinions.inbox import list_opinions
+    from outreach.times import day_bounds, parse_day
 
     rt = runtime()
     zone = rt.settings.account(account).timezone if account else rt.settings.timezone
@@ -908,7 +908,7 @@ def opinions(
     rows = list_opinions(rt, account=account, klass=klass, unanswered=unanswered, since=start,
                          limit=limit)
     from outreach.errors import ContentError
-    from outreach.opinions import load_rules
+    from outreach.opinions.rules import load_rules
 
     try:
         load_rules(rt.settings.content_dir)
@@ -919,7 +919,7 @@ def opinions(
     if json_:
         output.print_json(rows)
         return
-    from outreach.render_cli import print_opinions
+    from outreach.cli.render import print_opinions
 
     print_opinions(rt, rows)
 
@@ -936,9 +936,9 @@ def opinions_reply(
 ) -> None:
     """Answer a comment on its platform (exactly once, like a post; a comment that already
     has a reply published or in flight refuses another unless --again)."""
-    from outreach import output
-    from outreach.inbox import reply
-    from outreach.render_cli import post_json
+    from outreach.cli import output
+    from outreach.cli.render import post_json
+    from outreach.opinions.inbox import reply
 
     rt = runtime()
     post = reply(rt, comment_id, text, by=who(by), again=again)
@@ -959,8 +959,8 @@ def opinions_mark_replied(
     by: ByOpt = None,
 ) -> None:
     """Record that comments were answered another way (phone, in person, on the platform)."""
-    from outreach import output
-    from outreach.inbox import mark_replied
+    from outreach.cli import output
+    from outreach.opinions.inbox import mark_replied
 
     rt = runtime()
     for comment_id in comment_ids:
@@ -980,10 +980,10 @@ def opinions_train(
     json_: JsonOpt = False,
 ) -> None:
     """Rebuild the opinion model from the labelled corpus (the same corpus gives the same file)."""
-    from outreach import output
-    from outreach.config import load_settings
-    from outreach.opinion_model import CORPUS_FILE, SHIPPED_MODEL, load_model, train, write_model
-    from outreach.opinions import normalise
+    from outreach.cli import output
+    from outreach.config.settings import load_settings
+    from outreach.opinions.model import CORPUS_FILE, SHIPPED_MODEL, load_model, train, write_model
+    from outreach.opinions.rules import normalise
 
     if corpus is None:
         corpus = load_settings(_state["config"]).content_dir / CORPUS_FILE
@@ -1008,7 +1008,7 @@ def opinions_ack(
     by: ByOpt = None,
 ) -> None:
     """Acknowledge comments (someone has them in hand): an emergency stops escalating."""
-    from outreach import output
+    from outreach.cli import output
     from outreach.notify import acknowledge
 
     rt = runtime()
@@ -1047,9 +1047,9 @@ def auth_weibo(
     import secrets
     from urllib.parse import parse_qs, urlsplit
 
-    from outreach import output
-    from outreach.auth import complete_weibo_auth, weibo_authorize_url
-    from outreach.config import Secret
+    from outreach.cli import output
+    from outreach.clients.weibo.oauth import complete_weibo_auth, weibo_authorize_url
+    from outreach.config.settings import Secret
     from outreach.health import TOKEN_WARNING
 
     actor = who(by)
@@ -1102,9 +1102,9 @@ def notify_list(
     json_: JsonOpt = False,
 ) -> None:
     """Notifications, newest first: event, target, status, attempts, last error."""
-    from outreach import output
-    from outreach.models import NOTIFICATION_STATUSES
+    from outreach.cli import output
     from outreach.notify import list_notifications
+    from outreach.store.models import NOTIFICATION_STATUSES
 
     if status is not None and status not in NOTIFICATION_STATUSES:
         raise typer.BadParameter(f"must be one of {', '.join(NOTIFICATION_STATUSES)}",
@@ -1132,7 +1132,7 @@ def notify_test(
     target: Annotated[str | None, typer.Option(help="Only this target (by name).")] = None,
 ) -> None:
     """Send a test message to every target (exit 1 if any fails)."""
-    from outreach import output
+    from outreach.cli import output
     from outreach.notify import send_test
 
     rt = runtime()
@@ -1152,7 +1152,7 @@ def notify_retry(
     ids: Annotated[list[int], typer.Argument(help="Notification id(s) that failed.")],
 ) -> None:
     """Send failed notifications again (failed → pending, due now)."""
-    from outreach import output
+    from outreach.cli import output
     from outreach.notify import retry
 
     rt = runtime()
@@ -1168,7 +1168,7 @@ def watchdog(
 ) -> None:
     """For a systemd timer or cron: notify (daemon_stale) when the daemon's heartbeat is stale,
     once per outage; exit 1 while it is stale."""
-    from outreach import output
+    from outreach.cli import output
     from outreach.notify import watchdog as check
 
     rt = runtime()
@@ -1245,6 +1245,6 @@ def _close_runtimes() -> None:
 
 
 def _report(message: str) -> None:
-    from outreach import output
+    from outreach.cli import output
 
     output.error(message)

@@ -14,11 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach.config import AccountSettings
+from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError
-from outreach.models import Post
-from outreach.parallel import map_forked, split, workers_available
-from outreach.planner import (
+from outreach.schedule.parallel import map_forked, split, workers_available
+from outreach.schedule.planner import (
     Draw,
     approved_tips,
     load_history,
@@ -29,6 +28,7 @@ from outreach.planner import (
     slot_times,
     window_start,
 )
+from outreach.store.models import Post
 
 PLAN_STATUSES = ("draft", "queued", "publishing", "unconfirmed", "missed")
 FORK_FROM = 8  # accounts; fewer are planned faster than a fork starts
@@ -133,7 +133,7 @@ def tip_hold(lib: Any, post: Post, approved: set[str] | None, account: AccountSe
 def changed_tip_posts(rt: Any) -> list[tuple[Post, str]]:
     """Queued and draft tip posts whose text is no longer what their tip renders to, with
     what will become of each (for `content check`)."""
-    from outreach.texts import render_tip
+    from outreach.library.texts import render_tip
 
     lib = rt.library
     out: list[tuple[Post, str]] = []

@@ -43,8 +43,7 @@ from sqlmodel import col
 
 from outreach import notify
 from outreach.clients.base import Published
-from outreach.config import AccountSettings
-from outreach.db import db_now, read_db_now
+from outreach.config.settings import AccountSettings
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -57,8 +56,8 @@ from outreach.errors import (
     StateError,
     TransientError,
 )
-from outreach.models import Account, AuditLog, Comment, Pause, Post, UTCDateTime
-from outreach.planner import (
+from outreach.library.texts import text_problems
+from outreach.schedule.planner import (
     Draw,
     SlotTime,
     _aware,
@@ -68,8 +67,9 @@ from outreach.planner import (
     pause_intervals,
     paused_at,
 )
-from outreach.texts import text_problems
-from outreach.timeparse import utcnow
+from outreach.store.db import db_now, read_db_now
+from outreach.store.models import Account, AuditLog, Comment, Pause, Post, UTCDateTime
+from outreach.times import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -43,8 +43,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 from outreach.errors import InputError, OutreachError
-from outreach.models import AccountMetric, AuditLog, Comment, Post, PostMetric, UTCDateTime
-from outreach.timeparse import day_bounds
+from outreach.store.models import AccountMetric, AuditLog, Comment, Post, PostMetric, UTCDateTime
+from outreach.times import day_bounds
 
 PERIODS = ("day", "week", "month")
 LANGS = ("zh", "en")
@@ -733,7 +733,7 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
                  period: str = "month", lang: str = "zh", lifetime: bool = False) -> dict[str, Any]:
     """The engagement and public-opinion report as a JSON-ready dict (see the module doc)."""
     from outreach.clients import client_class
-    from outreach.opinions import load_rules
+    from outreach.opinions.rules import load_rules
 
     if lang not in LANGS:
         raise InputError(f"--lang: must be one of {', '.join(LANGS)}, got {lang!r}")

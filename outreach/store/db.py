@@ -213,7 +213,7 @@ def db_now(dialect: str, plus_seconds: float = 0) -> Any:
 
 def read_db_now(session: Any) -> datetime:
     """The database's clock now, as aware UTC (one query)."""
-    from outreach.models import as_utc
+    from outreach.store.models import as_utc
 
     value = as_utc(session.execute(select(db_now(session.get_bind().dialect.name))).scalar())
     assert value is not None

@@ -6,9 +6,9 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from outreach.content import Library, Problem
 from outreach.errors import ContentError
-from outreach.texts import render_tip, text_problems
+from outreach.library.content import Library, Problem
+from outreach.library.texts import render_tip, text_problems
 
 
 def check_library(rt: Any) -> list[Problem]:
@@ -61,7 +61,7 @@ def check_library(rt: Any) -> list[Problem]:
 
 def dead_slots(account: Any) -> list[str]:
     """A warning for each of the account's slots whose cron names no day that exists."""
-    from outreach.cron import never_fires
+    from outreach.schedule.cron import never_fires
 
     return [f"account {account.name!r}: slots[{i}] cron {slot.cron!r} never fires "
             "(no month has that day)" for i, slot in enumerate(account.slots)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from outreach.errors import InputError
 
-_ROOT = Path(__file__).resolve().parent.parent
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 def starter_root() -> Path:

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlmodel import SQLModel, col
 
-from outreach.config import AccountSettings
+from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError, InputError, NotFound, StateError
-from outreach.models import Account, Approval, Pause, Post
-from outreach.planner import approved_tips, load_history, new_key
-from outreach.publisher import audit
-from outreach.texts import control_character, render_tip, text_problems, wrap_text
-from outreach.timeparse import check_not_past, parse_when
+from outreach.library.texts import control_character, render_tip, text_problems, wrap_text
+from outreach.publish.publisher import audit
+from outreach.schedule.planner import approved_tips, load_history, new_key
+from outreach.store.models import Account, Approval, Pause, Post
+from outreach.times import check_not_past, parse_when
 
 MAX_IMPORT_BYTES = 20_000_000
 MAX_TEXT = 5_000
@@ -30,7 +30,7 @@ MAX_TEXT = 5_000
 
 def sync_accounts(rt: Any) -> None:
     """Make sure every configured account has its row."""
-    from outreach.db import insert_ignore
+    from outreach.store.db import insert_ignore
 
     now = rt.clock()
     with rt.db.session() as s:
@@ -117,8 +117,8 @@ def post_warnings(rt: Any, session: Any, account: AccountSettings, at: datetime,
     """What is allowed but probably not meant: a tip already used on the account within
     ``cooldown_days``, a time in quiet hours or on a blackout date, template marks in a
     literal text."""
-    from outreach.planner import USED_STATUSES, in_quiet_hours
-    from outreach.timeparse import show_local
+    from outreach.schedule.planner import USED_STATUSES, in_quiet_hours
+    from outreach.times import show_local
 
     policy = rt.settings.policy
     out = []
@@ -330,7 +330,7 @@ def cancel_post(rt: Any, post_id: int, *, by: str, reason: str | None) -> Post:
     with rt.db.reader() as s:
         status = get_post(s, post_id).status
     if status in ("unconfirmed", "publishing"):
-        from outreach.publisher import Publisher, worker_id
+        from outreach.publish.publisher import Publisher, worker_id
 
         return Publisher(rt, worker=f"cancel:{worker_id()}").withdraw(post_id, by=by,
                                                                       reason=reason)
@@ -429,7 +429,7 @@ def edit_post(rt: Any, post_id: int, *, text: str | None, at: str | None, by: st
 
 def text_author(session: Any, post: Post) -> str | None:
     """Who wrote the post's current text: its last editor, else its author."""
-    from outreach.models import AuditLog
+    from outreach.store.models import AuditLog
 
     rows = session.execute(select(col(AuditLog.actor), col(AuditLog.detail)).where(
         col(AuditLog.post_id) == post.id, col(AuditLog.action) == "queue_edit",
@@ -510,7 +510,7 @@ def approve_tips(rt: Any, tip_ids: list[str], *, by: str) -> list[Approval]:
 def unapproved_tips(rt: Any, *, category: str | None, by: str) -> tuple[list[Any], list[str]]:
     """The tips a bulk approval would approve (not approved as they are now; all of them,
     or those of ``category`` and its sub-codes), and why others are left out."""
-    from outreach.content import category_matches
+    from outreach.library.content import category_matches
 
     lib = rt.library
     policy = rt.settings.policy

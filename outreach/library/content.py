@@ -582,7 +582,7 @@ def _read_toml(lib: Library, path: Path) -> tuple[dict[str, Any], list[str]] | N
     try:
         return tomllib.loads(text), text.splitlines()
     except tomllib.TOMLDecodeError as exc:
-        from outreach.config import toml_error
+        from outreach.config.settings import toml_error
 
         message, line = toml_error(exc, text)
         lib.problems.append(Problem(rel, line, "", f"invalid TOML: {message}"))
@@ -809,7 +809,7 @@ def _tip(lib: Library, rel: str, line: int, entry: Any) -> TipDef | None:
         ok = False
     if not ok:
         return None
-    from outreach.texts import control_character
+    from outreach.library.texts import control_character
 
     fields = [("title", title), ("text", entry["text"])]
     fields += [(f"variant {i}", v) for i, v in enumerate(variants, 1)]

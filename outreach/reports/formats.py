@@ -1,4 +1,4 @@
-"""Renderers of a report dict (``outreach.reports.build_report``): table, JSON, CSV, Markdown, HTML.
+"""Renderers of a report dict (``outreach.reports.build.build_report``): table, JSON, CSV, Markdown, HTML.
 
 They only read the dict; every figure they show is one the dict holds. Text that came from
 the public or from officers (post and comment texts, names) is made harmless for each
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from outreach.output import safe, shorten, sparkline
+from outreach.cli.output import safe, shorten, sparkline
 
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei")
 

@@ -14,10 +14,10 @@ from sqlalchemy import Text, case, select, type_coerce
 from sqlmodel import col
 
 from outreach.errors import InputError, NotFound, StateError
-from outreach.models import Comment, Post
-from outreach.planner import new_key
-from outreach.publisher import Publisher, audit
-from outreach.texts import text_problems
+from outreach.library.texts import text_problems
+from outreach.publish.publisher import Publisher, audit
+from outreach.schedule.planner import new_key
+from outreach.store.models import Comment, Post
 
 MAX_REPLY = 2_000
 
@@ -49,7 +49,7 @@ def list_opinions(rt: Any, *, account: str | None = None, klass: str | None = No
     A broken ``opinions.toml`` does not lock officers out of the inbox: the comments are
     listed without reply deadlines (nothing is ``overdue``)."""
     from outreach.errors import ContentError
-    from outreach.opinions import CLASS_ORDER, load_rules
+    from outreach.opinions.rules import CLASS_ORDER, load_rules
 
     if klass is not None and klass not in CLASS_ORDER:
         raise InputError(f"unknown class {klass!r} (known: {', '.join(CLASS_ORDER)})")
@@ -83,7 +83,7 @@ def list_opinions(rt: Any, *, account: str | None = None, klass: str | None = No
 
 
 def get_comment(session: Any, comment_id: int) -> Comment:
-    from outreach.queue import MAX_ID
+    from outreach.actions.queue import MAX_ID
 
     comment = session.get(Comment, comment_id) if 0 < comment_id <= MAX_ID else None
     if comment is None or comment.is_own:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from outreach.config import AccountSettings
-from outreach.content import Library, TipDef
+from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError
+from outreach.library.content import Library, TipDef
 
 
 def render_tip(lib: Library, tip: TipDef, variant: int, account: AccountSettings) -> str:

@@ -29,7 +29,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach.clients.weibo import (
+from outreach.actions.queue import sync_accounts
+from outreach.clients.weibo.client import (
     API_BASE,
     authorize_url,
     exchange_code,
@@ -37,11 +38,10 @@ from outreach.clients.weibo import (
     save_token,
     token_info,
 )
-from outreach.config import AccountSettings, Secret
+from outreach.config.settings import AccountSettings, Secret
 from outreach.errors import AuthError, ConfigError, InputError, RemoteError
-from outreach.models import Account
-from outreach.publisher import audit
-from outreach.queue import sync_accounts
+from outreach.publish.publisher import audit
+from outreach.store.models import Account
 
 log = logging.getLogger(__name__)
 

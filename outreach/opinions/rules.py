@@ -29,7 +29,7 @@ How a comment is classified:
    class that ``yields_to`` another matched class drops out (praise yields to complaint, so
    sarcastic thanks are a complaint), and the highest score wins; ties go to the earlier
    class in :data:`CLASS_ORDER`. Nothing matched: ``chatter``.
-5. With the learned model (:mod:`outreach.opinion_model`), a model emergency probability at
+5. With the learned model (:mod:`outreach.opinions.model`), a model emergency probability at
    or above its threshold also makes an emergency. Otherwise the rules and the model vote:
    each class gets the model's probability plus :data:`RULE_VOTE` times its share of the
    rules' score (``yields_to`` still applies). ``fired`` says who recognised the class. A
@@ -60,13 +60,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from outreach.errors import ContentError, InputError
-from outreach.redact import has_personal_data as has_personal_data
-from outreach.redact import id_check_ok as id_check_ok
-from outreach.redact import luhn_ok as luhn_ok
-from outreach.redact import redact as redact
+from outreach.opinions.redact import has_personal_data as has_personal_data
+from outreach.opinions.redact import id_check_ok as id_check_ok
+from outreach.opinions.redact import luhn_ok as luhn_ok
+from outreach.opinions.redact import redact as redact
 
 if TYPE_CHECKING:
-    from outreach.opinion_model import OpinionModel
+    from outreach.opinions.model import OpinionModel
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class Vote(NamedTuple):
     """The vote's weights: see :data:`RULE_VOTE` and :data:`MODEL_LEAN`.
 
     :data:`VOTE` was chosen by grouped cross-validation on the training corpus
-    (:func:`outreach.opinion_model.vote_grid`, printed by ``bench/run.py --only opinions``):
+    (:func:`outreach.opinions.model.vote_grid`, printed by ``bench/run.py --only opinions``):
     the best accuracy with the rules voting and emergency recall kept."""
 
     rule_vote: float
@@ -299,7 +299,7 @@ def parse_rules(raw: bytes | str, where: str = f"content/{RULES_FILE}") -> Opini
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        from outreach.config import toml_error
+        from outreach.config.settings import toml_error
 
         message, line = toml_error(exc, text)
         raise ContentError(f"invalid TOML: {message}", where=f"{where}:{line}") from None

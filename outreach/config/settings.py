@@ -422,7 +422,7 @@ class _Reader:
 
     def settings(self, data: dict[str, Any]) -> Settings:
         from outreach.clients import client_class, known_platforms
-        from outreach.cron import CronError, parse_cron
+        from outreach.schedule.cron import CronError, parse_cron
 
         self.table(data, "", {"outreach", "accounts", "policy", "metrics", "opinions", "report",
                               "notify"})

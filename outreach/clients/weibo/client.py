@@ -57,7 +57,7 @@ from outreach.clients.base import (
     utcnow,
     weibo_length,
 )
-from outreach.config import AccountSettings, Secret
+from outreach.config.settings import AccountSettings, Secret
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,

@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlmodel import SQLModel, col
 
-from outreach.config import AccountSettings, Policy
-from outreach.content import Library, TipDef
-from outreach.cron import fire_times
+from outreach.config.settings import AccountSettings, Policy
 from outreach.errors import ContentError
-from outreach.models import Approval, Pause, Post
-from outreach.texts import render_tip, text_problems
+from outreach.library.content import Library, TipDef
+from outreach.library.texts import render_tip, text_problems
+from outreach.schedule.cron import fire_times
+from outreach.store.models import Approval, Pause, Post
 
 USED_STATUSES = ("queued", "publishing", "unconfirmed", "published", "retracted")
 MAX_LOOKBACK = timedelta(days=7)
@@ -361,7 +361,7 @@ def load_history(session: Any, account: str, since: datetime | None = None) -> H
 
 def _aware(value: Any) -> datetime:
     """A value from an aggregate (MAX/MIN), which skips the column type: aware UTC again."""
-    from outreach.models import as_utc
+    from outreach.store.models import as_utc
 
     out = as_utc(value)
     assert out is not None
@@ -388,7 +388,7 @@ def window_start(session: Any, account: str, now: datetime, policy: Policy) -> d
     """Where materialising resumes: after the last slot row, or the catch-up window on a
     first run; never more than a week back, and never before the account first appeared in
     the config (its ``accounts`` row; an account without one appears now)."""
-    from outreach.models import Account
+    from outreach.store.models import Account
 
     appeared = session.execute(
         select(col(Account.created_at)).where(col(Account.name) == account)).scalar()
@@ -546,7 +546,7 @@ def follow_schedule_changes(session: Any, account: AccountSettings, policy: Poli
     """Cancel the future posts of removed or changed slots (audited) and add the new slots
     that lie before ``start`` to ``slots`` (in time order), so a config change shows at
     once."""
-    from outreach.publisher import audit
+    from outreach.publish.publisher import audit
 
     added, stale = schedule_changes(session, account, policy, now, start, lib)
     for row in stale:
@@ -566,7 +566,7 @@ def follow_schedule_changes(session: Any, account: AccountSettings, policy: Poli
 
 
 def _insert_slots(session: Any, rows: list[dict[str, Any]]) -> int:
-    from outreach.db import insert_ignore
+    from outreach.store.db import insert_ignore
 
     table = SQLModel.metadata.tables["posts"]
     blank: dict[str, Any] = {c.name: None for c in table.columns if c.name != "id"}
