@@ -235,7 +235,7 @@ def acknowledge(rt: Any, comment_id: int, *, by: str) -> int:
     """Someone has an emergency comment in hand: audited, and its later escalations are
     cancelled in the same transaction. Returns the notifications cancelled."""
     from outreach.opinions.inbox import get_comment
-    from outreach.publish.publisher import audit
+    from outreach.store.audit import audit
 
     now = rt.clock()
     with rt.db.session() as s:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from outreach.errors import InputError
@@ -17,6 +18,26 @@ from outreach.errors import InputError
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def as_utc(value: Any) -> datetime | None:
+    """A stored instant (datetime or SQLite text, naive meaning UTC) as aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def aware(value: Any) -> datetime:
+    """A stored instant that cannot be missing (an aggregate's MAX/MIN skips the column
+    type, so SQLite gives text back): aware UTC."""
+    out = as_utc(value)
+    if out is None:
+        raise ValueError("a required instant is missing")
+    return out
 
 _REL_RE = re.compile(r"^\+\s*(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)$", re.I)
 _DAYWORD_RE = re.compile(r"^(today|tomorrow|yesterday|今天|明天|昨天)(?:\s+(\d{1,2}):(\d{2}))?$",

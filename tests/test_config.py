@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.config.settings import Secret, Settings, load_settings
+from outreach.config.secrets import Secret
+from outreach.config.settings import Settings, load_settings
 from outreach.errors import ConfigError
 from tests.conftest import ROOT, local_config
 

@@ -32,7 +32,8 @@ from outreach.clients.weibo.client import (
     save_token,
     token_info,
 )
-from outreach.config.settings import AccountSettings, Secret
+from outreach.config.secrets import Secret
+from outreach.config.settings import AccountSettings
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,

@@ -12,7 +12,7 @@ import pytest
 
 from outreach.clients.base import AccountCounts, Counts, utcnow
 from outreach.clients.weibo.client import WeiboClient, exchange_code, token_info
-from outreach.config.settings import Secret
+from outreach.config.secrets import Secret
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,

@@ -1049,7 +1049,7 @@ def auth_weibo(
 
     from outreach.cli import output
     from outreach.clients.weibo.oauth import complete_weibo_auth, weibo_authorize_url
-    from outreach.config.settings import Secret
+    from outreach.config.secrets import Secret
     from outreach.health import TOKEN_WARNING
 
     actor = who(by)

@@ -56,7 +56,8 @@ from outreach.errors import (
 if TYPE_CHECKING:
     import httpx
 
-    from outreach.config.settings import AccountSettings, Secret
+    from outreach.config.secrets import Secret
+    from outreach.config.settings import AccountSettings
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from sqlmodel import col
 
 from outreach.errors import InputError, NotFound, StateError
 from outreach.library.texts import text_problems
-from outreach.publish.publisher import Publisher, audit
+from outreach.publish.publisher import Publisher
 from outreach.schedule.planner import new_key
+from outreach.store.audit import audit
 from outreach.store.models import Comment, Post
 
 MAX_REPLY = 2_000

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy import update as _update
 from sqlmodel import col
 
@@ -67,8 +67,9 @@ from outreach.schedule.planner import (
     pause_intervals,
     paused_at,
 )
+from outreach.store.audit import audit
 from outreach.store.db import db_now, read_db_now
-from outreach.store.models import Account, AuditLog, Comment, Pause, Post, UTCDateTime
+from outreach.store.models import Account, Comment, Pause, Post, UTCDateTime
 from outreach.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -147,11 +148,6 @@ def _account_update() -> Any:
 
 
 @functools.cache
-def _audit_insert() -> Any:
-    return insert(AuditLog.__table__)  # type: ignore[attr-defined]
-
-
-@functools.cache
 def _claim_statement(queued: bool, catch_up: bool, clock: str | None = None,
                      lease_seconds: int = 60) -> Any:
     """The claim's UPDATE … RETURNING as an ORM select (see ``Publisher._claim``), with
@@ -212,14 +208,6 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
     base = min(BACKOFF_START * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
     jitter = (rng or random).uniform(0.8, 1.2)
     return timedelta(seconds=min(base * jitter, BACKOFF_CAP))
-
-
-def audit(session: Any, now: datetime, actor: str, action: str, *, account: str | None = None,
-          post_id: int | None = None, target: str | None = None, reason: str | None = None,
-          detail: dict[str, Any] | None = None) -> None:
-    session.execute(_audit_insert(), {
-        "at": now, "actor": actor, "action": action, "account": account, "post_id": post_id,
-        "target": target, "reason": reason, "detail": detail})
 
 
 @dataclass

@@ -546,7 +546,7 @@ def follow_schedule_changes(session: Any, account: AccountSettings, policy: Poli
     """Cancel the future posts of removed or changed slots (audited) and add the new slots
     that lie before ``start`` to ``slots`` (in time order), so a config change shows at
     once."""
-    from outreach.publish.publisher import audit
+    from outreach.store.audit import audit
 
     added, stale = schedule_changes(session, account, policy, now, start, lib)
     for row in stale:

@@ -14,11 +14,8 @@ from sqlalchemy import Column, DateTime, Index, String, Text, TypeDecorator, Uni
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-POST_STATUSES = (
-    "draft", "queued", "publishing", "unconfirmed", "published",
-    "failed", "cancelled", "missed", "retracted",
-)
-ACCOUNT_STATES = ("active", "paused", "needs_reauth", "unconfigured")
+from outreach.states import ACCOUNT_STATES, NOTIFICATION_STATUSES, POST_STATUSES  # noqa: F401
+from outreach.times import as_utc  # noqa: F401  (re-exported for the tables' readers)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -42,17 +39,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name == "sqlite":  # the stored text straight to aware UTC: one call a value
             return as_utc
         return super().result_processor(dialect, coltype)
-
-
-def as_utc(value: Any) -> datetime | None:
-    """A stored instant (datetime or SQLite text, naive meaning UTC) as aware UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
@@ -268,7 +254,6 @@ class DaemonHeartbeat(SQLModel, table=True):
     last_tick_error: str | None = None
 
 
-NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
 
 
 class Notification(SQLModel, table=True):

@@ -57,7 +57,8 @@ from outreach.clients.base import (
     utcnow,
     weibo_length,
 )
-from outreach.config.settings import AccountSettings, Secret
+from outreach.config.secrets import Secret
+from outreach.config.settings import AccountSettings
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,

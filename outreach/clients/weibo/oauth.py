@@ -38,9 +38,10 @@ from outreach.clients.weibo.client import (
     save_token,
     token_info,
 )
-from outreach.config.settings import AccountSettings, Secret
+from outreach.config.secrets import Secret
+from outreach.config.settings import AccountSettings
 from outreach.errors import AuthError, ConfigError, InputError, RemoteError
-from outreach.publish.publisher import audit
+from outreach.store.audit import audit
 from outreach.store.models import Account
 
 log = logging.getLogger(__name__)
