@@ -1,0 +1,435 @@
+"""The one TOML loader: read a file, parse it, check its shape, name the line of a mistake.
+
+config.toml, the content library's TOML files and opinions.toml are all read here:
+:func:`read_toml` (bytes → :class:`TomlFile`, refusing an unreadable, oversized, non-UTF-8
+or invalid file with :class:`Unreadable`), then :meth:`TomlFile.validate` checks a table
+against a pydantic model (``extra="forbid"``, strict) and turns every validation error into
+a :class:`TomlProblem` — the dotted key, the line it is on and the problem, in one line.
+
+The locator (:class:`KeyLines`) scans the text once and remembers the line of every key,
+table, array-of-tables entry and array value, so a key nested anywhere (``[accounts.gz]
+max_length``, the third ``[[tip]]``'s ``variants[2]``, a key inside an inline table) is
+found where the author wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+class Shape(BaseModel):
+    """Base of every TOML shape: unknown keys refused, no coercion, read-only."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class Unreadable(Exception):
+    """The file cannot be read or parsed; ``line`` is where, when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True)
+class TomlProblem:
+    """One mistake: ``line`` (None: the file as a whole), the dotted ``key`` and the problem."""
+
+    line: int | None
+    key: str
+    problem: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.key}: {self.problem}" if self.key else self.problem
+
+    def where(self, name: str) -> str:
+        """``name:line`` (or ``name``), for an error's ``where``."""
+        return f"{name}:{self.line}" if self.line else name
+
+
+def dotted(loc: Iterable[str | int]) -> str:
+    """``('accounts', 'a', 'slots', 0, 'cron')`` → ``accounts.a.slots[0].cron``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+    """The file's bytes; :class:`Unreadable` when it is too big or cannot be read."""
+    try:
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            raise Unreadable(f"file is over {max_bytes} bytes")
+        return path.read_bytes()
+    except OSError as exc:
+        raise Unreadable(f"cannot read: {exc.strerror or exc}") from None
+
+
+def decode(raw: bytes | str) -> str:
+    """UTF-8 text; :class:`Unreadable` naming the line of the first bad byte."""
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unreadable("not valid UTF-8", raw[: exc.start].count(b"\n") + 1) from None
+
+
+def toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[str, int]:
+    """tomllib's message without its position, and the line it points at."""
+    msg = str(exc)
+    m = re.search(r"\s*\(at line (\d+), column \d+\)$", msg)
+    if m:
+        return msg[: m.start()], int(m[1])
+    if msg.endswith("(at end of document)"):
+        return msg[: -len("(at end of document)")].strip(), max(text.count("\n") + 1, 1)
+    return msg, 1
+
+
+def parse_toml(raw: bytes | str) -> TomlFile:
+    """Parse TOML text (or UTF-8 bytes); :class:`Unreadable` names the line of a mistake."""
+    text = decode(raw)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message, line = toml_error(exc, text)
+        raise Unreadable(f"invalid TOML: {message}", line) from None
+    return TomlFile(text, data)
+
+
+def read_toml(path: Path, max_bytes: int | None = None) -> TomlFile:
+    """Read and parse one TOML file (:class:`Unreadable` when it cannot be)."""
+    return parse_toml(read_bytes(path, max_bytes))
+
+
+class TomlFile:
+    """A parsed TOML file: its ``data``, and where each key of it is in the ``text``."""
+
+    def __init__(self, text: str, data: dict[str, Any]) -> None:
+        self.text = text
+        self.data = data
+        self._lines: KeyLines | None = None
+
+    @property
+    def lines(self) -> KeyLines:
+        if self._lines is None:
+            self._lines = KeyLines(self.text)
+        return self._lines
+
+    def line(self, loc: Loc) -> int | None:
+        return self.lines.line(loc)
+
+    def problem(self, loc: Loc, message: str) -> TomlProblem:
+        """A problem at ``loc`` (its key and line)."""
+        return TomlProblem(self.line(loc), dotted(loc), message)
+
+    def validate(self, model: type[M], value: Any, at: Loc = ()) -> tuple[M | None, list[TomlProblem]]:
+        """``value`` (found at ``at`` in the file) checked against ``model``: the model, or
+        None and every problem, first line first."""
+        try:
+            return model.model_validate(value), []
+        except ValidationError as exc:
+            problems = [self.problem((*at, *e["loc"]), describe(e, model))
+                        for e in exc.errors(include_url=False)]
+            return None, sorted(problems, key=lambda p: p.line or 0)
+
+
+# --- describing a validation error ---------------------------------------------------
+
+_EXPECTED = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "string_type": "a string", "bool_type": "a boolean (true/false)",
+    "list_type": "an array", "tuple_type": "an array", "dict_type": "a table",
+    "model_type": "a table", "model_attributes_type": "a table",
+    "date_type": "a date (YYYY-MM-DD without quotes)",
+}
+
+
+def type_name(value: Any) -> str:
+    """What a TOML value is, in the words of the messages (``a table``, ``an integer``)."""
+    if isinstance(value, datetime):
+        return "a date-time"
+    names = {dict: "a table", list: "an array", str: "a string", int: "an integer",
+             float: "a number", bool: "a boolean", date: "a date", time: "a time"}
+    return names.get(type(value), type(value).__name__)
+
+
+def describe(error: Mapping[str, Any], model: type[BaseModel] | None = None) -> str:
+    """One pydantic error as the problem a person reads (without the key)."""
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        known = known_keys(model, tuple(error["loc"][:-1])) if model is not None else []
+        return f"unknown key (known: {', '.join(known)})" if known else "unknown key"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {type_name(value)}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']}, got {value}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']}, got {value}"
+    if kind == "greater_than":
+        return (f"must be positive, got {value}" if ctx["gt"] == 0
+                else f"must be more than {ctx['gt']}, got {value}")
+    if kind == "less_than":
+        return f"must be less than {ctx['lt']}, got {value}"
+    if kind == "literal_error":
+        return f"must be {ctx['expected']}, got {value!r}"
+    if kind == "string_too_short":
+        return "is empty"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return str(error["msg"])
+
+
+def known_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The keys the table at ``loc`` (inside ``model``) may have, sorted."""
+    target: Any = model
+    for part in loc:
+        target = _inner(target, part)
+        if target is None:
+            return []
+    target = _unwrap(target)
+    if isinstance(target, type) and issubclass(target, BaseModel):
+        return sorted(f.alias or name for name, f in target.model_fields.items())
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model (or container) inside ``Annotated[...]`` and ``X | None``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin in (typing.Union, types.UnionType) and len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation
+
+
+def _inner(annotation: Any, part: str | int) -> Any:
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, f in annotation.model_fields.items():
+            if part in (name, f.alias):
+                return f.annotation
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (list, tuple, Sequence) and isinstance(part, int) and args:
+        return args[0]
+    if origin in (dict, Mapping) and isinstance(part, str) and len(args) == 2:
+        return args[1]
+    return None
+
+
+# --- the locator -----------------------------------------------------------------------
+
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+_SCALAR_END = frozenset(",]}\n#")
+
+
+class KeyLines:
+    """The line of every key in a TOML text, by its path in the parsed data.
+
+    A path is a tuple of table keys and array indices, as a pydantic error's ``loc``:
+    ``("tip", 2, "variants", 1)`` is the second variant of the third ``[[tip]]``. The text
+    must be valid TOML (parse it first). Dotted keys, quoted keys (CJK too), inline tables,
+    arrays over several lines, arrays of tables, multi-line strings and CRLF line ends are
+    all understood.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._s = text
+        self._i = 0
+        self._line = 1
+        self._table: Loc = ()
+        self._aot: dict[Loc, int] = {}
+        self.lines: dict[Loc, int] = {}
+        self._scan()
+
+    def line(self, loc: Sequence[str | int]) -> int | None:
+        """The line of ``loc``, else of the nearest table around it (None: nowhere)."""
+        path = tuple(loc)
+        while path:
+            found = self.lines.get(path)
+            if found is not None:
+                return found
+            path = path[:-1]
+        return None
+
+    # scanning
+    def _peek(self, n: int = 1) -> str:
+        return self._s[self._i:self._i + n]
+
+    def _advance(self, n: int = 1) -> None:
+        self._line += self._s.count("\n", self._i, self._i + n)
+        self._i += n
+
+    def _skip(self, chars: str) -> None:
+        while self._i < len(self._s) and self._s[self._i] in chars:
+            self._advance()
+
+    def _skip_blank(self) -> None:
+        """White space, line ends and comments."""
+        while self._i < len(self._s):
+            ch = self._s[self._i]
+            if ch in " \t\r\n":
+                self._advance()
+            elif ch == "#":
+                end = self._s.find("\n", self._i)
+                self._advance((end if end != -1 else len(self._s)) - self._i)
+            else:
+                return
+
+    def _mark(self, path: Loc, line: int | None = None) -> None:
+        for n in range(1, len(path) + 1):
+            self.lines.setdefault(path[:n], line or self._line)
+
+    def _scan(self) -> None:
+        while True:
+            self._skip_blank()
+            if self._i >= len(self._s):
+                return
+            start = self._i
+            if self._peek(2) == "[[":
+                self._header(array=True)
+            elif self._peek() == "[":
+                self._header(array=False)
+            else:
+                self._pair(self._table)
+            if self._i == start:  # not TOML after all: stop rather than loop
+                return
+
+    def _header(self, *, array: bool) -> None:
+        self._advance(2 if array else 1)
+        self._skip(" \t")
+        parts = self._key()
+        self._skip(" \t")
+        self._advance(2 if array else 1)
+        path: Loc = ()
+        for n, part in enumerate(parts):
+            path = (*path, part)
+            last = n == len(parts) - 1
+            if last and array:
+                self._mark(path)
+                self._aot[path] = self._aot.get(path, 0) + 1
+                path = (*path, self._aot[path] - 1)
+            elif path in self._aot:
+                path = (*path, self._aot[path] - 1)
+        self.lines[path] = self._line  # each [[x]] entry has its own line
+        self._mark(path)
+        self._table = path
+
+    def _pair(self, table: Loc) -> None:
+        line = self._line
+        path = (*table, *self._key())
+        self._mark(path, line)
+        self._skip(" \t")
+        if self._peek() == "=":
+            self._advance()
+        self._skip(" \t")
+        self._value(path)
+
+    def _key(self) -> list[str]:
+        parts: list[str] = []
+        while True:
+            self._skip(" \t")
+            ch = self._peek()
+            if ch in ('"', "'"):
+                start = self._i
+                self._string()
+                raw = self._s[start:self._i]
+                parts.append(tomllib.loads(f"k = {raw}")["k"] if ch == '"' else raw[1:-1])
+            else:
+                m = _BARE.match(self._s, self._i)
+                if not m:
+                    return parts
+                parts.append(m[0])
+                self._advance(m.end() - self._i)
+            self._skip(" \t")
+            if self._peek() != ".":
+                return parts
+            self._advance()
+
+    def _string(self) -> None:
+        quote = self._peek()
+        triple = self._peek(3) == quote * 3
+        self._advance(3 if triple else 1)
+        while self._i < len(self._s):
+            ch = self._s[self._i]
+            if ch == "\\" and quote == '"':
+                self._advance(2)
+            elif triple and self._peek(3) == quote * 3:
+                self._advance(3)
+                extra = 0
+                while extra < 2 and self._peek() == quote:  # """a"""" ends in a quote
+                    self._advance()
+                    extra += 1
+                return
+            elif not triple and ch == quote:
+                self._advance()
+                return
+            else:
+                self._advance()
+
+    def _value(self, path: Loc) -> None:
+        ch = self._peek()
+        if ch in ('"', "'"):
+            self._string()
+        elif ch == "{":
+            self._advance()
+            while True:
+                self._skip_blank()
+                if self._peek() in ("}", ""):
+                    self._advance()
+                    return
+                start = self._i
+                self._pair(path)
+                self._skip_blank()
+                if self._peek() == ",":
+                    self._advance()
+                elif self._i == start:
+                    return
+        elif ch == "[":
+            self._advance()
+            index = 0
+            while True:
+                self._skip_blank()
+                if self._peek() in ("]", ""):
+                    self._advance()
+                    return
+                start = self._i
+                self._mark((*path, index))
+                self._value((*path, index))
+                index += 1
+                self._skip_blank()
+                if self._peek() == ",":
+                    self._advance()
+                elif self._i == start:
+                    return
+        else:
+            while self._i < len(self._s) and self._s[self._i] not in _SCALAR_END:
+                self._advance()
