@@ -304,7 +304,7 @@ def copy_workspace(ws: Workspace, dest: Path) -> Workspace:
 
 def load(root: Path) -> Any:
     """The workspace's settings, read by the project's own config loader."""
-    from outreach.config.settings import load_settings
+    from outreach.config.load import load_settings
 
     return load_settings(root / "config.toml")
 

@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from outreach.actions.queue import approve_tips, sync_accounts
 from outreach.collector import collect
-from outreach.config.settings import load_settings
+from outreach.config.load import load_settings
 from outreach.library.starter import write_starter
 from outreach.publish.publisher import Publisher
 from outreach.runtime import Runtime

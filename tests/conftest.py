@@ -185,7 +185,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def runtime_factory(workspace: Path, clock: FakeClock) -> Iterator[Callable[..., Any]]:
     """Build Runtimes on the workspace's config with the fake clock; closes them after."""
-    from outreach.config.settings import load_settings
+    from outreach.config.load import load_settings
     from outreach.runtime import Runtime
 
     made: list[Runtime] = []

@@ -5,8 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from outreach.config.load import load_settings
 from outreach.config.secrets import Secret
-from outreach.config.settings import Settings, load_settings
+from outreach.config.settings import Settings
 from outreach.errors import ConfigError
 from tests.conftest import ROOT, local_config
 

@@ -311,7 +311,7 @@ def test_a_command_target_gets_the_json(rt, workspace, clock, cli):
     text = (workspace / "config.toml").read_text(encoding="utf-8").replace(
         'url_env = "OUTREACH_NOTIFY_DUTY"', f'command = "{sys.executable} {script} {out}"')
     (workspace / "config.toml").write_text(text, encoding="utf-8")
-    rt2 = type(rt)(__import__("outreach.config.settings", fromlist=["x"]).load_settings(
+    rt2 = type(rt)(__import__("outreach.config.load", fromlist=["x"]).load_settings(
         workspace / "config.toml"), clock=clock)
     platform(rt2).add_fault("publish", "rejected")
     add_post(rt2, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
@@ -370,7 +370,7 @@ lang = "zh"
 
 def test_a_token_that_expires_within_three_days_is_notified_once(workspace, hook, cli,
                                                                  monkeypatch):
-    from outreach.config.settings import load_settings
+    from outreach.config.load import load_settings
     from outreach.runtime import Runtime
     from tests.conftest import DATABASE_URL
     from tests.weibo_server import WeiboServer

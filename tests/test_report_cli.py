@@ -208,7 +208,7 @@ def test_display_name_and_report_section_are_checked_like_every_key(workspace, c
 
 
 def test_starter_config_names_its_accounts_and_department():
-    from outreach.config.settings import load_settings
+    from outreach.config.load import load_settings
 
     s = load_settings(ROOT / "config.toml")
     assert s.report.department

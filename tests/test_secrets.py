@@ -30,8 +30,8 @@ import pytest
 import respx
 
 from outreach.clients.weibo.client import WeiboClient, save_token
+from outreach.config.load import load_settings
 from outreach.config.secrets import Secret
-from outreach.config.settings import load_settings
 from outreach.errors import OutreachError
 from tests.conftest import DATABASE_URL, Result, logical_dump
 from tests.weibo_server import WeiboServer

@@ -45,7 +45,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from outreach.clients.base import Published, RemoteComment
 from outreach.clients.local import LocalClient
 from outreach.collector import collect, deliver_alerts
-from outreach.config.settings import AccountSettings, load_settings
+from outreach.config.load import load_settings
+from outreach.config.settings import AccountSettings
 from outreach.errors import AmbiguousOutcome, OutreachError, RateLimited, TransientError
 from outreach.library.starter import write_starter
 from outreach.publish.publisher import Publisher

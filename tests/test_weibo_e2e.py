@@ -22,8 +22,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from outreach.clients.weibo.oauth import DEFAULT_REDIRECT_URI, complete_weibo_auth, weibo_authorize_url
+from outreach.config.load import load_settings
 from outreach.config.secrets import Secret
-from outreach.config.settings import load_settings
 from outreach.errors import AuthError, ConfigError, InputError
 from outreach.runtime import Runtime
 from tests.conftest import Result, logical_dump

@@ -83,7 +83,7 @@ def _main(
 
 
 def runtime(*, migrate: bool = True) -> Runtime:
-    from outreach.config.settings import load_settings
+    from outreach.config.load import load_settings
     from outreach.runtime import Runtime
 
     rt = Runtime(load_settings(_state["config"]), migrate=migrate)
@@ -981,7 +981,7 @@ def opinions_train(
 ) -> None:
     """Rebuild the opinion model from the labelled corpus (the same corpus gives the same file)."""
     from outreach.cli import output
-    from outreach.config.settings import load_settings
+    from outreach.config.load import load_settings
     from outreach.opinions.model import CORPUS_FILE, SHIPPED_MODEL, load_model, train, write_model
     from outreach.opinions.rules import normalise
 
