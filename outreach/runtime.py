@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import httpx
 
     from outreach.clients.base import MicroblogClient
-    from outreach.library.content import Library
+    from outreach.library.model import Library
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Runtime:
 
     @cached_property
     def library(self) -> Library:
-        from outreach.library.content import load_library
+        from outreach.library.load import load_library
 
         return load_library(self.settings.content_dir)
 

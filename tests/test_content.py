@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from outreach.library.content import category_matches, load_library, normalise_for_blocklist
+from outreach.library.load import load_library
+from outreach.library.model import category_matches, normalise_for_blocklist
 from tests.conftest import ROOT
 
 
@@ -72,14 +73,17 @@ GOOD = '[[tip]]\nid = "t1"\ncategory = "fraud"\nlang = "zh"\ntitle = "标题"\nt
 
 
 @pytest.mark.parametrize("tips, line, needle", [
-    (GOOD + GOOD, 9, "duplicate id"),
-    (GOOD.replace('"fraud"', '"nope"'), 1, "unknown category"),
-    (GOOD.replace('source = "反诈法"\n', ""), 1, "missing source"),
-    (GOOD.replace("2027-01-01", '"soon"'), 1, "review_by must be a date"),
-    (GOOD.replace('lang = "zh"', 'lang = "fr"'), 1, "lang must be"),
-    (GOOD.replace('id = "t1"', 'id = "Bad Id"'), 1, "slug"),
-    (GOOD + 'months = [13]\n', 1, "months"),
-    (GOOD + 'colour = "red"\n', 1, "unknown key"),
+    (GOOD + GOOD, 10, "id: duplicate id (also content/tips/a.toml:1)"),
+    (GOOD.replace('"fraud"', '"nope"'), 3, "category: unknown category 'nope'"),
+    (GOOD.replace('source = "反诈法"\n', ""), 1, "source: required key is missing"),
+    (GOOD.replace("2027-01-01", '"soon"'), 8, "review_by: must be a date"),
+    (GOOD.replace('lang = "zh"', 'lang = "fr"'), 4, "lang: must be 'zh' or 'en', got 'fr'"),
+    (GOOD.replace('id = "t1"', 'id = "Bad Id"'), 2, "id: must be a slug"),
+    (GOOD + 'months = [13]\n', 9, "months[0]: must be at most 12, got 13"),
+    (GOOD + 'colour = "red"\n', 9, "colour: unknown key"),
+    (GOOD + 'variants = ["一", "二", "  "]\n', 9, "variants[2]: is empty"),
+    (GOOD + GOOD.replace('"t1"', '"t2"') + 'variants = ["一",\n  "\\u202e二"]\n', 18,
+     "variants[1]: has a control character U+202E"),
     ('[[tip]]\nid = "t1\n', 2, "invalid TOML"),
 ])
 def test_problems_name_file_line_and_tip(tmp_path, tips, line, needle):

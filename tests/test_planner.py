@@ -207,7 +207,7 @@ def test_lunar_campaign_weights_the_draw_at_spring_festival(runtime_factory):
     results = plan_slots(slots, acc, rt.library, rt.client(acc), History(), rt.settings.policy,
                          None)
     boosted = {code for code, w in campaign.weights.items() if w > 1}
-    from outreach.library.content import category_matches
+    from outreach.library.model import category_matches
 
     draws = [r for _, r in results if isinstance(r, Draw)]
     assert len(draws) == len(results)

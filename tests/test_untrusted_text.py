@@ -21,7 +21,7 @@ from rich.console import Console
 from outreach.cli import output
 from outreach.cli.output import safe
 from outreach.errors import ContentError
-from outreach.library.content import MAX_RENDERED, Renderer
+from outreach.library.render import MAX_RENDERED, Renderer
 from tests.conftest import DATABASE_URL, Result
 from tests.weibo_server import WeiboServer
 

@@ -510,7 +510,7 @@ def approve_tips(rt: Any, tip_ids: list[str], *, by: str) -> list[Approval]:
 def unapproved_tips(rt: Any, *, category: str | None, by: str) -> tuple[list[Any], list[str]]:
     """The tips a bulk approval would approve (not approved as they are now; all of them,
     or those of ``category`` and its sub-codes), and why others are left out."""
-    from outreach.library.content import category_matches
+    from outreach.library.model import category_matches
 
     lib = rt.library
     policy = rt.settings.policy

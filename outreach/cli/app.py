@@ -188,7 +188,7 @@ def content_check(json_: JsonOpt = False) -> None:
 def _queued_tip_changes(rt: Runtime) -> list[Any]:
     """Warnings for queued posts whose tip changed since (none before the database exists)."""
     from outreach.cli import output
-    from outreach.library.content import Problem
+    from outreach.library.model import Problem
     from outreach.schedule.plan import changed_tip_posts
     from outreach.store.db import HEAD, sqlite_path
 

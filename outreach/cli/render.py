@@ -125,7 +125,7 @@ def print_post_detail(rt: Any, d: dict[str, Any]) -> None:
 
 
 def content_rows(rt: Any, *, category: str | None, lang: str | None) -> list[dict[str, Any]]:
-    from outreach.library.content import category_matches
+    from outreach.library.model import category_matches
     from outreach.schedule.planner import approved_tips
 
     lib = rt.library

@@ -47,11 +47,17 @@ class Unreadable(Exception):
 
 @dataclass(frozen=True)
 class TomlProblem:
-    """One mistake: ``line`` (None: the file as a whole), the dotted ``key`` and the problem."""
+    """One mistake: ``line`` (None: the file as a whole), where in the data (``loc``) and
+    the problem."""
 
     line: int | None
-    key: str
+    loc: Loc
     problem: str
+
+    @property
+    def key(self) -> str:
+        """The dotted key (``accounts.a.slots[0].cron``)."""
+        return dotted(self.loc)
 
     @property
     def message(self) -> str:
@@ -139,7 +145,7 @@ class TomlFile:
 
     def problem(self, loc: Loc, message: str) -> TomlProblem:
         """A problem at ``loc`` (its key and line)."""
-        return TomlProblem(self.line(loc), dotted(loc), message)
+        return TomlProblem(self.line(loc), loc, message)
 
     def validate(self, model: type[M], value: Any, at: Loc = ()) -> tuple[M | None, list[TomlProblem]]:
         """``value`` (found at ``at`` in the file) checked against ``model``: the model, or
@@ -178,7 +184,8 @@ def describe(error: Mapping[str, Any], model: type[BaseModel] | None = None) -> 
     value = error.get("input")
     ctx = error.get("ctx") or {}
     if kind == "missing":
-        return "required key is missing"
+        hint = _description(model, tuple(error["loc"])) if model is not None else None
+        return f"required key is missing ({hint})" if hint else "required key is missing"
     if kind == "extra_forbidden":
         known = known_keys(model, tuple(error["loc"][:-1])) if model is not None else []
         return f"unknown key (known: {', '.join(known)})" if known else "unknown key"
@@ -195,24 +202,39 @@ def describe(error: Mapping[str, Any], model: type[BaseModel] | None = None) -> 
         return f"must be less than {ctx['lt']}, got {value}"
     if kind == "literal_error":
         return f"must be {ctx['expected']}, got {value!r}"
-    if kind == "string_too_short":
+    if kind in ("string_too_short", "too_short"):
         return "is empty"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return str(error["msg"])
 
 
-def known_keys(model: type[BaseModel], loc: Loc) -> list[str]:
-    """The keys the table at ``loc`` (inside ``model``) may have, sorted."""
+def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    """The model of the table at ``loc`` inside ``model`` (None: not a model there)."""
     target: Any = model
     for part in loc:
         target = _inner(target, part)
         if target is None:
-            return []
+            return None
     target = _unwrap(target)
-    if isinstance(target, type) and issubclass(target, BaseModel):
-        return sorted(f.alias or name for name, f in target.model_fields.items())
-    return []
+    return target if isinstance(target, type) and issubclass(target, BaseModel) else None
+
+
+def known_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The keys the table at ``loc`` (inside ``model``) may have, sorted."""
+    table = _model_at(model, loc)
+    return sorted(f.alias or name for name, f in table.model_fields.items()) if table else []
+
+
+def _description(model: type[BaseModel], loc: Loc) -> str | None:
+    """The description of the field at ``loc`` (what a missing key is for), if it has one."""
+    table = _model_at(model, loc[:-1]) if loc else None
+    if table is None:
+        return None
+    for name, f in table.model_fields.items():
+        if loc[-1] in (name, f.alias):
+            return f.description
+    return None
 
 
 def _unwrap(annotation: Any) -> Any:

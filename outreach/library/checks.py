@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError
-from outreach.library.content import Library, Problem
+from outreach.library.model import Library, Problem
 from outreach.library.texts import render_tip, text_problems
+from outreach.schedule.cron import never_fires
+
+if TYPE_CHECKING:
+    from outreach.runtime import Runtime
 
 
-def check_library(rt: Any) -> list[Problem]:
+def check_library(rt: Runtime) -> list[Problem]:
     """Every problem in the library: loading errors, and every tip rendered for every
     account of its language by that platform's rules. Past review_by is a warning."""
     lib: Library = rt.library
@@ -59,10 +64,8 @@ def check_library(rt: Any) -> list[Problem]:
     return sorted(set(problems), key=lambda p: (p.file, p.line, p.tip_id, p.message))
 
 
-def dead_slots(account: Any) -> list[str]:
+def dead_slots(account: AccountSettings) -> list[str]:
     """A warning for each of the account's slots whose cron names no day that exists."""
-    from outreach.schedule.cron import never_fires
-
     return [f"account {account.name!r}: slots[{i}] cron {slot.cron!r} never fires "
             "(no month has that day)" for i, slot in enumerate(account.slots)
             if never_fires(slot.cron)]
@@ -101,7 +104,7 @@ def library_stats(lib: Library) -> dict[str, Any]:
     }
 
 
-def stale_tips(rt: Any, *, within_days: int = 30) -> list[dict[str, Any]]:
+def stale_tips(rt: Runtime, *, within_days: int = 30) -> list[dict[str, Any]]:
     today = rt.clock().astimezone(rt.settings.timezone).date()
     horizon = today + timedelta(days=within_days)
     rows = []

@@ -9,11 +9,13 @@ declares any).
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING
 
 from outreach.config.settings import AccountSettings
-from outreach.errors import ContentError
-from outreach.library.content import Library, TipDef
+from outreach.library.model import Library, TipDef
+
+if TYPE_CHECKING:
+    from outreach.clients.base import MicroblogClient
 
 
 def render_tip(lib: Library, tip: TipDef, variant: int, account: AccountSettings) -> str:
@@ -87,7 +89,7 @@ def control_character(text: str) -> str | None:
     return None
 
 
-def text_problems(text: str, client: Any, lib: Library) -> list[str]:
+def text_problems(text: str, client: MicroblogClient, lib: Library) -> list[str]:
     """Everything wrong with an outgoing text for this client; empty when it may go out."""
     problems = []
     if not text.strip():
@@ -107,9 +109,3 @@ def text_problems(text: str, client: Any, lib: Library) -> list[str]:
         problems.append(f"contains blocklisted word {word!r}")
     problems.extend(client.text_problems(text))
     return problems
-
-
-def check_text(text: str, client: Any, lib: Library) -> None:
-    problems = text_problems(text, client, lib)
-    if problems:
-        raise ContentError("; ".join(problems))

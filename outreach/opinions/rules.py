@@ -299,7 +299,7 @@ def parse_rules(raw: bytes | str, where: str = f"content/{RULES_FILE}") -> Opini
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        from outreach.config.settings import toml_error
+        from outreach.config.toml import toml_error
 
         message, line = toml_error(exc, text)
         raise ContentError(f"invalid TOML: {message}", where=f"{where}:{line}") from None

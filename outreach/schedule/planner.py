@@ -28,7 +28,7 @@ from sqlmodel import SQLModel, col
 
 from outreach.config.settings import AccountSettings, Policy
 from outreach.errors import ContentError
-from outreach.library.content import Library, TipDef
+from outreach.library.model import Library, TipDef
 from outreach.library.texts import render_tip, text_problems
 from outreach.schedule.cron import fire_times
 from outreach.store.models import Approval, Pause, Post

@@ -1,0 +1,316 @@
+"""Loading the content library: every TOML file through the one loader
+(:mod:`outreach.config.toml`), shapes checked by the models below, then what the values
+mean (known categories, control characters, duplicate ids); plus the blocklist and the
+platform templates.
+
+Problems are collected on the :class:`~outreach.library.model.Library`, one line each:
+``file:line: id: key: problem``. One bad tip or file never hides the others.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from outreach.config.toml import Shape, TomlFile, TomlProblem, Unreadable, dotted, read_toml
+from outreach.errors import ContentError
+from outreach.library.model import (
+    Campaign,
+    Category,
+    Library,
+    Problem,
+    TipDef,
+    normalise_for_blocklist,
+)
+from outreach.library.texts import control_character
+
+MAX_FILE_BYTES = 2_000_000
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
+
+
+# --- shapes --------------------------------------------------------------------------
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is empty")
+    return value
+
+
+def _slug(value: str) -> str:
+    if not _ID_RE.fullmatch(value):
+        raise ValueError(f"must be a slug (a-z, 0-9, '-'), got {value!r}")
+    return value
+
+
+def _day(value: Any) -> Any:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValueError(f"must be a date (YYYY-MM-DD without quotes), got {value!r}")
+    return value
+
+
+def _month_day(value: Any) -> Any:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{2}-\d{2}", value):
+        raise ValueError(f"must be \"MM-DD\", got {value!r}")
+    month, day = int(value[:2]), int(value[3:])
+    if not 1 <= month <= 12 or not 1 <= day <= 31:
+        raise ValueError(f"not a valid month-day: {value!r}")
+    return month, day
+
+
+def _names(value: Any) -> Any:
+    return {"zh": value, "en": value} if isinstance(value, str) else value
+
+
+NonBlank = Annotated[str, AfterValidator(_non_blank)]
+Day = Annotated[date, BeforeValidator(_day)]
+MonthDay = Annotated[tuple[int, int], BeforeValidator(_month_day)]
+
+
+class TipShape(Shape):
+    id: Annotated[str, AfterValidator(_slug)]
+    category: NonBlank
+    lang: Literal["zh", "en"]
+    text: NonBlank
+    source: NonBlank = Field(description="the law, notice or agency the advice comes from")
+    title: str = ""
+    variants: list[NonBlank] = []
+    tags: list[Annotated[str, Field(min_length=1)]] = []
+    months: list[Annotated[int, Field(ge=1, le=12)]] = []
+    valid_until: Day | None = None
+    review_by: Day | None = None
+    author: str | None = None
+
+
+class TipFileShape(Shape):
+    tip: list[Any] = Field(default=[], description="tips are [[tip]] tables")
+
+
+class CategoryShape(Shape):
+    code: NonBlank
+    zh: NonBlank
+    en: NonBlank
+
+
+class CategoriesShape(Shape):
+    category: list[Any] = []
+
+
+class NamesShape(Shape):
+    zh: str | None = None
+    en: str | None = None
+
+
+class CampaignShape(Shape):
+    id: NonBlank
+    name: Annotated[NamesShape, BeforeValidator(_names)] = NamesShape()
+    calendar: Literal["solar", "lunar"] = "solar"
+    start: MonthDay
+    end: MonthDay
+    categories: dict[str, Annotated[float, Field(gt=0)]] = Field(min_length=1)
+
+
+class CalendarShape(Shape):
+    campaign: list[Any] = []
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def load_library(root: Path) -> Library:
+    """Read the whole library under ``root``; problems are collected on the result."""
+    lib = Library(root=root)
+    if not root.is_dir():
+        raise ContentError("content folder not found", where=str(root))
+    _load_categories(lib)
+    _load_calendar(lib)
+    _load_blocklist(lib)
+    _load_templates(lib)
+    tips_dir = root / "tips"
+    files = sorted(tips_dir.glob("*.toml")) if tips_dir.is_dir() else []
+    if not files:
+        lib.problems.append(Problem(_rel(root, tips_dir), 0, "", "no tip files (tips/*.toml)"))
+    for path in files:
+        _load_tip_file(lib, path)
+    return lib
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+class _File:
+    """One TOML file of the library being read: its problems go on the library."""
+
+    def __init__(self, lib: Library, path: Path) -> None:
+        self.lib = lib
+        self.rel = _rel(lib.root, path)
+        self.toml: TomlFile | None = None
+        try:
+            self.toml = read_toml(path, MAX_FILE_BYTES)
+        except Unreadable as exc:
+            self.lib.problems.append(Problem(self.rel, exc.line or 0, "", exc.message))
+
+    def bad(self, loc: tuple[str | int, ...], message: str, item_id: str = "",
+            within: int = 0) -> None:
+        """A problem at ``loc``; its key is named from ``within`` parts on (inside an entry)."""
+        assert self.toml is not None
+        self.report(self.toml.problem(loc, message), item_id, within)
+
+    def report(self, problem: TomlProblem, item_id: str = "", within: int = 0) -> None:
+        key = dotted(problem.loc[within:])
+        message = f"{key}: {problem.problem}" if key else problem.problem
+        self.lib.problems.append(Problem(self.rel, problem.line or 0, item_id, message))
+
+    def entries(self, shape: type[Shape], key: str) -> list[Any]:
+        """The entries of the file's ``[[key]]`` array, after checking the file's shape."""
+        assert self.toml is not None
+        _, problems = self.toml.validate(shape, self.toml.data)
+        for p in problems:
+            self.report(p)
+        entries = self.toml.data.get(key, [])
+        return entries if isinstance(entries, list) else []
+
+    def entry(self, shape: type[Shape], loc: tuple[str, int], value: Any,
+              item_id: str = "") -> Any:
+        """One entry checked against ``shape`` (None, with its problems reported, if wrong)."""
+        assert self.toml is not None
+        shaped, problems = self.toml.validate(shape, value, loc)
+        for p in problems:
+            self.report(p, item_id, within=2)
+        return shaped
+
+
+def _load_categories(lib: Library) -> None:
+    path = lib.root / "categories.toml"
+    if not path.exists():
+        lib.problems.append(Problem(_rel(lib.root, path), 0, "", "missing categories.toml"))
+        return
+    f = _File(lib, path)
+    if f.toml is None:
+        return
+    for i, entry in enumerate(f.entries(CategoriesShape, "category")):
+        c = f.entry(CategoryShape, ("category", i), entry)
+        if c is None:
+            continue
+        if c.code in lib.categories:
+            f.bad(("category", i, "code"), f"duplicate category {c.code!r}", within=2)
+        lib.categories[c.code] = Category(c.code, c.zh, c.en)
+    for code in lib.categories:
+        if "." in code and code.rsplit(".", 1)[0] not in lib.categories:
+            lib.problems.append(Problem(f.rel, 0, "", f"category {code!r} has no parent category"))
+
+
+def _load_calendar(lib: Library) -> None:
+    path = lib.root / "calendar.toml"
+    if not path.exists():
+        return
+    f = _File(lib, path)
+    if f.toml is None:
+        return
+    for i, entry in enumerate(f.entries(CalendarShape, "campaign")):
+        cid = entry.get("id", "") if isinstance(entry, dict) else ""
+        c = f.entry(CampaignShape, ("campaign", i), entry, str(cid))
+        if c is None:
+            continue
+        unknown = [code for code in c.categories if lib.categories and code not in lib.categories]
+        for code in unknown:
+            f.bad(("campaign", i, "categories", code), f"unknown category {code!r}", c.id,
+                  within=2)
+        if not unknown:
+            lib.campaigns.append(Campaign(
+                c.id, c.name.zh if c.name.zh is not None else c.id,
+                c.name.en if c.name.en is not None else c.id, c.calendar, c.start, c.end,
+                dict(c.categories)))
+
+
+def _load_blocklist(lib: Library) -> None:
+    path = lib.root / "blocklist.txt"
+    if not path.exists():
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        rel = _rel(lib.root, path)
+        lib.problems.append(Problem(rel, 0, "", f"cannot read: {exc}"))
+        lib.blocklist_error = f"{rel} cannot be read, so no text may go out until it is fixed"
+        return
+    words = []
+    for raw in text.splitlines():
+        s = raw.strip()
+        if s and not s.startswith("#"):
+            words.append(normalise_for_blocklist(s))
+    lib.blocklist = tuple(sorted(set(words), key=len, reverse=True))
+
+
+def _load_templates(lib: Library) -> None:
+    tdir = lib.root / "templates"
+    if not tdir.is_dir():
+        return
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    for path in sorted(tdir.glob("*.j2")):
+        rel = _rel(lib.root, path)
+        try:
+            source = path.read_text(encoding="utf-8")
+            env.parse(source)
+        except jinja2.TemplateSyntaxError as exc:
+            problem = f"template syntax: {exc.message}"
+            lib.problems.append(Problem(rel, exc.lineno or 0, "", problem))
+            lib.broken_templates[path.stem] = f"{rel}:{exc.lineno or 0}: {problem}"
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            lib.problems.append(Problem(rel, 0, "", f"cannot read: {exc}"))
+            lib.broken_templates[path.stem] = f"{rel}: cannot read"
+            continue
+        lib.templates[path.stem] = source
+
+
+def _load_tip_file(lib: Library, path: Path) -> None:
+    f = _File(lib, path)
+    if f.toml is None:
+        return
+    for i, entry in enumerate(f.entries(TipFileShape, "tip")):
+        tip = _tip(f, i, entry)
+        if tip is None:
+            continue
+        if tip.id in lib.tips:
+            other = lib.tips[tip.id]
+            f.bad(("tip", i, "id"), f"duplicate id (also {other.file}:{other.line})", tip.id,
+                  within=2)
+            continue
+        lib.tips[tip.id] = tip
+
+
+def _tip(f: _File, i: int, entry: Any) -> TipDef | None:
+    assert f.toml is not None
+    raw_id = entry.get("id") if isinstance(entry, dict) else None
+    tip_id = raw_id if isinstance(raw_id, str) and _ID_RE.fullmatch(raw_id) else ""
+    t = f.entry(TipShape, ("tip", i), entry, tip_id)
+    if t is None:
+        return None
+    if t.category not in f.lib.categories:
+        f.bad(("tip", i, "category"), f"unknown category {t.category!r}", tip_id, within=2)
+        return None
+    fields: list[tuple[tuple[str | int, ...], str]] = [(("title",), t.title), (("text",), t.text)]
+    fields += [(("variants", n), v) for n, v in enumerate(t.variants)]
+    fields += [(("tags", n), v) for n, v in enumerate(t.tags)]
+    for loc, value in fields:  # the raw field, so the position is where the author wrote it
+        control = control_character(value)
+        if control:  # loaded, so `content show` can show it, but broken: never drawn
+            f.bad(("tip", i, *loc), f"has a {control}", tip_id, within=2)
+    return TipDef(
+        id=t.id, category=t.category, lang=t.lang, title=t.title.strip(),
+        text=t.text.strip(), source=t.source.strip(), file=f.rel, line=f.toml.line(("tip", i)) or 0,
+        variants=tuple(v.strip() for v in t.variants), tags=tuple(t.tags),
+        months=tuple(sorted(set(t.months))), valid_until=t.valid_until,
+        review_by=t.review_by, author=t.author,
+    )
