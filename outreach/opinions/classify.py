@@ -1,0 +1,425 @@
+"""Classifying the public's comments (民意) by the loaded rules and the model; evaluation.
+
+Pure functions over text and a rule set (:mod:`outreach.opinions.rules` loads it); nothing
+here touches the database or prints.
+
+Rules live in ``content/opinions.toml`` so officers can edit them without code:
+
+- one ``[class.CODE]`` table for each code in :data:`CLASS_ORDER`: ``zh``/``en`` display names,
+  ``keywords = { zh = [...], en = [...] }`` (usually written as a ``[class.CODE.keywords]``
+  sub-table), ``patterns`` (regular expressions, case-insensitive), ``negations`` (phrases),
+  ``negation_patterns`` (regular expressions), ``weight``, ``needs_reply``,
+  ``reply_within_hours`` and ``yields_to``;
+- one ``[flag.NAME]`` table for each lexical flag in :data:`LEXICAL_FLAGS` (keywords, patterns,
+  negations, negation_patterns).
+
+How a comment is classified:
+
+1. The text is normalised: ANSI sequences and control characters go, then NFKC (full-width
+   letters and digits become ASCII), case folding, and runs of white space become one space.
+2. Every class collects hits. A keyword with a CJK character matches anywhere in the text with
+   its spaces removed (``救 命`` is ``救命``); any other keyword matches as a whole word
+   (``help me`` does not match ``helpful``). Patterns are searched in the spaced text. A hit
+   that overlaps a negation of the same class (``报警`` inside ``不是报警``, ``emergency``
+   inside ``not an emergency``) does not count; other hits still do, so ``不是报警，有人持刀``
+   is an emergency. Personal data (see :func:`redact`) is a hit for ``privacy``.
+3. A class's score is its ``weight`` × (1 per distinct keyword + :data:`PATTERN_WEIGHT` per
+   pattern). When the caller gives ``lang``, keywords from the other language's list count
+   half (comments mix languages, so they still count).
+4. **Any emergency hit makes the comment an emergency**, whatever else it says. Otherwise a
+   class that ``yields_to`` another matched class drops out (praise yields to complaint, so
+   sarcastic thanks are a complaint), and the highest score wins; ties go to the earlier
+   class in :data:`CLASS_ORDER`. Nothing matched: ``chatter``.
+5. With the learned model (:mod:`outreach.opinions.model`), a model emergency probability at
+   or above its threshold also makes an emergency. Otherwise the rules and the model vote:
+   each class gets the model's probability plus :data:`RULE_VOTE` times its share of the
+   rules' score (``yields_to`` still applies). ``fired`` says who recognised the class. A
+   comment no rule matched and the model is not sure of (:data:`MODEL_SURE`) takes the model's
+   likeliest class (:data:`MODEL_LEAN`) and the ``unmatched`` label. The weights
+   (:data:`VOTE`) were chosen by grouped cross-validation on the training corpus.
+
+Every other class that matched becomes a label, followed by the derived flags (:data:`FLAGS`).
+
+A keyword lexicon only knows the phrasings someone wrote into it. Measured on fresh comments
+written before the rules saw them, successive versions caught between a fifth and a half of
+the emergencies; the model, trained on a corpus of many phrasings, is beside them for that
+reason. What neither recognises carries the ``unmatched`` label (without a model, and so
+without a likeliest class, it is ``chatter``): callers route those to a person as unread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+from outreach.errors import InputError
+from outreach.opinions.redact import has_personal_data
+from outreach.states import OpinionClass
+
+if TYPE_CHECKING:
+    from outreach.opinions.model import OpinionModel
+    from outreach.opinions.rules import OpinionRules
+
+log = logging.getLogger(__name__)
+
+CLASS_ORDER: tuple[str, ...] = tuple(OpinionClass)
+"""The opinion classes, most urgent first; ties are broken in this order."""
+
+EMERGENCY: str = OpinionClass.EMERGENCY
+FALLBACK: str = OpinionClass.CHATTER
+LEXICAL_FLAGS: tuple[str, ...] = ("police_related", "location_mentioned", "question")
+"""Flags read from ``[flag.NAME]`` tables in opinions.toml."""
+HAS_PERSONAL_DATA = "has_personal_data"
+UNMATCHED = "unmatched"
+FLAGS: tuple[str, ...] = (
+    "police_related", "location_mentioned", HAS_PERSONAL_DATA, "question", UNMATCHED,
+)
+"""Derived labels, in the order they follow the class labels. ``unmatched``: neither a rule
+nor the model recognised the comment, so ``chatter`` is only the fallback — the inbox lists
+it as unread."""
+
+RULES = "rules"
+MODEL = "model"
+BOTH = "both"
+RULE_VOTE = 0.5
+"""How much the rules' vote weighs against the model's probabilities (which sum to 1): each
+class the rules matched (after ``yields_to``) adds its share of the rules' score, times this."""
+MODEL_SURE = 0.5
+"""The model alone recognises a comment when its top class has at least this probability;
+a comment neither the rules nor the model recognises is labelled ``unmatched``."""
+MODEL_LEAN = 0.1
+"""A comment no rule matched takes the model's likeliest class when that class has at least
+this probability, recognised or not; below it, ``chatter``."""
+
+
+class Vote(NamedTuple):
+    """The vote's weights: see :data:`RULE_VOTE` and :data:`MODEL_LEAN`.
+
+    :data:`VOTE` was chosen by grouped cross-validation on the training corpus
+    (:func:`outreach.opinions.model.vote_grid`, printed by ``bench/run.py --only opinions``):
+    the best accuracy with the rules voting and emergency recall kept."""
+
+    rule_vote: float
+    model_lean: float
+
+
+VOTE = Vote(RULE_VOTE, MODEL_LEAN)
+PATTERN_WEIGHT = 2.0  # a pattern is a more specific signal than one keyword
+PERSONAL_DATA_WEIGHT = 2.0  # what finding a phone/ID/card/e-mail adds to ``privacy``
+FOREIGN_KEYWORD_FACTOR = 0.5  # keywords from the other language's list, when ``lang`` is given
+_LANGS = ("zh", "en")
+
+
+# --- matching ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Hit:
+    view: str  # "compact" (no spaces; CJK keywords) or "spaced" (words, patterns)
+    start: int
+    end: int
+    key: str  # what matched: the keyword, or the pattern's source
+    weight: float
+    pattern: bool = False
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """Compiled keywords, patterns and negations of one class or flag (see :meth:`build`)."""
+
+    cjk_keywords: tuple[tuple[str, str], ...]  # (compact keyword, lang list it came from)
+    word_res: tuple[tuple[re.Pattern[str], str], ...]  # one alternation per lang list
+    patterns: tuple[re.Pattern[str], ...]
+    neg_compact: tuple[str, ...]
+    neg_spaced: tuple[re.Pattern[str], ...]
+    neg_patterns: tuple[re.Pattern[str], ...] = ()
+    # One alternation of all CJK keywords: most comments have none of a class's keywords,
+    # and one search says so faster than a find per keyword.
+    cjk_any: re.Pattern[str] | None = None
+
+    @classmethod
+    def build(cls, keywords: Mapping[str, Sequence[str]], patterns: Sequence[re.Pattern[str]],
+              negations: Sequence[str], negation_patterns: Sequence[re.Pattern[str]]) -> Matcher:
+        """Compile one class's (or flag's) keywords by language, its compiled patterns, its
+        negation phrases and its compiled negation patterns."""
+        cjk: list[tuple[str, str]] = []
+        word_res: list[tuple[re.Pattern[str], str]] = []
+        for lang, words in keywords.items():
+            plain: list[str] = []
+            for word in words:
+                norm = _normalise(word)
+                if _has_cjk(norm):
+                    cjk.append(("".join(norm.split()), lang))
+                else:
+                    plain.append(norm)
+            if plain:
+                word_res.append((_word_regex(plain), lang))
+        phrases = [_normalise(n) for n in negations]
+        cjk_keywords = tuple(dict.fromkeys(cjk))
+        return cls(
+            cjk_keywords=cjk_keywords, word_res=tuple(word_res), patterns=tuple(patterns),
+            neg_compact=tuple(dict.fromkeys("".join(n.split()) for n in phrases if _has_cjk(n))),
+            neg_spaced=tuple(_word_regex([n]) for n in phrases),
+            neg_patterns=tuple(negation_patterns),
+            cjk_any=re.compile("|".join(re.escape(kw) for kw, _ in cjk_keywords)) if cjk_keywords else None,
+        )
+
+    def hits(self, text: _Text, lang: str | None) -> list[_Hit]:
+        """Hits that are not inside a negation, one per distinct keyword or pattern."""
+        negs: dict[str, list[tuple[int, int]]] = {}
+
+        def free(view: str, span: tuple[int, int]) -> bool:
+            if not negs:
+                negs["compact"] = [(m, m + len(p)) for p in self.neg_compact
+                                   for m in _find_all(text.compact, p)]
+                negs["spaced"] = [m.span() for r in self.neg_spaced for m in r.finditer(text.spaced)]
+                for r in self.neg_patterns:
+                    negs["compact"].extend(m.span() for m in r.finditer(text.compact))
+                    negs["spaced"].extend(m.span() for m in r.finditer(text.spaced))
+            return not any(span[0] < e and s < span[1] for s, e in negs[view])
+
+        def factor(src: str) -> float:
+            return FOREIGN_KEYWORD_FACTOR if lang is not None and src != lang else 1.0
+
+        found: dict[str, _Hit] = {}
+        if self.cjk_any is None or self.cjk_any.search(text.compact):
+            for kw, src in self.cjk_keywords:
+                for start in _find_all(text.compact, kw):
+                    if free("compact", (start, start + len(kw))):
+                        found.setdefault(kw, _Hit("compact", start, start + len(kw), kw, factor(src)))
+                        break
+        for regex, src in self.word_res:
+            for m in regex.finditer(text.spaced):
+                if free("spaced", m.span()):
+                    found.setdefault(m[0], _Hit("spaced", m.start(), m.end(), m[0], factor(src)))
+        for pattern in self.patterns:
+            for m in pattern.finditer(text.spaced):
+                if free("spaced", m.span()):
+                    found.setdefault("re:" + pattern.pattern, _Hit(
+                        "spaced", m.start(), m.end(), pattern.pattern, PATTERN_WEIGHT, True))
+                    break
+        return _drop_nested(list(found.values()))
+
+
+def _drop_nested(hits: list[_Hit]) -> list[_Hit]:
+    """A keyword inside a longer keyword of the same class (怎么办 in 该怎么办) counts once."""
+    words = [h for h in hits if not h.pattern]
+    return [h for h in hits if h.pattern or not any(
+        o.view == h.view and o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start
+        for o in words)]
+
+
+def _find_all(haystack: str, needle: str) -> Iterable[int]:
+    start = haystack.find(needle)
+    while start != -1:
+        yield start
+        start = haystack.find(needle, start + 1)
+
+
+def _word_regex(words: Sequence[str]) -> re.Pattern[str]:
+    """Whole-word alternation (longest first), so ``help me`` never matches ``helpme``-less text."""
+    alts = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
+
+
+# --- normalising ---------------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff]")
+
+
+def _has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+def _normalise(text: str) -> str:
+    """ANSI and control characters out; NFKC; case-folded; white space collapsed."""
+    text = _ANSI.sub(" ", text)
+    text = "".join(
+        " " if unicodedata.category(ch) == "Cc" else "" if unicodedata.category(ch) == "Cf" else ch
+        for ch in text
+    )
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def normalise(text: str) -> str:
+    """The text as the rules and the opinion model read it (see the module docstring, step 1)."""
+    return _normalise(text)
+
+
+@dataclass(frozen=True)
+class _Text:
+    spaced: str
+    compact: str
+
+    @classmethod
+    def of(cls, text: str) -> _Text:
+        spaced = _normalise(text)
+        return cls(spaced, spaced.replace(" ", ""))
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """What a comment is: one primary class, the other classes and flags it shows, the scores."""
+
+    klass: str
+    labels: tuple[str, ...]
+    needs_reply: bool
+    score: dict[str, float]
+    fired: str = ""
+    """Who recognised the class: ``rules``, ``model``, ``both``, or ``""`` (nobody: unread)."""
+    probability: float | None = None
+    """The model's emergency probability (None: classified by the rules alone)."""
+
+
+# --- classifying ---------------------------------------------------------------------
+
+
+def classify(text: str, rules: OpinionRules, lang: str | None = None,
+             model: OpinionModel | None = None, vote: Vote | None = None) -> Opinion:
+    """Classify one comment (raw or already redacted) by the rules and, if given, the model.
+
+    ``lang`` is the comment's or the account's language when known (``zh``/``en``): keywords
+    from the other language's list then count half. Any emergency signal of the rules that is
+    not negated makes the comment an ``emergency``, and so does a model emergency probability
+    at or above the model's threshold. Otherwise the rules and the model vote (see
+    :data:`RULE_VOTE`), a class that ``yields_to`` another class the rules matched dropping
+    out as before. A comment neither recognises is labelled ``unmatched``; it takes the
+    model's likeliest class (:data:`MODEL_LEAN`), or ``chatter``. ``vote`` overrides the
+    vote's weights (:data:`VOTE`; cross-validation tries others).
+    """
+    if lang not in _LANGS:
+        lang = None  # unknown or mixed: every keyword counts in full
+    t = _Text.of(text)
+    personal = has_personal_data(text)
+    score = _scores(t, personal, rules, lang)
+    matched = [c for c in CLASS_ORDER if score[c] > 0]
+    probability: float | None = None
+    if model is None:
+        primary = _primary(matched, score, rules)
+        fired = RULES if matched else ""
+        extra: list[str] = []
+    else:
+        p = model.probabilities(t.spaced)
+        probability = round(p[EMERGENCY], 4)
+        primary, fired, extra = _vote(matched, score, rules, p, model.threshold, vote)
+    labels = [c for c in matched if c != primary]
+    labels += [c for c in extra if c != primary and c not in labels]
+    for flag in FLAGS:
+        if flag == HAS_PERSONAL_DATA:
+            if personal:
+                labels.append(flag)
+        elif flag == UNMATCHED:
+            if not fired:
+                labels.append(flag)
+        elif flag in rules.flags and rules.flags[flag].hits(t, None):
+            labels.append(flag)
+    klass = rules.classes[primary]
+    log.debug("comment classified %s by %s (scores %s, p %s)", primary, fired or "nobody",
+              {c: s for c, s in score.items() if s}, probability)
+    return Opinion(klass=primary, labels=tuple(labels), needs_reply=klass.needs_reply, score=score,
+                   fired=fired, probability=probability)
+
+
+def _scores(t: _Text, personal: bool, rules: OpinionRules, lang: str | None) -> dict[str, float]:
+    """Each class's rule score: its weight × its hits (personal data counts for privacy)."""
+    score: dict[str, float] = {}
+    for code, klass in rules.classes.items():
+        total = sum(h.weight for h in klass.matcher.hits(t, lang))
+        if code == OpinionClass.PRIVACY and personal:
+            total += PERSONAL_DATA_WEIGHT
+        score[code] = round(total * klass.weight, 3)
+    return score
+
+
+def rule_scores(text: str, rules: OpinionRules, lang: str | None = None) -> dict[str, float]:
+    """The rules' score of each class for one comment, as :func:`classify` computes it."""
+    t = _Text.of(text)
+    return _scores(t, has_personal_data(text), rules, lang if lang in _LANGS else None)
+
+
+def vote_class(score: Mapping[str, float], rules: OpinionRules, p: Mapping[str, float],
+               threshold: float, vote: Vote | None = None) -> str:
+    """The class :func:`classify` gives a comment from its rule scores and model probabilities."""
+    matched = [c for c in CLASS_ORDER if score[c] > 0]
+    return _vote(matched, score, rules, p, threshold, vote)[0]
+
+
+def _primary(matched: list[str], score: Mapping[str, float], rules: OpinionRules) -> str:
+    if EMERGENCY in matched:
+        return EMERGENCY
+    present = set(matched)
+    eligible = [c for c in matched if not rules.classes[c].yields_to & present] or matched
+    if not eligible:
+        return FALLBACK
+    order = {c: i for i, c in enumerate(CLASS_ORDER)}
+    return max(eligible, key=lambda c: (score[c], -order[c]))
+
+
+def _vote(matched: list[str], score: Mapping[str, float], rules: OpinionRules,
+          p: Mapping[str, float], threshold: float, vote: Vote | None = None
+          ) -> tuple[str, str, list[str]]:
+    """(class, who recognised it, the model's own class as an extra label) from both."""
+    rule_vote, lean_at = vote or VOTE
+    by_rules = EMERGENCY in matched
+    by_model = p[EMERGENCY] >= threshold
+    if by_rules or by_model:
+        return EMERGENCY, BOTH if by_rules and by_model else RULES if by_rules else MODEL, []
+    order = {c: i for i, c in enumerate(CLASS_ORDER)}
+    present = set(matched)
+    eligible = [c for c in matched if not rules.classes[c].yields_to & present] or matched
+    total = sum(score[c] for c in eligible)
+    candidates = [c for c in CLASS_ORDER if c != EMERGENCY and not rules.classes[c].yields_to & present]
+    combined = {c: p[c] + (rule_vote * score[c] / total if c in eligible and total else 0.0)
+                for c in candidates}
+    primary = max(combined, key=lambda c: (combined[c], -order[c]))
+    model_top = max((c for c in CLASS_ORDER if c != EMERGENCY), key=lambda c: (p[c], -order[c]))
+    model_sure = p[model_top] >= MODEL_SURE
+    if not matched and not model_sure:  # neither knows it: a person should read it
+        return primary if p[model_top] >= lean_at else FALLBACK, "", []
+    rules_say, model_says = primary in present, model_sure and primary == model_top
+    fired = BOTH if rules_say and model_says else RULES if rules_say else MODEL if model_says else ""
+    if not fired:  # the vote chose a class neither holds on its own: the model's lean decides
+        fired = MODEL
+    return primary, fired, [model_top] if model_sure else []
+
+
+# --- evaluation ----------------------------------------------------------------------
+
+
+def evaluate(rows: Iterable[tuple[str, str, str]], rules: OpinionRules,
+             model: OpinionModel | None = None) -> dict[str, dict[str, float]]:
+    """Per-class precision, recall and support of :func:`classify` on labelled rows.
+
+    ``rows`` are ``(text, lang, expected_class)``. The result maps each class code to
+    ``{"precision", "recall", "support", "predicted"}`` and ``"overall"`` to
+    ``{"accuracy", "support"}``. A class never predicted has precision 0.0; one with no
+    rows has recall 0.0.
+    """
+    support = dict.fromkeys(CLASS_ORDER, 0)
+    predicted = dict.fromkeys(CLASS_ORDER, 0)
+    correct = dict.fromkeys(CLASS_ORDER, 0)
+    n = 0
+    for i, (text, lang, expected) in enumerate(rows, 1):
+        if expected not in support:
+            raise InputError(f"row {i}: unknown class {expected!r} (known: {', '.join(CLASS_ORDER)})")
+        got = classify(text, rules, lang or None, model).klass
+        n += 1
+        support[expected] += 1
+        predicted[got] += 1
+        if got == expected:
+            correct[expected] += 1
+    result: dict[str, dict[str, float]] = {}
+    for code in CLASS_ORDER:
+        result[code] = {
+            "precision": correct[code] / predicted[code] if predicted[code] else 0.0,
+            "recall": correct[code] / support[code] if support[code] else 0.0,
+            "support": float(support[code]),
+            "predicted": float(predicted[code]),
+        }
+    result["overall"] = {"accuracy": sum(correct.values()) / n if n else 0.0, "support": float(n)}
+    return result
