@@ -24,7 +24,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -34,6 +34,16 @@ class Shape(BaseModel):
     """Base of every TOML shape: unknown keys refused, no coercion, read-only."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is empty")
+    return value
+
+
+NonBlank = Annotated[str, AfterValidator(_non_blank)]
+"""A string with something besides white space in it."""
 
 
 class Unreadable(Exception):
@@ -77,6 +87,14 @@ def dotted(loc: Iterable[str | int]) -> str:
 
 
 # --- reading -------------------------------------------------------------------------
+
+
+def shown_path(root: Path, path: Path) -> str:
+    """``path`` as errors show it: from the folder holding ``root`` (``content/tips/a.toml``)."""
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
 
 
 def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:

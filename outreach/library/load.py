@@ -18,7 +18,16 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from outreach.config.toml import Shape, TomlFile, TomlProblem, Unreadable, dotted, read_toml
+from outreach.config.toml import (
+    NonBlank,
+    Shape,
+    TomlFile,
+    TomlProblem,
+    Unreadable,
+    dotted,
+    read_toml,
+    shown_path,
+)
 from outreach.errors import ContentError
 from outreach.library.model import (
     Campaign,
@@ -35,12 +44,6 @@ _ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
 
 # --- shapes --------------------------------------------------------------------------
-
-
-def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("is empty")
-    return value
 
 
 def _slug(value: str) -> str:
@@ -68,7 +71,6 @@ def _names(value: Any) -> Any:
     return {"zh": value, "en": value} if isinstance(value, str) else value
 
 
-NonBlank = Annotated[str, AfterValidator(_non_blank)]
 Day = Annotated[date, BeforeValidator(_day)]
 MonthDay = Annotated[tuple[int, int], BeforeValidator(_month_day)]
 
@@ -135,17 +137,10 @@ def load_library(root: Path) -> Library:
     tips_dir = root / "tips"
     files = sorted(tips_dir.glob("*.toml")) if tips_dir.is_dir() else []
     if not files:
-        lib.problems.append(Problem(_rel(root, tips_dir), 0, "", "no tip files (tips/*.toml)"))
+        lib.problems.append(Problem(shown_path(root, tips_dir), 0, "", "no tip files (tips/*.toml)"))
     for path in files:
         _load_tip_file(lib, path)
     return lib
-
-
-def _rel(root: Path, path: Path) -> str:
-    try:
-        return str(path.relative_to(root.parent))
-    except ValueError:
-        return str(path)
 
 
 class _File:
@@ -153,7 +148,7 @@ class _File:
 
     def __init__(self, lib: Library, path: Path) -> None:
         self.lib = lib
-        self.rel = _rel(lib.root, path)
+        self.rel = shown_path(lib.root, path)
         self.toml: TomlFile | None = None
         try:
             self.toml = read_toml(path, MAX_FILE_BYTES)
@@ -193,7 +188,7 @@ class _File:
 def _load_categories(lib: Library) -> None:
     path = lib.root / "categories.toml"
     if not path.exists():
-        lib.problems.append(Problem(_rel(lib.root, path), 0, "", "missing categories.toml"))
+        lib.problems.append(Problem(shown_path(lib.root, path), 0, "", "missing categories.toml"))
         return
     f = _File(lib, path)
     if f.toml is None:
@@ -240,7 +235,7 @@ def _load_blocklist(lib: Library) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        rel = _rel(lib.root, path)
+        rel = shown_path(lib.root, path)
         lib.problems.append(Problem(rel, 0, "", f"cannot read: {exc}"))
         lib.blocklist_error = f"{rel} cannot be read, so no text may go out until it is fixed"
         return
@@ -258,7 +253,7 @@ def _load_templates(lib: Library) -> None:
         return
     env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
     for path in sorted(tdir.glob("*.j2")):
-        rel = _rel(lib.root, path)
+        rel = shown_path(lib.root, path)
         try:
             source = path.read_text(encoding="utf-8")
             env.parse(source)

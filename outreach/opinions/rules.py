@@ -18,11 +18,21 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from outreach.config.toml import Loc, Shape, TomlFile, TomlProblem, Unreadable, parse_toml, read_bytes
+from outreach.config.toml import (
+    Loc,
+    NonBlank,
+    Shape,
+    TomlFile,
+    TomlProblem,
+    Unreadable,
+    parse_toml,
+    read_bytes,
+    shown_path,
+)
 from outreach.errors import ContentError
 
 # What callers have always imported from here; classification lives in classify.py.
@@ -85,13 +95,6 @@ class OpinionRules:
 # --- the file's shape ----------------------------------------------------------------
 
 
-def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("is empty")
-    return value
-
-
-NonBlank = Annotated[str, AfterValidator(_non_blank)]
 
 
 class KeywordsShape(Shape):
@@ -133,7 +136,7 @@ def load_rules(content_dir: Path) -> OpinionRules:
     reported with the number of others. Compiled rules are cached until the file changes.
     """
     path = content_dir / RULES_FILE
-    rel = _rel(content_dir, path)
+    rel = shown_path(content_dir, path)
     try:
         stat = path.stat()
     except OSError:
@@ -170,13 +173,6 @@ def parse_rules(raw: bytes | str, where: str = f"content/{RULES_FILE}") -> Opini
     assert rules is not None
     log.debug("loaded opinion rules from %s", where)
     return rules
-
-
-def _rel(root: Path, path: Path) -> str:
-    try:
-        return str(path.relative_to(root.parent))
-    except ValueError:
-        return str(path)
 
 
 class _Builder:
