@@ -55,18 +55,35 @@ def test_settings_are_frozen(tmp_path):
     ('[policy]\nmax_attempts = "five"\n', "policy.max_attempts", 2),
     ('[policy]\nlease_seconds = -1\n', "policy.lease_seconds", 2),
     ('[policy]\nquiet_hours = "25:00-07:00"\n', "policy.quiet_hours", 2),
-    ('[policy]\nblackout_dates = ["2027-02-30"]\n', "policy.blackout_dates", 2),
+    ('[policy]\nblackout_dates = ["2027-02-30"]\n', "policy.blackout_dates[0]", 2),
     ('[policy]\nrequire_approval = 1\n', "policy.require_approval", 2),
     ('[metrics]\npoll = [{ age_hours = 0, every_minutes = 5 }]\n', "metrics.poll[0].age_hours",
      2),
     ('[accounts.a]\nplatform = "weibo"\nrip = "not-an-ip"\nshare_url = "https://x.cn/a"\n',
      "accounts.a.rip", 3),
+    ('[accounts.a]\r\nplatform = "local"\r\nmax_length = "x"\r\n', "accounts.a.max_length", 3),
+    ('[accounts.a]\nplatform = "local"\nslots = [\n  { cron = "0 8 * * *" },\n'
+     '  { cron = "0 8 * *" },\n]\n', "accounts.a.slots[1].cron", 5),
+    ('accounts.a.platform = "local"\naccounts.a.lang = "fr"\n', "accounts.a.lang", 2),
+    ('[notify]\ndigest_at = "25:00"\n', "notify.digest_at", 2),
+    ('[notify]\nlang = "fr"\n', "notify.lang", 2),
+    ('[notify]\nescalate_after_minutes = 0\n', "notify.escalate_after_minutes", 2),
+    ('[[notify.targets]]\nname = "duty"\nevents = ["emergency",\n  "fire"]\ncommand = "x"\n',
+     "notify.targets[0].events[1]", 4),
+    ('[[notify.targets]]\nname = "duty"\nevents = []\ncommand = "x"\nurl_env = "U"\n',
+     "notify.targets[0]", 1),
+    ('[[notify.targets]]\nname = "duty"\ncommand = "x"\n', "notify.targets[0].events", 1),
+    ('[[notify.targets]]\nname = "a"\nevents = []\ncommand = "x"\n'
+     '[[notify.targets]]\nname = "a"\nevents = []\ncommand = "y"\n', "notify.targets[1].name", 6),
+    ('[[notify.targets]]\nname = "a"\nevents = []\nurl_env = "1X"\n',
+     "notify.targets[0].url_env", 4),
 ])
 def test_config_errors_name_key_and_line(tmp_path, text, key, line):
     with pytest.raises(ConfigError) as exc:
         load(tmp_path, text)
     assert key in str(exc.value)
-    assert f"config.toml:{line}" in str(exc.value)
+    assert f"config.toml:{line}: {key}: " in str(exc.value)
+    assert "\n" not in str(exc.value)
 
 
 def test_truncated_toml_names_the_line(tmp_path):

@@ -153,3 +153,21 @@ def test_text_hash_changes_when_the_text_changes(tmp_path):
     a = load_library(write_lib(tmp_path / "a", GOOD)).tips["t1"]
     b = load_library(write_lib(tmp_path / "b", GOOD.replace("正文", "正文。"))).tips["t1"]
     assert a.text_hash != b.text_hash
+
+
+def test_problems_in_a_crlf_file_name_the_line_of_their_key(tmp_path):
+    tips = (GOOD + GOOD.replace('"t1"', '"t2"') + 'variants = ["一", "二",\n  ""]\n')
+    root = write_lib(tmp_path, tips.replace("\n", "\r\n"))
+    (root / "categories.toml").write_text(
+        '[[category]]\r\ncode = "fraud"\r\nzh = "诈骗"\r\nen = "Fraud"\r\n'
+        '[[category]]\r\ncode = "fire"\r\nzh = "消防"\r\n', encoding="utf-8")
+    (root / "calendar.toml").write_text(
+        '[[campaign]]\r\nid = "spring"\r\nstart = "02-01"\r\nend = "02-10"\r\n'
+        'categories = { fraud = 2, "噪音" = 1, nope = 3 }\r\n', encoding="utf-8")
+    shown = {str(p) for p in load_library(root).problems}
+    assert shown == {
+        "content/tips/a.toml:18: t2: variants[2]: is empty",
+        "content/categories.toml:5: -: en: required key is missing",
+        "content/calendar.toml:5: spring: categories.噪音: unknown category '噪音'",
+        "content/calendar.toml:5: spring: categories.nope: unknown category 'nope'",
+    }
