@@ -126,10 +126,11 @@ def _to_solar(calendar: str, year: int, month: int, day: int) -> date:
                 return date(year, 2, 28)
         return date(year, month, day)
     try:
-        return lunardate.LunarDate(year, month, day).to_solar_date()
+        solar: date = lunardate.LunarDate(year, month, day).to_solar_date()
     except ValueError:
         # lunar day 30 of a 29-day month means the month's last day
-        return lunardate.LunarDate(year, month, day - 1).to_solar_date()
+        solar = lunardate.LunarDate(year, month, day - 1).to_solar_date()
+    return solar
 
 
 def category_matches(slot_category: str, tip_category: str) -> bool:
