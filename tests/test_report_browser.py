@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from outreach.reports import formats as fmt
 from outreach.reports.build import build_report
+from outreach.reports.formats.as_html import render_html
 from tests.test_reports import CONFIG, NOW, add_comments, build_database
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def html_report(runtime_factory, clock, tmp_path) -> Path:
     add_comments(rt)
     report = build_report(rt, accounts=None, since=None, until=None, lang="zh")
     path = tmp_path / "report.html"
-    path.write_text(fmt.render_html(report), encoding="utf-8")
+    path.write_text(render_html(report), encoding="utf-8")
     return path
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from outreach.reports.build import build_report
+from outreach.reports.schema import SCHEMA_ID, report_schema, schema_text
 from tests.conftest import ROOT
 from tests.test_reports import CONFIG, MARCH_TOTAL, NOW, Builder, add_comments, build_database
 
@@ -77,7 +78,8 @@ def test_each_comment_total_has_one_definition_stated_in_every_format(rt, cli):
     assert cc["collected"] == data["opinions"]["total"] == 6
     # "as of the report": the command's clock is the real one, so this figure is checked
     # on the same database at the test's clock (2027-04-10)
-    lifetime = build_report(rt, accounts=None, since=date(2027, 3, 1), until=date(2027, 3, 31))
+    lifetime = build_report(rt, accounts=None, since=date(2027, 3, 1),
+                            until=date(2027, 3, 31)).to_dict()
     assert lifetime["comment_counts"]["on_period_posts"] == 4 + 0 + 2 + 5 + 2 + 18  # P2 P5 P3 M1 M2 L1
     assert lifetime["comment_counts"]["received"] == 36
     assert {d["key"] for d in cc["definitions"]} == {"received", "collected", "on_period_posts"}
@@ -350,6 +352,13 @@ def test_the_json_report_follows_its_schema(rt, cli):
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     for args in ((), ("--lifetime", "--lang", "en"), ("-a", "idle")):
         validator.validate(report_json(cli, *args))
+
+
+def test_the_committed_schema_is_the_one_generated_from_the_model():
+    # regenerate with: python -c "from outreach.reports.schema import write_schema; write_schema()"
+    committed = (ROOT / "schemas" / "report.schema.json").read_text("utf-8")
+    assert committed == schema_text()
+    assert report_schema()["$id"] == SCHEMA_ID and report_schema()["title"] == "outreach report"
 
 
 def test_report_readme_documents_xlsx_and_csv_files():
