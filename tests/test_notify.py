@@ -18,6 +18,7 @@ from outreach.actions.queue import add_post, sync_accounts
 from outreach.collector import collect
 from outreach.daemon import Daemon
 from outreach.publish.publisher import Publisher
+from outreach.states import NotificationStatus
 from outreach.store.models import Comment, Notification
 from tests.conftest import local_config, logical_dump
 from tests.notify_servers import WebhookServer
@@ -411,7 +412,7 @@ def test_a_sender_that_died_mid_send_is_taken_over_once_its_lease_expires(rt, cl
     add_post(rt, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt).run_due()
     (row,) = rows(rt)
-    dead = notify._claim(rt, row.id, "dead-sender")  # claimed; then the process died
+    dead = notify.claim(rt, row.id, "dead-sender")  # claimed; then the process died
     assert dead is not None and rows(rt)[0].status == "sending"
     assert notify.deliver_due(rt, worker="live").sent == []  # its lease still holds
     clock.advance(seconds=notify.lease(rt).total_seconds() + 1)
@@ -419,7 +420,7 @@ def test_a_sender_that_died_mid_send_is_taken_over_once_its_lease_expires(rt, cl
     (row,) = rows(rt)
     assert row.status == "sent" and row.attempts == 2 and len(to(hook, KEY)) == 1
     assert "may arrive twice" in caplog.text
-    notify._finish(rt, dead, "dead-sender", status="failed", error="late")  # it woke up
+    notify.finish(rt, dead, "dead-sender", status=NotificationStatus.FAILED, error="late")  # woke up
     assert rows(rt)[0].status == "sent"  # the claim was lost: nothing it writes lands
 
 
