@@ -4,7 +4,9 @@ watchdog, the daily digest — and the target URL's key never shown anywhere."""
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,12 +18,15 @@ from sqlmodel import col
 from outreach import notify
 from outreach.actions.queue import add_post, sync_accounts
 from outreach.collector import collect
+from outreach.config.settings import load_settings
 from outreach.daemon import Daemon
 from outreach.publish.publisher import Publisher
+from outreach.runtime import Runtime
 from outreach.states import NotificationStatus
 from outreach.store.models import Comment, Notification
-from tests.conftest import local_config, logical_dump
+from tests.conftest import DATABASE_URL, local_config, logical_dump
 from tests.notify_servers import WebhookServer
+from tests.weibo_server import WeiboServer
 
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 KEY = f"KEY-LEAK-{uuid.uuid4().hex}"
@@ -302,9 +307,6 @@ def test_bad_notify_config_is_one_clear_line(workspace, cli, snippet, expected):
 
 
 def test_a_command_target_gets_the_json(rt, workspace, clock, cli):
-    import json
-    import sys
-
     out = workspace / "got.jsonl"
     script = workspace / "hook.py"
     script.write_text("import sys\nopen(sys.argv[1], 'a', encoding='utf-8').write("
@@ -371,10 +373,6 @@ lang = "zh"
 
 def test_a_token_that_expires_within_three_days_is_notified_once(workspace, hook, cli,
                                                                  monkeypatch):
-    from outreach.config.settings import load_settings
-    from outreach.runtime import Runtime
-    from tests.conftest import DATABASE_URL
-    from tests.weibo_server import WeiboServer
 
     monkeypatch.setenv("OUTREACH_NOTIFY_DUTY", hook.url(KEY))
     monkeypatch.setenv("OUTREACH_NOTIFY_CHIEF", hook.url(CHIEF_KEY))

@@ -11,8 +11,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jsonschema
+import openpyxl
 import pytest
 
+from outreach.config.settings import load_settings
 from outreach.reports.build import build_report
 from outreach.reports.schema import SCHEMA_ID, report_schema, schema_text
 from tests.conftest import ROOT
@@ -126,7 +129,6 @@ def test_every_format_has_the_same_sections_in_the_same_order(rt, cli, workspace
     assert r.code == 0, r.err
     assert sorted(p.name for p in (workspace / "csv").iterdir()) == sorted(
         f"{t['key']}.csv" for t in tables)
-    import openpyxl
     assert cli("report", *MARCH, "--format", "xlsx", "-o", str(workspace / "m.xlsx")).code == 0
     book = openpyxl.load_workbook(workspace / "m.xlsx")
     assert book.sheetnames == [t["sheet"] for t in tables]
@@ -192,7 +194,6 @@ def test_department_display_names_and_category_names_in_every_format(rt, cli, wo
     assert report_json(cli)["department"] == "北京市公安局"
     xlsx = workspace / "names.xlsx"
     assert cli("report", *MARCH, "--format", "xlsx", "-o", str(xlsx)).code == 0
-    import openpyxl
     cells = {str(c.value) for ws in openpyxl.load_workbook(xlsx) for row in ws.iter_rows()
              for c in row}
     assert {"北京市公安局", "平安北京", "消防安全"} <= cells
@@ -210,8 +211,6 @@ def test_display_name_and_report_section_are_checked_like_every_key(workspace, c
 
 
 def test_starter_config_names_its_accounts_and_department():
-    from outreach.config.settings import load_settings
-
     s = load_settings(ROOT / "config.toml")
     assert s.report.department
     assert all(a.display_name for a in s.accounts.values())
@@ -277,7 +276,6 @@ def test_since_in_the_future_is_an_error(rt, cli):
 
 
 def test_xlsx_sheets_hold_the_json_reports_numbers(rt, cli, workspace):
-    import openpyxl
     data = report_json(cli)
     r = cli("report", *MARCH, "--format", "xlsx", "-o", "m.xlsx")
     assert r.code == 0, r.err
@@ -317,7 +315,6 @@ def test_xlsx_needs_an_xlsx_file(rt, cli, workspace):
 
 
 def test_formulas_in_post_texts_stay_text_in_xlsx(rt, cli, workspace):
-    import openpyxl
     with rt.db.session() as s:
         b = Builder(s)
         b.n = 1000
@@ -346,7 +343,6 @@ def test_html_is_ready_to_print(rt, cli):
 
 
 def test_the_json_report_follows_its_schema(rt, cli):
-    import jsonschema
     schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text("utf-8"))
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)

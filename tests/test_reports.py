@@ -18,11 +18,18 @@ from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jsonschema
 import pytest
 from rich.console import Console
+from sqlalchemy import select
+from sqlmodel import col
 
 from outreach.cli.report_formats import render_table
+from outreach.clients.base import RemoteComment
+from outreach.collector import CollectSummary, store_comments
 from outreach.errors import InputError, NotFound
+from outreach.opinions.inbox import mark_replied
+from outreach.opinions.rules import load_rules
 from outreach.reports import formats as fmt
 from outreach.reports.build import bci, build_report, period_bounds
 from outreach.reports.formats.as_html import render_html
@@ -123,13 +130,7 @@ REPLIES = (("c1", "2027-03-10T10:30:00"), ("c2", "2027-03-12T06:00:00"),
 
 
 def add_comments(rt: Any) -> None:
-    from sqlalchemy import select
-    from sqlmodel import col
 
-    from outreach.clients.base import RemoteComment
-    from outreach.collector import CollectSummary, store_comments
-    from outreach.opinions.inbox import mark_replied
-    from outreach.opinions.rules import load_rules
 
     rules = load_rules(rt.settings.content_dir)
     for account, rows in COMMENTS.items():
@@ -410,7 +411,6 @@ def test_public_opinion(data):
 
 
 def test_reply_deadlines_are_those_of_opinions_toml(rt, workspace):
-    import jsonschema
     rules = workspace / "content" / "opinions.toml"
     text = rules.read_text("utf-8")
     at = text.index("[class.complaint]")
@@ -482,7 +482,6 @@ def test_a_weibo_only_report_is_not_simulated(rt):
 
 
 def test_json_is_schema_valid_and_holds_the_figures(rt, report):
-    import jsonschema
     schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text("utf-8"))
     text = fmt.render_json(report)
     data = json.loads(text)
