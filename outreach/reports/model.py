@@ -155,20 +155,30 @@ class FollowerPoint(Part):
     total: int | None
 
 
-class ClassTally(Part):
-    """The comments of one opinion class and how they were answered."""
+class Replies(Part):
+    """How the comments that wanted a reply were answered (a class's, or all of them)."""
 
-    class_: str = Field(alias="class")
-    name: str
-    count: Count
-    share: float | None
     needs_reply: Count
     replied: Count
     reply_rate: float | None
     median_reply_hours: float | None
     overdue_unanswered: Count
     late_replies: Count
+
+
+class _ClassCount(Part):
+    class_: str = Field(alias="class")
+    name: str
+    count: Count
+    share: float | None
+
+
+class _Deadline(Part):
     deadline_hours: Hours | None
+
+
+class ClassTally(_Deadline, Replies, _ClassCount):
+    """The comments of one opinion class and how they were answered."""
 
 
 class Emergency(Part):
@@ -181,19 +191,20 @@ class Emergency(Part):
     replied_at: Instant | None
 
 
-class Opinions(Part):
+class _Comments(Part):
     total: Count
     by_class: list[ClassTally]
     emergencies: Count
     emergency_items: list[Emergency]
-    needs_reply: Count
-    replied: Count
-    reply_rate: float | None
-    median_reply_hours: float | None
-    overdue_unanswered: Count
-    late_replies: Count
+
+
+class _Deadlines(Part):
     deadlines_hours: dict[str, Hours]
     as_of: Instant
+
+
+class Opinions(_Deadlines, Replies, _Comments):
+    """The public's comments of the period by class, and how they were answered."""
 
 
 class ComplianceAccount(Part):
