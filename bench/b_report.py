@@ -17,23 +17,29 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from rich.console import Console
+from sqlalchemy.dialects import sqlite
+
 from bench import datasets
 from bench.harness import Context, Result, median
+from outreach.cli import report_formats as rf
+from outreach.cli.report_formats import render_table
+from outreach.reports.build import build_report
+from outreach.reports.model import Report
+from outreach.reports.periods import period_bounds
+from outreach.store.models import UTCDateTime
+from outreach.times import day_bounds
 
 _TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime on SQLite
 
 
 def _ts(moment: datetime) -> str:
-    from outreach.store.models import UTCDateTime
-
     naive = UTCDateTime().process_bind_param(moment, sqlite3_dialect())
     assert naive is not None
     return naive.strftime(_TS)
 
 
 def sqlite3_dialect() -> Any:
-    from sqlalchemy.dialects import sqlite
-
     return sqlite.dialect()
 
 
@@ -114,12 +120,6 @@ def raw_aggregates(db: str, names: list[str], bounds: list[tuple[datetime, datet
 
 
 def bench_report(ctx: Context, ws: datasets.Workspace) -> list[Result]:
-    from rich.console import Console
-
-    from outreach.reports import formats as rf
-    from outreach.reports.build import build_report, period_bounds
-    from outreach.times import day_bounds
-
     rt = datasets.runtime(ws, clock=ws.end)
     try:
         zone = rt.settings.timezone
@@ -129,9 +129,9 @@ def bench_report(ctx: Context, ws: datasets.Workspace) -> list[Result]:
         prev = period.previous()
         days = [day_bounds(period.first_day + timedelta(days=i), zone)[1] for i in range(period.days)]
 
-        def report() -> dict[str, Any]:
+        def report() -> Report:
             r = build_report(rt, accounts=None, since=first, until=None, period="month", lang="zh")
-            rf.render_table(r, Console(file=io.StringIO(), width=120))
+            render_table(r, Console(file=io.StringIO(), width=120))
             rf.render_json(r)
             rf.render_csv(r)
             rf.render_markdown(r)
@@ -158,7 +158,7 @@ def bench_report(ctx: Context, ws: datasets.Workspace) -> list[Result]:
             htmls.append(_once(html)[0])
     finally:
         rt.close()
-    totals = built["totals"]
+    totals = built.to_dict()["totals"]
     raw_posts = sum(r[2] or 0 for r in raw["periods"][0])
     raw_reposts = sum(r[3] or 0 for r in raw["periods"][0])
     agree = (totals.get("posts"), totals.get("reposts")) == (raw_posts, raw_reposts)

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import threading
+from email import message_from_string
+from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -68,9 +70,6 @@ class SmtpServer:
         return [json.loads(x) for x in self.file.read_text(encoding="utf-8").splitlines()]
 
     def subjects(self) -> list[str]:
-        from email import message_from_string
-        from email.header import decode_header, make_header
-
         return [str(make_header(decode_header(message_from_string(m["data"])["Subject"])))
                 for m in self.messages()]
 

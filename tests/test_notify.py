@@ -4,7 +4,9 @@ watchdog, the daily digest — and the target URL's key never shown anywhere."""
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,11 +18,15 @@ from sqlmodel import col
 from outreach import notify
 from outreach.actions.queue import add_post, sync_accounts
 from outreach.collector import collect
+from outreach.config.load import load_settings
 from outreach.daemon import Daemon
 from outreach.publish.publisher import Publisher
+from outreach.runtime import Runtime
+from outreach.states import NotificationStatus
 from outreach.store.models import Comment, Notification
-from tests.conftest import local_config, logical_dump
+from tests.conftest import DATABASE_URL, local_config, logical_dump
 from tests.notify_servers import WebhookServer
+from tests.weibo_server import WeiboServer
 
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 KEY = f"KEY-LEAK-{uuid.uuid4().hex}"
@@ -301,9 +307,6 @@ def test_bad_notify_config_is_one_clear_line(workspace, cli, snippet, expected):
 
 
 def test_a_command_target_gets_the_json(rt, workspace, clock, cli):
-    import json
-    import sys
-
     out = workspace / "got.jsonl"
     script = workspace / "hook.py"
     script.write_text("import sys\nopen(sys.argv[1], 'a', encoding='utf-8').write("
@@ -311,8 +314,7 @@ def test_a_command_target_gets_the_json(rt, workspace, clock, cli):
     text = (workspace / "config.toml").read_text(encoding="utf-8").replace(
         'url_env = "OUTREACH_NOTIFY_DUTY"', f'command = "{sys.executable} {script} {out}"')
     (workspace / "config.toml").write_text(text, encoding="utf-8")
-    rt2 = type(rt)(__import__("outreach.config.load", fromlist=["x"]).load_settings(
-        workspace / "config.toml"), clock=clock)
+    rt2 = type(rt)(load_settings(workspace / "config.toml"), clock=clock)
     platform(rt2).add_fault("publish", "rejected")
     add_post(rt2, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt2).run_due()
@@ -370,10 +372,6 @@ lang = "zh"
 
 def test_a_token_that_expires_within_three_days_is_notified_once(workspace, hook, cli,
                                                                  monkeypatch):
-    from outreach.config.load import load_settings
-    from outreach.runtime import Runtime
-    from tests.conftest import DATABASE_URL
-    from tests.weibo_server import WeiboServer
 
     monkeypatch.setenv("OUTREACH_NOTIFY_DUTY", hook.url(KEY))
     monkeypatch.setenv("OUTREACH_NOTIFY_CHIEF", hook.url(CHIEF_KEY))
@@ -411,7 +409,7 @@ def test_a_sender_that_died_mid_send_is_taken_over_once_its_lease_expires(rt, cl
     add_post(rt, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt).run_due()
     (row,) = rows(rt)
-    dead = notify._claim(rt, row.id, "dead-sender")  # claimed; then the process died
+    dead = notify.claim(rt, row.id, "dead-sender")  # claimed; then the process died
     assert dead is not None and rows(rt)[0].status == "sending"
     assert notify.deliver_due(rt, worker="live").sent == []  # its lease still holds
     clock.advance(seconds=notify.lease(rt).total_seconds() + 1)
@@ -419,7 +417,7 @@ def test_a_sender_that_died_mid_send_is_taken_over_once_its_lease_expires(rt, cl
     (row,) = rows(rt)
     assert row.status == "sent" and row.attempts == 2 and len(to(hook, KEY)) == 1
     assert "may arrive twice" in caplog.text
-    notify._finish(rt, dead, "dead-sender", status="failed", error="late")  # it woke up
+    notify.finish(rt, dead, "dead-sender", status=NotificationStatus.FAILED, error="late")  # woke up
     assert rows(rt)[0].status == "sent"  # the claim was lost: nothing it writes lands
 
 

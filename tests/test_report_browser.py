@@ -3,17 +3,21 @@ labels, and the public's `<script>` stays text."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import struct
 import subprocess
 import zlib
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.reports import formats as fmt
 from outreach.reports.build import build_report
+from outreach.reports.formats.as_html import render_html
 from tests.test_reports import CONFIG, NOW, add_comments, build_database
 
 pytestmark = pytest.mark.slow
@@ -34,7 +38,7 @@ def html_report(runtime_factory, clock, tmp_path) -> Path:
     add_comments(rt)
     report = build_report(rt, accounts=None, since=None, until=None, lang="zh")
     path = tmp_path / "report.html"
-    path.write_text(fmt.render_html(report), encoding="utf-8")
+    path.write_text(render_html(report), encoding="utf-8")
     return path
 
 
@@ -111,9 +115,6 @@ SHOTS = os.environ.get("OUTREACH_TEST_SCREENSHOTS")  # a folder to keep the scre
 def demo_html(cli, workspace, tmp_path) -> tuple[Path, dict]:
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
-    import json
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
 
     demo = tmp_path / "demo"
     r = cli("demo", "--dir", str(demo), "--days", "10", "--json")
@@ -128,8 +129,6 @@ def demo_html(cli, workspace, tmp_path) -> tuple[Path, dict]:
 
 
 def test_the_demos_report_in_chromium(demo_html, tmp_path):
-    import re
-
     html, data = demo_html
     shot = tmp_path / "demo.png"
     r = chromium(f"--screenshot={shot}", "--window-size=1280,1800", html.as_uri(),
@@ -166,8 +165,6 @@ def test_the_demos_report_in_chromium(demo_html, tmp_path):
 
 
 def test_the_demos_report_prints_on_a4_with_a_page_per_section(demo_html, tmp_path):
-    import re
-
     html, data = demo_html
     pdf = tmp_path / "demo.pdf"
     r = chromium(f"--print-to-pdf={pdf}", "--no-pdf-header-footer", html.as_uri(),

@@ -11,9 +11,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jsonschema
+import openpyxl
 import pytest
 
+from outreach.config.load import load_settings
 from outreach.reports.build import build_report
+from outreach.reports.schema import SCHEMA_ID, report_schema, schema_text
 from tests.conftest import ROOT
 from tests.test_reports import CONFIG, MARCH_TOTAL, NOW, Builder, add_comments, build_database
 
@@ -77,7 +81,8 @@ def test_each_comment_total_has_one_definition_stated_in_every_format(rt, cli):
     assert cc["collected"] == data["opinions"]["total"] == 6
     # "as of the report": the command's clock is the real one, so this figure is checked
     # on the same database at the test's clock (2027-04-10)
-    lifetime = build_report(rt, accounts=None, since=date(2027, 3, 1), until=date(2027, 3, 31))
+    lifetime = build_report(rt, accounts=None, since=date(2027, 3, 1),
+                            until=date(2027, 3, 31)).to_dict()
     assert lifetime["comment_counts"]["on_period_posts"] == 4 + 0 + 2 + 5 + 2 + 18  # P2 P5 P3 M1 M2 L1
     assert lifetime["comment_counts"]["received"] == 36
     assert {d["key"] for d in cc["definitions"]} == {"received", "collected", "on_period_posts"}
@@ -124,7 +129,6 @@ def test_every_format_has_the_same_sections_in_the_same_order(rt, cli, workspace
     assert r.code == 0, r.err
     assert sorted(p.name for p in (workspace / "csv").iterdir()) == sorted(
         f"{t['key']}.csv" for t in tables)
-    import openpyxl
     assert cli("report", *MARCH, "--format", "xlsx", "-o", str(workspace / "m.xlsx")).code == 0
     book = openpyxl.load_workbook(workspace / "m.xlsx")
     assert book.sheetnames == [t["sheet"] for t in tables]
@@ -190,7 +194,6 @@ def test_department_display_names_and_category_names_in_every_format(rt, cli, wo
     assert report_json(cli)["department"] == "北京市公安局"
     xlsx = workspace / "names.xlsx"
     assert cli("report", *MARCH, "--format", "xlsx", "-o", str(xlsx)).code == 0
-    import openpyxl
     cells = {str(c.value) for ws in openpyxl.load_workbook(xlsx) for row in ws.iter_rows()
              for c in row}
     assert {"北京市公安局", "平安北京", "消防安全"} <= cells
@@ -208,8 +211,6 @@ def test_display_name_and_report_section_are_checked_like_every_key(workspace, c
 
 
 def test_starter_config_names_its_accounts_and_department():
-    from outreach.config.load import load_settings
-
     s = load_settings(ROOT / "config.toml")
     assert s.report.department
     assert all(a.display_name for a in s.accounts.values())
@@ -275,7 +276,6 @@ def test_since_in_the_future_is_an_error(rt, cli):
 
 
 def test_xlsx_sheets_hold_the_json_reports_numbers(rt, cli, workspace):
-    import openpyxl
     data = report_json(cli)
     r = cli("report", *MARCH, "--format", "xlsx", "-o", "m.xlsx")
     assert r.code == 0, r.err
@@ -315,7 +315,6 @@ def test_xlsx_needs_an_xlsx_file(rt, cli, workspace):
 
 
 def test_formulas_in_post_texts_stay_text_in_xlsx(rt, cli, workspace):
-    import openpyxl
     with rt.db.session() as s:
         b = Builder(s)
         b.n = 1000
@@ -344,12 +343,18 @@ def test_html_is_ready_to_print(rt, cli):
 
 
 def test_the_json_report_follows_its_schema(rt, cli):
-    import jsonschema
     schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text("utf-8"))
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     for args in ((), ("--lifetime", "--lang", "en"), ("-a", "idle")):
         validator.validate(report_json(cli, *args))
+
+
+def test_the_committed_schema_is_the_one_generated_from_the_model():
+    # regenerate with: python -c "from outreach.reports.schema import write_schema; write_schema()"
+    committed = (ROOT / "schemas" / "report.schema.json").read_text("utf-8")
+    assert committed == schema_text()
+    assert report_schema()["$id"] == SCHEMA_ID and report_schema()["title"] == "outreach report"
 
 
 def test_report_readme_documents_xlsx_and_csv_files():

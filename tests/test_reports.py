@@ -18,12 +18,22 @@ from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jsonschema
 import pytest
 from rich.console import Console
+from sqlalchemy import select
+from sqlmodel import col
 
+from outreach.cli.report_formats import render_table
+from outreach.clients.base import RemoteComment
+from outreach.collector import CollectSummary, store_comments
 from outreach.errors import InputError, NotFound
+from outreach.opinions.inbox import mark_replied
+from outreach.opinions.rules import load_rules
 from outreach.reports import formats as fmt
 from outreach.reports.build import bci, build_report, period_bounds
+from outreach.reports.formats.as_html import render_html
+from outreach.reports.model import Report
 from outreach.store.models import AccountMetric, AuditLog, Comment, Post, PostMetric
 from tests.conftest import DATABASE_URL, ROOT
 
@@ -120,13 +130,7 @@ REPLIES = (("c1", "2027-03-10T10:30:00"), ("c2", "2027-03-12T06:00:00"),
 
 
 def add_comments(rt: Any) -> None:
-    from sqlalchemy import select
-    from sqlmodel import col
 
-    from outreach.clients.base import RemoteComment
-    from outreach.collector import CollectSummary, store_comments
-    from outreach.opinions.inbox import mark_replied
-    from outreach.opinions.rules import load_rules
 
     rules = load_rules(rt.settings.content_dir)
     for account, rows in COMMENTS.items():
@@ -231,8 +235,14 @@ def rt(runtime_factory: Any, clock: Any) -> Any:
 
 
 @pytest.fixture
-def report(rt: Any) -> dict[str, Any]:
+def report(rt: Any) -> Report:
     return build_report(rt, accounts=None, since=None, until=None)
+
+
+@pytest.fixture
+def data(report: Report) -> dict[str, Any]:
+    """The report as its JSON gives it."""
+    return report.to_dict()
 
 
 def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -300,38 +310,38 @@ def test_bad_periods_are_input_errors(rt):
 # --- the dict ------------------------------------------------------------------------
 
 
-def test_every_account_figure_equals_the_hand_computed_one(report):
-    assert report["period"] == {
+def test_every_account_figure_equals_the_hand_computed_one(data):
+    assert data["period"] == {
         "start": "2027-02-28T16:00:00+00:00", "end": "2027-03-31T16:00:00+00:00",
         "timezone": "Asia/Shanghai", "first_day": "2027-03-01", "last_day": "2027-03-31",
         "days": 31, "kind": "month", "label": "2027年3月"}
-    accounts = by_name(report["accounts"])
-    assert [a["name"] for a in report["accounts"]] == ["wb", "md", "loc"]
+    accounts = by_name(data["accounts"])
+    assert [a["name"] for a in data["accounts"]] == ["wb", "md", "loc"]
     for name, fig in MARCH.items():
         a = accounts[name]
         assert tuple(a[k] for k in KEYS) == fig, name
         assert a["bci"] == expected_bci(fig), name
-    assert tuple(report["totals"][k] for k in KEYS) == MARCH_TOTAL
-    assert report["totals"]["bci"] == hand_bci(6, 48, 36, 73)
+    assert tuple(data["totals"][k] for k in KEYS) == MARCH_TOTAL
+    assert data["totals"]["bci"] == hand_bci(6, 48, 36, 73)
     assert accounts["md"]["bci_likes_unknown"] is True and accounts["wb"]["bci_likes_unknown"] is False
     assert accounts["wb"]["partial"] == ["likes"]  # P3's snapshot lacks likes
     assert (accounts["wb"]["platform"], accounts["md"]["platform"]) == ("weibo", "mastodon")
 
 
-def test_averages_and_rates(report):
-    wb = by_name(report["accounts"])["wb"]
+def test_averages_and_rates(data):
+    wb = by_name(data["accounts"])["wb"]
     assert wb["posts_per_day"] == round(3 / 31, 2) == 0.1
     assert (wb["avg_reposts"], wb["avg_comments"], wb["avg_likes"]) == (5.0, 2.33, 6.67)
     assert (wb["repost_rate"], wb["comment_rate"], wb["like_rate"]) == (0.0125, 0.0058, 0.0167)
-    md = by_name(report["accounts"])["md"]
+    md = by_name(data["accounts"])["md"]
     assert md["avg_likes"] is None and md["like_rate"] is None
     assert md["avg_reposts"] == 3.0 and md["comment_rate"] == round(7 / 61, 4)
-    t = report["totals"]
+    t = data["totals"]
     assert t["avg_reposts"] == 8.0 and t["repost_rate"] == round(48 / 13761, 4)
 
 
-def test_previous_period_figures(report):
-    prev = report["previous"]
+def test_previous_period_figures(data):
+    prev = data["previous"]
     assert (prev["period"]["first_day"], prev["period"]["last_day"]) == ("2027-02-01", "2027-02-28")
     accounts = by_name(prev["accounts"])
     for name, fig in FEB.items():
@@ -341,12 +351,13 @@ def test_previous_period_figures(report):
     assert prev["totals"]["bci"] == hand_bci(2, 22, 16, 32)
 
 
-def test_a_post_at_2330_on_the_last_day_belongs_to_that_month(rt, report):
+def test_a_post_at_2330_on_the_last_day_belongs_to_that_month(rt, data):
     p3 = rt.ids["P3"]
-    assert p3 in [p["id"] for p in report["top_posts"]]
+    assert p3 in [p["id"] for p in data["top_posts"]]
     assert {"account": "wb", "weekday": 2, "hour": 23} in [
-        {k: h[k] for k in ("account", "weekday", "hour")} for h in report["hours"]]
-    april = build_report(rt, accounts=["wb"], since=date(2027, 4, 1), until=date(2027, 4, 30))
+        {k: h[k] for k in ("account", "weekday", "hour")} for h in data["hours"]]
+    april = build_report(rt, accounts=["wb"], since=date(2027, 4, 1),
+                         until=date(2027, 4, 30)).to_dict()
     wb = april["accounts"][0]
     assert wb["posts"] == 0
     # April: P1 (16,8,31)-(15,8,30), P2 (9,4,12)-(7,3,9), P3 (5,2,4)-(2,1,-) = (6, 2, 8)
@@ -355,29 +366,29 @@ def test_a_post_at_2330_on_the_last_day_belongs_to_that_month(rt, report):
     assert april["period"]["timezone"] == "Asia/Shanghai"
 
 
-def test_top_posts_categories_and_hours(rt, report):
+def test_top_posts_categories_and_hours(rt, data):
     ids = {v: k for k, v in rt.ids.items()}
     top = [(ids[p["id"]], p["reposts"], p["comments"], p["likes"], p["engagement"])
-           for p in report["top_posts"]]
+           for p in data["top_posts"]]
     assert top == [("L1", 19, 18, 40, 77), ("L2", 8, 4, 13, 25), ("P2", 7, 3, 9, 19),
                    ("P1", 5, 3, 10, 18), ("M1", 6, 5, None, 11), ("P3", 2, 1, None, 3),
                    ("P5", 1, 0, 1, 2), ("M2", 0, 2, None, 2)]
-    assert report["top_posts"][2]["published_at"] == "2027-03-10T00:00:00+00:00"
+    assert data["top_posts"][2]["published_at"] == "2027-03-10T00:00:00+00:00"
     cats = [(c["code"], c["name"], c["posts"], c["reposts"], c["comments"], c["likes"])
-            for c in report["categories"]]
+            for c in data["categories"]]
     assert cats == [("fraud.task", "刷单返利诈骗", 2, 12, 8, 19), ("traffic", "交通安全", 2, 3, 1, 1),
                     ("fraud", "防范诈骗", 1, 27, 22, 53), ("fire", "消防安全", 1, 6, 5, None)]
-    assert sum(c["reposts"] for c in report["categories"]) == report["totals"]["reposts"]
+    assert sum(c["reposts"] for c in data["categories"]) == data["totals"]["reposts"]
     hours = {(h["account"], h["weekday"], h["hour"]): (h["posts"], h["per_post"])
-             for h in report["hours"]}
+             for h in data["hours"]}
     assert hours == {("wb", 2, 8): (1, 19.0), ("wb", 4, 8): (1, 2.0), ("wb", 2, 23): (1, 3.0),
                      ("md", 4, 9): (1, 11.0), ("md", 5, 9): (1, 2.0), ("loc", 0, 0): (1, 77.0)}
-    best = by_name(report["accounts"])["wb"]["best_times"]
+    best = by_name(data["accounts"])["wb"]["best_times"]
     assert [(b["weekday"], b["hour"]) for b in best] == [(2, 8), (2, 23), (4, 8)]
 
 
-def test_follower_trend(report):
-    points = {p["date"]: p for p in report["followers"]}
+def test_follower_trend(data):
+    points = {p["date"]: p for p in data["followers"]}
     assert len(points) == 31
     assert points["2027-03-01"]["accounts"] == {"wb": 1100, "md": 50, "loc": 12000}
     assert points["2027-03-10"]["accounts"] == {"wb": 1100, "md": 58, "loc": 12000}
@@ -386,8 +397,8 @@ def test_follower_trend(report):
     assert points["2027-03-31"]["total"] == 13761
 
 
-def test_public_opinion(report):
-    o = report["opinions"]
+def test_public_opinion(data):
+    o = data["opinions"]
     assert o["total"] == 6  # c1-c6: c7 is April, c8 our own, c9 February
     assert [(c["class"], c["count"]) for c in o["by_class"]] == [
         ("emergency", 1), ("help", 1), ("tip", 1), ("complaint", 1), ("inquiry", 1), ("praise", 1)]
@@ -400,13 +411,12 @@ def test_public_opinion(report):
 
 
 def test_reply_deadlines_are_those_of_opinions_toml(rt, workspace):
-    import jsonschema
     rules = workspace / "content" / "opinions.toml"
     text = rules.read_text("utf-8")
     at = text.index("[class.complaint]")
     rules.write_text(text[:at] + text[at:].replace("reply_within_hours = 24",
                                                    "reply_within_hours = 1.5", 1), "utf-8")
-    o = build_report(rt, accounts=None, since=None, until=None)["opinions"]
+    o = build_report(rt, accounts=None, since=None, until=None).to_dict()["opinions"]
     complaint = next(c for c in o["by_class"] if c["class"] == "complaint")
     assert (complaint["deadline_hours"], complaint["late_replies"]) == (1.5, 1)  # c5 after 2 h
     assert o["deadlines_hours"]["complaint"] == 1.5 and o["deadlines_hours"]["help"] == 24
@@ -415,8 +425,8 @@ def test_reply_deadlines_are_those_of_opinions_toml(rt, workspace):
         json.loads(fmt.render_json(build_report(rt, accounts=None, since=None, until=None))))
 
 
-def test_compliance(report):
-    cp = {c["account"]: c for c in report["compliance"]["accounts"]}
+def test_compliance(data):
+    cp = {c["account"]: c for c in data["compliance"]["accounts"]}
     # wb: P5 (03-12 08:00) to P3 (03-31 23:30) = 19 d 15.5 h
     assert cp["wb"]["longest_gap_days"] == round(19 + 15.5 / 24, 2) == 19.65
     assert (cp["wb"]["gap_from"], cp["wb"]["gap_to"]) == ("2027-03-12T00:00:00+00:00",
@@ -426,18 +436,18 @@ def test_compliance(report):
     assert all(c["warning"] for c in cp.values())
     assert (cp["wb"]["failed"], cp["wb"]["missed"], cp["wb"]["retracted"],
             cp["wb"]["drafts_waiting"]) == (1, 1, 1, 1)
-    c = report["compliance"]
+    c = data["compliance"]
     assert (c["failed"], c["missed"], c["retracted"], c["drafts_waiting"]) == (1, 1, 1, 1)
     assert len(c["warnings"]) == 3
 
 
-def test_headline_notes_and_simulated(report):
-    assert report["headline"]["zh"] == ("本月共发博文6篇，被转发48条次，网民评论36条，粉丝增至13761人"
+def test_headline_notes_and_simulated(data):
+    assert data["headline"]["zh"] == ("本月共发博文6篇，被转发48条次，网民评论36条，粉丝增至13761人"
                                         "（较上月+611）（模拟数据）")
-    assert report["headline"]["en"] == ("This month: 6 posts, reposted 48 times, 36 comments from the "
+    assert data["headline"]["en"] == ("This month: 6 posts, reposted 48 times, 36 comments from the "
                                         "public, followers up to 13761 (+611) (simulated audience).")
-    assert report["simulated"] is True and report["simulated_accounts"] == ["loc"]
-    notes = "\n".join(report["notes"])
+    assert data["simulated"] is True and data["simulated_accounts"] == ["loc"]
+    notes = "\n".join(data["notes"])
     assert "wb：部分博文缺少点赞数据" in notes
     assert "md：平台未提供点赞数，BCI 按 0 计" in notes
     assert "模拟" in notes
@@ -445,24 +455,26 @@ def test_headline_notes_and_simulated(report):
 
 def test_lifetime_totals(rt):
     r = build_report(rt, accounts=None, since=None, until=None, lifetime=True)
-    accounts = by_name(r["accounts"])
+    d = r.to_dict()
+    accounts = by_name(d["accounts"])
     # the March posts' latest totals: P2 (9,4,12) + P5 (1,0,1) + P3 (5,2,4); M1 + M2; L1
     assert (accounts["wb"]["reposts"], accounts["wb"]["comments"], accounts["wb"]["likes"]) == (15, 6, 17)
     assert (accounts["md"]["reposts"], accounts["md"]["comments"], accounts["md"]["likes"]) == (6, 7, None)
     assert (accounts["loc"]["reposts"], accounts["loc"]["comments"], accounts["loc"]["likes"]) == (19, 18, 40)
-    t = r["totals"]
+    t = d["totals"]
     assert (t["posts"], t["reposts"], t["comments"], t["likes"]) == (6, 40, 31, 57)
     assert t["bci"] == hand_bci(6, 40, 31, 57)
-    assert r["lifetime"] is True and "互动为博文累计数" in r["headline"]["zh"]
+    assert d["lifetime"] is True and "互动为博文累计数" in d["headline"]["zh"]
     assert fmt.render_csv(r).count("\n") == 5
 
 
 def test_a_weibo_only_report_is_not_simulated(rt):
     r = build_report(rt, accounts=["wb"], since=None, until=None, lang="en")
-    assert r["simulated"] is False and r["simulated_accounts"] == []
-    assert "simulated" not in r["headline"]["en"]
-    assert r["title"] == "Engagement and public-opinion report, March 2027"
-    assert r["opinions"]["total"] == 3  # c1, c2, c6: not loc's or md's
+    d = r.to_dict()
+    assert d["simulated"] is False and d["simulated_accounts"] == []
+    assert "simulated" not in d["headline"]["en"]
+    assert d["title"] == "Engagement and public-opinion report, March 2027"
+    assert d["opinions"]["total"] == 3  # c1, c2, c6: not loc's or md's
     assert '"simulated": false' in fmt.render_json(r)
 
 
@@ -470,7 +482,6 @@ def test_a_weibo_only_report_is_not_simulated(rt):
 
 
 def test_json_is_schema_valid_and_holds_the_figures(rt, report):
-    import jsonschema
     schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text("utf-8"))
     text = fmt.render_json(report)
     data = json.loads(text)
@@ -481,7 +492,7 @@ def test_json_is_schema_valid_and_holds_the_figures(rt, report):
     lifetime = json.loads(fmt.render_json(build_report(rt, accounts=["md"], since=None, until=None,
                                                        lifetime=True)))
     validator.validate(lifetime)
-    assert data == report
+    assert data == report.to_dict()
     assert data["simulated"] is True
     for name, fig in MARCH.items():
         a = by_name(data["accounts"])[name]
@@ -535,8 +546,8 @@ def test_csv_cells_hold_the_figures(report, tmp_path):
 
 
 def test_csv_defuses_spreadsheet_formulas():
-    assert fmt._csv_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
-    assert fmt._csv_cell(-3) == "-3"
+    assert fmt.csv_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert fmt.csv_cell(-3) == "-3"
 
 
 def md_row(markdown: str, first: str) -> list[str]:
@@ -563,7 +574,7 @@ def test_markdown_text_holds_the_figures(report):
         prev = FEB.get(name, FEB_TOTAL)
         assert row[2:] == [*(shown(v, k) for k, v in zip(KEYS, fig, strict=True)),
                            f"{expected_bci(fig):.2f}", str(prev[0]), f"{expected_bci(prev):.2f}"], name
-    assert report["headline"]["zh"] in md and report["headline"]["en"] in md
+    assert report.headline.zh in md and report.headline.en in md
     assert "simulated: true" in md
     assert md_row(md, "发博")[1:] == ["6", "2", "+4"]  # this period, previous, change
     assert md_row(md, "求助")[1:] == ["1", "16.67%", "1", "1", "100.00%", "30.00", "0", "1"]
@@ -606,7 +617,7 @@ class Tables(HTMLParser):
 
 
 def test_html_text_holds_the_figures_and_is_self_contained(report):
-    html = fmt.render_html(report)
+    html = render_html(report)
     parser = Tables()
     parser.feed(html)
     rows = {r[0]: r for r in parser.tables["accounts"][1:]}
@@ -621,7 +632,7 @@ def test_html_text_holds_the_figures_and_is_self_contained(report):
     assert classes["求助"][0] == "1" and classes["求助"][5] == "30.00"
     gaps = {r[0]: r[1] for r in parser.tables["compliance"][1:]}
     assert gaps == {"wb": "19.65", "md": "15.00", "loc": "31.00"}
-    assert report["headline"]["zh"] in html
+    assert report.headline.zh in html
     assert "simulated: true" in html
     # the public's text is escaped; nothing runs, nothing is fetched
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -639,16 +650,16 @@ def test_html_text_holds_the_figures_and_is_self_contained(report):
 
 
 def test_html_escapes_names_inside_charts_too(report):
-    report["categories"][0]["name"] = "<script>alert(2)</script>"
-    report["accounts"][0]["name"] = "<img src=x onerror=alert(3)>"
-    html = fmt.render_html(report)
+    report.categories[0].name = "<script>alert(2)</script>"
+    report.accounts[0].name = "<img src=x onerror=alert(3)>"
+    html = render_html(report)
     assert "<script" not in html.lower() and "<img" not in html.lower()
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
 
 
 def test_terminal_table_holds_the_figures(report):
     console = Console(record=True, width=220, color_system=None)
-    fmt.render_table(report, console)
+    render_table(report, console)
     text = console.export_text()
     lines = {}
     for line in text.splitlines():
@@ -661,20 +672,20 @@ def test_terminal_table_holds_the_figures(report):
                                    f"{expected_bci(fig):.2f}", str(prev[0]),
                                    f"{expected_bci(prev):.2f}"], name
     assert "simulated: true" in text
-    assert report["headline"]["zh"] in text
+    assert report.headline.zh in text
     assert "19.65" in text and "周三 08:00 ×1 (19.00)" in text
 
 
 def test_every_format_says_simulated_for_a_local_account(rt, tmp_path):
     r = build_report(rt, accounts=["loc"], since=None, until=None, lang="en")
     console = Console(record=True, width=200, color_system=None)
-    fmt.render_table(r, console)
+    render_table(r, console)
     outputs = {
         "table": console.export_text(),
         "json": fmt.render_json(r),
         "csv": fmt.render_csv(r),
         "md": fmt.render_markdown(r),
-        "html": fmt.render_html(r),
+        "html": render_html(r),
     }
     assert '"simulated": true' in outputs["json"]
     assert next(csv.DictReader(io.StringIO(outputs["csv"])))["simulated"] == "true"
@@ -690,10 +701,11 @@ def test_reports_on_an_empty_database(runtime_factory, clock):
     clock.set(NOW)
     rt = runtime_factory(CONFIG)
     r = build_report(rt, accounts=None, since=None, until=None)
-    assert r["totals"]["posts"] == 0 and r["totals"]["reposts"] == 0
-    assert r["opinions"]["reply_rate"] is None and r["top_posts"] == []
-    assert "粉丝数暂无记录" in r["headline"]["zh"]
-    html = fmt.render_html(r)
+    d = r.to_dict()
+    assert d["totals"]["posts"] == 0 and d["totals"]["reposts"] == 0
+    assert d["opinions"]["reply_rate"] is None and d["top_posts"] == []
+    assert "粉丝数暂无记录" in d["headline"]["zh"]
+    html = render_html(r)
     assert "<html" in html and "http://" not in html
     fmt.render_markdown(r)
     fmt.render_csv(r)

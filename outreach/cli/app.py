@@ -724,7 +724,7 @@ def report(
     last = parse_day(until, zone, now, what="--until") if until else None
     data = build_report(rt, accounts=names or None, since=first, until=last, period=period,
                         lang=lang, lifetime=lifetime)
-    from outreach.reports import formats as rf
+    from outreach.cli import report_formats as rf
 
     if fmt == "csv" and output is not None and output_path is not None and (
             output.endswith(("/", os.sep)) or output_path.is_dir()):
@@ -766,8 +766,8 @@ def report(
             except OSError as exc:
                 raise InputError(f"cannot write: {exc.strerror}", where=str(output_path)) from None
             out.message(f"wrote {output_path}")
-    if data["simulated"] and fmt != "table":
-        out.warn(f"simulated audience (local platform): {', '.join(data['simulated_accounts'])}")
+    if data.simulated and fmt != "table":
+        out.warn(f"simulated audience (local platform): {', '.join(data.simulated_accounts)}")
 
 
 # --- metrics / accounts / db ------------------------------------------------------------

@@ -1,0 +1,237 @@
+"""The report's SQL: every figure the report shows is read by one of these queries.
+
+Every query is set-based (aggregates and correlated index look-ups; no per-post query loops).
+Engagement is the change of ``post_metrics`` snapshots over a window (or the latest totals
+with ``lifetime``); followers at an instant are the latest ``account_metrics`` row at or
+before it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Row,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, SQLModel
+
+from outreach.states import OpinionClass, PostKind, PostStatus
+from outreach.store.models import AccountMetric, AuditLog, Comment, Post, PostMetric, UTCDateTime
+
+FIELDS = ("reposts", "comments", "likes")
+COUNTED_STATUSES = (PostStatus.PUBLISHED, PostStatus.RETRACTED)  # posts that went out
+TOP_POSTS = 10
+EMERGENCY_ITEMS = 20
+_LITERAL_ROWS = 400  # SQLite allows 500 terms in one compound SELECT
+
+_TABLES = SQLModel.metadata.tables
+_P: Table = _TABLES[Post.__tablename__]
+_PM: Table = _TABLES[PostMetric.__tablename__]
+_AM: Table = _TABLES[AccountMetric.__tablename__]
+_C: Table = _TABLES[Comment.__tablename__]
+_AUDIT: Table = _TABLES[AuditLog.__tablename__]
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a period's engagement query needs: bounds and the lifetime switch."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+    lifetime: bool
+
+    def published_inside(self) -> ColumnElement[bool]:
+        return and_(_P.c.published_at >= self.start, _P.c.published_at < self.end)
+
+
+def _latest_snapshot_id(at: datetime) -> Any:
+    """The id of a post's latest snapshot at or before ``at`` (correlated to posts)."""
+    m = _PM.alias()
+    return (select(m.c.id)
+            .where(m.c.post_id == _P.c.id, m.c.observed_at <= at)
+            .order_by(m.c.observed_at.desc(), m.c.id.desc())
+            .limit(1).correlate(_P).scalar_subquery())
+
+
+def _engagement(names: Sequence[str], w: Window) -> tuple[Any, ColumnElement[bool],
+                                                          dict[str, Any], Any]:
+    """FROM clause, WHERE clause, per-field delta expressions and the end-snapshot alias."""
+    published = _P.c.published_at
+    in_period = w.published_inside()
+    base_where = and_(_P.c.account.in_(list(names)), _P.c.kind != PostKind.REPLY,
+                      _P.c.status.in_(COUNTED_STATUSES), published.is_not(None))
+    end_s = _PM.alias("end_s")
+    if w.lifetime:
+        frm = _P.outerjoin(end_s, end_s.c.id == _latest_snapshot_id(w.now))
+        deltas: dict[str, Any] = {f: end_s.c[f] for f in FIELDS}
+        where = and_(base_where, in_period)
+        return frm, where, deltas, end_s
+    base_s = _PM.alias("base_s")
+    m = _PM.alias()
+    changed = exists(select(m.c.id).where(m.c.post_id == _P.c.id, m.c.observed_at > w.start,
+                                          m.c.observed_at <= w.end).correlate(_P))
+    frm = (_P.outerjoin(end_s, end_s.c.id == _latest_snapshot_id(w.end))
+           .outerjoin(base_s, and_(published < w.start,
+                                   base_s.c.id == _latest_snapshot_id(w.start))))
+    deltas = {f: end_s.c[f] - func.coalesce(base_s.c[f], 0) for f in FIELDS}
+    where = and_(base_where, or_(in_period, and_(published < w.start, changed)))
+    return frm, where, deltas, end_s
+
+
+def aggregate(s: Session, names: Sequence[str], w: Window) -> list[dict[str, Any]]:
+    """Per (account, category): posts in the period, summed deltas, snapshot coverage."""
+    frm, where, deltas, end_s = _engagement(names, w)
+    cols = [_P.c.account, _P.c.category,
+            func.sum(case((w.published_inside(), 1), else_=0)).label("posts"),
+            func.count(end_s.c.id).label("snaps")]
+    for f in FIELDS:
+        cols.append(func.sum(deltas[f]).label(f))
+        cols.append(func.count(end_s.c[f]).label(f"known_{f}"))
+    q = select(*cols).select_from(frm).where(where).group_by(_P.c.account, _P.c.category)
+    return [dict(r._mapping) for r in s.execute(q)]
+
+
+def coverage_ever(s: Session, names: Sequence[str], now: datetime) -> dict[str, dict[str, int]]:
+    """For accounts without snapshots in the period: which counts their platform ever gave."""
+    if not names:
+        return {}
+    cols = [_P.c.account, func.count(_PM.c.id).label("snaps")]
+    cols += [func.count(_PM.c[f]).label(f"known_{f}") for f in FIELDS]
+    q = (select(*cols).select_from(_PM.join(_P, _P.c.id == _PM.c.post_id))
+         .where(_P.c.account.in_(list(names)), _PM.c.observed_at <= now)
+         .group_by(_P.c.account))
+    return {r.account: dict(r._mapping) for r in s.execute(q)}
+
+
+def _literal_table(columns: Sequence[tuple[str, Any]], rows: Sequence[Sequence[Any]]) -> Any:
+    """A small derived table of literal rows (portable: UNION ALL of SELECTs)."""
+    selects = [select(*[literal(v, typ).label(name) if typ is not None else literal(v).label(name)
+                        for (name, typ), v in zip(columns, row, strict=True)])
+               for row in rows]
+    if len(selects) == 1:
+        return selects[0].subquery()
+    return union_all(*selects).subquery()
+
+
+def followers_at(s: Session, names: Sequence[str],
+                 instants: Sequence[datetime]) -> dict[tuple[str, int], int | None]:
+    """Followers of each account at each instant: the latest row at or before it."""
+    out: dict[tuple[str, int], int | None] = {}
+    if not names or not instants:
+        return out
+    for i0 in range(0, len(instants), _LITERAL_ROWS):
+        chunk = list(enumerate(instants))[i0:i0 + _LITERAL_ROWS]
+        for n0 in range(0, len(names), _LITERAL_ROWS):
+            accs = _literal_table([("name", None)], [(n,) for n in names[n0:n0 + _LITERAL_ROWS]])
+            pts = _literal_table([("i", None), ("t", UTCDateTime)], chunk)
+            m = _AM.alias()
+            latest = (select(m.c.followers)
+                      .where(m.c.account == accs.c.name, m.c.observed_at <= pts.c.t,
+                             m.c.followers.is_not(None))
+                      .order_by(m.c.observed_at.desc(), m.c.id.desc())
+                      .limit(1).correlate(accs, pts).scalar_subquery())
+            q = select(accs.c.name, pts.c.i, latest.label("followers")).select_from(
+                accs.join(pts, true()))
+            for name, i, followers in s.execute(q):
+                out[(name, int(i))] = followers
+    return out
+
+
+def top_posts(s: Session, names: Sequence[str], w: Window) -> list[Row[Any]]:
+    """The period's most engaging posts (reposts + comments + likes), at most ``TOP_POSTS``."""
+    frm, where, deltas, _ = _engagement(names, w)
+    score = sum((func.coalesce(deltas[f], 0) for f in FIELDS), literal(0))
+    q = (select(_P.c.id, _P.c.account, _P.c.published_at, _P.c.category, _P.c.tip_id,
+                _P.c.text, _P.c.remote_url, _P.c.status,
+                *[deltas[f].label(f) for f in FIELDS], score.label("engagement"))
+         .select_from(frm).where(where)
+         .order_by(score.desc(), _P.c.id).limit(TOP_POSTS))
+    return list(s.execute(q))
+
+
+def posts_in_period(s: Session, names: Sequence[str], w: Window) -> list[Row[Any]]:
+    """(account, published_at, reposts, comments, likes) of each post published in the period."""
+    frm, where, deltas, _ = _engagement(names, w)
+    q = (select(_P.c.account, _P.c.published_at, *[deltas[f].label(f) for f in FIELDS])
+         .select_from(frm).where(where, w.published_inside())
+         .order_by(_P.c.account, _P.c.published_at))
+    return list(s.execute(q))
+
+
+@dataclass(frozen=True)
+class CommentRows:
+    """The public's comments of a period: counts per class, those wanting a reply, the
+    latest emergencies."""
+
+    counts: dict[str, int]
+    wanted: list[tuple[str, datetime, datetime | None]]  # (class, created_at, replied_at)
+    emergencies: list[Row[Any]]
+
+
+def comments(s: Session, names: Sequence[str], start: datetime, end: datetime) -> CommentRows:
+    cls = _C.c["class"]
+    # ``account || ''`` keeps the planner on the created_at index: a period's comments are few,
+    # an account's are many (SQLite would otherwise pick the (account, remote_id) index).
+    where = and_(_C.c.account.concat("").in_(list(names)), _C.c.created_at >= start,
+                 _C.c.created_at < end, _C.c.is_own.is_(False))
+    counts = {r[0]: int(r[1]) for r in s.execute(
+        select(cls, func.count()).where(where).group_by(cls))}
+    wanted = [(r[0], r[1], r[2]) for r in s.execute(
+        select(cls, _C.c.created_at, _C.c.replied_at).where(where, _C.c.reply_required.is_(True)))]
+    items = list(s.execute(
+        select(_C.c.id, _C.c.account, _C.c.post_id, _C.c.created_at, _C.c.text, _C.c.url,
+               _C.c.replied_at)
+        .where(where, cls == OpinionClass.EMERGENCY)
+        .order_by(_C.c.created_at.desc(), _C.c.id.desc())
+        .limit(EMERGENCY_ITEMS)))
+    return CommentRows(counts, wanted, items)
+
+
+@dataclass(frozen=True)
+class ComplianceRows:
+    """Per account: posts scheduled in the period that failed or were missed, retractions in
+    the period, drafts waiting for review now."""
+
+    by_status: defaultdict[tuple[str, str], int]
+    retracted: defaultdict[str, int]
+    drafts: defaultdict[str, int]
+
+
+def compliance_counts(s: Session, names: Sequence[str], start: datetime,
+                      end: datetime) -> ComplianceRows:
+    sched = and_(_P.c.account.in_(names), _P.c.scheduled_at >= start, _P.c.scheduled_at < end)
+    by_status = defaultdict(int, {(r[0], r[1]): int(r[2]) for r in s.execute(
+        select(_P.c.account, _P.c.status, func.count())
+        .where(sched, _P.c.status.in_((PostStatus.FAILED, PostStatus.MISSED)))
+        .group_by(_P.c.account, _P.c.status))})
+    retracted = defaultdict(int, {r[0]: int(r[1]) for r in s.execute(
+        select(_AUDIT.c.account, func.count()).where(
+            _AUDIT.c.action == "queue_retract", _AUDIT.c.account.in_(names),
+            _AUDIT.c.at >= start, _AUDIT.c.at < end).group_by(_AUDIT.c.account))})
+    drafts = defaultdict(int, {r[0]: int(r[1]) for r in s.execute(
+        select(_P.c.account, func.count())
+        .where(_P.c.account.in_(names), _P.c.status == PostStatus.DRAFT)
+        .group_by(_P.c.account))})
+    return ComplianceRows(by_status, retracted, drafts)
+
+
+def ever_published(s: Session, names: Sequence[str]) -> set[str]:
+    """The accounts among ``names`` that have published at least once."""
+    return set(s.execute(select(_P.c.account).where(
+        _P.c.account.in_(list(names)), _P.c.published_at.is_not(None)).distinct()).scalars())
