@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from outreach import notify
-from outreach.actions.queue import add_post, sync_accounts
+from outreach.actions.accounts import sync_accounts
+from outreach.actions.posts import add_post
 from outreach.collector import collect
 from outreach.daemon import Daemon
 from outreach.publish.publisher import Publisher

@@ -123,9 +123,9 @@ def add_comments(rt: Any) -> None:
     from sqlalchemy import select
     from sqlmodel import col
 
+    from outreach.actions.opinions import mark_replied
     from outreach.clients.base import RemoteComment
     from outreach.collector import CollectSummary, store_comments
-    from outreach.opinions.inbox import mark_replied
     from outreach.opinions.rules import load_rules
 
     rules = load_rules(rt.settings.content_dir)
