@@ -13,7 +13,7 @@ from sqlmodel import col
 from outreach.actions.accounts import sync_accounts
 from outreach.actions.opinions import mark_replied, reply
 from outreach.actions.posts import add_post
-from outreach.actions.queries import list_opinions
+from outreach.actions.queries.opinions import list_opinions
 from outreach.collector import collect, collect_comments, deliver_alerts
 from outreach.publish.publisher import Publisher
 from outreach.store.models import AccountMetric, Comment, PostMetric

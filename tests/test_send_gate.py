@@ -15,7 +15,7 @@ from sqlmodel import col
 from outreach.actions.accounts import pause, resume, sync_accounts
 from outreach.actions.opinions import reply
 from outreach.actions.posts import add_post, cancel_post
-from outreach.actions.queries import list_opinions
+from outreach.actions.queries.opinions import list_opinions
 from outreach.clients.local import LocalPlatform
 from outreach.collector import collect
 from outreach.errors import StateError

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from outreach.actions.queries import TipChange, content_rows, queued_tip_changes, tip_detail
+from outreach.actions.queries.library import TipChange, content_rows, queued_tip_changes, tip_detail
 from outreach.actions.tips import approve_tips, check_category, revoke_tips, unapproved_tips
 from outreach.cli import output
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, fail, runtime, who

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from outreach.actions.opinions import ack, mark_replied, reply
-from outreach.actions.queries import list_opinions, post_row
+from outreach.actions.queries.opinions import list_opinions
+from outreach.actions.queries.posts import post_row
 from outreach.cli import output
 from outreach.cli.app import State
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, runtime, who

@@ -16,7 +16,7 @@ from outreach.actions.posts import (
     reschedule_post,
     retract_post,
 )
-from outreach.actions.queries import list_posts, post_detail, post_row
+from outreach.actions.queries.posts import list_posts, post_detail, post_row
 from outreach.cli import output
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, print_warnings, runtime, who
 from outreach.cli.lazy import sub_app

@@ -16,7 +16,9 @@ from outreach.cli.output import PlainTable as Table
 from outreach.cli.output import local, markup, plain, safe, shorten
 
 if TYPE_CHECKING:
-    from outreach.actions.queries import ContentRow, OpinionRow, PostDetail, PostRow
+    from outreach.actions.queries.library import ContentRow
+    from outreach.actions.queries.opinions import OpinionRow
+    from outreach.actions.queries.posts import PostDetail, PostRow
     from outreach.runtime import Runtime
 
 STATUS_STYLE = {
