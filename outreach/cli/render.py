@@ -14,6 +14,7 @@ from rich.text import Text
 from outreach.cli import output
 from outreach.cli.output import PlainTable as Table
 from outreach.cli.output import local, markup, plain, safe, shorten
+from outreach.states import AccountState, OpinionClass, PostStatus
 
 if TYPE_CHECKING:
     from outreach.actions.queries.library import ContentRow
@@ -21,10 +22,17 @@ if TYPE_CHECKING:
     from outreach.actions.queries.posts import PostDetail, PostRow
     from outreach.runtime import Runtime
 
-STATUS_STYLE = {
-    "draft": "magenta", "queued": "cyan", "publishing": "yellow", "unconfirmed": "bold yellow",
-    "published": "green", "failed": "bold red", "cancelled": "dim", "missed": "red",
-    "retracted": "dim red", "planned": "cyan", "paused": "yellow", "held": "yellow",
+STATUS_STYLE: dict[str, str] = {
+    PostStatus.DRAFT: "magenta", PostStatus.QUEUED: "cyan", PostStatus.PUBLISHING: "yellow",
+    PostStatus.UNCONFIRMED: "bold yellow", PostStatus.PUBLISHED: "green",
+    PostStatus.FAILED: "bold red", PostStatus.CANCELLED: "dim", PostStatus.MISSED: "red",
+    PostStatus.RETRACTED: "dim red",
+    # what `plan` shows of a slot not yet drawn into a post
+    "planned": "cyan", "paused": "yellow", "held": "yellow",
+}
+ACCOUNT_STYLE: dict[str, str] = {
+    AccountState.ACTIVE: "green", AccountState.PAUSED: "yellow", AccountState.NEEDS_REAUTH: "red",
+    AccountState.UNCONFIGURED: "dim",
 }
 
 
@@ -204,7 +212,7 @@ def print_plan(rt: Runtime, rows: list[dict[str, Any]]) -> None:
         t.add_row(local(_parse(r["scheduled_at"]), zone), r["account"], _status(r["status"]),
                   r["tip_id"] or "-", r["category"] or "-", shorten(text, 56))
     output.out.print(t)
-    missed = sum(r["status"] == "missed" for r in rows)
+    missed = sum(r["status"] == PostStatus.MISSED for r in rows)
     output.message(f"{len(rows)} slot(s)" + (f", {missed} missed" if missed else ""))
 
 
@@ -215,8 +223,7 @@ def print_accounts(rt: Runtime, rows: list[dict[str, Any]], *, pauses: bool = Tr
         t.add_column(name)
     for r in rows:
         zone = rt.settings.account(r["name"]).timezone
-        style = {"active": "green", "paused": "yellow", "needs_reauth": "red",
-                 "unconfigured": "dim"}.get(r["state"], "white")
+        style = ACCOUNT_STYLE.get(r["state"], "white")
         note = r["last_error"] or r["state_reason"] or ""
         if r.get("paused_by"):
             note = (f"paused by {r['paused_by']}; " + note).strip("; ")
@@ -295,10 +302,12 @@ def print_demo(r: dict[str, Any]) -> None:
     output.out.print("[yellow]simulated[/]: the local platform's audience is simulated, not real")
 
 
-CLASS_STYLE = {"emergency": "bold white on red", "help": "bold yellow", "tip": "cyan",
-               "complaint": "magenta", "inquiry": "blue", "suggestion": "green",
-               "praise": "green", "negative": "red", "privacy": "yellow", "spam_abuse": "dim",
-               "chatter": "dim"}
+CLASS_STYLE: dict[str, str] = {
+    OpinionClass.EMERGENCY: "bold white on red", OpinionClass.HELP: "bold yellow",
+    OpinionClass.TIP: "cyan", OpinionClass.COMPLAINT: "magenta", OpinionClass.INQUIRY: "blue",
+    OpinionClass.SUGGESTION: "green", OpinionClass.PRAISE: "green", OpinionClass.NEGATIVE: "red",
+    OpinionClass.PRIVACY: "yellow", OpinionClass.SPAM_ABUSE: "dim", OpinionClass.CHATTER: "dim",
+}
 
 
 def print_opinions(rt: Runtime, rows: Sequence[OpinionRow], names: Mapping[str, str]) -> None:
