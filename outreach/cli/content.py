@@ -9,7 +9,7 @@ import typer
 from outreach.actions.queries.library import TipChange, content_rows, queued_tip_changes, tip_detail
 from outreach.actions.tips import approve_tips, check_category, revoke_tips, unapproved_tips
 from outreach.cli import output
-from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, fail, runtime, who
+from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, ReasonOpt, fail, runtime, who
 from outreach.cli.lazy import sub_app
 from outreach.cli.render import print_content_list, print_content_stats, print_stale, print_tip
 from outreach.library.checks import check_library, library_stats, stale_tips
@@ -135,7 +135,7 @@ def content_approve(
 @app.command("revoke")
 def content_revoke(
     tip_ids: Annotated[list[str], typer.Argument(metavar="ID", help="Tip id(s).")],
-    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
+    reason: ReasonOpt = None,
     by: ByOpt = None,
 ) -> None:
     """Withdraw tips' approval: they are no longer drawn or queued (a queued slot post of one

@@ -18,7 +18,7 @@ from outreach.actions.posts import (
 )
 from outreach.actions.queries.posts import list_posts, post_detail, post_row
 from outreach.cli import output
-from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, print_warnings, runtime, who
+from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, ReasonOpt, print_warnings, runtime, who
 from outreach.cli.lazy import sub_app
 from outreach.cli.render import print_post_detail, print_posts
 from outreach.runtime import Runtime
@@ -127,7 +127,7 @@ def queue_approve(post_ids: Annotated[list[int], typer.Argument(metavar="ID",
 @app.command("cancel")
 def queue_cancel(
     post_ids: Annotated[list[int], typer.Argument(metavar="ID", help="Post id(s).")],
-    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
+    reason: ReasonOpt = None,
     by: ByOpt = None,
 ) -> None:
     """Cancel drafts, queued or unconfirmed posts (an unconfirmed one is reconciled first)."""

@@ -40,6 +40,14 @@ def _status(s: str) -> Text:
     return Text(s, style=STATUS_STYLE.get(s, "white"))
 
 
+def _table(columns: Sequence[str], *, wrap: str) -> Table:
+    """A table whose ``wrap`` column folds long text; the others stay on one line."""
+    t = Table(header_style="bold")
+    for name in columns:
+        t.add_column(name, overflow="fold" if name == wrap else "ellipsis", no_wrap=name != wrap)
+    return t
+
+
 def _zone(rt: Runtime, account: str) -> ZoneInfo:
     acc = rt.settings.accounts.get(account)
     return acc.timezone if acc else rt.settings.timezone
@@ -202,10 +210,7 @@ def print_plan(rt: Runtime, rows: list[dict[str, Any]]) -> None:
     if not rows:
         output.message("nothing planned (no slots, or no accounts)")
         return
-    t = Table(header_style="bold")
-    for name in ("when", "account", "status", "tip", "category", "text"):
-        t.add_column(name, overflow="fold" if name == "text" else "ellipsis",
-                     no_wrap=name != "text")
+    t = _table(("when", "account", "status", "tip", "category", "text"), wrap="text")
     for r in rows:
         zone = _zone(rt, r["account"])
         text = r["text"] or r["reason"] or ""
@@ -312,10 +317,7 @@ CLASS_STYLE: dict[str, str] = {
 
 def print_opinions(rt: Runtime, rows: Sequence[OpinionRow], names: Mapping[str, str]) -> None:
     """The inbox as a table; ``names``: each class's name to show beside its code."""
-    t = Table(header_style="bold")
-    for name in ("id", "when", "account", "class", "comment", "reply"):
-        t.add_column(name, overflow="fold" if name == "comment" else "ellipsis",
-                     no_wrap=name != "comment")
+    t = _table(("id", "when", "account", "class", "comment", "reply"), wrap="comment")
     for r in rows:
         zone = _zone(rt, r["account"])
         style = CLASS_STYLE.get(r["class"], "white")
