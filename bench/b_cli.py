@@ -19,6 +19,7 @@ from typing import Any
 
 from bench import datasets
 from bench.harness import Context, Result, median
+from outreach.schedule.plan import plan_rows
 
 
 def outreach_command() -> list[str]:
@@ -45,8 +46,6 @@ def run_cli(args: list[str], *, python_flags: list[str] | None = None,
 
 
 def bench_planner(ctx: Context, ws: datasets.Workspace) -> list[Result]:
-    from outreach.schedule.plan import plan_rows
-
     days = int(ctx.params.plan_days)
     args = ["--config", str(ws.config), "plan", "--days", str(days), "--json"]
     run_cli(args)  # warm the OS cache

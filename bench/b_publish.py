@@ -37,7 +37,7 @@ def bench_publish(ctx: Context) -> list[Result]:
     from sqlalchemy import event, func, select
     from sqlmodel import col
 
-    from outreach.actions.queue import sync_accounts
+    from outreach.actions.accounts import sync_accounts
     from outreach.publish.publisher import Publisher
     from outreach.runtime import Runtime
     from outreach.store.models import AuditLog, Post

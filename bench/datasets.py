@@ -6,7 +6,7 @@ blocklist and opinion rules, plus a generated library of T valid tips cloned fro
 shipped ones) and ``outreach.db``.
 
 The database is created by ``outreach.db.Database.ensure_schema`` (the project's
-migrations); accounts and tip approvals go in through ``outreach.actions.queue``; texts are
+migrations); accounts and tip approvals go in through ``outreach.actions``; texts are
 rendered by ``Runtime.render``. A year of history is then generated straight into the
 tables with set-based inserts (SQLAlchemy Core ``executemany``): 6 posts a day per account,
 change-only ``post_metrics`` snapshots (a post's counts change a few times in its first
@@ -321,7 +321,8 @@ def runtime(ws: Workspace | Path, clock: datetime | None = None) -> Any:
 
 def approve_all(rt: Any) -> int:
     """Accounts get their rows and every valid tip is approved (the project's own code)."""
-    from outreach.actions.queue import approve_tips, sync_accounts
+    from outreach.actions.accounts import sync_accounts
+    from outreach.actions.tips import approve_tips
 
     sync_accounts(rt)
     lib = rt.library

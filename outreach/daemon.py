@@ -37,7 +37,7 @@ from sqlalchemy import or_, select
 from sqlmodel import col
 
 from outreach import notify
-from outreach.actions.queue import sync_accounts
+from outreach.actions.accounts import sync_accounts
 from outreach.cli import output
 from outreach.collector import collect, collect_comments, deliver_alerts
 from outreach.errors import ConfigError

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from outreach.actions.queue import approve_tips, sync_accounts
+from outreach.actions.accounts import sync_accounts
+from outreach.actions.tips import approve_tips
 from outreach.collector import collect
 from outreach.config.load import load_settings
 from outreach.library.starter import write_starter

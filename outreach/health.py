@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select, update
 from sqlmodel import col
 
 from outreach import notify
-from outreach.actions.queue import sync_accounts
+from outreach.actions.accounts import sync_accounts
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,

@@ -639,7 +639,7 @@ IMPORT_CASES = [
     import_case("import-invalid-utf8", "o.csv",
                 b"account,at,text\npingan-local,+1h,\xff\xfe\n", "FILE:2:", "not valid UTF-8"),
     import_case("import-over-size-cap", "p.csv", "account,at,text\n" + ROW * 200, "FILE", "MB",
-                patch=("outreach.actions.queue.MAX_IMPORT_BYTES", 1000)),
+                patch=("outreach.actions.imports.MAX_IMPORT_BYTES", 1000)),
     import_case("import-many-bad-rows", "q.csv",
                 "account,at,text\n" + "".join(f"nobody{i},+1h,夜里\n" for i in range(25)),
                 "FILE:2:", "FILE:21:", "unknown account 'nobody19'", "(and 5 more)",

@@ -239,3 +239,41 @@ def test_grid_aligns_by_display_width_and_fits_the_terminal(monkeypatch):
     who = [cell_len(line[: line.rindex(name)]) for line, name in ((lines[2], "张警官"),
                                                                  (lines[3], "li"))]
     assert who[0] == who[1]  # the last column starts at the same display column
+
+
+def test_the_lazy_command_table_says_what_each_command_says():
+    """`outreach --help` lists the commands from a table, importing none of them: the table's
+    help must be each command's own first paragraph, and its module must hold it."""
+    from outreach.cli.lazy import COMMANDS, load
+
+    for name, lazy in COMMANDS.items():
+        command = load(name)
+        assert command.name == name
+        first = (command.help or "").split("\n\n")[0]
+        assert " ".join(first.split()) == " ".join(lazy.help.split()), name
+
+
+def test_help_imports_no_command_module(tmp_path):
+    code = ("import sys\nfrom outreach.cli.app import run_cli\nsys.argv = ['outreach', '--help']\n"
+            "assert run_cli() == 0\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('outreach.cli.', "
+            "'outreach.actions', 'sqlalchemy'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "['outreach.cli.app', 'outreach.cli.lazy', " \
+                                                  "'outreach.cli.output']"
+    assert "queue" in out.stdout and "Commands:" in out.stdout
+
+
+def test_help_lists_the_same_whether_commands_are_loaded_or_not():
+    import typer.main
+
+    from outreach.cli.app import app
+    from outreach.cli.lazy import LazyGroup
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, LazyGroup)
+    ctx = group.make_context("outreach", [], resilient_parsing=True)
+    before = group.get_help(ctx)
+    assert all(command.name == name for name, command in group.commands.items())  # loads all
+    assert group.get_help(ctx) == before

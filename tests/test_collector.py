@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from outreach.actions.queue import add_post, sync_accounts
+from outreach.actions.accounts import sync_accounts
+from outreach.actions.opinions import mark_replied, reply
+from outreach.actions.posts import add_post
+from outreach.actions.queries.opinions import list_opinions
 from outreach.collector import collect, collect_comments, deliver_alerts
-from outreach.opinions.inbox import list_opinions, mark_replied, reply
 from outreach.publish.publisher import Publisher
 from outreach.store.models import AccountMetric, Comment, PostMetric
 from tests.conftest import local_config

@@ -160,7 +160,7 @@ class Hammer:
 
     def library_writer(self, name: str) -> None:
         """Many small write transactions a second, from this process: add, then cancel."""
-        from outreach.actions.queue import add_post, cancel_post
+        from outreach.actions.posts import add_post, cancel_post
         from outreach.config.load import load_settings
         from outreach.runtime import Runtime
 

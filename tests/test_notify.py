@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from outreach import notify
-from outreach.actions.queue import add_post, sync_accounts
+from outreach.actions.accounts import sync_accounts
+from outreach.actions.posts import add_post
 from outreach.collector import collect
 from outreach.config.load import load_settings
 from outreach.daemon import Daemon

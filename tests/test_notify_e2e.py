@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from outreach.actions.queue import add_post, sync_accounts
+from outreach.actions.accounts import sync_accounts
+from outreach.actions.posts import add_post
 from outreach.clients.local import LocalPlatform
 from outreach.collector import collect
 from outreach.publish.publisher import Publisher

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach.actions.queue import approve_tips, sync_accounts
+from outreach.actions.accounts import sync_accounts
+from outreach.actions.tips import approve_tips
 from outreach.publish.publisher import Publisher
 from outreach.schedule.plan import plan_rows
 from outreach.schedule.planner import Draw, History, Miss, draw, materialise, plan_slots, slot_times

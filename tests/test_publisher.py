@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from outreach.actions.queue import add_post, approve_tips, pause, resume, sync_accounts
+from outreach.actions.accounts import pause, resume, sync_accounts
+from outreach.actions.posts import add_post
+from outreach.actions.tips import approve_tips
 from outreach.clients.local import LocalPlatform
 from outreach.publish.publisher import Publisher
 from outreach.schedule.planner import materialise
@@ -325,7 +327,7 @@ def test_catch_up_posts_are_spaced(rt, clock):
 
 
 def test_cancelled_post_is_never_published(rt):
-    from outreach.actions.queue import cancel_post
+    from outreach.actions.posts import cancel_post
 
     post = add(rt, at="+1h")
     cancel_post(rt, post.id, by="officer-b", reason="不需要了")

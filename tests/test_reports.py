@@ -24,11 +24,11 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlmodel import col
 
+from outreach.actions.opinions import mark_replied
 from outreach.cli.report_formats import render_table
 from outreach.clients.base import RemoteComment
 from outreach.collector import CollectSummary, store_comments
 from outreach.errors import InputError, NotFound
-from outreach.opinions.inbox import mark_replied
 from outreach.opinions.rules import load_rules
 from outreach.reports import formats as fmt
 from outreach.reports.build import bci, build_report, period_bounds

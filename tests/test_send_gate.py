@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach.actions.queue import add_post, cancel_post, pause, resume, sync_accounts
+from outreach.actions.accounts import pause, resume, sync_accounts
+from outreach.actions.opinions import reply
+from outreach.actions.posts import add_post, cancel_post
+from outreach.actions.queries.opinions import list_opinions
 from outreach.clients.local import LocalPlatform
 from outreach.collector import collect
 from outreach.errors import StateError
-from outreach.opinions.inbox import list_opinions, reply
 from outreach.publish.publisher import Publisher
 from outreach.store.models import AuditLog, Post
 from tests.conftest import Result, local_config

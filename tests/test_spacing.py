@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach.actions.queue import add_post, pause, resume
+from outreach.actions.accounts import pause, resume
+from outreach.actions.posts import add_post
 from outreach.daemon import run_daemon
 from outreach.store.models import Account, Post
 from tests.conftest import FakeClock, local_config

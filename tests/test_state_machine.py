@@ -293,7 +293,7 @@ class OutreachMachine(RuleBasedStateMachine):
     @initialize()
     def history(self) -> None:
         """A few published posts with comments arriving, so replies and sweeps have material."""
-        from outreach.actions.queue import add_post
+        from outreach.actions.posts import add_post
 
         for name in ACCOUNTS:
             for _ in range(2):
@@ -305,7 +305,7 @@ class OutreachMachine(RuleBasedStateMachine):
 
     @rule(account=st.sampled_from(ACCOUNTS), delay=st.sampled_from([None, "+2m", "+30m"]))
     def queue_add(self, account: str, delay: str | None) -> None:
-        from outreach.actions.queue import add_post
+        from outreach.actions.posts import add_post
 
         self._count("queue_add")
         self.n += 1
@@ -314,7 +314,7 @@ class OutreachMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
-        from outreach.actions.queue import cancel_post
+        from outreach.actions.posts import cancel_post
 
         ids = [r[0] for r in self._db("SELECT id FROM posts WHERE kind != 'reply'")]
         if not ids:
@@ -328,7 +328,7 @@ class OutreachMachine(RuleBasedStateMachine):
 
     @rule(account=st.sampled_from((None, *ACCOUNTS)))
     def pause(self, account: str | None) -> None:
-        from outreach.actions.queue import pause
+        from outreach.actions.accounts import pause
 
         self._count("pause")
         pause(self.rt, account, reason="incident", by="officer-b")
@@ -339,7 +339,7 @@ class OutreachMachine(RuleBasedStateMachine):
 
     @rule(account=st.sampled_from((None, *ACCOUNTS)))
     def resume(self, account: str | None) -> None:
-        from outreach.actions.queue import resume
+        from outreach.actions.accounts import resume
 
         self._count("resume")
         resume(self.rt, account, by="officer-b")
@@ -380,7 +380,7 @@ class OutreachMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), again=st.sampled_from([False, False, False, True]))
     def reply(self, data: st.DataObject, again: bool) -> None:
-        from outreach.opinions.inbox import reply
+        from outreach.actions.opinions import reply
 
         ids = [r[0] for r in self._db("SELECT id FROM comments WHERE is_own = 0 "
                                       "AND post_id IS NOT NULL")]
@@ -442,7 +442,7 @@ class OutreachMachine(RuleBasedStateMachine):
     def _settle_and_check(self) -> None:
         for client in self.clients.values():
             client.faults.clear()
-        from outreach.actions.queue import resume
+        from outreach.actions.accounts import resume
 
         for account in (None, *ACCOUNTS):
             resume(self.rt, account, by="officer-b")

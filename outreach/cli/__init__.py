@@ -1,0 +1,1 @@
+"""The command line: the root in ``app``, one module per sub-app, loaded on demand (``lazy``)."""

@@ -15,7 +15,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -46,8 +48,6 @@ def safe(text: str | None) -> str:
     """Untrusted text for a terminal: no escape sequences, no control characters, no markup."""
     if text is None:
         return ""
-    from rich.markup import escape
-
     return escape(_CONTROL_RE.sub("", text))
 
 
@@ -86,9 +86,6 @@ def grid(header: Sequence[str], rows: Iterable[Sequence[str]], *,
     For long listings: a rich ``Table`` measures every cell several times (about 1 ms a
     row); this is one pass. Cells must already be plain text (see ``plain``).
     """
-    from rich.cells import cell_len, set_cell_size
-    from rich.text import Text
-
     cells = [tuple(header)] + [tuple(r) for r in rows]
     widths = [max(cell_len(c[i]) for c in cells) for i in range(len(header))]
     over = sum(widths) + 2 * (len(widths) - 1) - (out.width or 140)

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sys
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from rich.text import Text
-from sqlalchemy import select
-from sqlmodel import col
 
 from outreach.cli import output
 from outreach.cli.output import PlainTable as Table
 from outreach.cli.output import local, markup, plain, safe, shorten
-from outreach.store.models import AuditLog, Post, PostMetric
+from outreach.states import AccountState, OpinionClass, PostStatus
 
-STATUS_STYLE = {
-    "draft": "magenta", "queued": "cyan", "publishing": "yellow", "unconfirmed": "bold yellow",
-    "published": "green", "failed": "bold red", "cancelled": "dim", "missed": "red",
-    "retracted": "dim red", "planned": "cyan", "paused": "yellow", "held": "yellow",
+if TYPE_CHECKING:
+    from outreach.actions.queries.library import ContentRow
+    from outreach.actions.queries.opinions import OpinionRow
+    from outreach.actions.queries.posts import PostDetail, PostRow
+    from outreach.runtime import Runtime
+
+STATUS_STYLE: dict[str, str] = {
+    PostStatus.DRAFT: "magenta", PostStatus.QUEUED: "cyan", PostStatus.PUBLISHING: "yellow",
+    PostStatus.UNCONFIRMED: "bold yellow", PostStatus.PUBLISHED: "green",
+    PostStatus.FAILED: "bold red", PostStatus.CANCELLED: "dim", PostStatus.MISSED: "red",
+    PostStatus.RETRACTED: "dim red",
+    # what `plan` shows of a slot not yet drawn into a post
+    "planned": "cyan", "paused": "yellow", "held": "yellow",
+}
+ACCOUNT_STYLE: dict[str, str] = {
+    AccountState.ACTIVE: "green", AccountState.PAUSED: "yellow", AccountState.NEEDS_REAUTH: "red",
+    AccountState.UNCONFIGURED: "dim",
 }
 
 
@@ -28,43 +40,24 @@ def _status(s: str) -> Text:
     return Text(s, style=STATUS_STYLE.get(s, "white"))
 
 
-def post_json(p: Post) -> dict[str, Any]:
-    return {
-        "id": p.id, "account": p.account, "status": p.status, "kind": p.kind,
-        "scheduled_at": output.iso(p.scheduled_at), "not_before": output.iso(p.not_before),
-        "tip_id": p.tip_id, "variant": p.variant, "category": p.category, "text": p.text,
-        "remote_id": p.remote_id, "remote_url": p.remote_url,
-        "published_at": output.iso(p.published_at), "attempts": p.attempts,
-        "last_error": p.last_error, "created_by": p.created_by, "approved_by": p.approved_by,
-        "slot_key": p.slot_key,
-    }
+def _table(columns: Sequence[str], *, wrap: str) -> Table:
+    """A table whose ``wrap`` column folds long text; the others stay on one line."""
+    t = Table(header_style="bold")
+    for name in columns:
+        t.add_column(name, overflow="fold" if name == wrap else "ellipsis", no_wrap=name != wrap)
+    return t
 
 
-def list_posts(rt: Any, *, status: str | None, account: str | None,
-               limit: int) -> list[dict[str, Any]]:
-    q = select(Post).order_by(col(Post.scheduled_at), col(Post.id))
-    if status:
-        q = q.where(col(Post.status) == status)
-    if account:
-        q = q.where(col(Post.account) == account)
-    if limit:
-        q = q.limit(limit)
-    with rt.db.reader() as s:
-        return [post_json(p) for p in s.execute(q).scalars()]
-
-
-def _zone(rt: Any, account: str) -> Any:
+def _zone(rt: Runtime, account: str) -> ZoneInfo:
     acc = rt.settings.accounts.get(account)
     return acc.timezone if acc else rt.settings.timezone
 
 
-def _parse(value: str | None) -> Any:
-    from datetime import datetime
-
+def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def print_posts(rt: Any, rows: list[dict[str, Any]]) -> None:
+def print_posts(rt: Runtime, rows: Sequence[PostRow]) -> None:
     if not rows:
         output.message("no posts")
         return
@@ -78,26 +71,7 @@ def print_posts(rt: Any, rows: list[dict[str, Any]]) -> None:
     output.message(f"{len(rows)} post(s)")
 
 
-def post_detail(rt: Any, post_id: int) -> dict[str, Any]:
-    from outreach.actions.queue import get_post
-
-    with rt.db.reader() as s:
-        post = get_post(s, post_id)
-        data = post_json(post)
-        m = s.execute(select(PostMetric).where(col(PostMetric.post_id) == post_id)
-                      .order_by(col(PostMetric.observed_at).desc(), col(PostMetric.id).desc())
-                      .limit(1)).scalars().first()
-        data.update(reposts=m.reposts if m else None, comments=m.comments if m else None,
-                    likes=m.likes if m else None,
-                    counts_observed_at=output.iso(m.observed_at) if m else None)
-        trail = s.execute(select(AuditLog).where(col(AuditLog.post_id) == post_id)
-                          .order_by(col(AuditLog.at), col(AuditLog.id))).scalars().all()
-        data["audit"] = [{"at": output.iso(a.at), "actor": a.actor, "action": a.action,
-                          "reason": a.reason, "detail": a.detail} for a in trail]
-    return data
-
-
-def print_post_detail(rt: Any, d: dict[str, Any]) -> None:
+def print_post_detail(rt: Runtime, d: PostDetail) -> None:
     zone = _zone(rt, d["account"])
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
@@ -124,30 +98,7 @@ def print_post_detail(rt: Any, d: dict[str, Any]) -> None:
         output.out.print(a)
 
 
-def content_rows(rt: Any, *, category: str | None, lang: str | None) -> list[dict[str, Any]]:
-    from outreach.library.model import category_matches
-    from outreach.schedule.planner import approved_tips
-
-    lib = rt.library
-    with rt.db.reader() as s:
-        approved = approved_tips(s, lib, rt.settings.policy)
-    rows = []
-    for tip in sorted(lib.tips.values(), key=lambda t: (t.category, t.lang, t.id)):
-        if category and not category_matches(category, tip.category):
-            continue
-        if lang and tip.lang != lang:
-            continue
-        rows.append({
-            "id": tip.id, "category": tip.category, "lang": tip.lang, "title": tip.title,
-            "source": tip.source, "months": list(tip.months), "valid_until": tip.valid_until,
-            "review_by": tip.review_by, "variants": len(tip.variants),
-            "approved": True if approved is None else tip.id in approved,
-            "valid": tip.id not in lib.broken_tips,
-        })
-    return rows
-
-
-def print_content_list(rows: list[dict[str, Any]]) -> None:
+def print_content_list(rows: Sequence[ContentRow]) -> None:
     t = Table(header_style="bold")
     for name in ("id", "category", "lang", "title", "approved", "review by", "source"):
         t.add_column(name, no_wrap=name in ("id", "category"))
@@ -178,8 +129,6 @@ def print_content_stats(data: dict[str, Any]) -> None:
 
 
 def print_tip(d: dict[str, Any]) -> None:
-    from rich.cells import cell_len
-
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column(overflow="fold")
@@ -220,8 +169,6 @@ _NO_LINE_START = frozenset("，。、；：？！）》」』”’…,.;:?!)")
 def wrap_keeping_marks(text: str, width: int) -> list[str]:
     """Lines of at most ``width`` cells, broken at spaces (or between CJK characters), never
     inside a template mark ({{ … }}, {% … %}) unless the mark alone is wider."""
-    from rich.cells import cell_len
-
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
@@ -259,33 +206,29 @@ def print_stale(rows: list[dict[str, Any]]) -> None:
     output.message(f"{len(rows)} tip(s) due for review")
 
 
-def print_plan(rt: Any, rows: list[dict[str, Any]]) -> None:
+def print_plan(rt: Runtime, rows: list[dict[str, Any]]) -> None:
     if not rows:
         output.message("nothing planned (no slots, or no accounts)")
         return
-    t = Table(header_style="bold")
-    for name in ("when", "account", "status", "tip", "category", "text"):
-        t.add_column(name, overflow="fold" if name == "text" else "ellipsis",
-                     no_wrap=name != "text")
+    t = _table(("when", "account", "status", "tip", "category", "text"), wrap="text")
     for r in rows:
         zone = _zone(rt, r["account"])
         text = r["text"] or r["reason"] or ""
         t.add_row(local(_parse(r["scheduled_at"]), zone), r["account"], _status(r["status"]),
                   r["tip_id"] or "-", r["category"] or "-", shorten(text, 56))
     output.out.print(t)
-    missed = sum(r["status"] == "missed" for r in rows)
+    missed = sum(r["status"] == PostStatus.MISSED for r in rows)
     output.message(f"{len(rows)} slot(s)" + (f", {missed} missed" if missed else ""))
 
 
-def print_accounts(rt: Any, rows: list[dict[str, Any]], *, pauses: bool = True) -> None:
+def print_accounts(rt: Runtime, rows: list[dict[str, Any]], *, pauses: bool = True) -> None:
     t = Table(header_style="bold")
     for name in ("name", "platform", "state", "followers", "next slot", "last success",
                 "token expires", "note"):
         t.add_column(name)
     for r in rows:
         zone = rt.settings.account(r["name"]).timezone
-        style = {"active": "green", "paused": "yellow", "needs_reauth": "red",
-                 "unconfigured": "dim"}.get(r["state"], "white")
+        style = ACCOUNT_STYLE.get(r["state"], "white")
         note = r["last_error"] or r["state_reason"] or ""
         if r.get("paused_by"):
             note = (f"paused by {r['paused_by']}; " + note).strip("; ")
@@ -313,7 +256,7 @@ def print_accounts(rt: Any, rows: list[dict[str, Any]], *, pauses: bool = True) 
                              f"{local(r['paused_at'], zone)}: {safe(r['paused_reason'])}")
 
 
-def print_status(rt: Any, d: dict[str, Any]) -> None:
+def print_status(rt: Runtime, d: dict[str, Any]) -> None:
     daemon = d["daemon"]
     if daemon and daemon["running"]:
         output.out.print(f"daemon [green]running[/] {safe(daemon['id'])} "
@@ -334,26 +277,6 @@ def print_status(rt: Any, d: dict[str, Any]) -> None:
     for w in d["warnings"]:
         output.out.print(f"[yellow]warning:[/] {safe(w)}")
     output.out.print("[green]healthy[/]" if d["healthy"] else "[bold red]unhealthy[/]")
-
-
-@contextlib.contextmanager
-def progress_bar(*, enabled: bool = True) -> Iterator[Any]:
-    """A Rich progress bar on a terminal; a no-op callback elsewhere."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=output.err, transient=True) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(account: str, done: int, total: int) -> None:
-            if account not in tasks:
-                tasks[account] = bar.add_task(account, total=max(total, 1))
-            bar.update(tasks[account], completed=done if total else 1)
-
-        yield update
 
 
 def print_demo(r: dict[str, Any]) -> None:
@@ -384,23 +307,17 @@ def print_demo(r: dict[str, Any]) -> None:
     output.out.print("[yellow]simulated[/]: the local platform's audience is simulated, not real")
 
 
-CLASS_STYLE = {"emergency": "bold white on red", "help": "bold yellow", "tip": "cyan",
-               "complaint": "magenta", "inquiry": "blue", "suggestion": "green",
-               "praise": "green", "negative": "red", "privacy": "yellow", "spam_abuse": "dim",
-               "chatter": "dim"}
+CLASS_STYLE: dict[str, str] = {
+    OpinionClass.EMERGENCY: "bold white on red", OpinionClass.HELP: "bold yellow",
+    OpinionClass.TIP: "cyan", OpinionClass.COMPLAINT: "magenta", OpinionClass.INQUIRY: "blue",
+    OpinionClass.SUGGESTION: "green", OpinionClass.PRAISE: "green", OpinionClass.NEGATIVE: "red",
+    OpinionClass.PRIVACY: "yellow", OpinionClass.SPAM_ABUSE: "dim", OpinionClass.CHATTER: "dim",
+}
 
 
-def print_opinions(rt: Any, rows: list[dict[str, Any]]) -> None:
-    from outreach.opinions.rules import load_rules
-
-    if not rows:
-        output.message("no comments")
-        return
-    names = load_rules(rt.settings.content_dir).class_names("zh")
-    t = Table(header_style="bold")
-    for name in ("id", "when", "account", "class", "comment", "reply"):
-        t.add_column(name, overflow="fold" if name == "comment" else "ellipsis",
-                     no_wrap=name != "comment")
+def print_opinions(rt: Runtime, rows: Sequence[OpinionRow], names: Mapping[str, str]) -> None:
+    """The inbox as a table; ``names``: each class's name to show beside its code."""
+    t = _table(("id", "when", "account", "class", "comment", "reply"), wrap="comment")
     for r in rows:
         zone = _zone(rt, r["account"])
         style = CLASS_STYLE.get(r["class"], "white")

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach.actions.queue import sync_accounts
+from outreach.actions.accounts import sync_accounts
 from outreach.clients.weibo.client import (
     API_BASE,
     authorize_url,

@@ -1,0 +1,107 @@
+"""What officers do in the public-opinion inbox (民意库): answer a comment, mark it
+answered another way, acknowledge an emergency.
+
+An answer goes out through the same exactly-once machinery as a post: a ``reply`` row
+with its own idempotency key exists before the platform is called, and an ambiguous
+outcome is reconciled by the daemon like any other post.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from outreach import notify
+from outreach.errors import InputError, StateError
+from outreach.library.texts import text_problems
+from outreach.opinions.inbox import get_comment
+from outreach.publish.publisher import Publisher
+from outreach.schedule.planner import new_key
+from outreach.states import PostKind, PostStatus
+from outreach.store.audit import audit
+from outreach.store.models import Comment, Post
+
+if TYPE_CHECKING:
+    from outreach.runtime import Runtime
+
+MAX_REPLY = 2_000
+
+REPLY_LIVE = (PostStatus.DRAFT, PostStatus.QUEUED, PostStatus.PUBLISHING, PostStatus.UNCONFIRMED,
+              PostStatus.PUBLISHED)
+"""A reply post in one of these states answers its comment (or is about to)."""
+
+
+def reply(rt: Runtime, comment_id: int, text: str, *, by: str, again: bool = False) -> Post:
+    """Answer a comment on its platform, exactly once; returns the reply's post row.
+
+    A comment that already has a reply published or in flight refuses a second one
+    (naming it) unless ``again``: answering twice by mistake is what a retry by hand after
+    a lost answer would otherwise do."""
+    text = text.strip()
+    if not text:
+        raise InputError("--text is blank")
+    if len(text) > MAX_REPLY:
+        raise InputError(f"--text is over {MAX_REPLY} characters")
+    now = rt.clock()
+    with rt.db.reader() as s:
+        comment = get_comment(s, comment_id)
+    if comment.post_id is None:
+        raise StateError(f"comment {comment_id} is not under one of our posts")
+    client = rt.client(comment.account)
+    problems = text_problems(text, client, rt.library)
+    if problems:
+        raise InputError("; ".join(problems))
+    with rt.db.session() as s:
+        # the comment row locked (PostgreSQL; SQLite's write transaction already is) so two
+        # officers answering at once cannot both pass the check
+        s.execute(select(col(Comment.id)).where(col(Comment.id) == comment_id)
+                  .with_for_update())
+        existing = s.execute(select(col(Post.id), col(Post.status)).where(
+            col(Post.kind) == PostKind.REPLY, col(Post.reply_to_comment_id) == comment_id,
+            col(Post.status).in_(REPLY_LIVE)).order_by(col(Post.id).desc())).first()
+        if existing is not None and not again:
+            raise StateError(f"comment {comment_id} already has a reply: post {existing[0]} "
+                             f"({existing[1]}); see `outreach queue show {existing[0]}`, or "
+                             "send another with --again")
+        post = Post(account=comment.account, kind=PostKind.REPLY, status=PostStatus.QUEUED,
+                    scheduled_at=now, not_before=now, text=text, idempotency_key=new_key(),
+                    reply_to_comment_id=comment_id, created_by=by, approved_by=by,
+                    approved_at=now, created_at=now, updated_at=now, attempts=0,
+                    ambiguous=False, catch_up=False)
+        s.add(post)
+        s.flush()
+        audit(s, now, by, "opinion_reply", account=comment.account, post_id=post.id,
+              target=f"comment {comment_id}",
+              detail={"again": True, "previous": existing[0]} if existing else None)
+        s.commit()
+        post_id = post.id
+    assert post_id is not None
+    Publisher(rt).publish_one(post_id)
+    with rt.db.reader() as s:
+        result = s.get(Post, post_id)
+    assert result is not None
+    return result
+
+
+def mark_replied(rt: Runtime, comment_id: int, *, by: str) -> Comment:
+    """Record that a comment was answered some other way (phone, in person, on the platform)."""
+    now = rt.clock()
+    with rt.db.session() as s:
+        comment = get_comment(s, comment_id)
+        if comment.replied_at is not None:
+            raise StateError(f"comment {comment_id} was already answered at "
+                             f"{comment.replied_at.isoformat()}")
+        comment.replied_at = now
+        audit(s, now, by, "opinion_mark_replied", account=comment.account,
+              target=f"comment {comment_id}")
+        s.commit()
+        s.refresh(comment)
+        return comment
+
+
+def ack(rt: Runtime, comment_id: int, *, by: str) -> int:
+    """Someone has an emergency comment in hand: audited, and its pending escalations are
+    cancelled in the same transaction. Returns how many notifications were cancelled."""
+    return notify.acknowledge(rt, comment_id, by=by)

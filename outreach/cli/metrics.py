@@ -1,0 +1,72 @@
+"""`outreach metrics collect`: sweep the tracked posts and the accounts' followers now."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from outreach.actions.accounts import sync_accounts
+from outreach.cli import output
+from outreach.cli.common import AccountOpt, JsonOpt, runtime
+from outreach.cli.lazy import sub_app
+from outreach.collector import collect, deliver_alerts
+
+app = sub_app("metrics", no_args_is_help=True)
+
+
+@contextlib.contextmanager
+def progress_bar(*, enabled: bool = True) -> Iterator[Any]:
+    """A Rich progress bar on a terminal; a no-op callback elsewhere."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=output.err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(account: str, done: int, total: int) -> None:
+            if account not in tasks:
+                tasks[account] = bar.add_task(account, total=max(total, 1))
+            bar.update(tasks[account], completed=done if total else 1)
+
+        yield update
+
+
+@app.command("collect")
+def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
+    """Sweep every tracked post and the accounts' followers now."""
+    rt = runtime()
+    accounts = [rt.settings.account(account)] if account else None
+    sync_accounts(rt)
+    with progress_bar(enabled=not json_) as progress:
+        summary = collect(rt, accounts=accounts, force=True, progress=progress)
+    alerts = deliver_alerts(rt)
+    data = {"accounts": summary.accounts, "posts_checked": summary.posts_checked,
+            "post_rows": summary.post_rows, "account_rows": summary.account_rows,
+            "comments_stored": summary.comments_stored, "emergencies": summary.emergencies,
+            "skipped": summary.skipped, "comment_errors": summary.comment_errors,
+            "rules_error": summary.rules_error, "alerts_sent": alerts.sent,
+            "alerts_failed": alerts.failed}
+    if json_:
+        output.print_json(data)
+    else:
+        output.message(f"checked {summary.posts_checked} post(s) on "
+                       f"{len(summary.accounts)} account(s); {summary.post_rows} changed; "
+                       f"{summary.comments_stored} new comment(s)")
+        if summary.emergencies:
+            output.error(f"{len(summary.emergencies)} EMERGENCY comment(s): "
+                         "outreach opinions --class emergency")
+        for name, why in summary.skipped.items():
+            output.warn(f"{name}: skipped ({why})")
+        for name, why in summary.comment_errors.items():
+            output.warn(f"{name}: comments not fetched, tried again next sweep ({why})")
+    if summary.rules_error is not None:
+        output.error(f"{summary.rules_error} (comments are fetched once it is fixed)")
+        raise typer.Exit(1)
+    if account is not None and account in summary.skipped:
+        raise typer.Exit(1)

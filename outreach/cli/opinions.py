@@ -1,0 +1,143 @@
+"""`outreach opinions …`: the public-opinion inbox (listed by default), reply, mark-replied,
+train, ack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from outreach.actions.opinions import ack, mark_replied, reply
+from outreach.actions.queries.opinions import list_opinions
+from outreach.actions.queries.posts import post_row
+from outreach.cli import output
+from outreach.cli.app import State
+from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, runtime, who
+from outreach.cli.lazy import sub_app
+from outreach.cli.render import print_opinions
+from outreach.config.load import load_settings
+from outreach.errors import ContentError
+from outreach.opinions.model import CORPUS_FILE, SHIPPED_MODEL, load_model, train, write_model
+from outreach.opinions.classify import normalise
+from outreach.opinions.rules import load_rules
+from outreach.states import PostStatus
+from outreach.times import day_bounds, parse_day
+
+app = sub_app("opinions")
+
+IdsArg = Annotated[list[int], typer.Argument(metavar="ID", help="Comment id(s).")]
+
+
+@app.callback(invoke_without_command=True)
+def opinions(
+    ctx: typer.Context,
+    account: AccountOpt = None,
+    klass: Annotated[str | None, typer.Option("--class", help="Only this class (emergency, help, "
+                                              "tip, complaint, inquiry, …).")] = None,
+    unanswered: Annotated[bool, typer.Option("--unanswered",
+                                             help="Only comments awaiting a reply.")] = False,
+    since: Annotated[str | None, typer.Option(help="From this day (YYYY-MM-DD, inclusive).")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="At most N rows (0 = no limit).")] = 1000,
+    json_: JsonOpt = False,
+) -> None:
+    """The public-opinion inbox: newest first, open emergencies at the top."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rt = runtime()
+    zone = rt.settings.account(account).timezone if account else rt.settings.timezone
+    start = None
+    if since is not None:
+        start = day_bounds(parse_day(since, zone, rt.clock(), what="--since"), zone)[0]
+    rows = list_opinions(rt, account=account, klass=klass, unanswered=unanswered, since=start,
+                         limit=limit)
+    try:
+        rules = load_rules(rt.settings.content_dir)
+    except ContentError as exc:
+        if not json_:
+            raise
+        output.warn(f"{exc} (no reply deadlines until it is fixed)")
+    if json_:
+        output.print_json(rows)
+    elif not rows:
+        output.message("no comments")
+    else:
+        print_opinions(rt, rows, rules.class_names("zh"))
+
+
+@app.command("reply")
+def opinions_reply(
+    comment_id: Annotated[int, typer.Argument(metavar="ID",
+                                              help="Comment id (from `outreach opinions`).")],
+    text: Annotated[str, typer.Option(help="The answer, as it will be posted.")],
+    by: ByOpt = None,
+    again: Annotated[bool, typer.Option(
+        "--again", help="Send another reply to a comment that already has one.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Answer a comment on its platform (exactly once, like a post; a comment that already
+    has a reply published or in flight refuses another unless --again)."""
+    rt = runtime()
+    post = reply(rt, comment_id, text, by=who(by), again=again)
+    if json_:
+        output.print_json(post_row(post))
+    elif post.status == PostStatus.PUBLISHED:
+        output.message(f"replied to comment {comment_id} (post {post.id}, {post.remote_id})")
+    else:
+        output.warn(f"reply post {post.id} is {post.status}: {post.last_error or ''} "
+                    "(the daemon finishes it; see `outreach queue show`)")
+    if post.status == PostStatus.FAILED:
+        raise typer.Exit(1)
+
+
+@app.command("mark-replied")
+def opinions_mark_replied(comment_ids: IdsArg, by: ByOpt = None) -> None:
+    """Record that comments were answered another way (phone, in person, on the platform)."""
+    rt = runtime()
+    for comment_id in comment_ids:
+        mark_replied(rt, comment_id, by=who(by))
+        output.message(f"comment {comment_id} marked as answered")
+
+
+@app.command("train")
+def opinions_train(
+    corpus: Annotated[Path | None, typer.Option(
+        help="The labelled comments, JSON Lines (default: CONTENT/opinions/corpus.jsonl).",
+        dir_okay=False)] = None,
+    output_path: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to write the model (default: the one shipped in the "
+                               "package; CONTENT/opinions/model.skops is used instead of it when "
+                               "present).", dir_okay=False)] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Rebuild the opinion model from the labelled corpus (the same corpus gives the same file)."""
+    if corpus is None:
+        corpus = load_settings(State.config).content_dir / CORPUS_FILE
+    target = output_path or SHIPPED_MODEL
+    output.message(f"training on {corpus} (five folds, then the whole corpus) …")
+    data = train(corpus, normalise)
+    write_model(data, target)
+    model = load_model(path=target)
+    cv = model.meta["cv"]
+    if json_:
+        output.print_json({"model": str(target), "corpus": str(corpus), "rows": model.meta["rows"],
+                           "threshold": model.threshold, "cross_validation": cv})
+        return
+    em = cv["emergency"]
+    output.message(f"wrote {target}: {model.meta['rows']} comments, emergency threshold "
+                   f"{model.threshold:.4f}; five-fold cross-validation: emergency recall "
+                   f"{em['recall']:.3f}, precision {em['precision']:.3f}, accuracy "
+                   f"{cv['overall']['accuracy']:.3f}")
+
+
+@app.command("ack")
+def opinions_ack(
+    comment_ids: Annotated[list[int], typer.Argument(help="Comment id(s).")],
+    by: ByOpt = None,
+) -> None:
+    """Acknowledge comments (someone has them in hand): an emergency stops escalating."""
+    rt = runtime()
+    for comment_id in comment_ids:
+        cancelled = ack(rt, comment_id, by=who(by))
+        extra = f"; {cancelled} pending notification(s) cancelled" if cancelled else ""
+        output.message(f"comment {comment_id} acknowledged{extra}")

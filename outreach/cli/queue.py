@@ -1,0 +1,187 @@
+"""`outreach queue …`: add, import, list, show, approve, cancel, reschedule, edit, retract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from outreach.actions.imports import import_posts
+from outreach.actions.posts import (
+    add_post,
+    approve_post,
+    cancel_post,
+    edit_post,
+    reschedule_post,
+    retract_post,
+)
+from outreach.actions.queries.posts import list_posts, post_detail, post_row
+from outreach.cli import output
+from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, ReasonOpt, print_warnings, runtime, who
+from outreach.cli.lazy import sub_app
+from outreach.cli.render import print_post_detail, print_posts
+from outreach.runtime import Runtime
+from outreach.states import POST_STATUSES, PostStatus
+from outreach.store.models import Post
+
+app = sub_app("queue", no_args_is_help=True)
+
+IdArg = Annotated[int, typer.Argument(metavar="ID", help="Post id.")]
+
+
+@app.command("add")
+def queue_add(
+    account: Annotated[str, typer.Option("--account", "-a", help="Account name.")],
+    tip: Annotated[str | None, typer.Option(help="A tip id from the library.")] = None,
+    text: Annotated[str | None, typer.Option(help="Literal text (never a template).")] = None,
+    at: Annotated[str | None, typer.Option(
+        help="When: ISO 8601, now, +2h, 'tomorrow 08:00' (account's zone). Default: now.")] = None,
+    by: ByOpt = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse instead of warning (a tip within cooldown_days, quiet hours, "
+                         "a blackout date, template marks in a text).")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Queue a tip or a text (ad-hoc texts start as drafts awaiting approval)."""
+    if (tip is None) == (text is None):
+        raise typer.BadParameter("give exactly one of --tip or --text")
+    rt = runtime()
+    warnings: list[str] = []
+    post = add_post(rt, account, tip=tip, text=text, at=at, by=who(by), strict=strict,
+                    warnings=warnings)
+    print_warnings(warnings)
+    _print_post_result(rt, post, json_)
+
+
+def _print_post_result(rt: Runtime, post: Post, json_: bool) -> None:
+    if json_:
+        output.print_json(post_row(post))
+        return
+    zone = rt.settings.account(post.account).timezone
+    output.message(f"post {post.id} {post.status} on {post.account} for "
+                   f"{output.local(post.scheduled_at, zone)}")
+
+
+@app.command("import")
+def queue_import(
+    file: Annotated[Path, typer.Argument(metavar="FILE",
+                                          help="CSV (account,at,text|tip) or JSON Lines.")],
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Import many posts at once: all rows are checked first; nothing is stored unless all are valid."""
+    rt = runtime()
+    warnings: list[str] = []
+    posts = import_posts(rt, file, by=who(by), warnings=warnings)
+    print_warnings(warnings)
+    if json_:
+        output.print_json([post_row(p) for p in posts])
+    else:
+        drafts = sum(p.status == PostStatus.DRAFT for p in posts)
+        output.message(f"imported {len(posts)} post(s) from {file}"
+                       + (f"; {drafts} draft(s) await approval" if drafts else ""))
+
+
+@app.command("list")
+def queue_list(
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    account: AccountOpt = None,
+    limit: Annotated[int, typer.Option(min=0, help="At most N rows (0 = no limit).")] = 1000,
+    json_: JsonOpt = False,
+) -> None:
+    """List posts, oldest scheduled first (every status by default)."""
+    if status is not None and status not in POST_STATUSES:
+        raise typer.BadParameter(f"must be one of {', '.join(POST_STATUSES)}",
+                                 param_hint="--status")
+    rt = runtime()
+    rows = list_posts(rt, status=status, account=account, limit=limit)
+    if json_:
+        output.print_json(rows)
+    else:
+        print_posts(rt, rows)
+
+
+@app.command("show")
+def queue_show(post_id: IdArg, json_: JsonOpt = False) -> None:
+    """One post with its latest counts and its audit trail."""
+    rt = runtime()
+    data = post_detail(rt, post_id)
+    if json_:
+        output.print_json(data)
+    else:
+        print_post_detail(rt, data)
+
+
+@app.command("approve")
+def queue_approve(post_ids: Annotated[list[int], typer.Argument(metavar="ID",
+                                                                help="Draft post id(s).")],
+                  by: ByOpt = None) -> None:
+    """Approve drafts (four eyes: not the author, unless policy allows)."""
+    rt = runtime()
+    for post_id in post_ids:
+        post = approve_post(rt, post_id, by=who(by))
+        output.message(f"post {post.id} approved by {post.approved_by}; queued")
+
+
+@app.command("cancel")
+def queue_cancel(
+    post_ids: Annotated[list[int], typer.Argument(metavar="ID", help="Post id(s).")],
+    reason: ReasonOpt = None,
+    by: ByOpt = None,
+) -> None:
+    """Cancel drafts, queued or unconfirmed posts (an unconfirmed one is reconciled first)."""
+    rt = runtime()
+    for post_id in post_ids:
+        post = cancel_post(rt, post_id, by=who(by), reason=reason)
+        if post.status == PostStatus.RETRACTED:
+            output.message(f"post {post_id} had already been published as {post.remote_id}; "
+                           "it was retracted")
+        else:
+            output.message(f"post {post_id} cancelled")
+
+
+@app.command("reschedule")
+def queue_reschedule(
+    post_id: IdArg,
+    at: Annotated[str, typer.Option(help="New time (ISO 8601, +2h, 'tomorrow 08:00').")],
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Move a queued post (a slot post keeps its slot; the slot is not drawn again)."""
+    rt = runtime()
+    warnings: list[str] = []
+    post = reschedule_post(rt, post_id, at, by=who(by), warnings=warnings)
+    print_warnings(warnings)
+    _print_post_result(rt, post, json_)
+
+
+@app.command("edit")
+def queue_edit(
+    post_id: Annotated[int, typer.Argument(metavar="ID", help="Post id (a draft or queued post).")],
+    text: Annotated[str | None, typer.Option(
+        help="New literal text (never a template); it needs approval again.")] = None,
+    at: Annotated[str | None, typer.Option(
+        help="New time (ISO 8601, +2h, 'tomorrow 08:00'; account's zone).")] = None,
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Edit a draft or queued post: a new text is checked like queue add and needs approval
+    again (four eyes: not by its editor); a new time alone keeps the approval."""
+    rt = runtime()
+    warnings: list[str] = []
+    post = edit_post(rt, post_id, text=text, at=at, by=who(by), warnings=warnings)
+    print_warnings(warnings)
+    _print_post_result(rt, post, json_)
+
+
+@app.command("retract")
+def queue_retract(
+    post_id: IdArg,
+    reason: Annotated[str, typer.Option(help="Why (required; kept in the audit log).")],
+    by: ByOpt = None,
+) -> None:
+    """Delete a published post on its platform and mark it retracted."""
+    rt = runtime()
+    post = retract_post(rt, post_id, by=who(by), reason=reason)
+    output.message(f"post {post.id} retracted from {post.account}")
