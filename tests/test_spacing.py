@@ -19,8 +19,9 @@ from sqlmodel import col
 from outreach.actions.queue import add_post, pause, resume
 from outreach.daemon import run_daemon
 from outreach.store.models import Account, Post
-from tests.conftest import FakeClock, local_config
+from tests.conftest import local_config
 from tests.daemon_process import query, start_daemon, stop_daemon, wait_for
+from tests.factories import FakeClock
 
 START = datetime(2027, 3, 1, 2, 0, 20, tzinfo=UTC)
 GAP = timedelta(minutes=1)
