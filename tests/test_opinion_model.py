@@ -13,21 +13,18 @@ from pathlib import Path
 import pytest
 
 from outreach.errors import ContentError, InputError
-from outreach.opinions.model import (
-    SHIPPED_MODEL,
-    TRUSTED_TYPES,
+from outreach.opinions.model import SHIPPED_MODEL, TRUSTED_TYPES, analyzer, load_model
+from outreach.opinions.rules import CLASS_ORDER, VOTE, Vote, classify, evaluate, load_rules, normalise
+from outreach.opinions.train import (
     Row,
-    analyzer,
     choose_threshold,
     choose_vote,
     dumps,
-    load_model,
     out_of_fold,
     read_corpus,
     vectorizer,
     vote_grid,
 )
-from outreach.opinions.rules import CLASS_ORDER, VOTE, Vote, classify, evaluate, load_rules, normalise
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "content" / "opinions" / "corpus.jsonl"

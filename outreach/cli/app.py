@@ -982,8 +982,9 @@ def opinions_train(
     """Rebuild the opinion model from the labelled corpus (the same corpus gives the same file)."""
     from outreach.cli import output
     from outreach.config.settings import load_settings
-    from outreach.opinions.model import CORPUS_FILE, SHIPPED_MODEL, load_model, train, write_model
+    from outreach.opinions.model import CORPUS_FILE, SHIPPED_MODEL, load_model
     from outreach.opinions.rules import normalise
+    from outreach.opinions.train import train, write_model
 
     if corpus is None:
         corpus = load_settings(_state["config"]).content_dir / CORPUS_FILE
