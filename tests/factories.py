@@ -1,4 +1,5 @@
-"""Test factories: an account's settings, a workspace on disk, and the one fake clock.
+"""Test factories: an account's settings, a workspace on disk, the one fake clock, and the
+local account's client of a runtime.
 
 Tests build these here rather than by hand, so a new settings field or a change to the
 workspace layout is made once::
@@ -21,8 +22,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from outreach.clients.base import MicroblogClient
+from outreach.clients.local import LocalClient, LocalPlatform
 from outreach.config.settings import AccountSettings, Slot
 from outreach.library.starter import write_starter
+from outreach.runtime import Runtime
 
 START = datetime(2027, 3, 1, 0, 0, tzinfo=UTC)
 """Where a :class:`FakeClock` starts unless told otherwise."""
@@ -108,3 +112,21 @@ def make_workspace(root: Path, config_text: str, monkeypatch: pytest.MonkeyPatch
         if var.startswith("OUTREACH_") and var.endswith("_TOKEN"):
             monkeypatch.delenv(var)
     return root
+
+
+def local_client(rt: Runtime, name: str = "pingan-local") -> LocalClient:
+    """The runtime's client of a local account."""
+    client = rt.client(name)
+    assert isinstance(client, LocalClient), f"{name} is not a local account"
+    return client
+
+
+def local_platform(rt: Runtime, name: str = "pingan-local") -> LocalPlatform:
+    """The simulated platform a local account posts to (what the public would see)."""
+    return local_client(rt, name).platform_db
+
+
+def remember_keys(client: MicroblogClient, window: timedelta = timedelta(hours=1)) -> None:
+    """Make one client honour idempotency keys for ``window``, as Mastodon does (a client
+    class says how long its platform keeps them; this sets it for the instance alone)."""
+    vars(client)["idempotency_window"] = window
