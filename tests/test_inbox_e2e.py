@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.test_weibo_e2e import (  # noqa: F401  (fixtures)
+    TOKEN,
+    TOKEN_ENV,
     Cli,
     add,
     ok,
@@ -19,6 +23,7 @@ from tests.test_weibo_e2e import (  # noqa: F401  (fixtures)
     show,
     wb,
     weibo,
+    write_config,
 )
 from tests.weibo_server import WeiboServer
 
@@ -144,8 +149,6 @@ def test_a_second_reply_by_hand_is_refused_unless_again(
 def test_a_broken_opinions_file_is_one_error_and_stops_no_other_account(
     workspace: Path, weibo: WeiboServer, cli: Cli, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
-    from tests.test_weibo_e2e import TOKEN, TOKEN_ENV, write_config
-
     write_config(workspace, weibo.url, extra='[accounts.loc]\nplatform = "local"\nlang = "zh"\n')
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     _, remote_id = published_post(cli)
@@ -176,9 +179,6 @@ def test_a_broken_opinions_file_is_one_error_and_stops_no_other_account(
 def test_the_reply_rate_and_time_per_class_come_from_the_answers(
     wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
 ) -> None:
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
-
     _, remote_id = published_post(cli)
     weibo.engage(remote_id, comments=[
         {"author": "甲", "text": QUESTION, "minutes_ago": 120},  # inquiry: replied, 2 h

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from outreach.collector import deliver_alerts
 from outreach.store.db import Database
+from outreach.store.models import Post
 
 T = "2027-03-10 02:00:00.000000"
 
@@ -65,9 +67,6 @@ def test_upgrading_fixes_labels_replies_alerts_and_owed_comments(workspace: Path
     assert by_id["800"]["state"] == "replied" and not by_id["800"]["needs_reply"]
     assert by_id["801"]["reply_required"] and by_id["801"]["state"] == "new"
     assert not by_id["900"]["reply_required"]
-
-    from outreach.collector import deliver_alerts
-    from outreach.store.models import Post
 
     rt = runtime_factory()
     assert deliver_alerts(rt).sent == []  # alerted when it was stored, by the old code
