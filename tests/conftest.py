@@ -192,15 +192,19 @@ def runtime_factory(workspace: Path, clock: FakeClock) -> Iterator[Callable[...,
 NO_SKIP = os.environ.get("OUTREACH_NO_SKIP") == "1"
 
 
+def _skip_fails(report: pytest.TestReport | pytest.CollectReport, reason: object) -> None:
+    report.outcome = "failed"
+    report.longrepr = f"skipped where every service must be up (OUTREACH_NO_SKIP=1): {reason}"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
     if NO_SKIP and report.skipped and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.outcome = "failed"
-        report.longrepr = f"skipped where every service must be up (OUTREACH_NO_SKIP=1): {reason}"
+        _skip_fails(report, report.longrepr[2] if isinstance(report.longrepr, tuple)
+                    else report.longrepr)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -208,9 +212,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
     outcome = yield  # a module skipped as a whole (importorskip, allow_module_level) too
     report = outcome.get_result()
     if NO_SKIP and report.skipped:
-        report.outcome = "failed"
-        report.longrepr = f"skipped where every service must be up (OUTREACH_NO_SKIP=1): " \
-                          f"{report.longrepr}"
+        _skip_fails(report, report.longrepr)
 
 
 # Figures a test wants in the run's log even when its output is captured (the state machine's
