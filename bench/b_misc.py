@@ -63,16 +63,9 @@ def bench_opinions(ctx: Context) -> list[Result]:
     """Rules alone, the model alone and both: on the blind sets and by five-fold
     cross-validation on the training corpus, with the vote's weights chosen there
     (``--quick``: the blind sets only)."""
-    from outreach.opinions.model import (
-        CORPUS_FILE,
-        FOLDS,
-        load_model,
-        metrics,
-        model_class,
-        out_of_fold,
-        read_corpus,
-    )
+    from outreach.opinions.model import CORPUS_FILE, load_model, model_class
     from outreach.opinions.rules import classify, load_rules, normalise
+    from outreach.opinions.train import FOLDS, metrics, out_of_fold, read_corpus
 
     rules = load_rules(ROOT / "content")
     model = load_model(ROOT / "content")
@@ -99,7 +92,8 @@ def bench_opinions(ctx: Context) -> list[Result]:
             got["rules"].append(classify(text, rules, lang or None).klass)
         rules_seconds = time.process_time() - t
         used: list[OpinionModel] = [model if oof is None else _Fixed(
-            model.classes, model.threshold, [], None, None, p=oof[i]) for i in range(len(data))]
+            model.classes, model.threshold, [], model.coef, model.intercept, p=oof[i])
+            for i in range(len(data))]
         t = time.process_time()
         for (text, lang, _), m_i in zip(data, used, strict=True):
             got["both"].append(classify(text, rules, lang or None, m_i).klass)
@@ -153,8 +147,8 @@ def bench_opinions(ctx: Context) -> list[Result]:
 def _vote_choice(rows: Any, folded: list[dict[str, float]], rules: Any, threshold: float) -> Result:
     """The vote's weights by cross-validation: the grid, the choice, and whether it is the one
     that runs (:data:`outreach.opinions.rules.VOTE`)."""
-    from outreach.opinions.model import TARGET_VOTE_RECALL, choose_vote, vote_grid
     from outreach.opinions.rules import VOTE
+    from outreach.opinions.train import TARGET_VOTE_RECALL, choose_vote, vote_grid
 
     grid = vote_grid(rows, folded, rules, threshold)
     best = choose_vote(grid)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import sys
 import textwrap
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from outreach.library.starter import write_starter
+from outreach.cli.app import run_cli
+from outreach.config.load import load_settings
+from outreach.runtime import Runtime
+from tests.factories import FakeClock, make_workspace
+from tests.mastodon_peer import Peer, peer_url
 
 ROOT = Path(__file__).resolve().parent.parent
 # When set (by .ci/run's PostgreSQL lane), workspaces use this database instead of SQLite.
@@ -65,25 +70,15 @@ class Result:
 
     @property
     def json(self) -> Any:
-        import json
-
         return json.loads(self.out)
 
 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A starter workspace (config.toml + content/) with a local-only config."""
-    write_starter(tmp_path)
-    (tmp_path / "config.toml").write_text(local_config(), encoding="utf-8")
     if PG_URL:
         reset_postgres(PG_URL)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OUTREACH_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("OUTREACH_USER", "officer-a")
-    for var in list(os.environ):
-        if var.startswith("OUTREACH_") and var.endswith("_TOKEN"):
-            monkeypatch.delenv(var)
-    return tmp_path
+    return make_workspace(tmp_path, local_config(), monkeypatch)
 
 
 @pytest.fixture
@@ -106,8 +101,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """Run the outreach CLI in-process, as a user would, and return its exit code and output."""
-    from outreach.cli.app import run_cli
-
     def run(*args: str, input_text: str | None = None) -> Result:
         capsys.readouterr()
         old_argv = sys.argv
@@ -128,25 +121,21 @@ def write_config(ws: Path, text: str) -> None:
 
 def reset_postgres(url: str) -> None:
     """An empty database for the next test (tests run one at a time)."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
+    engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
 
 
 def logical_dump(db_path: Path) -> list[str]:
     """The database's rows as text (WAL checkpoints rewrite bytes; rows are what matter)."""
     if PG_URL:
-        from sqlalchemy import create_engine, inspect, text
-
-        engine = create_engine(PG_URL)
+        engine = sa.create_engine(PG_URL)
         out: list[str] = []
         with engine.connect() as pg:
-            for table in sorted(inspect(pg).get_table_names()):
-                rows = pg.execute(text(f'SELECT * FROM "{table}" ORDER BY 1')).all()
+            for table in sorted(sa.inspect(pg).get_table_names()):
+                rows = pg.execute(sa.text(f'SELECT * FROM "{table}" ORDER BY 1')).all()
                 out.extend(f"{table}: {tuple(r)!r}" for r in rows)
         engine.dispose()
         return out
@@ -159,35 +148,30 @@ def logical_dump(db_path: Path) -> list[str]:
         conn.close()
 
 
-class FakeClock:
-    """An injected clock for tests: moves only when told."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2027, 3, 1, 0, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, **kwargs: float) -> datetime:
-        self.current += timedelta(**kwargs)
-        return self.current
-
-    def set(self, value: datetime) -> datetime:
-        self.current = value
-        return value
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def runtime_factory(workspace: Path, clock: FakeClock) -> Iterator[Callable[..., Any]]:
-    """Build Runtimes on the workspace's config with the fake clock; closes them after."""
-    from outreach.config.load import load_settings
-    from outreach.runtime import Runtime
+@pytest.fixture(scope="session")
+def peer() -> Iterator[Peer]:
+    """The running mastodon-mock peer (the test skips without one); reset when the run ends."""
+    with Peer(peer_url()) as p:
+        yield p
+        p.reset()
 
+
+@pytest.fixture
+def fresh(peer: Peer) -> Iterator[Peer]:
+    """The peer reset for this test (seeded accounts only, no faults); its faults cleared after."""
+    peer.reset()
+    yield peer
+    peer.clear_faults()
+
+
+@pytest.fixture
+def runtime_factory(workspace: Path, clock: FakeClock) -> Iterator[Callable[..., Runtime]]:
+    """Build Runtimes on the workspace's config with the fake clock; closes them after."""
     made: list[Runtime] = []
 
     def make(config_text: str | None = None) -> Runtime:
@@ -208,15 +192,19 @@ def runtime_factory(workspace: Path, clock: FakeClock) -> Iterator[Callable[...,
 NO_SKIP = os.environ.get("OUTREACH_NO_SKIP") == "1"
 
 
+def _skip_fails(report: pytest.TestReport | pytest.CollectReport, reason: object) -> None:
+    report.outcome = "failed"
+    report.longrepr = f"skipped where every service must be up (OUTREACH_NO_SKIP=1): {reason}"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
     if NO_SKIP and report.skipped and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.outcome = "failed"
-        report.longrepr = f"skipped where every service must be up (OUTREACH_NO_SKIP=1): {reason}"
+        _skip_fails(report, report.longrepr[2] if isinstance(report.longrepr, tuple)
+                    else report.longrepr)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -224,9 +212,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
     outcome = yield  # a module skipped as a whole (importorskip, allow_module_level) too
     report = outcome.get_result()
     if NO_SKIP and report.skipped:
-        report.outcome = "failed"
-        report.longrepr = f"skipped where every service must be up (OUTREACH_NO_SKIP=1): " \
-                          f"{report.longrepr}"
+        _skip_fails(report, report.longrepr)
 
 
 # Figures a test wants in the run's log even when its output is captured (the state machine's

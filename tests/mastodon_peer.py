@@ -22,12 +22,13 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from outreach.clients.base import Counts, as_int
 from outreach.config.settings import AccountSettings
+from tests.factories import account_settings
 
 URL_ENV = "OUTREACH_MASTODON_TEST_URL"
 PEER_PYTHON_ENV = "OUTREACH_PEER_PYTHON"
@@ -54,8 +55,6 @@ def peer_url() -> str:
     """The running peer's base URL; skips the calling test when there is none."""
     url = peer_url_or_none()
     if url is None:
-        import pytest
-
         pytest.skip(SKIP_REASON)
     return url
 
@@ -74,19 +73,9 @@ def bot_account(
     """Settings of a Mastodon account for the bot on the peer; sets ``token_env`` to the token."""
     env = os.environ if environ is None else environ
     env[token_env] = token
-    return AccountSettings(
-        name=name,
-        platform="mastodon",
-        lang="en",
-        timezone=ZoneInfo("UTC"),
-        api_base=url,
-        token_env=token_env,
-        max_length=max_length,
-        vars=MappingProxyType({}),
-        slots=(),
-        options=MappingProxyType(dict(options or {})),
-        data_dir=data_dir,
-    )
+    return account_settings(name=name, platform="mastodon", lang="en", timezone="UTC",
+                            api_base=url, token_env=token_env, max_length=max_length,
+                            options=options, data_dir=data_dir)
 
 
 class Peer:

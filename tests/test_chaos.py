@@ -42,9 +42,9 @@ from typing import IO, Any
 
 import pytest
 
-from outreach.library.starter import write_starter
 from tests.dropping_proxy import DroppingProxy
-from tests.mastodon_peer import BOT_TOKEN, FAN_TOKENS, Peer, peer_url
+from tests.factories import make_workspace
+from tests.mastodon_peer import BOT_TOKEN, FAN_TOKENS, Peer
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
@@ -151,16 +151,8 @@ class Figures:
 
 
 @pytest.fixture
-def peer() -> Iterator[Peer]:
-    with Peer(peer_url()) as p:
-        p.reset()
-        yield p
-        p.clear_faults()
-
-
-@pytest.fixture
-def proxy(peer: Peer) -> Iterator[Proxy]:
-    p = Proxy(peer.url)
+def proxy(fresh: Peer) -> Iterator[Proxy]:
+    p = Proxy(fresh.url)
     p.start()
     try:
         yield p
@@ -169,19 +161,14 @@ def proxy(peer: Peer) -> Iterator[Proxy]:
 
 
 @pytest.fixture
-def chaos_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, peer: Peer, proxy: Proxy) -> Path:
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    write_starter(ws)
+def chaos_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: Peer, proxy: Proxy) -> Path:
     text = CONFIG_HEAD.format(max_attempts=MAX_ATTEMPTS)
-    for name, (token, proxied) in ACCOUNTS.items():
-        text += ACCOUNT_BLOCK.format(name=name, api_base=proxy.url if proxied else peer.url,
+    for name, (_token, proxied) in ACCOUNTS.items():
+        text += ACCOUNT_BLOCK.format(name=name, api_base=proxy.url if proxied else fresh.url,
                                      token_env=token_env(name))
+    ws = make_workspace(tmp_path / "ws", text, monkeypatch, user="chaos")
+    for name, (token, _proxied) in ACCOUNTS.items():
         monkeypatch.setenv(token_env(name), token)
-    (ws / "config.toml").write_text(text, encoding="utf-8")
-    monkeypatch.setenv("OUTREACH_CONFIG", str(ws / "config.toml"))
-    monkeypatch.setenv("OUTREACH_USER", "chaos")
-    monkeypatch.chdir(ws)
     return ws
 
 
@@ -322,7 +309,7 @@ def marker(status: dict[str, Any]) -> str | None:
 
 @pytest.mark.timeout(900)
 def test_chaos_kills_and_faults_publish_every_post_exactly_once(
-    chaos_ws: Path, peer: Peer, proxy: Proxy, tmp_path: Path
+    chaos_ws: Path, fresh: Peer, proxy: Proxy, tmp_path: Path
 ) -> None:
     ws = chaos_ws
     seed = int(os.environ.get("OUTREACH_CHAOS_SEED") or random.SystemRandom().randrange(2**32))
@@ -351,12 +338,12 @@ def test_chaos_kills_and_faults_publish_every_post_exactly_once(
         chaos_start = time.monotonic()
         while unsettled(ws) and time.monotonic() - chaos_start < CHAOS_BUDGET:
             for _ in range(rng.choice((0, 1, 1, 2, 3))):
-                inject(rng.choices(FAULT_KINDS, FAULT_WEIGHTS)[0], rng, peer, proxy, figs)
+                inject(rng.choices(FAULT_KINDS, FAULT_WEIGHTS)[0], rng, fresh, proxy, figs)
             moment = rng.choice(MOMENTS)
             if moment == "in_call":
-                inject("latency", rng, peer, proxy, figs)
+                inject("latency", rng, fresh, proxy, figs)
             elif moment == "after_drop":
-                inject("drop", rng, peer, proxy, figs)
+                inject("drop", rng, fresh, proxy, figs)
             proc = start_daemon(ws, log)
             figs.daemon_runs += 1
             log.write(f"\n===== chaos run {figs.daemon_runs} pid {proc.pid}: {moment}\n".encode())
@@ -370,12 +357,12 @@ def test_chaos_kills_and_faults_publish_every_post_exactly_once(
 
         # which injected faults fired, before they are cleared
         remaining = {str(r["id"]): int(r["remaining"] or 0)
-                     for r in peer.call("GET", "/api/v1/_mock/faults", token=None).json()}
+                     for r in fresh.call("GET", "/api/v1/_mock/faults", token=None).json()}
         fired: Counter[str] = Counter()
         for rule_id, (kind, count) in figs.peer_rules.items():
             fired[kind] += count - remaining.get(rule_id, 0)
         fired["drop"] = len(proxy.dropped)
-        peer.clear_faults()
+        fresh.clear_faults()
         drops_pending = proxy.clear()
 
         # --- a clean run settles the rest, then SIGTERM -------------------------------------
@@ -417,7 +404,7 @@ def test_chaos_kills_and_faults_publish_every_post_exactly_once(
     on_server: dict[str, list[tuple[str, str]]] = {}  # marker -> [(account, status id)]
     strays: list[str] = []
     for name, (token, _) in ACCOUNTS.items():
-        for st in server_statuses(peer, token):
+        for st in server_statuses(fresh, token):
             mk = marker(st)
             if mk is None or not mk.startswith(f"[chaos {tag}-"):
                 strays.append(f"{name}:{st['id']}")
@@ -505,7 +492,7 @@ def test_chaos_kills_and_faults_publish_every_post_exactly_once(
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("attempts_before", [0, MAX_ATTEMPTS - 1], ids=["resend", "last-attempt"])
 def test_a_killed_workers_slow_post_that_lands_after_its_lease_is_published_once(
-    chaos_ws: Path, peer: Peer, proxy: Proxy, tmp_path: Path, attempts_before: int
+    chaos_ws: Path, fresh: Peer, proxy: Proxy, tmp_path: Path, attempts_before: int
 ) -> None:
     """The daemon dies while the peer holds its POST longer than the lease (but within the
     client's read timeout); the proxy still delivers it, so it lands after the lease expired.
@@ -521,7 +508,7 @@ def test_a_killed_workers_slow_post_that_lands_after_its_lease_is_published_once
         conn.execute("UPDATE posts SET attempts = ? WHERE id = ?", (attempts_before, post_id))
     conn.close()
     held_ms = 9000  # > lease_seconds (5), < the client's read timeout (20 s)
-    peer.fault("latency", path=STATUSES, methods=["POST"], delay_ms=held_ms)
+    fresh.fault("latency", path=STATUSES, methods=["POST"], delay_ms=held_ms)
 
     log_path = tmp_path / "daemon.log"
     with log_path.open("ab") as log:
@@ -545,7 +532,7 @@ def test_a_killed_workers_slow_post_that_lands_after_its_lease_is_published_once
 
     [(status, remote_id, attempts, error)] = rows(
         ws, "SELECT status, remote_id, attempts, last_error FROM posts WHERE id = ?", post_id)
-    landed = [str(st["id"]) for st in server_statuses(peer, BOT_TOKEN)
+    landed = [str(st["id"]) for st in server_statuses(fresh, BOT_TOKEN)
               if f"[chaos lease-{attempts_before}]" in unescape(str(st.get("content")))]
     assert len(landed) == 1, f"the held POST should land exactly once: {landed}"
     assert (status, remote_id) == ("published", landed[0]), (

@@ -32,6 +32,9 @@ from typing import Any
 
 import pytest
 
+from outreach.actions.posts import add_post, cancel_post
+from outreach.config.load import load_settings
+from outreach.runtime import Runtime
 from outreach.store.db import HEAD
 from tests.conftest import Result, local_config
 from tests.daemon_process import query, start_daemon, stop_daemon, wait_for
@@ -160,10 +163,6 @@ class Hammer:
 
     def library_writer(self, name: str) -> None:
         """Many small write transactions a second, from this process: add, then cancel."""
-        from outreach.actions.posts import add_post, cancel_post
-        from outreach.config.load import load_settings
-        from outreach.runtime import Runtime
-
         rt = Runtime(load_settings(self.ws / "config.toml"))
         try:
             while self.more():

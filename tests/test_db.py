@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
@@ -11,11 +12,10 @@ from sqlmodel import SQLModel
 
 import outreach.store.models  # noqa: F401  (registers the tables)
 from outreach.store.db import HEAD, MIGRATIONS, Database
+from outreach.store.models import Post
 
 
 def test_head_constant_matches_the_migrations():
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
@@ -52,8 +52,6 @@ def test_an_old_database_is_upgraded_with_its_rows(tmp_path):
 
 
 def test_utc_column_gives_back_aware_utc(tmp_path):
-    from outreach.store.models import Post
-
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     db.ensure_schema()
     at = datetime(2027, 3, 1, 8, 0, tzinfo=timezone(timedelta(hours=8)))

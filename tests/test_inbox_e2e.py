@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.test_weibo_e2e import (  # noqa: F401  (fixtures)
+    TIP,
+    TOKEN,
+    TOKEN_ENV,
     Cli,
     add,
     ok,
@@ -19,6 +24,7 @@ from tests.test_weibo_e2e import (  # noqa: F401  (fixtures)
     show,
     wb,
     weibo,
+    write_config,
 )
 from tests.weibo_server import WeiboServer
 
@@ -46,11 +52,21 @@ def alerts(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
 
 
-def published_post(cli: Cli) -> tuple[int, str]:
-    post_id = add(cli)
+def published_post(cli: Cli, text: str = TIP) -> tuple[int, str]:
+    """A post, published on the fake Weibo: its id and its remote id."""
+    post_id = add(cli, text)
     run_once(cli)
     remote_id: str = show(cli, post_id)["remote_id"]
     return post_id, remote_id
+
+
+def asked(cli: Cli, fake: WeiboServer) -> dict[str, Any]:
+    """A published post with one question from the public under it, collected: the comment."""
+    _, remote_id = published_post(cli)
+    fake.engage(remote_id, comments=[{"author": "网友乙", "text": QUESTION}])
+    ok(cli("metrics", "collect"))
+    [comment] = ok(cli("opinions", "--json")).json
+    return comment
 
 
 @pytest.mark.parametrize("kind", ["http500", "rate"])
@@ -96,10 +112,7 @@ def test_a_comment_sweep_in_run_once_fetches_what_a_failed_sweep_owed(
 def test_a_reply_whose_answer_was_lost_is_posted_once(
     wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
 ) -> None:
-    _, remote_id = published_post(cli)
-    weibo.engage(remote_id, comments=[{"author": "网友乙", "text": QUESTION}])
-    ok(cli("metrics", "collect"))
-    [comment] = ok(cli("opinions", "--json")).json
+    comment = asked(cli, weibo)
     assert comment["reply_required"] and comment["replied_at"] is None
 
     weibo.fault(COMMENTS_REPLY, "drop_after_apply")  # Weibo applies it; the answer is lost
@@ -126,10 +139,7 @@ def test_a_reply_whose_answer_was_lost_is_posted_once(
 def test_a_second_reply_by_hand_is_refused_unless_again(
     wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
 ) -> None:
-    _, remote_id = published_post(cli)
-    weibo.engage(remote_id, comments=[{"author": "网友乙", "text": QUESTION}])
-    ok(cli("metrics", "collect"))
-    [comment] = ok(cli("opinions", "--json")).json
+    comment = asked(cli, weibo)
     first = ok(cli("opinions", "reply", str(comment["id"]), "--text", ANSWER, "--json")).json
     assert first["status"] == "published"
     twice = cli("opinions", "reply", str(comment["id"]), "--text", "再补充一句：可拨打96110。")
@@ -144,8 +154,6 @@ def test_a_second_reply_by_hand_is_refused_unless_again(
 def test_a_broken_opinions_file_is_one_error_and_stops_no_other_account(
     workspace: Path, weibo: WeiboServer, cli: Cli, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
-    from tests.test_weibo_e2e import TOKEN, TOKEN_ENV, write_config
-
     write_config(workspace, weibo.url, extra='[accounts.loc]\nplatform = "local"\nlang = "zh"\n')
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     _, remote_id = published_post(cli)
@@ -176,9 +184,6 @@ def test_a_broken_opinions_file_is_one_error_and_stops_no_other_account(
 def test_the_reply_rate_and_time_per_class_come_from_the_answers(
     wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
 ) -> None:
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
-
     _, remote_id = published_post(cli)
     weibo.engage(remote_id, comments=[
         {"author": "甲", "text": QUESTION, "minutes_ago": 120},  # inquiry: replied, 2 h
@@ -217,20 +222,13 @@ def test_a_post_whose_comments_weibo_refuses_holds_no_other_post(
     wb: Path, weibo: WeiboServer, cli: Cli  # noqa: F811
 ) -> None:
     _, first = published_post(cli)
-    _, second = published_post_with(cli, "夜里独自回家，提前告诉家人路线。")
+    _, second = published_post(cli, "夜里独自回家，提前告诉家人路线。")
     weibo.engage(first, comments=[{"author": "甲", "text": QUESTION}])
     weibo.engage(second, comments=[{"author": "乙", "text": EMERGENCY}])
     weibo.fault(COMMENTS_SHOW, "error_code", code=20101, count=-1, status_id=first)
     swept = ok(cli("metrics", "collect", "--json")).json
     assert swept["comments_stored"] == 1 and "20101" in swept["comment_errors"]["wb"]
     assert [c["class"] for c in ok(cli("opinions", "--json")).json] == ["emergency"]
-
-
-def published_post_with(cli: Cli, text: str) -> tuple[int, str]:
-    post_id = add(cli, text)
-    run_once(cli)
-    remote_id: str = show(cli, post_id)["remote_id"]
-    return post_id, remote_id
 
 
 def test_run_once_with_a_broken_opinions_file_publishes_and_says_so_once(

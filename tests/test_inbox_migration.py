@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from outreach.collector import deliver_alerts
+from outreach.runtime import Runtime
 from outreach.store.db import Database
+from outreach.store.models import Post
+from tests.conftest import Result
 
 T = "2027-03-10 02:00:00.000000"
 
@@ -52,8 +57,8 @@ def old_database(path: Path) -> None:
 
 
 @pytest.mark.sqlite_only
-def test_upgrading_fixes_labels_replies_alerts_and_owed_comments(workspace: Path, cli: Any,
-                                                                 runtime_factory: Any) -> None:
+def test_upgrading_fixes_labels_replies_alerts_and_owed_comments(
+        workspace: Path, cli: Callable[..., Result], runtime_factory: Callable[..., Runtime]) -> None:
     old_database(workspace / "outreach.db")
     with (workspace / "config.toml").open("a", encoding="utf-8") as fh:
         fh.write(f'\n[opinions]\nalert_command = "{sys.executable} -c \'open(\\"alerted\\", \\"a\\")\'"\n')
@@ -65,9 +70,6 @@ def test_upgrading_fixes_labels_replies_alerts_and_owed_comments(workspace: Path
     assert by_id["800"]["state"] == "replied" and not by_id["800"]["needs_reply"]
     assert by_id["801"]["reply_required"] and by_id["801"]["state"] == "new"
     assert not by_id["900"]["reply_required"]
-
-    from outreach.collector import deliver_alerts
-    from outreach.store.models import Post
 
     rt = runtime_factory()
     assert deliver_alerts(rt).sent == []  # alerted when it was stored, by the old code

@@ -11,23 +11,34 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import scipy.sparse as sp
+from skops.io import get_untrusted_types, loads
+from threadpoolctl import threadpool_limits
 
+from outreach.clients.local import _COMMENTS
 from outreach.errors import ContentError, InputError
-from outreach.opinions.model import (
-    SHIPPED_MODEL,
-    TRUSTED_TYPES,
+from outreach.opinions.model import SHIPPED_MODEL, TRUSTED_TYPES, analyzer, load_model
+from outreach.opinions.rules import (
+    CLASS_ORDER,
+    MODEL_SURE,
+    VOTE,
+    Vote,
+    classify,
+    evaluate,
+    load_rules,
+    normalise,
+    rule_scores,
+)
+from outreach.opinions.train import (
     Row,
-    analyzer,
     choose_threshold,
     choose_vote,
     dumps,
-    load_model,
     out_of_fold,
     read_corpus,
     vectorizer,
     vote_grid,
 )
-from outreach.opinions.rules import CLASS_ORDER, VOTE, Vote, classify, evaluate, load_rules, normalise
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "content" / "opinions" / "corpus.jsonl"
@@ -158,8 +169,6 @@ def test_vote_grid_judges_each_pair_of_weights_as_classify_does(rules, model):
 @pytest.mark.slow
 def test_the_shipped_vote_is_the_cross_validated_choice(rules, model):
     """The vote's weights are what grouped five-fold cross-validation on the corpus picks."""
-    from threadpoolctl import threadpool_limits
-
     rows = read_corpus(CORPUS)
     with threadpool_limits(limits=1):
         oof = out_of_fold(rows, normalise)
@@ -172,9 +181,6 @@ def test_the_shipped_vote_is_the_cross_validated_choice(rules, model):
 
 def test_the_fast_path_gives_scikit_learns_probabilities(model, corpus):
     """The file is a scikit-learn model skops loads; classifying reads it without them."""
-    import scipy.sparse as sp
-    from skops.io import get_untrusted_types, loads
-
     raw = SHIPPED_MODEL.read_bytes()
     assert set(get_untrusted_types(data=raw)) <= set(TRUSTED_TYPES)
     saved = loads(raw, trusted=TRUSTED_TYPES)
@@ -277,8 +283,6 @@ def test_what_nobody_recognises_is_unread(rules, model):
 @pytest.mark.parametrize("text", ["这个视频拍得不错吧", "我家猫丢了", "快递一直没到"])
 def test_an_unrecognised_comment_takes_the_models_lean_and_stays_unread(rules, model, text):
     """No rule matched and the model is unsure: its likeliest class, labelled ``unmatched``."""
-    from outreach.opinions.rules import MODEL_SURE, rule_scores
-
     p = model.probabilities(normalise(text))
     top = max((c for c in CLASS_ORDER if c != "emergency"), key=lambda c: p[c])
     assert not any(rule_scores(text, rules, "zh").values()) and p["emergency"] < model.threshold
@@ -295,8 +299,6 @@ def test_without_a_model_the_rules_decide_alone(rules):
 
 
 def test_the_simulated_public_still_says_what_it_was_written_to_say(rules, model):
-    from outreach.clients.local import _COMMENTS
-
     said = {text: klass for klass, (zh, en) in _COMMENTS.items() for text in zh + en}
     wrong = [(klass, text, got) for text, klass in said.items()
              if (got := classify(text, rules, None, model).klass) != klass]

@@ -21,10 +21,13 @@ import sqlite3
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from outreach.opinions.redact import has_personal_data, redact
 from tests.conftest import DATABASE_URL, PG_URL, Result
@@ -112,11 +115,9 @@ def _comments() -> list[dict[str, str]]:
 def _stored_comments(workspace: Path) -> list[tuple[str, str]]:
     """(author, text) of every comment row, read from the database itself."""
     if PG_URL:
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(PG_URL)
+        engine = sa.create_engine(PG_URL)
         with engine.connect() as pg:
-            rows = pg.execute(text("SELECT author, text FROM comments")).all()
+            rows = pg.execute(sa.text("SELECT author, text FROM comments")).all()
         engine.dispose()
         return [(r[0] or "", r[1] or "") for r in rows]
     conn = sqlite3.connect(workspace / "outreach.db")
@@ -183,9 +184,6 @@ alert_command = "{sys.executable} {script} {alert_log}"
         kept = {r["text"] for r in LOOKALIKES if r["field"] == "author"}
         assert all(a.startswith(("网友", "求助")) or a in kept or a in ("[phone]", "[id]")
                    for a in authors), (where, authors)
-
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
 
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     since, until = (today - timedelta(days=1)).isoformat(), (today + timedelta(days=1)).isoformat()

@@ -5,7 +5,8 @@ whose outcome is unknown (it is reconciled first)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,34 +17,31 @@ from outreach.actions.accounts import pause, resume, sync_accounts
 from outreach.actions.opinions import reply
 from outreach.actions.posts import add_post, cancel_post
 from outreach.actions.queries.opinions import list_opinions
-from outreach.clients.local import LocalPlatform
 from outreach.collector import collect
 from outreach.errors import StateError
 from outreach.publish.publisher import Publisher
+from outreach.runtime import Runtime
 from outreach.store.models import AuditLog, Post
 from tests.conftest import Result, local_config
+from tests.factories import FakeClock, local_platform, remember_keys
 
 Cli = Callable[..., Result]
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def rt(runtime_factory: Any, clock: Any) -> Any:
+def rt(runtime_factory: Callable[..., Runtime], clock: FakeClock) -> Runtime:
     clock.set(START)
     rt = runtime_factory(local_config(slots="", require_approval=False, min_gap=0))
     sync_accounts(rt)
     return rt
 
 
-def platform(rt: Any) -> LocalPlatform:
-    return rt.client("pingan-local").platform_db
+def statuses(rt: Runtime) -> list[dict[str, Any]]:
+    return local_platform(rt).statuses("pingan-local")
 
 
-def statuses(rt: Any) -> list[dict[str, Any]]:
-    return platform(rt).statuses("pingan-local")
-
-
-def get(rt: Any, post_id: int | None) -> Post:
+def get(rt: Runtime, post_id: int | None) -> Post:
     """The stored post ``post_id`` (the id of a post that was added: never None)."""
     assert post_id is not None
     with rt.db.reader() as s:
@@ -52,11 +50,11 @@ def get(rt: Any, post_id: int | None) -> Post:
     return post
 
 
-def add(rt: Any, text: str) -> Post:
+def add(rt: Runtime, text: str) -> Post:
     return add_post(rt, "pingan-local", tip=None, text=text, at=None, by="officer-a")
 
 
-def died_mid_call(rt: Any, clock: Any) -> Post:
+def died_mid_call(rt: Runtime, clock: FakeClock) -> Post:
     """A worker claims the due post and stops before its request left (it releases the
     claim at shutdown): the post is unconfirmed, and not on the platform."""
     gone = Publisher(rt, worker="gone")
@@ -66,8 +64,8 @@ def died_mid_call(rt: Any, clock: Any) -> Post:
     return get(rt, post.id)
 
 
-def test_a_reconciling_resend_waits_for_resume(rt: Any, clock: Any) -> None:
-    rt.client("pingan-local").idempotency_window = timedelta(hours=1)  # like Mastodon
+def test_a_reconciling_resend_waits_for_resume(rt: Runtime, clock: FakeClock) -> None:
+    remember_keys(rt.client("pingan-local"))  # like Mastodon
     post = add(rt, "断网演练：先挂断再核实。")
     assert died_mid_call(rt, clock).status == "unconfirmed"
     pause(rt, None, reason="突发事件", by="chief")
@@ -83,7 +81,7 @@ def test_a_reconciling_resend_waits_for_resume(rt: Any, clock: Any) -> None:
     assert len(statuses(rt)) == 1
 
 
-def test_a_pause_that_begins_after_the_claim_still_holds_the_send(rt: Any, clock: Any) -> None:
+def test_a_pause_that_begins_after_the_claim_still_holds_the_send(rt: Runtime, clock: FakeClock) -> None:
     post = add(rt, "演练：认领之后才暂停。")
     pub = Publisher(rt)
     claimed = pub.claim_next(clock(), {})
@@ -95,7 +93,7 @@ def test_a_pause_that_begins_after_the_claim_still_holds_the_send(rt: Any, clock
     assert statuses(rt) == []
 
 
-def test_a_reply_during_a_pause_is_held_until_resume(rt: Any, clock: Any) -> None:
+def test_a_reply_during_a_pause_is_held_until_resume(rt: Runtime, clock: FakeClock) -> None:
     for i in range(6):
         add(rt, f"第{i}条：陌生来电要求转账，先挂断再核实。")
     Publisher(rt).run_due()
@@ -115,16 +113,16 @@ def test_a_reply_during_a_pause_is_held_until_resume(rt: Any, clock: Any) -> Non
     assert len(statuses(rt)) == before + 1
 
 
-def test_a_resend_is_refused_when_the_text_no_longer_passes(rt: Any, clock: Any,
-                                                            workspace: Any,
-                                                            runtime_factory: Any) -> None:
-    rt.client("pingan-local").idempotency_window = timedelta(hours=1)
+def test_a_resend_is_refused_when_the_text_no_longer_passes(rt: Runtime, clock: FakeClock,
+                                                            workspace: Path,
+                                                            runtime_factory: Callable[..., Runtime]) -> None:
+    remember_keys(rt.client("pingan-local"))
     post = add(rt, "演练：这段文字稍后被列入屏蔽词。")
     died_mid_call(rt, clock)
     with (workspace / "content" / "blocklist.txt").open("a", encoding="utf-8") as fh:
         fh.write("\n屏蔽词\n")
     later = runtime_factory()  # the daemon restarted with the new list
-    later.client("pingan-local").idempotency_window = timedelta(hours=1)
+    remember_keys(later.client("pingan-local"))
     clock.advance(minutes=2)
     Publisher(later).run_due()
     p = get(rt, post.id)
@@ -132,7 +130,7 @@ def test_a_resend_is_refused_when_the_text_no_longer_passes(rt: Any, clock: Any,
     assert statuses(rt) == []
 
 
-def test_an_unconfirmed_post_that_never_landed_is_cancelled(rt: Any, clock: Any) -> None:
+def test_an_unconfirmed_post_that_never_landed_is_cancelled(rt: Runtime, clock: FakeClock) -> None:
     post = add(rt, "撤销演练：这条不该发出。")
     assert post.id is not None
     died_mid_call(rt, clock)
@@ -151,9 +149,9 @@ def test_an_unconfirmed_post_that_never_landed_is_cancelled(rt: Any, clock: Any)
     assert "queue_cancel" in actions
 
 
-def test_an_unconfirmed_post_that_landed_is_retracted_on_cancel(rt: Any, clock: Any,
+def test_an_unconfirmed_post_that_landed_is_retracted_on_cancel(rt: Runtime, clock: FakeClock,
                                                                 cli: Cli) -> None:
-    platform(rt).add_fault("publish", "ambiguous")  # it lands; the answer is lost
+    local_platform(rt).add_fault("publish", "ambiguous")  # it lands; the answer is lost
     post = add(rt, "撤销演练：已经发出的一条。")
     Publisher(rt).run_due()
     assert get(rt, post.id).status == "unconfirmed" and len(statuses(rt)) == 1
@@ -168,7 +166,7 @@ def test_an_unconfirmed_post_that_landed_is_retracted_on_cancel(rt: Any, clock: 
     assert statuses(rt) == []
 
 
-def test_a_post_in_flight_cannot_be_cancelled(rt: Any, clock: Any, cli: Cli) -> None:
+def test_a_post_in_flight_cannot_be_cancelled(rt: Runtime, clock: FakeClock, cli: Cli) -> None:
     post = add(rt, "演练：正在发送的一条。")
     assert Publisher(rt, worker="busy").claim_next(clock(), {}) is not None
     r = cli("queue", "cancel", str(post.id))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,10 +18,13 @@ from sqlmodel import col
 
 from outreach.actions.accounts import pause, resume
 from outreach.actions.posts import add_post
+from outreach.clients.local import LocalPlatform
 from outreach.daemon import run_daemon
+from outreach.runtime import Runtime
 from outreach.store.models import Account, Post
-from tests.conftest import FakeClock, local_config
+from tests.conftest import local_config
 from tests.daemon_process import query, start_daemon, stop_daemon, wait_for
+from tests.factories import FakeClock, local_platform
 
 START = datetime(2027, 3, 1, 2, 0, 20, tzinfo=UTC)
 GAP = timedelta(minutes=1)
@@ -30,12 +33,12 @@ EVERY_MINUTE = local_config(slots='{ cron = "* * * * *" }', require_approval=Fal
 
 
 @pytest.fixture
-def rt(runtime_factory: Any, clock: FakeClock) -> Any:
+def rt(runtime_factory: Callable[..., Runtime], clock: FakeClock) -> Runtime:
     clock.set(START)
     return runtime_factory(EVERY_MINUTE)
 
 
-def passes(rt: Any, clock: FakeClock, minutes: float, every: float = 20) -> None:
+def passes(rt: Runtime, clock: FakeClock, minutes: float, every: float = 20) -> None:
     """``run --once`` every ``every`` seconds for ``minutes`` minutes of injected time."""
     end = clock() + timedelta(minutes=minutes)
     while clock() < end:
@@ -43,8 +46,8 @@ def passes(rt: Any, clock: FakeClock, minutes: float, every: float = 20) -> None
         clock.advance(seconds=every)
 
 
-def sent_times(rt: Any) -> list[datetime]:
-    statuses = rt.client("pingan-local").platform_db.statuses("pingan-local")
+def sent_times(rt: Runtime) -> list[datetime]:
+    statuses = local_platform(rt).statuses("pingan-local")
     return sorted(datetime.fromisoformat(s["created_at"]) for s in statuses)
 
 
@@ -53,7 +56,7 @@ def closest(times: list[datetime]) -> timedelta:
                default=timedelta(days=1))
 
 
-def posts(rt: Any) -> list[Post]:
+def posts(rt: Runtime) -> list[Post]:
     with rt.db.reader() as s:
         return list(s.execute(select(Post).order_by(col(Post.scheduled_at))).scalars())
 
@@ -64,7 +67,7 @@ def scheduled(post: Post) -> datetime:
     return post.scheduled_at
 
 
-def test_a_fresh_install_starts_at_its_first_slot_and_never_bursts(rt: Any,
+def test_a_fresh_install_starts_at_its_first_slot_and_never_bursts(rt: Runtime,
                                                                    clock: FakeClock) -> None:
     passes(rt, clock, minutes=10)
     with rt.db.reader() as s:
@@ -79,7 +82,7 @@ def test_a_fresh_install_starts_at_its_first_slot_and_never_bursts(rt: Any,
 
 
 def test_after_downtime_the_backlog_is_missed_rather_than_squeezed_between_slots(
-        rt: Any, clock: FakeClock) -> None:
+        rt: Runtime, clock: FakeClock) -> None:
     passes(rt, clock, minutes=5)
     clock.advance(minutes=10)  # the daemon was down
     passes(rt, clock, minutes=10)
@@ -94,7 +97,7 @@ def test_after_downtime_the_backlog_is_missed_rather_than_squeezed_between_slots
         p.last_error for p in backlog]
 
 
-def test_held_posts_after_a_pause_are_spaced_from_every_other_post(rt: Any,
+def test_held_posts_after_a_pause_are_spaced_from_every_other_post(rt: Runtime,
                                                                   clock: FakeClock) -> None:
     passes(rt, clock, minutes=3)
     pause(rt, None, reason="突发事件", by="chief")
@@ -110,7 +113,7 @@ def test_held_posts_after_a_pause_are_spaced_from_every_other_post(rt: Any,
     assert all(p is not None and p.status == "published" for p in done)
 
 
-def test_an_officers_post_due_next_to_a_slot_waits_for_the_gap(rt: Any,
+def test_an_officers_post_due_next_to_a_slot_waits_for_the_gap(rt: Runtime,
                                                               clock: FakeClock) -> None:
     passes(rt, clock, minutes=2)  # the 02:01 and 02:02 slots are out
     add_post(rt, "pingan-local", tip=None, text="临时通知：今晚有雨，注意交通安全。", at=None,
@@ -146,8 +149,6 @@ def test_the_daemon_on_a_fresh_install_publishes_one_post_a_minute(workspace: Pa
     created = datetime.fromisoformat(query(workspace, "SELECT created_at FROM accounts")[0][0])
     earliest = query(workspace, "SELECT min(scheduled_at) FROM posts")[0][0]
     assert datetime.fromisoformat(earliest) >= created.replace(second=0, microsecond=0)
-    from outreach.clients.local import LocalPlatform
-
     platform = LocalPlatform(workspace / "data" / "local-platform.db")
     times = sorted(datetime.fromisoformat(s["created_at"]) for s in
                    platform.statuses("pingan-local"))

@@ -10,7 +10,12 @@ and only they may be.
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
+import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -432,11 +437,6 @@ def _runaway_library(workspace: Path) -> None:
 
 @pytest.mark.slow
 def test_runaway_templates_are_stopped_while_rendering(workspace: Path) -> None:
-    import os
-    import subprocess
-    import sys
-    import time
-
     _runaway_library(workspace)
     started = time.monotonic()
     try:
@@ -459,9 +459,6 @@ def test_runaway_templates_are_stopped_while_rendering(workspace: Path) -> None:
 
 @pytest.mark.parametrize("tip_id", list(RUNAWAY))
 def test_a_runaway_template_is_refused_quickly_and_small(tip_id: str) -> None:
-    import time
-    import tracemalloc
-
     started = time.perf_counter()
     with pytest.raises(ContentError) as info:
         Renderer({}).render_string(RUNAWAY[tip_id], {"city": "北京"})
@@ -518,8 +515,6 @@ def test_a_reply_with_control_characters_is_refused(workspace: Path, cli: Cli,
     "{{ ('a\\n' * 40000) | indent(90000) | length }}",
 ])
 def test_operations_that_multiply_their_input_are_refused_before_they_run(source: str) -> None:
-    import tracemalloc
-
     tracemalloc.start()
     try:
         with pytest.raises(ContentError, match="size cap"):

@@ -18,8 +18,8 @@ from outreach.cli.lazy import sub_app
 from outreach.cli.render import print_opinions
 from outreach.config.load import load_settings
 from outreach.errors import ContentError
-from outreach.opinions.model import CORPUS_FILE, SHIPPED_MODEL, load_model, train, write_model
 from outreach.opinions.classify import normalise
+from outreach.opinions.model import CORPUS_FILE, SHIPPED_MODEL, load_model
 from outreach.opinions.rules import load_rules
 from outreach.states import PostStatus
 from outreach.times import day_bounds, parse_day
@@ -115,6 +115,9 @@ def opinions_train(
         corpus = load_settings(State.config).content_dir / CORPUS_FILE
     target = output_path or SHIPPED_MODEL
     output.message(f"training on {corpus} (five folds, then the whole corpus) …")
+    # scikit-learn takes seconds to import: only training loads it, not the inbox's listing
+    from outreach.opinions.train import train, write_model
+
     data = train(corpus, normalise)
     write_model(data, target)
     model = load_model(path=target)
