@@ -33,6 +33,7 @@ import respx
 
 from outreach.clients import mastodon as mastodon_module
 from outreach.clients.weibo import client as weibo_module
+from outreach.config.settings import AccountSettings
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -42,6 +43,7 @@ from outreach.errors import (
     TransientError,
 )
 from tests.conftest import ROOT, Result, local_config, logical_dump
+from tests.factories import account_settings
 from tests.weibo_server import WeiboServer
 
 Cli = Callable[..., Result]
@@ -1056,20 +1058,13 @@ def test_hostile_mastodon_answers_to_every_read(mastodon: respx.MockRouter, cli:
 # the client itself: one typed error per hostile answer
 
 
-def weibo_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from types import MappingProxyType
-    from zoneinfo import ZoneInfo
-
-    from outreach.config.settings import AccountSettings
-
+def weibo_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AccountSettings:
     monkeypatch.setenv("OUTREACH_BAD_INPUT_WEIBO_TOKEN", WEIBO_TOKEN)
-    account = AccountSettings(
-        name="wb", platform="weibo", lang="zh", timezone=ZoneInfo("Asia/Shanghai"),
-        api_base="https://api.weibo.com", token_env="OUTREACH_BAD_INPUT_WEIBO_TOKEN",
-        max_length=None, vars=MappingProxyType({}), slots=(),
-        options=MappingProxyType({"share_url": "https://example.gov.cn/safety",
-                                  "rip": "203.0.113.7", "uid": "1404376560"}),
-        data_dir=tmp_path)
+    account = account_settings(
+        data_dir=tmp_path, name="wb", platform="weibo", api_base="https://api.weibo.com",
+        token_env="OUTREACH_BAD_INPUT_WEIBO_TOKEN",
+        options={"share_url": "https://example.gov.cn/safety", "rip": "203.0.113.7",
+                 "uid": "1404376560"})
     return account
 
 
