@@ -42,7 +42,7 @@ from outreach.cli import output
 from outreach.collector import collect, collect_comments, deliver_alerts
 from outreach.errors import ConfigError
 from outreach.publish.publisher import Publisher
-from outreach.schedule.planner import materialise
+from outreach.schedule.materialise import materialise
 from outreach.store.models import DaemonHeartbeat, Post
 
 log = logging.getLogger(__name__)

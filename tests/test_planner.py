@@ -9,10 +9,13 @@ from sqlmodel import col
 
 from outreach.actions.queue import approve_tips, sync_accounts
 from outreach.publish.publisher import Publisher
+from outreach.schedule.history import approved_tips, load_history
+from outreach.schedule.materialise import materialise
 from outreach.schedule.plan import plan_rows
-from outreach.schedule.planner import Draw, History, Miss, draw, materialise, plan_slots, slot_times
+from outreach.schedule.planner import Draw, History, Miss, plan_slots, slot_times
 from outreach.store.models import Post
 from tests.conftest import local_config
+from tests.planner_oracle import draw
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -51,8 +54,6 @@ def test_cooldown_is_never_violated_and_variants_rotate(runtime_factory, clock):
     slots = slot_times(acc, rt.settings.policy, start, start + timedelta(days=20))
     history = History()
     with rt.db.reader() as s:
-        from outreach.schedule.planner import approved_tips
-
         approved = approved_tips(s, rt.library, rt.settings.policy)
     results = plan_slots(slots, acc, rt.library, client, history, rt.settings.policy, approved)
     last: dict[str, tuple[datetime, str]] = {}
@@ -121,6 +122,9 @@ def test_unapproved_tips_are_never_drawn(runtime_factory):
                       datetime(2027, 3, 2, tzinfo=UTC))[0]
     result = draw(slot, acc, rt.library, rt.client(acc), History(), rt.settings.policy, set())
     assert isinstance(result, Miss)
+    [(_, planned)] = plan_slots([slot], acc, rt.library, rt.client(acc), History(),
+                                rt.settings.policy, set())
+    assert isinstance(planned, Miss)
 
 
 def test_plan_equals_run(runtime_factory, clock):
@@ -276,7 +280,6 @@ def test_history_since_answers_like_the_whole_history(runtime_factory):
     history, including two uses at the same instant."""
     import random
 
-    from outreach.schedule.planner import load_history
     from outreach.store.models import Post
 
     rt = runtime_factory(local_config())

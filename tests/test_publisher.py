@@ -9,7 +9,7 @@ from sqlmodel import col
 from outreach.actions.queue import add_post, approve_tips, pause, resume, sync_accounts
 from outreach.clients.local import LocalPlatform
 from outreach.publish.publisher import Publisher
-from outreach.schedule.planner import materialise
+from outreach.schedule.materialise import materialise
 from outreach.store.models import Account, Post
 from tests.conftest import local_config
 

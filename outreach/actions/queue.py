@@ -19,7 +19,8 @@ from sqlmodel import SQLModel, col
 from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError, InputError, NotFound, StateError
 from outreach.library.texts import control_character, render_tip, text_problems, wrap_text
-from outreach.schedule.planner import approved_tips, load_history, new_key
+from outreach.schedule.history import approved_tips, load_history
+from outreach.schedule.planner import new_key
 from outreach.store.audit import audit
 from outreach.store.models import Account, Approval, Pause, Post
 from outreach.times import check_not_past, parse_when

@@ -126,7 +126,7 @@ def print_post_detail(rt: Any, d: dict[str, Any]) -> None:
 
 def content_rows(rt: Any, *, category: str | None, lang: str | None) -> list[dict[str, Any]]:
     from outreach.library.content import category_matches
-    from outreach.schedule.planner import approved_tips
+    from outreach.schedule.history import approved_tips
 
     lib = rt.library
     with rt.db.reader() as s:

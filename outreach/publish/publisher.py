@@ -57,20 +57,12 @@ from outreach.errors import (
     TransientError,
 )
 from outreach.library.texts import text_problems
-from outreach.schedule.planner import (
-    Draw,
-    SlotTime,
-    _aware,
-    approved_tips,
-    draw,
-    load_history,
-    pause_intervals,
-    paused_at,
-)
+from outreach.schedule.history import approved_tips, load_history, pause_intervals
+from outreach.schedule.planner import Draw, SlotTime, paused_at, plan_slots
 from outreach.store.audit import audit
 from outreach.store.db import db_now, read_db_now
 from outreach.store.models import Account, Comment, Pause, Post, UTCDateTime
-from outreach.times import utcnow
+from outreach.times import aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -567,14 +559,14 @@ class Publisher:
         if gap <= timedelta(0):
             return None
         last = s.execute(_last_sent(), {"b_account": account, "b_since": now - gap}).scalar()
-        at = max(now, _aware(last) + gap) if last is not None else now
+        at = max(now, aware(last) + gap) if last is not None else now
         if kind == "slot" and now - scheduled_at > ON_TIME_SLACK:
             limit = scheduled_at + timedelta(minutes=self.policy.catch_up_minutes)
             upcoming = s.execute(_upcoming(), {
                 "b_account": account, "b_id": post_id, "b_from": at - gap,
                 "b_until": limit + gap, "b_on_time": now - ON_TIME_SLACK}).scalars().all()
             for other in upcoming:  # in time order: step past each one too close
-                other = _aware(other)
+                other = aware(other)
                 if other - gap < at < other + gap:
                     at = other + gap
             if at > limit:
@@ -646,7 +638,8 @@ class Publisher:
         # the slot's own previous draw must not count against it
         if post.tip_id in history.uses and post.scheduled_at in history.uses[post.tip_id]:
             history.uses[post.tip_id].remove(post.scheduled_at)
-        result = draw(slot, account, self.rt.library, client, history, self.policy, approved)
+        [(_, result)] = plan_slots([slot], account, self.rt.library, client, history,
+                                   self.policy, approved)
         with self.rt.db.session() as s:
             if isinstance(result, Draw):
                 n = self._update_owned(
