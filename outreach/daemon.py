@@ -38,11 +38,13 @@ from sqlmodel import col
 
 from outreach import notify
 from outreach.actions.queue import sync_accounts
+from outreach.alerts import deliver_alerts
 from outreach.cli import output
-from outreach.collector import collect, collect_comments, deliver_alerts
+from outreach.collector import collect, collect_comments
 from outreach.errors import ConfigError
 from outreach.publish.publisher import Publisher
 from outreach.schedule.materialise import materialise
+from outreach.states import AccountState, PostKind, PostStatus
 from outreach.store.models import DaemonHeartbeat, Post
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False,
             continue
         if not configured:
             output.warn(f"account {acc.name} is unconfigured (no token): skipped")
-        elif states.get(acc.name) == "needs_reauth":
+        elif states.get(acc.name) == AccountState.NEEDS_REAUTH:
             output.warn(f"account {acc.name} needs re-authorisation: its posts wait (run "
                         "`outreach accounts check` once the token is renewed)")
     problems = rt.library.errors
@@ -130,7 +132,7 @@ def _dry_run(rt: Any) -> int:
     now = rt.clock()
     with rt.db.reader() as s:
         due = s.execute(select(Post).where(
-            col(Post.status).in_(("queued", "unconfirmed", "publishing")),
+            col(Post.status).in_((PostStatus.QUEUED, PostStatus.UNCONFIRMED, PostStatus.PUBLISHING)),
             col(Post.not_before) <= now,
         ).order_by(col(Post.not_before))).scalars().all()
 
@@ -139,7 +141,7 @@ def _dry_run(rt: Any) -> int:
         return acc.timezone if acc else rt.settings.timezone
 
     for p in due:
-        verb = "would publish" if p.status == "queued" else "would reconcile"
+        verb = "would publish" if p.status == PostStatus.QUEUED else "would reconcile"
         output.out.print(f"{verb} post {p.id} on {p.account} "
                          f"({output.local(p.scheduled_at, zone(p.account))}): "
                          f"{output.safe(output.shorten(p.text, 70))}")
@@ -293,10 +295,10 @@ class Daemon:
         late = now - timedelta(minutes=self.rt.settings.policy.catch_up_minutes)
         with self.rt.db.reader() as s:
             names = set(s.execute(select(col(Post.account)).where(or_(
-                (col(Post.status) == "queued") & (col(Post.not_before) <= now),
-                (col(Post.status) == "queued") & (col(Post.kind) == "slot")
+                (col(Post.status) == PostStatus.QUEUED) & (col(Post.not_before) <= now),
+                (col(Post.status) == PostStatus.QUEUED) & (col(Post.kind) == PostKind.SLOT)
                 & (col(Post.scheduled_at) < late),
-                col(Post.status).in_(("publishing", "unconfirmed"))
+                col(Post.status).in_((PostStatus.PUBLISHING, PostStatus.UNCONFIRMED))
                 & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now),
             )).distinct()).scalars())
         return [a for a in self.rt.settings.accounts if a in names]
@@ -314,7 +316,7 @@ class Daemon:
             return
         with self._lock:
             self._lane_errors.pop(account, None)
-            self._published += summary.counts.get("published", 0)
+            self._published += summary.counts.get(PostStatus.PUBLISHED, 0)
         for outcome, n in summary.counts.items():
             log.info("%s: %s %s", account, n, outcome)
 
@@ -437,7 +439,7 @@ class Daemon:
     def _status_text(self) -> str:
         with self.rt.db.reader() as s:
             nxt = s.execute(select(col(Post.scheduled_at), col(Post.account)).where(
-                col(Post.status) == "queued").order_by(col(Post.not_before)).limit(1)).first()
+                col(Post.status) == PostStatus.QUEUED).order_by(col(Post.not_before)).limit(1)).first()
         when = (f"next: {output.local(nxt[0], self.rt.settings.account(nxt[1]).timezone)} "
                 f"on {nxt[1]}") if nxt else "nothing queued"
         err = f"  [red]last error: {output.safe(self._last_error)}[/]" if self._last_error else ""

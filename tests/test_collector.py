@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from outreach.actions.queue import add_post, sync_accounts
-from outreach.collector import collect, collect_comments, deliver_alerts
+from outreach.alerts import deliver_alerts
+from outreach.collector import collect, collect_comments
 from outreach.opinions.inbox import list_opinions, mark_replied, reply
 from outreach.publish.publisher import Publisher
 from outreach.store.models import AccountMetric, Comment, PostMetric

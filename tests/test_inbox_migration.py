@@ -66,7 +66,7 @@ def test_upgrading_fixes_labels_replies_alerts_and_owed_comments(workspace: Path
     assert by_id["801"]["reply_required"] and by_id["801"]["state"] == "new"
     assert not by_id["900"]["reply_required"]
 
-    from outreach.collector import deliver_alerts
+    from outreach.alerts import deliver_alerts
     from outreach.store.models import Post
 
     rt = runtime_factory()

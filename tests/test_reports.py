@@ -124,7 +124,8 @@ def add_comments(rt: Any) -> None:
     from sqlmodel import col
 
     from outreach.clients.base import RemoteComment
-    from outreach.collector import CollectSummary, store_comments
+    from outreach.collector import CollectSummary
+    from outreach.comments import store_comments
     from outreach.opinions.inbox import mark_replied
     from outreach.opinions.rules import load_rules
 

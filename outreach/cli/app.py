@@ -777,8 +777,9 @@ def report(
 def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
     """Sweep every tracked post and the accounts' followers now."""
     from outreach.actions.queue import sync_accounts
+    from outreach.alerts import deliver_alerts
     from outreach.cli import output
-    from outreach.collector import collect, deliver_alerts
+    from outreach.collector import collect
 
     rt = runtime()
     accounts = [rt.settings.account(account)] if account else None

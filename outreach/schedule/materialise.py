@@ -27,7 +27,7 @@ from outreach.schedule.history import (
 from outreach.schedule.planner import Draw, SlotTime, new_key, paused_at, plan_slots, slot_times
 from outreach.states import PostKind, PostStatus
 from outreach.store.audit import audit
-from outreach.store.db import insert_ignore
+from outreach.store.db import insert_ignore, rowcount
 from outreach.store.models import Post
 
 if TYPE_CHECKING:
@@ -113,11 +113,11 @@ def follow_schedule_changes(session: Any, account: AccountSettings, policy: Poli
     once."""
     added, stale = schedule_changes(session, account, policy, now, start, lib)
     for row in stale:
-        n = session.execute(update(Post).where(
+        n = rowcount(session.execute(update(Post).where(
             col(Post.id) == row.id, col(Post.status) == row.status,
             col(Post.claimed_by).is_(None),
         ).values(status=PostStatus.CANCELLED, last_error=row.reason, slot_key=None,
-                 updated_at=now)).rowcount
+                 updated_at=now)))
         if n == 1:  # the key is freed: a slot put back (or changed) is drawn again
             audit(session, now, "planner", "queue_cancel", account=account.name,
                   post_id=row.id, reason=row.reason, detail={"slot": row.slot_key})
