@@ -22,13 +22,7 @@ from sqlmodel import col
 from outreach.clients.base import AccountCounts, Counts
 from outreach.comments import COMMENTS_MAX_AGE, fetch_owed_comments, forget_old_texts
 from outreach.config.settings import AccountSettings, MetricsSettings
-from outreach.errors import (
-    AuthError,
-    ClientError,
-    ConfigError,
-    ContentError,
-    RateLimited,
-)
+from outreach.errors import AuthError, ClientError, ConfigError, ContentError, RateLimited
 from outreach.opinions.rules import load_rules
 from outreach.states import AccountState, PostKind, PostStatus
 from outreach.store.accounts import set_account_state

@@ -19,13 +19,7 @@ from sqlmodel import SQLModel, col
 from outreach import notify
 from outreach.alerts import remember_original
 from outreach.config.settings import AccountSettings
-from outreach.errors import (
-    AuthError,
-    ClientError,
-    ContentError,
-    RateLimited,
-    RemoteError,
-)
+from outreach.errors import AuthError, ClientError, ContentError, RateLimited, RemoteError
 from outreach.opinions.model import load_model
 from outreach.opinions.rules import classify, redact
 from outreach.states import OpinionClass, PostKind, PostStatus

@@ -21,9 +21,7 @@ from sqlmodel import col
 
 from outreach import notify
 from outreach.clients.base import Published
-from outreach.errors import (
-    ContentRejected,
-)
+from outreach.errors import ContentRejected
 from outreach.publish.leases import (
     LeaseKeeper,
     claim_statement,

@@ -1,7 +1,7 @@
 """Claim, publish, retry, reconcile — exactly once.
 
 A post row with a stable idempotency key exists before any network call. A
-claim is one conditional UPDATE (``… WHERE id = ? AND status = 'queued'``)
+claim is one conditional UPDATE (``… WHERE id = ? AND status = :queued``)
 that also sets ``claimed_by`` and ``lease_until``; the worker renews the lease
 while the platform call runs. Anything that fails after the request may have
 left is ``unconfirmed`` and is reconciled before any retry: by resending with
@@ -12,7 +12,11 @@ other's live work; leases are read and written on the database's clock.
 
 Every send — first attempt, retry, reconciling resend, reply — passes one gate
 (``Publisher.gate``: pause, approval, text) just before the platform is called.
-Automatic posts of an account are spaced by ``min_gap_minutes`` (``_spacing``).
+Automatic posts of an account are spaced by ``min_gap_minutes`` (``claim``).
+
+The pieces: ``leases`` (the claim's statements and the lease keeper), ``outcomes``
+(the rows an attempt ends with), ``claim`` (which due post goes next), ``reconcile``
+(what became of an attempt that may have landed); this module sends and redraws.
 
 Outcomes: TransientError → queued with backoff (failed after max_attempts);
 RateLimited → queued until retry_at, no attempt counted; AuthError → the account
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlmodel import col
@@ -46,12 +50,7 @@ from outreach.errors import (
 from outreach.library.texts import text_problems
 from outreach.publish.claim import Claiming
 from outreach.publish.leases import LeaseKeeper, now_for_leases, worker_id
-from outreach.publish.outcomes import (
-    FINAL_OUTCOMES,
-    Refusal,
-    RunSummary,
-    backoff,
-)
+from outreach.publish.outcomes import FINAL_OUTCOMES, Refusal, RunSummary, backoff
 from outreach.publish.reconcile import Reconciling
 from outreach.schedule.history import approved_tips, load_history
 from outreach.schedule.planner import Draw, SlotTime, plan_slots
@@ -59,11 +58,7 @@ from outreach.states import AccountState, PostKind, PostStatus
 from outreach.store.accounts import set_account_state
 from outreach.store.models import Account, Pause, Post
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
-
 
 REAUTH_CHECK_EVERY = timedelta(minutes=10)
 

@@ -14,11 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col
 
-from outreach.errors import (
-    ClientError,
-    RateLimited,
-    StateError,
-)
+from outreach.errors import ClientError, RateLimited, StateError
 from outreach.publish.leases import update
 from outreach.publish.outcomes import Owner, backoff
 from outreach.states import PostKind, PostStatus
