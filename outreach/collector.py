@@ -5,7 +5,9 @@ count changed, an ``account_metrics`` row when a figure changed plus one a day s
 a flat line has points. The daemon polls each published post by age (the
 ``[metrics] poll`` tiers); ``outreach metrics collect`` sweeps every tracked post
 now. Each client batches its own requests (Weibo: 100 ids a call; Mastodon:
-pages of 40 of the account's own statuses).
+pages of 40 of the account's own statuses). A post whose comment count changed owes
+its comments, fetched in the same sweep (``comments``); emergency alerts are sent
+after it (``alerts``).
 """
 
 from __future__ import annotations
