@@ -5,35 +5,33 @@ count changed, an ``account_metrics`` row when a figure changed plus one a day s
 a flat line has points. The daemon polls each published post by age (the
 ``[metrics] poll`` tiers); ``outreach metrics collect`` sweeps every tracked post
 now. Each client batches its own requests (Weibo: 100 ids a call; Mastodon:
-pages of 40 of the account's own statuses).
+pages of 40 of the account's own statuses). A post whose comment count changed owes
+its comments, fetched in the same sweep (``comments``); emergency alerts are sent
+after it (``alerts``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, update
-from sqlmodel import SQLModel, col
+from sqlalchemy import func, select, update
+from sqlmodel import col
 
-from outreach import notify
 from outreach.clients.base import AccountCounts, Counts
+from outreach.comments import COMMENTS_MAX_AGE, fetch_owed_comments, forget_old_texts
 from outreach.config.settings import AccountSettings, MetricsSettings
-from outreach.errors import (
-    AuthError,
-    ClientError,
-    ConfigError,
-    ContentError,
-    RateLimited,
-    RemoteError,
-)
-from outreach.store.models import Account, AccountMetric, Comment, Post, PostMetric
+from outreach.errors import AuthError, ClientError, ConfigError, ContentError, RateLimited
+from outreach.opinions.rules import load_rules
+from outreach.states import AccountState, PostKind, PostStatus
+from outreach.store.accounts import set_account_state
+from outreach.store.models import Account, AccountMetric, Post, PostMetric
+
+if TYPE_CHECKING:
+    from outreach.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +72,8 @@ def tracked_posts(session: Any, account: str, now: datetime, metrics: MetricsSet
     window = timedelta(hours=oldest) if young is None else min(young, timedelta(hours=oldest))
     rows = session.execute(select(col(Post.id), col(Post.remote_id), col(Post.published_at),
                                   col(Post.metrics_checked_at)).where(
-        col(Post.account) == account, col(Post.status) == "published",
-        col(Post.kind) != "reply", col(Post.remote_id).is_not(None),
+        col(Post.account) == account, col(Post.status) == PostStatus.PUBLISHED,
+        col(Post.kind) != PostKind.REPLY, col(Post.remote_id).is_not(None),
         col(Post.published_at) >= now - window,
     ).order_by(col(Post.published_at))).all()
     due = []
@@ -132,7 +130,7 @@ def store_account(session: Any, account: str, figures: AccountCounts, zone: Any,
     return 1
 
 
-def collect(rt: Any, *, accounts: Iterable[AccountSettings] | None = None, force: bool = False,
+def collect(rt: Runtime, *, accounts: Iterable[AccountSettings] | None = None, force: bool = False,
             progress: Progress | None = None, young: timedelta | None = None,
             figures: bool = True) -> CollectSummary:
     """One sweep over the given accounts (all configured ones by default).
@@ -159,9 +157,9 @@ def collect(rt: Any, *, accounts: Iterable[AccountSettings] | None = None, force
             summary.skipped[account.name] = f"rate limited until {exc.retry_at.isoformat()}"
         except AuthError as exc:
             with rt.db.session() as s:
-                notify.needs_reauth(s, rt, account.name, exc.message, now)
-                s.execute(update(Account).where(col(Account.name) == account.name)
-                          .values(state="needs_reauth", last_error=f"auth: {exc.message}"))
+                set_account_state(s, rt, account.name, AccountState.NEEDS_REAUTH, now,
+                                  actor="collector", reason=exc.message,
+                                  last_error=f"auth: {exc.message}")
                 s.commit()
             summary.skipped[account.name] = f"needs re-authorisation: {exc.message}"
         except ClientError as exc:
@@ -171,17 +169,15 @@ def collect(rt: Any, *, accounts: Iterable[AccountSettings] | None = None, force
     return summary
 
 
-def collect_comments(rt: Any, *, accounts: Iterable[AccountSettings] | None = None
+def collect_comments(rt: Runtime, *, accounts: Iterable[AccountSettings] | None = None
                      ) -> CollectSummary:
     """The daemon's five-minute sweep: posts younger than a week, counts and new comments."""
     return collect(rt, accounts=accounts, force=True, young=COMMENTS_MAX_AGE, figures=False)
 
 
-def _comment_rules(rt: Any, summary: CollectSummary) -> Any:
+def _comment_rules(rt: Runtime, summary: CollectSummary) -> Any:
     """The classification rules, or None (noted once in the summary) when the file is
     broken: counts and followers are still swept, comments wait until it is fixed."""
-    from outreach.opinions.rules import load_rules
-
     try:
         return load_rules(rt.settings.content_dir)
     except ContentError as exc:
@@ -190,7 +186,7 @@ def _comment_rules(rt: Any, summary: CollectSummary) -> Any:
         return None
 
 
-def _unavailable(rt: Any, account: AccountSettings) -> str | None:
+def _unavailable(rt: Runtime, account: AccountSettings) -> str | None:
     try:
         if not rt.configured(account):
             return "unconfigured: no token"
@@ -198,10 +194,10 @@ def _unavailable(rt: Any, account: AccountSettings) -> str | None:
         return exc.message
     with rt.db.reader() as s:
         state = s.execute(select(col(Account.state)).where(col(Account.name) == account.name)).scalar()
-    return "needs re-authorisation" if state == "needs_reauth" else None
+    return "needs re-authorisation" if state == AccountState.NEEDS_REAUTH else None
 
 
-def _collect_account(rt: Any, account: AccountSettings, now: datetime, force: bool,
+def _collect_account(rt: Runtime, account: AccountSettings, now: datetime, force: bool,
                      young: timedelta | None, figures: bool, summary: CollectSummary,
                      progress: Progress | None, rules: Any) -> None:
     client = rt.client(account)
@@ -248,292 +244,3 @@ def _collect_account(rt: Any, account: AccountSettings, now: datetime, force: bo
     summary.accounts.append(account.name)
     if progress:
         progress(account.name, len(posts), len(posts))
-
-
-# --- comments: the public's voice (民意) ---------------------------------------------------
-
-COMMENTS_MAX_AGE = timedelta(days=7)  # the daemon's five-minute sweep covers posts this young
-
-
-@dataclass(frozen=True)
-class OwedPost:
-    """A post whose comments are owed: the count they are owed for, and its cursor."""
-
-    post_id: int
-    remote_id: str
-    due: int
-    cursor: str | None
-
-
-def fetch_owed_comments(rt: Any, account: AccountSettings, client: Any, rules: Any,
-                        now: datetime, summary: CollectSummary) -> None:
-    """Fetch and store the comments of every post of the account that owes them.
-
-    Posts are fetched together when they share a cursor (the newest comment stored for
-    each), so no post's comments are skipped because another post's are newer. A failed
-    fetch leaves its posts owed for the next sweep (one the platform refuses for a single
-    post is retried post by post, so that post holds no other); a rate limit or an auth
-    error stops the account (the caller records it).
-    """
-    with rt.db.reader() as s:
-        rows = s.execute(select(col(Post.id), col(Post.remote_id), col(Post.comments_due),
-                                col(Post.comments_cursor)).where(
-            col(Post.account) == account.name, col(Post.status) == "published",
-            col(Post.kind) != "reply", col(Post.remote_id).is_not(None),
-            col(Post.comments_due).is_not(None)).order_by(col(Post.id))).all()
-    groups: dict[str | None, list[OwedPost]] = {}
-    for post_id, remote_id, due, cursor in rows:
-        groups.setdefault(cursor, []).append(OwedPost(post_id, remote_id, due, cursor))
-    for cursor, owed in groups.items():
-        _fetch_group(rt, account, client, rules, owed, cursor, now, summary)
-
-
-def _fetch_group(rt: Any, account: AccountSettings, client: Any, rules: Any,
-                 owed: list[OwedPost], cursor: str | None, now: datetime,
-                 summary: CollectSummary) -> None:
-    try:
-        comments = client.fetch_comments([p.remote_id for p in owed], cursor)
-    except (RateLimited, AuthError):
-        raise
-    except ClientError as exc:
-        if isinstance(exc, RemoteError) and len(owed) > 1:
-            # the platform refuses one of them (a status gone, hidden, …): that post must
-            # not hold the others, so each is asked for on its own
-            for one in owed:
-                _fetch_group(rt, account, client, rules, [one], cursor, now, summary)
-            return
-        log.warning("comments for %s failed (they stay owed): %s", account.name, exc.message)
-        summary.comment_errors[account.name] = exc.message
-        return
-    summary.comments_fetched += len(comments)
-    store_comments(rt, account, comments, owed, now, summary, rules)
-
-
-def store_comments(rt: Any, account: AccountSettings, comments: list[Any],
-                   owed: list[OwedPost], now: datetime, summary: CollectSummary,
-                   rules: Any) -> None:
-    """Store fetched comments, and in the same transaction settle what was owed: each
-    post's cursor moves on and it owes nothing more (unless its count changed meanwhile),
-    and each new emergency owes an alert when ``alert_command`` is set."""
-    from outreach.opinions.rules import classify, redact
-    from outreach.store.db import insert_ignore
-
-    posts = {p.remote_id: p.post_id for p in owed}
-    alerting = bool(rt.settings.opinions.alert_command.strip())
-    model = None
-    if any(not c.is_own for c in comments):
-        from outreach.opinions.model import load_model
-
-        try:
-            model = load_model(rt.settings.content_dir)
-        except ContentError as exc:  # the rules still catch what they know: keep collecting
-            log.warning("opinion model unusable (%s: %s): classifying by the rules alone",
-                        exc.where, exc.message)
-    rows = []
-    originals: dict[str, str] = {}
-    for c in comments:
-        text, redacted = redact(c.text)
-        fired, probability = None, None
-        if c.is_own:
-            klass, labels, reply_required = "chatter", ["own_reply"], False
-        else:
-            opinion = classify(c.text, rules, account.lang, model)
-            klass, labels, reply_required = (opinion.klass, list(opinion.labels),
-                                             opinion.needs_reply)
-            fired, probability = opinion.fired, opinion.probability
-        originals[c.remote_id] = c.text
-        rows.append({
-            "account": account.name, "remote_id": c.remote_id,
-            "post_id": posts.get(c.post_remote_id), "in_reply_to_remote_id":
-            c.in_reply_to_remote_id, "author": redact(c.author, True)[0][:200], "text": text,
-            "url": c.url,
-            "created_at": c.created_at, "fetched_at": now, "class": klass, "labels": labels,
-            "is_own": c.is_own, "reply_required": reply_required, "replied_at": None,
-            "redacted": redacted, "alert_attempts": 0,
-            "alert_due_at": now if alerting and klass == "emergency" and not c.is_own else None,
-            "fired": fired, "emergency_probability": probability,
-        })
-    newest: dict[str, str] = {}  # post remote id -> its newest comment here
-    for c in comments:
-        top = newest.get(c.post_remote_id)
-        if top is None or _id_key(c.remote_id) > _id_key(top):
-            newest[c.post_remote_id] = c.remote_id
-    table = SQLModel.metadata.tables["comments"]
-    emergencies: list[Comment] = []
-    with rt.db.session() as s:
-        if rows:
-            existing = set(s.execute(select(col(Comment.remote_id)).where(
-                col(Comment.account) == account.name,
-                col(Comment.remote_id).in_([r["remote_id"] for r in rows]))).scalars())
-            new = [r for r in rows if r["remote_id"] not in existing]
-            summary.comments_stored += insert_ignore(s, table, new, ["account", "remote_id"])
-            # a reply the account made on the platform itself answers the comment it replies to
-            answered = [(r["in_reply_to_remote_id"], r["created_at"]) for r in rows
-                        if r["is_own"] and r["in_reply_to_remote_id"]]
-            for target, at in answered:
-                n = s.execute(update(Comment).where(
-                    col(Comment.account) == account.name, col(Comment.remote_id) == target,
-                    col(Comment.replied_at).is_(None)).values(replied_at=at)).rowcount
-                summary.replies_detected += int(n or 0)
-            newest_all = max((r["remote_id"] for r in rows), key=_id_key)
-            since = s.execute(select(col(Account.comments_since_id)).where(
-                col(Account.name) == account.name)).scalar()
-            if since is None or _id_key(newest_all) > _id_key(since):
-                s.execute(update(Account).where(col(Account.name) == account.name)
-                          .values(comments_since_id=newest_all))
-            emergencies = list(s.execute(select(Comment).where(
-                col(Comment.account) == account.name, col(Comment.opinion_class) == "emergency",
-                col(Comment.remote_id).in_([r["remote_id"] for r in new]))).scalars().all())
-            notify.emergencies(s, rt, emergencies, now)
-        for p in owed:
-            top = newest.get(p.remote_id)
-            if top is not None and (p.cursor is None or _id_key(top) > _id_key(p.cursor)):
-                s.execute(update(Post).where(col(Post.id) == p.post_id)
-                          .values(comments_cursor=top))
-            # settled, unless a sweep saw the count change again meanwhile: then still owed
-            s.execute(update(Post).where(col(Post.id) == p.post_id,
-                                         col(Post.comments_due) == p.due)
-                      .values(comments_due=None))
-        s.commit()
-    for comment in emergencies:
-        assert comment.id is not None
-        summary.emergencies.append(comment.id)
-        if comment.alert_due_at is not None:
-            _remember_original(rt, comment.id, originals.get(comment.remote_id, ""))
-        log.warning("EMERGENCY comment %s on %s (post %s): someone may be in danger; "
-                    "see `outreach opinions --class emergency`", comment.id, account.name,
-                    comment.post_id)
-
-
-def _id_key(remote_id: str) -> tuple[int, str]:
-    return (int(remote_id), "") if remote_id.isdigit() else (0, remote_id)
-
-
-# --- emergency alerts: after the sweep, oldest first, each once ------------------------------
-
-ALERT_TIMEOUT = 30  # seconds the alert command may take
-ALERT_LEASE = timedelta(seconds=ALERT_TIMEOUT * 3)  # a claim outlives the command it covers
-ALERT_MAX_ATTEMPTS = 5
-_ORIGINALS_KEPT = 1000
-
-# The original (unredacted) text of an emergency, kept in this process's memory only until
-# its alert is delivered: a responder may need the phone number or the place, and it is
-# never stored or logged. An alert delivered by another process (or after a restart) carries
-# the redacted text instead.
-_originals: OrderedDict[tuple[str, int], str] = OrderedDict()
-_originals_lock = threading.Lock()
-
-
-def _remember_original(rt: Any, comment_id: int, text: str) -> None:
-    with _originals_lock:
-        _originals[(rt.db.url, comment_id)] = text
-        while len(_originals) > _ORIGINALS_KEPT:
-            _originals.popitem(last=False)
-
-
-def _take_original(rt: Any, comment_id: int, *, forget: bool) -> str | None:
-    with _originals_lock:
-        if forget:
-            return _originals.pop((rt.db.url, comment_id), None)
-        return _originals.get((rt.db.url, comment_id))
-
-
-@dataclass
-class AlertSummary:
-    sent: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-
-
-def deliver_alerts(rt: Any, *, limit: int = 100) -> AlertSummary:
-    """Run ``[opinions] alert_command`` for every owed emergency alert, oldest first.
-
-    Each alert is claimed first with one conditional UPDATE (a lease, so two daemons never
-    run the same one), the command runs, then the alert is marked delivered. Delivery is
-    at least once: a process that dies after the command ran and before the mark leaves
-    the claim to expire, and the alert is sent again — a duplicate page is better than a
-    lost emergency; the payload's ``id`` lets a receiver drop the repeat. A command that
-    fails is tried again on later passes, with backoff, ``ALERT_MAX_ATTEMPTS`` times.
-    """
-    summary = AlertSummary()
-    command = rt.settings.opinions.alert_command.strip()
-    if not command:
-        return summary
-    now = rt.clock()
-    owed = (col(Comment.alert_due_at).is_not(None), col(Comment.alerted_at).is_(None),
-            col(Comment.alert_attempts) < ALERT_MAX_ATTEMPTS)
-    with rt.db.reader() as s:
-        due = s.execute(select(col(Comment.id)).where(
-            *owed, or_(col(Comment.alert_lease_until).is_(None),
-                       col(Comment.alert_lease_until) < now))
-            .order_by(col(Comment.alert_due_at), col(Comment.created_at), col(Comment.id))
-            .limit(limit)).scalars().all()
-    for comment_id in due:
-        now = rt.clock()
-        with rt.db.session() as s:
-            claimed = s.execute(update(Comment).where(
-                col(Comment.id) == comment_id, *owed,
-                or_(col(Comment.alert_lease_until).is_(None),
-                    col(Comment.alert_lease_until) < now))
-                .values(alert_lease_until=now + ALERT_LEASE,
-                        alert_attempts=col(Comment.alert_attempts) + 1)).rowcount
-            comment = s.get(Comment, comment_id) if claimed == 1 else None
-            s.commit()
-        if comment is None:  # another process has it, or it was delivered meanwhile
-            continue
-        delivered = _run_alert(command, comment,
-                               _take_original(rt, comment_id, forget=False))
-        done = rt.clock()
-        with rt.db.session() as s:
-            if delivered:
-                s.execute(update(Comment).where(col(Comment.id) == comment_id)
-                          .values(alerted_at=done, alert_lease_until=None))
-            else:
-                wait = timedelta(seconds=min(30 * 2 ** (comment.alert_attempts - 1), 900))
-                s.execute(update(Comment).where(col(Comment.id) == comment_id)
-                          .values(alert_lease_until=done + wait))
-            s.commit()
-        if delivered:
-            _take_original(rt, comment_id, forget=True)
-            summary.sent.append(comment_id)
-        else:
-            summary.failed.append(comment_id)
-            if comment.alert_attempts >= ALERT_MAX_ATTEMPTS:
-                log.error("alert for comment %s gave up after %s attempts; see `outreach "
-                          "opinions --class emergency`", comment_id, comment.alert_attempts)
-    return summary
-
-
-def _run_alert(command: str, comment: Comment, original_text: str | None) -> bool:
-    """Run the alert command with the comment as JSON on stdin; True when it exited 0."""
-    import shlex
-    import subprocess
-
-    payload = {
-        "id": comment.id, "account": comment.account, "post_id": comment.post_id,
-        "class": comment.opinion_class, "labels": comment.labels or [],
-        "created_at": comment.created_at.isoformat() if comment.created_at else None,
-        "author": comment.author, "url": comment.url,
-        "text": original_text if original_text is not None else comment.text,
-        "text_redacted": original_text is None and comment.redacted,
-    }
-    try:
-        proc = subprocess.run(shlex.split(command), input=json.dumps(payload, ensure_ascii=False),
-                              text=True, capture_output=True, timeout=ALERT_TIMEOUT, check=False)
-    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-        log.error("alert_command failed for comment %s: %s", comment.id, type(exc).__name__)
-        return False
-    if proc.returncode != 0:
-        log.error("alert_command exited %s for comment %s", proc.returncode, comment.id)
-        return False
-    return True
-
-
-def forget_old_texts(rt: Any, now: datetime) -> int:
-    """``[opinions] keep_days``: old comment texts are deleted; the rows (and counts) stay."""
-    cutoff = now - timedelta(days=rt.settings.opinions.keep_days)
-    with rt.db.session() as s:
-        n = s.execute(update(Comment).where(col(Comment.created_at) < cutoff,
-                                            col(Comment.text).is_not(None))
-                      .values(text=None)).rowcount
-        s.commit()
-    return int(n or 0)

@@ -29,21 +29,31 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from rich.live import Live
 from sqlalchemy import or_, select
 from sqlmodel import col
 
 from outreach import notify
 from outreach.actions.accounts import sync_accounts
+from outreach.alerts import deliver_alerts
 from outreach.cli import output
-from outreach.collector import collect, collect_comments, deliver_alerts
+from outreach.collector import collect, collect_comments
 from outreach.errors import ConfigError
+from outreach.health import describe_held, held_posts
 from outreach.publish.publisher import Publisher
-from outreach.schedule.planner import materialise
-from outreach.store.models import DaemonHeartbeat, Post
+from outreach.schedule.materialise import materialise
+from outreach.schedule.plan import plan_rows
+from outreach.states import AccountState, PostKind, PostStatus
+from outreach.store.models import Account, DaemonHeartbeat, Post
+from outreach.workers import Worker
+
+if TYPE_CHECKING:
+    from outreach.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +76,11 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False,
+def run_daemon(rt: Runtime, *, once: bool = False, dry_run: bool = False,
                stop: threading.Event | None = None) -> int:
     if dry_run:
         return _dry_run(rt)
     sync_accounts(rt)
-    from outreach.store.models import Account
-
     with rt.db.reader() as s:
         states = dict(s.execute(select(col(Account.name), col(Account.state))).all())
     for acc in rt.settings.accounts.values():
@@ -83,7 +91,7 @@ def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False,
             continue
         if not configured:
             output.warn(f"account {acc.name} is unconfigured (no token): skipped")
-        elif states.get(acc.name) == "needs_reauth":
+        elif states.get(acc.name) == AccountState.NEEDS_REAUTH:
             output.warn(f"account {acc.name} needs re-authorisation: its posts wait (run "
                         "`outreach accounts check` once the token is renewed)")
     problems = rt.library.errors
@@ -95,7 +103,7 @@ def run_daemon(rt: Any, *, once: bool = False, dry_run: bool = False,
     return Daemon(rt, stop=stop).serve()
 
 
-def _once(rt: Any) -> int:
+def _once(rt: Runtime) -> int:
     now = rt.clock()
     materialise(rt, now)
     summary = Publisher(rt).run_due(now)
@@ -104,8 +112,6 @@ def _once(rt: Any) -> int:
     deliver_alerts(rt)
     notify.run_once(rt)
     parts = [f"{n} {k}" for k, n in sorted(summary.counts.items())]
-    from outreach.health import describe_held, held_posts
-
     held = held_posts(rt, rt.clock())  # due, but waiting: say for what
     if held:
         parts.append("held: " + describe_held(held))
@@ -124,13 +130,11 @@ def _once(rt: Any) -> int:
     return 0
 
 
-def _dry_run(rt: Any) -> int:
-    from outreach.schedule.plan import plan_rows
-
+def _dry_run(rt: Runtime) -> int:
     now = rt.clock()
     with rt.db.reader() as s:
         due = s.execute(select(Post).where(
-            col(Post.status).in_(("queued", "unconfirmed", "publishing")),
+            col(Post.status).in_((PostStatus.QUEUED, PostStatus.UNCONFIRMED, PostStatus.PUBLISHING)),
             col(Post.not_before) <= now,
         ).order_by(col(Post.not_before))).scalars().all()
 
@@ -139,7 +143,7 @@ def _dry_run(rt: Any) -> int:
         return acc.timezone if acc else rt.settings.timezone
 
     for p in due:
-        verb = "would publish" if p.status == "queued" else "would reconcile"
+        verb = "would publish" if p.status == PostStatus.QUEUED else "would reconcile"
         output.out.print(f"{verb} post {p.id} on {p.account} "
                          f"({output.local(p.scheduled_at, zone(p.account))}): "
                          f"{output.safe(output.shorten(p.text, 70))}")
@@ -158,72 +162,8 @@ def _dry_run(rt: Any) -> int:
 STOP_GRACE = 5.0  # seconds the lanes get to record what their cancelled calls did
 
 
-class Worker:
-    """One daemon thread that runs the jobs handed to it one at a time, in order. A job
-    already waiting is not queued twice (the next run does whatever is due then), and the
-    thread never holds the process up once the daemon stops."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._cond = threading.Condition()
-        self._pending: dict[str, Callable[[], None]] = {}
-        self._busy = False
-        self._closed = False
-        self._thread: threading.Thread | None = None
-
-    def submit(self, key: str, job: Callable[[], None]) -> bool:
-        """Queue ``job`` unless one under ``key`` is already waiting; False if not queued."""
-        with self._cond:
-            if self._closed or key in self._pending:
-                return False
-            self._pending[key] = job
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-                self._thread.start()
-            self._cond.notify()
-            return True
-
-    @property
-    def idle(self) -> bool:
-        with self._cond:
-            return not self._busy and not self._pending
-
-    def close(self) -> None:
-        """Run nothing more; the job in hand finishes (or is abandoned at exit)."""
-        with self._cond:
-            self._closed = True
-            self._pending.clear()
-            self._cond.notify()
-
-    def join(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the job in hand; True when the thread ended."""
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(max(timeout, 0))
-        return not thread.is_alive()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    return
-                key = next(iter(self._pending))
-                job = self._pending.pop(key)
-                self._busy = True
-            try:
-                job()
-            except Exception:  # a job reports its own failures; this keeps the worker alive
-                log.exception("%s: %s failed", self.name, key)
-            finally:
-                with self._cond:
-                    self._busy = False
-
-
 class Daemon:
-    def __init__(self, rt: Any, *, stop: threading.Event | None = None) -> None:
+    def __init__(self, rt: Runtime, *, stop: threading.Event | None = None) -> None:
         self.rt = rt
         self.id = f"{socket.gethostname()}:{os.getpid()}"
         self._signals_installed = stop is not None
@@ -293,10 +233,10 @@ class Daemon:
         late = now - timedelta(minutes=self.rt.settings.policy.catch_up_minutes)
         with self.rt.db.reader() as s:
             names = set(s.execute(select(col(Post.account)).where(or_(
-                (col(Post.status) == "queued") & (col(Post.not_before) <= now),
-                (col(Post.status) == "queued") & (col(Post.kind) == "slot")
+                (col(Post.status) == PostStatus.QUEUED) & (col(Post.not_before) <= now),
+                (col(Post.status) == PostStatus.QUEUED) & (col(Post.kind) == PostKind.SLOT)
                 & (col(Post.scheduled_at) < late),
-                col(Post.status).in_(("publishing", "unconfirmed"))
+                col(Post.status).in_((PostStatus.PUBLISHING, PostStatus.UNCONFIRMED))
                 & or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now),
             )).distinct()).scalars())
         return [a for a in self.rt.settings.accounts if a in names]
@@ -314,7 +254,7 @@ class Daemon:
             return
         with self._lock:
             self._lane_errors.pop(account, None)
-            self._published += summary.counts.get("published", 0)
+            self._published += summary.counts.get(PostStatus.PUBLISHED, 0)
         for outcome, n in summary.counts.items():
             log.info("%s: %s %s", account, n, outcome)
 
@@ -352,9 +292,6 @@ class Daemon:
             log.exception("alert delivery failed")
 
     def serve(self) -> int:
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         logging.getLogger("outreach").setLevel(logging.INFO)
         if not logging.getLogger().handlers:
             logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -404,7 +341,7 @@ class Daemon:
     def _workers(self) -> list[Worker]:
         return [w for w, _ in list(self._lanes.values())] + [self.sweeps, self.alerts]
 
-    def _stop(self, scheduler: Any) -> None:
+    def _stop(self, scheduler: BackgroundScheduler) -> None:
         """Within seconds, whatever a request is doing: no new jobs, requests in flight
         cancelled, a short grace for the lanes to record outcomes, then every claim still
         held goes back for reconciliation."""
@@ -426,9 +363,7 @@ class Daemon:
         self.heartbeat(stopped=True)
         log.info("daemon %s stopped", self.id)
 
-    def _live(self) -> Any:
-        from rich.live import Live
-
+    def _live(self) -> Live:
         live = Live(self._status_text(), console=output.out, refresh_per_second=1,
                     transient=True)
         live.start()
@@ -437,7 +372,7 @@ class Daemon:
     def _status_text(self) -> str:
         with self.rt.db.reader() as s:
             nxt = s.execute(select(col(Post.scheduled_at), col(Post.account)).where(
-                col(Post.status) == "queued").order_by(col(Post.not_before)).limit(1)).first()
+                col(Post.status) == PostStatus.QUEUED).order_by(col(Post.not_before)).limit(1)).first()
         when = (f"next: {output.local(nxt[0], self.rt.settings.account(nxt[1]).timezone)} "
                 f"on {nxt[1]}") if nxt else "nothing queued"
         err = f"  [red]last error: {output.safe(self._last_error)}[/]" if self._last_error else ""

@@ -24,7 +24,7 @@ from outreach.config.load import load_settings
 from outreach.library.starter import write_starter
 from outreach.publish.publisher import Publisher
 from outreach.runtime import Runtime
-from outreach.schedule.planner import materialise
+from outreach.schedule.materialise import materialise
 from outreach.store.models import AccountMetric, Post, PostMetric
 
 STEP = timedelta(minutes=30)

@@ -21,7 +21,8 @@ from outreach.errors import (
     RateLimited,
     TransientError,
 )
-from outreach.schedule.planner import pause_intervals, paused_at, slot_times
+from outreach.schedule.history import pause_intervals
+from outreach.schedule.planner import paused_at, slot_times
 from outreach.store.audit import audit
 from outreach.store.models import Account, Comment, DaemonHeartbeat, Pause, Post
 from outreach.times import show_local

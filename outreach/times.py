@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from outreach.errors import InputError
+from outreach.schedule.cron import local_to_utc
 
 
 def utcnow() -> datetime:
@@ -92,8 +93,6 @@ def _parse_when(text: str, zone: ZoneInfo, now: datetime, what: str) -> datetime
             f"{what}: cannot read {text!r} as a time (use ISO 8601 such as 2027-03-01T08:00, "
             "'now', '+2h' or 'tomorrow 08:00')") from None
     if value.tzinfo is None:
-        from outreach.schedule.cron import local_to_utc
-
         return local_to_utc(value, zone)
     return value.astimezone(UTC)
 
@@ -106,8 +105,6 @@ def _clock(h: str, m: str, what: str, text: str) -> time:
 
 
 def _local(day: date, clock: time, zone: ZoneInfo) -> datetime:
-    from outreach.schedule.cron import local_to_utc
-
     return local_to_utc(datetime.combine(day, clock), zone)
 
 

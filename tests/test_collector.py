@@ -14,9 +14,10 @@ from outreach.actions.accounts import sync_accounts
 from outreach.actions.opinions import mark_replied, reply
 from outreach.actions.posts import add_post
 from outreach.actions.queries.opinions import list_opinions
-from outreach.collector import collect, collect_comments, deliver_alerts
+from outreach.alerts import deliver_alerts
+from outreach.collector import collect, collect_comments
 from outreach.publish.publisher import Publisher
-from outreach.store.models import AccountMetric, Comment, PostMetric
+from outreach.store.models import Account, AccountMetric, AuditLog, Comment, PostMetric
 from tests.conftest import local_config
 
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
@@ -291,3 +292,20 @@ def test_no_comment_is_lost_when_posts_are_polled_at_different_rates(rt, clock):
     assert len(counts) == 6 and all(c.comments for c in counts.values())
     assert {posts[r]: c.comments for r, c in counts.items()} == {
         posts[r]: stored.get(posts[r], 0) for r in counts}
+
+
+def test_an_auth_error_in_a_sweep_holds_the_account_audited(rt, clock):
+    """The sweep's auth error changes the account as the publisher's does: state, audit."""
+    publish(rt, 1)
+    rt.client("pingan-local").platform_db.add_fault("fetch_counts", "auth")
+    summary = collect(rt, force=True)
+    assert summary.skipped["pingan-local"].startswith("needs re-authorisation")
+    with rt.db.reader() as s:
+        account = s.execute(select(Account).where(col(Account.name) == "pingan-local")
+                            ).scalars().one()
+        actions = s.execute(select(col(AuditLog.actor), col(AuditLog.action)).where(
+            col(AuditLog.account) == "pingan-local",
+            col(AuditLog.action).like("account_%"))).all()
+    assert account.state == "needs_reauth" and account.last_error.startswith("auth: ")
+    assert actions == [("collector", "account_needs_reauth")]
+    assert collect(rt, force=True).skipped == {"pingan-local": "needs re-authorisation"}

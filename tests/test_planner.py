@@ -10,10 +10,13 @@ from sqlmodel import col
 from outreach.actions.accounts import sync_accounts
 from outreach.actions.tips import approve_tips
 from outreach.publish.publisher import Publisher
+from outreach.schedule.history import approved_tips, load_history
+from outreach.schedule.materialise import materialise
 from outreach.schedule.plan import plan_rows
-from outreach.schedule.planner import Draw, History, Miss, draw, materialise, plan_slots, slot_times
+from outreach.schedule.planner import Draw, History, Miss, plan_slots, slot_times
 from outreach.store.models import Post
 from tests.conftest import local_config
+from tests.planner_oracle import draw
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -52,8 +55,6 @@ def test_cooldown_is_never_violated_and_variants_rotate(runtime_factory, clock):
     slots = slot_times(acc, rt.settings.policy, start, start + timedelta(days=20))
     history = History()
     with rt.db.reader() as s:
-        from outreach.schedule.planner import approved_tips
-
         approved = approved_tips(s, rt.library, rt.settings.policy)
     results = plan_slots(slots, acc, rt.library, client, history, rt.settings.policy, approved)
     last: dict[str, tuple[datetime, str]] = {}
@@ -122,6 +123,9 @@ def test_unapproved_tips_are_never_drawn(runtime_factory):
                       datetime(2027, 3, 2, tzinfo=UTC))[0]
     result = draw(slot, acc, rt.library, rt.client(acc), History(), rt.settings.policy, set())
     assert isinstance(result, Miss)
+    [(_, planned)] = plan_slots([slot], acc, rt.library, rt.client(acc), History(),
+                                rt.settings.policy, set())
+    assert isinstance(planned, Miss)
 
 
 def test_plan_equals_run(runtime_factory, clock):
@@ -277,7 +281,6 @@ def test_history_since_answers_like_the_whole_history(runtime_factory):
     history, including two uses at the same instant."""
     import random
 
-    from outreach.schedule.planner import load_history
     from outreach.store.models import Post
 
     rt = runtime_factory(local_config())
@@ -320,12 +323,9 @@ def test_history_since_answers_like_the_whole_history(runtime_factory):
     assert part.next_variant("tip-tie", base, 3) == 0  # after variant 2, not after variant 0
 
 
-def test_plan_over_forked_processes_equals_plan_in_one(runtime_factory, clock, monkeypatch):
-    """Many accounts are planned on several cores: the rows are the same, in the same order."""
-    import os
-
-    import outreach.schedule.plan
-
+def test_plan_of_many_accounts_is_in_time_order(runtime_factory, clock):
+    """Many accounts are planned together: every account's rows, in time order, and the
+    same rows each time."""
     config = local_config(slots='{ cron = "0 8,20 * * *" }', cooldown_days=3)
     variables = next(line for line in config.splitlines() if line.startswith("vars ="))
     extra = "".join(
@@ -340,20 +340,7 @@ def test_plan_over_forked_processes_equals_plan_in_one(runtime_factory, clock, m
     materialise(rt, clock())
     Publisher(rt, worker="test").run_due(clock() + timedelta(hours=12))
     in_one = plan_rows(rt, days=10)
-
-    forks = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
-    monkeypatch.setattr(outreach.schedule.plan, "FORK_FROM", 1)
-    monkeypatch.setattr(outreach.schedule.plan, "workers_available", lambda: 3)
-    forked = plan_rows(rt, days=10)
-    assert len(forks) == 2
     assert {r["account"] for r in in_one} == {"pingan-local"} | {f"station-{i}" for i in range(4)}
     assert any(r["status"] == "planned" for r in in_one)
-    assert forked == in_one
+    assert in_one == sorted(in_one, key=lambda r: (r["scheduled_at"], r["account"]))
+    assert plan_rows(rt, days=10) == in_one

@@ -11,7 +11,7 @@ from outreach.actions.posts import add_post
 from outreach.actions.tips import approve_tips
 from outreach.clients.local import LocalPlatform
 from outreach.publish.publisher import Publisher
-from outreach.schedule.planner import materialise
+from outreach.schedule.materialise import materialise
 from outreach.store.models import Account, Post
 from tests.conftest import local_config
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from outreach.actions.posts import NewPost, insert_post, prepare_post
 from outreach.errors import ContentError, InputError
-from outreach.schedule.planner import approved_tips
+from outreach.schedule.history import approved_tips
 from outreach.store.audit import audit
 from outreach.store.models import Post
 from outreach.times import check_not_past, parse_when

@@ -19,13 +19,8 @@ from outreach.errors import ContentError, InputError, NotFound, StateError
 from outreach.library.texts import control_character, render_tip, text_problems, wrap_text
 from outreach.opinions.inbox import MAX_ID
 from outreach.publish.publisher import Publisher, worker_id
-from outreach.schedule.planner import (
-    USED_STATUSES,
-    approved_tips,
-    in_quiet_hours,
-    load_history,
-    new_key,
-)
+from outreach.schedule.history import approved_tips, load_history
+from outreach.schedule.planner import USED_STATUSES, in_quiet_hours, new_key
 from outreach.states import PostKind, PostStatus
 from outreach.store.audit import audit
 from outreach.store.models import AuditLog, Post

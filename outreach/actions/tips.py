@@ -11,7 +11,7 @@ from sqlmodel import col
 from outreach.errors import ContentError, InputError, StateError
 from outreach.library.model import TipDef, category_matches
 from outreach.library.texts import render_tip, text_problems
-from outreach.schedule.planner import approved_tips
+from outreach.schedule.history import approved_tips
 from outreach.store.audit import audit
 from outreach.store.models import Approval
 

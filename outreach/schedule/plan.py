@@ -1,7 +1,7 @@
 """`outreach plan`: what will be published, by the same code the daemon runs.
 
 Rows already materialised are shown as they are; slots further ahead are drawn
-in memory with ``planner.plan_slots`` from the same history, in the same order,
+in memory with ``planner.plan_slots`` (the daemon's draw) from the same history, in the same order,
 so the preview is what ``run`` will publish unless someone changes the library,
 the approvals or the queue in between.
 """
@@ -9,53 +9,50 @@ the approvals or the queue in between.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlmodel import col
 
 from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError
-from outreach.schedule.parallel import map_forked, split, workers_available
-from outreach.schedule.planner import (
-    Draw,
+from outreach.library.model import Library
+from outreach.library.texts import render_tip
+from outreach.schedule.history import (
     approved_tips,
     load_history,
     pause_intervals,
-    paused_at,
-    plan_slots,
     schedule_changes,
-    slot_times,
     window_start,
 )
+from outreach.schedule.planner import Draw, paused_at, plan_slots, slot_times
+from outreach.states import PostKind, PostStatus
 from outreach.store.models import Post
 
-PLAN_STATUSES = ("draft", "queued", "publishing", "unconfirmed", "missed")
-FORK_FROM = 8  # accounts; fewer are planned faster than a fork starts
+if TYPE_CHECKING:
+    from outreach.runtime import Runtime
+
+PLAN_STATUSES = (PostStatus.DRAFT, PostStatus.QUEUED, PostStatus.PUBLISHING,
+                 PostStatus.UNCONFIRMED, PostStatus.MISSED)
 
 
-def plan_rows(rt: Any, *, days: int, account: str | None = None,
+def plan_rows(rt: Runtime, *, days: int, account: str | None = None,
               ahead: timedelta | None = None) -> list[dict[str, Any]]:
-    """Every post and planned slot of the next ``days`` days (or ``ahead``), in time order.
-
-    Accounts are planned independently, so many of them are spread over the cores."""
+    """Every post and planned slot of the next ``days`` days (or ``ahead``), in time order."""
     now = rt.clock()
     end = now + (ahead if ahead is not None else timedelta(days=days))
     accounts = ([rt.settings.account(account)] if account
                 else list(rt.settings.accounts.values()))
     if not accounts:
         return []
-    with rt.db.reader() as s:  # the library is loaded here, once, before any fork
+    with rt.db.reader() as s:
         approved = approved_tips(s, rt.library, rt.settings.policy)
-    parts = map_forked(lambda chunk: _plan_accounts(rt, chunk, now, end, approved),
-                       split(accounts, workers_available() if len(accounts) >= FORK_FROM else 1),
-                       after_fork=rt.after_fork)
-    rows = [row for part in parts for row in part]
+    rows = _plan_accounts(rt, accounts, now, end, approved)
     rows.sort(key=lambda r: (r["scheduled_at"], r["account"]))
     return rows
 
 
-def _plan_accounts(rt: Any, accounts: list[AccountSettings], now: datetime, end: datetime,
+def _plan_accounts(rt: Runtime, accounts: list[AccountSettings], now: datetime, end: datetime,
                    approved: set[str] | None) -> list[dict[str, Any]]:
     policy = rt.settings.policy
     rows: list[dict[str, Any]] = []
@@ -64,7 +61,7 @@ def _plan_accounts(rt: Any, accounts: list[AccountSettings], now: datetime, end:
             posts = s.execute(select(Post).where(
                 col(Post.account) == acc.name, col(Post.status).in_(PLAN_STATUSES),
                 col(Post.scheduled_at) < end,
-                (col(Post.scheduled_at) >= now) | (col(Post.status) != "missed"),
+                (col(Post.scheduled_at) >= now) | (col(Post.status) != PostStatus.MISSED),
             ).order_by(col(Post.scheduled_at), col(Post.id))).scalars().all()
             # the same window the daemon materialises: late slots inside catch_up_minutes
             # are still published, older ones are missed
@@ -75,7 +72,7 @@ def _plan_accounts(rt: Any, accounts: list[AccountSettings], now: datetime, end:
             for p in posts:
                 if p.id in removed:
                     rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
-                                     "cancelled", removed[p.id], p.id))
+                                     PostStatus.CANCELLED, removed[p.id], p.id))
                     continue
                 hold = tip_hold(rt.library, p, approved, acc, now)
                 if hold is not None:
@@ -104,16 +101,16 @@ def _plan_accounts(rt: Any, accounts: list[AccountSettings], now: datetime, end:
                                      result.text, "paused" if open_pause else "planned", None,
                                      None))
                 else:
-                    rows.append(_row(acc.name, slot.at, None, slot.label, "", "missed",
+                    rows.append(_row(acc.name, slot.at, None, slot.label, "", PostStatus.MISSED,
                                      result.reason, None))
     return rows
 
 
-def tip_hold(lib: Any, post: Post, approved: set[str] | None, account: AccountSettings,
+def tip_hold(lib: Library, post: Post, approved: set[str] | None, account: AccountSettings,
              now: datetime) -> str | None:
     """Why the publisher will not send a queued tip post as it stands (the same test as its
     check just before publishing), or None."""
-    if post.tip_id is None or post.status != "queued":
+    if post.tip_id is None or post.status != PostStatus.QUEUED:
         return None
     tip = lib.tips.get(post.tip_id)
     if tip is None:
@@ -126,21 +123,19 @@ def tip_hold(lib: Any, post: Post, approved: set[str] | None, account: AccountSe
         why = f"the tip expired on {tip.valid_until}"
     else:
         return None
-    return why + ("; another tip is drawn when due" if post.kind == "slot"
+    return why + ("; another tip is drawn when due" if post.kind == PostKind.SLOT
                   else "; it fails when due")
 
 
-def changed_tip_posts(rt: Any) -> list[tuple[Post, str]]:
+def changed_tip_posts(rt: Runtime) -> list[tuple[Post, str]]:
     """Queued and draft tip posts whose text is no longer what their tip renders to, with
     what will become of each (for `content check`)."""
-    from outreach.library.texts import render_tip
-
     lib = rt.library
     out: list[tuple[Post, str]] = []
     with rt.db.reader() as s:
         approved = approved_tips(s, lib, rt.settings.policy)
         posts = s.execute(select(Post).where(
-            col(Post.status).in_(("queued", "draft")), col(Post.tip_id).is_not(None),
+            col(Post.status).in_((PostStatus.QUEUED, PostStatus.DRAFT)), col(Post.tip_id).is_not(None),
         ).order_by(col(Post.scheduled_at), col(Post.id))).scalars().all()
     now = rt.clock()
     for post in posts:

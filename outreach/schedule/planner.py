@@ -1,10 +1,10 @@
-"""Slots → posts: when an account posts, and which tip it draws.
+"""Slots → draws: when an account posts, and which tip it draws. Pure.
 
-The functions at the top are pure (config, library, history, time window in;
-slots and draws out), so ``outreach plan`` and the daemon run the same code and
-what plan shows is what run publishes. ``materialise`` at the bottom is the one
-place that writes: it turns due and upcoming slots into ``posts`` rows with
-``INSERT … ON CONFLICT DO NOTHING`` on the slot key.
+Config, library, history and a time window in; slots and draws out. Nothing here
+reads or writes the database: the caller loads the history, approvals and pauses
+(``schedule/history.py``) and writes rows (``schedule/materialise.py``). The daemon,
+``outreach plan`` and the publisher's redraw all draw with ``plan_slots``, so what
+plan shows is what run publishes.
 
 Draw order: campaign weight, then least recently used on this account, then a
 deterministic tie-break from the slot key.
@@ -21,20 +21,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from sqlalchemy import and_, func, or_, select, union_all, update
-from sqlmodel import SQLModel, col
 
 from outreach.config.settings import AccountSettings, Policy
 from outreach.errors import ContentError
 from outreach.library.model import Library, TipDef
 from outreach.library.texts import render_tip, text_problems
 from outreach.schedule.cron import fire_times
-from outreach.store.models import Approval, Pause, Post
+from outreach.states import PostStatus
 
-USED_STATUSES = ("queued", "publishing", "unconfirmed", "published", "retracted")
-MAX_LOOKBACK = timedelta(days=7)
+USED_STATUSES: tuple[PostStatus, ...] = (
+    PostStatus.QUEUED, PostStatus.PUBLISHING, PostStatus.UNCONFIRMED, PostStatus.PUBLISHED,
+    PostStatus.RETRACTED)  # a use of the tip: counts for cooldown and rotation
 
 
 @dataclass(frozen=True)
@@ -146,49 +143,6 @@ def approved_in_lang(lib: Library, account: AccountSettings,
             yield tip
 
 
-def eligible_tips(lib: Library, account: AccountSettings, slot: SlotTime, day: date,
-                  approved: set[str] | None) -> list[TipDef]:
-    """Tips a slot may draw, before cooldown and rendering."""
-    out = []
-    codes = lib.matching_categories(slot.categories)
-    for tip in approved_in_lang(lib, account, approved):
-        if codes is not None and tip.category not in codes:
-            continue
-        if not tip.in_season(day) or tip.expired(day):
-            continue
-        out.append(tip)
-    return out
-
-
-def draw(slot: SlotTime, account: AccountSettings, lib: Library, client: Any,
-         history: History, policy: Policy, approved: set[str] | None) -> Draw | Miss:
-    """Pick the tip (and variant) a slot publishes, or say why none fits."""
-    day = slot.at.astimezone(account.timezone).date()
-    cooldown = timedelta(days=policy.cooldown_days)
-    candidates = [t for t in eligible_tips(lib, account, slot, day, approved)
-                  if not history.used_near(t.id, slot.at, cooldown)]
-
-    ranked = []
-    for tip in candidates:
-        last = history.last_before(tip.id, slot.at)
-        ranked.append((-lib.campaign_weight(tip.category, day),
-                       last.timestamp() if last else float("-inf"), tip))
-    ranked.sort(key=lambda r: (r[0], r[1]))
-
-    ordered: list[TipDef] = []
-    i = 0
-    while i < len(ranked):  # the hash tie-break is computed only where there is a tie
-        j = i + 1
-        while j < len(ranked) and ranked[j][:2] == ranked[i][:2]:
-            j += 1
-        group = [r[2] for r in ranked[i:j]]
-        ordered.extend(sorted(group, key=lambda t: _tie_break(slot.key, t)) if len(group) > 1
-                       else group)
-        i = j
-    return _first_fit(ordered, slot, account, lib, client, history) or Miss(
-        f"exhausted: {slot.label}")
-
-
 def _tie_break(key: str, tip: TipDef) -> str:
     return hashlib.sha256(f"{key}|{tip.id}".encode()).hexdigest()
 
@@ -196,8 +150,9 @@ def _tie_break(key: str, tip: TipDef) -> str:
 class Ranking:
     """One account's drawable tips per category, least recently used first.
 
-    ``draw`` ranks every eligible tip for every slot. Across a run of slots in time order,
-    where each draw becomes the newest use, the same first choice is found by looking only
+    Ranking every eligible tip for every slot (the tests keep that as an oracle) is slow.
+    Across a run of slots in time order, where each draw becomes the newest use, the same
+    first choice is found by looking only
     at the head of each category's list: the drawn tip moves to the end. Tips with a use at
     or after the first slot (posts queued ahead) are kept apart and ranked exactly.
     """
@@ -287,10 +242,13 @@ def _first_fit(tips: Sequence[TipDef], slot: SlotTime, account: AccountSettings,
 def plan_slots(slots: Sequence[SlotTime], account: AccountSettings, lib: Library, client: Any,
                history: History, policy: Policy,
                approved: set[str] | None) -> list[tuple[SlotTime, Draw | Miss]]:
-    """Draw slots in time order, each draw becoming history for the next.
+    """Draw slots in time order, each draw becoming history for the next (``history`` is
+    updated). The one draw: the daemon's materialise, ``outreach plan`` and the publisher's
+    redraw all call it.
 
-    The result is the same as ``draw`` slot by slot (tests compare them); the ranking
-    makes a month for fifty accounts over a thousand tips take well under a second.
+    The result is the same as ranking every tip for every slot, slot by slot (tests compare
+    them); the ranking makes a month for fifty accounts over a thousand tips take well under
+    a second.
     """
     out: list[tuple[SlotTime, Draw | Miss]] = []
     if not slots:
@@ -315,268 +273,15 @@ def plan_slots(slots: Sequence[SlotTime], account: AccountSettings, lib: Library
     return out
 
 
-# --- reading what the database knows ------------------------------------------------
-
-
-def approved_tips(session: Any, lib: Library, policy: Policy) -> set[str] | None:
-    """Tips whose current text carries an approval; None when approval is not required."""
-    if not policy.require_approval:
-        return None
-    rows = session.execute(select(col(Approval.tip_id), col(Approval.text_hash))).all()
-    hashes: dict[str, set[str]] = defaultdict(set)
-    for tip_id, text_hash in rows:
-        hashes[tip_id].add(text_hash)
-    return {t.id for t in lib.tips.values() if t.text_hash in hashes.get(t.id, ())}
-
-
-def load_history(session: Any, account: str, since: datetime | None = None) -> History:
-    """When each tip was used on the account, and with which variant.
-
-    With ``since``: every use from then on and, per tip, only its latest use before it;
-    that is all cooldown, ranking and variant rotation need for slots at or after
-    ``since`` plus the cooldown (a year of history is then a few hundred rows, read from
-    the covering index ``ix_posts_tip_uses``)."""
-    tip_id = col(Post.tip_id)
-    used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
-    variant = func.coalesce(col(Post.variant), 0)
-    used = and_(col(Post.account) == account, tip_id.is_not(None),
-                col(Post.status).in_(USED_STATUSES))
-    query: Any = select(tip_id, used_at, variant).where(used)
-    if since is not None:
-        latest = select(tip_id.label("tip_id"), func.max(used_at).label("at")).where(
-            used, used_at < since).group_by(tip_id).subquery()
-        earlier = select(tip_id, latest.c.at, func.max(variant)).join(
-            latest, and_(tip_id == latest.c.tip_id, used_at == latest.c.at),
-        ).where(used).group_by(tip_id, latest.c.at)  # equal times: the highest variant
-        query = union_all(query.where(used_at >= since), earlier)
-    rows = sorted(((tip_id, at if at.tzinfo is not None else _aware(at), variant)
-                   for tip_id, at, variant in session.connection().execute(query).all()),
-                  key=lambda r: (r[1], r[2]))
-    history = History()
-    for tip_id, at, variant in rows:  # in time order: appending keeps every list sorted
-        history.uses[tip_id].append(at)
-        history.variants[tip_id].append((at, variant))
-    return history
-
-
-def _aware(value: Any) -> datetime:
-    """A value from an aggregate (MAX/MIN), which skips the column type: aware UTC again."""
-    from outreach.store.models import as_utc
-
-    out = as_utc(value)
-    assert out is not None
-    return out
-
-
-def pause_intervals(session: Any, account: str) -> list[tuple[datetime, datetime | None]]:
-    rows = session.execute(
-        select(col(Pause.started_at), col(Pause.ended_at)).where(
-            or_(col(Pause.account).is_(None), col(Pause.account) == account)
-        )
-    ).all()
-    return [(r[0], r[1]) for r in rows]
-
-
 def paused_at(intervals: Iterable[tuple[datetime, datetime | None]], at: datetime) -> bool:
     return any(start <= at and (end is None or at < end) for start, end in intervals)
 
 
-# --- writing: slots become rows --------------------------------------------------------
-
-
-def window_start(session: Any, account: str, now: datetime, policy: Policy) -> datetime:
-    """Where materialising resumes: after the last slot row, or the catch-up window on a
-    first run; never more than a week back, and never before the account first appeared in
-    the config (its ``accounts`` row; an account without one appears now)."""
-    from outreach.store.models import Account
-
-    appeared = session.execute(
-        select(col(Account.created_at)).where(col(Account.name) == account)).scalar()
-    appeared = _aware(appeared) if appeared is not None else now
-    last = session.execute(
-        select(col(Post.scheduled_at)).where(
-            col(Post.account) == account, col(Post.kind) == "slot", col(Post.slot_key).is_not(None),
-        ).order_by(col(Post.scheduled_at).desc()).limit(1)  # ix_posts_account_kind
-    ).scalar()
-    if last is not None:
-        start = last + timedelta(seconds=1)
-    else:
-        start = now - timedelta(minutes=policy.catch_up_minutes)
-    return max(start, now - MAX_LOOKBACK, appeared)
-
-
-def new_key() -> str:
-    return uuid.uuid4().hex
-
-
-def materialise(rt: Any, now: datetime, accounts: Iterable[AccountSettings] | None = None) -> int:
-    """Turn every slot up to ``materialise_hours`` ahead into a ``posts`` row.
-
-    Slots missed while nothing ran (older than ``catch_up_minutes``) and slots that
-    fell in a pause become ``missed`` rows with the reason, so they are reported and
-    never drawn again. Returns how many rows were inserted.
-    """
-    settings = rt.settings
-    policy = settings.policy
-    horizon = now + timedelta(hours=policy.materialise_hours)
-    catch_up = now - timedelta(minutes=policy.catch_up_minutes)
-    inserted = 0
-    db = rt.db
-    for account in accounts if accounts is not None else settings.accounts.values():
-        if not account.slots:
-            with db.session() as session:  # every slot removed: its future posts go too
-                follow_schedule_changes(session, account, policy, now, now, [], rt.library)
-                session.commit()
-            continue
-        with db.session() as session:
-            start = window_start(session, account.name, now, policy)
-            slots = slot_times(account, policy, start, horizon)
-            slots = follow_schedule_changes(session, account, policy, now, start, slots,
-                                            rt.library)
-            if not slots:
-                continue
-            lib = rt.library
-            client = rt.client(account)
-            approved = approved_tips(session, lib, policy)
-            history = load_history(session, account.name, since=slots[0].at - timedelta(
-                days=policy.cooldown_days))
-            pauses = pause_intervals(session, account.name)
-            rows = []
-            for slot in slots:
-                row = {
-                    "account": account.name, "kind": "slot", "slot_key": slot.key,
-                    "scheduled_at": slot.at, "not_before": slot.at, "attempts": 0,
-                    "idempotency_key": new_key(), "created_at": now, "updated_at": now,
-                    "created_by": "planner", "text": "", "status": "missed",
-                    "category": slot.label,
-                }
-                if slot.at < catch_up:
-                    row["last_error"] = (f"late: the daemon was not running within "
-                                         f"{policy.catch_up_minutes} minutes of the slot")
-                elif slot.at <= now and paused_at(pauses, slot.at):
-                    row["last_error"] = "paused"
-                else:
-                    result = draw(slot, account, lib, client, history, policy, approved)
-                    if isinstance(result, Miss):
-                        row["last_error"] = result.reason
-                    else:
-                        history.record(result.tip_id, slot.at, result.variant)
-                        row.update(status="queued", tip_id=result.tip_id,
-                                   variant=result.variant, category=result.category,
-                                   text=result.text)
-                rows.append(row)
-            inserted += _insert_slots(session, rows)
-            session.commit()
-    return inserted
-
-
-# --- the account's slots changed in config ------------------------------------------
-
-SLOT_REMOVED = "slot removed from config"
-SLOT_CHANGED = "slot changed in config"
-
-
-@dataclass(frozen=True)
-class StaleSlot:
-    """A future slot row whose slot the config no longer has."""
-
-    id: int
-    slot_key: str
-    status: str
-    tip_id: str | None
-    scheduled_at: datetime
-    variant: int | None
-    reason: str = SLOT_REMOVED
-
-
-def _slot_instant(key: str) -> datetime:
+def slot_instant(key: str) -> datetime:
+    """The UTC instant a slot key names (see ``slot_key``)."""
     return datetime.strptime(key.rsplit("@", 1)[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def schedule_changes(session: Any, account: AccountSettings, policy: Policy, now: datetime,
-                     start: datetime, lib: Library | None = None,
-                     ) -> tuple[list[SlotTime], list[StaleSlot]]:
-    """What a change of an account's slots (cron lines, categories, zone, quiet hours,
-    blackout dates) means for the rows already materialised ahead: the future rows, not yet
-    claimed, of slots it no longer has (or whose categories no longer fit the row's draw,
-    when ``lib`` is given), and the slots the config has now that lie before ``start``
-    (where materialising resumes) with no live row. Both are empty while the config is
-    unchanged; a slot post keeps its slot when rescheduled, so rows are matched by key."""
-    rows = session.execute(select(
-        col(Post.id), col(Post.slot_key), col(Post.status), col(Post.tip_id),
-        col(Post.scheduled_at), col(Post.variant), col(Post.claimed_by),
-        col(Post.category)).where(
-        col(Post.account) == account.name, col(Post.kind) == "slot",
-        col(Post.scheduled_at) > now, col(Post.slot_key).is_not(None),
-    )).all()
-    stale: list[StaleSlot] = []
-    if rows:
-        instants = [_slot_instant(r.slot_key) for r in rows]
-        expected = {s.key: s for s in slot_times(account, policy, min(min(instants), now),
-                                                 max(instants) + timedelta(seconds=1))}
-        for r in rows:
-            if r.claimed_by is not None or r.status not in ("queued", "missed"):
-                continue
-            slot = expected.get(r.slot_key)
-            reason = (SLOT_REMOVED if slot is None
-                      else None if lib is None or _fits(slot, r, lib) else SLOT_CHANGED)
-            if reason is not None:
-                stale.append(StaleSlot(r.id, r.slot_key, r.status, r.tip_id, r.scheduled_at,
-                                       r.variant, reason))
-    gone = {x.id for x in stale}
-    live = {r.slot_key for r in rows if r.id not in gone}
-    added = [s for s in slot_times(account, policy, now, start) if s.key not in live]
-    return added, stale
-
-
-def _fits(slot: SlotTime, row: Any, lib: Library) -> bool:
-    """Whether a slot row's draw still suits the slot's categories."""
-    if row.status == "missed":  # found nothing for the slot as it was: try again
-        return row.category == slot.label
-    if row.tip_id is None:  # an officer's text replaced the draw: theirs to keep
-        return True
-    tip = lib.tips.get(row.tip_id)
-    codes = lib.matching_categories(slot.categories)
-    return codes is None or (tip.category if tip else row.category) in codes
-
-
-def follow_schedule_changes(session: Any, account: AccountSettings, policy: Policy,
-                            now: datetime, start: datetime, slots: list[SlotTime],
-                            lib: Library | None = None) -> list[SlotTime]:
-    """Cancel the future posts of removed or changed slots (audited) and add the new slots
-    that lie before ``start`` to ``slots`` (in time order), so a config change shows at
-    once."""
-    from outreach.store.audit import audit
-
-    added, stale = schedule_changes(session, account, policy, now, start, lib)
-    for row in stale:
-        n = session.execute(update(Post).where(
-            col(Post.id) == row.id, col(Post.status) == row.status,
-            col(Post.claimed_by).is_(None),
-        ).values(status="cancelled", last_error=row.reason, slot_key=None,
-                 updated_at=now)).rowcount
-        if n == 1:  # the key is freed: a slot put back (or changed) is drawn again
-            audit(session, now, "planner", "queue_cancel", account=account.name,
-                  post_id=row.id, reason=row.reason, detail={"slot": row.slot_key})
-    if stale:
-        session.flush()
-    if not added:
-        return slots
-    return sorted([*added, *slots], key=lambda s: s.at)
-
-
-def _insert_slots(session: Any, rows: list[dict[str, Any]]) -> int:
-    from outreach.store.db import insert_ignore
-
-    table = SQLModel.metadata.tables["posts"]
-    blank: dict[str, Any] = {c.name: None for c in table.columns if c.name != "id"}
-    blank.update(attempts=0, ambiguous=False, catch_up=False)
-    return insert_ignore(session, table, [blank | r for r in rows], "slot_key")
-
-
-def due_filter(now: datetime) -> Any:
-    return and_(col(Post.status) == "queued", col(Post.not_before) <= now)
-
-
-def local_day(at: datetime, zone: ZoneInfo) -> date:
-    return at.astimezone(zone).date()
+def new_key() -> str:
+    """A fresh idempotency key."""
+    return uuid.uuid4().hex

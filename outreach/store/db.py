@@ -244,3 +244,8 @@ def insert_ignore(session: Any, table: Any, rows: list[dict[str, Any]],
                 .returning(table.c[keys[0]]))
         inserted += len(session.execute(stmt).all())
     return inserted
+
+
+def rowcount(result: Any) -> int:
+    """How many rows an UPDATE or DELETE changed (0: its condition no longer held)."""
+    return int(result.rowcount or 0)

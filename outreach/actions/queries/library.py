@@ -12,8 +12,8 @@ from sqlmodel import col
 from outreach.actions.tips import check_category
 from outreach.library.model import TipDef, category_matches
 from outreach.library.texts import text_problems
+from outreach.schedule.history import approved_tips
 from outreach.schedule.plan import changed_tip_posts
-from outreach.schedule.planner import approved_tips
 from outreach.store.db import HEAD, sqlite_path
 from outreach.store.models import Approval, Post
 

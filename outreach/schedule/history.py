@@ -1,0 +1,159 @@
+"""What the database knows that the planner needs: which tips each account used and
+when, which tips carry an approval, the pauses, where materialising resumes, and the
+slot rows ahead that a changed schedule no longer has. Reads only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, union_all
+from sqlmodel import col
+
+from outreach.config.settings import AccountSettings, Policy
+from outreach.library.model import Library
+from outreach.schedule.planner import USED_STATUSES, History, SlotTime, slot_instant, slot_times
+from outreach.states import PostKind, PostStatus
+from outreach.store.models import Account, Approval, Pause, Post
+from outreach.times import aware
+
+MAX_LOOKBACK = timedelta(days=7)
+
+
+def approved_tips(session: Any, lib: Library, policy: Policy) -> set[str] | None:
+    """Tips whose current text carries an approval; None when approval is not required."""
+    if not policy.require_approval:
+        return None
+    rows = session.execute(select(col(Approval.tip_id), col(Approval.text_hash))).all()
+    hashes: dict[str, set[str]] = defaultdict(set)
+    for tip_id, text_hash in rows:
+        hashes[tip_id].add(text_hash)
+    return {t.id for t in lib.tips.values() if t.text_hash in hashes.get(t.id, ())}
+
+
+def load_history(session: Any, account: str, since: datetime | None = None) -> History:
+    """When each tip was used on the account, and with which variant.
+
+    With ``since``: every use from then on and, per tip, only its latest use before it;
+    that is all cooldown, ranking and variant rotation need for slots at or after
+    ``since`` plus the cooldown (a year of history is then a few hundred rows, read from
+    the covering index ``ix_posts_tip_uses``)."""
+    tip_id = col(Post.tip_id)
+    used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
+    variant = func.coalesce(col(Post.variant), 0)
+    used = and_(col(Post.account) == account, tip_id.is_not(None),
+                col(Post.status).in_(USED_STATUSES))
+    query: Any = select(tip_id, used_at, variant).where(used)
+    if since is not None:
+        latest = select(tip_id.label("tip_id"), func.max(used_at).label("at")).where(
+            used, used_at < since).group_by(tip_id).subquery()
+        earlier = select(tip_id, latest.c.at, func.max(variant)).join(
+            latest, and_(tip_id == latest.c.tip_id, used_at == latest.c.at),
+        ).where(used).group_by(tip_id, latest.c.at)  # equal times: the highest variant
+        query = union_all(query.where(used_at >= since), earlier)
+    rows = sorted(((tip_id, at if at.tzinfo is not None else aware(at), variant)
+                   for tip_id, at, variant in session.connection().execute(query).all()),
+                  key=lambda r: (r[1], r[2]))
+    history = History()
+    for tip_id, at, variant in rows:  # in time order: appending keeps every list sorted
+        history.uses[tip_id].append(at)
+        history.variants[tip_id].append((at, variant))
+    return history
+
+
+def pause_intervals(session: Any, account: str) -> list[tuple[datetime, datetime | None]]:
+    rows = session.execute(
+        select(col(Pause.started_at), col(Pause.ended_at)).where(
+            or_(col(Pause.account).is_(None), col(Pause.account) == account)
+        )
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def window_start(session: Any, account: str, now: datetime, policy: Policy) -> datetime:
+    """Where materialising resumes: after the last slot row, or the catch-up window on a
+    first run; never more than a week back, and never before the account first appeared in
+    the config (its ``accounts`` row; an account without one appears now)."""
+    appeared = session.execute(
+        select(col(Account.created_at)).where(col(Account.name) == account)).scalar()
+    appeared = aware(appeared) if appeared is not None else now
+    last = session.execute(
+        select(col(Post.scheduled_at)).where(
+            col(Post.account) == account, col(Post.kind) == PostKind.SLOT,
+            col(Post.slot_key).is_not(None),
+        ).order_by(col(Post.scheduled_at).desc()).limit(1)  # ix_posts_account_kind
+    ).scalar()
+    if last is not None:
+        start = last + timedelta(seconds=1)
+    else:
+        start = now - timedelta(minutes=policy.catch_up_minutes)
+    return max(start, now - MAX_LOOKBACK, appeared)
+
+
+# --- the account's slots changed in config ------------------------------------------
+
+SLOT_REMOVED = "slot removed from config"
+SLOT_CHANGED = "slot changed in config"
+
+
+@dataclass(frozen=True)
+class StaleSlot:
+    """A future slot row whose slot the config no longer has."""
+
+    id: int
+    slot_key: str
+    status: str
+    tip_id: str | None
+    scheduled_at: datetime
+    variant: int | None
+    reason: str = SLOT_REMOVED
+
+
+def schedule_changes(session: Any, account: AccountSettings, policy: Policy, now: datetime,
+                     start: datetime, lib: Library | None = None,
+                     ) -> tuple[list[SlotTime], list[StaleSlot]]:
+    """What a change of an account's slots (cron lines, categories, zone, quiet hours,
+    blackout dates) means for the rows already materialised ahead: the future rows, not yet
+    claimed, of slots it no longer has (or whose categories no longer fit the row's draw,
+    when ``lib`` is given), and the slots the config has now that lie before ``start``
+    (where materialising resumes) with no live row. Both are empty while the config is
+    unchanged; a slot post keeps its slot when rescheduled, so rows are matched by key."""
+    rows = session.execute(select(
+        col(Post.id), col(Post.slot_key), col(Post.status), col(Post.tip_id),
+        col(Post.scheduled_at), col(Post.variant), col(Post.claimed_by),
+        col(Post.category)).where(
+        col(Post.account) == account.name, col(Post.kind) == PostKind.SLOT,
+        col(Post.scheduled_at) > now, col(Post.slot_key).is_not(None),
+    )).all()
+    stale: list[StaleSlot] = []
+    if rows:
+        instants = [slot_instant(r.slot_key) for r in rows]
+        expected = {s.key: s for s in slot_times(account, policy, min(min(instants), now),
+                                                 max(instants) + timedelta(seconds=1))}
+        for r in rows:
+            if r.claimed_by is not None or r.status not in (PostStatus.QUEUED,
+                                                            PostStatus.MISSED):
+                continue
+            slot = expected.get(r.slot_key)
+            reason = (SLOT_REMOVED if slot is None
+                      else None if lib is None or _fits(slot, r, lib) else SLOT_CHANGED)
+            if reason is not None:
+                stale.append(StaleSlot(r.id, r.slot_key, r.status, r.tip_id, r.scheduled_at,
+                                       r.variant, reason))
+    gone = {x.id for x in stale}
+    live = {r.slot_key for r in rows if r.id not in gone}
+    added = [s for s in slot_times(account, policy, now, start) if s.key not in live]
+    return added, stale
+
+
+def _fits(slot: SlotTime, row: Any, lib: Library) -> bool:
+    """Whether a slot row's draw still suits the slot's categories."""
+    if row.status == PostStatus.MISSED:  # found nothing for the slot as it was: try again
+        return row.category == slot.label
+    if row.tip_id is None:  # an officer's text replaced the draw: theirs to keep
+        return True
+    tip = lib.tips.get(row.tip_id)
+    codes = lib.matching_categories(slot.categories)
+    return codes is None or (tip.category if tip else row.category) in codes

@@ -1,0 +1,40 @@
+"""An account's state changes in one place: the row, its audit and its notification.
+
+``set_account_state`` is the only writer of ``accounts.state`` for a platform's verdict
+(``needs_reauth`` after an auth error, ``active`` again once a token works): it updates
+the row, writes the audit entry and, on the way to ``needs_reauth``, queues the
+notification (once per episode), all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from outreach import notify
+from outreach.states import AccountState
+from outreach.store.audit import audit
+from outreach.store.models import Account
+
+if TYPE_CHECKING:
+    from outreach.runtime import Runtime
+
+AUDIT_ACTIONS = {AccountState.NEEDS_REAUTH: "account_needs_reauth",
+                 AccountState.ACTIVE: "account_reauthorised"}
+
+
+def set_account_state(session: Session, rt: Runtime, account: str, state: AccountState,
+                      now: datetime, *, actor: str, reason: str | None = None,
+                      **values: Any) -> None:
+    """Put ``account`` in ``state`` (with any other columns in ``values``), audited as done
+    by ``actor`` for ``reason``; ``needs_reauth`` also notifies, unless the account already
+    was. Not committed: the caller's transaction holds the change."""
+    if state == AccountState.NEEDS_REAUTH:  # reads the state before the UPDATE below
+        notify.needs_reauth(session, rt, account, reason or "", now)
+    session.execute(update(Account).where(col(Account.name) == account)
+                    .values(state=state, **values))
+    audit(session, now, actor, AUDIT_ACTIONS.get(state, f"account_{state}"),
+          account=account, reason=reason)
