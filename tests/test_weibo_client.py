@@ -21,17 +21,17 @@ import pytest
 import respx
 
 from outreach.clients.base import AccountCounts, Counts, Published, RemoteComment, weibo_length
-from outreach.clients.weibo.client import (
-    API_BASE,
+from outreach.clients.weibo.api import API_BASE
+from outreach.clients.weibo.client import WeiboClient
+from outreach.clients.weibo.oauth import (
     TokenGrant,
-    WeiboClient,
     authorize_url,
     exchange_code,
     parse_code,
-    parse_created_at,
     save_token,
     token_info,
 )
+from outreach.clients.weibo.parse import parse_created_at
 from outreach.config.secrets import Secret
 from outreach.config.settings import AccountSettings
 from outreach.errors import (

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from outreach.clients.base import AccountCounts, Counts, utcnow
-from outreach.clients.weibo.client import WeiboClient, exchange_code, token_info
+from outreach.clients.weibo.client import WeiboClient
+from outreach.clients.weibo.oauth import exchange_code, token_info
 from outreach.config.secrets import Secret
 from outreach.errors import (
     AmbiguousOutcome,

@@ -1047,8 +1047,8 @@ def auth_weibo(
     import secrets
     from urllib.parse import parse_qs, urlsplit
 
+    from outreach.actions.auth import complete_weibo_auth, weibo_authorize_url
     from outreach.cli import output
-    from outreach.clients.weibo.oauth import complete_weibo_auth, weibo_authorize_url
     from outreach.config.secrets import Secret
     from outreach.health import TOKEN_WARNING
 
