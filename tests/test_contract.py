@@ -83,7 +83,7 @@ def weibo_harness(tmp_path: Path, server: Any, monkeypatch: pytest.MonkeyPatch) 
 
 
 def mastodon_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
-    from outreach.clients.mastodon import MastodonClient
+    from outreach.clients.mastodon.client import MastodonClient
     from tests.mastodon_peer import Peer, bot_account, peer_url
 
     peer = Peer(peer_url())
@@ -311,7 +311,7 @@ def test_every_client_has_the_protocol_s_signatures():
     import inspect
 
     from outreach.clients.local import LocalClient
-    from outreach.clients.mastodon import MastodonClient
+    from outreach.clients.mastodon.client import MastodonClient
     from outreach.clients.weibo.client import WeiboClient
 
     assert set(CLIENTS.values()) == {LocalClient, MastodonClient, WeiboClient}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from outreach.clients.base import Clock, MicroblogClient, utcnow
 from outreach.clients.local import LocalClient
-from outreach.clients.mastodon import MastodonClient
+from outreach.clients.mastodon.client import MastodonClient
 from outreach.clients.weibo.client import WeiboClient
 from outreach.errors import ConfigError
 
