@@ -20,8 +20,9 @@ left is transient. ``HttpClient.cancel()`` ends every request in flight at once 
 refuses new ones (the daemon stopping).
 
 ``exchange`` is ``send`` for the clients: it turns a failure without an HTTP answer into
-the contract's error classes through the one classifier, ``transport_error``; ``scrub``
-masks secrets in any text that may end up in a message or a log line.
+the contract's error classes through the one classifier, ``transport_error``. The
+clients reach it through ``outreach.clients.base.exchange``, which imports this module (and
+httpx with it) on the first request only.
 """
 
 from __future__ import annotations
@@ -33,13 +34,12 @@ import itertools
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpcore
 import httpx
 
-from outreach.config.secrets import Secret
 from outreach.errors import AmbiguousOutcome, ClientError, ConfigError, TransientError
 
 DEFAULT_DEADLINE = 60.0
@@ -76,8 +76,6 @@ def may_have_left(exc: Exception) -> bool:
 
 
 _UNUSABLE_URL = (httpx.UnsupportedProtocol, httpx.InvalidURL)
-MASK = "********"
-MIN_SECRET = 4  # a shorter "secret" would garble every message, not hide much
 
 
 def describe(exc: Exception) -> str:
@@ -332,7 +330,7 @@ def send(http: httpx.Client, method: str, url: str, *, max_bytes: int,
     """One request within the client's deadline: the (closed) response and its body, None
     when the body is larger than ``max_bytes``. Raises httpx's errors, ``DeadlinePassed``
     and ``Cancelled``; ``may_have_left`` tells them apart for a write."""
-    seconds = getattr(http, "request_deadline", DEFAULT_DEADLINE)
+    seconds = http.request_deadline if isinstance(http, HttpClient) else DEFAULT_DEADLINE
     owner = http._owner if isinstance(http, HttpClient) else None
     req = _Request(seconds, owner)
     _watchdog.add(req)
@@ -407,11 +405,3 @@ def transport_error(exc: Exception, *, what: str, write: bool,
                                 "been applied, reconcile before any retry")
     return TransientError(f"{what}: {kind}; try again later")
 
-
-def scrub(text: str, secrets: Iterable[str | Secret | None]) -> str:
-    """``text`` with every secret in it masked (before any cut: no part of one survives)."""
-    for secret in secrets:
-        value = secret.reveal() if isinstance(secret, Secret) else secret
-        if value and len(value) >= MIN_SECRET:
-            text = text.replace(value, MASK)
-    return text

@@ -440,12 +440,10 @@ class _Reader:
                 slots=tuple(slots), options=MappingProxyType(options), data_dir=data_dir,
                 display_name=display_name,
             )
-            validate = getattr(cls, "validate_options", None)
-            if validate is not None:
-                problem = validate(options)
-                if problem:
-                    key, message = problem
-                    raise self.error(f"{dotted}.{key}", message)
+            problem = cls.validate_options(options)
+            if problem:
+                key, message = problem
+                raise self.error(f"{dotted}.{key}", message)
 
         policy = self._policy(data.get("policy", {}))
         metrics = self._metrics(data.get("metrics", {}))

@@ -744,7 +744,7 @@ class Publisher:
 
     def reconcile(self, post: Post, client: Any, now: datetime) -> str:
         """A post whose last attempt may have landed: find out before any retry."""
-        window = getattr(client, "idempotency_window", None)
+        window = client.idempotency_window
         first = post.first_attempt_at
         if (window is not None and first is not None and now - first < window
                 and post.attempts < self.policy.max_attempts):

@@ -746,8 +746,7 @@ def build_report(rt: Any, *, accounts: list[str] | None, since: date | None, unt
         raise InputError("no accounts configured to report on")
     with rt.db.reader() as s:
         idle = _never_set_up(rt, s, chosen)
-    accs = [_Acc(a.name, a.platform, a.timezone, bool(getattr(client_class(a.platform),
-                                                              "simulated", False)),
+    accs = [_Acc(a.name, a.platform, a.timezone, client_class(a.platform).simulated,
                  a.display_name)
             for a in chosen if a not in idle]
     zone = chosen[0].timezone if len(chosen) == 1 else settings.timezone

@@ -16,9 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from outreach.clients.base import (
     AccountCounts,
@@ -33,7 +31,6 @@ from outreach.clients.base import (
 )
 from outreach.clients.local.audience import Audience, all_comments, comment_id, draw_audience
 from outreach.clients.local.platform import LocalPlatform, instant, iso
-from outreach.config.settings import AccountSettings
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -42,6 +39,11 @@ from outreach.errors import (
     RateLimited,
     TransientError,
 )
+
+if TYPE_CHECKING:
+    import httpx
+
+    from outreach.config.settings import AccountSettings
 
 
 class LocalClient:

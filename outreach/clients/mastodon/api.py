@@ -14,17 +14,18 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from outreach.clients.base import Clock, as_int
-from outreach.clients.http import exchange, scrub
+from outreach.clients.base import Clock, as_int, exchange, scrub
 from outreach.clients.mastodon.errors import answer_error, unreadable
 from outreach.clients.mastodon.parse import Unreadable, error_text, loads, parse_reset
 from outreach.config.secrets import Secret
-from outreach.config.settings import AccountSettings
 from outreach.errors import AuthError, ClientError, ConfigError, OutreachError, RateLimited
+
+if TYPE_CHECKING:
+    import httpx
+
+    from outreach.config.settings import AccountSettings
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from outreach.clients.base import (
     AccountCounts,
@@ -51,9 +49,13 @@ from outreach.clients.mastodon.parse import (
     str_id,
 )
 from outreach.clients.mastodon.parse import text_length as mastodon_length
-from outreach.config.settings import AccountSettings
 from outreach.errors import ContentRejected, OutreachError, RateLimited, RemoteError, TransientError
 from outreach.times import aware
+
+if TYPE_CHECKING:
+    import httpx
+
+    from outreach.config.settings import AccountSettings
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from outreach.clients.base import as_int
 from outreach.clients.mastodon.parse import parse_reset
@@ -24,6 +23,9 @@ from outreach.errors import (
     TransientError,
 )
 from outreach.times import aware
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_RETRY = timedelta(minutes=5)
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
-from outreach.clients.http import exchange
+from outreach.clients.base import exchange
 from outreach.clients.weibo.errors import raise_for
 from outreach.config.secrets import Secret
+
+if TYPE_CHECKING:
+    import httpx
 
 API_BASE = "https://api.weibo.com"
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a page of 100 statuses with users is well under 1 MB

@@ -22,9 +22,7 @@ import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from outreach.clients.base import (
     URL_RE,
@@ -64,7 +62,6 @@ from outreach.clients.weibo.parse import (
     unique_ids,
 )
 from outreach.config.secrets import Secret
-from outreach.config.settings import AccountSettings
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -75,6 +72,11 @@ from outreach.errors import (
     TransientError,
 )
 from outreach.times import aware
+
+if TYPE_CHECKING:
+    import httpx
+
+    from outreach.config.settings import AccountSettings
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +111,8 @@ class WeiboClient(HttpClientOwner):
         self._use_http(http)
         self._clock = clock
         self._uid: str | None = id_scalar(account.options.get("uid"))
-        self.counts_fallback = False
-        """True once statuses/count was refused: counts then come one statuses/show a post."""
-        self.token_expires_at: datetime | None = None
-        """Learnt by ``verify()`` from oauth2/get_token_info."""
+        self.counts_fallback = False  # True once statuses/count was refused
+        self.token_expires_at: datetime | None = None  # learnt by verify()
         self._budget = RateBudget(clock)
 
     def __repr__(self) -> str:

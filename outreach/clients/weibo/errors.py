@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, NoReturn
-
-import httpx
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from outreach.clients.weibo.parse import clip, count
 from outreach.errors import (
@@ -24,6 +22,9 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 # Weibo's error codes, by what they mean for us.
 RATE_CODES = frozenset({10022, 10023, 10024, 20016})

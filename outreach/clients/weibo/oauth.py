@@ -21,9 +21,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlsplit
-
-import httpx
 
 from outreach.clients.base import Clock, utcnow
 from outreach.clients.weibo.api import ACCESS_TOKEN, API_BASE, AUTHORIZE, TOKEN_INFO, call
@@ -38,8 +37,12 @@ from outreach.clients.weibo.parse import (
     token_info_of,
 )
 from outreach.config.secrets import Secret
-from outreach.config.settings import AccountSettings
 from outreach.errors import AuthError, ConfigError, InputError, RemoteError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from outreach.config.settings import AccountSettings
 
 DEFAULT_REDIRECT_URI = "https://api.weibo.com/oauth2/default.html"
 """Weibo's own landing page for apps without a callback of their own (the code shows in

@@ -15,8 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from outreach.clients.base import AccountCounts, Counts, Published, RemoteComment, as_int
-from outreach.clients.http import scrub
+from outreach.clients.base import AccountCounts, Counts, Published, RemoteComment, as_int, scrub
 from outreach.errors import InputError, RemoteError
 
 log = logging.getLogger(__name__)
