@@ -10,7 +10,7 @@ from typing import TypedDict, Unpack
 import httpx
 import pytest
 
-from outreach.clients.base import AccountCounts, Counts, utcnow
+from outreach.clients.base import AccountCounts, Counts
 from outreach.clients.weibo.client import WeiboClient
 from outreach.clients.weibo.oauth import exchange_code, token_info
 from outreach.config.secrets import Secret
@@ -23,6 +23,7 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+from outreach.times import utcnow
 from tests.weibo_server import WeiboServer
 
 

@@ -26,7 +26,6 @@ from outreach.clients.base import (
     Published,
     RemoteComment,
     normalise_text,
-    utcnow,
     weibo_length,
 )
 from outreach.clients.local.audience import Audience, all_comments, comment_id, draw_audience
@@ -39,6 +38,7 @@ from outreach.errors import (
     RateLimited,
     TransientError,
 )
+from outreach.times import utcnow
 
 if TYPE_CHECKING:
     import httpx

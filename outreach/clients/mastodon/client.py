@@ -28,7 +28,6 @@ from outreach.clients.base import (
     RemoteComment,
     as_int,
     normalise_text,
-    utcnow,
 )
 from outreach.clients.mastodon.api import STATUSES, Api
 from outreach.clients.mastodon.parse import (
@@ -50,7 +49,7 @@ from outreach.clients.mastodon.parse import (
 )
 from outreach.clients.mastodon.parse import text_length as mastodon_length
 from outreach.errors import ContentRejected, OutreachError, RateLimited, RemoteError, TransientError
-from outreach.times import aware
+from outreach.times import aware, utcnow
 
 if TYPE_CHECKING:
     import httpx
@@ -183,7 +182,7 @@ class MastodonClient(HttpClientOwner):
         )
 
     def _verify_credentials(self) -> dict[str, Any]:
-        me = self._api.get_json("/api/v1/accounts/verify_credentials")
+        me: dict[str, Any] = self._api.get_json("/api/v1/accounts/verify_credentials")
         own_id = str_id(me.get("id"))
         if own_id is None:
             raise self._api.unreadable("GET", "/api/v1/accounts/verify_credentials",

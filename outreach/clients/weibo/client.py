@@ -34,11 +34,10 @@ from outreach.clients.base import (
     Published,
     RemoteComment,
     normalise_text,
-    utcnow,
     weibo_length,
 )
 from outreach.clients.weibo import api
-from outreach.clients.weibo.api import API_BASE
+from outreach.clients.weibo.api import API_BASE as API_BASE  # for callers of the client module
 from outreach.clients.weibo.budget import RateBudget
 from outreach.clients.weibo.errors import HourlyLimitReached, PermissionDenied, StatusMissing
 from outreach.clients.weibo.parse import (
@@ -71,7 +70,7 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
-from outreach.times import aware
+from outreach.times import aware, utcnow
 
 if TYPE_CHECKING:
     import httpx

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from outreach.clients.base import Clock, utcnow
+from outreach.clients.base import Clock
 from outreach.clients.weibo.api import ACCESS_TOKEN, API_BASE, AUTHORIZE, TOKEN_INFO, call
 from outreach.clients.weibo.parse import (
     TokenInfo,
@@ -38,6 +38,7 @@ from outreach.clients.weibo.parse import (
 )
 from outreach.config.secrets import Secret
 from outreach.errors import AuthError, ConfigError, InputError, RemoteError
+from outreach.times import utcnow
 
 if TYPE_CHECKING:
     import httpx

@@ -174,9 +174,9 @@ def id_scalar(value: Any) -> str | None:
     if isinstance(value, int) and 0 < value < 10**30:
         return str(value)
     if isinstance(value, str):
-        value = value.strip()
-        if 0 < len(value) <= 30 and value.isascii() and value.isdigit():
-            return value
+        text = value.strip()
+        if 0 < len(text) <= 30 and text.isascii() and text.isdigit():
+            return text
     return None
 
 
