@@ -296,6 +296,24 @@ def scrub(text: str, secrets: Iterable[str | Secret | None]) -> str:
     return text
 
 
+class WeiboTextRules:
+    """Weibo's length rule and its "STATUSID:COMMENTID" reply targets: the Weibo client's,
+    and the local platform's, which behaves like Weibo."""
+
+    account: AccountSettings
+    default_max_length: ClassVar[int] = 140
+
+    @property
+    def max_length(self) -> int:
+        return self.account.max_length or self.default_max_length
+
+    def text_length(self, text: str) -> int:
+        return weibo_length(text)
+
+    def reply_target(self, post_remote_id: str | None, comment_remote_id: str) -> str:
+        return f"{post_remote_id}:{comment_remote_id}" if post_remote_id else comment_remote_id
+
+
 class HttpClientOwner:
     """For clients on httpx: keep the injected client, or make one with explicit timeouts
     and close it (only then) on ``close()`` / leaving a ``with`` block."""

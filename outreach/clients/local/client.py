@@ -25,8 +25,8 @@ from outreach.clients.base import (
     Counts,
     Published,
     RemoteComment,
+    WeiboTextRules,
     normalise_text,
-    weibo_length,
 )
 from outreach.clients.local.audience import Audience, all_comments, comment_id, draw_audience
 from outreach.clients.local.platform import LocalPlatform, instant, iso
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from outreach.config.settings import AccountSettings
 
 
-class LocalClient:
+class LocalClient(WeiboTextRules):
     """One account on the embedded platform; no network, no token."""
 
     platform: ClassVar[str] = "local"
@@ -55,7 +55,6 @@ class LocalClient:
     counts_batch_size: ClassVar[int] = 500
     simulated: ClassVar[bool] = True
     idempotency_window: ClassVar[timedelta | None] = None  # keys are honoured, but reconcile
-    default_max_length: ClassVar[int] = 140
 
     def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
                  clock: Clock = utcnow) -> None:
@@ -85,18 +84,8 @@ class LocalClient:
         if "platform_db" in self.__dict__:
             self.platform_db.close()
 
-    @property
-    def max_length(self) -> int:
-        return self.account.max_length or self.default_max_length
-
-    def text_length(self, text: str) -> int:
-        return weibo_length(text)
-
     def text_problems(self, text: str) -> list[str]:
         return []
-
-    def reply_target(self, post_remote_id: str | None, comment_remote_id: str) -> str:
-        return f"{post_remote_id}:{comment_remote_id}" if post_remote_id else comment_remote_id
 
     # --- faults -------------------------------------------------------------------
 

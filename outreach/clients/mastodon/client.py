@@ -78,13 +78,8 @@ class MastodonClient(HttpClientOwner):
     idempotency_window: ClassVar[timedelta | None] = timedelta(hours=1)  # as Mastodon keeps keys
     simulated: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        account: AccountSettings,
-        *,
-        http: httpx.Client | None = None,
-        clock: Clock = utcnow,
-    ) -> None:
+    def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
+                 clock: Clock = utcnow) -> None:
         self._account = account
         self._use_http(http)
         self._clock = clock

@@ -33,8 +33,8 @@ from outreach.clients.base import (
     HttpClientOwner,
     Published,
     RemoteComment,
+    WeiboTextRules,
     normalise_text,
-    weibo_length,
 )
 from outreach.clients.weibo import api
 from outreach.clients.weibo.api import API_BASE as API_BASE  # for callers of the client module
@@ -87,24 +87,18 @@ TIMELINE_COUNT = 100
 RECONCILE_SLACK = timedelta(minutes=1)
 
 
-class WeiboClient(HttpClientOwner):
+class WeiboClient(WeiboTextRules, HttpClientOwner):
     """One Weibo account. See ``outreach.clients.base.MicroblogClient`` for the contract."""
 
     platform: ClassVar[str] = "weibo"
     config_keys: ClassVar[frozenset[str]] = frozenset({"share_url", "rip", "uid"})
     needs_token: ClassVar[bool] = True
     counts_batch_size: ClassVar[int] = 100
-    default_max_length: ClassVar[int] = 140
     idempotency_window: ClassVar[timedelta | None] = None  # Weibo has no idempotency keys
     simulated: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        account: AccountSettings,
-        *,
-        http: httpx.Client | None = None,
-        clock: Clock = utcnow,
-    ) -> None:
+    def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
+                 clock: Clock = utcnow) -> None:
         self.account = account
         self.api_base = (account.api_base or API_BASE).rstrip("/")
         self._use_http(http)
@@ -137,20 +131,10 @@ class WeiboClient(HttpClientOwner):
             return "uid", f"expected the numeric Weibo user id, got {uid!r}"
         return None
 
-    @property
-    def max_length(self) -> int:
-        return self.account.max_length or self.default_max_length
-
-    def text_length(self, text: str) -> int:
-        return weibo_length(text)
-
     def text_problems(self, text: str) -> list[str]:
         # statuses/share: "文本中不能包含“#话题词#”" — a 【title】 stands in for a topic
         topic = _TOPIC_RE.search(text)
         return [f"Weibo's share API forbids #topics#: {topic.group(0)}"] if topic else []
-
-    def reply_target(self, post_remote_id: str | None, comment_remote_id: str) -> str:
-        return f"{post_remote_id}:{comment_remote_id}" if post_remote_id else comment_remote_id
 
     def _where(self, key: str) -> str:
         return f"accounts.{self.account.name}.{key}"
