@@ -19,12 +19,14 @@ from sqlmodel import col
 
 from outreach.actions.accounts import sync_accounts
 from outreach.actions.tips import approve_tips
+from outreach.clients import client_class
 from outreach.collector import collect
 from outreach.config.load import load_settings
 from outreach.library.starter import write_starter
 from outreach.publish.publisher import Publisher
 from outreach.runtime import Runtime
 from outreach.schedule.materialise import materialise
+from outreach.states import PostStatus
 from outreach.store.models import AccountMetric, Post, PostMetric
 
 STEP = timedelta(minutes=30)
@@ -57,10 +59,7 @@ def run_demo(*, days: int = 30, directory: Path | None = None,
 
 def _run(rt: Runtime, clock: SimClock, workspace: Path, days: int, start: datetime,
          end: datetime, progress: Callable[[str], None] | None) -> dict[str, Any]:
-    from outreach.clients import client_class
-
-    accounts = [a for a in rt.settings.accounts.values()
-                if getattr(client_class(a.platform), "simulated", False)]
+    accounts = [a for a in rt.settings.accounts.values() if client_class(a.platform).simulated]
     names = [a.name for a in accounts]
     sync_accounts(rt)
     lib = rt.library
@@ -83,7 +82,7 @@ def _run(rt: Runtime, clock: SimClock, workspace: Path, days: int, start: dateti
         last_day = day
         with rt.db.reader() as s:
             nxt = s.execute(select(func.min(col(Post.not_before))).where(
-                col(Post.status) == "queued", col(Post.account).in_(names),
+                col(Post.status) == PostStatus.QUEUED, col(Post.account).in_(names),
                 col(Post.not_before) > t)).scalar()
         step = t + STEP
         if nxt is not None and nxt < step:
@@ -118,13 +117,13 @@ def _summary(rt: Runtime, names: list[str], days: int, workspace: Path) -> dict[
         first.setdefault(account, n)
         final[account] = n
     f_start, f_end = sum(first.values()), sum(final.values())
-    published = counts.get("published", 0)
+    published = counts.get(PostStatus.PUBLISHED, 0)
     top = sorted(latest, key=lambda r: (r[2] or 0), reverse=True)[:5]
     return {
         "simulated": True, "days": days, "workspace": str(workspace), "accounts": names,
         "published": published, "reposts": reposts, "comments": comments, "likes": likes,
         "followers_start": f_start, "followers_end": f_end,
-        "missed": counts.get("missed", 0), "failed": counts.get("failed", 0),
+        "missed": counts.get(PostStatus.MISSED, 0), "failed": counts.get(PostStatus.FAILED, 0),
         "headline_zh": f"{days}天共发博文{published}篇，被转发{reposts}条次，网民评论{comments}条，"
                        f"粉丝增至{f_end}人（模拟数据）",
         "headline_en": f"In {days} days: {published} posts, reposted {reposts} times, "

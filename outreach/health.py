@@ -1,17 +1,22 @@
-"""`outreach status`, `accounts list` and `accounts check`."""
+"""`outreach status`, `accounts list` and `accounts check`: what is healthy, held or
+failing, and what each account's token says when asked."""
 
 from __future__ import annotations
 
 import ipaddress
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select, update
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from outreach import notify
 from outreach.actions.accounts import sync_accounts
+from outreach.clients import client_class
+from outreach.clients.base import AccountInfo, MicroblogClient
+from outreach.config.settings import AccountSettings
 from outreach.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -23,13 +28,20 @@ from outreach.errors import (
 )
 from outreach.schedule.history import pause_intervals
 from outreach.schedule.planner import paused_at, slot_times
+from outreach.states import AccountState, OpinionClass, PostStatus
 from outreach.store.audit import audit
 from outreach.store.models import Account, Comment, DaemonHeartbeat, Pause, Post
 from outreach.times import show_local
 
+if TYPE_CHECKING:
+    from outreach.runtime import Runtime
+
 HEARTBEAT_STALE = timedelta(seconds=90)
 OVERDUE = timedelta(minutes=10)
 TOKEN_WARNING = timedelta(days=3)
+CHECK_FAILED = "check_failed"
+"""Stored on an account whose last `accounts check` failed for a reason other than a
+refused token; shown apart, never as one of the four states."""
 
 
 # Addresses reserved for documentation (RFC 2606, 6761, 5737, 3849): a config that still
@@ -38,11 +50,9 @@ _DOC_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
 
 
-def placeholder_values(account: Any) -> list[str]:
+def placeholder_values(account: AccountSettings) -> list[str]:
     """The account's settings that are documentation placeholders (example hosts, the
     documentation IP ranges), each named with what to do."""
-    from urllib.parse import urlsplit
-
     values = {"api_base": account.api_base, **dict(account.options)}
     out = []
     for key, value in values.items():
@@ -66,7 +76,7 @@ def placeholder_values(account: Any) -> list[str]:
 
 
 # What a failed check means, in the words an officer uses.
-_PLAIN = (
+_PLAIN: tuple[tuple[type[OutreachError], str], ...] = (
     (AuthError, "the platform refused the token"),
     (RateLimited, "the platform asks to wait (rate limited)"),
     (TransientError, "could not reach the platform"),
@@ -82,23 +92,23 @@ def plain_failure(exc: OutreachError) -> str:
     return f"the platform answered with an error: {exc.message}"
 
 
-def account_state(rt: Any, session: Any, name: str, row: Account | None,
-                  now: datetime) -> tuple[str, str | None]:
+def account_state(rt: Runtime, session: Session, name: str, row: Account | None,
+                  now: datetime) -> tuple[AccountState, str | None]:
     account = rt.settings.account(name)
     try:
         configured = rt.configured(account)
     except ConfigError as exc:
-        return "unconfigured", exc.message
+        return AccountState.UNCONFIGURED, exc.message
     if not configured:
-        return "unconfigured", "no token"
-    if row is not None and row.state == "needs_reauth":
-        return "needs_reauth", row.last_error
+        return AccountState.UNCONFIGURED, "no token"
+    if row is not None and row.state == AccountState.NEEDS_REAUTH:
+        return AccountState.NEEDS_REAUTH, row.last_error
     if paused_at(pause_intervals(session, name), now):
-        return "paused", None
-    return "active", None
+        return AccountState.PAUSED, None
+    return AccountState.ACTIVE, None
 
 
-def open_pause(session: Any, name: str, now: datetime) -> Pause | None:
+def open_pause(session: Session, name: str, now: datetime) -> Pause | None:
     """The pause holding an account now (its own or one for all accounts; the latest)."""
     return session.execute(select(Pause).where(
         col(Pause.started_at) <= now,
@@ -107,20 +117,21 @@ def open_pause(session: Any, name: str, now: datetime) -> Pause | None:
     ).order_by(col(Pause.started_at).desc(), col(Pause.id).desc()).limit(1)).scalars().first()
 
 
-def held_posts(rt: Any, now: datetime) -> dict[str, int]:
+def held_posts(rt: Runtime, now: datetime) -> dict[str, int]:
     """Posts due now that will not go out, counted by why: a pause (whose, and its reason),
     an unconfigured account, one that needs re-authorisation, a draft awaiting approval."""
     held: dict[str, int] = {}
     with rt.db.reader() as s:
         rows = s.execute(select(col(Post.account), col(Post.status), func.count()).where(
-            col(Post.status).in_(("queued", "draft")), col(Post.not_before) <= now,
+            col(Post.status).in_((PostStatus.QUEUED, PostStatus.DRAFT)),
+            col(Post.not_before) <= now,
         ).group_by(col(Post.account), col(Post.status))).all()
         states = dict(s.execute(select(col(Account.name), col(Account.state))).all())
         for name, status, n in rows:
             acc = rt.settings.accounts.get(name)
             if acc is None:
                 why = f"not in config ({name})"
-            elif status == "draft":
+            elif status == PostStatus.DRAFT:
                 why = "draft awaiting approval"
             else:
                 try:
@@ -132,7 +143,7 @@ def held_posts(rt: Any, now: datetime) -> dict[str, int]:
                 pause = open_pause(s, name, now)
                 if not configured:
                     why = f"unconfigured ({name}: {detail})"
-                elif states.get(name) == "needs_reauth":
+                elif states.get(name) == AccountState.NEEDS_REAUTH:
                     why = f"needs re-authorisation ({name})"
                 elif pause is not None:
                     why = f"paused ({name}, by {pause.paused_by}: {pause.reason})"
@@ -152,24 +163,25 @@ def describe_held(held: dict[str, int]) -> str:
     return ", ".join(parts)
 
 
-def account_rows(rt: Any) -> list[dict[str, Any]]:
+def account_rows(rt: Runtime) -> list[dict[str, Any]]:
     sync_accounts(rt)
     now = rt.clock()
     out = []
     with rt.db.reader() as s:
         rows = {a.name: a for a in s.execute(select(Account)).scalars()}
         emergencies = dict(s.execute(select(col(Comment.account), func.count()).where(
-            col(Comment.opinion_class) == "emergency", col(Comment.replied_at).is_(None),
+            col(Comment.opinion_class) == OpinionClass.EMERGENCY,
+            col(Comment.replied_at).is_(None),
             col(Comment.reply_required).is_(True)).group_by(col(Comment.account))).all())
         for name, acc in rt.settings.accounts.items():
             row = rows.get(name)
             state, why = account_state(rt, s, name, row, now)
             # a failed `accounts check` (not a refused token): the state stays one of the
             # four, and the failure is said apart until a check or a publish succeeds
-            check_failed = bool(row is not None and row.state == "check_failed"
-                                and row.last_error and state in ("active", "paused"))
+            check_failed = bool(row is not None and row.state == CHECK_FAILED and row.last_error
+                                and state in (AccountState.ACTIVE, AccountState.PAUSED))
             next_post = s.execute(select(func.min(col(Post.scheduled_at))).where(
-                col(Post.account) == name, col(Post.status) == "queued",
+                col(Post.account) == name, col(Post.status) == PostStatus.QUEUED,
                 col(Post.scheduled_at) >= now)).scalar()
             next_slot = next(iter(slot_times(acc, rt.settings.policy, now,
                                              now + timedelta(days=8))), None)
@@ -192,19 +204,13 @@ def account_rows(rt: Any) -> list[dict[str, Any]]:
                 "token_expires_at": expires,
                 "token_expiring": bool(expires and expires - now < TOKEN_WARNING),
                 "open_emergencies": int(emergencies.get(name, 0)),
-                "simulated": bool(getattr(_client_class(acc.platform), "simulated", False)),
+                "simulated": client_class(acc.platform).simulated,
                 "placeholders": placeholder_values(acc),
             })
     return out
 
 
-def _client_class(platform: str) -> type[Any]:
-    from outreach.clients import client_class
-
-    return client_class(platform)
-
-
-def health(rt: Any) -> dict[str, Any]:
+def health(rt: Runtime) -> dict[str, Any]:
     now = rt.clock()
     accounts = account_rows(rt)
     problems: list[str] = []
@@ -216,14 +222,17 @@ def health(rt: Any) -> dict[str, Any]:
         day_start = now - timedelta(days=1)
         counts = dict(s.execute(select(col(Post.status), func.count()).group_by(col(Post.status))).all())
         overdue = s.execute(select(func.count()).select_from(Post).where(
-            col(Post.status) == "queued", col(Post.not_before) < now - OVERDUE)).scalar() or 0
+            col(Post.status) == PostStatus.QUEUED,
+            col(Post.not_before) < now - OVERDUE)).scalar() or 0
         stuck = s.execute(select(func.count()).select_from(Post).where(
-            col(Post.status).in_(("unconfirmed", "publishing")),
+            col(Post.status).in_((PostStatus.UNCONFIRMED, PostStatus.PUBLISHING)),
             col(Post.updated_at) < now - OVERDUE)).scalar() or 0
         failed_today = s.execute(select(func.count()).select_from(Post).where(
-            col(Post.status) == "failed", col(Post.updated_at) >= day_start)).scalar() or 0
+            col(Post.status) == PostStatus.FAILED,
+            col(Post.updated_at) >= day_start)).scalar() or 0
         due = s.execute(select(func.count()).select_from(Post).where(
-            col(Post.status) == "queued", col(Post.not_before) <= now)).scalar() or 0
+            col(Post.status) == PostStatus.QUEUED,
+            col(Post.not_before) <= now)).scalar() or 0
     daemon = None
     if beats:
         b = beats[0]
@@ -239,7 +248,7 @@ def health(rt: Any) -> dict[str, Any]:
     if stuck:
         problems.append(f"{stuck} post(s) stuck publishing or unconfirmed for over 10 minutes")
     for a in accounts:
-        if a["state"] == "needs_reauth":
+        if a["state"] == AccountState.NEEDS_REAUTH:
             problems.append(f"account {a['name']} needs re-authorisation")
         if a["token_expiring"]:
             problems.append(f"account {a['name']}: token expires "
@@ -251,9 +260,9 @@ def health(rt: Any) -> dict[str, Any]:
             warnings.append(f"account {a['name']}: the last `accounts check` failed "
                             f"({a['last_error']})")
         warnings.extend(a["placeholders"])
-        if a["state"] == "unconfigured":
+        if a["state"] == AccountState.UNCONFIGURED:
             warnings.append(f"account {a['name']} is unconfigured ({a['state_reason']})")
-        if a["state"] == "paused" or a["paused_by"]:
+        if a["state"] == AccountState.PAUSED or a["paused_by"]:
             warnings.append(f"account {a['name']} is paused by {a['paused_by']} since "
                             f"{show_local(a['paused_at'], rt.settings.account(a['name']).timezone)}"
                             f": {a['paused_reason']}")
@@ -263,14 +272,18 @@ def health(rt: Any) -> dict[str, Any]:
     return {
         "healthy": not problems, "problems": problems, "warnings": warnings, "daemon": daemon,
         "accounts": accounts, "checked_at": now,
-        "queue": {"drafts": counts.get("draft", 0), "queued": counts.get("queued", 0),
-                  "due": due, "overdue": overdue, "publishing": counts.get("publishing", 0),
-                  "unconfirmed": counts.get("unconfirmed", 0), "failed_today": failed_today,
-                  "published": counts.get("published", 0), "missed": counts.get("missed", 0)},
+        "queue": {"drafts": counts.get(PostStatus.DRAFT, 0),
+                  "queued": counts.get(PostStatus.QUEUED, 0),
+                  "due": due, "overdue": overdue,
+                  "publishing": counts.get(PostStatus.PUBLISHING, 0),
+                  "unconfirmed": counts.get(PostStatus.UNCONFIRMED, 0),
+                  "failed_today": failed_today,
+                  "published": counts.get(PostStatus.PUBLISHED, 0),
+                  "missed": counts.get(PostStatus.MISSED, 0)},
     }
 
 
-def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
+def check_accounts(rt: Runtime, only: str | None = None) -> list[dict[str, Any]]:
     """verify() every account and record what it learns."""
     accounts = [rt.settings.account(only)] if only else list(rt.settings.accounts.values())
     sync_accounts(rt)
@@ -280,69 +293,86 @@ def check_accounts(rt: Any, only: str | None = None) -> list[dict[str, Any]]:
     # does not add its wait to every other account's
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(accounts)))) as pool:
         probes = list(pool.map(lambda acc: _verify(rt, acc), accounts))
-    for acc, (client, info, exc) in zip(accounts, probes, strict=True):
+    for acc, probe in zip(accounts, probes, strict=True):
         result: dict[str, Any] = {"name": acc.name, "platform": acc.platform, "ok": False,
                                   "placeholders": placeholder_values(acc)}
-        if exc is not None:
-            result["detail"] = plain_failure(exc)
-            result["error"] = type(exc).__name__  # for scripts; people read the detail
-            with rt.db.session() as s:
-                values: dict[str, Any] = {"last_error": result["detail"]}
-                if isinstance(exc, AuthError):
-                    notify.needs_reauth(s, rt, acc.name, exc.message, now)
-                    values["state"] = "needs_reauth"
-                elif not isinstance(exc, ConfigError):
-                    values["state"] = "check_failed"  # shown until a check passes
-                s.execute(update(Account).where(col(Account.name) == acc.name).values(**values))
-                s.commit()
-            results.append(result)
-            continue
-        assert client is not None and info is not None
-        notes = []
-        expires = getattr(client, "token_expires_at", None)
-        if expires is not None:
-            notes.append(f"token expires {show_local(expires, acc.timezone)}")
-        if getattr(client, "counts_fallback", False):
-            notes.append("counts come from statuses/show per post (statuses/count refused)")
-        if getattr(client, "simulated", False):
-            notes.append("simulated audience")
-        result.update(ok=True, remote_id=info.remote_id, handle=info.handle,
-                      followers=info.followers_count, token_expires_at=expires,
-                      detail=f"{info.handle} ({info.remote_id}), followers "
-                             f"{info.followers_count if info.followers_count is not None else '?'}"
-                             + (f"; {'; '.join(notes)}" if notes else ""))
-        with rt.db.session() as s:
-            row = s.execute(select(Account).where(col(Account.name) == acc.name)).scalars().one()
-            if (row.remote_id and info.remote_id != row.remote_id
-                    and "uid" in client.config_keys and "uid" not in acc.options):
-                # a token for another user would silently post as them
-                result.update(ok=False, detail=f"the token belongs to {info.handle} "
-                              f"({info.remote_id}), but this account has posted as "
-                              f"{row.remote_id}; log in as that user, or set "
-                              f"accounts.{acc.name}.uid to switch on purpose")
-                results.append(result)
-                continue
-            was = row.state
-            result["error"] = None
-            row.state, row.remote_id, row.handle = "active", info.remote_id, info.handle
-            row.followers, row.last_success_at, row.last_error = info.followers_count, now, None
-            if expires is not None:
-                row.token_expires_at = expires
-            row.counts_fallback = bool(getattr(client, "counts_fallback", False))
-            if was == "needs_reauth":
-                audit(s, now, "accounts-check", "account_reauthorised", account=acc.name)
-            s.commit()
+        if isinstance(probe, ClientError | ConfigError):
+            _record_failure(rt, acc.name, probe, result, now)
+        else:
+            _record_success(rt, acc, *probe, result, now)
         results.append(result)
     return results
 
 
-def _verify(rt: Any, acc: Any) -> tuple[Any, Any, ClientError | ConfigError | None]:
-    """(client, what verify() learnt, None), or (None, None, the error)."""
+def _record_failure(rt: Runtime, name: str, exc: ClientError | ConfigError,
+                    result: dict[str, Any], now: datetime) -> None:
+    result["detail"] = plain_failure(exc)
+    result["error"] = type(exc).__name__  # for scripts; people read the detail
+    with rt.db.session() as s:
+        values: dict[str, Any] = {"last_error": result["detail"]}
+        if isinstance(exc, AuthError):
+            notify.needs_reauth(s, rt, name, exc.message, now)
+            values["state"] = AccountState.NEEDS_REAUTH
+        elif not isinstance(exc, ConfigError):
+            values["state"] = CHECK_FAILED  # shown until a check passes
+        _change_account(s, name, now, was=None, values=values)
+        s.commit()
+
+
+def _record_success(rt: Runtime, acc: AccountSettings, client: MicroblogClient,
+                    info: AccountInfo, result: dict[str, Any], now: datetime) -> None:
+    notes = []
+    expires = client.token_expires_at
+    if expires is not None:
+        notes.append(f"token expires {show_local(expires, acc.timezone)}")
+    if client.counts_fallback:
+        notes.append("counts come from statuses/show per post (statuses/count refused)")
+    if client.simulated:
+        notes.append("simulated audience")
+    result.update(ok=True, remote_id=info.remote_id, handle=info.handle,
+                  followers=info.followers_count, token_expires_at=expires,
+                  detail=f"{info.handle} ({info.remote_id}), followers "
+                         f"{info.followers_count if info.followers_count is not None else '?'}"
+                         + (f"; {'; '.join(notes)}" if notes else ""))
+    with rt.db.session() as s:
+        row = s.execute(select(Account).where(col(Account.name) == acc.name)).scalars().one()
+        if (row.remote_id and info.remote_id != row.remote_id
+                and "uid" in client.config_keys and "uid" not in acc.options):
+            # a token for another user would silently post as them
+            result.update(ok=False, detail=f"the token belongs to {info.handle} "
+                          f"({info.remote_id}), but this account has posted as "
+                          f"{row.remote_id}; log in as that user, or set "
+                          f"accounts.{acc.name}.uid to switch on purpose")
+            return
+        result["error"] = None
+        values: dict[str, Any] = {
+            "state": AccountState.ACTIVE, "remote_id": info.remote_id, "handle": info.handle,
+            "followers": info.followers_count, "last_success_at": now, "last_error": None,
+            "counts_fallback": client.counts_fallback,
+        }
+        if expires is not None:
+            values["token_expires_at"] = expires
+        _change_account(s, acc.name, now, was=row.state, values=values)
+        s.commit()
+
+
+def _change_account(s: Session, name: str, now: datetime, *, was: str | None,
+                    values: dict[str, Any]) -> None:
+    """The one place `accounts check` changes an account's row: its state and what the
+    check learnt. An account back from ``needs_reauth`` gets its audit row."""
+    s.execute(update(Account).where(col(Account.name) == name).values(**values))
+    if was == AccountState.NEEDS_REAUTH and values.get("state") == AccountState.ACTIVE:
+        audit(s, now, "accounts-check", "account_reauthorised", account=name)
+
+
+def _verify(rt: Runtime, acc: AccountSettings
+            ) -> tuple[MicroblogClient, AccountInfo] | ClientError | ConfigError:
+    """(client, what verify() learnt), or the error."""
     try:
         if not rt.configured(acc):
             raise ConfigError(f"no token: set ${acc.token_env or 'TOKEN'} "
                               "(or store a token with `outreach auth`)")
         client = rt.client(acc)
-        return client, client.verify(), None
+        return client, client.verify()
     except (ClientError, ConfigError) as exc:
-        return None, None, exc
+        return exc

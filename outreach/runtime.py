@@ -1,7 +1,8 @@
 """What a command or the daemon works with: settings, database, library, clients, clock.
 
 Everything is opened lazily, so ``outreach --help`` or ``queue list`` never pays for
-what they do not use.
+what they do not use: the database, the library, the HTTP client and each platform
+client are made on first use.
 """
 
 from __future__ import annotations
@@ -10,12 +11,19 @@ import copy
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Iterable
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from outreach.clients import client_class
+from outreach.clients.base import (
+    Clock,
+    HttpClientOwner,
+    MicroblogClient,
+    cancel_requests,
+    default_http_client,
+)
 from outreach.config.settings import AccountSettings, Settings
 from outreach.errors import ContentError
 from outreach.store.db import Database
@@ -24,21 +32,32 @@ from outreach.times import utcnow
 if TYPE_CHECKING:
     import httpx
 
-    from outreach.clients.base import MicroblogClient
     from outreach.library.model import Library
 
 log = logging.getLogger(__name__)
 
 
 class Runtime:
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+    """The settings, and what they open: one per command, shared by the daemon's workers.
+
+    ``clock`` gives aware UTC (injected in tests and the demo); ``http`` is the HTTP client
+    every network platform client shares (injected in tests, else made with the request
+    deadline of the settings); ``client(account)`` is the one platform client per account.
+    """
+
+    settings: Settings
+    clock: Clock
+
+    def __init__(self, settings: Settings, *, clock: Clock = utcnow,
                  http: httpx.Client | None = None, migrate: bool = True) -> None:
         self.settings = settings
         self.clock = clock
-        self._http = http
-        self._clients: dict[str, Any] = {}
+        self._http: httpx.Client | None = http
+        self._clients: dict[str, MicroblogClient] = {}
         self._migrate = migrate
         self._lock = threading.RLock()  # the daemon's workers share the clients
+        self._inherited: tuple[Database | None, httpx.Client | None,
+                               dict[str, MicroblogClient]] | None = None
 
     @cached_property
     def db(self) -> Database:
@@ -49,6 +68,8 @@ class Runtime:
 
     @cached_property
     def library(self) -> Library:
+        # imported on first use (here and in ``render``): jinja2 and the lunar calendar are
+        # about 5 % of every command's start-up, and most commands never read the library
         from outreach.library.load import load_library
 
         return load_library(self.settings.content_dir)
@@ -57,8 +78,6 @@ class Runtime:
     def http(self) -> httpx.Client:
         with self._lock:
             if self._http is None:
-                from outreach.clients.base import default_http_client
-
                 self._http = default_http_client(
                     request_deadline=self.settings.request_deadline_seconds)
             return self._http
@@ -76,19 +95,14 @@ class Runtime:
     def cancel_requests(self) -> int:
         """End every platform request in flight now and refuse new ones (the daemon
         stopping); returns how many were running."""
-        cancel = getattr(self._http, "cancel", None)
-        return int(cancel()) if cancel is not None else 0
+        return cancel_requests(self._http) if self._http is not None else 0
 
     def client(self, account: str | AccountSettings) -> MicroblogClient:
         """The account's client (one per account per runtime)."""
-        from outreach.clients import client_class
-
         acc = self.settings.account(account) if isinstance(account, str) else account
         with self._lock:
             client = self._clients.get(acc.name)
             if client is None:
-                from outreach.clients.base import HttpClientOwner
-
                 cls = client_class(acc.platform)
                 http = self.http if issubclass(cls, HttpClientOwner) else None  # local: no net
                 client = cls(acc, http=http, clock=self.clock)
@@ -97,8 +111,6 @@ class Runtime:
 
     def configured(self, account: AccountSettings) -> bool:
         """Whether the account has what its platform needs (a token)."""
-        from outreach.clients import client_class
-
         if not client_class(account.platform).needs_token:
             return True
         return account.token() is not None
@@ -125,9 +137,7 @@ class Runtime:
 
     def close(self) -> None:
         for client in self._clients.values():
-            close = getattr(client, "close", None)
-            if close is not None:
-                close()
+            client.close()
         self._clients.clear()
         if self._http is not None:
             self._http.close()

@@ -25,11 +25,10 @@ def as_utc(value: Any) -> datetime | None:
     """A stored instant (datetime or SQLite text, naive meaning UTC) as aware UTC."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def aware(value: Any) -> datetime:

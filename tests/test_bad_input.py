@@ -31,7 +31,7 @@ import httpx
 import pytest
 import respx
 
-from outreach.clients import mastodon as mastodon_module
+from outreach.clients.mastodon import api as mastodon_module
 from outreach.clients.weibo import client as weibo_module
 from outreach.config.settings import AccountSettings
 from outreach.errors import (

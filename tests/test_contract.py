@@ -83,7 +83,7 @@ def weibo_harness(tmp_path: Path, server: Any, monkeypatch: pytest.MonkeyPatch) 
 
 
 def mastodon_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
-    from outreach.clients.mastodon import MastodonClient
+    from outreach.clients.mastodon.client import MastodonClient
     from tests.mastodon_peer import Peer, bot_account, peer_url
 
     peer = Peer(peer_url())
@@ -311,7 +311,7 @@ def test_every_client_has_the_protocol_s_signatures():
     import inspect
 
     from outreach.clients.local import LocalClient
-    from outreach.clients.mastodon import MastodonClient
+    from outreach.clients.mastodon.client import MastodonClient
     from outreach.clients.weibo.client import WeiboClient
 
     assert set(CLIENTS.values()) == {LocalClient, MastodonClient, WeiboClient}
@@ -333,3 +333,21 @@ def test_every_client_has_the_protocol_s_signatures():
 def test_every_client_instance_satisfies_the_protocol(harness: Harness):
     assert isinstance(harness.client, MicroblogClient)
     assert harness.client.max_length > 0
+
+
+def test_what_callers_read_is_declared_on_the_contract():
+    """Health, reports, the publisher and the settings read these without probing: every
+    client has them, as the protocol declares them."""
+    declared = set(MicroblogClient.__annotations__) | set(vars(MicroblogClient))
+    wanted = {"simulated", "needs_token", "counts_fallback", "token_expires_at",
+              "idempotency_window", "close", "validate_options"}
+    assert wanted <= declared
+    for cls in CLIENTS.values():
+        assert isinstance(cls.simulated, bool) and isinstance(cls.needs_token, bool), cls
+        assert cls.validate_options({}) is None, cls
+
+
+def test_every_client_instance_has_the_declared_state(harness: Harness):
+    client = harness.client
+    assert client.counts_fallback is False
+    assert client.token_expires_at is None  # nothing learnt before verify()

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from outreach.clients.http import Cancelled, DeadlinePassed, HttpClient, http_client, send
-from outreach.clients.mastodon import MastodonClient
+from outreach.clients.mastodon.client import MastodonClient
 from outreach.clients.weibo.client import WeiboClient
 from outreach.config.settings import AccountSettings
 from outreach.errors import AmbiguousOutcome, TransientError

@@ -8,7 +8,7 @@ from typing import Any
 
 import respx
 
-from outreach.clients.mastodon import MastodonClient
+from outreach.clients.mastodon.client import MastodonClient
 from tests.test_mastodon_client import (  # noqa: F401  (fixtures)
     API,
     NOW,

@@ -16,9 +16,10 @@ import httpx
 import pytest
 import respx
 
-from outreach.clients import mastodon as mastodon_module
 from outreach.clients.base import AccountCounts, AccountInfo, Counts, Published
-from outreach.clients.mastodon import MastodonClient, html_to_text
+from outreach.clients.mastodon import api as mastodon_module
+from outreach.clients.mastodon.client import MastodonClient
+from outreach.clients.mastodon.parse import html_to_text
 from outreach.config.settings import AccountSettings
 from outreach.errors import (
     AmbiguousOutcome,

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from outreach.clients.base import normalise_text
-from outreach.clients.mastodon import html_to_text
+from outreach.clients.mastodon.parse import html_to_text
 from tests.conftest import Result, logical_dump
 from tests.dropping_proxy import DroppingProxy
 from tests.mastodon_peer import BOT_TOKEN, PEER_PYTHON_ENV, TOKEN_ENV, Peer, peer_url

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from outreach.clients.base import AccountCounts, Counts, default_http_client
-from outreach.clients.mastodon import MastodonClient
+from outreach.clients.mastodon.client import MastodonClient
 from outreach.errors import AmbiguousOutcome, AuthError, ContentRejected, RateLimited
 from tests.dropping_proxy import DroppingProxy
 from tests.mastodon_peer import (
@@ -212,7 +212,7 @@ def test_rate_limit_fault_gives_retry_at_the_reset(
 def test_peer_rate_limit_headers_are_read(fresh: Peer, make_client: Callable[..., Counted]) -> None:
     counted = make_client()
     counted.client.fetch_account()
-    bucket = counted.client._buckets["default"]  # what the peer's headers told us
+    bucket = counted.client._api.buckets["default"]  # what the peer's headers told us
     assert bucket.remaining is not None and bucket.remaining > 0
     assert bucket.reset is not None and bucket.reset > datetime.now(UTC) - timedelta(seconds=5)
 

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from skops.io import get_untrusted_types, loads
 from threadpoolctl import threadpool_limits
 
-from outreach.clients.local import _COMMENTS
+from outreach.clients.local.audience import COMMENTS as _COMMENTS
 from outreach.errors import ContentError, InputError
 from outreach.opinions.model import SHIPPED_MODEL, TRUSTED_TYPES, analyzer, load_model
 from outreach.opinions.rules import (

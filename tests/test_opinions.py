@@ -105,7 +105,7 @@ def test_evaluate_refuses_an_unknown_class(rules):
 
 
 def test_the_simulated_public_says_what_it_was_written_to_say(rules):
-    from outreach.clients.local import _COMMENTS
+    from outreach.clients.local.audience import COMMENTS as _COMMENTS
 
     said = {text: klass for klass, (zh, en) in _COMMENTS.items() for text in zh + en}
     wrong = [(klass, text, got) for text, klass in said.items()

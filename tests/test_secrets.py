@@ -29,7 +29,8 @@ import httpx
 import pytest
 import respx
 
-from outreach.clients.weibo.client import WeiboClient, save_token
+from outreach.clients.weibo.client import WeiboClient
+from outreach.clients.weibo.oauth import save_token
 from outreach.config.load import load_settings
 from outreach.config.secrets import Secret
 from outreach.errors import OutreachError

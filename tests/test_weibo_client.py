@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import os
@@ -21,17 +22,17 @@ import pytest
 import respx
 
 from outreach.clients.base import AccountCounts, Counts, Published, RemoteComment, weibo_length
-from outreach.clients.weibo.client import (
-    API_BASE,
+from outreach.clients.weibo.api import API_BASE
+from outreach.clients.weibo.client import WeiboClient
+from outreach.clients.weibo.oauth import (
     TokenGrant,
-    WeiboClient,
     authorize_url,
     exchange_code,
     parse_code,
-    parse_created_at,
     save_token,
     token_info,
 )
+from outreach.clients.weibo.parse import parse_created_at
 from outreach.config.secrets import Secret
 from outreach.config.settings import AccountSettings
 from outreach.errors import (
@@ -446,6 +447,21 @@ def test_transport_errors_on_reads_are_transient(
     assert isinstance(info.value.__cause__, error)
     with pytest.raises(TransientError):
         client.find_published(TIP, NOW)
+
+
+@pytest.mark.parametrize("base", ["ftp://api.weibo.example", "https://exa\u0000mple"])
+@pytest.mark.parametrize("write", [False, True])
+def test_unusable_api_base_is_a_config_error(
+    account: AccountSettings, http: httpx.Client, clock: Clock, base: str, write: bool
+) -> None:
+    # no respx here: httpx itself refuses these before anything is sent. The user must fix
+    # the address; retrying (a transient error) could never help.
+    client = WeiboClient(dataclasses.replace(account, api_base=base), http=http, clock=clock)
+    with pytest.raises(ConfigError, match=r"accounts\.pingan\.api_base: not a usable URL"):
+        if write:
+            client.publish(TIP, idempotency_key="k")
+        else:
+            client.fetch_account()
 
 
 @pytest.mark.parametrize(("status", "content"), [

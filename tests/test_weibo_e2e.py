@@ -1,4 +1,4 @@
-"""End to end: the CLI (and `outreach.clients.weibo.oauth`) against the fake Weibo server process.
+"""End to end: the CLI (and `outreach.actions.auth`) against the fake Weibo server process.
 
 One server subprocess serves the module (tests/weibo_server.py; reset between tests).
 Each test writes a config.toml with one Weibo account pointing at it and checks two
@@ -21,7 +21,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from outreach.clients.weibo.oauth import DEFAULT_REDIRECT_URI, complete_weibo_auth, weibo_authorize_url
+from outreach.actions.auth import complete_weibo_auth, weibo_authorize_url
+from outreach.clients.weibo.oauth import DEFAULT_REDIRECT_URI
 from outreach.config.load import load_settings
 from outreach.config.secrets import Secret
 from outreach.errors import AuthError, ConfigError, InputError
@@ -374,7 +375,7 @@ def test_content_check_reports_a_weibo_topic(wb: Path, cli: Cli) -> None:
     assert ok(cli("queue", "list", "--json")).json == []
 
 
-# --- `outreach auth weibo`: outreach.clients.weibo.oauth against /oauth2/* ----------------------------------
+# --- `outreach auth weibo`: outreach.actions.auth against /oauth2/* ----------------------------------
 
 
 @pytest.fixture

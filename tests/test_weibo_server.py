@@ -10,8 +10,9 @@ from typing import TypedDict, Unpack
 import httpx
 import pytest
 
-from outreach.clients.base import AccountCounts, Counts, utcnow
-from outreach.clients.weibo.client import WeiboClient, exchange_code, token_info
+from outreach.clients.base import AccountCounts, Counts
+from outreach.clients.weibo.client import WeiboClient
+from outreach.clients.weibo.oauth import exchange_code, token_info
 from outreach.config.secrets import Secret
 from outreach.errors import (
     AmbiguousOutcome,
@@ -22,6 +23,7 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+from outreach.times import utcnow
 from tests.weibo_server import WeiboServer
 
 

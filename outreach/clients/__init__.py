@@ -5,11 +5,12 @@ No directory scans, no string imports: a platform exists when it is listed here.
 
 from __future__ import annotations
 
-from outreach.clients.base import Clock, MicroblogClient, utcnow
+from outreach.clients.base import Clock, MicroblogClient
 from outreach.clients.local import LocalClient
-from outreach.clients.mastodon import MastodonClient
+from outreach.clients.mastodon.client import MastodonClient
 from outreach.clients.weibo.client import WeiboClient
 from outreach.errors import ConfigError
+from outreach.times import utcnow
 
 CLIENTS: dict[str, type[MicroblogClient]] = {
     LocalClient.platform: LocalClient,

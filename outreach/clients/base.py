@@ -20,8 +20,11 @@ and translates every failure into one ``ClientError`` subclass of
 - ``RemoteError``: anything else, with the platform's code.
 
 Nothing outside ``clients/`` knows which platform it talks to: what differs is
-declared as class attributes (``platform``, ``config_keys``, ``needs_token``,
-``counts_batch_size``) and behind the methods below.
+declared on the contract — class attributes (``platform``, ``config_keys``,
+``needs_token``, ``counts_batch_size``, ``idempotency_window``, ``simulated``), the
+``validate_options`` class method, instance attributes (``counts_fallback``,
+``token_expires_at``) — and behind the methods below. Callers read these directly,
+never by probing a client.
 """
 
 from __future__ import annotations
@@ -30,16 +33,18 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
+from outreach.config.secrets import Secret
 from outreach.times import utcnow
 
 if TYPE_CHECKING:
     import httpx
 
+    from outreach.clients.http import HttpClient
     from outreach.config.settings import AccountSettings
 
 Clock = Callable[[], datetime]
@@ -123,9 +128,26 @@ class MicroblogClient(Protocol):
     simulated: ClassVar[bool]
     """True when the audience is simulated (the local platform): reports say so."""
 
+    counts_fallback: bool
+    """True once the platform refused batched counts and they come one request a post
+    (Weibo's statuses/count → statuses/show); ``accounts check`` records it."""
+
+    token_expires_at: datetime | None
+    """When the token expires, as far as ``verify()`` learnt it (None: unknown or never)."""
+
     def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
                  clock: Clock = utcnow) -> None:
         """A client for one account; ``http`` carries explicit timeouts (injected in tests)."""
+        ...
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> tuple[str, str] | None:
+        """The first bad platform key (of ``config_keys``) in an account's options, as
+        (key, message); None when they are all good."""
+        ...
+
+    def close(self) -> None:
+        """Release what the client holds (an HTTP client it made, a file it opened)."""
         ...
 
     @property
@@ -222,14 +244,74 @@ def weibo_length(text: str) -> int:
     return math.ceil((len(text) + wide) / 2)
 
 
+# --- the HTTP layer, ``outreach.clients.http``, imported on first use -----------------------
+# It imports httpx, which costs every command that loads the settings (they import the
+# client registry) about 50 ms of CPU — 8 % of `queue list` — though most never call a
+# platform. The functions below are the only way to it from outside the module.
+
+
 def default_http_client(timeout_connect: float = 5.0, timeout_read: float = 20.0, *,
-                        request_deadline: float | None = None) -> httpx.Client:
+                        request_deadline: float | None = None) -> HttpClient:
     """An httpx client with explicit timeouts and a deadline for each whole request (see
     ``outreach.clients.http``), as every client expects."""
     from outreach.clients.http import DEFAULT_DEADLINE, http_client
 
     return http_client(connect=timeout_connect, read=timeout_read,
                        request_deadline=request_deadline or DEFAULT_DEADLINE)
+
+
+def exchange(http: httpx.Client, method: str, url: str, *, max_bytes: int, what: str,
+             write: bool, url_key: str, **kwargs: Any) -> tuple[httpx.Response, bytes | None]:
+    """One request through ``outreach.clients.http.exchange``: the answer and its body
+    (None when larger than ``max_bytes``), or the contract's error for a failure without
+    an answer (``what`` names the request in messages, ``url_key`` the setting holding the
+    base URL, ``write`` whether it changes something)."""
+    from outreach.clients.http import exchange as send_once
+
+    return send_once(http, method, url, max_bytes=max_bytes, what=what, write=write,
+                     url_key=url_key, **kwargs)
+
+
+def cancel_requests(http: httpx.Client) -> int:
+    """End every request in flight on ``http`` now and refuse new ones (the daemon
+    stopping); returns how many were running. Only an ``HttpClient`` (what
+    ``default_http_client`` makes) can; any other client has nothing to cancel."""
+    from outreach.clients.http import HttpClient
+
+    return http.cancel() if isinstance(http, HttpClient) else 0
+
+
+MASK = "********"
+MIN_SECRET = 4  # a shorter "secret" would garble every message, not hide much
+
+
+def scrub(text: str, secrets: Iterable[str | Secret | None]) -> str:
+    """``text`` with every secret in it masked: the one scrubber of the clients, applied to
+    every remote text that may reach a message or a log line (before any cut, so no part
+    of a secret survives it)."""
+    for secret in secrets:
+        value = secret.reveal() if isinstance(secret, Secret) else secret
+        if value and len(value) >= MIN_SECRET:
+            text = text.replace(value, MASK)
+    return text
+
+
+class WeiboTextRules:
+    """Weibo's length rule and its "STATUSID:COMMENTID" reply targets: the Weibo client's,
+    and the local platform's, which behaves like Weibo."""
+
+    account: AccountSettings
+    default_max_length: ClassVar[int] = 140
+
+    @property
+    def max_length(self) -> int:
+        return self.account.max_length or self.default_max_length
+
+    def text_length(self, text: str) -> int:
+        return weibo_length(text)
+
+    def reply_target(self, post_remote_id: str | None, comment_remote_id: str) -> str:
+        return f"{post_remote_id}:{comment_remote_id}" if post_remote_id else comment_remote_id
 
 
 class HttpClientOwner:

@@ -18,6 +18,11 @@ checked between chunks of the body.
 have reached the server is an ambiguous outcome when it is a write, one that cannot have
 left is transient. ``HttpClient.cancel()`` ends every request in flight at once and
 refuses new ones (the daemon stopping).
+
+``exchange`` is ``send`` for the clients: it turns a failure without an HTTP answer into
+the contract's error classes through the one classifier, ``transport_error``. The
+clients reach it through ``outreach.clients.base.exchange``, which imports this module (and
+httpx with it) on the first request only.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from typing import Any
 
 import httpcore
 import httpx
+
+from outreach.errors import AmbiguousOutcome, ClientError, ConfigError, TransientError
 
 DEFAULT_DEADLINE = 60.0
 
@@ -66,6 +73,9 @@ def may_have_left(exc: Exception) -> bool:
     if isinstance(exc, DeadlinePassed | Cancelled):
         return exc.sent
     return not isinstance(exc, _NEVER_LEFT)
+
+
+_UNUSABLE_URL = (httpx.UnsupportedProtocol, httpx.InvalidURL)
 
 
 def describe(exc: Exception) -> str:
@@ -320,7 +330,7 @@ def send(http: httpx.Client, method: str, url: str, *, max_bytes: int,
     """One request within the client's deadline: the (closed) response and its body, None
     when the body is larger than ``max_bytes``. Raises httpx's errors, ``DeadlinePassed``
     and ``Cancelled``; ``may_have_left`` tells them apart for a write."""
-    seconds = getattr(http, "request_deadline", DEFAULT_DEADLINE)
+    seconds = http.request_deadline if isinstance(http, HttpClient) else DEFAULT_DEADLINE
     owner = http._owner if isinstance(http, HttpClient) else None
     req = _Request(seconds, owner)
     _watchdog.add(req)
@@ -362,3 +372,36 @@ def _read(response: httpx.Response, max_bytes: int, req: _Request) -> bytes | No
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+# --- what the clients call ----------------------------------------------------------------
+
+
+def exchange(http: httpx.Client, method: str, url: str, *, max_bytes: int, what: str,
+             write: bool, url_key: str, **kwargs: Any) -> tuple[httpx.Response, bytes | None]:
+    """``send``, with a failure that has no HTTP answer translated by ``transport_error``."""
+    try:
+        return send(http, method, url, max_bytes=max_bytes, **kwargs)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
+        raise transport_error(exc, what=what, write=write, url_key=url_key) from exc
+
+
+def transport_error(exc: Exception, *, what: str, write: bool,
+                    url_key: str) -> ClientError | ConfigError:
+    """The one translation of a failed exchange (no HTTP answer) into the exception tree.
+
+    A URL httpx cannot use (a scheme other than http or https, a malformed address) is a
+    ``ConfigError`` naming ``url_key``: the user must fix the configuration, and retrying
+    cannot help. Otherwise a request that cannot have left is transient; one that may
+    have reached the server is ambiguous when it is a write (``write``), else transient.
+    """
+    kind = describe(exc)
+    if isinstance(exc, _UNUSABLE_URL):
+        return ConfigError(f"{url_key}: not a usable URL ({kind})")
+    if not may_have_left(exc):
+        return TransientError(f"{what}: {kind}; the request never reached the server")
+    if write:
+        return AmbiguousOutcome(f"{what}: {kind} after the request was sent; it may have "
+                                "been applied, reconcile before any retry")
+    return TransientError(f"{what}: {kind}; try again later")
+

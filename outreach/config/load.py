@@ -189,8 +189,7 @@ class _Reader:
                                  f"bad cron {slot.cron!r}: {exc}") from None
             slots.append(Slot(cron=slot.cron, categories=tuple(slot.categories)))
         options = {k: raw[k] for k in cls.config_keys if k in raw}
-        validate = getattr(cls, "validate_options", None)  # a platform without own rules has none
-        problem = validate(options) if validate is not None else None
+        problem = cls.validate_options(options)
         if problem:
             key, message = problem
             raise self.error((*loc, key), message)

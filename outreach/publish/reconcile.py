@@ -22,7 +22,7 @@ from outreach.store.audit import audit
 from outreach.store.models import Post
 
 if TYPE_CHECKING:
-    pass
+    from outreach.clients.base import MicroblogClient
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 class Reconciling(Owner):
     """Finding out what became of an attempt that may have landed."""
 
-    def reconcile(self, post: Post, client: Any, now: datetime) -> str:
+    def reconcile(self, post: Post, client: MicroblogClient, now: datetime) -> str:
         """A post whose last attempt may have landed: find out before any retry."""
-        window = getattr(client, "idempotency_window", None)
+        window = client.idempotency_window
         first = post.first_attempt_at
         if (window is not None and first is not None and now - first < window
                 and post.attempts < self.policy.max_attempts):

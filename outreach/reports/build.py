@@ -66,7 +66,7 @@ __all__ = ["LANGS", "PERIODS", "Report", "bci", "build_report", "period_bounds"]
 
 
 def _is_simulated(platform: str) -> bool:
-    return bool(getattr(client_class(platform), "simulated", False))
+    return client_class(platform).simulated
 
 
 def build_report(rt: Runtime, *, accounts: list[str] | None, since: date | None,

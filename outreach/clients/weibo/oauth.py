@@ -1,50 +1,49 @@
-"""`outreach auth weibo`: the OAuth2 authorisation-code flow for one Weibo account.
+"""Weibo's OAuth2 authorisation-code flow, the platform side of `outreach auth weibo`.
 
-1. ``weibo_authorize_url`` gives the page where the account holder, logged in to
-   Weibo as the account, lets the app post; Weibo then redirects the browser to
+1. ``authorize_url`` gives the page where the account holder, logged in to Weibo as the
+   account, lets the app post; Weibo then redirects the browser to
    ``redirect_uri?code=…``.
-2. ``complete_weibo_auth`` takes that code (or the whole redirected address),
-   trades it for a token (``oauth2/access_token``), asks Weibo who the token belongs
-   to and which app it was issued to (``oauth2/get_token_info``: the app key must
-   be ours), stores the token in the account's 0600 token file and records the
-   account's Weibo user id and the token's expiry on its ``accounts`` row, with an
-   ``auth`` row in ``audit_log``.
+2. ``authorise`` takes that code (or the whole redirected address), trades it for a token
+   (``oauth2/access_token``) and asks Weibo who the token belongs to and which app it was
+   issued to (``oauth2/get_token_info``: the app key must be ours).
+3. ``save_token`` stores the token in the account's 0600 token file.
 
-Nothing is stored unless every check passed. The app secret and the token never
-appear in a message, a log line, a repr or the database: they travel as ``Secret``
-and the Weibo helpers mask them in every error they raise.
+Recording the account's Weibo user id and the token's expiry in the database is
+``outreach.actions.auth``. The app secret and the token never appear in a message, a log
+line or a repr: they travel as ``Secret`` and every error raised here masks them.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-from sqlalchemy import select
-from sqlmodel import col
-
-from outreach.actions.accounts import sync_accounts
-from outreach.clients.weibo.client import (
-    API_BASE,
-    authorize_url,
-    exchange_code,
-    parse_code,
-    save_token,
-    token_info,
+from outreach.clients.base import Clock
+from outreach.clients.weibo.api import ACCESS_TOKEN, API_BASE, AUTHORIZE, TOKEN_INFO, call
+from outreach.clients.weibo.parse import (
+    TokenInfo,
+    after,
+    clip,
+    count,
+    expect,
+    id_scalar,
+    next_hour,
+    token_info_of,
 )
 from outreach.config.secrets import Secret
-from outreach.config.settings import AccountSettings
 from outreach.errors import AuthError, ConfigError, InputError, RemoteError
-from outreach.store.audit import audit
-from outreach.store.models import Account
+from outreach.times import utcnow
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import httpx
+
+    from outreach.config.settings import AccountSettings
 
 DEFAULT_REDIRECT_URI = "https://api.weibo.com/oauth2/default.html"
 """Weibo's own landing page for apps without a callback of their own (the code shows in
@@ -63,105 +62,174 @@ _OAUTH_REFUSALS = {
     21337: "the app key has no permission for this",
 }
 _APP_KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_API_BASE_KEY = "api_base"
 
 
 @dataclass(frozen=True)
-class AuthResult:
-    """What `outreach auth weibo` did. Holds no secret."""
+class TokenGrant:
+    """What ``oauth2/access_token`` hands out. ``Secret`` keeps the token out of repr."""
 
-    account: str
+    token: Secret
+    expires_at: datetime | None
+    uid: str | None
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    """A checked token: issued to our app, for ``uid``, not yet expired. Holds no secret
+    in its repr."""
+
+    token: Secret
     uid: str
     expires_at: datetime | None
-    token_file: Path
-    env_overrides: bool
-    """True when the account's ``token_env`` variable is set: it wins over the token file."""
 
 
-def weibo_authorize_url(rt: Any, account_name: str, *, app_key: str, redirect_uri: str,
-                        state: str | None = None) -> str:
-    """The authorisation page for this account's Weibo (its ``api_base``)."""
-    account = _weibo_account(rt, account_name)
-    return authorize_url(_app_key(app_key), _redirect_uri(redirect_uri), state,
-                         api_base=_api_base(account))
+# --- the calls -----------------------------------------------------------------------------
 
 
-def complete_weibo_auth(rt: Any, account_name: str, *, app_key: str, app_secret: Secret,
-                        redirect_uri: str, code_or_url: str, by: str) -> AuthResult:
-    """Trade an authorisation code for a token, check it, store it and record it.
+def authorize_url(
+    app_key: str, redirect_uri: str, state: str | None = None, api_base: str = API_BASE
+) -> str:
+    """The page where the account holder lets the app post; it redirects with ?code=."""
+    params = {"client_id": app_key, "redirect_uri": redirect_uri, "response_type": "code"}
+    if state:
+        params["state"] = state
+    return f"{api_base.rstrip('/')}{AUTHORIZE}?{urlencode(params)}"
 
-    ``code_or_url`` is the bare code or the whole address Weibo redirected to.
-    ``by`` is who authorised (the audit row's actor). Raises only OutreachErrors.
-    """
-    account = _weibo_account(rt, account_name)
-    key = _app_key(app_key)
-    uri = _redirect_uri(redirect_uri)
-    if not isinstance(app_secret, Secret) or not app_secret.reveal().strip():
-        raise InputError("no app secret: set $OUTREACH_WEIBO_APP_SECRET to the app's App Secret")
-    if not by.strip():
-        raise InputError("who authorises (--by) must not be empty")
-    code = parse_code(code_or_url)
-    api_base = _api_base(account)
 
+def parse_code(code_or_redirected_url: str) -> str:
+    """The authorisation code, from the bare code or the whole redirected URL."""
+    value = code_or_redirected_url.strip()
+    if "?" in value or "=" in value or "://" in value:
+        query = parse_qs(urlsplit(value).query if "?" in value or "://" in value else value)
+        if "error" in query:
+            reason = (query.get("error_description") or query["error"])[0]
+            raise InputError(f"Weibo refused the authorisation: {clip(reason)}")
+        codes = query.get("code")
+        if not codes:
+            raise InputError("no ?code= in that URL: paste the address Weibo redirected to")
+        value = codes[0].strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,200}", value):
+        raise InputError("that does not look like a Weibo authorisation code")
+    return value
+
+
+def exchange_code(
+    http: httpx.Client,
+    api_base: str,
+    app_key: str,
+    app_secret: Secret,
+    code: str,
+    redirect_uri: str,
+    *,
+    clock: Clock = utcnow,
+    url_key: str = _API_BASE_KEY,
+) -> TokenGrant:
+    """Trade an authorisation code for an access token (``oauth2/access_token``)."""
+    now = clock()
+    answer = call(
+        http, "POST", api_base.rstrip("/") + ACCESS_TOKEN, write=False,
+        data={
+            "client_id": app_key,
+            "client_secret": app_secret.reveal(),
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+        },
+        retry_at=next_hour(now), url_key=url_key, hide=(app_secret.reveal(), code),
+    )
+    body = expect(answer, dict, ACCESS_TOKEN)
+    token = body.get("access_token")
+    if not isinstance(token, str) or not token.strip():
+        raise RemoteError(f"Weibo {ACCESS_TOKEN}: the answer carries no access_token")
+    expires_in = count(body.get("expires_in"))
+    return TokenGrant(
+        token=Secret(token.strip()),
+        expires_at=after(now, expires_in),
+        uid=id_scalar(body.get("uid")),
+    )
+
+
+def token_info(
+    http: httpx.Client, api_base: str, token: Secret, *, clock: Clock = utcnow,
+    url_key: str = _API_BASE_KEY,
+) -> TokenInfo:
+    """Who a token belongs to and when it expires (``oauth2/get_token_info``)."""
+    now = clock()
+    body = call(
+        http, "POST", api_base.rstrip("/") + TOKEN_INFO, write=False, token=token,
+        retry_at=next_hour(now), url_key=url_key, token_in_body=True,
+    )
+    return token_info_of(body, now)
+
+
+def save_token(account: AccountSettings, token: Secret) -> Path:
+    """Store the token on line 1 of the account's token file: mode 0600, in a 0700 folder,
+    replaced atomically."""
+    value = token.reveal().strip()
+    if not value or any(c in value for c in "\r\n"):
+        raise InputError("the token is empty or spans several lines")
+    path = account.token_file
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        grant = exchange_code(rt.http, api_base, key, app_secret, code, uri, clock=rt.clock)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(value + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ConfigError(
+            f"cannot write the token file: {exc.strerror or exc}", where=str(path)
+        ) from None
+    return path
+
+
+# --- the flow ------------------------------------------------------------------------------
+
+
+def authorise(http: httpx.Client, account: AccountSettings, *, app_key: str,
+              app_secret: Secret, redirect_uri: str, code: str,
+              clock: Clock = utcnow) -> Authorisation:
+    """Trade a code for a token and check it (our app, the right user, not expired).
+
+    ``app_key`` and ``redirect_uri`` as ``check_app_key`` / ``check_redirect_uri`` return
+    them, ``code`` as ``parse_code`` does. Stores nothing."""
+    api_base = api_base_of(account)
+    url_key = f"accounts.{account.name}.api_base"
+    try:
+        grant = exchange_code(http, api_base, app_key, app_secret, code, redirect_uri,
+                              clock=clock, url_key=url_key)
     except RemoteError as exc:
         raise _refusal(exc, account.name) from None
-    info = token_info(rt.http, api_base, grant.token, clock=rt.clock)
-    _check_grant(account, key, grant.uid, info.uid, info.appkey)
+    info = token_info(http, api_base, grant.token, clock=clock, url_key=url_key)
+    _check_grant(account, app_key, grant.uid, info.uid, info.appkey)
     expires_at = info.expires_at or grant.expires_at
-    now = rt.clock()
-    if expires_at is not None and expires_at <= now:
+    if expires_at is not None and expires_at <= clock():
         raise AuthError(f"Weibo says the new token for {account.name} has already expired; "
                         "authorise again")
-
-    with rt.db.reader() as s:
-        row = s.execute(select(Account).where(col(Account.name) == account.name)).scalars().first()
-        previous_uid = row.remote_id if row is not None else None
-        previous_state = row.state if row is not None else None
-    configured_uid = account.options.get("uid")
-    if previous_uid and previous_uid != info.uid and configured_uid is None:
-        raise AuthError(
-            f"this token belongs to Weibo user {info.uid}, but account {account.name} has "
-            f"posted as Weibo user {previous_uid}: log in to Weibo as that user and authorise "
-            f"again, or set accounts.{account.name}.uid = \"{info.uid}\" in config.toml to "
-            "switch users"
-        )
-
-    path = save_token(account, grant.token)
-    sync_accounts(rt)
-    with rt.db.session() as s:
-        row = s.execute(select(Account).where(col(Account.name) == account.name)).scalars().one()
-        row.state, row.remote_id, row.token_expires_at = "active", info.uid, expires_at
-        row.last_error = None
-        audit(s, now, by.strip(), "auth", account=account.name, target=info.uid,
-              detail={"uid": info.uid,
-                      "expires_at": expires_at.isoformat() if expires_at else None,
-                      "previous_state": previous_state,
-                      "previous_uid": previous_uid})
-        s.commit()
-    env_overrides = bool(account.token_env and os.environ.get(account.token_env, "").strip())
-    log.info("weibo %s: authorised as user %s, token expires %s", account.name, info.uid,
-             expires_at.isoformat() if expires_at else "at an unknown time")
-    return AuthResult(account=account.name, uid=info.uid, expires_at=expires_at,
-                      token_file=path, env_overrides=env_overrides)
+    return Authorisation(token=grant.token, uid=info.uid, expires_at=expires_at)
 
 
-# --- checks ------------------------------------------------------------------------------
-
-
-def _weibo_account(rt: Any, name: str) -> AccountSettings:
-    account: AccountSettings = rt.settings.account(name)
+def check_account(account: AccountSettings) -> AccountSettings:
+    """``account``, when it is a Weibo account."""
     if account.platform != "weibo":
         raise InputError(f"account {account.name!r} is on {account.platform}, not weibo: "
                          "`outreach auth weibo` authorises Weibo accounts only")
     return account
 
 
-def _api_base(account: AccountSettings) -> str:
+def api_base_of(account: AccountSettings) -> str:
     return (account.api_base or API_BASE).rstrip("/")
 
 
-def _app_key(app_key: str) -> str:
+def check_app_key(app_key: str) -> str:
     value = (app_key or "").strip()
     if not value:
         raise InputError("no app key: pass --app-key or set $OUTREACH_WEIBO_APP_KEY "
@@ -171,7 +239,7 @@ def _app_key(app_key: str) -> str:
     return value
 
 
-def _redirect_uri(redirect_uri: str) -> str:
+def check_redirect_uri(redirect_uri: str) -> str:
     value = (redirect_uri or "").strip()
     try:
         parts = urlsplit(value)
@@ -181,6 +249,12 @@ def _redirect_uri(redirect_uri: str) -> str:
     if not ok or any(c.isspace() for c in value):
         raise InputError(f"the redirect URI must be an http(s) address, got {value[:100]!r}")
     return value
+
+
+def check_app_secret(app_secret: Secret) -> Secret:
+    if not isinstance(app_secret, Secret) or not app_secret.reveal().strip():
+        raise InputError("no app secret: set $OUTREACH_WEIBO_APP_SECRET to the app's App Secret")
+    return app_secret
 
 
 def _check_grant(account: AccountSettings, app_key: str, grant_uid: str | None, uid: str,

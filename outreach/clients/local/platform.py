@@ -1,0 +1,109 @@
+"""The local platform's file: an embedded microblog's statuses in their own SQLite file,
+and the faults tests inject (stored there, so that a daemon in another process sees them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+FAULT_KINDS = ("delay", "delay_after", "transient", "ambiguous", "rate_limited", "auth", "rejected",
+               "duplicate")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS statuses (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    text TEXT NOT NULL,
+    idempotency_key TEXT,
+    in_reply_to TEXT,
+    created_at TEXT NOT NULL,
+    deleted_at TEXT,
+    UNIQUE (account, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS ix_statuses_account ON statuses (account, id);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY,
+    account TEXT,
+    op TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    remaining INTEGER NOT NULL,
+    delay_ms INTEGER NOT NULL DEFAULT 0,
+    retry_seconds INTEGER NOT NULL DEFAULT 60
+);
+"""
+
+
+
+def iso(dt: datetime) -> str:
+    """An instant as stored: ISO 8601 in UTC."""
+    return dt.astimezone(UTC).isoformat()
+
+
+def instant(text: str) -> datetime:
+    """A stored instant, aware UTC."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+class LocalPlatform:
+    """The embedded platform's file: statuses, and faults injected by tests."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False,
+                                     isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def add_fault(self, op: str, kind: str, *, count: int = 1, account: str | None = None,
+                  delay_ms: int = 0, retry_seconds: int = 60) -> None:
+        """Make the next ``count`` calls of ``op`` (publish, reply, fetch_counts, …) fail."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r} (known: {', '.join(FAULT_KINDS)})")
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO faults (account, op, kind, remaining, delay_ms, retry_seconds)"
+                " VALUES (?, ?, ?, ?, ?, ?)", (account, op, kind, count, delay_ms, retry_seconds))
+
+    def take_fault(self, op: str, account: str) -> tuple[str, int, int] | None:
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT id, kind, delay_ms, retry_seconds FROM faults WHERE op = ? AND remaining > 0"
+                " AND (account IS NULL OR account = ?) ORDER BY id LIMIT 1", (op, account)).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = ?", (row[0],))
+            return row[1], row[2], row[3]
+
+    def statuses(self, account: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+        sql = ("SELECT id, text, idempotency_key, in_reply_to, created_at, deleted_at FROM statuses"
+               " WHERE account = ?" + ("" if include_deleted else " AND deleted_at IS NULL")
+               + " ORDER BY id")
+        return [dict(zip(("id", "text", "idempotency_key", "in_reply_to", "created_at",
+                          "deleted_at"), r, strict=True)) for r in self.query(sql, (account,))]

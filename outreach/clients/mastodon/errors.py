@@ -1,0 +1,79 @@
+"""Mastodon's error answers → the contract's error classes (``outreach.errors``).
+
+``answer_error`` reads an HTTP answer that is not a success, ``unreadable`` a success we
+cannot use. Failures without an answer are translated by ``outreach.clients.http``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+from outreach.clients.base import as_int
+from outreach.clients.mastodon.parse import parse_reset
+from outreach.errors import (
+    AmbiguousOutcome,
+    AuthError,
+    ClientError,
+    ContentRejected,
+    DuplicateContent,
+    RateLimited,
+    RemoteError,
+    TransientError,
+)
+from outreach.times import aware
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_RETRY = timedelta(minutes=5)
+
+
+def unreadable(what: str, detail: str, *, write: bool) -> ClientError:
+    """A success whose body we will not use: a write may have been applied."""
+    if write:
+        return AmbiguousOutcome(f"{what}: {detail}; it may have been applied")
+    return TransientError(f"{what}: {detail}")
+
+
+def answer_error(what: str, status: int, message: str, headers: httpx.Headers, now: datetime,
+                 *, write: bool) -> ClientError:
+    """An HTTP answer that is not a success; ``message`` is the platform's (scrubbed).
+
+    ``write`` marks a request that changes something (posting, deleting): once it may
+    have reached the server, its failure is ambiguous rather than transient."""
+    said = f"{what}: {status}" + (f" {message}" if message else "")
+    if status in (401, 403):
+        return AuthError(f"{said} (the token is invalid, revoked or lacks a scope)")
+    if status == 429:
+        retry_at = retry_at_of(headers, now)
+        return RateLimited(f"{said}; retry at {retry_at.isoformat()}", retry_at=retry_at)
+    if status == 422 and write:  # on a read, 422 refuses the query, not our text
+        lowered = message.casefold()
+        if "duplicate" in lowered or "already" in lowered:
+            return DuplicateContent(said)
+        return ContentRejected(said)
+    if status >= 500:
+        if write:
+            return AmbiguousOutcome(f"{said}; it may have been applied")
+        return TransientError(said)
+    return RemoteError(said, code=status)
+
+
+def retry_at_of(headers: httpx.Headers, now: datetime) -> datetime:
+    """When a rate-limited request may be sent again: the bucket's reset, Retry-After,
+    else a few minutes on."""
+    reset = parse_reset(headers.get("X-RateLimit-Reset"))
+    if reset is not None and reset > now:
+        return reset
+    after = headers.get("Retry-After")
+    if after:
+        seconds = as_int(after.strip())
+        if seconds is not None:
+            return now + timedelta(seconds=max(seconds, 0))
+        try:
+            return aware(parsedate_to_datetime(after))
+        except (TypeError, ValueError, IndexError):
+            pass
+    return now + DEFAULT_RETRY
