@@ -1742,6 +1742,56 @@ FOURTH_EMERGENCY: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
+# Tips about something seen but not happening to the writer now, and criticism: the
+# classes the model confused with emergencies and complaints most often.
+FIFTH_OTHER: dict[str, tuple[list[str], list[str]]] = {
+    # something suspicious or dangerous seen, reported for you to look into, not happening to
+    # the writer now
+    "tip": ([
+        "{place}有人在卖没有标签的“减肥药”，好几个学生在买",
+        "{road}那家洗车店晚上总有人搬箱子进出，门口还有人放风，感觉不对劲",
+        "有人在{place}的墙上喷了一串电话号码，写着“办证”",
+        "我们村有人用电网捕鱼，河边挂着电线",
+        "{place}的护栏被车撞断了一大截，一直没人修",
+        "小区地下室有人私拉电线给几十辆电动车充电",
+        "楼顶天台的门锁坏了，常有小孩上去玩",
+        "有个二手群里在卖“内部考试答案”，收了钱就不回",
+        "最近有个男的总在{place}给小孩发糖，问他们住哪",
+        "上周在{road}看到有人往共享单车上贴收款码",
+        "{place}附近的黑车司机拉客，还会绕路加价",
+        "有个号码一直群发“医保卡异常”的短信，带着链接",
+        "夜市那边有人摆摊套圈，奖品都粘在地上，骗小孩钱",
+        "我们楼下开了家按摩店，半夜还有人进进出出，挺可疑的",
+        "{road}的施工坑没有围挡，晚上黑乎乎的",
+        "有人冒充物业挨家挨户收“燃气安全检查费”",
+    ], [
+        "someone at {place} is selling unlabelled 'diet pills' to students",
+        "a car wash on {road} has people carrying boxes in and out at night with a lookout by the door",
+        "someone has spray-painted a phone number offering fake certificates at {place}",
+        "a man keeps giving sweets to kids at {place} and asking where they live",
+        "someone is sticking their own payment codes over the ones on rental bikes on {road}",
+        "unlicensed taxis at {place} are overcharging and taking long routes",
+        "there's a text going around about 'medical card problems' with a dodgy link",
+        "the roadworks hole on {road} has no barrier and no lights at night",
+        "people pretending to be from building management are collecting a 'gas check fee' door to door",
+        "the door to our roof is broken and kids keep going up there",
+        "someone is running electric cables in the basement to charge dozens of e-bikes",
+        "the crash barrier at {place} has been smashed for weeks and nobody has fixed it",
+    ]),
+    "negative": ([
+        "每次都说提高警惕，真遇到了谁来得及",
+        "发再多提醒也没用，骗子换个说法又有人信",
+        "这种科普十年前就发过了，一点新意都没有",
+        "嘴上说严打，街上的黑车还是一样多",
+    ], [
+        "always 'stay alert', as if anyone has time when it actually happens",
+        "post all the warnings you like, the scammers just change the script",
+        "you posted this exact advice ten years ago",
+        "all this talk of crackdowns and the unlicensed cabs are still everywhere",
+    ]),
+}
+
+
 # --- decoration ------------------------------------------------------------------------
 
 ZH_PUNCT = ["", "", "！", "！！", "。", "…", "!!!", "？？", "啊"]
@@ -1817,6 +1867,8 @@ def generate() -> list[dict[str, str]]:
         cores(klass + "+++", klass, zh, en)
     for n, (klass, zh, en) in enumerate(FOURTH_CONFUSERS):
         cores(f"confuser+{n}", klass, zh, en)
+    for klass, (zh, en) in FIFTH_OTHER.items():
+        cores(klass + "++++", klass, zh, en)
     if FIXTURE.is_file():
         for i, line in enumerate(FIXTURE.read_text(encoding="utf-8").splitlines()):
             if line.strip():
