@@ -280,7 +280,7 @@ def test_what_nobody_recognises_is_unread(rules, model):
     assert known.fired and "unmatched" not in known.labels
 
 
-@pytest.mark.parametrize("text", ["这个视频拍得不错吧", "我家猫丢了", "快递一直没到"])
+@pytest.mark.parametrize("text", ["手机一直没信号", "网一直很卡", "快递一直没到"])
 def test_an_unrecognised_comment_takes_the_models_lean_and_stays_unread(rules, model, text):
     """No rule matched and the model is unsure: its likeliest class, labelled ``unmatched``."""
     p = model.probabilities(normalise(text))
@@ -403,21 +403,21 @@ def test_each_blind_set_has_every_kind_of_emergency_none_in_the_corpus(name, eme
 def test_blind2_emergency_recall_and_precision(blind2_result, blind2):
     _show(blind2_result, len(blind2))
     assert blind2_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
-    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.708
+    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.778
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.741 on the second blind set "
-                   "(the model alone: 0.833; the rules' emergency signals alone add about 26 "
-                   "false alarms, and the vote's weights are chosen on the corpus, not here)")
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.802 on the second blind set "
+                   "(the model alone: 0.847; the rules' emergency signals still add false alarms "
+                   "and the vote's weights are chosen on the corpus, not here)")
 def test_blind2_accuracy(blind2_result):
     assert blind2_result["overall"]["accuracy"] >= 0.85
 
 
 def test_the_first_blind_set_does_not_regress(blind_result, blind):
     _show(blind_result, len(blind))
-    assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.983 (177/180)
-    assert blind_result["emergency"]["precision"] >= 0.70  # measured 0.725
-    assert blind_result["overall"]["accuracy"] >= 0.74  # measured 0.747
+    assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.989 (178/180)
+    assert blind_result["emergency"]["precision"] >= 0.84  # measured 0.864
+    assert blind_result["overall"]["accuracy"] >= 0.85  # measured 0.870
 
 
 @pytest.mark.parametrize("name", ["blind", "blind2"])

@@ -141,6 +141,49 @@ def test_hard_cases(rules, text, klass):
     assert classify(text, rules).klass == klass
 
 
+@pytest.mark.parametrize("text", [
+    # a question about what to do if it happened
+    "要是半夜有人撬我家门锁，我应该先报警还是先喊人？",
+    "万一孩子在游乐场走丢了，第一步该做什么",
+    "What should a cyclist do if a driver threatens them with a knife at the lights?",
+    "If my neighbour's flat catches fire while they're away, can I break the door?",
+    "怎么判断老人是不是中风了",
+    "请问被困电梯的时候能不能打110",
+    # the past, over now
+    "前年我被人抢过包，现在晚上出门还会紧张",
+    "When I was a kid my uncle nearly drowned in the reservoir, so I never swim there.",
+    # the news, rumours
+    "听说隔壁市有人在加油站放火，是真的吗",
+    "Apparently there was a stabbing in another city, scary stuff.",
+    # fiction, drills, dreams, jokes
+    "昨晚那部灾难片里整栋楼都着火了，特效好真",
+    "公司今天搞消防演练，全楼的人都在楼下站着",
+    "My flatmate says he'll stab me if I eat his noodles again lol",
+    "the fire drill today took forever, everyone standing in the car park",
+    "考试考得我想跳楼哈哈哈",
+    # quotes of our own advice
+    "“陌生人敲门不要开”这条我让孩子背下来了，谢谢",
+    "Remembered your 'stop, drop and roll' tip when my sleeve caught the stove, thanks",
+])
+def test_danger_words_in_a_question_the_past_the_news_fiction_or_a_quote_are_not_an_emergency(
+        rules, text):
+    assert classify(text, rules).klass != "emergency", text
+
+
+@pytest.mark.parametrize("text", [
+    "去年他就打过我，现在又拿着刀在门口",  # a "now" word ends the past
+    "不是开玩笑，楼下有人拿刀追人",
+    "Not joking, there's a man with a knife outside my door",
+    "不是演习，楼道里全是浓烟",
+    "this is not a drill, the kitchen is on fire",
+    "he said he'll kill me if i call the police, what do i do",  # a threat, not a question
+    "如果你们再不来他就要砍人了",
+    "上周跟踪我的那个人现在还在楼下，我好害怕",
+])
+def test_an_emergency_that_mentions_the_past_or_a_joke_is_still_one(rules, text):
+    assert classify(text, rules).klass == "emergency", text
+
+
 def test_a_phone_number_inside_a_tip_is_a_tip_with_personal_data(rules):
     opinion = classify("举报一个诈骗电话：138 0013 8000，自称京东客服说要关闭百万保障", rules, "zh")
     assert opinion.klass == "tip" and opinion.needs_reply

@@ -1256,6 +1256,542 @@ THIRD_CONFUSERS: list[tuple[str, list[str], list[str]]] = [
 ]
 
 
+# --- a fourth hand: the weak classes, and confusers of every kind of danger -------------
+# Written after measuring where the rules and the model went wrong: personal data posted with
+# a question, small talk that borrows danger words, requests for help after the danger is
+# over, and for each kind of danger the same words used in a question, the past, the news,
+# fiction, a drill, a joke or a quote of our advice. A few real emergencies that say "not
+# joking" or start from the past keep the contrast.
+
+FOURTH_OTHER: dict[str, tuple[list[str], list[str]]] = {
+    "help": ([
+        "我在网上租房交了三个月押金，房东说房子不租了，钱一直拖着不退",
+        "我的快递被人冒领了，驿站说监控只保存三天，还能查吗",
+        "有人用我的照片开了个小号，到处加我同学借钱",
+        "我奶奶在菜市场被人用假币找零，给了两张一百的，能追回吗",
+        "孩子的电话手表在学校被同学抢走了，老师不管，我们该找谁",
+        "前男友一直在我们公司楼下等我，说只是想聊聊，我不想见他，能帮我处理吗",
+        "我被拉进一个炒股群，投了两万，现在平台打不开了",
+        "{rel}的微信被盗了，有人用他的号在家族群里借钱",
+        "在{place}丢了钱包，里面有身份证和银行卡，已经挂失了，身份证怎么办",
+        "有人在网上发帖说我欠钱不还，还配了我的照片，纯属造谣",
+        "我爸被拉去听什么养生讲座，买了两万块的保健品，能退吗",
+        "二手车买回来发现里程表被调过，卖家不认账",
+        "我在工地干了半年，老板跑了，工资一分没拿到",
+        "邻居的狗咬了我孩子，已经打了疫苗，邻居不肯出医药费",
+        "停在{road}的电动车电瓶被偷了，这是第二次了",
+        "网上买的演唱会门票是假的，卖家已经把我拉黑了",
+        "有人冒充快递给我打电话说包裹有违禁品，我挂了，但他知道我的名字和地址",
+        "我的银行卡被冻结了，银行说是涉案，我根本不知道怎么回事",
+        "帮朋友办了张卡，现在说这张卡被用来洗钱，我会不会有事",
+        "老家的房子被亲戚占了不让我们回去住，派出所能管吗",
+        "我前几天被人在地铁上偷拍了，当时没反应过来，有照片能立案吗",
+        "孩子在网上认识了一个网友，说要寄礼物问了家里地址，我有点担心",
+        "外卖员把我的餐偷吃了还骂人，平台不处理",
+        "租的车还回去以后车行说车被刮了要赔五千，我没刮过",
+        "一直有人往我门上贴小广告，撕了又贴，能不能查一下是谁",
+    ], [
+        "paid a three month deposit for a flat online and the landlord keeps delaying the refund",
+        "someone signed for my parcel with a fake name and the shop only keeps cctv for three days",
+        "someone set up an account with my photos and is asking my classmates for money",
+        "my grandma was given two fake 100 notes as change at the market, can anything be done",
+        "a classmate took my son's smartwatch at school and the teacher won't deal with it",
+        "my ex keeps waiting outside my office saying he just wants to talk, i don't want to see him",
+        "joined a stock tips group, put in 20,000 and now the platform won't open",
+        "{rel}'s wechat got hacked and someone is borrowing money in the family group",
+        "lost my wallet at {place} with my id and bank cards, cards are cancelled but what about the id",
+        "someone posted online that i owe them money, with my photo, it's completely made up",
+        "my dad was talked into buying 20,000 worth of supplements at a health seminar, can he get it back",
+        "the used car i bought had its mileage wound back and the seller denies it",
+        "worked six months on a building site and the boss disappeared without paying anyone",
+        "my neighbour's dog bit my kid, he's had his jabs but the neighbour won't pay anything",
+        "the battery was stolen off my e-bike on {road}, second time this year",
+        "the concert tickets i bought online were fake and the seller blocked me",
+        "my bank account has been frozen for 'involvement in a case' and i have no idea why",
+        "a relative moved into our family home and won't let us back in, is that something you deal with",
+        "someone took photos up my skirt on the metro last week, i have a picture of him, can i report it",
+        "my kid met someone online who asked for our home address to 'send a gift', should i worry",
+        "the car rental place says i scratched the car and wants 5,000, i didn't",
+        "someone keeps sticking adverts on my door every night, can you find out who",
+        "i bought a second-hand phone and it turned out to be reported stolen, what happens now",
+    ]),
+    "privacy": ([
+        "我叫刘洋，电话13512348765，昨天在{place}捡到一个黑色书包，失主联系我",
+        "身份证号是320102198806154321的那位，你的证件在我这",
+        "我老婆手机号18611112233，她在{place}走丢的狗找到了麻烦转告她",
+        "王老师的电话是13698765432，大家有事直接打",
+        "我的住址是{road}18号3单元402，快递一直送不到，帮我看看",
+        "我家门牌是幸福小区7号楼1单元602，有人能把社区通知送来吗",
+        "发个我的邮箱 chenjing88@example.com，你们的宣传资料发我一份",
+        "我的银行卡号是6212260200112233445，上个月少了一笔钱",
+        "大家帮我找找这个人，他叫赵磊，电话15800001111，欠我钱不还",
+        "这是我的车牌和电话，京A12345，13366668888，挡路了打给我",
+        "我是{place}的业主孙丽，手机13900002468，有问题微信同号",
+        "我的护照号E12345678，在机场丢了，有人捡到吗",
+        "我身份证号码110105199203031234，办居住证要带什么",
+        "我女儿叫林小雨，在实验小学三年二班，电话13811223344，请多关照",
+        "我的QQ是12345678，想加入你们的志愿者群",
+        "谁捡到我的钱包了，里面有工行卡6222081234567890，电话13712344321",
+        "我的手机号13544556677，被骚扰电话打爆了",
+        "我家住{road}66号院2号楼，楼下的路灯坏了",
+    ], [
+        "i'm li na, phone 13512348765, found a black backpack at {place} yesterday, owner please call",
+        "my wife's number is 18611112233, please tell her the dog she lost at {place} has been found",
+        "mr wang's mobile is 13698765432 if anyone needs him",
+        "my address is 18 {road}, flat 402, parcels never arrive, can you look into it",
+        "here's my email chen.jing88@example.com, please send me your leaflets",
+        "my card number is 6212260200112233445 and there's a payment i didn't make last month",
+        "this man owes me money, his name is zhao lei and his number is 15800001111, spread it",
+        "plate ABC123, my number 13366668888, call me if i'm blocking you",
+        "i'm sun li from {place}, mobile 13900002468, same on wechat",
+        "my passport number is E12345678, lost it at the airport, has anyone handed it in",
+        "my id number is 110105199203031234, what do i need for a residence permit",
+        "my daughter lin xiaoyu is in class 3 at the primary school, call me on 13811223344",
+        "my phone 13544556677 is getting spam calls all day, can you check",
+        "anyone found my wallet? it has my card 6222081234567890, call 13712344321",
+        "i live at 66 {road}, building 2, the street light outside is broken",
+        "my email is lee.sam2026@example.com, please reply there instead of here",
+        "my home phone is 13911113333 and i'm free after six if an officer wants to call",
+    ]),
+    "chatter": ([
+        "今天又是被闹钟追杀的一天",
+        "我家猫把我的耳机线咬断了，这是谋杀",
+        "刚看完这条，默默去检查了家里的门锁",
+        "楼上邻居又在剁饺子馅，咚咚咚的",
+        "这个月的花呗账单吓得我心脏病都要犯了",
+        "看到标题我以为又出什么大事了，点进来是科普",
+        "今天下雨，地铁里挤成沙丁鱼",
+        "我已经在排队办证排了一个小时了，打发时间刷微博",
+        "同事点的外卖辣到报警",
+        "谁还记得小时候学校放的那个防火动画片",
+        "昨天练车被教练骂得怀疑人生",
+        "我妈又在家族群转养生文章了",
+        "评论区好热闹，搬个小板凳",
+        "周五了，终于活过来了",
+        "看了这么多骗局，我觉得我可以去当反诈讲师了",
+        "小区群里为了停车位吵了一晚上",
+        "追剧追到凌晨三点，主角终于逃出来了",
+        "我家娃看了你们的视频，现在天天喊“不给陌生人开门”",
+        "健身房教练说我这个动作像在打架",
+        "这个小编的文案每次都好有梗",
+        "下班路上看到一只猫爬树下不来，最后自己下来了",
+        "有没有人和我一样，看到110就紧张",
+        "今天的天空蓝得不真实",
+        "我被自己做的菜辣哭了",
+        "考完最后一科，感觉被掏空",
+    ], [
+        "my alarm clock is out to get me",
+        "the cat chewed through my headphones, this is murder",
+        "read this and went straight to check the lock on my door",
+        "upstairs are chopping dumplings again, bang bang bang",
+        "my credit card bill nearly gave me a heart attack",
+        "saw the headline and thought something terrible had happened, it's just a tips post",
+        "metro was packed like sardines in the rain today",
+        "queueing at the permit office for an hour, scrolling to pass the time",
+        "the curry at lunch was so hot i nearly called the fire brigade",
+        "anyone remember that fire safety cartoon they showed us at school",
+        "my driving instructor shouted at me so much today i want to cry",
+        "mum is forwarding health articles to the family group again",
+        "the comments here are wild, grabbing popcorn",
+        "friday at last, i survived the week",
+        "i've read so many scam posts i could teach a class now",
+        "the residents' group chat fought about parking all night",
+        "stayed up till 3am for the finale, the hostage finally escaped",
+        "my kid watched your video and now shouts 'don't open the door to strangers' at the postman",
+        "my gym coach says my form looks like i'm in a bar fight",
+        "whoever writes these posts is hilarious",
+        "a cat got stuck up a tree on my way home, then climbed down by itself",
+        "the sky is ridiculously blue today",
+        "just finished my last exam, i'm a husk",
+        "this account is the only police page i follow",
+    ]),
+    "inquiry": ([
+        "家里老人独居，装个烟雾报警器要去哪里买靠谱的",
+        "灭火器多久要换一次",
+        "燃气报警器响了但闻不到味道，一般是什么原因",
+        "小孩学游泳几岁开始比较合适，有没有公益的课",
+        "派出所有没有教防身术的课程",
+        "家暴的话妇联和派出所是什么关系，先找哪个",
+        "网上说的“安全账户”到底是什么意思",
+        "反诈APP装了以后会不会看我手机里的东西",
+        "走失的老人一般多久能找到，有没有定位手环可以领",
+        "交通事故私了的话需要写什么协议",
+    ], [
+        "where can i buy a decent smoke alarm for my grandad who lives alone",
+        "how often do fire extinguishers need replacing",
+        "my gas alarm beeps but i can't smell anything, what usually causes that",
+        "what age should kids start swimming lessons, are there free ones",
+        "does the police run self-defence classes for women",
+        "for domestic abuse, is it the women's federation or the police first",
+        "what does 'safe account' actually mean in those scam calls",
+        "does the anti-fraud app read my messages",
+        "are there gps bracelets for elderly people with dementia, where do we get one",
+        "if we settle a small car accident ourselves, what should the agreement say",
+    ]),
+    "tip": ([
+        "{place}那个井盖松了好几天了，踩上去会晃",
+        "有人在{road}天桥上摆摊卖所谓的“防狼喷雾”，其实是辣椒水，还卖给小孩",
+        "小区后门的监控被人故意掰歪了，最近电动车丢了好几辆",
+        "我们楼有户人家把煤气罐放在楼道里，好几个月了",
+        "有个号码冒充社区给老人打电话，说要上门收“医保卡年检费”",
+        "{place}附近有人在收老年人的身份证，说是登记领鸡蛋",
+    ], [
+        "the manhole cover at {place} has been loose for days, it wobbles when you step on it",
+        "a stall on the {road} footbridge is selling 'pepper spray' to schoolkids",
+        "the camera at our back gate has been bent to face the wall and bikes keep going missing",
+        "a family in our block keeps a gas cylinder in the stairwell, has done for months",
+        "someone is phoning old people pretending to be the community office and asking for a 'card fee'",
+        "people near {place} are collecting old people's id cards in exchange for free eggs",
+    ]),
+}
+
+FOURTH_CONFUSERS: list[tuple[str, list[str], list[str]]] = [
+    # violence
+    ("inquiry", [
+        "要是在地铁里碰到有人挥刀，往哪边跑比较安全",
+        "正当防卫的界限到底在哪里，被人打了能还手吗",
+        "看到有人在街上打架，路人上去拉架会不会被连累",
+    ], [
+        "if someone pulls a knife on the metro, which way should you run",
+        "where's the line for self-defence, can i hit back if someone hits me",
+        "if i see a fight in the street, could i get in trouble for stepping in",
+    ]),
+    ("chatter", [
+        "刚看的那部警匪片，最后枪战拍得太燃了",
+        "我弟打游戏输了，在屋里喊要砍死对面哈哈",
+        "篮球赛打到最后两队差点打起来，还好裁判拦住了",
+        "我俩抢最后一块鸡翅差点打起来",
+    ], [
+        "the shootout at the end of that cop film was unreal",
+        "my brother lost his game and is yelling that he'll murder the other team lol",
+        "the basketball game nearly turned into a fight but the ref calmed everyone down",
+        "me and my sister nearly came to blows over the last chicken wing",
+    ]),
+    ("help", [
+        "上个月在{place}被人打了一拳，当时报了警，伤情鉴定出来了下一步怎么办",
+        "之前被人持刀抢过包，人抓到了，被抢的手机什么时候能还给我",
+    ], [
+        "i was punched outside {place} last month and reported it, the injury report is done, what next",
+        "i was robbed at knifepoint in the spring, they caught him, when do i get my phone back",
+    ]),
+    # domestic violence
+    ("inquiry", [
+        "邻居家好像经常吵架，但没听到打人，这种情况能报警吗",
+        "家暴告诫书是怎么申请的，需要什么证据",
+    ], [
+        "the couple next door argue a lot but i've never heard anything physical, is it ok to call",
+        "how does someone get a domestic violence warning issued, what evidence is needed",
+    ]),
+    ("chatter", [
+        "我妈说我再不找对象就把我扫地出门哈哈",
+        "看电视剧里那个家暴的男主，气得我想砸电视",
+    ], [
+        "mum says she'll throw me out if i don't get married soon haha",
+        "the abusive husband in that drama made me want to throw the remote at the tv",
+    ]),
+    ("praise", [
+        "两年前被家暴是你们的民警帮我申请的保护令，现在我和孩子过得很好，谢谢",
+    ], [
+        "two years ago your officers helped me get a protection order, "
+        "the kids and i are doing well now, thank you",
+    ]),
+    # kidnapping, extortion
+    ("inquiry", [
+        "孩子在学校门口被陌生人搭话，应该怎么教他拒绝",
+        "接到说孩子被绑的电话，怎么分辨是不是骗子",
+    ], [
+        "how do i teach my daughter to say no when a stranger talks to her at the school gate",
+        "how can you tell a fake kidnapping call from a real one",
+    ]),
+    ("chatter", [
+        "我家狗把我的拖鞋“绑架”到它窝里了",
+        "周末被朋友绑去爬山，腿废了",
+    ], [
+        "the dog has kidnapped my slippers again",
+        "got kidnapped by friends for a hike this weekend, my legs are gone",
+    ]),
+    ("praise", [
+        "上次看了你们说的假绑架骗局，今天我妈接到类似电话直接挂了，谢谢",
+    ], [
+        "my mum got a fake kidnapping call today and hung up straight away because of your post, thanks",
+    ]),
+    # fraud in progress
+    ("inquiry", [
+        "对方说是公安局的，要我配合调查转账，这种是真的吗",
+        "已经转出去的钱，多久内报警还有可能追回",
+    ], [
+        "someone claiming to be police asked me to transfer money for an investigation, is that ever real",
+        "once money has been sent, how quickly do you need to report it to have a chance",
+    ]),
+    ("help", [
+        "上周给骗子转了八千，报了案，银行说要派出所出函才能查，怎么弄",
+        "去年被刷单骗了，案子一直没消息，能查一下进展吗",
+    ], [
+        "sent 8,000 to a scammer last week and reported it, the bank wants a letter from the police",
+        "i was caught in a task scam last year and haven't heard anything, can you check the case",
+    ]),
+    ("chatter", [
+        "我每个月的工资都在自动给房东“转账”",
+        "刚才差点被淘宝直播骗着买了一堆没用的东西哈哈",
+    ], [
+        "my salary 'transfers' itself to my landlord every month",
+        "nearly got scammed by a livestream into buying a pile of junk lol",
+    ]),
+    # fire, smoke
+    ("inquiry", [
+        "高层着火的时候电梯能不能坐",
+        "家里电动车电池鼓包了，还能充电吗",
+        "厨房油锅起火能不能用湿毛巾盖",
+    ], [
+        "can you use the lift if there's a fire in a tower block",
+        "my e-bike battery has swollen, is it still safe to charge",
+        "can you put a wet towel over a pan fire",
+    ]),
+    ("chatter", [
+        "今天公司消防演练，我下楼最快哈哈",
+        "老板的脸色今天着火了，大家小心",
+        "烧烤的时候烟大得邻居以为着火了",
+    ], [
+        "fire drill at work today, i was first down the stairs",
+        "the bbq smoke was so bad the neighbours thought the house was on fire",
+        "my toast set off the smoke alarm again, breakfast ruined",
+    ]),
+    ("praise", [
+        "上周楼下着火，多亏消防来得快，没有人受伤，感谢",
+    ], [
+        "the fire downstairs last week was out in minutes, nobody hurt, thank you firefighters",
+    ]),
+    # gas
+    ("inquiry", [
+        "燃气灶打不着火，一直有咔咔声，会不会漏气",
+        "冬天用煤炉取暖，怎么防止一氧化碳中毒",
+    ], [
+        "my gas hob clicks but won't light, could it be leaking",
+        "how do you prevent carbon monoxide poisoning with a coal stove in winter",
+    ]),
+    ("tip", [
+        "{place}那排商铺的燃气管道被货车撞弯了，有人报修了吗",
+    ], [
+        "a lorry bent the gas pipe outside the shops at {place}, has anyone reported it",
+    ]),
+    ("chatter", [
+        "去年住的房子燃气表老是漏气，搬走后终于安心了",
+    ], [
+        "our old flat had a dodgy gas meter, so glad we moved",
+    ]),
+    # drowning
+    ("inquiry", [
+        "野泳被抓到会罚款吗",
+        "暑假孩子去水库游泳，有哪些危险要提醒他",
+    ], [
+        "can you get fined for swimming in the reservoir",
+        "what should i tell my son about the dangers of swimming in the lake this summer",
+    ]),
+    ("chatter", [
+        "小时候在河边玩差点掉下去，现在都不敢靠近水",
+        "今天游泳课呛了好几口水，教练说我像在溺水",
+    ], [
+        "nearly fell in the river as a kid and still avoid water",
+        "swallowed half the pool at my swimming lesson today, coach said i looked like i was drowning",
+    ]),
+    ("praise", [
+        "去年夏天我儿子在河边被巡逻的民警劝回来了，现在想想很后怕，谢谢你们",
+    ], [
+        "last summer an officer on patrol sent my son home from the river, thank you for that",
+    ]),
+    # medical, overdose
+    ("inquiry", [
+        "老人吃降压药吃重复了一次要不要紧",
+        "学海姆立克急救法哪里有培训",
+        "路上有人晕倒，旁人做心肺复苏做错了要负责吗",
+    ], [
+        "my grandad took his blood pressure pill twice by mistake, is that dangerous",
+        "where can i learn the heimlich manoeuvre",
+        "if a bystander does cpr wrong, are they liable",
+    ]),
+    ("chatter", [
+        "体检抽血我差点晕倒，太丢人了",
+        "今天跑了十公里，感觉心脏要跳出来了",
+    ], [
+        "nearly fainted at my blood test today, so embarrassing",
+        "ran 10k today, thought my heart would burst",
+    ]),
+    ("praise", [
+        "那天我爸在地铁站晕倒，民警一直陪着直到救护车来，谢谢",
+    ], [
+        "when my dad collapsed at the station that day an officer stayed with him "
+        "until the ambulance came, thank you",
+    ]),
+    # suicide risk
+    ("inquiry", [
+        "朋友最近总说活着没意思，心理援助热线是多少",
+        "怎么跟有抑郁的家人聊天比较好",
+    ], [
+        "a friend keeps saying life is pointless, what's the mental health helpline number",
+        "how do i talk to a family member who's depressed",
+    ]),
+    ("chatter", [
+        "明天要交论文，今晚不想活了哈哈",
+        "这周加班加到想跳楼，但是想想房贷还是算了😂",
+    ], [
+        "deadline tomorrow, i want to die lol",
+        "this week at work makes me want to jump out a window 😂",
+    ]),
+    # traffic
+    ("inquiry", [
+        "被电动车撞了一下没受伤，需要报警吗",
+        "高速上车坏了应该在车后多远放三角牌",
+    ], [
+        "got bumped by an e-bike, not hurt, do i need to report it",
+        "how far behind the car should the warning triangle go on the motorway",
+    ]),
+    ("help", [
+        "前天在{road}被车剐了，对方跑了，我记了车牌，能帮忙查吗",
+    ], [
+        "a car clipped me on {road} the day before yesterday and drove off, "
+        "i got the plate, can you trace it",
+    ]),
+    ("chatter", [
+        "今天早高峰堵得我想弃车跑步上班",
+        "驾校教练说我倒库像在撞车现场",
+    ], [
+        "traffic this morning was so bad i wanted to abandon the car and walk",
+        "my instructor said my parking looks like a crash scene",
+    ]),
+    # trapped
+    ("inquiry", [
+        "电梯困人物业多久必须到场",
+        "车被锁在地下车库出不去，找谁开门",
+    ], [
+        "how long does building management have to respond when someone is stuck in a lift",
+        "my car is locked in the underground car park after hours, who do i call",
+    ]),
+    ("chatter", [
+        "被困在公司开了一下午的会",
+        "上次电梯停了五分钟，我在里面把一辈子想了一遍",
+    ], [
+        "trapped in meetings all afternoon",
+        "the lift stopped for five minutes once and my whole life flashed before my eyes",
+    ]),
+    # stalking, missing
+    ("inquiry", [
+        "怎么判断是不是被人跟踪了",
+        "孩子走失一定要等24小时才能报警吗",
+    ], [
+        "how can you tell if you're actually being followed",
+        "do you really have to wait 24 hours to report a missing child",
+    ]),
+    ("chatter", [
+        "我家猫每天跟踪我进厕所",
+        "下班回家总感觉有人跟着，回头一看是我家狗",
+    ], [
+        "my cat stalks me to the bathroom every morning",
+        "felt someone following me home, it was my own dog",
+    ]),
+    ("praise", [
+        "我奶奶走丢那次是你们两个小时就找回来了，一直记着",
+    ], [
+        "when my grandma wandered off you found her in two hours, we still talk about it",
+    ]),
+]
+
+FOURTH_EMERGENCY: dict[str, tuple[list[str], list[str]]] = {
+    "violence": ([
+        "不是开玩笑，{place}有个人拿着砍刀在追人",
+        "以前他只是骂人，今天直接拿棍子在{place}打人了",
+    ], [
+        "no joke, a man with a machete is chasing people at {place}",
+        "he used to just shout but tonight he's hitting people with a bar outside {place}",
+    ]),
+    "domestic_violence": ([
+        "他去年就打过我，现在又喝醉了在砸门，说今晚弄死我",
+        "不是吵架，是真的在打，隔壁女的一直喊救命",
+    ], [
+        "he beat me last year and now he's drunk and kicking the door saying he'll kill me tonight",
+        "not an argument, he's actually hitting her, she keeps screaming for help",
+    ]),
+    "fire_smoke": ([
+        "不是演习，我们楼真的着火了，楼道全是烟",
+        "刚才以为是谁家烧烤，现在窗外全是黑烟，火已经烧上来了",
+    ], [
+        "this is not a drill, our building is actually on fire and the stairs are full of smoke",
+        "thought it was someone's barbecue but now there's black smoke pouring past my window",
+    ]),
+    "suicide_risk": ([
+        "他说不是开玩笑，已经站到天台边上了",
+        "我朋友以前也说过想死，可今天她发了告别的话，电话关机了",
+    ], [
+        "he says he's not joking, he's standing on the roof edge right now",
+        "my friend has said things before but tonight she sent goodbye messages and her phone is off",
+    ]),
+    "kidnapping_extortion": ([
+        "不是骗子电话，我刚看到视频，我弟真的被关在一个房间里，他们要钱",
+    ], [
+        "this isn't one of those fake calls, they sent a video of my brother tied up and want money",
+    ]),
+    "drowning": ([
+        "不是开玩笑，{place}湖里有个小孩在扑腾，没人会游泳",
+    ], [
+        "not joking, a kid is splashing and going under in the lake at {place}, nobody can swim",
+    ]),
+    "stalking": ([
+        "上周跟踪我的那个男的现在又在我家楼下了，还在看我的窗户",
+    ], [
+        "the man who followed me last week is outside my building again, staring up at my window",
+    ]),
+}
+
+
+# Tips about something seen but not happening to the writer now, and criticism: the
+# classes the model confused with emergencies and complaints most often.
+FIFTH_OTHER: dict[str, tuple[list[str], list[str]]] = {
+    # something suspicious or dangerous seen, reported for you to look into, not happening to
+    # the writer now
+    "tip": ([
+        "{place}有人在卖没有标签的“减肥药”，好几个学生在买",
+        "{road}那家洗车店晚上总有人搬箱子进出，门口还有人放风，感觉不对劲",
+        "有人在{place}的墙上喷了一串电话号码，写着“办证”",
+        "我们村有人用电网捕鱼，河边挂着电线",
+        "{place}的护栏被车撞断了一大截，一直没人修",
+        "小区地下室有人私拉电线给几十辆电动车充电",
+        "楼顶天台的门锁坏了，常有小孩上去玩",
+        "有个二手群里在卖“内部考试答案”，收了钱就不回",
+        "最近有个男的总在{place}给小孩发糖，问他们住哪",
+        "上周在{road}看到有人往共享单车上贴收款码",
+        "{place}附近的黑车司机拉客，还会绕路加价",
+        "有个号码一直群发“医保卡异常”的短信，带着链接",
+        "夜市那边有人摆摊套圈，奖品都粘在地上，骗小孩钱",
+        "我们楼下开了家按摩店，半夜还有人进进出出，挺可疑的",
+        "{road}的施工坑没有围挡，晚上黑乎乎的",
+        "有人冒充物业挨家挨户收“燃气安全检查费”",
+    ], [
+        "someone at {place} is selling unlabelled 'diet pills' to students",
+        "a car wash on {road} has people carrying boxes in and out at night with a lookout by the door",
+        "someone has spray-painted a phone number offering fake certificates at {place}",
+        "a man keeps giving sweets to kids at {place} and asking where they live",
+        "someone is sticking their own payment codes over the ones on rental bikes on {road}",
+        "unlicensed taxis at {place} are overcharging and taking long routes",
+        "there's a text going around about 'medical card problems' with a dodgy link",
+        "the roadworks hole on {road} has no barrier and no lights at night",
+        "people pretending to be from building management are collecting a 'gas check fee' door to door",
+        "the door to our roof is broken and kids keep going up there",
+        "someone is running electric cables in the basement to charge dozens of e-bikes",
+        "the crash barrier at {place} has been smashed for weeks and nobody has fixed it",
+    ]),
+    "negative": ([
+        "每次都说提高警惕，真遇到了谁来得及",
+        "发再多提醒也没用，骗子换个说法又有人信",
+        "这种科普十年前就发过了，一点新意都没有",
+        "嘴上说严打，街上的黑车还是一样多",
+    ], [
+        "always 'stay alert', as if anyone has time when it actually happens",
+        "post all the warnings you like, the scammers just change the script",
+        "you posted this exact advice ten years ago",
+        "all this talk of crackdowns and the unlicensed cabs are still everywhere",
+    ]),
+}
+
+
 # --- decoration ------------------------------------------------------------------------
 
 ZH_PUNCT = ["", "", "！", "！！", "。", "…", "!!!", "？？", "啊"]
@@ -1325,6 +1861,14 @@ def generate() -> list[dict[str, str]]:
         cores(klass + "++", klass, zh, en)
     for n, (klass, zh, en) in enumerate(CONFUSERS + MORE_CONFUSERS + THIRD_CONFUSERS):
         cores(f"confuser{n}", klass, zh, en)
+    for kind, (zh, en) in FOURTH_EMERGENCY.items():
+        cores(kind + "+++", "emergency", zh, en, kind)
+    for klass, (zh, en) in FOURTH_OTHER.items():
+        cores(klass + "+++", klass, zh, en)
+    for n, (klass, zh, en) in enumerate(FOURTH_CONFUSERS):
+        cores(f"confuser+{n}", klass, zh, en)
+    for klass, (zh, en) in FIFTH_OTHER.items():
+        cores(klass + "++++", klass, zh, en)
     if FIXTURE.is_file():
         for i, line in enumerate(FIXTURE.read_text(encoding="utf-8").splitlines()):
             if line.strip():

@@ -173,13 +173,16 @@ class Matcher:
         negs: dict[str, list[tuple[int, int]]] = {}
 
         def free(view: str, span: tuple[int, int]) -> bool:
-            if not negs:
-                negs["compact"] = [(m, m + len(p)) for p in self.neg_compact
-                                   for m in _find_all(text.compact, p)]
-                negs["spaced"] = [m.span() for r in self.neg_spaced for m in r.finditer(text.spaced)]
-                for r in self.neg_patterns:
-                    negs["compact"].extend(m.span() for m in r.finditer(text.compact))
-                    negs["spaced"].extend(m.span() for m in r.finditer(text.spaced))
+            # each view's negations are found when a hit in that view first needs them
+            if view not in negs:
+                if view == "compact":
+                    seen = text.compact
+                    found = [(m, m + len(p)) for p in self.neg_compact for m in _find_all(seen, p)]
+                else:
+                    seen = text.spaced
+                    found = [m.span() for r in self.neg_spaced for m in r.finditer(seen)]
+                found.extend(m.span() for r in self.neg_patterns for m in r.finditer(seen))
+                negs[view] = found
             return not any(span[0] < e and s < span[1] for s, e in negs[view])
 
         def factor(src: str) -> float:
