@@ -168,7 +168,9 @@ def print_opinions(results: list[Result]) -> None:
             by_set.setdefault(r.key.split(".")[1], []).append(r)
     for name, rs in by_set.items():
         title = {"blind": "opinions on the first blind set (seen: a regression figure)",
-                 "blind2": "opinions on the second blind set (the targets)",
+                 "blind2": "opinions on the second blind set (measured twice: before and after "
+                           "one round of rule and corpus work)",
+                 "blind3": "opinions on the third blind set (the targets; never seen)",
                  "fixture": "opinions on the labelled fixture"
                  }.get(name, f"opinions by {name[2:]}-fold cross-validation on the training corpus")
         table = Table(title=f"{title}: precision / recall per class", header_style="bold")

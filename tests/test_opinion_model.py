@@ -351,7 +351,8 @@ def test_train_refuses_a_bad_corpus_and_writes_nothing(cli, tmp_path):
 
 BLIND = ROOT / "tests" / "fixtures" / "opinions_blind.jsonl"
 BLIND2 = ROOT / "tests" / "fixtures" / "opinions_blind2.jsonl"
-BLIND_SETS = {"blind": BLIND, "blind2": BLIND2}
+BLIND3 = ROOT / "tests" / "fixtures" / "opinions_blind3.jsonl"
+BLIND_SETS = {"blind": BLIND, "blind2": BLIND2, "blind3": BLIND3}
 
 
 def _read_blind(path: Path) -> list[dict]:
@@ -386,7 +387,8 @@ def _show(result: dict, n: int) -> None:
     print(f"accuracy {result['overall']['accuracy']:.3f} on {n} comments")
 
 
-@pytest.mark.parametrize("name,emergencies,per_kind", [("blind", 180, 15), ("blind2", 120, 10)])
+@pytest.mark.parametrize("name,emergencies,per_kind", [("blind", 180, 15), ("blind2", 120, 10),
+                                                       ("blind3", 120, 10)])
 def test_each_blind_set_has_every_kind_of_emergency_none_in_the_corpus(name, emergencies, per_kind,
                                                                        corpus):
     rows = _read_blind(BLIND_SETS[name])
@@ -413,6 +415,24 @@ def test_blind2_accuracy(blind2_result):
     assert blind2_result["overall"]["accuracy"] >= 0.85
 
 
+@pytest.fixture(scope="module")
+def blind3_result(rules, model):
+    rows = _read_blind(BLIND3)
+    return evaluate(((r["text"], r["lang"], r["class"]) for r in rows), rules, model)
+
+
+def test_blind3_emergency_recall_and_precision(blind3_result):
+    _show(blind3_result, int(blind3_result["overall"]["support"]))
+    assert blind3_result["emergency"]["recall"] >= 0.97  # measured 0.975 (117/120)
+    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.657
+
+
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.700 on the third blind set, "
+                   "measured once, the first time the classifier met it")
+def test_blind3_accuracy(blind3_result):
+    assert blind3_result["overall"]["accuracy"] >= 0.85
+
+
 def test_the_first_blind_set_does_not_regress(blind_result, blind):
     _show(blind_result, len(blind))
     assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.989 (178/180)
@@ -420,7 +440,7 @@ def test_the_first_blind_set_does_not_regress(blind_result, blind):
     assert blind_result["overall"]["accuracy"] >= 0.85  # measured 0.870
 
 
-@pytest.mark.parametrize("name", ["blind", "blind2"])
+@pytest.mark.parametrize("name", ["blind", "blind2", "blind3"])
 def test_every_kind_of_blind_emergency_is_mostly_caught(rules, model, name):
     caught: dict[str, list[bool]] = {}
     for r in _read_blind(BLIND_SETS[name]):
