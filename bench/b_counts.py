@@ -1,4 +1,4 @@
-"""Benchmarks 1 and 2: a counts sweep (``outreach.collector.collect``) against the Mastodon
+"""Benchmarks 1 and 2: a counts sweep (``outreach.collect.counts.collect``) against the Mastodon
 peer and the fake Weibo server, with the references measured in the same run.
 
 The sweep is the real one: ``collect(rt, force=True)`` over N published posts in a real
@@ -28,7 +28,7 @@ COUNT_PATH = "/2/statuses/count.json"
 
 
 def _db_counts(rt: Any, post_ids: list[int]) -> dict[int, tuple[Any, Any, Any]]:
-    from outreach.collector import latest_counts
+    from outreach.collect.counts import latest_counts
 
     with rt.db.reader() as s:
         return latest_counts(s, post_ids)
@@ -48,7 +48,7 @@ def _post_ids(rt: Any) -> dict[str, int]:
 
 
 def bench_mastodon(ctx: Context) -> list[Result]:
-    from outreach.collector import collect
+    from outreach.collect.counts import collect
     from outreach.runtime import Runtime
     from tests.mastodon_peer import BOT_TOKEN, Peer
 
@@ -155,7 +155,7 @@ def _no_change_row(key: str, name: str, before: dict[str, int], after: dict[str,
 
 
 def bench_weibo(ctx: Context) -> list[Result]:
-    from outreach.collector import collect
+    from outreach.collect.counts import collect
     from outreach.runtime import Runtime
     from tests.weibo_server import WeiboServer
 

@@ -26,26 +26,25 @@ import logging
 import os
 import signal
 import socket
-import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from rich.live import Live
 from sqlalchemy import or_, select
 from sqlmodel import col
 
 from outreach import notify
 from outreach.actions.accounts import sync_accounts
-from outreach.alerts import deliver_alerts
-from outreach.cli import output
-from outreach.collector import collect, collect_comments
+from outreach.actions.health import held_posts
+from outreach.collect.alerts import deliver_alerts
+from outreach.collect.counts import CollectSummary, collect, collect_comments
 from outreach.errors import ConfigError
-from outreach.health import describe_held, held_posts
-from outreach.publish.publisher import Publisher
+from outreach.publish.publisher import Publisher, RunSummary
 from outreach.schedule.materialise import materialise
 from outreach.schedule.plan import plan_rows
 from outreach.states import AccountState, PostKind, PostStatus
@@ -76,34 +75,47 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def run_daemon(rt: Runtime, *, once: bool = False, dry_run: bool = False,
-               stop: threading.Event | None = None) -> int:
-    if dry_run:
-        return _dry_run(rt)
+def preflight(rt: Runtime) -> list[str]:
+    """Before the daemon starts: the accounts synced, and warnings for what will not run
+    (an unconfigured account, one that needs re-authorisation, library errors)."""
     sync_accounts(rt)
     with rt.db.reader() as s:
         states = dict(s.execute(select(col(Account.name), col(Account.state))).all())
+    warnings = []
     for acc in rt.settings.accounts.values():
         try:
             configured = rt.configured(acc)
         except ConfigError as exc:  # one account's broken token file stops only that account
-            output.warn(f"account {acc.name} is unconfigured ({exc.message}): skipped")
+            warnings.append(f"account {acc.name} is unconfigured ({exc.message}): skipped")
             continue
         if not configured:
-            output.warn(f"account {acc.name} is unconfigured (no token): skipped")
+            warnings.append(f"account {acc.name} is unconfigured (no token): skipped")
         elif states.get(acc.name) == AccountState.NEEDS_REAUTH:
-            output.warn(f"account {acc.name} needs re-authorisation: its posts wait (run "
-                        "`outreach accounts check` once the token is renewed)")
+            warnings.append(f"account {acc.name} needs re-authorisation: its posts wait (run "
+                            "`outreach accounts check` once the token is renewed)")
     problems = rt.library.errors
     if problems:
-        output.warn(f"the library has {len(problems)} error(s); those tips are never drawn "
-                    "(run `outreach content check`)")
-    if once:
-        return _once(rt)
-    return Daemon(rt, stop=stop).serve()
+        warnings.append(f"the library has {len(problems)} error(s); those tips are never drawn "
+                        "(run `outreach content check`)")
+    return warnings
 
 
-def _once(rt: Runtime) -> int:
+@dataclass
+class OnceResult:
+    """What one ``run --once`` did."""
+
+    summary: RunSummary
+    metrics: CollectSummary
+    comments: CollectSummary
+    held: dict[str, int]  # due posts waiting, by reason
+
+    @property
+    def emergencies(self) -> list[Any]:
+        return [*self.metrics.emergencies, *self.comments.emergencies]
+
+
+def run_once(rt: Runtime) -> OnceResult:
+    """Everything due now, once: materialise, publish, collect, alert, notify."""
     now = rt.clock()
     materialise(rt, now)
     summary = Publisher(rt).run_due(now)
@@ -111,60 +123,50 @@ def _once(rt: Runtime) -> int:
     comments = collect_comments(rt)
     deliver_alerts(rt)
     notify.run_once(rt)
-    parts = [f"{n} {k}" for k, n in sorted(summary.counts.items())]
-    held = held_posts(rt, rt.clock())  # due, but waiting: say for what
-    if held:
-        parts.append("held: " + describe_held(held))
-    parts = parts or ["nothing due"]
-    output.message("run --once: " + ", ".join(parts)
-                   + f"; metrics: {metrics.posts_checked} post(s) checked; "
-                   f"{metrics.comments_stored + comments.comments_stored} new comment(s)")
-    emergencies = metrics.emergencies + comments.emergencies
-    if emergencies:
-        output.error(f"{len(emergencies)} EMERGENCY comment(s): outreach opinions --class "
-                     "emergency")
-    if comments.rules_error is not None:
-        output.error(f"{comments.rules_error} (comments are fetched once it is fixed)")
-    for err in summary.errors:
-        output.warn(err)
-    return 0
+    return OnceResult(summary, metrics, comments, held_posts(rt, rt.clock()))
 
 
-def _dry_run(rt: Runtime) -> int:
+@dataclass
+class DryRun:
+    """What ``run --dry-run`` would do: the posts due and the slots about to be drawn."""
+
+    due: list[Post]
+    upcoming: list[dict[str, Any]]
+    hours: int
+
+
+def dry_run(rt: Runtime) -> DryRun:
     now = rt.clock()
     with rt.db.reader() as s:
-        due = s.execute(select(Post).where(
+        due = list(s.execute(select(Post).where(
             col(Post.status).in_((PostStatus.QUEUED, PostStatus.UNCONFIRMED, PostStatus.PUBLISHING)),
             col(Post.not_before) <= now,
-        ).order_by(col(Post.not_before))).scalars().all()
-
-    def zone(account: str) -> Any:  # times as the account's officers read them
-        acc = rt.settings.accounts.get(account)
-        return acc.timezone if acc else rt.settings.timezone
-
-    for p in due:
-        verb = "would publish" if p.status == PostStatus.QUEUED else "would reconcile"
-        output.out.print(f"{verb} post {p.id} on {p.account} "
-                         f"({output.local(p.scheduled_at, zone(p.account))}): "
-                         f"{output.safe(output.shorten(p.text, 70))}")
+        ).order_by(col(Post.not_before))).scalars().all())
     hours = rt.settings.policy.materialise_hours
     upcoming = [r for r in plan_rows(rt, days=1, ahead=timedelta(hours=hours))
                 if r["post_id"] is None]
-    for r in upcoming:
-        at = datetime.fromisoformat(r["scheduled_at"])
-        output.out.print(f"would draw {output.local(at, zone(r['account']))} {r['account']}: "
-                         f"{output.safe(r['tip_id'] or r['reason'])}")
-    output.message(f"dry run: {len(due)} post(s) due, {len(upcoming)} slot(s) in the next "
-                   f"{hours} h to materialise; nothing was changed")
-    return 0
+    return DryRun(due, upcoming, hours)
+
+
+@dataclass(frozen=True)
+class DaemonStatus:
+    """The running daemon as its terminal line shows it."""
+
+    id: str
+    ticks: int
+    published: int
+    next_post: tuple[datetime, str] | None  # (scheduled at, account)
+    last_error: str | None
 
 
 STOP_GRACE = 5.0  # seconds the lanes get to record what their cancelled calls did
 
 
 class Daemon:
-    def __init__(self, rt: Runtime, *, stop: threading.Event | None = None) -> None:
+    def __init__(self, rt: Runtime, *, stop: threading.Event | None = None,
+                 on_second: Callable[[Daemon], None] | None = None) -> None:
         self.rt = rt
+        self.on_second = on_second  # called once a second while serving (a status display)
         self.id = f"{socket.gethostname()}:{os.getpid()}"
         self._signals_installed = stop is not None
         self.stopping = stop or threading.Event()
@@ -327,14 +329,11 @@ class Daemon:
             return 0
         scheduler.start()
         log.info("daemon %s started: %s account(s)", self.id, len(self.rt.settings.accounts))
-        live = self._live() if sys.stdout.isatty() else None
         try:
             while not done.wait(1.0):
-                if live is not None:
-                    live.update(self._status_text())
+                if self.on_second is not None:
+                    self.on_second(self)
         finally:
-            if live is not None:
-                live.stop()
             self._stop(scheduler)
         return 0
 
@@ -363,20 +362,9 @@ class Daemon:
         self.heartbeat(stopped=True)
         log.info("daemon %s stopped", self.id)
 
-    def _live(self) -> Live:
-        live = Live(self._status_text(), console=output.out, refresh_per_second=1,
-                    transient=True)
-        live.start()
-        return live
-
-    def _status_text(self) -> str:
+    def status(self) -> DaemonStatus:
         with self.rt.db.reader() as s:
             nxt = s.execute(select(col(Post.scheduled_at), col(Post.account)).where(
                 col(Post.status) == PostStatus.QUEUED).order_by(col(Post.not_before)).limit(1)).first()
-        when = (f"next: {output.local(nxt[0], self.rt.settings.account(nxt[1]).timezone)} "
-                f"on {nxt[1]}") if nxt else "nothing queued"
-        err = f"  [red]last error: {output.safe(self._last_error)}[/]" if self._last_error else ""
-        return (f"[bold]outreach run[/] {self.id}  ticks {self._ticks}  published "
-                f"{self._published}  {when}{err}")
-
-
+        return DaemonStatus(self.id, self._ticks, self._published,
+                            (nxt[0], nxt[1]) if nxt else None, self._last_error)

@@ -20,7 +20,7 @@ from sqlmodel import col
 from outreach.actions.accounts import sync_accounts
 from outreach.actions.tips import approve_tips
 from outreach.clients import client_class
-from outreach.collector import collect
+from outreach.collect.counts import collect
 from outreach.config.load import load_settings
 from outreach.library.starter import write_starter
 from outreach.publish.publisher import Publisher

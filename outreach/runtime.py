@@ -56,8 +56,6 @@ class Runtime:
         self._clients: dict[str, MicroblogClient] = {}
         self._migrate = migrate
         self._lock = threading.RLock()  # the daemon's workers share the clients
-        self._inherited: tuple[Database | None, httpx.Client | None,
-                               dict[str, MicroblogClient]] | None = None
 
     @cached_property
     def db(self) -> Database:
@@ -109,6 +107,10 @@ class Runtime:
                 self._clients[acc.name] = client
         return client
 
+    def simulated(self, account: AccountSettings) -> bool:
+        """Whether the account's audience is simulated (the local platform): reports say so."""
+        return client_class(account.platform).simulated
+
     def configured(self, account: AccountSettings) -> bool:
         """Whether the account has what its platform needs (a token)."""
         if not client_class(account.platform).needs_token:
@@ -125,15 +127,6 @@ class Runtime:
         from outreach.library.texts import render_tip
 
         return render_tip(lib, tip, variant, account)
-
-    def after_fork(self) -> None:
-        """In a forked child: leave the parent's connections and clients alone (closing one
-        here would end the parent's PostgreSQL session) and open new ones when needed."""
-        self._inherited = (self.__dict__.pop("db", None), self._http, dict(self._clients))
-        self._http = None
-        self._clients = {}
-        self._lock = threading.RLock()  # another thread of the parent may have held it
-        self._migrate = False  # the parent has checked the schema
 
     def close(self) -> None:
         for client in self._clients.values():

@@ -36,6 +36,8 @@ class AccountState(StrEnum):
     PAUSED = "paused"
     NEEDS_REAUTH = "needs_reauth"
     UNCONFIGURED = "unconfigured"
+    CHECK_FAILED = "check_failed"  # stored only: the last `accounts check` failed for a reason
+    # other than a refused token; shown as one of the four above, with the failure said apart
 
 
 class OpinionClass(StrEnum):
@@ -62,6 +64,26 @@ class NotificationStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class NotifyEvent(StrEnum):
+    """What a notification is about (``[notify]`` targets subscribe to these)."""
+
+    EMERGENCY = "emergency"
+    POST_FAILED = "post_failed"
+    NEEDS_REAUTH = "needs_reauth"
+    TOKEN_EXPIRING = "token_expiring"
+    DAEMON_STALE = "daemon_stale"
+    DAILY_DIGEST = "daily_digest"
+
+
+class Hold(StrEnum):
+    """Why the publisher's last check before a send stopped it."""
+
+    PAUSED = "paused"  # the account is paused: the post waits for the resume
+    TIP = "tip"  # the post's tip is no longer approved or valid
+    TEXT = "text"  # the text itself fails a check or lacks approval
+
+
 POST_STATUSES: tuple[str, ...] = tuple(PostStatus)
-ACCOUNT_STATES: tuple[str, ...] = tuple(AccountState)
+ACCOUNT_STATES: tuple[str, ...] = tuple(s for s in AccountState if s is not AccountState.CHECK_FAILED)
 NOTIFICATION_STATUSES: tuple[str, ...] = tuple(NotificationStatus)
+NOTIFY_EVENTS: tuple[str, ...] = tuple(NotifyEvent)

@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from outreach.errors import InputError
-from outreach.schedule.cron import local_to_utc
 
 
 def utcnow() -> datetime:
@@ -29,6 +28,24 @@ def as_utc(value: Any) -> datetime | None:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def _exists(naive: datetime, zone: ZoneInfo) -> bool:
+    aware = naive.replace(tzinfo=zone)
+    back = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    return back == naive
+
+
+def local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
+    """A wall-clock time in ``zone`` as aware UTC. A time that does not exist (skipped by a
+    DST change) moves to the first minute after the gap; an ambiguous one (repeated) is its
+    first occurrence (fold 0)."""
+    if not _exists(naive, zone):
+        probe = naive
+        while not _exists(probe, zone):  # the gap is at most a few hours
+            probe = probe.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        naive = probe
+    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
 def aware(value: Any) -> datetime:

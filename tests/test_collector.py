@@ -14,8 +14,8 @@ from outreach.actions.accounts import sync_accounts
 from outreach.actions.opinions import mark_replied, reply
 from outreach.actions.posts import add_post
 from outreach.actions.queries.opinions import list_opinions
-from outreach.alerts import deliver_alerts
-from outreach.collector import collect, collect_comments
+from outreach.collect.alerts import deliver_alerts
+from outreach.collect.counts import collect, collect_comments
 from outreach.publish.publisher import Publisher
 from outreach.store.models import Account, AccountMetric, AuditLog, Comment, PostMetric
 from tests.conftest import local_config

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from outreach.alerts import deliver_alerts
+from outreach.collect.alerts import deliver_alerts
 from outreach.runtime import Runtime
 from outreach.store.db import Database
 from outreach.store.models import Post

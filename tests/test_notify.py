@@ -18,7 +18,7 @@ from sqlmodel import col
 from outreach import notify
 from outreach.actions.accounts import sync_accounts
 from outreach.actions.posts import add_post
-from outreach.collector import collect
+from outreach.collect.counts import collect
 from outreach.config.load import load_settings
 from outreach.daemon import Daemon
 from outreach.publish.publisher import Publisher

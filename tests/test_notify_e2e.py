@@ -14,7 +14,7 @@ import pytest
 from outreach.actions.accounts import sync_accounts
 from outreach.actions.posts import add_post
 from outreach.clients.local import LocalPlatform
-from outreach.collector import collect
+from outreach.collect.counts import collect
 from outreach.publish.publisher import Publisher
 from tests.conftest import local_config, logical_dump
 from tests.daemon_process import start_daemon, stop_daemon

@@ -63,7 +63,7 @@ def test_an_unusable_model_leaves_the_rules_collecting(
     broken = wb / "content" / "opinions" / "model.skops"
     broken.parent.mkdir(parents=True, exist_ok=True)
     broken.write_bytes(b"not a model")
-    with caplog.at_level(logging.WARNING, logger="outreach.collector"):
+    with caplog.at_level(logging.WARNING, logger="outreach.collect.counts"):
         engage(cli, weibo, [RULES_EMERGENCY, CHATTER])
     assert "opinion model unusable" in caplog.text and "rules alone" in caplog.text
     rows = ok(cli("opinions", "--json")).json

@@ -27,8 +27,8 @@ from sqlmodel import col
 from outreach.actions.opinions import mark_replied
 from outreach.cli.report_formats import render_table
 from outreach.clients.base import RemoteComment
-from outreach.collector import CollectSummary
-from outreach.comments import store_comments
+from outreach.collect.comments import store_comments
+from outreach.collect.counts import CollectSummary
 from outreach.errors import InputError, NotFound
 from outreach.opinions.rules import load_rules
 from outreach.reports import formats as fmt

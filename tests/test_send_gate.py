@@ -17,7 +17,7 @@ from outreach.actions.accounts import pause, resume, sync_accounts
 from outreach.actions.opinions import reply
 from outreach.actions.posts import add_post, cancel_post
 from outreach.actions.queries.opinions import list_opinions
-from outreach.collector import collect
+from outreach.collect.counts import collect
 from outreach.errors import StateError
 from outreach.publish.publisher import Publisher
 from outreach.runtime import Runtime

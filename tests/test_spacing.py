@@ -18,8 +18,8 @@ from sqlmodel import col
 
 from outreach.actions.accounts import pause, resume
 from outreach.actions.posts import add_post
+from outreach.cli.daemon_view import run_daemon
 from outreach.clients.local import LocalPlatform
-from outreach.daemon import run_daemon
 from outreach.runtime import Runtime
 from outreach.store.models import Account, Post
 from tests.conftest import local_config

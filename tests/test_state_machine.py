@@ -42,10 +42,10 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from outreach.alerts import deliver_alerts
 from outreach.clients.base import Published, RemoteComment
 from outreach.clients.local import LocalClient
-from outreach.collector import collect
+from outreach.collect.alerts import deliver_alerts
+from outreach.collect.counts import collect
 from outreach.config.load import load_settings
 from outreach.config.settings import AccountSettings
 from outreach.errors import AmbiguousOutcome, OutreachError, RateLimited, TransientError

@@ -81,10 +81,6 @@ def approve_tips(rt: Runtime, tip_ids: list[str], *, by: str) -> list[Approval]:
     return out
 
 
-def approve_tip(rt: Runtime, tip_id: str, *, by: str) -> Approval:
-    return approve_tips(rt, [tip_id], by=by)[0]
-
-
 def unapproved_tips(rt: Runtime, *, category: str | None,
                     by: str) -> tuple[list[TipDef], list[str]]:
     """The tips a bulk approval would approve (not approved as they are now; all of them,

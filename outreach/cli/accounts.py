@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from outreach.actions.health import account_rows, check_accounts
 from outreach.cli import output
 from outreach.cli.common import AccountOpt, JsonOpt, runtime
 from outreach.cli.lazy import sub_app
 from outreach.cli.render import print_accounts
-from outreach.health import account_rows, check_accounts
 
 app = sub_app("accounts", no_args_is_help=True)
 

@@ -12,11 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import typer
 
 from outreach.actions.auth import complete_weibo_auth, weibo_authorize_url
+from outreach.actions.health import TOKEN_WARNING
 from outreach.cli import output
 from outreach.cli.common import ByOpt, fail, runtime, who
 from outreach.cli.lazy import sub_app
 from outreach.config.secrets import Secret
-from outreach.health import TOKEN_WARNING
 from outreach.runtime import Runtime
 
 app = sub_app("auth", no_args_is_help=True)

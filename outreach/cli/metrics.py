@@ -11,11 +11,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from outreach.actions.accounts import sync_accounts
-from outreach.alerts import deliver_alerts
 from outreach.cli import output
 from outreach.cli.common import AccountOpt, JsonOpt, runtime
 from outreach.cli.lazy import sub_app
-from outreach.collector import collect
+from outreach.collect.alerts import deliver_alerts
+from outreach.collect.counts import collect
 
 app = sub_app("metrics", no_args_is_help=True)
 

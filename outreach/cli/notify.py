@@ -12,7 +12,7 @@ from outreach.cli.common import JsonOpt, runtime
 from outreach.cli.lazy import commands_app, sub_app
 from outreach.notify import list_notifications, retry, send_test
 from outreach.notify import watchdog as check_heartbeat
-from outreach.states import NOTIFICATION_STATUSES
+from outreach.states import NOTIFICATION_STATUSES, NotifyEvent
 
 app = commands_app()
 notify_app = sub_app("notify", no_args_is_help=True)
@@ -89,7 +89,7 @@ def watchdog(
         return
     last = output.local(result.last_heartbeat, zone) if result.last_heartbeat else "never"
     output.error(f"daemon stale: last heartbeat {last}")
-    if not rt.settings.notify.for_event("daemon_stale"):
+    if not rt.settings.notify.for_event(NotifyEvent.DAEMON_STALE):
         output.warn("no [notify] target listens to daemon_stale: nobody was told")
     d = result.delivery
     if d.sent:

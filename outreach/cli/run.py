@@ -10,13 +10,14 @@ import typer
 
 from outreach.actions.accounts import pause as pause_posting
 from outreach.actions.accounts import resume as resume_posting
+from outreach.actions.health import health
 from outreach.cli import output
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, runtime, who
+from outreach.cli.daemon_view import run_daemon
 from outreach.cli.lazy import commands_app
 from outreach.cli.render import print_demo, print_plan, print_status
-from outreach.daemon import run_daemon, stop_on_signals
+from outreach.daemon import stop_on_signals
 from outreach.demo import run_demo
-from outreach.health import health
 from outreach.library.checks import dead_slots
 from outreach.library.starter import write_starter
 from outreach.schedule.plan import plan_rows
@@ -110,7 +111,7 @@ def run(
     # first, so a SIGTERM during start-up (migrations, loading the library) still exits 0
     stop = stop_on_signals() if not (once or dry_run) else None
     rt = runtime()
-    code = run_daemon(rt, once=once, dry_run=dry_run, stop=stop)
+    code = run_daemon(rt, once=once, dry_run_only=dry_run, stop=stop)
     raise typer.Exit(code)
 
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from outreach.config.secrets import Secret, read_token
 from outreach.errors import ConfigError, NotFound
+from outreach.states import NOTIFY_EVENTS  # noqa: F401  (the config's list of events)
 
 DEFAULT_CONFIG = "config.toml"
 LANGS = ("zh", "en")
@@ -118,8 +119,6 @@ class OpinionSettings:
     alert_command: str = ""
 
 
-NOTIFY_EVENTS = ("emergency", "post_failed", "needs_reauth", "token_expiring", "daemon_stale",
-                 "daily_digest")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from outreach import collector
+from outreach.collect import counts as collector
 from outreach.states import OpinionClass, PostKind, PostStatus
 from outreach.store.models import Comment, Post
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 
 from outreach.errors import NotFound, StateError
 from outreach.notify.outbox import LARGEST_ID, updated
-from outreach.states import NotificationStatus
+from outreach.states import NotificationStatus, NotifyEvent
 from outreach.store.audit import audit
 from outreach.store.models import AuditLog, Comment, Notification
 
@@ -31,7 +31,7 @@ def acknowledge(rt: Runtime, comment_id: int, *, by: str) -> int:
             raise StateError(f"comment {comment_id} was already acknowledged")
         audit(s, now, by, "opinion_ack", account=comment.account, target=f"comment {comment_id}")
         n = updated(s, update(Notification).where(
-            col(Notification.comment_id) == comment_id, col(Notification.event) == "emergency",
+            col(Notification.comment_id) == comment_id, col(Notification.event) == NotifyEvent.EMERGENCY,
             col(Notification.status) == NotificationStatus.PENDING).values(
             status=NotificationStatus.CANCELLED, last_error=f"acknowledged by {by}",
             updated_at=now))

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from outreach.config.settings import Settings
+from outreach.states import NotifyEvent
 from outreach.store.models import Notification
 
 _TITLES = {
@@ -35,7 +36,7 @@ def message(row: Notification, settings: Settings, lang: str) -> tuple[str, str]
     zh = lang == "zh"
     title = _TITLES[lang][row.event].format_map(_Blank(p))
     lines: list[str] = []
-    if row.event == "emergency":
+    if row.event == NotifyEvent.EMERGENCY:
         if row.level:
             minutes = row.level * settings.notify.escalate_after_minutes
             lines.append(f"升级：{minutes} 分钟内无人确认。" if zh else
@@ -45,24 +46,24 @@ def message(row: Notification, settings: Settings, lang: str) -> tuple[str, str]
                    f"确认：outreach opinions ack {p.get('comment_id')}") if zh else
                   (f"Comment {p.get('comment_id')} at {_when(p.get('created_at'), settings)}. "
                    f"Acknowledge: outreach opinions ack {p.get('comment_id')}")]
-    elif row.event == "post_failed":
+    elif row.event == NotifyEvent.POST_FAILED:
         lines += [p.get("error") or "", p.get("text") or "",
                   f"查看：outreach queue show {p.get('post_id')}" if zh else
                   f"See: outreach queue show {p.get('post_id')}"]
-    elif row.event == "needs_reauth":
+    elif row.event == NotifyEvent.NEEDS_REAUTH:
         lines += [p.get("reason") or "", "该账号的帖子暂停发布，更新令牌后运行 outreach accounts check。"
                   if zh else "Its posts wait; renew the token, then run: outreach accounts check"]
-    elif row.event == "token_expiring":
+    elif row.event == NotifyEvent.TOKEN_EXPIRING:
         when = _when(p.get("expires_at"), settings)
         lines.append(f"过期时间：{when}。请尽快重新授权（outreach auth）。" if zh else
                      f"Expires {when}. Authorise again before then (outreach auth).")
-    elif row.event == "daemon_stale":
+    elif row.event == NotifyEvent.DAEMON_STALE:
         when = _when(p.get("last_heartbeat"), settings)
         lines.append(f"最后心跳：{when}（超过 {p.get('stale_minutes')} 分钟）。"
                      "请检查服务器上的 outreach run。"
                      if zh else f"Last heartbeat: {when} (over {p.get('stale_minutes')} minutes "
                                 "ago). Check `outreach run` on the server.")
-    elif row.event == "daily_digest":
+    elif row.event == NotifyEvent.DAILY_DIGEST:
         lines += _digest_lines(p, settings, zh)
     elif row.event == "test":
         lines.append("这是一条测试通知。" if zh else "This is a test notification.")

@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel, col
 
 from outreach.config.settings import NOTIFY_EVENTS, NotifyTarget, Settings
 from outreach.notify.digest import digest
-from outreach.states import AccountState, NotificationStatus, PostStatus
+from outreach.states import AccountState, NotificationStatus, NotifyEvent, PostStatus
 from outreach.store.db import insert_ignore
 from outreach.store.models import Account, Comment, Notification, Post
 
@@ -42,10 +42,10 @@ def enqueue(session: Session, event: str, payload: dict[str, Any], *, dedupe_key
     step = timedelta(minutes=settings.notify.escalate_after_minutes)
     rows = [{
         "event": event, "target": t.name, "dedupe_key": dedupe_key[:200],
-        "level": level if event == "emergency" else 0, "account": account,
+        "level": level if event == NotifyEvent.EMERGENCY else 0, "account": account,
         "comment_id": comment_id, "payload": payload,
         "status": NotificationStatus.PENDING, "attempts": 0,
-        "next_attempt_at": now + step * level if event == "emergency" else now,
+        "next_attempt_at": now + step * level if event == NotifyEvent.EMERGENCY else now,
         "created_at": now, "updated_at": now,
     } for level, t in enumerate(targets)]
     if not rows:
@@ -61,7 +61,7 @@ def post_failed(session: Session, rt: Runtime, post_id: int | None, account: str
         col(Post.id) == post_id)).first()
     if row is None or row[0] != PostStatus.FAILED:
         return
-    enqueue(session, "post_failed", {"post_id": post_id, "account": account,
+    enqueue(session, NotifyEvent.POST_FAILED, {"post_id": post_id, "account": account,
                                      "error": (error or "")[:500], "text": row[1][:200]},
             dedupe_key=f"post_failed:{post_id}", settings=rt.settings, now=now, account=account)
 
@@ -73,7 +73,7 @@ def needs_reauth(session: Session, rt: Runtime, account: str, reason: str, now: 
                             .with_for_update()).scalar()
     if state == AccountState.NEEDS_REAUTH:
         return
-    enqueue(session, "needs_reauth", {"account": account, "reason": reason[:500]},
+    enqueue(session, NotifyEvent.NEEDS_REAUTH, {"account": account, "reason": reason[:500]},
             dedupe_key=f"needs_reauth:{account}:{now.isoformat()}", settings=rt.settings,
             now=now, account=account)
 
@@ -81,7 +81,7 @@ def needs_reauth(session: Session, rt: Runtime, account: str, reason: str, now: 
 def emergencies(session: Session, rt: Runtime, comments: Iterable[Comment], now: datetime) -> None:
     """New emergency comments stored in this transaction (their redacted text only)."""
     for c in comments:
-        enqueue(session, "emergency", {
+        enqueue(session, NotifyEvent.EMERGENCY, {
             "comment_id": c.id, "account": c.account, "post_id": c.post_id,
             "text": (c.text or "")[:500], "url": c.url, "labels": c.labels or [],
             "created_at": c.created_at.isoformat() if c.created_at else None,
@@ -91,7 +91,7 @@ def emergencies(session: Session, rt: Runtime, comments: Iterable[Comment], now:
 
 def tokens_expiring(rt: Runtime, now: datetime) -> int:
     """Tokens that expire within three days: one notification per token."""
-    targets = rt.settings.notify.for_event("token_expiring")
+    targets = rt.settings.notify.for_event(NotifyEvent.TOKEN_EXPIRING)
     if not targets:
         return 0
     with rt.db.reader() as s:  # the daemon asks every few seconds: write only what is new
@@ -106,7 +106,7 @@ def tokens_expiring(rt: Runtime, now: datetime) -> int:
     added = 0
     with rt.db.session() as s:
         for name, expires in rows:
-            added += enqueue(s, "token_expiring", {"account": name,
+            added += enqueue(s, NotifyEvent.TOKEN_EXPIRING, {"account": name,
                                                    "expires_at": expires.isoformat()},
                              dedupe_key=f"token_expiring:{name}:{expires.isoformat()}",
                              settings=rt.settings, now=now, account=name)
@@ -117,7 +117,7 @@ def tokens_expiring(rt: Runtime, now: datetime) -> int:
 def daily_digest(rt: Runtime, now: datetime) -> int:
     """Once a day, from ``[notify] digest_at`` in the config's zone: yesterday in figures."""
     settings = rt.settings
-    targets = settings.notify.for_event("daily_digest")
+    targets = settings.notify.for_event(NotifyEvent.DAILY_DIGEST)
     if not targets:
         return 0
     zone = settings.timezone
@@ -130,7 +130,7 @@ def daily_digest(rt: Runtime, now: datetime) -> int:
             return 0
     payload = digest(rt, local.date() - timedelta(days=1), now)
     with rt.db.session() as s:
-        added = enqueue(s, "daily_digest", payload, dedupe_key=key, settings=settings, now=now)
+        added = enqueue(s, NotifyEvent.DAILY_DIGEST, payload, dedupe_key=key, settings=settings, now=now)
         s.commit()
     return added
 

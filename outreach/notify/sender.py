@@ -30,7 +30,7 @@ from outreach.notify.escalation import handled
 from outreach.notify.messages import message
 from outreach.notify.outbox import updated
 from outreach.notify.transport import NotifyFailed, scrub, send
-from outreach.states import NotificationStatus
+from outreach.states import NotificationStatus, NotifyEvent
 from outreach.store.models import Notification
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def _owned(nid: int | None, worker: str) -> Update:
 def _process(rt: Runtime, row: Notification, worker: str, summary: DeliverySummary) -> None:
     assert row.id is not None
     settings = rt.settings
-    if row.event == "emergency" and row.level > 0:
+    if row.event == NotifyEvent.EMERGENCY and row.level > 0:
         with rt.db.reader() as s:
             why = handled(s, row.comment_id)
         if why:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from outreach.errors import NotFound, StateError
-from outreach.states import NotificationStatus
+from outreach.states import NotificationStatus, NotifyEvent
 from outreach.store.models import Notification
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def health_warnings(rt: Runtime, now: datetime) -> list[str]:
             col(Notification.status) == NotificationStatus.FAILED)).scalar() or 0
         late = s.execute(select(func.count()).select_from(Notification).where(
             col(Notification.status) == NotificationStatus.PENDING,
-            col(Notification.event) != "daemon_stale",
+            col(Notification.event) != NotifyEvent.DAEMON_STALE,
             col(Notification.next_attempt_at) < now - timedelta(minutes=10))).scalar() or 0
     out = []
     if failed:

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from outreach.notify.outbox import daily_digest, enqueue, tokens_expiring, updated
 from outreach.notify.sender import DeliverySummary, deliver_due
-from outreach.states import NotificationStatus
+from outreach.states import NotificationStatus, NotifyEvent
 from outreach.store.models import DaemonHeartbeat, Notification
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def run_once(rt: Runtime, *, worker: str | None = None,
     tokens_expiring(rt, now)
     daily_digest(rt, now)
     forget_old_payloads(rt, now)
-    return deliver_due(rt, worker=worker, exclude=("daemon_stale",), stop=stop)
+    return deliver_due(rt, worker=worker, exclude=(NotifyEvent.DAEMON_STALE,), stop=stop)
 
 
 _forgotten_at: dict[str, datetime] = {}
@@ -87,18 +87,18 @@ def watchdog(rt: Runtime, stale_minutes: int = STALE_MINUTES) -> WatchdogResult:
     if not stale:
         with rt.db.session() as s:  # an outage that ended before it was told is news no more
             s.execute(update(Notification).where(
-                col(Notification.event) == "daemon_stale",
+                col(Notification.event) == NotifyEvent.DAEMON_STALE,
                 col(Notification.status) == NotificationStatus.PENDING).values(
                 status=NotificationStatus.CANCELLED, last_error="the daemon is running again",
                 updated_at=now))
             s.commit()
         return WatchdogResult(False, newest, DeliverySummary())
     with rt.db.session() as s:
-        enqueue(s, "daemon_stale", {
+        enqueue(s, NotifyEvent.DAEMON_STALE, {
             "last_heartbeat": newest.isoformat() if newest else None,
             "minutes": int((now - newest).total_seconds() // 60) if newest else None,
             "stale_minutes": stale_minutes},
             dedupe_key=f"daemon_stale:{newest.isoformat() if newest else 'never'}",
             settings=rt.settings, now=now)
         s.commit()
-    return WatchdogResult(True, newest, deliver_due(rt, events=("daemon_stale",)))
+    return WatchdogResult(True, newest, deliver_due(rt, events=(NotifyEvent.DAEMON_STALE,)))

@@ -30,7 +30,7 @@ from outreach.publish.leases import (
     update,
     worker_id,
 )
-from outreach.states import PostKind, PostStatus
+from outreach.states import Hold, PostKind, PostStatus
 from outreach.store.audit import audit
 from outreach.store.db import read_db_now, rowcount
 from outreach.store.models import Account, Comment, Post
@@ -74,9 +74,9 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why the gate stopped a send: ``kind`` is paused, tip or text."""
+    """Why the gate stopped a send, and what it said."""
 
-    kind: str
+    kind: Hold
     reason: str
     approved: set[str] | None = None
 

@@ -54,7 +54,7 @@ from outreach.publish.outcomes import FINAL_OUTCOMES, Refusal, RunSummary, backo
 from outreach.publish.reconcile import Reconciling
 from outreach.schedule.history import approved_tips, load_history
 from outreach.schedule.planner import Draw, SlotTime, plan_slots
-from outreach.states import AccountState, PostKind, PostStatus
+from outreach.states import AccountState, Hold, PostKind, PostStatus
 from outreach.store.accounts import set_account_state
 from outreach.store.models import Account, Pause, Post
 
@@ -173,7 +173,7 @@ class Publisher(Claiming, Reconciling):
                 or_(col(Pause.account).is_(None), col(Pause.account) == post.account),
             ).limit(1)).first()
             if pause is not None:
-                return Refusal("paused", f"held: paused ({pause[0]})")
+                return Refusal(Hold.PAUSED, f"held: paused ({pause[0]})")
             lib = self.rt.library
             if post.tip_id is not None:
                 approved = approved_tips(s, lib, self.policy)
@@ -182,23 +182,23 @@ class Publisher(Claiming, Reconciling):
                 if (tip is None or post.tip_id in lib.broken_tips
                         or (approved is not None and post.tip_id not in approved)
                         or tip.expired(now.astimezone(account.timezone).date())):
-                    return Refusal("tip", f"tip {post.tip_id} is no longer approved or valid",
+                    return Refusal(Hold.TIP, f"tip {post.tip_id} is no longer approved or valid",
                                    approved)
             elif (post.kind != PostKind.SLOT and self.policy.require_approval
                   and post.approved_by is None):
-                return Refusal("text", "not approved")
+                return Refusal(Hold.TEXT, "not approved")
         problems = text_problems(post.text, client, lib)
         if problems:
-            return Refusal("text", "; ".join(problems))
+            return Refusal(Hold.TEXT, "; ".join(problems))
         return None
 
     def _refuse(self, post: Post, client: Any, now: datetime, refusal: Refusal) -> str:
         """A post just claimed from the queue that the gate stopped: held, redrawn or failed
         (the claim's attempt is given back; nothing was sent)."""
-        if refusal.kind == "paused":
+        if refusal.kind == Hold.PAUSED:
             return self._finish(post, now, status=PostStatus.QUEUED, attempts_delta=-1,
                                 error=refusal.reason)
-        if refusal.kind == "tip" and post.kind == PostKind.SLOT:
+        if refusal.kind == Hold.TIP and post.kind == PostKind.SLOT:
             account = self.rt.settings.accounts[post.account]
             return self._redraw(post, account, client, now, refusal.approved)
         return self._finish(post, now, status=PostStatus.FAILED, attempts_delta=-1, error=refusal.reason)
@@ -236,7 +236,7 @@ class Publisher(Claiming, Reconciling):
         assert post.id is not None
         refusal = self.gate(post, client, now)
         if refusal is not None and resend:
-            if refusal.kind == "paused":  # reconciled (and resent, if need be) after resume
+            if refusal.kind == Hold.PAUSED:  # reconciled (and resent, if need be) after resume
                 return self._finish(post, now, status=PostStatus.UNCONFIRMED,
                                     error=f"{refusal.reason}; reconciled after resume")
             return self._look(post, client, now, after="refused", refusal=refusal.reason)

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from outreach.clients import client_class
 from outreach.config.settings import AccountSettings
 from outreach.errors import InputError, OutreachError
 from outreach.opinions.rules import load_rules
@@ -65,10 +64,6 @@ if TYPE_CHECKING:
 __all__ = ["LANGS", "PERIODS", "Report", "bci", "build_report", "period_bounds"]
 
 
-def _is_simulated(platform: str) -> bool:
-    return client_class(platform).simulated
-
-
 def build_report(rt: Runtime, *, accounts: list[str] | None, since: date | None,
                  until: date | None, period: str = "month", lang: str = "zh",
                  lifetime: bool = False) -> Report:
@@ -83,7 +78,7 @@ def build_report(rt: Runtime, *, accounts: list[str] | None, since: date | None,
         raise InputError("no accounts configured to report on")
     with rt.db.reader() as s:
         idle = _never_set_up(rt, s, chosen)
-    accs = [Acc(a.name, a.platform, a.timezone, _is_simulated(a.platform), a.display_name)
+    accs = [Acc(a.name, a.platform, a.timezone, rt.simulated(a), a.display_name)
             for a in chosen if a not in idle]
     zone = chosen[0].timezone if len(chosen) == 1 else settings.timezone
     now = rt.clock()

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from outreach.times import local_to_utc
 
 _MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
@@ -122,22 +124,6 @@ def parse_cron(expr: str) -> Cron:
         days_restricted=dom != "*",
         weekdays_restricted=dow != "*",
     )
-
-
-def _exists(naive: datetime, zone: ZoneInfo) -> bool:
-    aware = naive.replace(tzinfo=zone)
-    back = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    return back == naive
-
-
-def local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
-    """A wall-clock time in ``zone`` as aware UTC, with the DST rules above."""
-    if not _exists(naive, zone):
-        probe = naive
-        while not _exists(probe, zone):  # the gap is at most a few hours
-            probe = probe.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        naive = probe
-    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
 def fire_times(expr: str, zone: ZoneInfo, start: datetime, end: datetime) -> Iterator[datetime]:

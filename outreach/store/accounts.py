@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from outreach import notify
@@ -22,19 +22,19 @@ from outreach.store.models import Account
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
 
-AUDIT_ACTIONS = {AccountState.NEEDS_REAUTH: "account_needs_reauth",
-                 AccountState.ACTIVE: "account_reauthorised"}
-
-
 def set_account_state(session: Session, rt: Runtime, account: str, state: AccountState,
                       now: datetime, *, actor: str, reason: str | None = None,
                       **values: Any) -> None:
-    """Put ``account`` in ``state`` (with any other columns in ``values``), audited as done
-    by ``actor`` for ``reason``; ``needs_reauth`` also notifies, unless the account already
-    was. Not committed: the caller's transaction holds the change."""
+    """Put ``account`` in ``state`` (with any other columns in ``values``). Becoming
+    ``needs_reauth`` notifies and is audited as done by ``actor`` for ``reason``, and so is
+    coming back from it; both only on the change, not again while the state stays. Not
+    committed: the caller's transaction holds the change."""
+    was = session.execute(select(col(Account.state)).where(col(Account.name) == account)).scalar()
     if state == AccountState.NEEDS_REAUTH:  # reads the state before the UPDATE below
         notify.needs_reauth(session, rt, account, reason or "", now)
     session.execute(update(Account).where(col(Account.name) == account)
                     .values(state=state, **values))
-    audit(session, now, actor, AUDIT_ACTIONS.get(state, f"account_{state}"),
-          account=account, reason=reason)
+    if state == AccountState.NEEDS_REAUTH and was != AccountState.NEEDS_REAUTH:
+        audit(session, now, actor, "account_needs_reauth", account=account, reason=reason)
+    elif state == AccountState.ACTIVE and was == AccountState.NEEDS_REAUTH:
+        audit(session, now, actor, "account_reauthorised", account=account, reason=reason)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from outreach.errors import DatabaseError
+from outreach.times import aware
 
 log = logging.getLogger(__name__)
 
@@ -213,11 +214,7 @@ def db_now(dialect: str, plus_seconds: float = 0) -> Any:
 
 def read_db_now(session: Any) -> datetime:
     """The database's clock now, as aware UTC (one query)."""
-    from outreach.store.models import as_utc
-
-    value = as_utc(session.execute(select(db_now(session.get_bind().dialect.name))).scalar())
-    assert value is not None
-    return value
+    return aware(session.execute(select(db_now(session.get_bind().dialect.name))).scalar())
 
 
 def _short(exc: BaseException) -> str:

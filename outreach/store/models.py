@@ -14,8 +14,14 @@ from sqlalchemy import Column, DateTime, Index, String, Text, TypeDecorator, Uni
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-from outreach.states import ACCOUNT_STATES, NOTIFICATION_STATUSES, POST_STATUSES  # noqa: F401
-from outreach.times import as_utc  # noqa: F401  (re-exported for the tables' readers)
+from outreach.states import (
+    AccountState,
+    NotificationStatus,
+    OpinionClass,
+    PostKind,
+    PostStatus,
+)
+from outreach.times import as_utc
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -65,7 +71,7 @@ class Account(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     platform: str = Field(max_length=32)
-    state: str = Field(default="active", max_length=16)  # active | needs_reauth (pause is derived)
+    state: str = Field(default=AccountState.ACTIVE, max_length=16)  # active | needs_reauth (pause is derived)
     remote_id: str | None = None
     handle: str | None = None
     followers: int | None = None
@@ -119,8 +125,8 @@ class Post(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)
-    kind: str = Field(default="adhoc", max_length=16)  # slot | adhoc | reply
-    status: str = Field(default="draft", max_length=16)
+    kind: str = Field(default=PostKind.ADHOC, max_length=16)  # slot | adhoc | reply
+    status: str = Field(default=PostStatus.DRAFT, max_length=16)
     slot_key: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
     scheduled_at: datetime | None = utc_column(nullable=False)
     not_before: datetime | None = utc_column(nullable=False)
@@ -198,7 +204,7 @@ class Comment(SQLModel, table=True):
     url: str | None = None
     created_at: datetime | None = utc_column(nullable=False)
     fetched_at: datetime | None = utc_column()
-    opinion_class: str = Field(default="chatter", sa_column=Column("class", String(32)))
+    opinion_class: str = Field(default=OpinionClass.CHATTER, sa_column=Column("class", String(32)))
     labels: list[str] | None = Field(default=None, sa_column=Column(JSONText))
     is_own: bool = False
     reply_required: bool = False  # its class wants an answer (kept once it is answered)
@@ -274,7 +280,7 @@ class Notification(SQLModel, table=True):
     account: str | None = Field(default=None, max_length=64)
     comment_id: int | None = None
     payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONText))
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default=NotificationStatus.PENDING, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime | None = utc_column(nullable=False)
     claimed_by: str | None = Field(default=None, max_length=120)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from outreach.clients.base import AccountCounts, Counts
-from outreach.comments import COMMENTS_MAX_AGE, fetch_owed_comments, forget_old_texts
+from outreach.collect.comments import COMMENTS_MAX_AGE, fetch_owed_comments, forget_old_texts
 from outreach.config.settings import AccountSettings, MetricsSettings
 from outreach.errors import AuthError, ClientError, ConfigError, ContentError, RateLimited
 from outreach.opinions.rules import load_rules

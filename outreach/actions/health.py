@@ -29,7 +29,7 @@ from outreach.errors import (
 from outreach.schedule.history import pause_intervals
 from outreach.schedule.planner import paused_at, slot_times
 from outreach.states import AccountState, OpinionClass, PostStatus
-from outreach.store.audit import audit
+from outreach.store.accounts import set_account_state
 from outreach.store.models import Account, Comment, DaemonHeartbeat, Pause, Post
 from outreach.times import show_local
 
@@ -39,9 +39,7 @@ if TYPE_CHECKING:
 HEARTBEAT_STALE = timedelta(seconds=90)
 OVERDUE = timedelta(minutes=10)
 TOKEN_WARNING = timedelta(days=3)
-CHECK_FAILED = "check_failed"
-"""Stored on an account whose last `accounts check` failed for a reason other than a
-refused token; shown apart, never as one of the four states."""
+CHECKER = "accounts-check"  # the actor of what `accounts check` changes
 
 
 # Addresses reserved for documentation (RFC 2606, 6761, 5737, 3849): a config that still
@@ -178,7 +176,7 @@ def account_rows(rt: Runtime) -> list[dict[str, Any]]:
             state, why = account_state(rt, s, name, row, now)
             # a failed `accounts check` (not a refused token): the state stays one of the
             # four, and the failure is said apart until a check or a publish succeeds
-            check_failed = bool(row is not None and row.state == CHECK_FAILED and row.last_error
+            check_failed = bool(row is not None and row.state == AccountState.CHECK_FAILED and row.last_error
                                 and state in (AccountState.ACTIVE, AccountState.PAUSED))
             next_post = s.execute(select(func.min(col(Post.scheduled_at))).where(
                 col(Post.account) == name, col(Post.status) == PostStatus.QUEUED,
@@ -309,13 +307,15 @@ def _record_failure(rt: Runtime, name: str, exc: ClientError | ConfigError,
     result["detail"] = plain_failure(exc)
     result["error"] = type(exc).__name__  # for scripts; people read the detail
     with rt.db.session() as s:
-        values: dict[str, Any] = {"last_error": result["detail"]}
         if isinstance(exc, AuthError):
-            notify.needs_reauth(s, rt, name, exc.message, now)
-            values["state"] = AccountState.NEEDS_REAUTH
-        elif not isinstance(exc, ConfigError):
-            values["state"] = CHECK_FAILED  # shown until a check passes
-        _change_account(s, name, now, was=None, values=values)
+            set_account_state(s, rt, name, AccountState.NEEDS_REAUTH, now, actor=CHECKER,
+                              reason=exc.message, last_error=result["detail"])
+        elif isinstance(exc, ConfigError):
+            s.execute(update(Account).where(col(Account.name) == name)
+                      .values(last_error=result["detail"]))
+        else:  # shown until a check passes
+            set_account_state(s, rt, name, AccountState.CHECK_FAILED, now, actor=CHECKER,
+                              last_error=result["detail"])
         s.commit()
 
 
@@ -346,23 +346,14 @@ def _record_success(rt: Runtime, acc: AccountSettings, client: MicroblogClient,
             return
         result["error"] = None
         values: dict[str, Any] = {
-            "state": AccountState.ACTIVE, "remote_id": info.remote_id, "handle": info.handle,
+            "remote_id": info.remote_id, "handle": info.handle,
             "followers": info.followers_count, "last_success_at": now, "last_error": None,
             "counts_fallback": client.counts_fallback,
         }
         if expires is not None:
             values["token_expires_at"] = expires
-        _change_account(s, acc.name, now, was=row.state, values=values)
+        set_account_state(s, rt, acc.name, AccountState.ACTIVE, now, actor=CHECKER, **values)
         s.commit()
-
-
-def _change_account(s: Session, name: str, now: datetime, *, was: str | None,
-                    values: dict[str, Any]) -> None:
-    """The one place `accounts check` changes an account's row: its state and what the
-    check learnt. An account back from ``needs_reauth`` gets its audit row."""
-    s.execute(update(Account).where(col(Account.name) == name).values(**values))
-    if was == AccountState.NEEDS_REAUTH and values.get("state") == AccountState.ACTIVE:
-        audit(s, now, "accounts-check", "account_reauthorised", account=name)
 
 
 def _verify(rt: Runtime, acc: AccountSettings

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlmodel import SQLModel, col
 
 from outreach import notify
-from outreach.alerts import remember_original
+from outreach.collect.alerts import remember_original
 from outreach.config.settings import AccountSettings
 from outreach.errors import AuthError, ClientError, ContentError, RateLimited, RemoteError
 from outreach.opinions.model import load_model
@@ -27,7 +27,7 @@ from outreach.store.db import insert_ignore, rowcount
 from outreach.store.models import Account, Comment, Post
 
 if TYPE_CHECKING:
-    from outreach.collector import CollectSummary
+    from outreach.collect.counts import CollectSummary
     from outreach.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""What the platforms say back: counts and followers, the public's comments, emergency alerts."""
