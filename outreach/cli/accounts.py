@@ -18,10 +18,7 @@ def accounts_list(json_: JsonOpt = False) -> None:
     """Accounts with their state, followers, next slot and token expiry."""
     rt = runtime()
     rows = account_rows(rt)
-    if json_:
-        output.print_json(rows)
-    else:
-        print_accounts(rt, rows)
+    output.emit(rows, json_, lambda: print_accounts(rt, rows))
 
 
 @app.command("check")

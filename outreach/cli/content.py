@@ -15,6 +15,7 @@ from outreach.cli.render import print_content_list, print_content_stats, print_s
 from outreach.library.checks import check_library, library_stats, stale_tips
 from outreach.library.model import Problem
 from outreach.runtime import Runtime
+from outreach.text import shorten
 
 app = sub_app("content", no_args_is_help=True)
 
@@ -62,16 +63,10 @@ def content_list(
     check_category(rt, category)
     if stats:
         data = library_stats(rt.library)
-        if json_:
-            output.print_json(data)
-        else:
-            print_content_stats(data)
+        output.emit(data, json_, lambda: print_content_stats(data))
         return
     rows = content_rows(rt, category=category, lang=lang)
-    if json_:
-        output.print_json(rows)
-    else:
-        print_content_list(rows)
+    output.emit(rows, json_, lambda: print_content_list(rows))
 
 
 @app.command("show")
@@ -84,10 +79,7 @@ def content_show(
     """Show a tip, and with --account the exact text that would be posted."""
     rt = runtime(migrate=False)
     data = tip_detail(rt, tip_id, account=account, variant=variant)
-    if json_:
-        output.print_json(data)
-    else:
-        print_tip(data)
+    output.emit(data, json_, lambda: print_tip(data))
 
 
 @app.command("approve")
@@ -119,7 +111,7 @@ def content_approve(
         return
     for tip in chosen:
         output.out.print(f"  {tip.id}  [dim]{tip.category} {tip.lang}[/]  "
-                         f"{output.safe(output.shorten(tip.title or tip.text, 50))}")
+                         f"{output.safe(shorten(tip.title or tip.text, 50))}")
     if not yes:
         try:
             answer = typer.confirm(f"Approve these {len(chosen)} tip(s) as {actor}?",
@@ -153,7 +145,4 @@ def content_stale(
     """List tips past (or near) their review_by date."""
     rt = runtime(migrate=False)
     rows = stale_tips(rt, within_days=days)
-    if json_:
-        output.print_json(rows)
-    else:
-        print_stale(rows)
+    output.emit(rows, json_, lambda: print_stale(rows))

@@ -15,6 +15,7 @@ from outreach.cli import output
 from outreach.daemon import Daemon, DaemonStatus, dry_run, preflight, run_once
 from outreach.runtime import Runtime
 from outreach.states import PostStatus
+from outreach.text import shorten
 
 
 def run_daemon(rt: Runtime, *, once: bool = False, dry_run_only: bool = False,
@@ -75,7 +76,7 @@ def _show_dry_run(rt: Runtime) -> int:
         verb = "would publish" if p.status == PostStatus.QUEUED else "would reconcile"
         output.out.print(f"{verb} post {p.id} on {p.account} "
                          f"({output.local(p.scheduled_at, zone(p.account))}): "
-                         f"{output.safe(output.shorten(p.text, 70))}")
+                         f"{output.safe(shorten(p.text, 70))}")
     for r in plan.upcoming:
         at = datetime.fromisoformat(r["scheduled_at"])
         output.out.print(f"would draw {output.local(at, zone(r['account']))} {r['account']}: "

@@ -13,6 +13,7 @@ from outreach.cli.lazy import commands_app, sub_app
 from outreach.notify import list_notifications, retry, send_test
 from outreach.notify import watchdog as check_heartbeat
 from outreach.states import NOTIFICATION_STATUSES, NotifyEvent
+from outreach.text import shorten
 
 app = commands_app()
 notify_app = sub_app("notify", no_args_is_help=True)
@@ -42,7 +43,7 @@ def notify_list(
     output.grid(["id", "event", "target", "status", "tries", "due / sent", "account", "error"], [
         [str(r["id"]), r["event"], r["target"], r["status"], str(r["attempts"]),
          output.local(datetime.fromisoformat(r["sent_at"] or r["next_attempt_at"]), zone),
-         r["account"] or "-", output.plain(output.shorten(r["last_error"] or "", 50))]
+         r["account"] or "-", output.plain(shorten(r["last_error"] or "", 50))]
         for r in rows])
 
 

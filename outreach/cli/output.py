@@ -153,16 +153,9 @@ def error(text: str) -> None:
     err.print(f"[bold red]error:[/] {safe(text)}", soft_wrap=True)
 
 
-def shorten(text: str, width: int = 60) -> str:
-    one = " ".join(text.split())
-    return one if len(one) <= width else one[: width - 1] + "…"
-
-
-def sparkline(values: Iterable[float | int | None]) -> str:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return ""
-    lo, hi = min(vals), max(vals)
-    bars = "▁▂▃▄▅▆▇█"
-    span = (hi - lo) or 1
-    return "".join(bars[int((v - lo) / span * (len(bars) - 1))] for v in vals)
+def emit(data: Any, json_: bool, render: Callable[[], None]) -> None:
+    """A listing's ``data`` as JSON on standard output with ``--json``, else ``render()``."""
+    if json_:
+        print_json(data)
+    else:
+        render()

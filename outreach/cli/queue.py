@@ -96,10 +96,7 @@ def queue_list(
                                  param_hint="--status")
     rt = runtime()
     rows = list_posts(rt, status=status, account=account, limit=limit)
-    if json_:
-        output.print_json(rows)
-    else:
-        print_posts(rt, rows)
+    output.emit(rows, json_, lambda: print_posts(rt, rows))
 
 
 @app.command("show")
@@ -107,10 +104,7 @@ def queue_show(post_id: IdArg, json_: JsonOpt = False) -> None:
     """One post with its latest counts and its audit trail."""
     rt = runtime()
     data = post_detail(rt, post_id)
-    if json_:
-        output.print_json(data)
-    else:
-        print_post_detail(rt, data)
+    output.emit(data, json_, lambda: print_post_detail(rt, data))
 
 
 @app.command("approve")

@@ -13,8 +13,9 @@ from rich.text import Text
 
 from outreach.cli import output
 from outreach.cli.output import PlainTable as Table
-from outreach.cli.output import local, markup, plain, safe, shorten
+from outreach.cli.output import local, markup, plain, safe
 from outreach.states import AccountState, OpinionClass, PostStatus
+from outreach.text import shorten
 
 if TYPE_CHECKING:
     from outreach.actions.queries.library import ContentRow

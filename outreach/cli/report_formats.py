@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from outreach.cli.output import safe, shorten
+from outreach.cli.output import safe
 from outreach.reports.formats import (
     render_csv,
     render_json,
@@ -31,6 +31,7 @@ from outreach.reports.formats.common import (
     num,
 )
 from outreach.reports.model import Report
+from outreach.text import shorten
 
 __all__ = ["render_csv", "render_html", "render_json", "render_markdown", "render_table",
            "write_csv_dir", "write_csv_file", "write_xlsx"]

@@ -52,10 +52,7 @@ def demo(
     """Run the whole pipeline on the local platform through N simulated days."""
     result = run_demo(days=days, directory=directory,
                       progress=None if json_ else output.message)
-    if json_:
-        output.print_json(result)
-    else:
-        print_demo(result)
+    output.emit(result, json_, lambda: print_demo(result))
 
 
 @app.command()
@@ -72,10 +69,7 @@ def plan(
     for acc in rt.settings.accounts.values():
         for warning in dead_slots(acc) if account in (None, acc.name) else ():
             output.warn(warning)
-    if json_:
-        output.print_json(rows)
-    else:
-        print_plan(rt, rows)
+    output.emit(rows, json_, lambda: print_plan(rt, rows))
 
 
 @app.command()
@@ -120,9 +114,6 @@ def status(json_: JsonOpt = False) -> None:
     """Daemon heartbeat, accounts and queue health (exit 1 when unhealthy)."""
     rt = runtime()
     data = health(rt)
-    if json_:
-        output.print_json(data)
-    else:
-        print_status(rt, data)
+    output.emit(data, json_, lambda: print_status(rt, data))
     if not data["healthy"]:
         raise typer.Exit(1)

@@ -8,7 +8,7 @@ for its medium: a row builder here takes the format's escape function.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from outreach.reports.model import (
     Report,
     Totals,
 )
+from outreach.text import shorten, sparkline
 
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei")
 
@@ -119,19 +120,6 @@ def value(item: Part, key: str) -> object:
     return getattr(item, "class_" if key == "class" else key)
 
 
-def shorten(text: str, width: int = 60) -> str:
-    one = " ".join(text.split())
-    return one if len(one) <= width else one[: width - 1] + "…"
-
-
-def sparkline(values: Iterable[float | int | None]) -> str:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return ""
-    lo, hi = min(vals), max(vals)
-    bars = "▁▂▃▄▅▆▇█"
-    span = (hi - lo) or 1
-    return "".join(bars[int((v - lo) / span * (len(bars) - 1))] for v in vals)
 
 
 def num(value: object, na: str = "n/a") -> str:
