@@ -38,12 +38,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import or_, select
 from sqlmodel import col
 
-from outreach import notify
 from outreach.actions.accounts import sync_accounts
 from outreach.actions.health import held_posts
 from outreach.collect.alerts import deliver_alerts
 from outreach.collect.counts import CollectSummary, collect, collect_comments
 from outreach.errors import ConfigError
+from outreach.notify import sender, watchdog
 from outreach.publish.publisher import Publisher, RunSummary
 from outreach.schedule.materialise import materialise
 from outreach.schedule.plan import plan_rows
@@ -122,7 +122,7 @@ def run_once(rt: Runtime) -> OnceResult:
     metrics = collect(rt)
     comments = collect_comments(rt)
     deliver_alerts(rt)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     return OnceResult(summary, metrics, comments, held_posts(rt, rt.clock()))
 
 
@@ -317,9 +317,9 @@ class Daemon:
         # notification outbox is sent from the same worker, so a slow alert or target holds
         # up neither a sweep nor a lane; the stop closes it with the others.
         scheduler.add_job(self.alerts.submit, "interval",
-                          args=("notify", notify.daemon_job(
+                          args=("notify", watchdog.daemon_job(
                               self.rt, self.id, lambda: self.stopping.is_set())),
-                          seconds=notify.EVERY_SECONDS, id="notify", replace_existing=True)
+                          seconds=sender.EVERY_SECONDS, id="notify", replace_existing=True)
         if not self._signals_installed:  # the caller did not: do it now
             self.stopping = stop_on_signals()
             self.publisher.stop = self.stopping.is_set

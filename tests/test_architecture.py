@@ -126,3 +126,16 @@ ok = post.status == PostStatus.QUEUED and label == "queued"
 '''
     assert raw_status_words(source) == [(2, "queued"), (3, "draft"), (3, "published"),
                                         (4, "needs_reauth"), (5, "reply")]
+
+
+def test_the_queue_commands_load_no_heavy_library() -> None:
+    """What an officer runs most starts fast: the queue's commands load neither the
+    migrations (Alembic), the opinion model (numpy, scikit-learn) nor the notification
+    transports (apprise)."""
+    heavy = ("alembic", "numpy", "sklearn", "apprise", "matplotlib", "openpyxl")
+    code = ("import sys, outreach.cli.queue; "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach import notify
 from outreach.actions.accounts import sync_accounts
 from outreach.actions.posts import add_post
 from outreach.collect.counts import collect
 from outreach.config.load import load_settings
 from outreach.daemon import Daemon
+from outreach.notify import sender, watchdog
 from outreach.publish.publisher import Publisher
 from outreach.runtime import Runtime
 from outreach.states import NotificationStatus
@@ -102,7 +102,7 @@ def test_needs_reauth_is_notified_once_per_episode(rt, clock):
     pub.run_due()
     clock.advance(minutes=11)
     pub.run_due()  # the re-check fails too: still the same episode
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     assert [r.event for r in rows(rt, status="sent")] == ["needs_reauth"]
     clock.advance(minutes=11)
     pub.run_due()  # authorised again; the post goes out
@@ -110,7 +110,7 @@ def test_needs_reauth_is_notified_once_per_episode(rt, clock):
     add_post(rt, "pingan-local", tip=None, text="夜间出行注意安全。", at=None, by="officer-a")
     clock.advance(minutes=1)
     pub.run_due()  # a new episode: told again
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     assert [r.event for r in rows(rt, status="sent")] == ["needs_reauth", "needs_reauth"]
 
 
@@ -128,7 +128,7 @@ def emergencies(rt, clock, n=40):
 def test_an_unacknowledged_emergency_escalates_and_an_acknowledged_one_does_not(
         rt, clock, hook, cli):
     found = emergencies(rt, clock)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     duty = to(hook, KEY)
     assert len(duty) == len(found) and all("紧急" in m["title"] for m in duty)
     assert to(hook, CHIEF_KEY) == []
@@ -137,10 +137,10 @@ def test_an_unacknowledged_emergency_escalates_and_an_acknowledged_one_does_not(
     assert r.code == 0 and "acknowledged" in r.err
     assert cli("opinions", "ack", str(acked)).code == 1  # once
     clock.advance(minutes=9, seconds=59)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     assert to(hook, CHIEF_KEY) == []  # not yet
     clock.advance(seconds=1)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     chief = to(hook, CHIEF_KEY)
     assert len(chief) == len(found) - 1  # every one but the acknowledged
     assert all("Escalated" in m["message"] for m in chief)
@@ -155,11 +155,11 @@ def test_an_unacknowledged_emergency_escalates_and_an_acknowledged_one_does_not(
 
 def test_an_answered_emergency_does_not_escalate(rt, clock, hook, cli):
     found = emergencies(rt, clock)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     for cid in found:
         assert cli("opinions", "mark-replied", str(cid)).code == 0
     clock.advance(minutes=30)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     assert to(hook, CHIEF_KEY) == []
     assert {r.last_error for r in rows(rt, target="chief")} == {"answered"}
 
@@ -202,11 +202,11 @@ def test_daily_digest_once_a_day_in_the_targets_language(rt, clock, hook, runtim
     day = clock().astimezone(rt.settings.timezone).date()
     clock.set(datetime(day.year, day.month, day.day, 7, 59,
                        tzinfo=rt.settings.timezone).astimezone(UTC))
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     assert not any("日报" in m["title"] for m in to(hook, KEY))
     clock.advance(minutes=1)
-    notify.run_once(rt)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
+    watchdog.run_once(rt)
     digests = [m for m in to(hook, KEY) if "日报" in m["title"]]
     assert len(digests) == 1
     body = digests[0]["message"]
@@ -222,24 +222,24 @@ def test_a_failing_target_is_retried_with_backoff_then_failed_then_retried_by_ha
     platform(rt).add_fault("publish", "rejected")
     add_post(rt, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt).run_due()
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     (row,) = rows(rt)
     assert row.status == "pending" and row.attempts == 1 and "500" in row.last_error
     assert timedelta(seconds=8) <= row.next_attempt_at - clock() <= timedelta(seconds=12)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     assert rows(rt)[0].attempts == 1  # not due yet
-    for _ in range(notify.MAX_ATTEMPTS):
+    for _ in range(sender.MAX_ATTEMPTS):
         clock.advance(hours=1)
-        notify.run_once(rt)
+        watchdog.run_once(rt)
     (row,) = rows(rt)
-    assert row.status == "failed" and row.attempts == notify.MAX_ATTEMPTS
+    assert row.status == "failed" and row.attempts == sender.MAX_ATTEMPTS
     assert cli("notify", "list", "--status", "failed", "--json").json[0]["id"] == row.id
     assert "1 notification(s) failed" in " ".join(cli("status", "--json").json["warnings"])
     hook.status = 200
     assert cli("notify", "retry", str(row.id)).code == 0
     assert cli("notify", "retry", str(row.id)).code == 1  # pending now, not failed
     assert cli("notify", "retry", "99999").code == 1
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     assert rows(rt)[0].status == "sent" and len(to(hook, KEY)) == 1
 
 
@@ -247,11 +247,11 @@ def test_two_senders_deliver_each_row_once(rt, clock, hook):
     found = emergencies(rt, clock)
     barrier = threading.Barrier(2)
 
-    def sender(name):
+    def send(name):
         barrier.wait()
-        notify.deliver_due(rt, worker=name)
+        sender.deliver_due(rt, worker=name)
 
-    threads = [threading.Thread(target=sender, args=(f"w{i}",)) for i in range(2)]
+    threads = [threading.Thread(target=send, args=(f"w{i}",)) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -319,7 +319,7 @@ def test_a_command_target_gets_the_json(rt, workspace, clock, cli):
     platform(rt2).add_fault("publish", "rejected")
     add_post(rt2, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt2).run_due()
-    notify.run_once(rt2)
+    watchdog.run_once(rt2)
     (got,) = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert got["event"] == "post_failed" and got["payload"]["account"] == "pingan-local"
     assert "发布失败" in got["title"]
@@ -335,10 +335,10 @@ def test_the_key_is_in_no_output_log_or_row(rt, clock, hook, cli, caplog, worksp
     add_post(rt, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt).run_due()
     hook.status = 500  # failures: their reasons are stored and logged
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     hook.status = 200
     clock.advance(minutes=30)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     outputs.append(cli("-v", "opinions", "ack", str(found[0])))
     for args in (("notify", "list"), ("notify", "list", "--json"), ("notify", "test"),
                  ("-v", "notify", "test"), ("status", "--json"), ("watchdog",)):
@@ -385,18 +385,18 @@ def test_a_token_that_expires_within_three_days_is_notified_once(workspace, hook
         assert cli("accounts", "check").code == 0
         rt = Runtime(load_settings(workspace / "config.toml"))
         try:
-            notify.run_once(rt)
+            watchdog.run_once(rt)
             assert to(hook, KEY) == []  # five days: not yet
             weibo.configure(token_lifetime=2 * 86400)
             assert cli("accounts", "check").code == 0
-            notify.run_once(rt)
-            notify.run_once(rt)
+            watchdog.run_once(rt)
+            watchdog.run_once(rt)
             (got,) = to(hook, KEY)
             assert "wb 的令牌即将过期" == got["title"] and "outreach auth" in got["message"]
             weibo.configure(token_lifetime=0)  # expired: the account needs re-authorisation
             assert cli("accounts", "check").code == 1
             assert cli("accounts", "check").code == 1
-            notify.run_once(rt)
+            watchdog.run_once(rt)
             assert [m["title"] for m in to(hook, KEY)][1:] == ["wb 需要重新授权"]
         finally:
             rt.close()
@@ -410,27 +410,27 @@ def test_a_sender_that_died_mid_send_is_taken_over_once_its_lease_expires(rt, cl
     add_post(rt, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt).run_due()
     (row,) = rows(rt)
-    dead = notify.claim(rt, row.id, "dead-sender")  # claimed; then the process died
+    dead = sender.claim(rt, row.id, "dead-sender")  # claimed; then the process died
     assert dead is not None and rows(rt)[0].status == "sending"
-    assert notify.deliver_due(rt, worker="live").sent == []  # its lease still holds
-    clock.advance(seconds=notify.lease(rt).total_seconds() + 1)
-    assert notify.deliver_due(rt, worker="live").sent == [row.id]
+    assert sender.deliver_due(rt, worker="live").sent == []  # its lease still holds
+    clock.advance(seconds=sender.lease(rt).total_seconds() + 1)
+    assert sender.deliver_due(rt, worker="live").sent == [row.id]
     (row,) = rows(rt)
     assert row.status == "sent" and row.attempts == 2 and len(to(hook, KEY)) == 1
     assert "may arrive twice" in caplog.text
-    notify.finish(rt, dead, "dead-sender", status=NotificationStatus.FAILED, error="late")  # woke up
+    sender.finish(rt, dead, "dead-sender", status=NotificationStatus.FAILED, error="late")  # woke up
     assert rows(rt)[0].status == "sent"  # the claim was lost: nothing it writes lands
 
 
 def test_old_notifications_lose_the_comment_text_after_keep_days(rt, clock, hook):
     found = emergencies(rt, clock)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     sent = rows(rt, target="duty")
     assert len(sent) == len(found) and all(r.payload["comment_id"] for r in sent)
     clock.advance(minutes=11)
-    notify.run_once(rt)  # escalated to the chief
+    watchdog.run_once(rt)  # escalated to the chief
     assert {r.status for r in rows(rt)} == {"sent"}
     clock.advance(days=rt.settings.opinions.keep_days + 1)
-    notify.run_once(rt)
+    watchdog.run_once(rt)
     assert all(r.payload is None for r in rows(rt, target="duty"))
     assert all(r.payload is None for r in rows(rt, target="chief"))  # escalated, sent, old

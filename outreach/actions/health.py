@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, or_, select, update
 from sqlmodel import Session, col
 
-from outreach import notify
 from outreach.actions.accounts import sync_accounts
 from outreach.clients import client_class
 from outreach.clients.base import AccountInfo, MicroblogClient
@@ -26,6 +25,7 @@ from outreach.errors import (
     RateLimited,
     TransientError,
 )
+from outreach.notify import status
 from outreach.schedule.history import pause_intervals
 from outreach.schedule.planner import paused_at, slot_times
 from outreach.states import AccountState, OpinionClass, PostStatus
@@ -266,7 +266,7 @@ def health(rt: Runtime) -> dict[str, Any]:
                             f": {a['paused_reason']}")
     if failed_today:
         warnings.append(f"{failed_today} post(s) failed in the last 24 h")
-    warnings.extend(notify.health_warnings(rt, now))
+    warnings.extend(status.health_warnings(rt, now))
     return {
         "healthy": not problems, "problems": problems, "warnings": warnings, "daemon": daemon,
         "accounts": accounts, "checked_at": now,

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlmodel import col
 
-from outreach import notify
 from outreach.errors import InputError, StateError
 from outreach.library.texts import text_problems
+from outreach.notify import escalation
 from outreach.opinions.inbox import get_comment
 from outreach.publish.publisher import Publisher
 from outreach.schedule.planner import new_key
@@ -104,4 +104,4 @@ def mark_replied(rt: Runtime, comment_id: int, *, by: str) -> Comment:
 def ack(rt: Runtime, comment_id: int, *, by: str) -> int:
     """Someone has an emergency comment in hand: audited, and its pending escalations are
     cancelled in the same transaction. Returns how many notifications were cancelled."""
-    return notify.acknowledge(rt, comment_id, by=by)
+    return escalation.acknowledge(rt, comment_id, by=by)

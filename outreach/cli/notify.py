@@ -10,8 +10,9 @@ import typer
 from outreach.cli import output
 from outreach.cli.common import JsonOpt, runtime
 from outreach.cli.lazy import commands_app, sub_app
-from outreach.notify import list_notifications, retry, send_test
-from outreach.notify import watchdog as check_heartbeat
+from outreach.notify.sender import send_test
+from outreach.notify.status import list_notifications, retry
+from outreach.notify.watchdog import watchdog as check_heartbeat
 from outreach.states import NOTIFICATION_STATUSES, NotifyEvent
 from outreach.text import shorten
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlmodel import SQLModel, col
 
-from outreach import notify
 from outreach.collect.alerts import remember_original
 from outreach.config.settings import AccountSettings
 from outreach.errors import AuthError, ClientError, ContentError, RateLimited, RemoteError
+from outreach.notify import outbox
 from outreach.opinions.model import load_model
 from outreach.opinions.rules import classify, redact
 from outreach.states import OpinionClass, PostKind, PostStatus
@@ -160,7 +160,7 @@ def store_comments(rt: Runtime, account: AccountSettings, comments: list[Any],
             emergencies = list(s.execute(select(Comment).where(
                 col(Comment.account) == account.name, col(Comment.opinion_class) == OpinionClass.EMERGENCY,
                 col(Comment.remote_id).in_([r["remote_id"] for r in new]))).scalars().all())
-            notify.emergencies(s, rt, emergencies, now)
+            outbox.emergencies(s, rt, emergencies, now)
         for p in owed:
             top = newest.get(p.remote_id)
             if top is not None and (p.cursor is None or _id_key(top) > _id_key(p.cursor)):

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from outreach.collect import counts as collector
-from outreach.states import OpinionClass, PostKind, PostStatus
+from outreach.notify.outbox import enqueue, stored
+from outreach.states import NotifyEvent, OpinionClass, PostKind, PostStatus
 from outreach.store.models import Comment, Post
 
 if TYPE_CHECKING:
@@ -57,3 +58,24 @@ def digest(rt: Runtime, day: date, now: datetime) -> dict[str, Any]:
         "oldest_emergency": None if oldest is None else {
             "comment_id": oldest[0], "account": oldest[1], "created_at": oldest[2].isoformat()},
     }
+
+
+def daily_digest(rt: Runtime, now: datetime) -> int:
+    """Once a day, from ``[notify] digest_at`` in the config's zone: yesterday in figures."""
+    settings = rt.settings
+    targets = settings.notify.for_event(NotifyEvent.DAILY_DIGEST)
+    if not targets:
+        return 0
+    zone = settings.timezone
+    local = now.astimezone(zone)
+    if local.time() < settings.notify.digest_at:
+        return 0
+    key = f"daily_digest:{local.date().isoformat()}"
+    with rt.db.reader() as s:
+        if stored(s, targets, key):
+            return 0
+    payload = digest(rt, local.date() - timedelta(days=1), now)
+    with rt.db.session() as s:
+        added = enqueue(s, NotifyEvent.DAILY_DIGEST, payload, dedupe_key=key, settings=settings, now=now)
+        s.commit()
+    return added

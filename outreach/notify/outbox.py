@@ -12,7 +12,6 @@ from sqlalchemy import CursorResult, Update, func, select
 from sqlmodel import Session, SQLModel, col
 
 from outreach.config.settings import NOTIFY_EVENTS, NotifyTarget, Settings
-from outreach.notify.digest import digest
 from outreach.states import AccountState, NotificationStatus, NotifyEvent, PostStatus
 from outreach.store.db import insert_ignore
 from outreach.store.models import Account, Comment, Notification, Post
@@ -110,27 +109,6 @@ def tokens_expiring(rt: Runtime, now: datetime) -> int:
                                                    "expires_at": expires.isoformat()},
                              dedupe_key=f"token_expiring:{name}:{expires.isoformat()}",
                              settings=rt.settings, now=now, account=name)
-        s.commit()
-    return added
-
-
-def daily_digest(rt: Runtime, now: datetime) -> int:
-    """Once a day, from ``[notify] digest_at`` in the config's zone: yesterday in figures."""
-    settings = rt.settings
-    targets = settings.notify.for_event(NotifyEvent.DAILY_DIGEST)
-    if not targets:
-        return 0
-    zone = settings.timezone
-    local = now.astimezone(zone)
-    if local.time() < settings.notify.digest_at:
-        return 0
-    key = f"daily_digest:{local.date().isoformat()}"
-    with rt.db.reader() as s:
-        if stored(s, targets, key):
-            return 0
-    payload = digest(rt, local.date() - timedelta(days=1), now)
-    with rt.db.session() as s:
-        added = enqueue(s, NotifyEvent.DAILY_DIGEST, payload, dedupe_key=key, settings=settings, now=now)
         s.commit()
     return added
 

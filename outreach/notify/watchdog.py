@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from outreach.notify.outbox import daily_digest, enqueue, tokens_expiring, updated
+from outreach.notify.digest import daily_digest
+from outreach.notify.outbox import enqueue, tokens_expiring, updated
 from outreach.notify.sender import DeliverySummary, deliver_due
 from outreach.states import NotificationStatus, NotifyEvent
 from outreach.store.models import DaemonHeartbeat, Notification

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam
 from sqlmodel import col
 
-from outreach import notify
 from outreach.clients.base import Published
 from outreach.errors import ContentRejected
+from outreach.notify import outbox
 from outreach.publish.leases import (
     LeaseKeeper,
     claim_statement,
@@ -174,7 +174,7 @@ class Owner:
             if status == PostStatus.FAILED:
                 s.execute(update(Account).where(col(Account.name) == post.account)
                           .values(last_error=f"post {post.id}: {error}"))
-                notify.post_failed(s, self.rt, post.id, post.account, error, now)
+                outbox.post_failed(s, self.rt, post.id, post.account, error, now)
             s.commit()
         return status if status != PostStatus.QUEUED else ("held" if attempts_delta < 0 else "retry")
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
-from outreach import notify
+from outreach.notify import outbox
 from outreach.states import AccountState
 from outreach.store.audit import audit
 from outreach.store.models import Account
@@ -31,7 +31,7 @@ def set_account_state(session: Session, rt: Runtime, account: str, state: Accoun
     committed: the caller's transaction holds the change."""
     was = session.execute(select(col(Account.state)).where(col(Account.name) == account)).scalar()
     if state == AccountState.NEEDS_REAUTH:  # reads the state before the UPDATE below
-        notify.needs_reauth(session, rt, account, reason or "", now)
+        outbox.needs_reauth(session, rt, account, reason or "", now)
     session.execute(update(Account).where(col(Account.name) == account)
                     .values(state=state, **values))
     if state == AccountState.NEEDS_REAUTH and was != AccountState.NEEDS_REAUTH:
