@@ -54,6 +54,17 @@ class OpinionClass(StrEnum):
     CHATTER = "chatter"
 
 
+class OpinionState(StrEnum):
+    """Where a comment of the public stands: ``new → acknowledged → replied | handed_over |
+    closed`` (the last three settle it)."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    REPLIED = "replied"
+    HANDED_OVER = "handed_over"
+    CLOSED = "closed"
+
+
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -65,3 +76,4 @@ class NotificationStatus(StrEnum):
 POST_STATUSES: tuple[str, ...] = tuple(PostStatus)
 ACCOUNT_STATES: tuple[str, ...] = tuple(AccountState)
 NOTIFICATION_STATUSES: tuple[str, ...] = tuple(NotificationStatus)
+OPINION_STATES: tuple[str, ...] = tuple(OpinionState)

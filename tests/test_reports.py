@@ -578,7 +578,8 @@ def test_markdown_text_holds_the_figures(report):
     assert report.headline.zh in md and report.headline.en in md
     assert "simulated: true" in md
     assert md_row(md, "发博")[1:] == ["6", "2", "+4"]  # this period, previous, change
-    assert md_row(md, "求助")[1:] == ["1", "16.67%", "1", "1", "100.00%", "30.00", "0", "1"]
+    assert md_row(md, "求助")[1:] == ["1", "16.67%", "1", "1", "100.00%", "30.00", "0", "1",
+                                      "1", "100.00%", "0"]  # handled, rate, in time (30 h > 24 h)
     assert "回复率: 60.00%" in md and "回复时长中位数（小时）: 2.00" in md
     assert "&lt;script&gt;" in md and "<script>" not in md
     assert md_row(md, "wb")[0] == "wb"

@@ -1,5 +1,5 @@
 """`outreach opinions …`: the public-opinion inbox (listed by default), reply, mark-replied,
-train, ack."""
+train, ack, hand-over, close, assign."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from outreach.actions.opinions import ack, mark_replied, reply
-from outreach.actions.queries.opinions import list_opinions
+from outreach.actions.opinions import ack, assign, close, hand_over, mark_replied, reply
+from outreach.actions.queries.opinions import comment_row, list_opinions
 from outreach.actions.queries.posts import post_row
 from outreach.cli import output
 from outreach.cli.app import State
@@ -38,10 +38,15 @@ def opinions(
     unanswered: Annotated[bool, typer.Option("--unanswered",
                                              help="Only comments awaiting a reply.")] = False,
     since: Annotated[str | None, typer.Option(help="From this day (YYYY-MM-DD, inclusive).")] = None,
+    mine: Annotated[bool, typer.Option(
+        "--mine", help="Only the comments assigned to me (--by, else $OUTREACH_USER, else the "
+                       "OS user).")] = False,
+    by: ByOpt = None,
     limit: Annotated[int, typer.Option(min=0, help="At most N rows (0 = no limit).")] = 1000,
     json_: JsonOpt = False,
 ) -> None:
-    """The public-opinion inbox: newest first, open emergencies at the top."""
+    """The public-opinion inbox: newest first, open emergencies at the top (unassigned ones
+    first)."""
     if ctx.invoked_subcommand is not None:
         return
     rt = runtime()
@@ -50,7 +55,7 @@ def opinions(
     if since is not None:
         start = day_bounds(parse_day(since, zone, rt.clock(), what="--since"), zone)[0]
     rows = list_opinions(rt, account=account, klass=klass, unanswered=unanswered, since=start,
-                         limit=limit)
+                         mine=who(by) if mine else None, limit=limit)
     try:
         rules = load_rules(rt.settings.content_dir)
     except ContentError as exc:
@@ -144,3 +149,56 @@ def opinions_ack(
         cancelled = ack(rt, comment_id, by=who(by))
         extra = f"; {cancelled} pending notification(s) cancelled" if cancelled else ""
         output.message(f"comment {comment_id} acknowledged{extra}")
+
+
+@app.command("hand-over")
+def opinions_hand_over(
+    comment_id: Annotated[int, typer.Argument(metavar="ID", help="Comment id.")],
+    to: Annotated[str, typer.Option("--to", help='Who takes it on: "110", a station, a unit.')],
+    note: Annotated[str | None, typer.Option(help="What was passed on, case number, …")] = None,
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Record that a comment was handed over to whoever acts on it (an emergency handed over
+    stops escalating, like ack)."""
+    rt = runtime()
+    comment, cancelled = hand_over(rt, comment_id, to=to, by=who(by), note=note)
+    if json_:
+        output.print_json(comment_row(comment, None, rt.clock()))
+        return
+    extra = f"; {cancelled} pending notification(s) cancelled" if cancelled else ""
+    output.message(f"comment {comment_id} handed over to {comment.handled_to} "
+                   f"(评论已转交){extra}")
+
+
+@app.command("close")
+def opinions_close(
+    comment_id: Annotated[int, typer.Argument(metavar="ID", help="Comment id.")],
+    reason: Annotated[str, typer.Option(help="Why no action is needed (kept and audited).")],
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Close a comment that needs no action, with a reason."""
+    rt = runtime()
+    comment, cancelled = close(rt, comment_id, reason=reason, by=who(by))
+    if json_:
+        output.print_json(comment_row(comment, None, rt.clock()))
+        return
+    extra = f"; {cancelled} pending notification(s) cancelled" if cancelled else ""
+    output.message(f"comment {comment_id} closed (评论已关闭){extra}")
+
+
+@app.command("assign")
+def opinions_assign(
+    comment_id: Annotated[int, typer.Argument(metavar="ID", help="Comment id.")],
+    to: Annotated[str, typer.Option("--to", help="The officer who takes it (their --by name).")],
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Assign a comment to an officer (`outreach opinions --mine` lists theirs)."""
+    rt = runtime()
+    comment = assign(rt, comment_id, to=to, by=who(by))
+    if json_:
+        output.print_json(comment_row(comment, None, rt.clock()))
+        return
+    output.message(f"comment {comment_id} assigned to {comment.assigned_to} (评论已分派)")

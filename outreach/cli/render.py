@@ -324,7 +324,10 @@ def print_opinions(rt: Runtime, rows: Sequence[OpinionRow], names: Mapping[str, 
         label = Text(f"{r['class']} {plain(names.get(r['class'], ''))}", style=style)
         if "unmatched" in r["labels"]:  # neither rules nor model knew it: a person should read it
             label = Text.assemble(("? unread", "bold yellow"), f" ({r['class']})")
-        if r["replied_at"]:
+        if r["state"] in ("handed_over", "closed"):
+            to = f" → {plain(r['handled_to'])}" if r["handled_to"] else ""
+            reply = Text(f"{r['state'].replace('_', ' ')}{to}", style="green")
+        elif r["replied_at"]:
             reply = Text("answered", style="green")
         elif r["overdue"]:
             reply = Text("overdue", style="bold red")
@@ -332,6 +335,8 @@ def print_opinions(rt: Runtime, rows: Sequence[OpinionRow], names: Mapping[str, 
             reply = Text("waiting", style="yellow")
         else:
             reply = Text("-")
+        if r["assigned_to"]:
+            reply.append(f" @{plain(r['assigned_to'])}", style="cyan")
         t.add_row(str(r["id"]), local(_parse(r["created_at"]), zone), r["account"], label,
                   shorten(r["text"] or "(text deleted after keep_days)", 70), reply)
     output.out.print(t)

@@ -141,7 +141,7 @@ def _print_opinions(v: View, console: Console) -> None:
     console.print(f"[bold]{v.section('opinions')}[/]\n"
                   + ", ".join(f"{name} {figure}" for name, figure in v.opinion_figures()))
     if o.by_class:
-        keys = ("class", *CLASS_KEYS[:-1])
+        keys = ("class", *CLASS_KEYS[:7], "handled", "handled_in_time")
         console.print(_table(v, keys, v.class_rows(safe, keys[1:]), left=("class",)))
     for e in o.emergency_items:
         console.print(f"[bold red]{v.label('emergencies')}[/] {v.local(e.created_at)} "

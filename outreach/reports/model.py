@@ -164,6 +164,9 @@ class Replies(Part):
     median_reply_hours: float | None
     overdue_unanswered: Count
     late_replies: Count
+    handled: Count  # replied, handed over or closed
+    handled_rate: float | None
+    handled_in_time: Count  # handled within the class's deadline (by the first of these)
 
 
 class _ClassCount(Part):

@@ -78,7 +78,7 @@ def render_markdown(report: Report) -> str:
     o = r.opinions
     f = [f"{name}: {figure}" for name, figure in v.opinion_figures()]
     lines += [f"## {S('opinions')}", "", f"- {f[0]}", f"- {f[1]}", f"- {', '.join(f[2:5])}",
-              f"- {f[5]}", f"- {', '.join(f[6:])}", ""]
+              f"- {f[5]}", f"- {', '.join(f[6:8])}", f"- {', '.join(f[8:])}", ""]
     if o.by_class:
         lines += _md_table(_labels(v, ("class", *CLASS_KEYS)), v.class_rows(md_escape, CLASS_KEYS))
     if o.emergency_items:

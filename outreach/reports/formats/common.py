@@ -71,6 +71,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "median_reply_hours": ("回复时长中位数（小时）", "Median reply time (h)"),
     "overdue_unanswered": ("超时未回复", "Unanswered past deadline"),
     "late_replies": ("超时回复", "Answered late"),
+    "handled": ("已处置（回复/转交/关闭）", "Handled (replied, handed over, closed)"),
+    "handled_rate": ("处置率", "Handled rate"),
+    "handled_in_time": ("按时处置", "Handled in time"),
     "emergencies": ("紧急警情", "Emergencies"),
     "created": ("时间", "Time"),
     "longest_gap_days": ("最长未更新（天）", "Longest gap (days)"),
@@ -104,7 +107,7 @@ RATE_KEYS = ("posts_per_day", "avg_reposts", "avg_comments", "avg_likes", "repos
              "comment_rate", "like_rate")
 TOTAL_NAME = "(total)"  # parentheses are not allowed in account names
 CLASS_KEYS = ("count", "share", "needs_reply", "replied", "reply_rate", "median_reply_hours",
-              "overdue_unanswered", "late_replies")
+              "overdue_unanswered", "late_replies", "handled", "handled_rate", "handled_in_time")
 CATEGORY_KEYS = ("posts", "reposts", "comments", "likes", "avg_reposts", "avg_comments")
 COMPLIANCE_KEYS = ("longest_gap_days", "failed", "missed", "retracted", "drafts_waiting")
 TOP_POST_KEYS = ("account", "published", "category", "reposts", "comments", "likes", "text")
@@ -292,7 +295,8 @@ class View:
             ("needs_reply", str(o.needs_reply)), ("replied", str(o.replied)),
             ("reply_rate", pct(o.reply_rate)), ("median_reply_hours", num(o.median_reply_hours)),
             ("overdue_unanswered", str(o.overdue_unanswered)),
-            ("late_replies", str(o.late_replies)))]
+            ("late_replies", str(o.late_replies)), ("handled", str(o.handled)),
+            ("handled_rate", pct(o.handled_rate)), ("handled_in_time", str(o.handled_in_time)))]
 
     def class_rows(self, esc: Escape, keys: Sequence[str]) -> list[Row]:
         classes: list[ClassTally] = self.r.opinions.by_class
