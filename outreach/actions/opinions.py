@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 
 from outreach import notify
 from outreach.errors import InputError, StateError
+from outreach.library.replies import load_replies, pick_lang, render_reply
 from outreach.library.texts import text_problems
 from outreach.notify.escalation import cancel_escalations
 from outreach.opinions.inbox import get_comment
@@ -84,6 +85,25 @@ def reply(rt: Runtime, comment_id: int, text: str, *, by: str, again: bool = Fal
         result = s.get(Post, post_id)
     assert result is not None
     return result
+
+
+def reply_stock(rt: Runtime, comment_id: int, name: str, *, by: str,
+                again: bool = False) -> Post:
+    """Answer a comment with a stock reply (content/replies.toml) in the comment's language
+    (else the account's), rendered with the account's variables; then as :func:`reply`,
+    which checks the platform's length rule before anything is sent."""
+    entry = load_replies(rt.settings.content_dir).get(name)
+    with rt.db.reader() as s:
+        comment = get_comment(s, comment_id)
+    account = rt.settings.account(comment.account)
+    lang = pick_lang(entry, comment.text, account)
+    text = render_reply(rt.library, entry, lang, account)
+    client = rt.client(comment.account)
+    problems = text_problems(text, client, rt.library)
+    if problems:
+        raise InputError(f"stock reply {name!r} ({lang}) on {comment.account}: "
+                         + "; ".join(problems))
+    return reply(rt, comment_id, text, by=by, again=again)
 
 
 def mark_replied(rt: Runtime, comment_id: int, *, by: str) -> Comment:

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from outreach.actions.opinions import ack, assign, close, hand_over, mark_replied, reply
+from outreach.actions.opinions import (
+    ack,
+    assign,
+    close,
+    hand_over,
+    mark_replied,
+    reply,
+    reply_stock,
+)
 from outreach.actions.queries.opinions import comment_row, list_opinions
 from outreach.actions.queries.posts import post_row
 from outreach.cli import output
@@ -74,16 +82,24 @@ def opinions(
 def opinions_reply(
     comment_id: Annotated[int, typer.Argument(metavar="ID",
                                               help="Comment id (from `outreach opinions`).")],
-    text: Annotated[str, typer.Option(help="The answer, as it will be posted.")],
+    text: Annotated[str | None, typer.Option(help="The answer, as it will be posted.")] = None,
+    stock: Annotated[str | None, typer.Option(
+        help="A stock reply's name (content/replies.toml), in the comment's language.")] = None,
     by: ByOpt = None,
     again: Annotated[bool, typer.Option(
         "--again", help="Send another reply to a comment that already has one.")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Answer a comment on its platform (exactly once, like a post; a comment that already
-    has a reply published or in flight refuses another unless --again)."""
+    has a reply published or in flight refuses another unless --again). Give --text, or
+    --stock NAME for a stock reply."""
+    if (text is None) == (stock is None):
+        raise typer.BadParameter("give either --text or --stock NAME")
     rt = runtime()
-    post = reply(rt, comment_id, text, by=who(by), again=again)
+    if stock is not None:
+        post = reply_stock(rt, comment_id, stock, by=who(by), again=again)
+    else:
+        post = reply(rt, comment_id, text or "", by=who(by), again=again)
     if json_:
         output.print_json(post_row(post))
     elif post.status == PostStatus.PUBLISHED:
