@@ -267,3 +267,33 @@ def test_an_emergency_handed_over_within_its_deadline_counts_in_time(
     em = {c["class"]: c for c in o["by_class"]}["emergency"]
     assert (em["replied"], em["handled"], em["handled_in_time"]) == (0, 1, 1)
     assert em["overdue_unanswered"] == 0  # the other one is 3 minutes old: not overdue yet
+
+
+def test_show_gives_the_thread_post_comment_state_and_our_replies(
+        rt: Runtime, clock: FakeClock, cli: Cli) -> None:
+    phone = "请问身份证丢了在哪里补办，我电话13812345678"
+    ids = comments(rt, clock, [phone, EMERGENCY])
+    cid = ids[next(t for t in ids if "身份证" in t)]
+    listed_row = {c["id"]: c for c in listed(cli)}[cid]
+    assert "13812345678" not in (listed_row["text"] or "")  # redacted when stored
+    ok(cli("opinions", "assign", str(cid), "--to", "officer-b"))
+    ok(cli("opinions", "reply", str(cid), "--text", "可到户籍窗口补领。"))
+    ok(cli("opinions", "reply", str(cid), "--text", "也可网上预约。", "--again"))
+    th = ok(cli("opinions", "show", str(cid), "--json")).json
+    assert th["comment"] == {**listed(cli)[[c["id"] for c in listed(cli)].index(cid)]}
+    assert th["comment"]["text"] == listed_row["text"] and th["comment"]["state"] == "replied"
+    assert th["post"]["text"].startswith("陌生来电要求转账") and th["post"]["status"] == "published"
+    assert [(r["text"], r["status"], r["kind"]) for r in th["replies"]] == [
+        ("可到户籍窗口补领。", "published", "reply"), ("也可网上预约。", "published", "reply")]
+    assert [a["action"] for a in th["audit"]] == ["opinion_assign", "opinion_reply",
+                                                  "opinion_reply"]
+    assert th["platform_replies"] == []
+    out = ok(cli("opinions", "show", str(cid))).out
+    for part in ("陌生来电要求转账", listed_row["text"], listed_row["class"], "可到户籍窗口补领。",
+                 "也可网上预约。",
+                 "published", "状态 state", "officer-b"):
+        assert part in out, part
+    assert "13812345678" not in out
+    em = ok(cli("opinions", "show", str(ids[EMERGENCY]), "--json")).json
+    assert em["replies"] == [] and em["comment"]["class"] == "emergency"
+    one_line_error(cli("opinions", "show", "99999"), "no comment with id 99999")

@@ -1,5 +1,5 @@
 """`outreach opinions …`: the public-opinion inbox (listed by default), reply, mark-replied,
-train, ack, hand-over, close, assign."""
+train, ack, hand-over, close, assign, show."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ from outreach.actions.opinions import (
     reply,
     reply_stock,
 )
-from outreach.actions.queries.opinions import comment_row, list_opinions
+from outreach.actions.queries.opinions import comment_row, comment_thread, list_opinions
 from outreach.actions.queries.posts import post_row
 from outreach.cli import output
 from outreach.cli.app import State
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, runtime, who
 from outreach.cli.lazy import sub_app
-from outreach.cli.render import print_opinions
+from outreach.cli.render import print_opinions, print_thread
 from outreach.config.load import load_settings
 from outreach.errors import ContentError
 from outreach.opinions.classify import normalise
@@ -218,3 +218,22 @@ def opinions_assign(
         output.print_json(comment_row(comment, None, rt.clock()))
         return
     output.message(f"comment {comment_id} assigned to {comment.assigned_to} (评论已分派)")
+
+
+@app.command("show")
+def opinions_show(
+    comment_id: Annotated[int, typer.Argument(metavar="ID", help="Comment id.")],
+    json_: JsonOpt = False,
+) -> None:
+    """One comment in its thread: our post, the comment (redacted), its class and state, and
+    our replies so far with their status."""
+    rt = runtime()
+    thread = comment_thread(rt, comment_id)
+    if json_:
+        output.print_json(thread)
+        return
+    try:
+        names = load_rules(rt.settings.content_dir).class_names("zh")
+    except ContentError:
+        names = {}
+    print_thread(rt, thread, names)

@@ -1,4 +1,5 @@
-"""Reading the public-opinion inbox: the public's comments, most urgent first."""
+"""Reading the public-opinion inbox: the public's comments, most urgent first, and one
+comment's thread (the post it is under, the comment, our replies so far)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import TYPE_CHECKING, TypedDict
 from sqlalchemy import Text, case, or_, select, type_coerce
 from sqlmodel import col
 
-from outreach.actions.queries.posts import iso, stored_id
+from outreach.actions.queries.posts import AuditRow, PostRow, iso, post_row, stored_id
 from outreach.errors import ContentError, InputError
+from outreach.opinions.inbox import get_comment
 from outreach.opinions.rules import OpinionRules, load_rules
 from outreach.states import OpinionClass, OpinionState
-from outreach.store.models import Comment
+from outreach.store.models import AuditLog, Comment, Post
 
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
@@ -111,3 +113,52 @@ def list_opinions(rt: Runtime, *, account: str | None = None, klass: str | None 
     with rt.db.reader() as s:
         rows = s.execute(q).scalars().all()
     return [comment_row(c, _deadline(rules, c.opinion_class), now) for c in rows]
+
+
+class OwnReply(TypedDict):
+    """A reply the account made on the platform itself (found by the comments sweep)."""
+
+    remote_id: str
+    created_at: str | None
+    text: str | None
+    url: str | None
+
+
+class Thread(TypedDict):
+    comment: OpinionRow
+    post: PostRow | None
+    replies: list[PostRow]
+    platform_replies: list[OwnReply]
+    audit: list[AuditRow]
+
+
+def comment_thread(rt: Runtime, comment_id: int) -> Thread:
+    """One comment in its thread: the post it is under (ours), the comment as the inbox
+    shows it (redacted), the replies we sent or are sending (with their post status), those
+    made on the platform directly, and what officers did with it (the audit trail)."""
+    try:
+        rules: OpinionRules | None = load_rules(rt.settings.content_dir)
+    except ContentError:
+        rules = None
+    with rt.db.reader() as s:
+        c = get_comment(s, comment_id)
+        post = s.get(Post, c.post_id) if c.post_id is not None else None
+        replies = s.execute(select(Post).where(col(Post.reply_to_comment_id) == comment_id)
+                            .order_by(col(Post.id))).scalars().all()
+        sent = {p.remote_id for p in replies if p.remote_id}
+        own = s.execute(select(Comment).where(
+            col(Comment.account) == c.account, col(Comment.is_own).is_(True),
+            col(Comment.in_reply_to_remote_id) == c.remote_id)
+            .order_by(col(Comment.created_at), col(Comment.id))).scalars().all()
+        trail = s.execute(select(AuditLog).where(col(AuditLog.target) == f"comment {comment_id}")
+                          .order_by(col(AuditLog.at), col(AuditLog.id))).scalars().all()
+        return {
+            "comment": comment_row(c, _deadline(rules, c.opinion_class), rt.clock()),
+            "post": post_row(post) if post is not None else None,
+            "replies": [post_row(p) for p in replies],
+            "platform_replies": [{"remote_id": o.remote_id, "created_at": iso(o.created_at),
+                                  "text": o.text, "url": o.url}
+                                 for o in own if o.remote_id not in sent],
+            "audit": [{"at": iso(a.at), "actor": a.actor, "action": a.action,
+                       "reason": a.reason, "detail": a.detail} for a in trail],
+        }
