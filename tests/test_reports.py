@@ -640,7 +640,7 @@ def test_html_text_holds_the_figures_and_is_self_contained(report):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script" not in html.lower()
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; 注意" in html
-    assert "<svg" in html and html.count("<svg") == 3
+    assert "<svg" in html and html.count("<svg") == 4  # followers, hours, categories, concerns
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)
     assert "http://" not in html and "https://" not in html
     assert "@import" not in html and "url(http" not in html and "<link" not in html

@@ -207,6 +207,18 @@ def comments(s: Session, names: Sequence[str], start: datetime, end: datetime) -
     return CommentRows(counts, wanted, items)
 
 
+def comment_texts(s: Session, names: Sequence[str], start: datetime,
+                  end: datetime) -> list[tuple[int, str, datetime, str]]:
+    """(id, class, created_at, text) of the public's comments made in the window that still
+    have a text (redacted when stored), newest first."""
+    cls = _C.c["class"]
+    where = and_(_C.c.account.concat("").in_(list(names)), _C.c.created_at >= start,
+                 _C.c.created_at < end, _C.c.is_own.is_(False), _C.c.text.is_not(None))
+    return [(int(r[0]), r[1], r[2], r[3]) for r in s.execute(
+        select(_C.c.id, cls, _C.c.created_at, _C.c.text).where(where)
+        .order_by(_C.c.created_at.desc(), _C.c.id.desc()))]
+
+
 @dataclass(frozen=True)
 class ComplianceRows:
     """Per account: posts scheduled in the period that failed or were missed, retractions in

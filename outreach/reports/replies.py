@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from outreach.opinions.rules import OpinionRules
 from outreach.reports import query
+from outreach.reports.analysis import Lexicon, analyse
 from outreach.reports.figures import instant, iso, ratio
 from outreach.reports.model import ClassTally, Emergency, Opinions
 from outreach.reports.periods import Period
@@ -43,8 +44,12 @@ def _median(hours: list[float]) -> float | None:
 
 
 def opinions(s: Session, names: Sequence[str], p: Period, now: datetime,
-             lang: str, rules: OpinionRules) -> Opinions:
+             lang: str, rules: OpinionRules, lex: Lexicon) -> Opinions:
     rows = query.comments(s, names, p.start, p.end)
+    prev = p.previous()
+    said = analyse(query.comment_texts(s, names, p.start, p.end),
+                   query.comment_texts(s, names, prev.start, prev.end), lex,
+                   rules.class_names(lang), list(rules.classes))
     counts = rows.counts
 
     def deadline_of(c: str) -> float | None:
@@ -106,4 +111,5 @@ def opinions(s: Session, names: Sequence[str], p: Period, now: datetime,
         deadlines_hours={c: h for c, k in rules.classes.items()
                          if k.needs_reply and (h := deadline_of(c)) is not None},
         as_of=instant(now),
+        analysis=said,
     )

@@ -29,6 +29,8 @@ HOUR_COLUMNS = ("account", "weekday", "hour", "posts", "reposts", "comments", "l
 CLASS_COLUMNS = ("class", "name", "count", "share", "needs_reply", "replied", "reply_rate",
                  "median_reply_hours", "overdue_unanswered", "late_replies", "deadline_hours",
                  "handled", "handled_rate", "handled_in_time")
+CONCERN_COLUMNS = ("class", "name", "word", "count", "previous", "change")
+PLACE_COLUMNS = ("place", "count", "previous", "change")
 EMERGENCY_COLUMNS = ("id", "account", "post_id", "created_at", "replied_at", "url", "text")
 COMPLIANCE_COLUMNS = ("account", "display_name", "longest_gap_days", "gap_from", "gap_to",
                       "warning", "failed", "missed", "retracted", "drafts_waiting")
@@ -97,6 +99,11 @@ def report_tables(report: Report) -> Tables:
                          o.late_replies, None, o.handled, o.handled_rate,
                          o.handled_in_time]]),
         "emergencies": (EMERGENCY_COLUMNS, _rows(o.emergency_items, EMERGENCY_COLUMNS)),
+        "concerns": (CONCERN_COLUMNS, [[TOTAL_NAME, "", k.word, k.count, k.previous, k.change]
+                                       for k in o.analysis.keywords]
+                     + [[c.class_, c.name, k.word, k.count, k.previous, k.change]
+                        for c in o.analysis.by_class for k in c.concerns]),
+        "places": (PLACE_COLUMNS, _rows(o.analysis.places, PLACE_COLUMNS)),
         "categories": (CATEGORY_COLUMNS, _rows(report.categories, CATEGORY_COLUMNS)),
         "top_posts": (TOP_COLUMNS, _rows(report.top_posts, TOP_COLUMNS)),
         "hours": (HOUR_COLUMNS, _rows(report.hours, HOUR_COLUMNS)),
