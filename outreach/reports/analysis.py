@@ -3,8 +3,10 @@
 Words come from the stored (redacted) texts: Chinese is split by jieba, English by a plain
 tokenizer (letters, lower-cased); a word counts once per comment; one-character Chinese
 words, English words under three letters, numbers, redaction marks (``[手机号]``) and the
-words of ``content/stopwords.txt`` are left out. Places are the names (and their aliases)
-listed in ``content/places.txt``, matched in the text. Spam and abuse never make a concern.
+words of ``content/stopwords.txt`` are left out; jieba keeps the words of
+``content/words.txt`` (and the places) whole. Places are the names (and their aliases)
+listed in ``content/places.txt``, matched in the text (and counted there, not as words).
+Spam and abuse never make a concern.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ jieba.setLogLevel(logging.WARNING)  # its dictionary loading is otherwise logged
 
 STOPWORDS_FILE = "stopwords.txt"
 PLACES_FILE = "places.txt"
+WORDS_FILE = "words.txt"
 TOP_WORDS = 10  # the report layout's 高频关键词 Top10
 TOP_PER_CLASS = 5
 EXAMPLES = 5
@@ -44,10 +47,16 @@ Row = tuple[int, str, datetime, str]  # id, class, created_at, text
 
 @dataclass(frozen=True)
 class Lexicon:
-    """The stop list and the places (canonical name → the names it is written as)."""
+    """The stop list, the words to keep whole and the places (canonical name → the names it
+    is written as)."""
 
     stopwords: frozenset[str]
     places: tuple[tuple[str, tuple[str, ...]], ...]
+    whole: tuple[str, ...] = ()
+
+    @property
+    def place_names(self) -> frozenset[str]:
+        return frozenset(n.lower() for _, names in self.places for n in names)
 
 
 def _lines(path: Path) -> list[str]:
@@ -62,22 +71,22 @@ def _lines(path: Path) -> list[str]:
 
 
 def load_lexicon(content_dir: Path) -> Lexicon:
-    """``stopwords.txt`` (one word a line) and ``places.txt`` (``name, alias, …`` a line);
-    ``#`` starts a comment. A missing file is an empty list."""
+    """``stopwords.txt`` and ``words.txt`` (one word a line) and ``places.txt`` (``name,
+    alias, …`` a line); ``#`` starts a comment. A missing file is an empty list."""
     stop = frozenset(w.lower() for w in _lines(content_dir / STOPWORDS_FILE))
     places = []
     for line in _lines(content_dir / PLACES_FILE):
         names = tuple(n.strip() for n in line.split(",") if n.strip())
         if names:
             places.append((names[0], names))
-    return Lexicon(stop, tuple(places))
+    return Lexicon(stop, tuple(places), tuple(_lines(content_dir / WORDS_FILE)))
 
 
 @cache
-def _tokenizer(places: tuple[str, ...]) -> jieba.Tokenizer:
-    """A jieba tokenizer that knows the places as words (built once per list)."""
+def _tokenizer(whole: tuple[str, ...]) -> jieba.Tokenizer:
+    """A jieba tokenizer that keeps these words whole (built once per list)."""
     tk = jieba.Tokenizer()
-    for name in places:
+    for name in whole:
         if _HAN.search(name):
             tk.add_word(name)
     return tk
@@ -86,13 +95,13 @@ def _tokenizer(places: tuple[str, ...]) -> jieba.Tokenizer:
 def words(text: str, lex: Lexicon) -> set[str]:
     """The words of one comment worth counting (each once)."""
     text = _MARK.sub(" ", text)
-    tk = _tokenizer(tuple(n for _, names in lex.places for n in names))
+    tk = _tokenizer((*lex.whole, *(n for _, names in lex.places for n in names)))
     out: set[str] = set()
     for run in _HAN_RUN.findall(text):
-        out.update(w for w in tk.lcut(run) if len(w) >= 2 and w not in lex.stopwords)
+        out.update(w for w in tk.lcut(run) if len(w) >= 2)
     latin = _HAN_RUN.sub(" ", text).lower()
-    out.update(w for w in _LATIN_WORD.findall(latin) if len(w) >= 3 and w not in lex.stopwords)
-    return out
+    out.update(w for w in _LATIN_WORD.findall(latin) if len(w) >= 3)
+    return out - lex.stopwords - lex.place_names
 
 
 def places_in(text: str, lex: Lexicon) -> set[str]:
