@@ -134,3 +134,22 @@ def test_a_bad_stock_answer_is_refused_before_anything_is_stored(
     one_line_error(cli("opinions", "reply", str(ids[EMERGENCY]), "--stock", "call-110"),
                    "unusable", "unknown class 'x'")
     assert posts(rt) == before
+
+
+def test_the_stock_replies_are_listed_by_class(workspace: Path, cli: Cli) -> None:
+    rows = ok(cli("opinions", "stock", "--json")).json
+    assert [r["class"] for r in rows][:2] == ["emergency", "emergency"]
+    assert {r["name"] for r in rows} >= {"call-110", "fraud-victim", "complaint-received"}
+    first = rows[0]
+    assert set(first) == {"name", "class", "langs", "source", "review_by", "texts", "file"}
+    assert first["langs"] == ["en", "zh"] and first["file"].startswith("content/replies.toml:")
+    help_ = ok(cli("opinions", "stock", "--class", "help", "--json")).json
+    assert {r["name"] for r in help_} == {"fraud-victim", "traffic-accident"}
+    table = ok(cli("opinions", "stock"))
+    assert "call-110" in table.out and "标准答复" in table.err
+    one_line_error(cli("opinions", "stock", "--class", "nonsense"), "unknown class 'nonsense'")
+    # an entry content check calls broken is not offered
+    replies_file(workspace).write_text(SHIPPED.replace('class = "emergency"', 'class = "x"', 1),
+                                       "utf-8")
+    names = {r["name"] for r in ok(cli("opinions", "stock", "--json")).json}
+    assert "call-110" not in names and "fire-medical" in names

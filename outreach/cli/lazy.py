@@ -55,7 +55,8 @@ COMMANDS: dict[str, Lazy] = {
     "db": Lazy("outreach.cli.db", "The database: upgrade, backup."),
     "opinions": Lazy("outreach.cli.opinions", "The public's comments (民意): list them (the "
                                               "default), reply, mark-replied, ack, "
-                                              "hand-over, close, assign, show, train."),
+                                              "hand-over, close, assign, show, stock, "
+                                              "train."),
     "auth": Lazy("outreach.cli.auth", "Authorise accounts on their platforms (tokens stay "
                                       "outside config.toml)."),
     "notify": Lazy("outreach.cli.notify", "The notification outbox: list, test, retry."),

@@ -1,5 +1,5 @@
 """`outreach opinions …`: the public-opinion inbox (listed by default), reply, mark-replied,
-train, ack, hand-over, close, assign, show."""
+train, ack, hand-over, close, assign, show, stock."""
 
 from __future__ import annotations
 
@@ -17,12 +17,18 @@ from outreach.actions.opinions import (
     reply,
     reply_stock,
 )
-from outreach.actions.queries.opinions import comment_row, comment_thread, list_opinions
+from outreach.actions.queries.opinions import (
+    comment_row,
+    comment_thread,
+    list_opinions,
+    stock_replies,
+)
 from outreach.actions.queries.posts import post_row
 from outreach.cli import output
 from outreach.cli.app import State
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, runtime, who
 from outreach.cli.lazy import sub_app
+from outreach.cli.output import plain, shorten
 from outreach.cli.render import print_opinions, print_thread
 from outreach.config.load import load_settings
 from outreach.errors import ContentError
@@ -237,3 +243,22 @@ def opinions_show(
     except ContentError:
         names = {}
     print_thread(rt, thread, names)
+
+
+@app.command("stock")
+def opinions_stock(
+    klass: Annotated[str | None, typer.Option("--class", help="Only this class's.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The stock replies (标准答复) of content/replies.toml: what `reply --stock NAME` sends."""
+    rt = runtime(migrate=False)
+    rows = stock_replies(rt, klass=klass)
+    if json_:
+        output.print_json(rows)
+    elif not rows:
+        output.message("no stock replies (无标准答复)")
+    else:
+        output.grid(("name", "class", "langs", "text"), [
+            (r["name"], r["class"], ",".join(r["langs"]),
+             shorten(plain(next(iter(r["texts"].values()))), 60)) for r in rows])
+        output.message(f"{len(rows)} stock reply(ies) (标准答复)")

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from outreach.actions.queries.posts import AuditRow, PostRow, iso, post_row, stored_id
 from outreach.errors import ContentError, InputError
+from outreach.library.replies import load_replies
 from outreach.opinions.inbox import get_comment
 from outreach.opinions.rules import OpinionRules, load_rules
 from outreach.states import OpinionClass, OpinionState
@@ -162,3 +163,25 @@ def comment_thread(rt: Runtime, comment_id: int) -> Thread:
             "audit": [{"at": iso(a.at), "actor": a.actor, "action": a.action,
                        "reason": a.reason, "detail": a.detail} for a in trail],
         }
+
+
+StockRow = TypedDict("StockRow", {
+    "name": str, "class": str, "langs": list[str], "source": str, "review_by": str | None,
+    "texts": dict[str, str], "file": str,
+})
+
+
+def stock_replies(rt: Runtime, *, klass: str | None = None) -> list[StockRow]:
+    """The stock replies of content/replies.toml (templates as written), by class then name;
+    an entry with a loading problem is left out (``content check`` names it)."""
+    if klass is not None and klass not in tuple(OpinionClass):
+        raise InputError(f"unknown class {klass!r} (known: {', '.join(OpinionClass)})")
+    stock = load_replies(rt.settings.content_dir)
+    broken = {p.tip_id for p in stock.problems if p.severity == "error"}
+    order: dict[str, int] = {c: i for i, c in enumerate(OpinionClass)}
+    entries = sorted((e for e in stock.entries.values() if e.name not in broken
+                      and (klass is None or e.klass == klass)),
+                     key=lambda e: (order.get(e.klass, len(order)), e.name))
+    return [{"name": e.name, "class": e.klass, "langs": sorted(e.texts), "source": e.source,
+             "review_by": e.review_by.isoformat() if e.review_by else None,
+             "texts": dict(e.texts), "file": f"{e.file}:{e.line}"} for e in entries]
