@@ -233,6 +233,8 @@ def test_the_report_counts_an_emergency_handed_over_in_time_as_handled(
     by = {c["class"]: c for c in o["by_class"]}
     assert (by["emergency"]["needs_reply"], by["emergency"]["replied"]) == (2, 0)
     assert by["emergency"]["reply_rate"] == 0.0  # reply figures stay what they were
+    assert by["emergency"]["overdue_unanswered"] == 2  # no public reply within 0 h, both
+    assert by["emergency"]["handled_in_time"] == 0  # 3 minutes is past a 0 h deadline
     assert (by["emergency"]["handled"], by["emergency"]["handled_rate"]) == (1, 0.5)
     assert by["complaint"]["handled"] == 1 and by["complaint"]["handled_in_time"] == 1
     assert by["inquiry"]["handled"] == 1 and by["inquiry"]["replied"] == 1

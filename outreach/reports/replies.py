@@ -2,7 +2,8 @@
 
 Beside the reply figures, *handled* counts the comments replied to, handed over or closed;
 *handled in time* those handled (by the first of these) within the class's deadline — an
-emergency handed over to 110 in minutes is a success with no public reply.
+emergency handed over to 110 in minutes is a success with no public reply. The reply
+figures (reply rate, overdue, late) stay those of public replies alone.
 
 Comment classes (民意), their names and reply deadlines come from content/opinions.toml (the
 classifier's own file), so the report judges replies by the rules officers work to.
@@ -71,7 +72,7 @@ def opinions(s: Session, names: Sequence[str], p: Period, now: datetime,
             d.hours.append(max((answered - created).total_seconds(), 0) / 3600)
             if deadline is not None and answered - created > deadline:
                 d.late += 1
-        elif settled is None and deadline is not None and created + deadline < now:
+        elif deadline is not None and created + deadline < now:
             d.overdue += 1
     total = sum(counts.values())
     order = {c: i for i, c in enumerate(rules.classes)}
