@@ -56,6 +56,17 @@ class OpinionClass(StrEnum):
     CHATTER = "chatter"
 
 
+class OpinionState(StrEnum):
+    """Where a comment of the public stands: ``new → acknowledged → replied | handed_over |
+    closed`` (the last three settle it)."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    REPLIED = "replied"
+    HANDED_OVER = "handed_over"
+    CLOSED = "closed"
+
+
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -87,3 +98,4 @@ POST_STATUSES: tuple[str, ...] = tuple(PostStatus)
 ACCOUNT_STATES: tuple[str, ...] = tuple(s for s in AccountState if s is not AccountState.CHECK_FAILED)
 NOTIFICATION_STATUSES: tuple[str, ...] = tuple(NotificationStatus)
 NOTIFY_EVENTS: tuple[str, ...] = tuple(NotifyEvent)
+OPINION_STATES: tuple[str, ...] = tuple(OpinionState)

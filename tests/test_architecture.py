@@ -10,7 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from outreach.states import AccountState, NotificationStatus, NotifyEvent, OpinionClass, PostKind, PostStatus
+from outreach.states import (
+    AccountState,
+    NotificationStatus,
+    NotifyEvent,
+    OpinionClass,
+    OpinionState,
+    PostKind,
+    PostStatus,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "outreach"
@@ -62,9 +70,10 @@ def test_the_runtime_is_typed_wherever_it_is_passed() -> None:
     assert untyped == []
 
 
-STATUS_WORDS = {str(m) for enum in (PostStatus, PostKind, AccountState, OpinionClass,
+STATUS_WORDS = {str(m) for enum in (PostStatus, PostKind, AccountState, OpinionClass, OpinionState,
                                     NotificationStatus, NotifyEvent) for m in enum}
-STATUS_FIELDS = {"status", "state", "kind", "klass", "opinion_class", "event", "class_"}
+STATUS_FIELDS = {"status", "state", "kind", "klass", "opinion_class", "event", "class_",
+                 "handled_state"}
 
 
 def _name(node: ast.AST) -> str | None:

@@ -578,7 +578,8 @@ def test_markdown_text_holds_the_figures(report):
     assert report.headline.zh in md and report.headline.en in md
     assert "simulated: true" in md
     assert md_row(md, "发博")[1:] == ["6", "2", "+4"]  # this period, previous, change
-    assert md_row(md, "求助")[1:] == ["1", "16.67%", "1", "1", "100.00%", "30.00", "0", "1"]
+    assert md_row(md, "求助")[1:] == ["1", "16.67%", "1", "1", "100.00%", "30.00", "0", "1",
+                                      "1", "100.00%", "0"]  # handled, rate, in time (30 h > 24 h)
     assert "回复率: 60.00%" in md and "回复时长中位数（小时）: 2.00" in md
     assert "&lt;script&gt;" in md and "<script>" not in md
     assert md_row(md, "wb")[0] == "wb"
@@ -639,7 +640,7 @@ def test_html_text_holds_the_figures_and_is_self_contained(report):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script" not in html.lower()
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; 注意" in html
-    assert "<svg" in html and html.count("<svg") == 3
+    assert "<svg" in html and html.count("<svg") == 4  # followers, hours, categories, concerns
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)
     assert "http://" not in html and "https://" not in html
     assert "@import" not in html and "url(http" not in html and "<link" not in html

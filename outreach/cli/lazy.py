@@ -54,7 +54,9 @@ COMMANDS: dict[str, Lazy] = {
     "metrics": Lazy("outreach.cli.metrics", "Engagement metrics: collect."),
     "db": Lazy("outreach.cli.db", "The database: upgrade, backup."),
     "opinions": Lazy("outreach.cli.opinions", "The public's comments (民意): list them (the "
-                                              "default), reply, mark-replied, train."),
+                                              "default), reply, mark-replied, ack, "
+                                              "hand-over, close, assign, show, stock, "
+                                              "train."),
     "auth": Lazy("outreach.cli.auth", "Authorise accounts on their platforms (tokens stay "
                                       "outside config.toml)."),
     "notify": Lazy("outreach.cli.notify", "The notification outbox: list, test, retry."),

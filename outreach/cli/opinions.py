@@ -1,5 +1,5 @@
 """`outreach opinions …`: the public-opinion inbox (listed by default), reply, mark-replied,
-train, ack."""
+train, ack, hand-over, close, assign, show, stock."""
 
 from __future__ import annotations
 
@@ -8,20 +8,35 @@ from typing import Annotated
 
 import typer
 
-from outreach.actions.opinions import ack, mark_replied, reply
-from outreach.actions.queries.opinions import list_opinions
+from outreach.actions.opinions import (
+    ack,
+    assign,
+    close,
+    hand_over,
+    mark_replied,
+    reply,
+    reply_stock,
+)
+from outreach.actions.queries.opinions import (
+    comment_row,
+    comment_thread,
+    list_opinions,
+    stock_replies,
+)
 from outreach.actions.queries.posts import post_row
 from outreach.cli import output
 from outreach.cli.app import State
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, runtime, who
 from outreach.cli.lazy import sub_app
-from outreach.cli.render import print_opinions
+from outreach.cli.output import plain
+from outreach.cli.render import print_opinions, print_thread
 from outreach.config.load import load_settings
 from outreach.errors import ContentError
 from outreach.opinions.classify import normalise
 from outreach.opinions.model import CORPUS_FILE, SHIPPED_MODEL, load_model
 from outreach.opinions.rules import load_rules
 from outreach.states import PostStatus
+from outreach.text import shorten
 from outreach.times import day_bounds, parse_day
 
 app = sub_app("opinions")
@@ -38,10 +53,15 @@ def opinions(
     unanswered: Annotated[bool, typer.Option("--unanswered",
                                              help="Only comments awaiting a reply.")] = False,
     since: Annotated[str | None, typer.Option(help="From this day (YYYY-MM-DD, inclusive).")] = None,
+    mine: Annotated[bool, typer.Option(
+        "--mine", help="Only the comments assigned to me (--by, else $OUTREACH_USER, else the "
+                       "OS user).")] = False,
+    by: ByOpt = None,
     limit: Annotated[int, typer.Option(min=0, help="At most N rows (0 = no limit).")] = 1000,
     json_: JsonOpt = False,
 ) -> None:
-    """The public-opinion inbox: newest first, open emergencies at the top."""
+    """The public-opinion inbox: newest first, open emergencies at the top (unassigned ones
+    first)."""
     if ctx.invoked_subcommand is not None:
         return
     rt = runtime()
@@ -50,7 +70,7 @@ def opinions(
     if since is not None:
         start = day_bounds(parse_day(since, zone, rt.clock(), what="--since"), zone)[0]
     rows = list_opinions(rt, account=account, klass=klass, unanswered=unanswered, since=start,
-                         limit=limit)
+                         mine=who(by) if mine else None, limit=limit)
     try:
         rules = load_rules(rt.settings.content_dir)
     except ContentError as exc:
@@ -69,16 +89,24 @@ def opinions(
 def opinions_reply(
     comment_id: Annotated[int, typer.Argument(metavar="ID",
                                               help="Comment id (from `outreach opinions`).")],
-    text: Annotated[str, typer.Option(help="The answer, as it will be posted.")],
+    text: Annotated[str | None, typer.Option(help="The answer, as it will be posted.")] = None,
+    stock: Annotated[str | None, typer.Option(
+        help="A stock reply's name (content/replies.toml), in the comment's language.")] = None,
     by: ByOpt = None,
     again: Annotated[bool, typer.Option(
         "--again", help="Send another reply to a comment that already has one.")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Answer a comment on its platform (exactly once, like a post; a comment that already
-    has a reply published or in flight refuses another unless --again)."""
+    has a reply published or in flight refuses another unless --again). Give --text, or
+    --stock NAME for a stock reply."""
+    if (text is None) == (stock is None):
+        raise typer.BadParameter("give either --text or --stock NAME")
     rt = runtime()
-    post = reply(rt, comment_id, text, by=who(by), again=again)
+    if stock is not None:
+        post = reply_stock(rt, comment_id, stock, by=who(by), again=again)
+    else:
+        post = reply(rt, comment_id, text or "", by=who(by), again=again)
     if json_:
         output.print_json(post_row(post))
     elif post.status == PostStatus.PUBLISHED:
@@ -144,3 +172,94 @@ def opinions_ack(
         cancelled = ack(rt, comment_id, by=who(by))
         extra = f"; {cancelled} pending notification(s) cancelled" if cancelled else ""
         output.message(f"comment {comment_id} acknowledged{extra}")
+
+
+@app.command("hand-over")
+def opinions_hand_over(
+    comment_id: Annotated[int, typer.Argument(metavar="ID", help="Comment id.")],
+    to: Annotated[str, typer.Option("--to", help='Who takes it on: "110", a station, a unit.')],
+    note: Annotated[str | None, typer.Option(help="What was passed on, case number, …")] = None,
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Record that a comment was handed over to whoever acts on it (an emergency handed over
+    stops escalating, like ack)."""
+    rt = runtime()
+    comment, cancelled = hand_over(rt, comment_id, to=to, by=who(by), note=note)
+    if json_:
+        output.print_json(comment_row(comment, None, rt.clock()))
+        return
+    extra = f"; {cancelled} pending notification(s) cancelled" if cancelled else ""
+    output.message(f"comment {comment_id} handed over to {comment.handled_to} "
+                   f"(评论已转交){extra}")
+
+
+@app.command("close")
+def opinions_close(
+    comment_id: Annotated[int, typer.Argument(metavar="ID", help="Comment id.")],
+    reason: Annotated[str, typer.Option(help="Why no action is needed (kept and audited).")],
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Close a comment that needs no action, with a reason."""
+    rt = runtime()
+    comment, cancelled = close(rt, comment_id, reason=reason, by=who(by))
+    if json_:
+        output.print_json(comment_row(comment, None, rt.clock()))
+        return
+    extra = f"; {cancelled} pending notification(s) cancelled" if cancelled else ""
+    output.message(f"comment {comment_id} closed (评论已关闭){extra}")
+
+
+@app.command("assign")
+def opinions_assign(
+    comment_id: Annotated[int, typer.Argument(metavar="ID", help="Comment id.")],
+    to: Annotated[str, typer.Option("--to", help="The officer who takes it (their --by name).")],
+    by: ByOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Assign a comment to an officer (`outreach opinions --mine` lists theirs)."""
+    rt = runtime()
+    comment = assign(rt, comment_id, to=to, by=who(by))
+    if json_:
+        output.print_json(comment_row(comment, None, rt.clock()))
+        return
+    output.message(f"comment {comment_id} assigned to {comment.assigned_to} (评论已分派)")
+
+
+@app.command("show")
+def opinions_show(
+    comment_id: Annotated[int, typer.Argument(metavar="ID", help="Comment id.")],
+    json_: JsonOpt = False,
+) -> None:
+    """One comment in its thread: our post, the comment (redacted), its class and state, and
+    our replies so far with their status."""
+    rt = runtime()
+    thread = comment_thread(rt, comment_id)
+    if json_:
+        output.print_json(thread)
+        return
+    try:
+        names = load_rules(rt.settings.content_dir).class_names("zh")
+    except ContentError:
+        names = {}
+    print_thread(rt, thread, names)
+
+
+@app.command("stock")
+def opinions_stock(
+    klass: Annotated[str | None, typer.Option("--class", help="Only this class's.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The stock replies (标准答复) of content/replies.toml: what `reply --stock NAME` sends."""
+    rt = runtime(migrate=False)
+    rows = stock_replies(rt, klass=klass)
+    if json_:
+        output.print_json(rows)
+    elif not rows:
+        output.message("no stock replies (无标准答复)")
+    else:
+        output.grid(("name", "class", "langs", "text"), [
+            (r["name"], r["class"], ",".join(r["langs"]),
+             shorten(plain(next(iter(r["texts"].values()))), 60)) for r in rows])
+        output.message(f"{len(rows)} stock reply(ies) (标准答复)")

@@ -14,12 +14,12 @@ from rich.text import Text
 from outreach.cli import output
 from outreach.cli.output import PlainTable as Table
 from outreach.cli.output import local, markup, plain, safe
-from outreach.states import AccountState, OpinionClass, PostStatus
+from outreach.states import AccountState, OpinionClass, OpinionState, PostStatus
 from outreach.text import shorten
 
 if TYPE_CHECKING:
     from outreach.actions.queries.library import ContentRow
-    from outreach.actions.queries.opinions import OpinionRow
+    from outreach.actions.queries.opinions import OpinionRow, Thread
     from outreach.actions.queries.posts import PostDetail, PostRow
     from outreach.runtime import Runtime
 
@@ -325,7 +325,10 @@ def print_opinions(rt: Runtime, rows: Sequence[OpinionRow], names: Mapping[str, 
         label = Text(f"{r['class']} {plain(names.get(r['class'], ''))}", style=style)
         if "unmatched" in r["labels"]:  # neither rules nor model knew it: a person should read it
             label = Text.assemble(("? unread", "bold yellow"), f" ({r['class']})")
-        if r["replied_at"]:
+        if r["state"] in (OpinionState.HANDED_OVER, OpinionState.CLOSED):
+            to = f" → {plain(r['handled_to'])}" if r["handled_to"] else ""
+            reply = Text(f"{r['state'].replace('_', ' ')}{to}", style="green")
+        elif r["replied_at"]:
             reply = Text("answered", style="green")
         elif r["overdue"]:
             reply = Text("overdue", style="bold red")
@@ -333,7 +336,54 @@ def print_opinions(rt: Runtime, rows: Sequence[OpinionRow], names: Mapping[str, 
             reply = Text("waiting", style="yellow")
         else:
             reply = Text("-")
+        if r["assigned_to"]:
+            reply.append(f" @{plain(r['assigned_to'])}", style="cyan")
         t.add_row(str(r["id"]), local(_parse(r["created_at"]), zone), r["account"], label,
                   shorten(r["text"] or "(text deleted after keep_days)", 70), reply)
     output.out.print(t)
     output.message(f"{len(rows)} comment(s)")
+
+
+def print_thread(rt: Runtime, th: Thread, names: Mapping[str, str]) -> None:
+    """One comment in its thread: our post, the comment (redacted), its class and state, our
+    replies with their status, then the audit trail. Labels in both languages."""
+    c = th["comment"]
+    zone = _zone(rt, c["account"])
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column(overflow="fold")
+    post = th["post"]
+    if post is None:
+        t.add_row("博文 post", "(not under one of our posts)")
+    else:
+        t.add_row("博文 post", Text.assemble(f"{post['id']} ", _status(post["status"]),
+                                            f"  {local(_parse(post['published_at']), zone)}"))
+        t.add_row("", Text(post["text"]))
+    t.add_row("评论 comment", f"{c['id']} on {c['account']}, {local(_parse(c['created_at']), zone)}"
+              f" by {plain(c['author'])}")
+    t.add_row("", Text(c["text"] or "(text deleted after keep_days)"))
+    t.add_row("类别 class", Text(f"{c['class']} {names.get(c['class'], '')}",
+                                 style=CLASS_STYLE.get(c["class"], "white")))
+    state = c["state"] + (f" → {plain(c['handled_to'])}" if c["handled_to"] else "")
+    if c["handled_by"]:
+        state += f" ({plain(c['handled_by'])}, {local(_parse(c['handled_at']), zone)})"
+    if c["handled_note"]:
+        state += f": {plain(c['handled_note'])}"
+    t.add_row("状态 state", Text(state))
+    if c["assigned_to"]:
+        t.add_row("分派 assigned", Text(f"{c['assigned_to']} (by {c['assigned_by']})"))
+    for r in th["replies"]:
+        when = local(_parse(r["published_at"] or r["scheduled_at"]), zone)
+        note = f"  {plain(r['last_error'])}" if r["last_error"] else ""
+        t.add_row("回复 reply", Text.assemble(f"post {r['id']} ", _status(r["status"]),
+                                             f"  {when} by {plain(r['created_by'])}{note}"))
+        t.add_row("", Text(r["text"]))
+    for o in th["platform_replies"]:
+        t.add_row("回复 reply", Text(f"on the platform, {local(_parse(o['created_at']), zone)}: "
+                                     f"{plain(o['text'])}"))
+    if not th["replies"] and not th["platform_replies"]:
+        t.add_row("回复 reply", "-")
+    output.out.print(t)
+    for e in th["audit"]:
+        output.out.print(Text(f"  {local(_parse(e['at']), zone)}  {e['actor']}  {e['action']}"
+                              + (f"  {plain(e['reason'])}" if e["reason"] else "")))

@@ -24,6 +24,9 @@ from outreach.reports.formats.common import (
     CATEGORY_KEYS,
     CLASS_KEYS,
     COMPLIANCE_KEYS,
+    CONCERN_KEYS,
+    EXAMPLE_KEYS,
+    PLACE_KEYS,
     RATE_KEYS,
     TOP_POST_KEYS,
     WEEKDAYS,
@@ -142,11 +145,21 @@ def _print_opinions(v: View, console: Console) -> None:
     console.print(f"[bold]{v.section('opinions')}[/]\n"
                   + ", ".join(f"{name} {figure}" for name, figure in v.opinion_figures()))
     if o.by_class:
-        keys = ("class", *CLASS_KEYS[:-1])
+        keys = ("class", *CLASS_KEYS[:7], "handled", "handled_in_time")
         console.print(_table(v, keys, v.class_rows(safe, keys[1:]), left=("class",)))
     for e in o.emergency_items:
         console.print(f"[bold red]{v.label('emergencies')}[/] {v.local(e.created_at)} "
                       f"{safe(v.who(e.account))}: {safe(shorten(e.text or '', 70))}")
+    a = o.analysis
+    if a.keywords:
+        console.print(_table(v, CONCERN_KEYS, v.concern_rows(safe), title=v.label("concerns"),
+                             left=("class", "word")))
+    if a.places:
+        console.print(_table(v, PLACE_KEYS, v.place_rows(safe), title=v.label("places"),
+                             left=("place",)))
+    if a.examples:
+        console.print(_table(v, EXAMPLE_KEYS, v.example_rows(safe, 70), title=v.label("examples"),
+                             left=EXAMPLE_KEYS))
 
 
 def _print_compliance(v: View, console: Console) -> None:

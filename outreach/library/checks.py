@@ -1,4 +1,5 @@
-"""`content check`, `content list --stats` and `content stale`: the library's governance."""
+"""`content check`, `content list --stats` and `content stale`: the library's governance
+(stock replies included: :func:`outreach.library.replies.check_replies`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError
 from outreach.library.model import Library, Problem
+from outreach.library.replies import check_replies
 from outreach.library.texts import render_tip, text_problems
 from outreach.schedule.cron import never_fires
 
@@ -61,6 +63,7 @@ def check_library(rt: Runtime) -> list[Problem]:
                     problems.append(Problem("config.toml", 0, "",
                                             f"account {account.name!r}: slot category {code!r} "
                                             "is not in categories.toml"))
+    problems.extend(check_replies(rt))
     return sorted(set(problems), key=lambda p: (p.file, p.line, p.tip_id, p.message))
 
 

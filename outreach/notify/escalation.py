@@ -1,9 +1,10 @@
 """Emergencies escalate: the event's targets are listed in order; the first gets the row at
 once, the next ``escalate_after_minutes`` later, and so on. A later row is cancelled when the
-comment is acknowledged (``outreach opinions ack``) or answered before it is due."""
+comment is acknowledged (``outreach opinions ack``), handed over, closed or answered before it is due."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
@@ -11,7 +12,7 @@ from sqlmodel import Session, col
 
 from outreach.errors import NotFound, StateError
 from outreach.notify.outbox import LARGEST_ID, updated
-from outreach.states import NotificationStatus, NotifyEvent
+from outreach.states import NotificationStatus, NotifyEvent, OpinionState
 from outreach.store.audit import audit
 from outreach.store.models import AuditLog, Comment, Notification
 
@@ -29,14 +30,23 @@ def acknowledge(rt: Runtime, comment_id: int, *, by: str) -> int:
             raise NotFound(f"no comment with id {comment_id}")
         if acknowledged(s, comment_id):
             raise StateError(f"comment {comment_id} was already acknowledged")
+        if comment.handled_state in (OpinionState.HANDED_OVER, OpinionState.CLOSED):
+            raise StateError(f"comment {comment_id} was already {comment.handled_state}")
         audit(s, now, by, "opinion_ack", account=comment.account, target=f"comment {comment_id}")
-        n = updated(s, update(Notification).where(
-            col(Notification.comment_id) == comment_id, col(Notification.event) == NotifyEvent.EMERGENCY,
-            col(Notification.status) == NotificationStatus.PENDING).values(
-            status=NotificationStatus.CANCELLED, last_error=f"acknowledged by {by}",
-            updated_at=now))
+        if comment.handled_state is None:
+            comment.handled_state = OpinionState.ACKNOWLEDGED
+            comment.handled_by, comment.handled_at = by, now
+        n = cancel_escalations(s, comment_id, f"acknowledged by {by}", now)
         s.commit()
     return n
+
+
+def cancel_escalations(session: Session, comment_id: int, why: str, now: datetime) -> int:
+    """Cancel an emergency's pending notifications (not committed here); how many."""
+    return updated(session, update(Notification).where(
+        col(Notification.comment_id) == comment_id, col(Notification.event) == NotifyEvent.EMERGENCY,
+        col(Notification.status) == NotificationStatus.PENDING).values(
+        status=NotificationStatus.CANCELLED, last_error=why, updated_at=now))
 
 
 def acknowledged(session: Session, comment_id: int) -> bool:
@@ -51,6 +61,8 @@ def handled(session: Session, comment_id: int | None) -> str | None:
         return None
     if acknowledged(session, comment_id):
         return "acknowledged"
-    replied = session.execute(select(col(Comment.replied_at)).where(
-        col(Comment.id) == comment_id)).scalar()
-    return "answered" if replied is not None else None
+    row = session.execute(select(col(Comment.replied_at), col(Comment.handled_state)).where(
+        col(Comment.id) == comment_id)).first()
+    if row is not None and row[1] in (OpinionState.HANDED_OVER, OpinionState.CLOSED):
+        return str(row[1]).replace("_", " ")
+    return "answered" if row is not None and row[0] is not None else None

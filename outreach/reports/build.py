@@ -26,7 +26,8 @@ How a figure is counted:
 
 The queries are in ``reports.query`` (every one set-based: aggregates and correlated index
 look-ups, no per-post query loops), the figures in ``reports.figures``, section 3 in
-``reports.replies``, section 5 in ``reports.compliance``, the words in ``reports.wording``.
+``reports.replies`` (its 民意分析 in ``reports.analysis``), section 5 in
+``reports.compliance``, the words in ``reports.wording``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from outreach.errors import InputError, OutreachError
 from outreach.opinions.rules import load_rules
 from outreach.reports import figures as fg
 from outreach.reports import query
+from outreach.reports.analysis import load_lexicon
 from outreach.reports.compliance import compliance
 from outreach.reports.figures import Acc, Figures, bci, instant
 from outreach.reports.model import (
@@ -98,7 +100,8 @@ def build_report(rt: Runtime, *, accounts: list[str] | None, since: date | None,
         in_period = query.posts_in_period(s, names, w)
         hours, best = fg.hours(accs, in_period)
         trend = fg.trend(s, accs, p)
-        said = opinions(s, names, p, now, lang, load_rules(settings.content_dir))
+        said = opinions(s, names, p, now, lang, load_rules(settings.content_dir),
+                        load_lexicon(settings.content_dir))
         checks = compliance(s, accs, p, now, in_period, lang)
     totals = this.totals
     simulated = any(a.simulated for a in accs)

@@ -164,6 +164,9 @@ class Replies(Part):
     median_reply_hours: float | None
     overdue_unanswered: Count
     late_replies: Count
+    handled: Count  # replied, handed over or closed
+    handled_rate: float | None
+    handled_in_time: Count  # handled within the class's deadline (by the first of these)
 
 
 class _ClassCount(Part):
@@ -203,8 +206,57 @@ class _Deadlines(Part):
     as_of: Instant
 
 
+class Concern(Part):
+    """A word the public's comments keep using: in how many comments of the period, of the
+    previous period, and the change."""
+
+    word: Name
+    count: Count
+    previous: Count
+    change: int
+
+
+class ClassConcerns(Part):
+    class_: str = Field(alias="class")
+    name: str
+    comments: Count
+    concerns: list[Concern]
+
+
+class Place(Part):
+    place: Name
+    count: Count
+    previous: Count
+    change: int
+
+
+class Example(Part):
+    """A comment quoted as an example of a concern (as stored: redacted)."""
+
+    id: int
+    word: str
+    class_: str = Field(alias="class")
+    created_at: Instant
+    text: str
+
+
+class Analysis(Part):
+    """民意分析: what the period's comments talk about. Words from the redacted texts (jieba for
+    Chinese, a plain tokenizer for English, content/stopwords.txt left out), counted once per
+    comment; places from content/places.txt; spam and abuse left out of the concerns."""
+
+    comments: Count = Field(description="comments of the period with a text to read")
+    previous_comments: Count
+    keywords: list[Concern]
+    by_class: list[ClassConcerns]
+    places: list[Place]
+    examples: list[Example]
+
+
 class Opinions(_Deadlines, Replies, _Comments):
     """The public's comments of the period by class, and how they were answered."""
+
+    analysis: Analysis
 
 
 class ComplianceAccount(Part):

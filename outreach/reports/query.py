@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
-from outreach.states import OpinionClass, PostKind, PostStatus
+from outreach.states import OpinionClass, OpinionState, PostKind, PostStatus
 from outreach.store.models import AccountMetric, AuditLog, Comment, Post, PostMetric, UTCDateTime
 
 FIELDS = ("reposts", "comments", "likes")
@@ -180,7 +180,9 @@ class CommentRows:
     latest emergencies."""
 
     counts: dict[str, int]
-    wanted: list[tuple[str, datetime, datetime | None]]  # (class, created_at, replied_at)
+    # (class, created_at, replied_at, settled_at): settled_at is when it was handed over or
+    # closed (None: neither)
+    wanted: list[tuple[str, datetime, datetime | None, datetime | None]]
     emergencies: list[Row[Any]]
 
 
@@ -192,8 +194,10 @@ def comments(s: Session, names: Sequence[str], start: datetime, end: datetime) -
                  _C.c.created_at < end, _C.c.is_own.is_(False))
     counts = {r[0]: int(r[1]) for r in s.execute(
         select(cls, func.count()).where(where).group_by(cls))}
-    wanted = [(r[0], r[1], r[2]) for r in s.execute(
-        select(cls, _C.c.created_at, _C.c.replied_at).where(where, _C.c.reply_required.is_(True)))]
+    settled = _C.c.handled_state.in_((OpinionState.HANDED_OVER, OpinionState.CLOSED))
+    wanted = [(r[0], r[1], r[2], r[3] if r[4] else None) for r in s.execute(
+        select(cls, _C.c.created_at, _C.c.replied_at, _C.c.handled_at, settled)
+        .where(where, _C.c.reply_required.is_(True)))]
     items = list(s.execute(
         select(_C.c.id, _C.c.account, _C.c.post_id, _C.c.created_at, _C.c.text, _C.c.url,
                _C.c.replied_at)
@@ -201,6 +205,18 @@ def comments(s: Session, names: Sequence[str], start: datetime, end: datetime) -
         .order_by(_C.c.created_at.desc(), _C.c.id.desc())
         .limit(EMERGENCY_ITEMS)))
     return CommentRows(counts, wanted, items)
+
+
+def comment_texts(s: Session, names: Sequence[str], start: datetime,
+                  end: datetime) -> list[tuple[int, str, datetime, str]]:
+    """(id, class, created_at, text) of the public's comments made in the window that still
+    have a text (redacted when stored), newest first."""
+    cls = _C.c["class"]
+    where = and_(_C.c.account.concat("").in_(list(names)), _C.c.created_at >= start,
+                 _C.c.created_at < end, _C.c.is_own.is_(False), _C.c.text.is_not(None))
+    return [(int(r[0]), r[1], r[2], r[3]) for r in s.execute(
+        select(_C.c.id, cls, _C.c.created_at, _C.c.text).where(where)
+        .order_by(_C.c.created_at.desc(), _C.c.id.desc()))]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
 """Section 3 of the report: the public's comments by opinion class and how they were answered.
 
+Beside the reply figures, *handled* counts the comments replied to, handed over or closed;
+*handled in time* those handled (by the first of these) within the class's deadline — an
+emergency handed over to 110 in minutes is a success with no public reply. The reply
+figures (reply rate, overdue, late) stay those of public replies alone.
+
 Comment classes (民意), their names and reply deadlines come from content/opinions.toml (the
 classifier's own file), so the report judges replies by the rules officers work to.
 """
@@ -15,6 +20,7 @@ from sqlmodel import Session
 
 from outreach.opinions.rules import OpinionRules
 from outreach.reports import query
+from outreach.reports.analysis import Lexicon, analyse
 from outreach.reports.figures import instant, iso, ratio
 from outreach.reports.model import ClassTally, Emergency, Opinions
 from outreach.reports.periods import Period
@@ -30,6 +36,8 @@ class _Tally:
     hours: list[float] = field(default_factory=list)
     overdue: int = 0
     late: int = 0
+    handled: int = 0
+    handled_in_time: int = 0
 
 
 def _median(hours: list[float]) -> float | None:
@@ -37,8 +45,12 @@ def _median(hours: list[float]) -> float | None:
 
 
 def opinions(s: Session, names: Sequence[str], p: Period, now: datetime,
-             lang: str, rules: OpinionRules) -> Opinions:
+             lang: str, rules: OpinionRules, lex: Lexicon) -> Opinions:
     rows = query.comments(s, names, p.start, p.end)
+    prev = p.previous()
+    said = analyse(query.comment_texts(s, names, p.start, p.end),
+                   query.comment_texts(s, names, prev.start, prev.end), lex,
+                   rules.class_names(lang), list(rules.classes))
     counts = rows.counts
 
     def deadline_of(c: str) -> float | None:
@@ -46,11 +58,15 @@ def opinions(s: Session, names: Sequence[str], p: Period, now: datetime,
         return int(hours) if hours is not None and float(hours).is_integer() else hours
 
     per: dict[str, _Tally] = {c: _Tally() for c in counts}
-    for c, created, answered in rows.wanted:
+    for c, created, answered, settled in rows.wanted:
         d = per.setdefault(c, _Tally())
         hours = deadline_of(c)
         deadline = timedelta(hours=hours) if hours is not None else None
         d.needs_reply += 1
+        first = min((t for t in (answered, settled) if t is not None), default=None)
+        if first is not None:  # replied, handed over or closed: handled, in time or not
+            d.handled += 1
+            d.handled_in_time += deadline is None or first - created <= deadline
         if answered is not None:
             d.replied += 1
             d.hours.append(max((answered - created).total_seconds(), 0) / 3600)
@@ -70,10 +86,13 @@ def opinions(s: Session, names: Sequence[str], p: Period, now: datetime,
             "replied": d.replied, "reply_rate": ratio(d.replied, d.needs_reply, 4),
             "median_reply_hours": _median(d.hours),
             "overdue_unanswered": d.overdue, "late_replies": d.late,
+            "handled": d.handled, "handled_rate": ratio(d.handled, d.needs_reply, 4),
+            "handled_in_time": d.handled_in_time,
             "deadline_hours": deadline_of(c),
         }))
     needs = sum(d.needs_reply for d in per.values())
     replied = sum(d.replied for d in per.values())
+    handled = sum(d.handled for d in per.values())
     return Opinions(
         total=total,
         by_class=by_class,
@@ -87,7 +106,11 @@ def opinions(s: Session, names: Sequence[str], p: Period, now: datetime,
         median_reply_hours=_median([h for d in per.values() for h in d.hours]),
         overdue_unanswered=sum(d.overdue for d in per.values()),
         late_replies=sum(d.late for d in per.values()),
+        handled=handled,
+        handled_rate=ratio(handled, needs, 4),
+        handled_in_time=sum(d.handled_in_time for d in per.values()),
         deadlines_hours={c: h for c, k in rules.classes.items()
                          if k.needs_reply and (h := deadline_of(c)) is not None},
         as_of=instant(now),
+        analysis=said,
     )

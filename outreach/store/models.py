@@ -217,6 +217,16 @@ class Comment(SQLModel, table=True):
     alert_lease_until: datetime | None = utc_column()
     fired: str | None = Field(default=None, max_length=8)  # rules | model | both | "" (unread)
     emergency_probability: float | None = None  # the learned model's
+    # The officers' handling beside a reply: acknowledged, handed_over (to 110, a station, a
+    # unit) or closed (no action needed; the reason in handled_note). See OpinionState.
+    handled_state: str | None = Field(default=None, max_length=16)
+    handled_to: str | None = Field(default=None, max_length=200)
+    handled_by: str | None = Field(default=None, max_length=100)
+    handled_at: datetime | None = utc_column()
+    handled_note: str | None = Field(default=None, sa_column=Column(Text))
+    assigned_to: str | None = Field(default=None, max_length=100)
+    assigned_by: str | None = Field(default=None, max_length=100)
+    assigned_at: datetime | None = utc_column()
 
 
 class AuditLog(SQLModel, table=True):

@@ -13,7 +13,10 @@ from outreach.reports.formats.charts import charts
 from outreach.reports.formats.common import (
     CJK_FONTS,
     CLASS_KEYS,
+    CONCERN_KEYS,
+    EXAMPLE_KEYS,
     FIGURE_KEYS,
+    PLACE_KEYS,
     RATE_KEYS,
     View,
     num,
@@ -51,6 +54,8 @@ def render_html(report: Report) -> str:
     return template.render(
         r=report, L=v.label, S=v.section, who=v.who, unconfigured=v.unconfigured_text(),
         charts=svg, fonts=CJK_FONTS, figure_keys=FIGURE_KEYS, rate_keys=RATE_KEYS,
-        class_keys=CLASS_KEYS, before=v.before, comparison=v.comparison_rows(),
+        class_keys=CLASS_KEYS, concern_keys=CONCERN_KEYS, place_keys=PLACE_KEYS,
+        example_keys=EXAMPLE_KEYS, concern_rows=v.concern_rows(str), before=v.before,
+        comparison=v.comparison_rows(),
         period_text=v.period_text(), best_text=v.best_text, spark=v.spark,
     )

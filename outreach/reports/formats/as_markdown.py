@@ -11,6 +11,9 @@ from outreach.reports.formats.common import (
     CATEGORY_KEYS,
     CLASS_KEYS,
     COMPLIANCE_KEYS,
+    CONCERN_KEYS,
+    EXAMPLE_KEYS,
+    PLACE_KEYS,
     RATE_KEYS,
     TOP_POST_KEYS,
     View,
@@ -78,7 +81,7 @@ def render_markdown(report: Report) -> str:
     o = r.opinions
     f = [f"{name}: {figure}" for name, figure in v.opinion_figures()]
     lines += [f"## {S('opinions')}", "", f"- {f[0]}", f"- {f[1]}", f"- {', '.join(f[2:5])}",
-              f"- {f[5]}", f"- {', '.join(f[6:])}", ""]
+              f"- {f[5]}", f"- {', '.join(f[6:8])}", f"- {', '.join(f[8:])}", ""]
     if o.by_class:
         lines += _md_table(_labels(v, ("class", *CLASS_KEYS)), v.class_rows(md_escape, CLASS_KEYS))
     if o.emergency_items:
@@ -86,6 +89,16 @@ def render_markdown(report: Report) -> str:
         lines += _md_table(_labels(v, ("created", "account", "text")),
                            [[v.local(e.created_at), md_escape(v.who(e.account)),
                              md_escape(e.text or "")] for e in o.emergency_items])
+    a = o.analysis
+    if a.keywords:
+        lines += [f"### {L('concerns')}", ""]
+        lines += _md_table(_labels(v, CONCERN_KEYS), v.concern_rows(md_escape))
+    if a.places:
+        lines += [f"### {L('places')}", ""]
+        lines += _md_table(_labels(v, PLACE_KEYS), v.place_rows(md_escape))
+    if a.examples:
+        lines += [f"### {L('examples')}", ""]
+        lines += _md_table(_labels(v, EXAMPLE_KEYS), v.example_rows(md_escape, 140))
 
     # 四、内容分析
     lines += [f"## {S('content')}", ""]

@@ -38,7 +38,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "gap_from": ("未更新起", "Gap from"), "gap_to": ("未更新止", "Gap to"),
     "note": ("备注", "Note"), "total": ("合计", "Total"),
 }
-_PERCENT = frozenset({"share", "reply_rate", "repost_rate", "comment_rate", "like_rate"})
+_PERCENT = frozenset({"share", "reply_rate", "handled_rate", "repost_rate", "comment_rate", "like_rate"})
 
 
 def column_label(lang: str, key: str) -> str:

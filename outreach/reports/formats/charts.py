@@ -49,8 +49,8 @@ def _chart(salt: str, height: float) -> Iterator[tuple[Figure, Axes]]:
 
 
 def charts(v: View) -> dict[str, str]:
-    """The follower trend, the posting-times heatmap and the categories, as SVG (a chart
-    with nothing to show is left out)."""
+    """The follower trend, the posting-times heatmap, the categories and the public's concerns,
+    as SVG (a chart with nothing to show is left out)."""
     out: dict[str, str] = {}
     font_log = logging.getLogger("matplotlib.font_manager")
     level = font_log.level
@@ -65,6 +65,7 @@ def charts(v: View) -> dict[str, str]:
             out["followers"] = _chart_followers(v)
             out["heatmap"] = _chart_heatmap(v)
             out["categories"] = _chart_categories(v)
+            out["concerns"] = _chart_concerns(v)
     finally:
         font_log.setLevel(level)
     return {k: svg for k, svg in out.items() if svg}
@@ -129,3 +130,22 @@ def _chart_categories(v: View) -> str:
         ax.legend(loc="lower right", fontsize=8)
         ax.grid(axis="x", alpha=0.3)
         return _svg(fig, "categories")
+
+
+def _chart_concerns(v: View) -> str:
+    """The top words of the public's comments, this period beside the previous one."""
+    words = v.r.opinions.analysis.keywords
+    if not words:
+        return ""
+    with _chart("concerns", 0.6 + 0.3 * len(words)) as (fig, ax):
+        labels = [k.word for k in words][::-1]
+        ys = list(range(len(words)))
+        ax.barh([y + 0.2 for y in ys], [k.count for k in words][::-1], height=0.4,
+                label=v.label("count"))
+        ax.barh([y - 0.2 for y in ys], [k.previous for k in words][::-1], height=0.4,
+                label=v.label("last_period"))
+        ax.set_yticks(ys, labels)
+        ax.set_title(v.label("concerns"))
+        ax.legend(loc="lower right", fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+        return _svg(fig, "concerns")

@@ -72,6 +72,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "median_reply_hours": ("回复时长中位数（小时）", "Median reply time (h)"),
     "overdue_unanswered": ("超时未回复", "Unanswered past deadline"),
     "late_replies": ("超时回复", "Answered late"),
+    "handled": ("已处置（回复/转交/关闭）", "Handled (replied, handed over, closed)"),
+    "concerns": ("民意分析：高频关注点（按条计，与上期比较）",
+                 "Public concerns (comments using each word, against the previous period)"),
+    "places": ("民意分析：地点提及", "Places mentioned"),
+    "examples": ("评论示例（已脱敏）", "Example comments (redacted)"),
+    "word": ("关键词", "Word"),
+    "place": ("地点", "Place"),
+    "last_period": ("上期", "Previous period"),
+    "all_classes": ("全部", "All"),
+    "handled_rate": ("处置率", "Handled rate"),
+    "handled_in_time": ("按时处置", "Handled in time"),
     "emergencies": ("紧急警情", "Emergencies"),
     "created": ("时间", "Time"),
     "longest_gap_days": ("最长未更新（天）", "Longest gap (days)"),
@@ -105,7 +116,10 @@ RATE_KEYS = ("posts_per_day", "avg_reposts", "avg_comments", "avg_likes", "repos
              "comment_rate", "like_rate")
 TOTAL_NAME = "(total)"  # parentheses are not allowed in account names
 CLASS_KEYS = ("count", "share", "needs_reply", "replied", "reply_rate", "median_reply_hours",
-              "overdue_unanswered", "late_replies")
+              "overdue_unanswered", "late_replies", "handled", "handled_rate", "handled_in_time")
+CONCERN_KEYS = ("class", "word", "count", "last_period", "change")
+PLACE_KEYS = ("place", "count", "last_period", "change")
+EXAMPLE_KEYS = ("word", "class", "text")
 CATEGORY_KEYS = ("posts", "reposts", "comments", "likes", "avg_reposts", "avg_comments")
 COMPLIANCE_KEYS = ("longest_gap_days", "failed", "missed", "retracted", "drafts_waiting")
 TOP_POST_KEYS = ("account", "published", "category", "reposts", "comments", "likes", "text")
@@ -280,11 +294,29 @@ class View:
             ("needs_reply", str(o.needs_reply)), ("replied", str(o.replied)),
             ("reply_rate", pct(o.reply_rate)), ("median_reply_hours", num(o.median_reply_hours)),
             ("overdue_unanswered", str(o.overdue_unanswered)),
-            ("late_replies", str(o.late_replies)))]
+            ("late_replies", str(o.late_replies)), ("handled", str(o.handled)),
+            ("handled_rate", pct(o.handled_rate)), ("handled_in_time", str(o.handled_in_time)))]
 
     def class_rows(self, esc: Escape, keys: Sequence[str]) -> list[Row]:
         classes: list[ClassTally] = self.r.opinions.by_class
         return [[esc(c.name), *self.cells(c, keys)] for c in classes]
+
+    def concern_rows(self, esc: Escape) -> list[Row]:
+        """(class, word, count, previous, change): the overall top words, then each class's."""
+        a = self.r.opinions.analysis
+        rows = [[self.label("all_classes"), esc(k.word), str(k.count), str(k.previous),
+                 signed(k.change)] for k in a.keywords]
+        rows += [[esc(c.name), esc(k.word), str(k.count), str(k.previous), signed(k.change)]
+                 for c in a.by_class for k in c.concerns]
+        return rows
+
+    def place_rows(self, esc: Escape) -> list[Row]:
+        return [[esc(p.place), str(p.count), str(p.previous), signed(p.change)]
+                for p in self.r.opinions.analysis.places]
+
+    def example_rows(self, esc: Escape, width: int) -> list[Row]:
+        return [[esc(e.word), esc(e.class_), esc(shorten(e.text, width))]
+                for e in self.r.opinions.analysis.examples]
 
     def category_rows(self, esc: Escape) -> list[Row]:
         return [[esc(c.name), *[num(value(c, k)) for k in CATEGORY_KEYS]]

@@ -27,7 +27,10 @@ CATEGORY_COLUMNS = ("code", "name_zh", "name_en", "posts", "reposts", "comments"
 HOUR_COLUMNS = ("account", "weekday", "hour", "posts", "reposts", "comments", "likes",
                 "engagement", "per_post")
 CLASS_COLUMNS = ("class", "name", "count", "share", "needs_reply", "replied", "reply_rate",
-                 "median_reply_hours", "overdue_unanswered", "late_replies", "deadline_hours")
+                 "median_reply_hours", "overdue_unanswered", "late_replies", "deadline_hours",
+                 "handled", "handled_rate", "handled_in_time")
+CONCERN_COLUMNS = ("class", "name", "word", "count", "previous", "change")
+PLACE_COLUMNS = ("place", "count", "previous", "change")
 EMERGENCY_COLUMNS = ("id", "account", "post_id", "created_at", "replied_at", "url", "text")
 COMPLIANCE_COLUMNS = ("account", "display_name", "longest_gap_days", "gap_from", "gap_to",
                       "warning", "failed", "missed", "retracted", "drafts_waiting")
@@ -93,8 +96,14 @@ def report_tables(report: Report) -> Tables:
         "opinions": (CLASS_COLUMNS, _rows(o.by_class, CLASS_COLUMNS)
                      + [[TOTAL_NAME, "", o.total, None, o.needs_reply, o.replied,
                          o.reply_rate, o.median_reply_hours, o.overdue_unanswered,
-                         o.late_replies, None]]),
+                         o.late_replies, None, o.handled, o.handled_rate,
+                         o.handled_in_time]]),
         "emergencies": (EMERGENCY_COLUMNS, _rows(o.emergency_items, EMERGENCY_COLUMNS)),
+        "concerns": (CONCERN_COLUMNS, [[TOTAL_NAME, "", k.word, k.count, k.previous, k.change]
+                                       for k in o.analysis.keywords]
+                     + [[c.class_, c.name, k.word, k.count, k.previous, k.change]
+                        for c in o.analysis.by_class for k in c.concerns]),
+        "places": (PLACE_COLUMNS, _rows(o.analysis.places, PLACE_COLUMNS)),
         "categories": (CATEGORY_COLUMNS, _rows(report.categories, CATEGORY_COLUMNS)),
         "top_posts": (TOP_COLUMNS, _rows(report.top_posts, TOP_COLUMNS)),
         "hours": (HOUR_COLUMNS, _rows(report.hours, HOUR_COLUMNS)),
