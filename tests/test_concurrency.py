@@ -44,6 +44,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 Cli = Callable[..., Result]
 
 HAMMER_SECONDS = 20.0
+MIN_CALLS = 20  # CLI processes the officers start: two CPUs run about this many in 20 s
 APPROVED_TIPS = ("fraud-four-rules-zh", "fraud-antifraud-app-zh")
 
 
@@ -106,7 +107,12 @@ class Hammer:
         self.lib_errors: list[str] = []
 
     def more(self) -> bool:
-        return time.monotonic() < self.deadline
+        """Until the deadline, and on a loaded machine past it (up to twice as long) until
+        the officers' processes have made enough calls to overlap the daemon's writes."""
+        now = time.monotonic()
+        if now < self.deadline:
+            return True
+        return len(self.log.calls) < MIN_CALLS and now < self.deadline + HAMMER_SECONDS
 
     def adder(self, name: str) -> None:
         while self.more():
@@ -244,8 +250,8 @@ def test_daemon_and_officers_write_at_once(workspace: Path, cli: Cli) -> None:
               if c.code != 0]
     assert failed == []
     assert hammer.lib_errors == []
-    # two CPUs run about twenty CLI processes in this time; the library writers add many more
-    assert len(log.calls) >= 20, f"only {len(log.calls)} calls in {HAMMER_SECONDS} s"
+    # the library writers add many more writes than the CLI processes
+    assert len(log.calls) >= MIN_CALLS, f"only {len(log.calls)} calls in {2 * HAMMER_SECONDS} s"
     assert len(hammer.lib_cancelled) >= 50, len(hammer.lib_cancelled)
 
     # --- no lost update ------------------------------------------------------------------
