@@ -19,6 +19,7 @@ from outreach.collect.counts import collect, collect_comments
 from outreach.publish.publisher import Publisher
 from outreach.store.models import Account, AccountMetric, AuditLog, Comment, PostMetric
 from tests.conftest import local_config
+from tests.factories import local_platform
 
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -117,7 +118,7 @@ def test_reply_goes_out_once_and_marks_the_comment(rt, clock):
     assert post.status == "published" and post.kind == "reply"
     with rt.db.reader() as s:
         assert s.get(Comment, target).replied_at is not None
-    platform = rt.client("pingan-local").platform_db
+    platform = local_platform(rt)
     replies = [s for s in platform.statuses("pingan-local") if s["in_reply_to"]]
     assert len(replies) == 1
     collect_comments(rt)  # our own reply comes back as an own comment, not an opinion
@@ -249,7 +250,7 @@ def test_an_ambiguous_reply_is_reconciled_from_the_replies_and_refused_twice(rt,
     clock.advance(days=2)
     collect(rt, force=True)
     target = list_opinions(rt, unanswered=True)[0]["id"]
-    platform = rt.client("pingan-local").platform_db
+    platform = local_platform(rt)
     platform.add_fault("reply", "ambiguous", account="pingan-local")  # applied, answer lost
     post = reply(rt, target, "感谢留言，可拨打96110咨询。", by="officer-a")
     assert post.status == "unconfirmed"
@@ -297,7 +298,7 @@ def test_no_comment_is_lost_when_posts_are_polled_at_different_rates(rt, clock):
 def test_an_auth_error_in_a_sweep_holds_the_account_audited(rt, clock):
     """The sweep's auth error changes the account as the publisher's does: state, audit."""
     publish(rt, 1)
-    rt.client("pingan-local").platform_db.add_fault("fetch_counts", "auth")
+    local_platform(rt).add_fault("fetch_counts", "auth")
     summary = collect(rt, force=True)
     assert summary.skipped["pingan-local"].startswith("needs re-authorisation")
     with rt.db.reader() as s:

@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,7 +17,7 @@ from outreach.clients import CLIENTS, MicroblogClient
 from outreach.clients.base import AccountCounts, AccountInfo, Counts, Published, RemoteComment
 from outreach.config.settings import AccountSettings
 from outreach.errors import ContentRejected
-from tests.conftest import FakeClock
+from tests.factories import WEIBO_OPTIONS, FakeClock, account_settings
 
 _texts = itertools.count(1)
 
@@ -56,10 +54,7 @@ def local_harness(tmp_path: Path) -> Harness:
     from outreach.clients.local import LocalClient
 
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
-    account = AccountSettings(
-        name="contract", platform="local", lang="zh", timezone=ZoneInfo("Asia/Shanghai"),
-        api_base=None, token_env=None, max_length=None, vars=MappingProxyType({}), slots=(),
-        options=MappingProxyType({}), data_dir=tmp_path)
+    account = account_settings(data_dir=tmp_path, name="contract")
     client = LocalClient(account, clock=clock)
 
     def engage(remote_id: str, comment: str) -> None:
@@ -216,13 +211,9 @@ def test_counts_cover_every_id_asked(harness: Harness):
 
 
 def _http_account(platform: str, tmp_path: Path) -> AccountSettings:
-    options = ({"share_url": "https://example.gov.cn/safety", "rip": "203.0.113.7"}
-               if platform == "weibo" else {})
-    return AccountSettings(
-        name="batched", platform=platform, lang="zh", timezone=ZoneInfo("Asia/Shanghai"),
-        api_base=BATCH_API, token_env="OUTREACH_TEST_BATCH_TOKEN", max_length=None,
-        vars=MappingProxyType({}), slots=(), options=MappingProxyType(options),
-        data_dir=tmp_path)
+    return account_settings(
+        data_dir=tmp_path, name="batched", platform=platform, api_base=BATCH_API,
+        token_env="OUTREACH_TEST_BATCH_TOKEN", options=WEIBO_OPTIONS if platform == "weibo" else {})
 
 
 BATCH_API = "https://batch.example"

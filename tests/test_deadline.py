@@ -10,9 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -22,6 +20,7 @@ from outreach.clients.mastodon.client import MastodonClient
 from outreach.clients.weibo.client import WeiboClient
 from outreach.config.settings import AccountSettings
 from outreach.errors import AmbiguousOutcome, TransientError
+from tests.factories import WEIBO_OPTIONS, account_settings
 from tests.trickle_server import TrickleServer
 
 TOKEN_ENV = "OUTREACH_TEST_SLOW_TOKEN"
@@ -35,12 +34,9 @@ def token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def account(platform: str, url: str, tmp_path: Path) -> AccountSettings:
-    options = ({"share_url": "https://example.gov.cn/safety", "rip": "203.0.113.7", "uid": "1"}
-               if platform == "weibo" else {})
-    return AccountSettings(
-        name="slow", platform=platform, lang="zh", timezone=ZoneInfo("Asia/Shanghai"),
-        api_base=url, token_env=TOKEN_ENV, max_length=None, vars=MappingProxyType({}),
-        slots=(), options=MappingProxyType(options), data_dir=tmp_path)
+    options = {**WEIBO_OPTIONS, "uid": "1"} if platform == "weibo" else {}
+    return account_settings(data_dir=tmp_path, name="slow", platform=platform, api_base=url,
+                            token_env=TOKEN_ENV, options=options)
 
 
 @pytest.fixture

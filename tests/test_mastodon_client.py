@@ -10,7 +10,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -32,6 +31,7 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+from tests.factories import FakeClock, account_settings
 
 API = "https://social.example"
 TOKEN = "test-token-0123456789"
@@ -142,25 +142,16 @@ RATE_HEADERS_ISO = {
 
 def make_account(tmp_path: Path, **changes: Any) -> AccountSettings:
     fields: dict[str, Any] = dict(
-        name="masto", platform="mastodon", lang="en", timezone=ZoneInfo("UTC"), api_base=API,
-        token_env=TOKEN_ENV, max_length=None, vars=MappingProxyType({}), slots=(),
-        options=MappingProxyType({}), data_dir=tmp_path,
+        name="masto", platform="mastodon", lang="en", timezone="UTC", api_base=API,
+        token_env=TOKEN_ENV,
     )
     fields.update(changes)
-    return AccountSettings(**fields)
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+    return account_settings(data_dir=tmp_path, **fields)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(NOW)
 
 
 @pytest.fixture
@@ -171,7 +162,7 @@ def http() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def make_client(
-    tmp_path: Path, http: httpx.Client, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, http: httpx.Client, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., MastodonClient]:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
 
@@ -641,7 +632,7 @@ def test_429_gives_retry_at(
 
 
 def test_exhausted_bucket_refuses_without_a_request_until_reset(
-    client: MastodonClient, api: respx.MockRouter, clock: Clock
+    client: MastodonClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     post = api.post(STATUSES).respond(200, json=status_json("1"), headers=RATE_HEADERS_ISO)
     client.publish("Lock your bike", idempotency_key="a")
@@ -650,7 +641,7 @@ def test_exhausted_bucket_refuses_without_a_request_until_reset(
     assert info.value.retry_at == datetime(2026, 11, 28, 8, 5, 0, 19685, tzinfo=UTC)
     assert post.call_count == 1
     client.fetch_account()  # reads have their own bucket
-    clock.now = datetime(2026, 11, 28, 8, 5, 1, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 28, 8, 5, 1, tzinfo=UTC))
     client.publish("Lock your bike", idempotency_key="b")
     assert post.call_count == 2
 
@@ -904,7 +895,7 @@ def test_html_to_text(html: Any, text: str) -> None:
 
 def test_token_never_leaks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-    clock: Clock,
+    clock: FakeClock,
 ) -> None:
     secret = "SeCrEt-7f3a9c1e-d00d-4bad-b0b0-LEAKCHECK"
     monkeypatch.setenv(TOKEN_ENV, secret)
@@ -995,7 +986,7 @@ def test_token_with_impossible_characters_is_an_auth_error(
 
 
 def test_instance_limits_are_asked_again_after_a_passing_failure(
-    client: MastodonClient, api: respx.MockRouter, clock: Clock
+    client: MastodonClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = api.get(f"{API}/api/v2/instance").mock(side_effect=[
         httpx.Response(503, json={"error": "Service temporarily unavailable"}),
@@ -1003,8 +994,8 @@ def test_instance_limits_are_asked_again_after_a_passing_failure(
     ])
     assert client.max_length == 500
     assert client.max_length == 500  # not asked again at once
-    clock.now += timedelta(minutes=11)
+    clock.advance(minutes=11)
     assert client.max_length == 5000
-    clock.now += timedelta(days=1)
+    clock.advance(days=1)
     assert client.max_length == 5000
     assert route.call_count == 2

@@ -26,7 +26,7 @@ from outreach.clients.base import normalise_text
 from outreach.clients.mastodon.parse import html_to_text
 from tests.conftest import Result, logical_dump
 from tests.dropping_proxy import DroppingProxy
-from tests.mastodon_peer import BOT_TOKEN, PEER_PYTHON_ENV, TOKEN_ENV, Peer, peer_url
+from tests.mastodon_peer import BOT_TOKEN, PEER_PYTHON_ENV, TOKEN_ENV, Peer
 
 pytestmark = pytest.mark.slow
 
@@ -52,19 +52,6 @@ require_approval = false
 min_gap_minutes = 0
 max_attempts = 3
 """
-
-
-@pytest.fixture(scope="module")
-def peer() -> Iterator[Peer]:
-    with Peer(peer_url()) as p:
-        yield p
-        p.reset()
-
-
-@pytest.fixture
-def fresh(peer: Peer) -> Peer:
-    peer.reset()
-    return peer
 
 
 @pytest.fixture

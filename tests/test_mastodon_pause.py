@@ -10,11 +10,11 @@ import pytest
 from tests.conftest import Result
 from tests.dropping_proxy import DroppingProxy
 from tests.mastodon_peer import Peer
-from tests.test_mastodon_e2e import add, fresh, ok, peer, proxy, setup, show, with_text
+from tests.test_mastodon_e2e import add, ok, proxy, setup, show, with_text
 
 pytestmark = pytest.mark.slow
 
-__all__ = ["fresh", "peer", "proxy", "setup"]  # fixtures shared with the end-to-end tests
+__all__ = ["proxy", "setup"]  # fixtures shared with the end-to-end tests
 
 Cli = Callable[..., Result]
 

@@ -45,19 +45,6 @@ class Counted:
         return [p for m, p in self.requests if m == method]
 
 
-@pytest.fixture(scope="module")
-def peer() -> Iterator[Peer]:
-    with Peer(peer_url()) as p:
-        yield p
-        p.reset()
-
-
-@pytest.fixture
-def fresh(peer: Peer) -> Peer:
-    peer.reset()
-    return peer
-
-
 @pytest.fixture
 def make_client(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -26,6 +26,7 @@ from outreach.runtime import Runtime
 from outreach.states import NotificationStatus
 from outreach.store.models import Comment, Notification
 from tests.conftest import DATABASE_URL, local_config, logical_dump
+from tests.factories import local_platform
 from tests.notify_servers import WebhookServer
 from tests.weibo_server import WeiboServer
 
@@ -63,10 +64,6 @@ def rt(runtime_factory, clock, workspace, hook, monkeypatch):
     return rt
 
 
-def platform(rt):
-    return rt.client("pingan-local").platform_db
-
-
 def to(hook, key):
     return [r["json"] for r in hook.received if r["path"].endswith(key)]
 
@@ -80,7 +77,7 @@ def rows(rt, **where):
 
 
 def test_a_failed_post_is_notified_once(rt, hook, cli):
-    platform(rt).add_fault("publish", "rejected")
+    local_platform(rt).add_fault("publish", "rejected")
     r = cli("queue", "add", "--account", "pingan-local", "--text", "注意防范电信诈骗。", "--json")
     assert cli("run", "--once").code == 0
     got = to(hook, KEY)
@@ -95,8 +92,8 @@ def test_a_failed_post_is_notified_once(rt, hook, cli):
 
 
 def test_needs_reauth_is_notified_once_per_episode(rt, clock):
-    platform(rt).add_fault("publish", "auth")
-    platform(rt).add_fault("verify", "auth")
+    local_platform(rt).add_fault("publish", "auth")
+    local_platform(rt).add_fault("verify", "auth")
     add_post(rt, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     pub = Publisher(rt)
     pub.run_due()
@@ -106,7 +103,7 @@ def test_needs_reauth_is_notified_once_per_episode(rt, clock):
     assert [r.event for r in rows(rt, status="sent")] == ["needs_reauth"]
     clock.advance(minutes=11)
     pub.run_due()  # authorised again; the post goes out
-    platform(rt).add_fault("publish", "auth")
+    local_platform(rt).add_fault("publish", "auth")
     add_post(rt, "pingan-local", tip=None, text="夜间出行注意安全。", at=None, by="officer-a")
     clock.advance(minutes=1)
     pub.run_due()  # a new episode: told again
@@ -219,7 +216,7 @@ def test_daily_digest_once_a_day_in_the_targets_language(rt, clock, hook, runtim
 def test_a_failing_target_is_retried_with_backoff_then_failed_then_retried_by_hand(
         rt, clock, hook, cli):
     hook.status = 500
-    platform(rt).add_fault("publish", "rejected")
+    local_platform(rt).add_fault("publish", "rejected")
     add_post(rt, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt).run_due()
     watchdog.run_once(rt)
@@ -316,7 +313,7 @@ def test_a_command_target_gets_the_json(rt, workspace, clock, cli):
         'url_env = "OUTREACH_NOTIFY_DUTY"', f'command = "{sys.executable} {script} {out}"')
     (workspace / "config.toml").write_text(text, encoding="utf-8")
     rt2 = type(rt)(load_settings(workspace / "config.toml"), clock=clock)
-    platform(rt2).add_fault("publish", "rejected")
+    local_platform(rt2).add_fault("publish", "rejected")
     add_post(rt2, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt2).run_due()
     watchdog.run_once(rt2)
@@ -331,7 +328,7 @@ def test_the_key_is_in_no_output_log_or_row(rt, clock, hook, cli, caplog, worksp
     caplog.set_level(logging.DEBUG)
     outputs = []
     found = emergencies(rt, clock)
-    platform(rt).add_fault("publish", "rejected")
+    local_platform(rt).add_fault("publish", "rejected")
     add_post(rt, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt).run_due()
     hook.status = 500  # failures: their reasons are stored and logged
@@ -406,7 +403,7 @@ def test_a_sender_that_died_mid_send_is_taken_over_once_its_lease_expires(rt, cl
                                                                         caplog):
     """The crash window: a claimed row whose sender died is sent again after the lease —
     at least once, never by two live senders at the same time."""
-    platform(rt).add_fault("publish", "rejected")
+    local_platform(rt).add_fault("publish", "rejected")
     add_post(rt, "pingan-local", tip=None, text="注意防范电信诈骗。", at=None, by="officer-a")
     Publisher(rt).run_due()
     (row,) = rows(rt)

@@ -9,11 +9,11 @@ from sqlmodel import col
 from outreach.actions.accounts import pause, resume, sync_accounts
 from outreach.actions.posts import add_post
 from outreach.actions.tips import approve_tips
-from outreach.clients.local import LocalPlatform
 from outreach.publish.publisher import Publisher
 from outreach.schedule.materialise import materialise
 from outreach.store.models import Account, Post
 from tests.conftest import local_config
+from tests.factories import local_platform, remember_keys
 
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -27,10 +27,6 @@ def rt(runtime_factory, clock):
     return rt
 
 
-def platform(rt) -> LocalPlatform:
-    return rt.client("pingan-local").platform_db
-
-
 def add(rt, text="注意防范电信诈骗。", at=None):
     return add_post(rt, "pingan-local", tip=None, text=text, at=at, by="officer-a")
 
@@ -41,7 +37,7 @@ def get(rt, post_id) -> Post:
 
 
 def statuses(rt):
-    return platform(rt).statuses("pingan-local")
+    return local_platform(rt).statuses("pingan-local")
 
 
 def test_success(rt, clock):
@@ -55,7 +51,7 @@ def test_success(rt, clock):
 
 
 def test_transient_backs_off_then_fails_after_max_attempts(rt, clock):
-    platform(rt).add_fault("publish", "transient", count=5)
+    local_platform(rt).add_fault("publish", "transient", count=5)
     post = add(rt)
     pub = Publisher(rt)
     pub.run_due()
@@ -78,7 +74,7 @@ def test_transient_backs_off_then_fails_after_max_attempts(rt, clock):
 
 
 def test_rate_limited_waits_until_retry_at_without_counting(rt, clock):
-    platform(rt).add_fault("publish", "rate_limited", retry_seconds=600)
+    local_platform(rt).add_fault("publish", "rate_limited", retry_seconds=600)
     post = add(rt)
     pub = Publisher(rt)
     pub.run_due()
@@ -93,8 +89,8 @@ def test_rate_limited_waits_until_retry_at_without_counting(rt, clock):
 
 
 def test_auth_error_holds_the_account_and_keeps_posts_queued(rt, clock):
-    platform(rt).add_fault("publish", "auth")
-    platform(rt).add_fault("verify", "auth")
+    local_platform(rt).add_fault("publish", "auth")
+    local_platform(rt).add_fault("verify", "auth")
     post = add(rt)
     pub = Publisher(rt)
     pub.run_due()
@@ -115,7 +111,7 @@ def test_auth_error_holds_the_account_and_keeps_posts_queued(rt, clock):
 
 
 def test_rejected_content_fails_with_the_reason(rt):
-    platform(rt).add_fault("publish", "rejected")
+    local_platform(rt).add_fault("publish", "rejected")
     post = add(rt)
     Publisher(rt).run_due()
     p = get(rt, post.id)
@@ -124,7 +120,7 @@ def test_rejected_content_fails_with_the_reason(rt):
 
 
 def test_ambiguous_outcome_is_reconciled_not_repeated(rt, clock):
-    platform(rt).add_fault("publish", "ambiguous")
+    local_platform(rt).add_fault("publish", "ambiguous")
     post = add(rt)
     pub = Publisher(rt)
     pub.run_due()
@@ -138,9 +134,8 @@ def test_ambiguous_outcome_is_reconciled_not_repeated(rt, clock):
 
 
 def test_ambiguous_outcome_resends_with_the_same_key_inside_the_window(rt, clock):
-    client = rt.client("pingan-local")
-    client.idempotency_window = timedelta(hours=1)  # a platform that remembers keys
-    platform(rt).add_fault("publish", "ambiguous")
+    remember_keys(rt.client("pingan-local"))
+    local_platform(rt).add_fault("publish", "ambiguous")
     post = add(rt)
     pub = Publisher(rt)
     pub.run_due()
@@ -171,11 +166,11 @@ def test_ambiguous_that_never_landed_is_retried(rt, clock):
 
 
 def test_a_failed_reconcile_waits_and_looks_again(rt, clock):
-    platform(rt).add_fault("publish", "ambiguous")
+    local_platform(rt).add_fault("publish", "ambiguous")
     post = add(rt)
     pub = Publisher(rt)
     pub.run_due()
-    platform(rt).add_fault("find_published", "transient")
+    local_platform(rt).add_fault("find_published", "transient")
     pub.run_due()
     p = get(rt, post.id)
     assert p.status == "unconfirmed"
@@ -195,7 +190,7 @@ def test_duplicate_after_an_ambiguous_attempt_means_it_landed(rt, clock):
         p = s.get(Post, post.id)
         p.ambiguous, p.attempts, p.first_attempt_at = True, 1, clock()
         s.commit()
-    platform(rt).add_fault("publish", "duplicate")
+    local_platform(rt).add_fault("publish", "duplicate")
     Publisher(rt).run_due()
     p = get(rt, post.id)
     assert p.status == "published" and p.remote_id == landed.remote_id
@@ -203,7 +198,7 @@ def test_duplicate_after_an_ambiguous_attempt_means_it_landed(rt, clock):
 
 
 def test_duplicate_without_an_ambiguous_attempt_fails(rt):
-    platform(rt).add_fault("publish", "duplicate")
+    local_platform(rt).add_fault("publish", "duplicate")
     post = add(rt)
     Publisher(rt).run_due()
     p = get(rt, post.id)

@@ -12,10 +12,8 @@ import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -47,6 +45,7 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+from tests.factories import FakeClock, account_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "weibo"
 TOKEN = "2.00tokPLANTED7e1d9b4c"
@@ -81,27 +80,14 @@ def form(request: httpx.Request) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(request.content.decode()).items()}
 
 
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 def make_account(
     data_dir: Path, *, max_length: int | None = None, **options: Any
 ) -> AccountSettings:
     opts = {"share_url": SHARE_URL, "rip": RIP, "uid": UID}
     opts.update(options)
-    return AccountSettings(
-        name="pingan", platform="weibo", lang="zh", timezone=ZoneInfo("Asia/Shanghai"),
-        api_base=None, token_env=TOKEN_ENV, max_length=max_length, vars=MappingProxyType({}),
-        slots=(), options=MappingProxyType({k: v for k, v in opts.items() if v is not None}),
-        data_dir=data_dir,
+    return account_settings(
+        data_dir=data_dir, name="pingan", platform="weibo", token_env=TOKEN_ENV,
+        max_length=max_length, options={k: v for k, v in opts.items() if v is not None},
     )
 
 
@@ -126,13 +112,13 @@ def http() -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(NOW)
 
 
 @pytest.fixture
 def make_client(
-    account: AccountSettings, http: httpx.Client, clock: Clock, api: respx.MockRouter
+    account: AccountSettings, http: httpx.Client, clock: FakeClock, api: respx.MockRouter
 ) -> Callable[..., WeiboClient]:
     def make(account_: AccountSettings | None = None) -> WeiboClient:
         return WeiboClient(account_ or account, http=http, clock=clock)
@@ -452,7 +438,7 @@ def test_transport_errors_on_reads_are_transient(
 @pytest.mark.parametrize("base", ["ftp://api.weibo.example", "https://exa\u0000mple"])
 @pytest.mark.parametrize("write", [False, True])
 def test_unusable_api_base_is_a_config_error(
-    account: AccountSettings, http: httpx.Client, clock: Clock, base: str, write: bool
+    account: AccountSettings, http: httpx.Client, clock: FakeClock, base: str, write: bool
 ) -> None:
     # no respx here: httpx itself refuses these before anything is sent. The user must fix
     # the address; retrying (a transient error) could never help.
@@ -567,7 +553,7 @@ def test_hostile_bodies_raise_only_outreach_errors(
             for body in HOSTILE_BODIES:
                 with respx.mock(base_url=API_BASE, assert_all_called=False) as router:
                     router.route().respond(status, content=body)
-                    client = WeiboClient(account, http=http, clock=Clock())
+                    client = WeiboClient(account, http=http, clock=FakeClock(NOW))
                     try:
                         OPERATIONS[operation](client)
                     except OutreachError:
@@ -621,7 +607,7 @@ def test_the_token_never_leaks(
                 route.respond(**answer)
             else:
                 route.mock(side_effect=answer)
-            client = WeiboClient(account, http=http, clock=Clock())
+            client = WeiboClient(account, http=http, clock=FakeClock(NOW))
             seen.append(repr(client))
             if expected is None:
                 call(client)
@@ -885,7 +871,7 @@ def test_fallback_with_nothing_counted_says_rate_limited(
 
 
 def test_reads_stop_near_the_limit_while_publishing_goes_on(
-    client: WeiboClient, api: respx.MockRouter, clock: Clock
+    client: WeiboClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     users = api.get(USERS_SHOW).respond(200, json=fixture("users_show_ok.json"))
     assert client.budget_remaining() == 150
@@ -912,7 +898,7 @@ def test_reads_stop_near_the_limit_while_publishing_goes_on(
 
 
 def test_budget_learnt_from_rate_limit_status(
-    client: WeiboClient, api: respx.MockRouter, clock: Clock
+    client: WeiboClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     body = fixture("account_rate_limit_status_reconstructed.json")
     route = api.get(RATE_LIMIT).respond(200, json=body)
@@ -930,7 +916,7 @@ def test_budget_learnt_from_rate_limit_status(
 
 
 def test_budget_learnt_from_rate_limit_status_refuses_reads(
-    client: WeiboClient, api: respx.MockRouter, clock: Clock
+    client: WeiboClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     body = dict(fixture("account_rate_limit_status_reconstructed.json"),
                 remaining_user_hits=10, reset_time_in_seconds=600)
@@ -1089,7 +1075,7 @@ def test_comments_newer_than_since_only_and_per_post(
 
 
 def test_comments_with_odd_entries(
-    client: WeiboClient, api: respx.MockRouter, clock: Clock
+    client: WeiboClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     good = comment_item(12)
     api.get(COMMENTS_SHOW).respond(200, json={"comments": [
@@ -1097,7 +1083,7 @@ def test_comments_with_odd_entries(
         good,
     ]})
     fine, odd = client.fetch_comments(["1"], None)  # the odd one dates from "now"
-    assert (odd.remote_id, odd.author, odd.text, odd.created_at) == ("11", "?", "", clock.now)
+    assert (odd.remote_id, odd.author, odd.text, odd.created_at) == ("11", "?", "", clock())
     assert fine.remote_id == "12"
 
 
@@ -1146,7 +1132,7 @@ def test_exchange_code(
 ) -> None:
     route = api.post(ACCESS_TOKEN).respond(200, json=fixture(name))
     grant = exchange_code(http, API_BASE, "1352222456", Secret("app-SECRET-1"), "code1",
-                          "https://example.gov.cn/cb", clock=Clock())
+                          "https://example.gov.cn/cb", clock=FakeClock(NOW))
     assert grant == TokenGrant(token=Secret("ACCESS_TOKEN"),
                                expires_at=NOW + timedelta(seconds=lifetime),
                                uid=fixture(name)["uid"])
@@ -1179,7 +1165,7 @@ def test_exchange_code_without_a_token_in_the_answer(
 
 def test_token_info_function(api: respx.MockRouter, http: httpx.Client) -> None:
     route = api.post(TOKEN_INFO).respond(200, json=fixture("oauth2_get_token_info_ok.json"))
-    info = token_info(http, API_BASE, Secret(TOKEN), clock=Clock())
+    info = token_info(http, API_BASE, Secret(TOKEN), clock=FakeClock(NOW))
     assert (info.uid, info.appkey) == ("1073880650", "1352222456")
     assert info.expires_at == NOW + timedelta(seconds=157679471)
     assert info.created_at == datetime.fromtimestamp(1352267591, UTC)

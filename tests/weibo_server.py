@@ -815,17 +815,12 @@ class WeiboServer:
     ) -> Any:
         """An ``AccountSettings`` pointing at this server. Put ``self.token`` in
         ``$token_env`` (e.g. ``monkeypatch.setenv``) before the client calls out."""
-        from types import MappingProxyType
-        from zoneinfo import ZoneInfo
-
-        from outreach.config.settings import AccountSettings
+        from tests.factories import account_settings  # the server alone runs without outreach
 
         options = {"share_url": share_url, "rip": rip, **({"uid": uid} if uid else {})}
-        return AccountSettings(
-            name=name, platform="weibo", lang="zh", timezone=ZoneInfo("Asia/Shanghai"),
-            api_base=self.url, token_env=token_env, max_length=max_length,
-            vars=MappingProxyType({}), slots=(), options=MappingProxyType(options),
-            data_dir=Path(data_dir),
+        return account_settings(
+            data_dir=Path(data_dir), name=name, platform="weibo", api_base=self.url,
+            token_env=token_env, max_length=max_length, options=options,
         )
 
     # control plane
