@@ -408,7 +408,7 @@ def test_blind2_emergency_recall_and_precision(blind2_result, blind2):
     assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.810
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.840 on the second blind set "
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.844 on the second blind set "
                    "(the model alone: 0.906; the rules' emergency signals still add false alarms "
                    "and the vote's weights are chosen on the corpus, not here)")
 def test_blind2_accuracy(blind2_result):
@@ -437,7 +437,7 @@ def test_the_first_blind_set_does_not_regress(blind_result, blind):
     _show(blind_result, len(blind))
     assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.989 (178/180)
     assert blind_result["emergency"]["precision"] >= 0.88  # measured 0.899
-    assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.896
+    assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.894
 
 
 @pytest.mark.parametrize("name", ["blind", "blind2", "blind3"])
