@@ -423,12 +423,13 @@ def blind3_result(rules, model):
 
 def test_blind3_emergency_recall_and_precision(blind3_result):
     _show(blind3_result, int(blind3_result["overall"]["support"]))
-    assert blind3_result["emergency"]["recall"] >= 0.97  # measured 0.975 (117/120)
-    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.657
+    assert blind3_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
+    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.700
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.700 on the third blind set, "
-                   "measured once, the first time the classifier met it")
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.759 on the third blind set "
+                   "(0.700 the first time the classifier met it; the model alone 0.784), "
+                   "measured once after the corpus grew by comments written singly")
 def test_blind3_accuracy(blind3_result):
     assert blind3_result["overall"]["accuracy"] >= 0.85
 
