@@ -6,7 +6,10 @@ fixed seed, so running this again writes the same file byte for byte:
 
     python content/opinions/generate_corpus.py
 
-The labelled fixture tests/fixtures/opinions_labelled.jsonl is folded in when it is there.
+Beside them, voices/<class>.txt hold single comments written one at a time, as many different
+people write (short and long, slang, typos, dialect, mixed zh-en, emoji), added as they are:
+cores and their variants are uniform, and comments from outside are not. The labelled
+fixture tests/fixtures/opinions_labelled.jsonl is folded in when it is there.
 Each row: text, lang (zh/en), class, group (the core it was made from: cross-validation keeps
 a group in one fold) and, for emergencies, the kind of danger.
 """
@@ -22,6 +25,9 @@ HERE = Path(__file__).parent
 SEED = 20261206
 VARIANTS = 4  # decorated variants of each core (duplicates are dropped)
 FIXTURE = HERE.parent.parent / "tests" / "fixtures" / "opinions_labelled.jsonl"
+VOICES = HERE / "voices"
+"""Single comments written one by one in many voices (one file per class, one comment a line,
+no decoration, each its own group). In emergency.txt each line is ``kind|comment``."""
 
 # --- fillers --------------------------------------------------------------------------
 
@@ -1869,6 +1875,17 @@ def generate() -> list[dict[str, str]]:
         cores(f"confuser+{n}", klass, zh, en)
     for klass, (zh, en) in FIFTH_OTHER.items():
         cores(klass + "++++", klass, zh, en)
+    for path in sorted(VOICES.glob("*.txt")):
+        klass = path.stem
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            kind = None
+            if klass == "emergency":
+                kind, line = line.split("|", 1)
+            lang = "zh" if re.search(r"[\u4e00-\u9fff]", line) else "en"
+            add(line, lang, klass, f"voices.{klass}.{i}", kind)
     if FIXTURE.is_file():
         for i, line in enumerate(FIXTURE.read_text(encoding="utf-8").splitlines()):
             if line.strip():

@@ -85,7 +85,7 @@ it as unread."""
 RULES = "rules"
 MODEL = "model"
 BOTH = "both"
-RULE_VOTE = 0.5
+RULE_VOTE = 0.25
 """How much the rules' vote weighs against the model's probabilities (which sum to 1): each
 class the rules matched (after ``yields_to``) adds its share of the rules' score, times this."""
 MODEL_SURE = 0.5
