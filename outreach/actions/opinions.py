@@ -110,9 +110,7 @@ def mark_replied(rt: Runtime, comment_id: int, *, by: str) -> Comment:
     now = rt.clock()
     with rt.db.session() as s:
         comment = get_comment(s, comment_id)
-        if comment.replied_at is not None:
-            raise StateError(f"comment {comment_id} was already answered at "
-                             f"{comment.replied_at.isoformat()}")
+        _not_answered(comment)
         comment.replied_at = now
         audit(s, now, by, "opinion_mark_replied", account=comment.account,
               target=f"comment {comment_id}")
@@ -172,9 +170,7 @@ def close(rt: Runtime, comment_id: int, *, reason: str, by: str) -> tuple[Commen
     now = rt.clock()
     with rt.db.session() as s:
         comment = _open_comment(s, comment_id)
-        if comment.replied_at is not None:
-            raise StateError(f"comment {comment_id} was already answered at "
-                             f"{comment.replied_at.isoformat()}")
+        _not_answered(comment)
         comment.handled_state, comment.handled_to = OpinionState.CLOSED, None
         comment.handled_by, comment.handled_at, comment.handled_note = by, now, why
         audit(s, now, by, "opinion_close", account=comment.account,
@@ -211,3 +207,9 @@ def _open_comment(s: Session, comment_id: int) -> Comment:
         raise StateError(f"comment {comment_id} was already {comment.handled_state}{by} by "
                          f"{comment.handled_by}")
     return comment
+
+
+def _not_answered(comment: Comment) -> None:
+    if comment.replied_at is not None:
+        raise StateError(f"comment {comment.id} was already answered at "
+                         f"{comment.replied_at.isoformat()}")

@@ -24,7 +24,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -43,6 +43,31 @@ def _non_blank(value: str) -> str:
 
 
 NonBlank = Annotated[str, AfterValidator(_non_blank)]
+
+
+def slug_pattern(limit: int) -> re.Pattern[str]:
+    """A name people type and files refer to: lower-case a-z, 0-9 and '-', at most ``limit``."""
+    return re.compile(rf"[a-z0-9][a-z0-9-]{{0,{limit - 1}}}")
+
+
+def slug(limit: int) -> AfterValidator:
+    pattern = slug_pattern(limit)
+
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"must be a slug (a-z, 0-9, '-'), got {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _day(value: Any) -> Any:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValueError(f"must be a date (YYYY-MM-DD without quotes), got {value!r}")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_day)]
 """A string with something besides white space in it."""
 
 

@@ -10,15 +10,15 @@ Problems are collected on the :class:`~outreach.library.model.Library`, one line
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import BeforeValidator, Field
 
 from outreach.config.toml import (
+    Day,
     NonBlank,
     Shape,
     TomlFile,
@@ -27,6 +27,8 @@ from outreach.config.toml import (
     dotted,
     read_toml,
     shown_path,
+    slug,
+    slug_pattern,
 )
 from outreach.errors import ContentError
 from outreach.library.model import (
@@ -40,22 +42,10 @@ from outreach.library.model import (
 from outreach.library.texts import control_character
 
 MAX_FILE_BYTES = 2_000_000
-_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
+_ID_RE = slug_pattern(100)
 
 
 # --- shapes --------------------------------------------------------------------------
-
-
-def _slug(value: str) -> str:
-    if not _ID_RE.fullmatch(value):
-        raise ValueError(f"must be a slug (a-z, 0-9, '-'), got {value!r}")
-    return value
-
-
-def _day(value: Any) -> Any:
-    if not isinstance(value, date) or isinstance(value, datetime):
-        raise ValueError(f"must be a date (YYYY-MM-DD without quotes), got {value!r}")
-    return value
 
 
 def _month_day(value: Any) -> Any:
@@ -71,12 +61,11 @@ def _names(value: Any) -> Any:
     return {"zh": value, "en": value} if isinstance(value, str) else value
 
 
-Day = Annotated[date, BeforeValidator(_day)]
 MonthDay = Annotated[tuple[int, int], BeforeValidator(_month_day)]
 
 
 class TipShape(Shape):
-    id: Annotated[str, AfterValidator(_slug)]
+    id: Annotated[str, slug(100)]
     category: NonBlank
     lang: Literal["zh", "en"]
     text: NonBlank

@@ -20,10 +20,20 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import Field
 
 from outreach.config.settings import AccountSettings
-from outreach.config.toml import NonBlank, Shape, Unreadable, dotted, read_toml, shown_path
+from outreach.config.toml import (
+    Day,
+    NonBlank,
+    Shape,
+    Unreadable,
+    dotted,
+    read_toml,
+    shown_path,
+    slug,
+    slug_pattern,
+)
 from outreach.errors import ContentError, InputError, NotFound
 from outreach.library.model import Library, Problem
 from outreach.library.texts import control_character, text_problems
@@ -35,21 +45,9 @@ if TYPE_CHECKING:
 REPLIES_FILE = "replies.toml"
 LANGS = ("zh", "en")
 MAX_FILE_BYTES = 1_000_000
-_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_NAME_RE = slug_pattern(64)
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
-
-
-def _name(value: str) -> str:
-    if not _NAME_RE.fullmatch(value):
-        raise ValueError(f"must be a slug (a-z, 0-9, '-'), got {value!r}")
-    return value
-
-
-def _day(value: Any) -> Any:
-    if not isinstance(value, date):
-        raise ValueError(f"must be a date (YYYY-MM-DD without quotes), got {value!r}")
-    return value
 
 
 class TextsShape(Shape):
@@ -58,11 +56,11 @@ class TextsShape(Shape):
 
 
 class ReplyShape(Shape):
-    name: Annotated[str, AfterValidator(_name)]
+    name: Annotated[str, slug(64)]
     class_: NonBlank = Field(alias="class")
     source: NonBlank
     text: TextsShape
-    review_by: Annotated[date, BeforeValidator(_day)] | None = None
+    review_by: Day | None = None
 
 
 class RepliesFileShape(Shape):
