@@ -56,6 +56,9 @@ class Runtime:
         self._clients: dict[str, MicroblogClient] = {}
         self._migrate = migrate
         self._lock = threading.RLock()  # the daemon's workers share the clients
+        # what a forked child inherited and must leave alone (see ``after_fork``)
+        self._inherited: tuple[Database | None, httpx.Client | None,
+                               dict[str, MicroblogClient]] | None = None
 
     @cached_property
     def db(self) -> Database:
@@ -127,6 +130,15 @@ class Runtime:
         from outreach.library.texts import render_tip
 
         return render_tip(lib, tip, variant, account)
+
+    def after_fork(self) -> None:
+        """In a forked child: leave the parent's connections and clients alone (closing one
+        here would end the parent's PostgreSQL session) and open new ones when needed."""
+        self._inherited = (self.__dict__.pop("db", None), self._http, dict(self._clients))
+        self._http = None
+        self._clients = {}
+        self._lock = threading.RLock()  # another thread of the parent may have held it
+        self._migrate = False  # the parent has checked the schema
 
     def close(self) -> None:
         for client in self._clients.values():

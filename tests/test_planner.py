@@ -1,5 +1,6 @@
 """Slots and the draw policy: what plan shows is what run publishes."""
 
+import os
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+import outreach.schedule.plan
 from outreach.actions.accounts import sync_accounts
 from outreach.actions.tips import approve_tips
 from outreach.publish.publisher import Publisher
@@ -323,9 +325,8 @@ def test_history_since_answers_like_the_whole_history(runtime_factory):
     assert part.next_variant("tip-tie", base, 3) == 0  # after variant 2, not after variant 0
 
 
-def test_plan_of_many_accounts_is_in_time_order(runtime_factory, clock):
-    """Many accounts are planned together: every account's rows, in time order, and the
-    same rows each time."""
+def test_plan_over_forked_processes_equals_plan_in_one(runtime_factory, clock, monkeypatch):
+    """Many accounts are planned on several cores: the rows are the same, in the same order."""
     config = local_config(slots='{ cron = "0 8,20 * * *" }', cooldown_days=3)
     variables = next(line for line in config.splitlines() if line.startswith("vars ="))
     extra = "".join(
@@ -344,3 +345,18 @@ def test_plan_of_many_accounts_is_in_time_order(runtime_factory, clock):
     assert any(r["status"] == "planned" for r in in_one)
     assert in_one == sorted(in_one, key=lambda r: (r["scheduled_at"], r["account"]))
     assert plan_rows(rt, days=10) == in_one
+
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(outreach.schedule.plan, "FORK_FROM", 1)
+    monkeypatch.setattr(outreach.schedule.plan, "workers_available", lambda: 3)
+    forked = plan_rows(rt, days=10)
+    assert len(forks) == 2
+    assert forked == in_one

@@ -25,6 +25,7 @@ from outreach.schedule.history import (
     schedule_changes,
     window_start,
 )
+from outreach.schedule.parallel import map_forked, split, workers_available
 from outreach.schedule.planner import Draw, paused_at, plan_slots, slot_times
 from outreach.states import PostKind, PostStatus
 from outreach.store.models import Post
@@ -32,22 +33,28 @@ from outreach.store.models import Post
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
 
+FORK_FROM = 8  # accounts; fewer are planned faster than a fork starts
 PLAN_STATUSES = (PostStatus.DRAFT, PostStatus.QUEUED, PostStatus.PUBLISHING,
                  PostStatus.UNCONFIRMED, PostStatus.MISSED)
 
 
 def plan_rows(rt: Runtime, *, days: int, account: str | None = None,
               ahead: timedelta | None = None) -> list[dict[str, Any]]:
-    """Every post and planned slot of the next ``days`` days (or ``ahead``), in time order."""
+    """Every post and planned slot of the next ``days`` days (or ``ahead``), in time order.
+
+    Accounts are planned independently, so many of them are spread over the cores."""
     now = rt.clock()
     end = now + (ahead if ahead is not None else timedelta(days=days))
     accounts = ([rt.settings.account(account)] if account
                 else list(rt.settings.accounts.values()))
     if not accounts:
         return []
-    with rt.db.reader() as s:
+    with rt.db.reader() as s:  # the library is loaded here, once, before any fork
         approved = approved_tips(s, rt.library, rt.settings.policy)
-    rows = _plan_accounts(rt, accounts, now, end, approved)
+    parts = map_forked(lambda chunk: _plan_accounts(rt, chunk, now, end, approved),
+                       split(accounts, workers_available() if len(accounts) >= FORK_FROM else 1),
+                       after_fork=rt.after_fork)
+    rows = [row for part in parts for row in part]
     rows.sort(key=lambda r: (r["scheduled_at"], r["account"]))
     return rows
 
