@@ -90,6 +90,10 @@ class AmbiguousOutcome(ClientError):
     """The request may have been applied: reconcile before any retry."""
 
 
+class MediaExpired(ClientError):
+    """The server does not know an upload id ``publish`` named (unattached uploads expire)."""
+
+
 class RemoteError(ClientError):
     """An answer we have no better class for, with the platform's own code."""
 

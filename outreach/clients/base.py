@@ -17,11 +17,14 @@ and translates every failure into one ``ClientError`` subclass of
   deadline that passed after it was sent, dropped connection, 5xx or an
   unparseable 200 on a write); the publisher
   reconciles with ``find_published`` before any retry.
+- ``MediaExpired``: an upload id given to ``publish`` is unknown to the server (unattached
+  uploads expire); the publisher uploads those pictures again and retries.
 - ``RemoteError``: anything else, with the platform's code.
 
 Nothing outside ``clients/`` knows which platform it talks to: what differs is
 declared on the contract — class attributes (``platform``, ``config_keys``,
-``needs_token``, ``counts_batch_size``, ``idempotency_window``, ``simulated``), the
+``needs_token``, ``counts_batch_size``, ``idempotency_window``, ``simulated``,
+``uploads_media``), the
 ``validate_options`` class method, instance attributes (``counts_fallback``,
 ``token_expires_at``) — and behind the methods below. Callers read these directly,
 never by probing a client.
@@ -39,6 +42,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
 from outreach.config.secrets import Secret
+from outreach.media.images import MediaLimits
 from outreach.times import utcnow
 
 if TYPE_CHECKING:
@@ -48,6 +52,17 @@ if TYPE_CHECKING:
     from outreach.config.settings import AccountSettings
 
 Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One picture for ``publish``: its checked bytes and alt text, and — for a platform
+    that uploads first — the id of an earlier upload of it (None: not uploaded yet)."""
+
+    data: bytes
+    mime: str
+    alt: str
+    remote_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +143,11 @@ class MicroblogClient(Protocol):
     simulated: ClassVar[bool]
     """True when the audience is simulated (the local platform): reports say so."""
 
+    uploads_media: ClassVar[bool]
+    """True when pictures are uploaded first (``upload_media``) and ``publish`` names them
+    by ``Attachment.remote_id`` (Mastodon); False when their bytes go with the status
+    itself (Weibo's multipart ``pic``, the local platform)."""
+
     counts_fallback: bool
     """True once the platform refused batched counts and they come one request a post
     (Weibo's statuses/count → statuses/show); ``accounts check`` records it."""
@@ -171,8 +191,21 @@ class MicroblogClient(Protocol):
         """Check the token and learn who it belongs to."""
         ...
 
-    def publish(self, text: str, *, idempotency_key: str) -> Published:
-        """Post ``text`` once. The same key is sent on every retry of the same post."""
+    def media_limits(self) -> MediaLimits:
+        """What this account's platform accepts on one post: how many pictures, of which
+        types, how many bytes and pixels each (may ask the server once, then cached)."""
+        ...
+
+    def upload_media(self, data: bytes, *, mime: str, alt: str) -> str:
+        """Upload one picture with its alt text and wait until the server has processed it
+        (with a deadline); return its id for ``Attachment.remote_id``. Only called when
+        ``uploads_media``."""
+        ...
+
+    def publish(self, text: str, *, idempotency_key: str,
+                media: Sequence[Attachment] = ()) -> Published:
+        """Post ``text`` (with its pictures, in order) once. The same key is sent on every
+        retry of the same post."""
         ...
 
     def find_published(self, text: str, since: datetime) -> Published | None:

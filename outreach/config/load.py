@@ -137,6 +137,7 @@ class _Reader:
             path=self.path, database_url=database_url, timezone=tz,
             content_dir=self.base / top.content_dir, data_dir=data_dir,
             accounts=MappingProxyType(accounts),
+            media_dir=self._media_dir(top.media_dir, database_url, data_dir),
             request_deadline_seconds=top.request_deadline_seconds,
             policy=self._policy(cfg.policy), metrics=self._metrics(cfg.metrics),
             opinions=OpinionSettings(keep_days=o.keep_days, alert_command=o.alert_command),
@@ -145,6 +146,17 @@ class _Reader:
                                   title_en=r.title_en.strip()),
             notify=self._notify(cfg.notify),
         )
+
+    def _media_dir(self, configured: str | None, database_url: str, data_dir: Path) -> Path:
+        """``media_dir`` as configured; else beside a SQLite file (``outreach.db`` →
+        ``media/`` in its folder); else (PostgreSQL, in-memory SQLite) ``data_dir/media``."""
+        if configured is not None:
+            if not configured.strip():
+                raise self.error(("outreach", "media_dir"), "must not be empty")
+            return self.base / configured
+        if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+            return Path(database_url[len("sqlite:///"):]).parent / "media"
+        return data_dir / "media"
 
     def _database_url(self, url: str) -> str:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):

@@ -29,6 +29,7 @@ class OutreachShape(Shape):
     timezone: str = "Asia/Shanghai"
     content_dir: str = "content"
     data_dir: str = "data"
+    media_dir: str | None = None  # the media store; default: beside a SQLite file, else data_dir
     request_deadline_seconds: int = Field(default=60, ge=1, le=3600)
 
 

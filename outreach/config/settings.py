@@ -184,6 +184,7 @@ class Settings:
     content_dir: Path
     data_dir: Path
     accounts: Mapping[str, AccountSettings]
+    media_dir: Path = Path("media")  # the media store's root (images by SHA-256)
     request_deadline_seconds: int = 60  # the longest one platform request may take, in all
     policy: Policy = field(default_factory=Policy)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)

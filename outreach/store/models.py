@@ -159,6 +159,27 @@ class Post(SQLModel, table=True):
     comments_cursor: str | None = Field(default=None, max_length=100)
 
 
+class PostMedia(SQLModel, table=True):
+    """One picture on a post, in the order it is shown. The bytes are in the media store
+    under ``sha256``; ``remote_id`` is the platform's id of an upload (Mastodon), written
+    before the status is created and reused by every retry until the server forgets it."""
+
+    __tablename__ = "post_media"
+    __table_args__ = (UniqueConstraint("post_id", "position", name="uq_post_media_position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(index=True)
+    position: int = 0
+    sha256: str = Field(max_length=64)
+    mime: str = Field(max_length=32)
+    size: int
+    width: int
+    height: int
+    alt: str = Field(sa_column=Column(Text, nullable=False))
+    remote_id: str | None = Field(default=None, max_length=100)
+    uploaded_at: datetime | None = utc_column()
+    created_at: datetime | None = utc_column()
+
+
 class PostMetric(SQLModel, table=True):
     """A snapshot of a post's counts, written only when a count changed."""
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from outreach.clients.base import (
     AccountCounts,
     AccountInfo,
+    Attachment,
     Clock,
     Counts,
     Published,
@@ -38,12 +39,18 @@ from outreach.errors import (
     RateLimited,
     TransientError,
 )
+from outreach.media.images import MediaLimits
 from outreach.times import utcnow
 
 if TYPE_CHECKING:
     import httpx
 
     from outreach.config.settings import AccountSettings
+
+
+LOCAL_MEDIA = MediaLimits(max_count=9, max_bytes=10 * 1024 * 1024, max_pixels=None,
+                          mimes=frozenset({"image/jpeg", "image/gif", "image/png", "image/webp"}))
+"""The local platform takes what a Weibo user's own post may carry: up to nine pictures."""
 
 
 class LocalClient(WeiboTextRules):
@@ -53,6 +60,7 @@ class LocalClient(WeiboTextRules):
     config_keys: ClassVar[frozenset[str]] = frozenset({"seed", "followers"})
     needs_token: ClassVar[bool] = False
     counts_batch_size: ClassVar[int] = 500
+    uploads_media: ClassVar[bool] = False
     simulated: ClassVar[bool] = True
     idempotency_window: ClassVar[timedelta | None] = None  # keys are honoured, but reconcile
 
@@ -147,7 +155,14 @@ class LocalClient(WeiboTextRules):
                          url=f"local://{self.account.name}/status/{status_id}",
                          created_at=created_at)
 
-    def publish(self, text: str, *, idempotency_key: str) -> Published:
+    def media_limits(self) -> MediaLimits:
+        return LOCAL_MEDIA
+
+    def upload_media(self, data: bytes, *, mime: str, alt: str) -> str:
+        raise ContentRejected("the local platform takes pictures with the status")
+
+    def publish(self, text: str, *, idempotency_key: str,
+                media: Sequence[Attachment] = ()) -> Published:
         self._check_text(text)
         fault = self._fault("publish")
         published = self._create(text, idempotency_key, None)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from outreach.clients.base import (
     AccountCounts,
     AccountInfo,
+    Attachment,
     Clock,
     Counts,
     HttpClientOwner,
@@ -49,6 +50,7 @@ from outreach.clients.mastodon.parse import (
 )
 from outreach.clients.mastodon.parse import text_length as mastodon_length
 from outreach.errors import ContentRejected, OutreachError, RateLimited, RemoteError, TransientError
+from outreach.media.images import MediaLimits
 from outreach.times import aware, utcnow
 
 if TYPE_CHECKING:
@@ -68,6 +70,13 @@ LIMITS_RETRY = timedelta(minutes=10)  # ask /api/v2/instance again after a passi
 _REFUSED_LOOKUP = frozenset({400, 404, 405, 422})  # GET /api/v1/statuses?id[]= unsupported
 
 
+MASTODON_DEFAULT_MEDIA = MediaLimits(
+    max_count=4, max_bytes=16 * 1024 * 1024, max_pixels=8_294_400,
+    mimes=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}))
+"""Mastodon's defaults (4 attachments, 16 MB, 3840×2160 pixels), used when the instance
+does not say its own in ``/api/v2/instance`` ``configuration.media_attachments``."""
+
+
 class MastodonClient(HttpClientOwner):
     """A Mastodon account. ``api_base`` is the instance URL, e.g. https://mastodon.social."""
 
@@ -76,6 +85,7 @@ class MastodonClient(HttpClientOwner):
     needs_token: ClassVar[bool] = True
     counts_batch_size: ClassVar[int] = PAGE_SIZE
     idempotency_window: ClassVar[timedelta | None] = timedelta(hours=1)  # as Mastodon keeps keys
+    uploads_media: ClassVar[bool] = True
     simulated: ClassVar[bool] = False
 
     def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
@@ -195,7 +205,14 @@ class MastodonClient(HttpClientOwner):
 
     # --- writes ------------------------------------------------------------------------
 
-    def publish(self, text: str, *, idempotency_key: str) -> Published:
+    def media_limits(self) -> MediaLimits:
+        return MASTODON_DEFAULT_MEDIA
+
+    def upload_media(self, data: bytes, *, mime: str, alt: str) -> str:
+        raise NotImplementedError  # POST /api/v2/media, then GET /api/v1/media/:id until url
+
+    def publish(self, text: str, *, idempotency_key: str,
+                media: Sequence[Attachment] = ()) -> Published:
         return self._post_status(text, idempotency_key=idempotency_key)
 
     def reply(self, remote_id: str, text: str, *, idempotency_key: str) -> Published:

@@ -28,6 +28,7 @@ from outreach.clients.base import (
     URL_RE,
     AccountCounts,
     AccountInfo,
+    Attachment,
     Clock,
     Counts,
     HttpClientOwner,
@@ -70,6 +71,7 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+from outreach.media.images import MediaLimits
 from outreach.times import aware, utcnow
 
 if TYPE_CHECKING:
@@ -87,6 +89,11 @@ TIMELINE_COUNT = 100
 RECONCILE_SLACK = timedelta(minutes=1)
 
 
+WEIBO_MEDIA = MediaLimits(max_count=1, max_bytes=5 * 1024 * 1024 - 1, max_pixels=None,
+                          mimes=frozenset({"image/jpeg", "image/gif", "image/png"}))
+"""statuses/share: one ``pic`` part, JPEG/GIF/PNG, under 5 MB (weibo-api.md)."""
+
+
 class WeiboClient(WeiboTextRules, HttpClientOwner):
     """One Weibo account. See ``outreach.clients.base.MicroblogClient`` for the contract."""
 
@@ -95,6 +102,7 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
     needs_token: ClassVar[bool] = True
     counts_batch_size: ClassVar[int] = 100
     idempotency_window: ClassVar[timedelta | None] = None  # Weibo has no idempotency keys
+    uploads_media: ClassVar[bool] = False
     simulated: ClassVar[bool] = False
 
     def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
@@ -234,7 +242,15 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
                 f"text is {length} characters{extra} by Weibo's count; the limit is {limit}"
             )
 
-    def publish(self, text: str, *, idempotency_key: str) -> Published:
+    def media_limits(self) -> MediaLimits:
+        return WEIBO_MEDIA
+
+    def upload_media(self, data: bytes, *, mime: str, alt: str) -> str:
+        raise ContentRejected("Weibo takes a picture with the status (statuses/share's pic), "
+                              "not as a separate upload")
+
+    def publish(self, text: str, *, idempotency_key: str,
+                media: Sequence[Attachment] = ()) -> Published:
         # Weibo takes no idempotency key: an unknown outcome is reconciled by find_published.
         rip = self._rip()
         status = self._with_share_url(text)
