@@ -298,7 +298,8 @@ def _still(im: Any, *, name: str, fmt: str, limits: MediaLimits, platform: str,
         if out_fmt != fmt and not limits.allows(MIME_BY_FORMAT[fmt]):
             why.append(f"{', '.join(sorted(_kind(FORMAT_BY_MIME[m]) for m in limits.mimes))}"
                        " only")
-        verb = "scaled" if clean.size != src_size else "converted"
+        verb = ("scaled" if clean.size != src_size else
+                "converted" if not limits.allows(MIME_BY_FORMAT[fmt]) else "re-encoded")
         notes.append(f"{name}: {verb} {mb(src_bytes)} {_kind(fmt)} {src_size[0]}×{src_size[1]} "
                      f"to {mb(len(out))} {_kind(out_fmt)} {clean.size[0]}×{clean.size[1]} "
                      f"to fit {platform}'s {' and '.join(why) or 'limits'}")
