@@ -22,6 +22,8 @@ from sqlmodel import col
 
 from outreach.config.settings import AccountSettings
 from outreach.errors import InputError
+from outreach.library.media import prepare_tip_image
+from outreach.library.model import TipDef
 from outreach.library.texts import control_character
 from outreach.media.images import MAX_SOURCE_BYTES, ImageInfo, ImageRejected, mb, prepare
 from outreach.media.store import MediaStore
@@ -114,6 +116,23 @@ def prepare_images(rt: Runtime, account: AccountSettings, requests: Sequence[Ima
         if notes is not None:
             notes.extend(said)
         out.append(PreparedMedia(prepared.data, prepared.info, alt))
+    return tuple(out)
+
+
+def tip_pictures(rt: Runtime, account: AccountSettings, tip: TipDef,
+                 variant: int) -> tuple[PreparedMedia, ...]:
+    """A tip's (variant's) pictures from the library, prepared for the account's platform."""
+    images = tip.images_for(variant)
+    if not images:
+        return ()
+    limits = rt.client(account).media_limits()
+    if len(images) > limits.max_count:
+        raise InputError(f"tip {tip.id!r} has {len(images)} pictures; {account.platform} "
+                         f"takes at most {limits.max_count} a post")
+    out = []
+    for image in images:
+        prepared = prepare_tip_image(rt.library.root, image, limits, account.platform)
+        out.append(PreparedMedia(prepared.data, prepared.info, image.alt))
     return tuple(out)
 
 

@@ -21,6 +21,7 @@ from outreach.actions.media import (
     post_media,
     prepare_images,
     store_media,
+    tip_pictures,
 )
 from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError, InputError, NotFound, StateError
@@ -92,6 +93,7 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
         history = load_history(session, account.name)
         chosen = history.next_variant(tip, at, len(tipdef.texts))
         body = render_tip(lib, tipdef, chosen, account)
+        tip_media = tip_pictures(rt, account, tipdef, chosen)
         variant: int | None = chosen
         status = PostStatus.QUEUED
         category: str | None = tipdef.category
@@ -113,7 +115,7 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
         raise InputError("; ".join(problems))
     warnings = post_warnings(rt, session, account, at, tip=tip, text=text)
     notes: list[str] = []
-    media = prepare_images(rt, account, images, notes)
+    media = prepare_images(rt, account, images, notes) if text is not None else tip_media
     return NewPost(account, at, body, tip, variant, category, status, tuple(warnings), media,
                    tuple(notes))
 

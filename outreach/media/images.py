@@ -91,6 +91,22 @@ def identify(data: bytes, *, name: str) -> tuple[str, int, int, int]:
         return im.format or "", im.width, im.height, getattr(im, "n_frames", 1)
 
 
+def verify(data: bytes, *, name: str) -> None:
+    """Decode the whole picture once (every frame): ``ImageRejected`` when it is not an
+    image, a bomb, truncated or damaged."""
+    with _opened(data, name) as im:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                for frame in ImageSequence.Iterator(im):
+                    frame.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageRejected("refused as a decompression bomb", where=name) from None
+        except Exception as exc:  # noqa: BLE001  (truncated or corrupt data while decoding)
+            raise ImageRejected(f"truncated or damaged image ({_why(exc)})",
+                                where=name) from None
+
+
 class _opened:
     """``Image.open`` of untrusted bytes: the type by content, Pillow's bomb warning and
     error turned into ``ImageRejected``, and our own pixel cap checked on the header."""
