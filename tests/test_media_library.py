@@ -89,7 +89,6 @@ def test_content_check_fails_on_bad_pictures(workspace: Path, cli: Cli, extra: s
 
 def test_content_check_fails_on_a_truncated_picture(workspace: Path, cli: Cli) -> None:
     media = workspace / "content" / "media"
-    media.mkdir()
     noise = encode(Image.frombytes("RGB", (200, 200), os.urandom(200 * 200 * 3)), "JPEG")
     (media / "cut.jpg").write_bytes(noise[: len(noise) // 2])
     write_tip(workspace, 'images = [{ file = "media/cut.jpg", alt = "照片" }]')
@@ -197,3 +196,26 @@ def test_a_slot_whose_picture_changed_after_loading_is_missed_with_the_reason(
     assert rows and all(status == "missed" for status, _ in rows)
     assert any("pictures-zh" in (err or "") and "changed since the library was loaded" in err
                for _, err in rows)
+
+
+def test_starter_posters(workspace: Path, cli: Cli) -> None:
+    """`init` copies real posters for at least ten starter tips: 1080×1350, small, with alt
+    text in the tip's language, and the starter library passes `content check`."""
+    from outreach.config.load import load_settings
+    from outreach.library.load import load_library
+
+    lib = load_library(load_settings(workspace / "config.toml").content_dir)
+    with_posters = [t for t in lib.tips.values() if t.images]
+    assert len(with_posters) >= 10
+    assert {t.lang for t in with_posters} == {"zh", "en"}
+    for tip in with_posters:
+        [image] = tip.images
+        path = workspace / "content" / image.file
+        assert path.stat().st_size < 300 * 1024
+        with Image.open(path) as im:
+            assert im.size == (1080, 1350) and im.format == "PNG"
+        has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in image.alt)
+        assert has_cjk == (tip.lang == "zh"), tip.id
+        assert tip.title in image.alt
+    r = cli("content", "check")
+    assert r.code == 0 and "0 error(s)" in r.out + r.err

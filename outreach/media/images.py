@@ -252,8 +252,8 @@ def _encode(im: Any, fmt: str, quality: int = 90) -> bytes:
         if im.mode not in ("RGB", "L"):
             im = _flatten(im)
         im.save(buf, "JPEG", quality=quality, optimize=True, progressive=True)
-    elif fmt == "PNG":
-        im.save(buf, "PNG", optimize=True)
+    elif fmt == "PNG":  # zlib's best only when it must be smaller: it is 8 times slower
+        im.save(buf, "PNG", optimize=quality < 90)
     elif fmt == "WEBP":
         im.save(buf, "WEBP", quality=quality, method=4)
     else:
@@ -289,6 +289,8 @@ def _still(im: Any, *, name: str, fmt: str, limits: MediaLimits, platform: str,
         scale = math.sqrt(limits.max_pixels / (w * h))
         clean = _scaled(clean, scale)
     out = _encode(clean, out_fmt)
+    if len(out) > limits.max_bytes and out_fmt == "PNG":
+        out = _encode(clean, out_fmt, quality=89)
     if len(out) > limits.max_bytes and out_fmt != "JPEG" and limits.allows("image/jpeg"):
         out_fmt = "JPEG"  # a photo saved as PNG: JPEG is the way to a smaller file
         out = _encode(clean, out_fmt)
