@@ -245,6 +245,7 @@ def test_a_worker_that_died_mid_upload_leaves_at_most_one_orphan(
     assert server.statuses == []
     post = get(rt, post_id)
     assert post.status == "queued" and "no status was sent" in (post.last_error or "")
+    assert post.not_before is not None
     clock.set(post.not_before + timedelta(seconds=1))
     assert Publisher(rt).run_due().counts["published"] == 1
     assert [r.remote_id for r in pictures_of(rt, post_id)] == ["101", "102"]
@@ -275,6 +276,7 @@ def test_an_upload_timeout_is_retried_later(masto: tuple[Runtime, Server],
     assert Publisher(rt).run_due().counts["retry"] == 1
     post = get(rt, post_id)
     assert post.status == "queued" and post.attempts == 1 and server.statuses == []
+    assert post.not_before is not None
     clock.set(post.not_before + timedelta(seconds=1))
     assert Publisher(rt).run_due().counts["published"] == 1
     assert len(server.uploads) == 2 and len(server.statuses) == 1

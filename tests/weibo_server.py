@@ -233,7 +233,7 @@ class FakeWeibo:
             self.followers = 1000
             self.friends = 50
             self.faults: list[Fault] = []
-            self.requests: list[dict[str, str]] = []
+            self.requests: list[dict[str, Any]] = []
             self.last_text: str | None = None
             self.hits = 0
             self.hour = self._hour(datetime.now(UTC))
@@ -948,9 +948,10 @@ class WeiboServer:
                 spec[key] = value
         self._control("POST", "/_fake/faults", spec)
 
-    def requests(self, path: str | None = None) -> list[dict[str, str]]:
-        """Every Weibo call seen since the last reset: {method, path, query}."""
-        seen: list[dict[str, str]] = self._control("GET", "/_fake/requests")
+    def requests(self, path: str | None = None) -> list[dict[str, Any]]:
+        """Every Weibo call seen since the last reset: {method, path, query, encoding,
+        parts (multipart only)}."""
+        seen: list[dict[str, Any]] = self._control("GET", "/_fake/requests")
         return [r for r in seen if path is None or r["path"] == path]
 
     def statuses(self) -> list[dict[str, Any]]:
