@@ -21,6 +21,7 @@ from PIL import Image
 from outreach.actions.accounts import sync_accounts
 from outreach.actions.posts import add_post
 from outreach.collect.counts import collect
+from outreach.config.load import load_settings
 from outreach.media.store import MediaStore
 from outreach.publish.publisher import Publisher
 from outreach.runtime import Runtime
@@ -121,7 +122,7 @@ def test_markdown_and_csv_show_the_split(published: dict[int, bool], cli: Cli,
 
 def test_a_picture_gone_from_the_store_leaves_the_report_whole(
         published: dict[int, bool], cli: Cli, workspace: Any) -> None:
-    store = MediaStore(workspace / "media")
+    store = MediaStore(load_settings(workspace / "config.toml").media_dir)
     for path in store.root.rglob("*"):
         if path.is_file():
             path.unlink()

@@ -96,7 +96,7 @@ def test_a_lost_answer_sends_the_picture_once(wb: Path, server: WeiboServer, cli
 def test_a_picture_gone_from_the_store_is_not_published(wb: Path, server: WeiboServer,
                                                         cli: Cli) -> None:
     post_id = with_picture(cli, wb, "【防诈骗】不要点击陌生链接。", picture(), "提示卡")
-    for path in (wb / "media").rglob("*"):
+    for path in load_settings(wb / "config.toml").media_dir.rglob("*"):
         if path.is_file():
             path.unlink()
     run_once(cli)
