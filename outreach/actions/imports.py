@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from outreach.actions.media import ImageRequest
 from outreach.actions.posts import NewPost, insert_post, prepare_post
 from outreach.errors import ContentError, InputError
+from outreach.media.store import MediaStore
 from outreach.schedule.history import approved_tips
 from outreach.store.audit import audit
 from outreach.store.models import Post
@@ -20,7 +22,13 @@ if TYPE_CHECKING:
     from outreach.runtime import Runtime
 
 MAX_IMPORT_BYTES = 20_000_000
-COLUMNS = frozenset({"account", "at", "text", "tip"})
+MAX_CSV_IMAGES = 9
+"""CSV: a picture is an ``image``/``alt`` pair of columns; more are ``image2``/``alt2`` …
+(a separator inside one cell would collide with alt texts, which are prose)."""
+IMAGE_COLUMNS = (("image", "alt"), *((f"image{n}", f"alt{n}")
+                                     for n in range(2, MAX_CSV_IMAGES + 1)))
+COLUMNS = frozenset({"account", "at", "text", "tip", "images",
+                     *(c for pair in IMAGE_COLUMNS for c in pair)})
 
 
 def import_posts(rt: Runtime, path: Path, *, by: str,
@@ -47,22 +55,58 @@ def import_posts(rt: Runtime, path: Path, *, by: str,
                 when = parse_when(at_text, acc.timezone, now, what="at") if at_text else now
                 check_not_past(when, now, what="at", zone=acc.timezone)
                 tip, text = _cell(row, "tip") or None, _cell(row, "text") or None
+                images = _images(row, path.parent)
                 prepared.append(prepare_post(rt, s, account, tip=tip, text=text, at=when,
-                                             approved=approved))
+                                             approved=approved, images=images))
                 if warnings is not None:
-                    warnings.extend(f"{where}: {w}" for w in prepared[-1].warnings)
+                    warnings.extend(f"{where}: {w}" for w in (*prepared[-1].warnings,
+                                                              *prepared[-1].notes))
             except (InputError, ContentError) as exc:
-                errors.append(f"{where}: {exc.message}")
+                errors.append(f"{where}: {exc}")  # with the image file the error names
         if errors:
             more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
             raise InputError("\n".join(errors[:20]) + more + "\nnothing was imported")
         if not prepared:
             raise InputError(f"{path}: no rows to import")
-        posts = [insert_post(s, p, by=by, now=now) for p in prepared]
+        store = MediaStore(rt.settings.media_dir)
+        posts = [insert_post(s, p, by=by, now=now, store=store) for p in prepared]
         audit(s, now, by, "queue_import", target=str(path)[-120:],
               detail={"rows": len(posts)})
         s.commit()
     return posts
+
+
+def _images(row: dict[str, Any], base: Path) -> list[ImageRequest]:
+    """A row's pictures: JSON ``images`` (a list of {file, alt}), or CSV ``image``/``alt``
+    (``image2``/``alt2`` …); a relative file is read from the import file's folder."""
+    out: list[ImageRequest] = []
+    if "images" in row:
+        value = row["images"]
+        if not isinstance(value, list):
+            raise InputError("images must be a list of {\"file\": …, \"alt\": …}")
+        for n, item in enumerate(value, 1):
+            if not isinstance(item, dict) or not isinstance(item.get("file"), str):
+                raise InputError(f"images[{n}] must be {{\"file\": …, \"alt\": …}}")
+            unknown = set(item) - {"file", "alt"}
+            if unknown:
+                raise InputError(f"images[{n}]: unknown key(s): {', '.join(sorted(unknown))}")
+            alt = item.get("alt", "")
+            if not isinstance(alt, str):
+                raise InputError(f"images[{n}].alt must be text")
+            out.append(_request(base, item["file"], alt, f"images[{n}]"))
+    for image_col, alt_col in IMAGE_COLUMNS:
+        file, alt = _cell(row, image_col), _cell(row, alt_col)
+        if not file and alt:
+            raise InputError(f"{alt_col} is given but {image_col} is empty")
+        if file:
+            out.append(_request(base, file, alt, image_col))
+    return out
+
+
+def _request(base: Path, file: str, alt: str, label: str) -> ImageRequest:
+    if not file.strip():
+        raise InputError(f"{label}: the file name is empty")
+    return ImageRequest(base / file.strip(), alt, label)
 
 
 def _cell(row: dict[str, Any], key: str) -> str:

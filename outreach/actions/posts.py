@@ -6,24 +6,34 @@ change itself; a refusal is an ``OutreachError`` naming the post and the reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from outreach.actions.media import (
+    ImageRequest,
+    PreparedMedia,
+    post_media,
+    prepare_images,
+    store_media,
+    tip_pictures,
+)
 from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError, InputError, NotFound, StateError
 from outreach.library.texts import control_character, render_tip, text_problems, wrap_text
+from outreach.media.store import MediaStore
 from outreach.opinions.inbox import MAX_ID
 from outreach.publish.publisher import Publisher, worker_id
 from outreach.schedule.history import approved_tips, load_history
 from outreach.schedule.planner import USED_STATUSES, in_quiet_hours, new_key
 from outreach.states import PostKind, PostStatus
 from outreach.store.audit import audit
-from outreach.store.models import AuditLog, Post
+from outreach.store.models import AuditLog, Post, PostMedia
 from outreach.times import check_not_past, parse_when, show_local
 
 if TYPE_CHECKING:
@@ -53,15 +63,22 @@ class NewPost:
     category: str | None
     status: PostStatus
     warnings: tuple[str, ...] = ()
+    media: tuple[PreparedMedia, ...] = ()
+    notes: tuple[str, ...] = ()  # what was done to the pictures (scaled, converted …)
 
 
 def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str | None,
-                 text: str | None, at: datetime, approved: set[str] | None) -> NewPost:
-    """Validate one post request (the same checks for `queue add` and every import row)."""
+                 text: str | None, at: datetime, approved: set[str] | None,
+                 images: Sequence[ImageRequest] = ()) -> NewPost:
+    """Validate one post request (the same checks for `queue add` and every import row).
+    ``images`` go with a text; a tip carries its own pictures from the library."""
     account = rt.settings.account(account_name)
     lib = rt.library
     if (tip is None) == (text is None):
         raise InputError("give exactly one of a tip id or a text")
+    if tip is not None and images:
+        raise InputError("a tip's pictures come from the library (its images); pictures "
+                         "of your own go with a text")
     client = rt.client(account)
     if tip is not None:
         tipdef = lib.tip(tip)
@@ -76,6 +93,7 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
         history = load_history(session, account.name)
         chosen = history.next_variant(tip, at, len(tipdef.texts))
         body = render_tip(lib, tipdef, chosen, account)
+        tip_media = tip_pictures(rt, account, tipdef, chosen)
         variant: int | None = chosen
         status = PostStatus.QUEUED
         category: str | None = tipdef.category
@@ -96,7 +114,10 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
     if problems:
         raise InputError("; ".join(problems))
     warnings = post_warnings(rt, session, account, at, tip=tip, text=text)
-    return NewPost(account, at, body, tip, variant, category, status, tuple(warnings))
+    notes: list[str] = []
+    media = prepare_images(rt, account, images, notes) if text is not None else tip_media
+    return NewPost(account, at, body, tip, variant, category, status, tuple(warnings), media,
+                   tuple(notes))
 
 
 def post_warnings(rt: Runtime, session: Session, account: AccountSettings, at: datetime, *,
@@ -132,7 +153,9 @@ def post_warnings(rt: Runtime, session: Session, account: AccountSettings, at: d
     return out
 
 
-def insert_post(session: Session, new: NewPost, *, by: str, now: datetime) -> Post:
+def insert_post(session: Session, new: NewPost, *, by: str, now: datetime,
+                store: MediaStore | None = None) -> Post:
+    """Insert a prepared post and its pictures (``store`` is needed when it has some)."""
     post = Post(account=new.account.name, kind=PostKind.ADHOC, status=new.status,
                 scheduled_at=new.at, not_before=new.at, tip_id=new.tip_id, variant=new.variant,
                 category=new.category, text=new.text, idempotency_key=new_key(), created_by=by,
@@ -141,27 +164,34 @@ def insert_post(session: Session, new: NewPost, *, by: str, now: datetime) -> Po
         post.approved_by, post.approved_at = by, now
     session.add(post)
     session.flush()
+    detail: dict[str, Any] = {"status": new.status, "at": new.at.isoformat()}
+    if new.media:
+        assert store is not None and post.id is not None, "pictures need the media store"
+        store_media(store, session, post.id, new.media, now)
+        detail["images"] = [m.info.sha256 for m in new.media]
     audit(session, now, by, "queue_add", account=post.account, post_id=post.id,
-          target=new.tip_id, detail={"status": new.status, "at": new.at.isoformat()})
+          target=new.tip_id, detail=detail)
     return post
 
 
 def add_post(rt: Runtime, account: str, *, tip: str | None, text: str | None, at: str | None,
-             by: str, strict: bool = False, warnings: list[str] | None = None) -> Post:
-    """Queue one post. What is allowed but probably not meant is added to ``warnings``;
-    with ``strict`` it is refused instead."""
+             by: str, strict: bool = False, warnings: list[str] | None = None,
+             images: Sequence[ImageRequest] = ()) -> Post:
+    """Queue one post (with ``images``, each with its alt text). What is allowed but
+    probably not meant is added to ``warnings``; with ``strict`` it is refused instead."""
     now = rt.clock()
     acc = rt.settings.account(account)
     when = parse_when(at, acc.timezone, now) if at is not None else now
     check_not_past(when, now, zone=acc.timezone)
     with rt.db.session() as s:
         approved = approved_tips(s, rt.library, rt.settings.policy) if tip else None
-        new = prepare_post(rt, s, account, tip=tip, text=text, at=when, approved=approved)
+        new = prepare_post(rt, s, account, tip=tip, text=text, at=when, approved=approved,
+                           images=images)
         if strict and new.warnings:
             raise InputError("; ".join(new.warnings) + " (--strict: nothing was queued)")
         if warnings is not None:
-            warnings.extend(new.warnings)
-        post = insert_post(s, new, by=by, now=now)
+            warnings.extend((*new.warnings, *new.notes))
+        post = insert_post(s, new, by=by, now=now, store=MediaStore(rt.settings.media_dir))
         s.commit()
         return post
 
@@ -244,12 +274,14 @@ def reschedule_post(rt: Runtime, post_id: int, at: str, *, by: str,
 
 
 def edit_post(rt: Runtime, post_id: int, *, text: str | None, at: str | None, by: str,
-              warnings: list[str] | None = None) -> Post:
-    """Change a draft's or a queued post's text and/or time, audited. A new text passes the
-    checks of `queue add` and needs approval again (four eyes: not by its editor); a new
-    time alone keeps the approval, as a reschedule does."""
-    if text is None and at is None:
-        raise InputError("give --text or --at (or both)")
+              warnings: list[str] | None = None,
+              images: Sequence[ImageRequest] | None = None) -> Post:
+    """Change a draft's or a queued post's text, pictures and/or time, audited. A new text
+    or new pictures (``images``: None keeps them, empty removes them) pass the checks of
+    `queue add` and need approval again (four eyes: not by their editor); a new time alone
+    keeps the approval, as a reschedule does."""
+    if text is None and at is None and images is None:
+        raise InputError("give --text or --at, or new pictures (--image, --no-images)")
     now = rt.clock()
     with rt.db.session() as s:
         post = get_post(s, post_id)
@@ -277,9 +309,26 @@ def edit_post(rt: Runtime, post_id: int, *, text: str | None, at: str | None, by
                 if new.status == PostStatus.QUEUED:  # approval not required: the editor's word
                     values.update(approved_by=by, approved_at=now)
                 detail.update(text_from=post.text, text_to=new.text, tip_from=post.tip_id)
+        media: tuple[PreparedMedia, ...] | None = None
+        if images is not None:
+            media = prepare_images(rt, acc, images, notes)
+            old = [(m.sha256, m.alt) for m in post_media(s, [post_id]).get(post_id, [])]
+            if [(m.info.sha256, m.alt) for m in media] != old:
+                reapprove = (PostStatus.DRAFT if rt.settings.policy.require_approval
+                             else PostStatus.QUEUED)
+                values.update(status=reapprove, approved_by=None, approved_at=None)
+                if reapprove == PostStatus.QUEUED:
+                    values.update(approved_by=by, approved_at=now)
+                detail.update(images_from=[sha for sha, _ in old],
+                              images_to=[m.info.sha256 for m in media])
+            else:
+                media = None
         if not detail:
             return post
         _update_unchanged(s, post, values, "editing", unclaimed=True)
+        if media is not None:
+            s.execute(delete(PostMedia).where(col(PostMedia.post_id) == post_id))
+            store_media(MediaStore(rt.settings.media_dir), s, post_id, media, now)
         audit(s, now, by, "queue_edit", account=post.account, post_id=post_id, detail=detail)
         s.commit()
         if warnings is not None:
@@ -294,7 +343,7 @@ def text_author(session: Session, post: Post) -> str | None:
         col(AuditLog.post_id) == post.id, col(AuditLog.action) == "queue_edit",
     ).order_by(col(AuditLog.id).desc())).all()
     for actor, detail in rows:
-        if isinstance(detail, dict) and "text_to" in detail:
+        if isinstance(detail, dict) and ("text_to" in detail or "images_to" in detail):
             return str(actor)
     return post.created_by
 

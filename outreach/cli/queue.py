@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from outreach.actions.imports import import_posts
+from outreach.actions.media import pair_images
 from outreach.actions.posts import (
     add_post,
     approve_post,
@@ -16,10 +17,11 @@ from outreach.actions.posts import (
     reschedule_post,
     retract_post,
 )
-from outreach.actions.queries.posts import list_posts, post_detail, post_row
+from outreach.actions.queries.posts import image_count, list_posts, post_detail, post_row
 from outreach.cli import output
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, ReasonOpt, print_warnings, runtime, who
 from outreach.cli.lazy import sub_app
+from outreach.cli.queue_media import print_post_media
 from outreach.cli.render import print_post_detail, print_posts
 from outreach.runtime import Runtime
 from outreach.states import POST_STATUSES, PostStatus
@@ -28,6 +30,12 @@ from outreach.store.models import Post
 app = sub_app("queue", no_args_is_help=True)
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Post id.")]
+ImageOpt = Annotated[list[Path] | None, typer.Option(
+    "--image", metavar="PATH",
+    help="A picture (JPEG, PNG, GIF, WebP), repeatable; each needs an --alt, in order.")]
+AltOpt = Annotated[list[str] | None, typer.Option(
+    "--alt", metavar="TEXT",
+    help="Alt text of the --image before it (required: what the picture shows).")]
 
 
 @app.command("add")
@@ -41,25 +49,31 @@ def queue_add(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Refuse instead of warning (a tip within cooldown_days, quiet hours, "
                          "a blackout date, template marks in a text).")] = False,
+    image: ImageOpt = None,
+    alt: AltOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Queue a tip or a text (ad-hoc texts start as drafts awaiting approval)."""
+    """Queue a tip or a text (ad-hoc texts start as drafts awaiting approval), with
+    pictures: each is checked, stripped of EXIF, fitted to the platform and copied into
+    the media store."""
     if (tip is None) == (text is None):
         raise typer.BadParameter("give exactly one of --tip or --text")
     rt = runtime()
     warnings: list[str] = []
     post = add_post(rt, account, tip=tip, text=text, at=at, by=who(by), strict=strict,
-                    warnings=warnings)
+                    warnings=warnings, images=pair_images(image or [], alt or []))
     print_warnings(warnings)
     _print_post_result(rt, post, json_)
 
 
 def _print_post_result(rt: Runtime, post: Post, json_: bool) -> None:
+    images = image_count(rt, post)
     if json_:
-        output.print_json(post_row(post))
+        output.print_json(post_row(post, images))
         return
     zone = rt.settings.account(post.account).timezone
-    output.message(f"post {post.id} {post.status} on {post.account} for "
+    pictures = f" with {images} picture(s)" if images else ""
+    output.message(f"post {post.id} {post.status} on {post.account}{pictures} for "
                    f"{output.local(post.scheduled_at, zone)}")
 
 
@@ -76,7 +90,7 @@ def queue_import(
     posts = import_posts(rt, file, by=who(by), warnings=warnings)
     print_warnings(warnings)
     if json_:
-        output.print_json([post_row(p) for p in posts])
+        output.print_json([post_row(p, image_count(rt, p)) for p in posts])
     else:
         drafts = sum(p.status == PostStatus.DRAFT for p in posts)
         output.message(f"imported {len(posts)} post(s) from {file}"
@@ -104,7 +118,12 @@ def queue_show(post_id: IdArg, json_: JsonOpt = False) -> None:
     """One post with its latest counts and its audit trail."""
     rt = runtime()
     data = post_detail(rt, post_id)
-    output.emit(data, json_, lambda: print_post_detail(rt, data))
+
+    def show() -> None:
+        print_post_detail(rt, data)
+        print_post_media(data)
+
+    output.emit(data, json_, show)
 
 
 @app.command("approve")
@@ -157,14 +176,28 @@ def queue_edit(
         help="New literal text (never a template); it needs approval again.")] = None,
     at: Annotated[str | None, typer.Option(
         help="New time (ISO 8601, +2h, 'tomorrow 08:00'; account's zone).")] = None,
+    image: Annotated[list[Path] | None, typer.Option(
+        "--image", metavar="PATH",
+        help="Replace the pictures with these (repeatable, each with an --alt); they need "
+             "approval again.")] = None,
+    alt: AltOpt = None,
+    no_images: Annotated[bool, typer.Option(
+        "--no-images", help="Remove the post's pictures.")] = False,
     by: ByOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Edit a draft or queued post: a new text is checked like queue add and needs approval
-    again (four eyes: not by its editor); a new time alone keeps the approval."""
+    """Edit a draft or queued post: a new text or new pictures are checked like queue add
+    and need approval again (four eyes: not by their editor); a new time alone keeps the
+    approval. Without --image or --no-images the pictures stay as they are."""
+    if no_images and image:
+        raise typer.BadParameter("give --image or --no-images, not both")
+    images = [] if no_images else pair_images(image, alt or []) if image else None
+    if images is None and alt:
+        raise typer.BadParameter("--alt goes with an --image", param_hint="--alt")
     rt = runtime()
     warnings: list[str] = []
-    post = edit_post(rt, post_id, text=text, at=at, by=who(by), warnings=warnings)
+    post = edit_post(rt, post_id, text=text, at=at, by=who(by), warnings=warnings,
+                     images=images)
     print_warnings(warnings)
     _print_post_result(rt, post, json_)
 

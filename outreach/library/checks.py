@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError
-from outreach.library.model import Library, Problem
+from outreach.library.media import ImageChecker
+from outreach.library.model import Library, Problem, TipDef
 from outreach.library.replies import check_replies
 from outreach.library.texts import render_tip, text_problems
 from outreach.schedule.cron import never_fires
@@ -26,12 +27,15 @@ def check_library(rt: Runtime) -> list[Problem]:
     today = rt.clock().astimezone(rt.settings.timezone).date()
     accounts = list(rt.settings.accounts.values())
     seen: set[tuple[str, str]] = set()
+    pictures = ImageChecker(lib.root)
     for tip in sorted(lib.tips.values(), key=lambda t: (t.file, t.line)):
         if tip.review_by is not None and tip.review_by < today:
             problems.append(Problem(tip.file, tip.line, tip.id,
                                     f"review_by {tip.review_by} has passed", "warning"))
         if tip.id in lib.broken_tips:
             continue
+        if tip.has_images:
+            problems.extend(_image_problems(rt, tip, accounts, pictures))
         for account in accounts:
             if account.lang != tip.lang or account.platform in lib.broken_templates:
                 continue  # a broken platform template is reported once, by its own line
@@ -65,6 +69,38 @@ def check_library(rt: Runtime) -> list[Problem]:
                                             "is not in categories.toml"))
     problems.extend(check_replies(rt))
     return sorted(set(problems), key=lambda p: (p.file, p.line, p.tip_id, p.message))
+
+
+def _image_problems(rt: Runtime, tip: TipDef, accounts: list[AccountSettings],
+                    pictures: ImageChecker) -> list[Problem]:
+    """A tip's pictures: each file readable and an image (an error whatever the accounts),
+    fit for every account of its language (an error), not more than the platform takes a
+    post (a warning: the tip is never drawn for that account)."""
+    out: set[Problem] = set()
+    for variant in range(len(tip.texts)):
+        label = "" if variant == 0 else f"variant {variant}: "
+        for image in tip.images_for(variant):
+            _, problem = pictures.read(image)
+            if problem:
+                out.add(Problem(tip.file, tip.line, tip.id, f"image {problem}"))
+        if any(p.severity == "error" for p in out):
+            continue
+        for account in accounts:
+            if account.lang != tip.lang:
+                continue
+            images = tip.images_for(variant)
+            limits = rt.client(account).media_limits()
+            if len(images) > limits.max_count:
+                out.add(Problem(tip.file, tip.line, tip.id, (
+                    f"{label}{len(images)} pictures, and {account.platform} takes at most "
+                    f"{limits.max_count} a post: never drawn for {account.name}"), "warning"))
+                continue
+            for image in images:
+                problem = pictures.problem(image, limits, account.platform)
+                if problem:
+                    out.add(Problem(tip.file, tip.line, tip.id,
+                                    f"{label}image {image.file} on {account.name}: {problem}"))
+    return sorted(out, key=lambda p: p.message)
 
 
 def dead_slots(account: AccountSettings) -> list[str]:

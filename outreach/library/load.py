@@ -29,17 +29,21 @@ from outreach.config.toml import (
     shown_path,
     slug,
     slug_pattern,
+    type_name,
 )
 from outreach.errors import ContentError
+from outreach.library.media import ImageShape, VariantShape, read_tip_image
 from outreach.library.model import (
     Campaign,
     Category,
     Library,
     Problem,
     TipDef,
+    TipImage,
     normalise_for_blocklist,
 )
 from outreach.library.texts import control_character
+from outreach.media.images import ImageRejected
 
 MAX_FILE_BYTES = 2_000_000
 _ID_RE = slug_pattern(100)
@@ -71,7 +75,8 @@ class TipShape(Shape):
     text: NonBlank
     source: NonBlank = Field(description="the law, notice or agency the advice comes from")
     title: str = ""
-    variants: list[NonBlank] = []
+    variants: list[Any] = Field(default=[], description="texts, or tables {text, images}")
+    images: list[Any] = Field(default=[], description="pictures: [{ file, alt }]")
     tags: list[Annotated[str, Field(min_length=1)]] = []
     months: list[Annotated[int, Field(ge=1, le=12)]] = []
     valid_until: Day | None = None
@@ -164,7 +169,7 @@ class _File:
         entries = self.toml.data.get(key, [])
         return entries if isinstance(entries, list) else []
 
-    def entry(self, shape: type[Shape], loc: tuple[str, int], value: Any,
+    def entry(self, shape: type[Shape], loc: tuple[str | int, ...], value: Any,
               item_id: str = "") -> Any:
         """One entry checked against ``shape`` (None, with its problems reported, if wrong)."""
         assert self.toml is not None
@@ -284,8 +289,14 @@ def _tip(f: _File, i: int, entry: Any) -> TipDef | None:
     if t.category not in f.lib.categories:
         f.bad(("tip", i, "category"), f"unknown category {t.category!r}", tip_id, within=2)
         return None
+    variants = _variants(f, i, t.variants, tip_id)
+    images = _images(f, ("tip", i, "images"), t.images, tip_id)
+    if variants is None or images is None:
+        return None
+    texts = [text for text, _ in variants]
     fields: list[tuple[tuple[str | int, ...], str]] = [(("title",), t.title), (("text",), t.text)]
-    fields += [(("variants", n), v) for n, v in enumerate(t.variants)]
+    fields += [((("variants", n, "text") if isinstance(t.variants[n], dict) else
+                 ("variants", n)), v) for n, v in enumerate(texts)]
     fields += [(("tags", n), v) for n, v in enumerate(t.tags)]
     for loc, value in fields:  # the raw field, so the position is where the author wrote it
         control = control_character(value)
@@ -294,7 +305,58 @@ def _tip(f: _File, i: int, entry: Any) -> TipDef | None:
     return TipDef(
         id=t.id, category=t.category, lang=t.lang, title=t.title.strip(),
         text=t.text.strip(), source=t.source.strip(), file=f.rel, line=f.toml.line(("tip", i)) or 0,
-        variants=tuple(v.strip() for v in t.variants), tags=tuple(t.tags),
+        variants=tuple(v.strip() for v in texts), tags=tuple(t.tags),
         months=tuple(sorted(set(t.months))), valid_until=t.valid_until,
-        review_by=t.review_by, author=t.author,
+        review_by=t.review_by, author=t.author, images=images,
+        variant_images=tuple(own for _, own in variants),
     )
+
+
+def _variants(f: _File, i: int, raw: list[Any], tip_id: str
+              ) -> list[tuple[str, tuple[TipImage, ...] | None]] | None:
+    """A tip's variants: a text, or a table ``{ text, images }`` whose pictures replace the
+    tip's (None: a problem was reported)."""
+    out: list[tuple[str, tuple[TipImage, ...] | None]] = []
+    ok = True
+    for n, value in enumerate(raw):
+        loc = ("tip", i, "variants", n)
+        if isinstance(value, str):
+            if not value.strip():
+                f.bad(loc, "is empty", tip_id, within=2)
+                ok = False
+            out.append((value, None))
+        elif isinstance(value, dict):
+            v = f.entry(VariantShape, loc, value, tip_id)
+            own = None if v is None or v.images is None else _images(
+                f, (*loc, "images"), v.images, tip_id)
+            if v is None or (v.images is not None and own is None):
+                ok = False
+                continue
+            out.append((v.text, own))
+        else:
+            f.bad(loc, f"expected a string or a table {{ text, images }}, got "
+                       f"{type_name(value)}", tip_id, within=2)
+            ok = False
+    return out if ok else None
+
+
+def _images(f: _File, loc: tuple[str | int, ...], raw: list[Any],
+            tip_id: str) -> tuple[TipImage, ...] | None:
+    """Pictures as a tip or variant names them: each file read (inside ``content/``) and
+    identified by its content, each with alt text (None: a problem was reported)."""
+    out = []
+    for n, value in enumerate(raw):
+        image = f.entry(ImageShape, (*loc, n), value, tip_id)
+        if image is None:
+            return None
+        try:
+            sha, _ = read_tip_image(f.lib.root, image.file.strip())
+        except ImageRejected as exc:
+            f.bad((*loc, n, "file"), str(exc), tip_id, within=2)
+            return None
+        control = control_character(image.alt)
+        if control:
+            f.bad((*loc, n, "alt"), f"has a {control}", tip_id, within=2)
+            return None
+        out.append(TipImage(image.file.strip(), image.alt.strip(), sha))
+    return tuple(out)

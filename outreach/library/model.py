@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import lunardate
 
@@ -43,6 +44,16 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class TipImage:
+    """A picture a tip names: its file (relative to ``content/``), alt text, and the SHA-256
+    of the file's bytes when the library was loaded (what an approval is bound to)."""
+
+    file: str
+    alt: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class TipDef:
     id: str
     category: str
@@ -58,19 +69,41 @@ class TipDef:
     valid_until: date | None = None
     review_by: date | None = None
     author: str | None = None
+    images: tuple[TipImage, ...] = ()
+    variant_images: tuple[tuple[TipImage, ...] | None, ...] = ()
+    """Per variant (1 …): its own pictures, or None where it shows the tip's."""
 
     @property
     def texts(self) -> tuple[str, ...]:
         """The main text and its variants; variant n is ``texts[n]``."""
         return (self.text, *self.variants)
 
+    def images_for(self, variant: int) -> tuple[TipImage, ...]:
+        """The pictures variant ``variant`` carries (a variant's own replace the tip's)."""
+        if variant > 0 and variant - 1 < len(self.variant_images):
+            own = self.variant_images[variant - 1]
+            if own is not None:
+                return own
+        return self.images
+
+    @property
+    def has_images(self) -> bool:
+        return bool(self.images) or any(v for v in self.variant_images)
+
     @cached_property
     def text_hash(self) -> str:
-        """What an approval is bound to: everything that reaches the public."""
+        """What an approval is bound to: everything that reaches the public (the pictures'
+        bytes and alt texts too, when the tip has any)."""
         h = hashlib.sha256()
         for part in (self.title, *self.texts, "\x1f".join(self.tags)):
             h.update(part.encode("utf-8"))
             h.update(b"\x1e")
+        if self.has_images:
+            for variant in range(len(self.texts)):
+                for image in self.images_for(variant):
+                    h.update(f"{variant}\x1f{image.file}\x1f{image.sha256}\x1f{image.alt}"
+                             .encode())
+                    h.update(b"\x1e")
         return h.hexdigest()
 
     def in_season(self, day: date) -> bool:
@@ -157,6 +190,8 @@ class Library:
     _weights: dict[tuple[str, date], float] = field(default_factory=dict, repr=False)
     _by_lang: dict[str, list[TipDef]] = field(default_factory=dict, repr=False)
     _matching: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
+    prepared_images: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
+    """Tip pictures already prepared into the media store (``library.media``)."""
 
     @property
     def errors(self) -> list[Problem]:

@@ -8,15 +8,19 @@ in config cancels the future rows of slots it no longer has (audited).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import SQLModel, col
 
 from outreach.config.settings import AccountSettings, Policy
+from outreach.library.media import store_tip_image
 from outreach.library.model import Library
+from outreach.media.images import ImageRejected
+from outreach.media.store import MediaStore
 from outreach.schedule.history import (
     approved_tips,
     load_history,
@@ -32,6 +36,8 @@ from outreach.store.models import Post
 
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 def materialise(rt: Runtime, now: datetime,
@@ -62,6 +68,7 @@ def materialise(rt: Runtime, now: datetime,
                 continue
             rows = _slot_rows(rt, session, account, slots, now)
             inserted += _insert_slots(session, rows)
+            _insert_media(session, rows, now)
             session.commit()
     return inserted
 
@@ -96,13 +103,60 @@ def _slot_rows(rt: Runtime, session: Any, account: AccountSettings, slots: list[
         rows.append(row)
     results = plan_slots([slot for slot, _ in drawn], account, lib, rt.client(account),
                          history, policy, approved)
+    client = rt.client(account)
     for (_, row), (_, result) in zip(drawn, results, strict=True):
         if isinstance(result, Draw):
             row.update(status=PostStatus.QUEUED, tip_id=result.tip_id, variant=result.variant,
                        category=result.category, text=result.text)
+            _with_pictures(rt, account, client, row)
         else:
             row["last_error"] = result.reason
     return rows
+
+
+def _with_pictures(rt: Runtime, account: AccountSettings, client: Any,
+                   row: dict[str, Any]) -> None:
+    """The drawn tip's (variant's) pictures, prepared for the platform into the media store
+    (once per file and limits) and kept on the row as ``_media`` until it is inserted. A
+    picture that cannot go out makes the slot missed, with the reason."""
+    lib = rt.library
+    tip = row["tip_id"]
+    images = lib.tips[tip].images_for(row["variant"])
+    if not images:
+        return
+    store = MediaStore(rt.settings.media_dir)
+    limits = client.media_limits()
+    try:
+        row["_media"] = [(store_tip_image(lib, store, image, limits, account.platform),
+                          image.alt) for image in images]
+    except (ImageRejected, OSError) as exc:
+        log.warning("slot %s: tip %s: %s", row["slot_key"], tip, exc)
+        row.update(status=PostStatus.MISSED, text="", tip_id=None, variant=None,
+                   last_error=f"tip {tip}: picture {exc}")
+
+
+def _insert_media(session: Any, rows: list[dict[str, Any]], now: datetime) -> None:
+    """The pictures of the slot posts just drawn, in the same transaction as the posts.
+    A post another daemon inserted first got the same draw's pictures from it; the
+    position key makes a second insert of them a no-op."""
+    wanted = {r["slot_key"]: r for r in rows if r.get("_media")}
+    if not wanted:
+        return
+    found = session.execute(select(col(Post.id), col(Post.slot_key), col(Post.tip_id),
+                                   col(Post.variant))
+                            .where(col(Post.slot_key).in_(list(wanted)))).all()
+    media_rows = []
+    for post_id, key, tip_id, variant in found:
+        row = wanted[key]
+        if (tip_id, variant) != (row["tip_id"], row["variant"]):
+            continue  # drawn differently by whoever inserted it: its pictures are its own
+        media_rows += [{"post_id": post_id, "position": n, "sha256": info.sha256,
+                        "mime": info.mime, "size": info.size, "width": info.width,
+                        "height": info.height, "alt": alt, "remote_id": None,
+                        "uploaded_at": None, "created_at": now}
+                       for n, (info, alt) in enumerate(row["_media"])]
+    insert_ignore(session, SQLModel.metadata.tables["post_media"], media_rows,
+                  ["post_id", "position"])
 
 
 def follow_schedule_changes(session: Any, account: AccountSettings, policy: Policy,
@@ -132,4 +186,5 @@ def _insert_slots(session: Any, rows: list[dict[str, Any]]) -> int:
     table = SQLModel.metadata.tables["posts"]
     blank: dict[str, Any] = {c.name: None for c in table.columns if c.name != "id"}
     blank.update(attempts=0, ambiguous=False, catch_up=False)
-    return insert_ignore(session, table, [blank | r for r in rows], "slot_key")
+    return insert_ignore(session, table, [blank | {k: v for k, v in r.items() if k != "_media"}
+                                          for r in rows], "slot_key")

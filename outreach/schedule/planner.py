@@ -228,6 +228,9 @@ def _first_fit(tips: Sequence[TipDef], slot: SlotTime, account: AccountSettings,
         first = history.next_variant(tip.id, slot.at, count)
         for step in range(count):
             variant = (first + step) % count
+            pictures = tip.images_for(variant)
+            if pictures and len(pictures) > client.media_limits().max_count:
+                continue  # more pictures than the platform takes (content check warns)
             try:
                 text = render_tip(lib, tip, variant, account)
             except ContentError:

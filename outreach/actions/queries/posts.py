@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
+from outreach.actions.media import post_media
 from outreach.actions.posts import get_post
-from outreach.store.models import AuditLog, Post, PostMetric
+from outreach.media.store import MediaStore
+from outreach.store.models import AuditLog, Post, PostMedia, PostMetric
 
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
@@ -42,6 +44,20 @@ class PostRow(TypedDict):
     created_by: str | None
     approved_by: str | None
     slot_key: str | None
+    images: int  # how many pictures the post carries
+
+
+class MediaRow(TypedDict):
+    position: int
+    mime: str
+    size: int
+    width: int
+    height: int
+    alt: str
+    sha256: str
+    file: str  # where its bytes are in the media store
+    remote_id: str | None
+    uploaded_at: str | None
 
 
 class AuditRow(TypedDict):
@@ -57,6 +73,7 @@ class PostDetail(PostRow):
     comments: int | None
     likes: int | None
     counts_observed_at: str | None
+    media: list[MediaRow]
     audit: list[AuditRow]
 
 
@@ -66,7 +83,7 @@ def stored_id(row_id: int | None) -> int:
     return row_id
 
 
-def post_row(p: Post) -> PostRow:
+def post_row(p: Post, images: int = 0) -> PostRow:
     return {
         "id": stored_id(p.id), "account": p.account, "status": p.status, "kind": p.kind,
         "scheduled_at": iso(p.scheduled_at), "not_before": iso(p.not_before),
@@ -74,7 +91,7 @@ def post_row(p: Post) -> PostRow:
         "remote_id": p.remote_id, "remote_url": p.remote_url,
         "published_at": iso(p.published_at), "attempts": p.attempts,
         "last_error": p.last_error, "created_by": p.created_by, "approved_by": p.approved_by,
-        "slot_key": p.slot_key,
+        "slot_key": p.slot_key, "images": images,
     }
 
 
@@ -91,13 +108,34 @@ def list_posts(rt: Runtime, *, status: str | None, account: str | None,
     if limit:
         q = q.limit(limit)
     with rt.db.reader() as s:
-        return [post_row(p) for p in s.execute(q).scalars()]
+        posts = list(s.execute(q).scalars())
+        counts = _image_counts(s, [stored_id(p.id) for p in posts])
+        return [post_row(p, counts.get(stored_id(p.id), 0)) for p in posts]
+
+
+def image_count(rt: Runtime, post: Post) -> int:
+    """How many pictures one post carries."""
+    with rt.db.reader() as s:
+        return _image_counts(s, [stored_id(post.id)]).get(stored_id(post.id), 0)
+
+
+def _image_counts(session: Any, post_ids: list[int]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for start in range(0, len(post_ids), 500):  # bound the IN list
+        chunk = post_ids[start:start + 500]
+        counts.update(session.execute(
+            select(col(PostMedia.post_id), func.count()).where(
+                col(PostMedia.post_id).in_(chunk)).group_by(col(PostMedia.post_id))).all())
+    return counts
 
 
 def post_detail(rt: Runtime, post_id: int) -> PostDetail:
     """One post with its latest counts and its audit trail."""
+    store = MediaStore(rt.settings.media_dir)
     with rt.db.reader() as s:
-        row = post_row(get_post(s, post_id))
+        post = get_post(s, post_id)
+        pictures = post_media(s, [post_id]).get(post_id, [])
+        row = post_row(post, len(pictures))
         m = s.execute(select(PostMetric).where(col(PostMetric.post_id) == post_id)
                       .order_by(col(PostMetric.observed_at).desc(), col(PostMetric.id).desc())
                       .limit(1)).scalars().first()
@@ -106,5 +144,9 @@ def post_detail(rt: Runtime, post_id: int) -> PostDetail:
     return PostDetail(
         **row, reposts=m.reposts if m else None, comments=m.comments if m else None,
         likes=m.likes if m else None, counts_observed_at=iso(m.observed_at) if m else None,
+        media=[{"position": pm.position, "mime": pm.mime, "size": pm.size, "width": pm.width,
+                "height": pm.height, "alt": pm.alt, "sha256": pm.sha256,
+                "file": str(store.path(pm.sha256)), "remote_id": pm.remote_id,
+                "uploaded_at": iso(pm.uploaded_at)} for pm in pictures],
         audit=[{"at": iso(a.at), "actor": a.actor, "action": a.action, "reason": a.reason,
                 "detail": a.detail} for a in trail])

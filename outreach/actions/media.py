@@ -1,0 +1,165 @@
+"""Pictures on a post as officers give them: each file read, checked and prepared for the
+account's platform (``outreach.media.images.prepare``), then kept in the media store and
+written as ``post_media`` rows in the same transaction as the post.
+
+Nothing is written while a request is checked: the bytes are kept in memory until every
+picture (and, for an import, every row) has passed, then written to the store just before
+the rows are committed — an orphan file in the store is harmless, a row without its file is
+not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from outreach.config.settings import AccountSettings
+from outreach.errors import InputError
+from outreach.library.media import prepare_tip_image
+from outreach.library.model import TipDef
+from outreach.library.texts import control_character
+from outreach.media.images import MAX_SOURCE_BYTES, ImageInfo, ImageRejected, mb, prepare
+from outreach.media.store import MediaStore
+from outreach.store.models import PostMedia
+
+if TYPE_CHECKING:
+    from outreach.runtime import Runtime
+
+MAX_ALT = 1_500
+"""The longest alt text (Mastodon's limit on a media description)."""
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """A picture an officer names: a file and its alt text; ``label`` says where it was
+    named (``--image 2``, an import row), for messages."""
+
+    path: Path
+    alt: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class PreparedMedia:
+    """A checked picture ready to store: clean bytes, what they are, its alt text."""
+
+    data: bytes
+    info: ImageInfo
+    alt: str
+
+
+def pair_images(images: Sequence[Path], alts: Sequence[str]) -> list[ImageRequest]:
+    """``--image`` and ``--alt`` paired in the order given; a missing alt stays blank (the
+    check names it), an ``--alt`` with no ``--image`` is an error."""
+    if len(alts) > len(images):
+        raise InputError(f"{len(alts)} --alt for {len(images)} --image: give one --alt after "
+                         "each --image, in the same order")
+    return [ImageRequest(path, alts[i] if i < len(alts) else "", f"--image {i + 1}")
+            for i, path in enumerate(images)]
+
+
+def check_alt(alt: str, name: str) -> str:
+    """The alt text of one picture, required (screen readers read it), one line of text."""
+    text = alt.strip()
+    if not text:
+        raise InputError(f"{name} has no alt text (describe the picture for people who "
+                         "cannot see it)")
+    if len(text) > MAX_ALT:
+        raise InputError(f"{name}: alt text is {len(text)} characters; the limit is {MAX_ALT}")
+    control = control_character(text)
+    if control:
+        raise InputError(f"{name}: alt text has a {control}")
+    return text
+
+
+def read_image(path: Path) -> bytes:
+    """The bytes of an officer's image file, or one clear error naming it."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            raise ImageRejected(f"{mb(size)} is over the {mb(MAX_SOURCE_BYTES)} an image file "
+                                "may have", where=str(path))
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("image file not found", where=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not an image file", where=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read image: {exc.strerror or exc}", where=str(path)) from None
+
+
+def prepare_images(rt: Runtime, account: AccountSettings, requests: Sequence[ImageRequest],
+                   notes: list[str] | None = None) -> tuple[PreparedMedia, ...]:
+    """Check each picture for the account's platform: count, alt text, type by content,
+    bombs, EXIF stripped, converted or scaled to fit (said in ``notes``)."""
+    if not requests:
+        return ()
+    limits = rt.client(account).media_limits()
+    if len(requests) > limits.max_count:
+        takes = (f"takes at most {limits.max_count} picture(s) a post" if limits.max_count
+                 else "takes no pictures")
+        raise InputError(f"{len(requests)} pictures for account {account.name!r}: "
+                         f"{account.platform} {takes}")
+    out = []
+    for req in requests:
+        name = str(req.path)
+        alt = check_alt(req.alt, f"{req.label} ({name})" if req.label else name)
+        prepared, said = prepare(read_image(req.path), name=name, limits=limits,
+                                 platform=account.platform)
+        if notes is not None:
+            notes.extend(said)
+        out.append(PreparedMedia(prepared.data, prepared.info, alt))
+    return tuple(out)
+
+
+def tip_pictures(rt: Runtime, account: AccountSettings, tip: TipDef,
+                 variant: int) -> tuple[PreparedMedia, ...]:
+    """A tip's (variant's) pictures from the library, prepared for the account's platform."""
+    images = tip.images_for(variant)
+    if not images:
+        return ()
+    limits = rt.client(account).media_limits()
+    if len(images) > limits.max_count:
+        raise InputError(f"tip {tip.id!r} has {len(images)} pictures; {account.platform} "
+                         f"takes at most {limits.max_count} a post")
+    out = []
+    for image in images:
+        prepared = prepare_tip_image(rt.library.root, image, limits, account.platform)
+        out.append(PreparedMedia(prepared.data, prepared.info, image.alt))
+    return tuple(out)
+
+
+def store_media(store: MediaStore, session: Session, post_id: int,
+                media: Sequence[PreparedMedia], now: datetime) -> list[PostMedia]:
+    """Write the pictures to the media store, then their rows (in the caller's transaction;
+    the caller commits)."""
+    rows = []
+    for position, m in enumerate(media):
+        sha = store.put(m.data)
+        row = PostMedia(post_id=post_id, position=position, sha256=sha, mime=m.info.mime,
+                        size=m.info.size, width=m.info.width, height=m.info.height, alt=m.alt,
+                        created_at=now)
+        session.add(row)
+        rows.append(row)
+    if rows:
+        session.flush()
+    return rows
+
+
+def post_media(session: Session, post_ids: Sequence[int]) -> dict[int, list[PostMedia]]:
+    """The pictures of these posts, in order, by post id."""
+    out: dict[int, list[PostMedia]] = {}
+    if not post_ids:
+        return out
+    rows = session.execute(select(PostMedia).where(col(PostMedia.post_id).in_(post_ids))
+                           .order_by(col(PostMedia.post_id), col(PostMedia.position))).scalars()
+    for row in rows:
+        out.setdefault(row.post_id, []).append(row)
+    return out

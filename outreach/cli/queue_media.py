@@ -1,0 +1,28 @@
+"""How `queue show` prints a post's pictures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from outreach.cli import output
+from outreach.cli.output import PlainTable as Table
+
+if TYPE_CHECKING:
+    from outreach.actions.queries.posts import PostDetail
+
+
+def print_post_media(d: PostDetail) -> None:
+    if not d["media"]:
+        return
+    t = Table(title="pictures", header_style="bold")
+    for name in ("#", "type", "size", "pixels", "alt text"):
+        t.add_column(name, overflow="fold" if name == "alt text" else "ellipsis",
+                     no_wrap=name != "alt text")
+    for m in d["media"]:
+        t.add_row(str(m["position"] + 1), m["mime"].removeprefix("image/").upper(),
+                  _size(m["size"]), f"{m['width']}×{m['height']}", output.plain(m["alt"]))
+    output.out.print(t)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / (1024 * 1024):.1f} MB"
