@@ -1,8 +1,9 @@
 """`outreach demo`: the whole pipeline on the local platform, in simulated time.
 
 A fresh workspace gets the starter config and library; the tips are approved
-there by "demo" (in its audit log); then the real planner, publisher and
-collector run against an injected clock through N simulated days, ending now.
+there by "demo" (in its audit log) and a starter poster is queued for the first
+morning; then the real planner, publisher and collector run against an injected
+clock through N simulated days, ending now (tips with posters go out with them).
 Every figure comes from the local platform's simulated audience and says so.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from outreach.actions.accounts import sync_accounts
+from outreach.actions.posts import add_post
 from outreach.actions.tips import approve_tips
 from outreach.clients import client_class
 from outreach.collect.counts import collect
@@ -27,7 +29,7 @@ from outreach.publish.publisher import Publisher
 from outreach.runtime import Runtime
 from outreach.schedule.materialise import materialise
 from outreach.states import PostStatus
-from outreach.store.models import AccountMetric, Post, PostMetric
+from outreach.store.models import AccountMetric, Post, PostMedia, PostMetric
 
 STEP = timedelta(minutes=30)
 
@@ -66,6 +68,7 @@ def _run(rt: Runtime, clock: SimClock, workspace: Path, days: int, start: dateti
     approve_tips(rt, [t.id for t in lib.tips.values()
                       if t.id not in lib.broken_tips and any(a.lang == t.lang for a in accounts)],
                  by="demo")
+    _queue_posters(rt, accounts, start)
     publisher = Publisher(rt, worker="demo")
     if progress:
         progress(f"demo: {len(accounts)} simulated account(s), {days} days, workspace {workspace}")
@@ -91,10 +94,26 @@ def _run(rt: Runtime, clock: SimClock, workspace: Path, days: int, start: dateti
     return _summary(rt, names, days, workspace)
 
 
+def _queue_posters(rt: Runtime, accounts: list[Any], start: datetime) -> None:
+    """An officer's post of a starter poster on the first morning, so even a short demo has
+    a post with a picture (the slots draw the other posters' tips in their turn)."""
+    lib = rt.library
+    for acc in accounts:
+        tip = next((t for t in sorted(lib.tips.values(), key=lambda t: t.id)
+                    if t.lang == acc.lang and t.images and t.id not in lib.broken_tips), None)
+        if tip is not None:
+            add_post(rt, acc.name, tip=tip.id, text=None, by="demo",
+                     at=(start + timedelta(hours=3)).isoformat())
+
+
 def _summary(rt: Runtime, names: list[str], days: int, workspace: Path) -> dict[str, Any]:
     with rt.db.reader() as s:
         counts = dict(s.execute(select(col(Post.status), func.count()).where(
             col(Post.account).in_(names)).group_by(col(Post.status))).all())
+        pictured = s.execute(select(func.count(func.distinct(col(PostMedia.post_id))))
+                             .join(Post, col(Post.id) == col(PostMedia.post_id))
+                             .where(col(Post.account).in_(names),
+                                    col(Post.status) == PostStatus.PUBLISHED)).scalar() or 0
         last = (select(col(PostMetric.post_id), func.max(col(PostMetric.id)).label("mid"))
                 .group_by(col(PostMetric.post_id)).subquery())
         latest = s.execute(select(col(Post.tip_id), col(Post.text), col(PostMetric.reposts),
@@ -121,7 +140,8 @@ def _summary(rt: Runtime, names: list[str], days: int, workspace: Path) -> dict[
     top = sorted(latest, key=lambda r: (r[2] or 0), reverse=True)[:5]
     return {
         "simulated": True, "days": days, "workspace": str(workspace), "accounts": names,
-        "published": published, "reposts": reposts, "comments": comments, "likes": likes,
+        "published": published, "with_pictures": int(pictured),
+        "reposts": reposts, "comments": comments, "likes": likes,
         "followers_start": f_start, "followers_end": f_end,
         "missed": counts.get(PostStatus.MISSED, 0), "failed": counts.get(PostStatus.FAILED, 0),
         "headline_zh": f"{days}天共发博文{published}篇，被转发{reposts}条次，网民评论{comments}条，"

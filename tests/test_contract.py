@@ -331,10 +331,11 @@ def test_what_callers_read_is_declared_on_the_contract():
     client has them, as the protocol declares them."""
     declared = set(MicroblogClient.__annotations__) | set(vars(MicroblogClient))
     wanted = {"simulated", "needs_token", "counts_fallback", "token_expires_at",
-              "idempotency_window", "close", "validate_options"}
+              "idempotency_window", "close", "validate_options", "uploads_media"}
     assert wanted <= declared
     for cls in CLIENTS.values():
         assert isinstance(cls.simulated, bool) and isinstance(cls.needs_token, bool), cls
+        assert isinstance(cls.uploads_media, bool), cls
         assert cls.validate_options({}) is None, cls
 
 
@@ -342,3 +343,28 @@ def test_every_client_instance_has_the_declared_state(harness: Harness):
     client = harness.client
     assert client.counts_fallback is False
     assert client.token_expires_at is None  # nothing learnt before verify()
+
+
+def test_a_picture_goes_out_with_its_status(harness: Harness):
+    """Uploaded first where the platform wants that, else with the status itself."""
+    from dataclasses import replace
+
+    from outreach.clients.base import Attachment
+    from tests.pictures import picture
+
+    client = harness.client
+    limits = client.media_limits()
+    assert limits.max_count >= 1 and {"image/jpeg", "image/png"} <= limits.mimes
+    attachment = Attachment(picture("teal", fmt="JPEG"), "image/jpeg", "测试图片 / a test picture")
+    if client.uploads_media:
+        attachment = replace(attachment, remote_id=client.upload_media(
+            attachment.data, mime=attachment.mime, alt=attachment.alt))
+        assert attachment.remote_id
+    else:
+        with pytest.raises(ContentRejected):
+            client.upload_media(attachment.data, mime=attachment.mime, alt=attachment.alt)
+    text = fresh_text(harness.lang)
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    published = client.publish(text, idempotency_key=f"pic-{next(_texts)}", media=[attachment])
+    found = client.find_published(text, since)
+    assert found is not None and found.remote_id == published.remote_id

@@ -17,6 +17,7 @@ import pytest
 
 from outreach.clients.http import Cancelled, DeadlinePassed, HttpClient, http_client, send
 from outreach.clients.mastodon.client import MastodonClient
+from outreach.clients.mastodon.instance import InstanceLimits
 from outreach.clients.weibo.client import WeiboClient
 from outreach.config.settings import AccountSettings
 from outreach.errors import AmbiguousOutcome, TransientError
@@ -67,7 +68,7 @@ def test_a_trickled_answer_to_a_publish_is_ambiguous_at_the_deadline(tmp_path, h
     with TrickleServer(0.2, mode) as server:
         client = client_for(platform, server.url, tmp_path, http)
         if platform == "mastodon":
-            client._limits = {"max_characters": 500, "url_weight": 23}  # no /instance call
+            client._instance._limits = InstanceLimits()  # no /instance call
         exc, took = timed(lambda: client.publish("夜间出行注意安全。", idempotency_key="k1"))
     assert isinstance(exc, AmbiguousOutcome), exc
     assert "deadline" in exc.message and "slow-token" not in exc.message

@@ -32,7 +32,7 @@ import sqlite3
 import sys
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,7 +42,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from outreach.clients.base import Published, RemoteComment
+from outreach.clients.base import Attachment, Published, RemoteComment
 from outreach.clients.local import LocalClient
 from outreach.collect.alerts import deliver_alerts
 from outreach.collect.counts import collect
@@ -134,11 +134,12 @@ class FaultyClient(LocalClient):
         pending = self.faults[op]
         return pending.pop(0) if pending else None
 
-    def _create(self, text: str, idempotency_key: str, in_reply_to: str | None) -> Published:
+    def _create(self, text: str, idempotency_key: str, in_reply_to: str | None,
+                media: Sequence[Attachment] = ()) -> Published:
         if self.model.is_paused(self.account.name):
             self.model.violations.append(f"sent on {self.account.name} while paused: {text[:40]}")
         key = idempotency_key if self.honour_keys else f"{idempotency_key}:{uuid.uuid4().hex}"
-        return super()._create(text, key, in_reply_to)
+        return super()._create(text, key, in_reply_to, media)
 
     def _sending(self, op: str, call: Callable[[], Published]) -> Published:
         fault = self._take(op)
@@ -166,9 +167,10 @@ class FaultyClient(LocalClient):
         if fault == "crash_before":
             raise Abandon(op)
 
-    def publish(self, text: str, *, idempotency_key: str) -> Published:
+    def publish(self, text: str, *, idempotency_key: str,
+                media: Sequence[Attachment] = ()) -> Published:
         return self._sending("publish", lambda: super(FaultyClient, self).publish(
-            text, idempotency_key=idempotency_key))
+            text, idempotency_key=idempotency_key, media=media))
 
     def reply(self, remote_id: str, text: str, *, idempotency_key: str) -> Published:
         return self._sending("reply", lambda: super(FaultyClient, self).reply(

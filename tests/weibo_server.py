@@ -12,7 +12,9 @@ counts length by Weibo's rule (20012 over ``max_length``), refuses the same text
 in a row (20019), requires ``rip`` (10016) and a link in the status (10017; on
 ``safe_domain`` when one is set), returns only the newest 5 statuses from
 user_timeline, rewrites links to ``http://t.cn/…``, and refuses calls beyond
-``user_limit`` an hour (10023; 0 = no limit).
+``user_limit`` an hour (10023; 0 = no limit). A share may be multipart/form-data with
+one ``pic`` part (JPEG/GIF/PNG by its bytes, 20005 otherwise; under 5 MB, 20006
+otherwise); then the status carries ``thumbnail_pic``/``bmiddle_pic``/``original_pic``.
 
 Control plane (not Weibo; JSON in and out):
 
@@ -37,8 +39,11 @@ Control plane (not Weibo; JSON in and out):
                            down; once it has run out every call answers 21327 expired_token
                            (0 = the token has expired now). token_appkey: the appkey
                            get_token_info reports (default: the app's own).
-    GET  /_fake/requests   [{"method", "path", "query"}, ...] every Weibo call seen
-    GET  /_fake/statuses   the statuses that exist, oldest first
+    GET  /_fake/requests   [{"method", "path", "query", "encoding" ("form", "multipart" or ""),
+                            "parts" (multipart: [{"name", "filename", "content_type",
+                            "size"}])}, ...] every Weibo call seen
+    GET  /_fake/statuses   the statuses that exist, oldest first ("pic_bytes", "pic_sha256":
+                           the picture a multipart share carried, else null)
     GET  /_fake/comments   the comments that exist, oldest first ("own": written by the
                            account itself, e.g. a reply)
     POST /_fake/reset      forget everything (statuses, comments, faults, requests, hits,
@@ -122,6 +127,47 @@ class Status:
     created_at: datetime
     reposts: int = 0
     likes: int = 0
+    pic: bytes | None = None  # the ``pic`` part of a multipart share
+
+
+@dataclass
+class Part:
+    """One part of a multipart/form-data body."""
+
+    name: str
+    data: bytes
+    filename: str | None = None
+    content_type: str | None = None
+
+
+MAX_PIC_BYTES = 5 * 1024 * 1024  # "pic … JPEG/GIF/PNG, < 5M"
+_PIC_MAGIC = (b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"\x89PNG\r\n\x1a\n")
+
+
+def multipart_parts(content_type: str, body: bytes) -> list[Part]:
+    """The parts of a multipart/form-data body (RFC 7578), in order."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if match is None:
+        raise WeiboFault(10001, "System error: multipart body without a boundary")
+    delimiter = b"--" + match.group(1).encode("latin-1")
+    parts: list[Part] = []
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break  # the closing delimiter
+        head, sep, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        if not sep:
+            raise WeiboFault(10001, "System error: a multipart part without headers")
+        headers = {}
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            key, _, value = line.partition(":")
+            headers[key.strip().lower()] = value.strip()
+        disposition = headers.get("content-disposition", "")
+        name = re.search(r'\bname="([^"]*)"', disposition)
+        filename = re.search(r'\bfilename="([^"]*)"', disposition)
+        parts.append(Part(name=name.group(1) if name else "", data=data.removesuffix(b"\r\n"),
+                          filename=filename.group(1) if filename else None,
+                          content_type=headers.get("content-type")))
+    return parts
 
 
 @dataclass
@@ -187,7 +233,7 @@ class FakeWeibo:
             self.followers = 1000
             self.friends = 50
             self.faults: list[Fault] = []
-            self.requests: list[dict[str, str]] = []
+            self.requests: list[dict[str, Any]] = []
             self.last_text: str | None = None
             self.hits = 0
             self.hour = self._hour(datetime.now(UTC))
@@ -249,6 +295,9 @@ class FakeWeibo:
             "comments_count": sum(1 for c in self.comments.values() if c.status_id == s.id),
             "attitudes_count": s.likes, "mlevel": 0, "visible": {"type": 0, "list_id": 0},
             "annotations": [],
+            **({} if s.pic is None else {  # only a status with a picture carries these
+                f"{size}_pic": f"http://wx1.sinaimg.cn/{size}/{s.id:x}.jpg"
+                for size in ("thumbnail", "bmiddle", "original")}),
         }
 
     def comment_json(self, c: Comment) -> dict[str, Any]:
@@ -297,10 +346,13 @@ class FakeWeibo:
                     return fault
             return None
 
-    def admit(self, method: str, path: str, query: str, headers: Mapping[str, str]) -> None:
-        """Record the call, check the token and the hourly budget."""
+    def admit(self, method: str, path: str, query: str, headers: Mapping[str, str],
+              body: Mapping[str, Any] | None = None) -> None:
+        """Record the call (with how its body came: ``encoding`` and, for multipart, each
+        part's name, file name, type and size), check the token and the hourly budget."""
         with self.lock:
-            self.requests.append({"method": method, "path": path, "query": query})
+            self.requests.append({"method": method, "path": path, "query": query,
+                                  **(body or {})})
             if path == "/oauth2/access_token":
                 return
             if headers.get("Authorization", "") != f"OAuth2 {self.token}":
@@ -316,7 +368,8 @@ class FakeWeibo:
             if self.user_limit and self.hits > self.user_limit:
                 raise WeiboFault(10023, "User requests out of rate limit!", status=403)
 
-    def dispatch(self, method: str, path: str, params: dict[str, str]) -> Reply:
+    def dispatch(self, method: str, path: str, params: dict[str, str],
+                 files: list[Part] | None = None) -> Reply:
         handler = _ROUTES.get(path)
         if handler is None:
             raise WeiboFault(10020, f"Request api not found! ({path})", status=404)
@@ -324,11 +377,23 @@ class FakeWeibo:
         if method != want:
             raise WeiboFault(10021, "HTTP method is not suported for this request!", status=405)
         with self.lock:
+            if path == "/2/statuses/share.json":
+                return self.share(params, files or [])
+            if files:
+                raise WeiboFault(10001, f"System error: {path} takes no file")
             return func(self, params)
 
     # --- Weibo endpoints ---------------------------------------------------------------
 
-    def share(self, p: dict[str, str]) -> Reply:
+    def share(self, p: dict[str, str], files: list[Part] | None = None) -> Reply:
+        pics = [f for f in files or [] if f.name == "pic"]
+        if len(pics) > 1 or any(f.name != "pic" for f in files or []):
+            raise WeiboFault(10017, "Parameter (pic)'s value invalid: one picture")
+        pic = pics[0].data if pics else None
+        if pic is not None and len(pic) >= MAX_PIC_BYTES:
+            raise WeiboFault(20006, "Image size too large!")
+        if pic is not None and not pic.startswith(_PIC_MAGIC):
+            raise WeiboFault(20005, "Unsupported image type, only suport JPG, GIF, PNG!")
         text = p.get("status")
         if text is None:
             raise WeiboFault(10016, "miss required parameter (status), see doc for more info.")
@@ -342,7 +407,7 @@ class FakeWeibo:
             raise WeiboFault(10017, "text not find domain!")
         if text == self.last_text:
             raise WeiboFault(20019, "repeat content!")
-        status = Status(id=self._new_id(), text=text, created_at=datetime.now(UTC))
+        status = Status(id=self._new_id(), text=text, created_at=datetime.now(UTC), pic=pic)
         self.statuses[status.id] = status
         self.last_text = text
         return Reply(200, self.status_json(status))
@@ -495,7 +560,9 @@ class FakeWeibo:
             if (method, path) == ("GET", "/_fake/statuses"):
                 return [{"id": s.id, "idstr": str(s.id), "text": s.text,
                          "created_at": s.created_at.isoformat(), "reposts": s.reposts,
-                         "likes": s.likes,
+                         "likes": s.likes, "pic_bytes": None if s.pic is None else len(s.pic),
+                         "pic_sha256": None if s.pic is None else hashlib.sha256(
+                             s.pic).hexdigest(),
                          "comments": sum(1 for c in self.comments.values()
                                          if c.status_id == s.id)}
                         for s in sorted(self.statuses.values(), key=lambda s: s.id)]
@@ -660,18 +727,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(400, {"error": str(exc)})
             return
         params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        if "form-urlencoded" in self.headers.get("Content-Type", ""):
-            form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
-            params.update({k: v[-1] for k, v in form.items()})
+        ctype = self.headers.get("Content-Type", "")
+        body: dict[str, Any] = {"encoding": "form" if "form-urlencoded" in ctype else (
+            "multipart" if ctype.startswith("multipart/form-data") else "")}
+        files: list[Part] = []
         fault: Fault | None = None
         instead: Reply | None = None
         try:
-            weibo.admit(method, url.path, url.query, dict(self.headers))
+            if body["encoding"] == "form":
+                form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+                params.update({k: v[-1] for k, v in form.items()})
+            elif body["encoding"] == "multipart":
+                parts = multipart_parts(ctype, raw)
+                body["parts"] = [{"name": p.name, "filename": p.filename, "size": len(p.data),
+                                  "content_type": p.content_type} for p in parts]
+                files = [p for p in parts if p.filename is not None]
+                params.update({p.name: p.data.decode("utf-8", "replace")
+                               for p in parts if p.filename is None})
+            weibo.admit(method, url.path, url.query, dict(self.headers), body)
             fault = weibo.take_fault(url.path, params)
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.delay_ms / 1000)
             instead = _fault_reply(fault, url.path) if fault is not None else None
-            reply = instead or weibo.dispatch(method, url.path, params)
+            reply = instead or weibo.dispatch(method, url.path, params, files)
         except WeiboFault as exc:
             reply = Reply(exc.status, {"error": exc.message, "error_code": exc.code,
                                        "request": url.path})
@@ -870,9 +948,10 @@ class WeiboServer:
                 spec[key] = value
         self._control("POST", "/_fake/faults", spec)
 
-    def requests(self, path: str | None = None) -> list[dict[str, str]]:
-        """Every Weibo call seen since the last reset: {method, path, query}."""
-        seen: list[dict[str, str]] = self._control("GET", "/_fake/requests")
+    def requests(self, path: str | None = None) -> list[dict[str, Any]]:
+        """Every Weibo call seen since the last reset: {method, path, query, encoding,
+        parts (multipart only)}."""
+        seen: list[dict[str, Any]] = self._control("GET", "/_fake/requests")
         return [r for r in seen if path is None or r["path"] == path]
 
     def statuses(self) -> list[dict[str, Any]]:

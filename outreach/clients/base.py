@@ -305,6 +305,14 @@ def exchange(http: httpx.Client, method: str, url: str, *, max_bytes: int, what:
                      url_key=url_key, **kwargs)
 
 
+def request_deadline(http: httpx.Client) -> float:
+    """The longest one request on ``http`` may take, in seconds (what ``send`` holds it to):
+    the deadline of an ``HttpClient``, else the default."""
+    from outreach.clients.http import DEFAULT_DEADLINE, HttpClient
+
+    return http.request_deadline if isinstance(http, HttpClient) else DEFAULT_DEADLINE
+
+
 def cancel_requests(http: httpx.Client) -> int:
     """End every request in flight on ``http`` now and refuse new ones (the daemon
     stopping); returns how many were running. Only an ``HttpClient`` (what

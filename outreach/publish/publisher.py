@@ -48,8 +48,10 @@ from outreach.errors import (
     TransientError,
 )
 from outreach.library.texts import text_problems
+from outreach.media.store import MediaMissing
 from outreach.publish.claim import Claiming
 from outreach.publish.leases import LeaseKeeper, now_for_leases, worker_id
+from outreach.publish.media import Pictures
 from outreach.publish.outcomes import FINAL_OUTCOMES, Refusal, RunSummary, backoff
 from outreach.publish.reconcile import Reconciling
 from outreach.schedule.history import approved_tips, load_history
@@ -255,6 +257,9 @@ class Publisher(Claiming, Reconciling):
                 published = self._call(post, client)
         except ClientError as exc:
             return self._failure(post, client, exc, now)
+        except MediaMissing as exc:  # never published without its picture
+            return self._finish(post, now, status=PostStatus.FAILED,
+                                error=f"not published without its picture: {exc.message}")
         if call.lost:
             log.warning("post %s: lease lost during the call; leaving it to reconciliation",
                         post.id)
@@ -265,8 +270,9 @@ class Publisher(Claiming, Reconciling):
             target = self._reply_target(post, client)
             return client.reply(target, post.text,
                                 idempotency_key=post.idempotency_key)
-        return client.publish(post.text,
-                              idempotency_key=post.idempotency_key)
+        assert post.id is not None
+        return Pictures(self.rt, client, post.id).send(lambda media: client.publish(
+            post.text, idempotency_key=post.idempotency_key, media=media))
 
     def _failure(self, post: Post, client: Any, exc: ClientError, now: datetime) -> str:
         msg = exc.message

@@ -40,6 +40,7 @@ from sqlmodel import Session
 
 from outreach.config.settings import AccountSettings
 from outreach.errors import InputError, OutreachError
+from outreach.media.store import MediaStore
 from outreach.opinions.rules import load_rules
 from outreach.reports import figures as fg
 from outreach.reports import query
@@ -58,6 +59,7 @@ from outreach.reports.model import (
 from outreach.reports.periods import PERIODS, Period, period_bounds, period_label
 from outreach.reports.query import Window
 from outreach.reports.replies import opinions
+from outreach.reports.thumbnails import thumbnail
 from outreach.reports.wording import COMMENT_FIGURES, LANGS, headline, language, sections, t
 
 if TYPE_CHECKING:
@@ -96,7 +98,11 @@ def build_report(rt: Runtime, *, accounts: list[str] | None, since: date | None,
         other = fg.figures(query.aggregate(s, names, Window(p.start, p.end, now, not lifetime)),
                            None)[0]["comments"]
         before = fg.accounts_and_totals(s, accs, prev, now, lifetime, lang, [])
-        top = fg.top_posts(query.top_posts(s, names, w), cat_names, lang)
+        top_rows = query.top_posts(s, names, w)
+        store = MediaStore(settings.media_dir)
+        top = fg.top_posts(top_rows, cat_names, lang,
+                           query.pictures(s, [int(r.id) for r in top_rows]),
+                           lambda sha: thumbnail(store, sha))
         in_period = query.posts_in_period(s, names, w)
         hours, best = fg.hours(accs, in_period)
         trend = fg.trend(s, accs, p)

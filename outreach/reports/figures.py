@@ -208,6 +208,13 @@ def category_names(rt: Runtime) -> CategoryNames:
     return names
 
 
+def _per_post(rows: list[dict[str, Any]]) -> tuple[int, float | None]:
+    """Posts published in the period among ``rows``, and their engagement per post."""
+    posts = sum(int(r["posts"] or 0) for r in rows)
+    engagement = sum_known(int(r[f]) for r in rows for f in FIELDS if r[f] is not None)
+    return posts, ratio(engagement, posts, 2)
+
+
 def categories(names: CategoryNames, rows: list[dict[str, Any]], lang: str) -> list[Category]:
     by_code: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -219,19 +226,32 @@ def categories(names: CategoryNames, rows: list[dict[str, Any]], lang: str) -> l
         item: dict[str, Any] = {"code": code, "name": zh if lang == "zh" else en, "name_zh": zh,
                                 "name_en": en, **fig, "partial": partial}
         item.update(_averages(fig))
+        pictured, item["per_post_with_pictures"] = _per_post([r for r in group if r["pictured"]])
+        item["posts_with_pictures"] = pictured
+        item["per_post_without_pictures"] = _per_post([r for r in group if not r["pictured"]])[1]
         out.append(item)
     out.sort(key=lambda c: (-(c["posts"] or 0), -((c["reposts"] or 0) + (c["comments"] or 0)),
                             c["code"] or "~"))
     return [Category.model_validate(c) for c in out]
 
 
-def top_posts(rows: list[Row[Any]], names: CategoryNames, lang: str) -> list[TopPost]:
-    return [TopPost(id=int(r.id), account=r.account, published_at=instant(r.published_at),
-                    category=r.category, tip_id=r.tip_id, text=r.text, url=r.remote_url,
-                    status=r.status, reposts=r.reposts, comments=r.comments, likes=r.likes,
-                    engagement=int(r.engagement),
-                    category_name=names(r.category)[0 if lang == "zh" else 1])
-            for r in rows]
+def top_posts(rows: list[Row[Any]], names: CategoryNames, lang: str,
+              pictures: Mapping[int, list[Row[Any]]],
+              thumbnail: Callable[[str], str | None]) -> list[TopPost]:
+    """The top posts, each with its pictures' count and a thumbnail of the first."""
+    out = []
+    for r in rows:
+        first = pictures.get(int(r.id), [None])[0]
+        out.append(TopPost(
+            id=int(r.id), account=r.account, published_at=instant(r.published_at),
+            category=r.category, tip_id=r.tip_id, text=r.text, url=r.remote_url,
+            status=r.status, reposts=r.reposts, comments=r.comments, likes=r.likes,
+            engagement=int(r.engagement),
+            category_name=names(r.category)[0 if lang == "zh" else 1],
+            pictures=len(pictures.get(int(r.id), [])),
+            picture_alt=first.alt if first is not None else None,
+            thumbnail=thumbnail(first.sha256) if first is not None else None))
+    return out
 
 
 def hours(accs: list[Acc], posts: list[Row[Any]]) -> tuple[list[HourCell],

@@ -120,6 +120,10 @@ class TopPost(Part):
     category_name: str = Field(
         description="the category's name in the report's language (categories.toml), "
         "else its code, else 未分类/Uncategorised")
+    pictures: Count = Field(default=0, description="how many pictures the post carried")
+    picture_alt: str | None = Field(default=None,
+                                    description="the alt text of its first picture")
+    thumbnail: str | None = Field(default=None, exclude=True)  # HTML only: a data: URI
 
 
 class Category(Part):
@@ -135,6 +139,13 @@ class Category(Part):
     avg_reposts: float | None
     avg_comments: float | None
     avg_likes: float | None
+    posts_with_pictures: Count = Field(
+        default=0, description="of ``posts``, those that carried at least one picture")
+    per_post_with_pictures: float | None = Field(
+        default=None, description="engagement (reposts + comments + likes) per post with "
+        "pictures published in the period; null when there were none")
+    per_post_without_pictures: float | None = Field(
+        default=None, description="the same for the posts without pictures")
 
 
 class HourCell(Part):

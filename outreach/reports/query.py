@@ -31,7 +31,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
 from outreach.states import OpinionClass, OpinionState, PostKind, PostStatus
-from outreach.store.models import AccountMetric, AuditLog, Comment, Post, PostMetric, UTCDateTime
+from outreach.store.models import (
+    AccountMetric,
+    AuditLog,
+    Comment,
+    Post,
+    PostMedia,
+    PostMetric,
+    UTCDateTime,
+)
 
 FIELDS = ("reposts", "comments", "likes")
 COUNTED_STATUSES = (PostStatus.PUBLISHED, PostStatus.RETRACTED)  # posts that went out
@@ -45,6 +53,12 @@ _PM: Table = _TABLES[PostMetric.__tablename__]
 _AM: Table = _TABLES[AccountMetric.__tablename__]
 _C: Table = _TABLES[Comment.__tablename__]
 _AUDIT: Table = _TABLES[AuditLog.__tablename__]
+_MEDIA: Table = _TABLES[PostMedia.__tablename__]
+
+
+def _pictured() -> ColumnElement[bool]:
+    """Whether the post carries a picture (correlated to posts)."""
+    return exists(select(_MEDIA.c.id).where(_MEDIA.c.post_id == _P.c.id).correlate(_P))
 
 
 @dataclass(frozen=True)
@@ -95,16 +109,31 @@ def _engagement(names: Sequence[str], w: Window) -> tuple[Any, ColumnElement[boo
 
 
 def aggregate(s: Session, names: Sequence[str], w: Window) -> list[dict[str, Any]]:
-    """Per (account, category): posts in the period, summed deltas, snapshot coverage."""
+    """Per (account, category, with pictures or not): posts in the period, summed deltas,
+    snapshot coverage."""
     frm, where, deltas, end_s = _engagement(names, w)
-    cols = [_P.c.account, _P.c.category,
+    pictured = case((_pictured(), 1), else_=0)
+    cols = [_P.c.account, _P.c.category, pictured.label("pictured"),
             func.sum(case((w.published_inside(), 1), else_=0)).label("posts"),
             func.count(end_s.c.id).label("snaps")]
     for f in FIELDS:
         cols.append(func.sum(deltas[f]).label(f))
         cols.append(func.count(end_s.c[f]).label(f"known_{f}"))
-    q = select(*cols).select_from(frm).where(where).group_by(_P.c.account, _P.c.category)
+    q = select(*cols).select_from(frm).where(where).group_by(_P.c.account, _P.c.category,
+                                                              pictured)
     return [dict(r._mapping) for r in s.execute(q)]
+
+
+def pictures(s: Session, post_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
+    """The pictures of these posts, in order: (post_id, sha256, mime, alt) each."""
+    out: dict[int, list[Row[Any]]] = defaultdict(list)
+    if post_ids:
+        q = (select(_MEDIA.c.post_id, _MEDIA.c.sha256, _MEDIA.c.mime, _MEDIA.c.alt)
+             .where(_MEDIA.c.post_id.in_(list(post_ids)))
+             .order_by(_MEDIA.c.post_id, _MEDIA.c.position))
+        for row in s.execute(q):
+            out[int(row.post_id)].append(row)
+    return out
 
 
 def coverage_ever(s: Session, names: Sequence[str], now: datetime) -> dict[str, dict[str, int]]:

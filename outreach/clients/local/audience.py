@@ -85,6 +85,19 @@ CLASS_WEIGHTS: dict[OpinionClass, int] = {
 }
 
 
+# How much more a status with a picture is reposted and liked than one without. Published
+# figures are Twitter's, not Weibo's, and larger: Stone Temple Consulting's study of two
+# million tweets (reported by IANS, 19 Dec 2014, e.g. business-standard.com/amp/article/
+# news-ians/tweets-with-images-hashtags-get-more-re-tweets-114121900272_1.html) found 68 %
+# of tweets with media retweeted against 30 % of text-only ones, and 74 % against 38 %
+# favourited; HubSpot's 2013 sample of 400,000 tweets, "94 % more likely to be retweeted".
+# Those are shares of tweets retweeted at least once, across brands, not controlled for
+# content, so they overstate what one picture adds to one account's safety tip: the
+# simulation takes a deliberately smaller 1.5 for reposts and likes, and leaves comments
+# alone (no source above measures replies).
+PICTURE_BOOST = 1.5
+
+
 @dataclass(frozen=True)
 class Audience:
     """What one status will gather, and how fast (a saturating curve)."""
@@ -101,14 +114,16 @@ class Audience:
         return 1 - math.exp(-hours / self.tau_hours)
 
 
-def draw_audience(seed: int, account: str, status_id: int) -> Audience:
-    """The audience status ``status_id`` of ``account`` will have."""
+def draw_audience(seed: int, account: str, status_id: int, pictures: int = 0) -> Audience:
+    """The audience status ``status_id`` of ``account`` will have (reposted and liked
+    ``PICTURE_BOOST`` times more when it carries a picture)."""
     rng = random.Random(f"{seed}:{account}:{status_id}")
     appeal = rng.lognormvariate(0, 0.6)  # some tips travel further than others
+    boost = PICTURE_BOOST if pictures else 1.0
     return Audience(
-        reposts=round(16 * appeal),
+        reposts=round(16 * appeal * boost),
         comments=round(15 * appeal),
-        likes=round(55 * appeal),
+        likes=round(55 * appeal * boost),
         followers_gain=round(25 * appeal),
         tau_hours=rng.uniform(3, 18),
     )

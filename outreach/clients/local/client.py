@@ -11,6 +11,7 @@ It honours idempotency keys, and tests can inject faults and delays per operatio
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -136,7 +137,8 @@ class LocalClient(WeiboTextRules):
         if length > self.max_length:
             raise ContentRejected(f"text is {length} long; the limit is {self.max_length}")
 
-    def _create(self, text: str, idempotency_key: str, in_reply_to: str | None) -> Published:
+    def _create(self, text: str, idempotency_key: str, in_reply_to: str | None,
+                media: Sequence[Attachment] = ()) -> Published:
         now = self.clock()
         with self.platform_db.transaction() as conn:
             row = conn.execute(
@@ -148,6 +150,11 @@ class LocalClient(WeiboTextRules):
                     " VALUES (?, ?, ?, ?, ?)",
                     (self.account.name, text, idempotency_key, in_reply_to, iso(now)))
                 row = (cur.lastrowid, iso(now))
+                conn.executemany(  # the pictures go with the status, in one transaction
+                    "INSERT INTO media (status_id, position, mime, alt, sha256, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(row[0], n, m.mime, m.alt, hashlib.sha256(m.data).hexdigest(), m.data)
+                     for n, m in enumerate(media)])
         return self._published(int(row[0]), instant(row[1]))
 
     def _published(self, status_id: int, created_at: datetime) -> Published:
@@ -161,11 +168,23 @@ class LocalClient(WeiboTextRules):
     def upload_media(self, data: bytes, *, mime: str, alt: str) -> str:
         raise ContentRejected("the local platform takes pictures with the status")
 
+    def _check_media(self, media: Sequence[Attachment]) -> None:
+        if len(media) > LOCAL_MEDIA.max_count:
+            raise ContentRejected(f"{len(media)} pictures; the local platform takes "
+                                  f"{LOCAL_MEDIA.max_count}")
+        for n, m in enumerate(media, 1):
+            if not LOCAL_MEDIA.allows(m.mime) or len(m.data) > LOCAL_MEDIA.max_bytes:
+                raise ContentRejected(f"picture {n} ({m.mime}, {len(m.data)} bytes) is not "
+                                      "one the local platform takes")
+            if not m.alt.strip():
+                raise ContentRejected(f"picture {n} has no alt text")
+
     def publish(self, text: str, *, idempotency_key: str,
                 media: Sequence[Attachment] = ()) -> Published:
         self._check_text(text)
+        self._check_media(media)
         fault = self._fault("publish")
-        published = self._create(text, idempotency_key, None)
+        published = self._create(text, idempotency_key, None, media)
         if self._delay_after:
             delay, self._delay_after = self._delay_after, 0.0
             time.sleep(delay)
@@ -210,11 +229,12 @@ class LocalClient(WeiboTextRules):
 
     # --- the simulated audience ---------------------------------------------------
 
-    def _audience(self, status_id: int) -> Audience:
+    def _audience(self, status: dict[str, Any]) -> Audience:
+        status_id = status["id"]
         cached = self._audience_cache.get(status_id)
         if cached is None:
             cached = self._audience_cache[status_id] = draw_audience(
-                self.seed, self.account.name, status_id)
+                self.seed, self.account.name, status_id, status["pictures"])
         return cached
 
     def fetch_counts(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
@@ -225,7 +245,7 @@ class LocalClient(WeiboTextRules):
         for s in self.platform_db.statuses(self.account.name):
             if s["id"] not in wanted:
                 continue
-            aud = self._audience(s["id"])
+            aud = self._audience(s)
             share = aud.share(now - instant(s["created_at"]))
             comments = len(self._comments_until(s, now))
             out[str(s["id"])] = Counts(reposts=math.floor(aud.reposts * share),
@@ -248,25 +268,26 @@ class LocalClient(WeiboTextRules):
             first = instant(statuses[0]["created_at"])
             followers += max(0, (now - first).days) * 3  # slow organic growth
         for s in statuses:
-            aud = self._audience(s["id"])
+            aud = self._audience(s)
             followers += math.floor(aud.followers_gain * aud.share(now - instant(s["created_at"])))
         own = sum(1 for s in statuses if s["in_reply_to"] is None)
         return AccountCounts(followers=followers, following=120, statuses=own)
 
-    def _all_comments(self, status_id: int, created: datetime) -> list[RemoteComment]:
+    def _all_comments(self, status: dict[str, Any]) -> list[RemoteComment]:
         """Every comment a status will ever get, in arrival order (cached: it never changes)."""
+        status_id, created = status["id"], instant(status["created_at"])
         key = (status_id, created)
         cached = self._comment_cache.get(key)
         if cached is None:
             cached = self._comment_cache[key] = all_comments(
                 self.seed, self.account.name, self.account.lang == "zh", status_id, created,
-                self._audience(status_id))
+                self._audience(status))
         return cached
 
     def _comments_until(self, status: dict[str, Any], now: datetime) -> list[RemoteComment]:
         if status["in_reply_to"] is not None:
             return []
-        comments = self._all_comments(status["id"], instant(status["created_at"]))
+        comments = self._all_comments(status)
         return comments[:bisect.bisect_right([c.created_at for c in comments], now)]
 
     def fetch_comments(self, remote_ids: Sequence[str], since_id: str | None) -> list[RemoteComment]:

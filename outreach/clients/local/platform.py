@@ -27,6 +27,16 @@ CREATE TABLE IF NOT EXISTS statuses (
     UNIQUE (account, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS ix_statuses_account ON statuses (account, id);
+CREATE TABLE IF NOT EXISTS media (
+    id INTEGER PRIMARY KEY,
+    status_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    mime TEXT NOT NULL,
+    alt TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    data BLOB NOT NULL,
+    UNIQUE (status_id, position)
+);
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY,
     account TEXT,
@@ -102,8 +112,18 @@ class LocalPlatform:
             return row[1], row[2], row[3]
 
     def statuses(self, account: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
-        sql = ("SELECT id, text, idempotency_key, in_reply_to, created_at, deleted_at FROM statuses"
+        """The account's statuses, oldest first; ``pictures``: how many each carries."""
+        sql = ("SELECT id, text, idempotency_key, in_reply_to, created_at, deleted_at,"
+               " (SELECT COUNT(*) FROM media WHERE media.status_id = statuses.id) FROM statuses"
                " WHERE account = ?" + ("" if include_deleted else " AND deleted_at IS NULL")
                + " ORDER BY id")
         return [dict(zip(("id", "text", "idempotency_key", "in_reply_to", "created_at",
-                          "deleted_at"), r, strict=True)) for r in self.query(sql, (account,))]
+                          "deleted_at", "pictures"), r, strict=True))
+                for r in self.query(sql, (account,))]
+
+    def media(self, status_id: int) -> list[dict[str, Any]]:
+        """The pictures of one status, in order: mime, alt, sha256 and the bytes."""
+        rows = self.query("SELECT position, mime, alt, sha256, data FROM media"
+                          " WHERE status_id = ? ORDER BY position", (status_id,))
+        return [dict(zip(("position", "mime", "alt", "sha256", "data"), r, strict=True))
+                for r in rows]

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 STATUSES = "/api/v1/statuses"
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a larger answer is not one Mastodon would send
+# posting and uploading have budgets of their own (Mastodon: 300 statuses, 30 uploads)
+_BUCKETS = {("POST", STATUSES): "statuses_post", ("POST", "/api/v2/media"): "media"}
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Api:
         self._clock = clock
         self.buckets: dict[str, Bucket] = {}
         self._secret: Secret | None = None  # the last token sent, only to scrub messages
+        self.account_name = account.name
 
     def get_json(
         self,
@@ -72,15 +75,18 @@ class Api:
         headers: Mapping[str, str] | None = None,
         write: bool = False,
         auth: bool = True,
+        files: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> Any:
-        """One request; the parsed JSON answer of a 2xx, else the translated error."""
+        """One request; the parsed JSON answer of a 2xx, else the translated error.
+        ``payload`` is sent as JSON; ``files`` and ``data`` as multipart/form-data."""
         base = self._account.api_base
         if not base:
             raise ConfigError(
                 f"accounts.{self._account.name}.api_base: required for Mastodon "
                 "(the instance URL, e.g. https://mastodon.social)"
             )
-        bucket = "statuses_post" if method == "POST" and path == STATUSES else "default"
+        bucket = _BUCKETS.get((method, path), "default")
         state = self.buckets.get(bucket)
         now = self._clock()
         if state and state.remaining is not None and state.remaining <= 0 and state.reset:
@@ -97,7 +103,8 @@ class Api:
         resp, body = exchange(self._http, method, base.rstrip("/") + path, max_bytes=limit,
                               what=what, write=write,
                               url_key=f"accounts.{self._account.name}.api_base",
-                              params=params, json=payload, headers=sent)
+                              params=params, json=payload, files=files, data=data,
+                              headers=sent)
         status = resp.status_code
         self._remember_limits(bucket, resp.headers)
         if body is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,13 +30,16 @@ from outreach.clients.base import (
     RemoteComment,
     as_int,
     normalise_text,
+    request_deadline,
 )
 from outreach.clients.mastodon.api import STATUSES, Api
+from outreach.clients.mastodon.instance import Instance
+from outreach.clients.mastodon.media import Sleep, attached, status_key
+from outreach.clients.mastodon.media import upload as media_upload
 from outreach.clients.mastodon.parse import (
     LEADING_MENTIONS,
     PAGE_SIZE,
     Own,
-    Unreadable,
     comment_of,
     counts_of,
     html_to_text,
@@ -49,7 +53,7 @@ from outreach.clients.mastodon.parse import (
     str_id,
 )
 from outreach.clients.mastodon.parse import text_length as mastodon_length
-from outreach.errors import ContentRejected, OutreachError, RateLimited, RemoteError, TransientError
+from outreach.errors import ContentRejected, MediaExpired, RemoteError
 from outreach.media.images import MediaLimits
 from outreach.times import aware, utcnow
 
@@ -61,20 +65,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
-DEFAULT_MAX_CHARACTERS = 500
-DEFAULT_URL_WEIGHT = 23
 IDS_CHUNK = 20  # the cap of GET /api/v1/statuses?id[]= on Mastodon ≥ 4.3
 MAX_FIND_PAGES = 50  # reconciliation looks back at most 2,000 statuses
 MAX_MENTION_PAGES = 25  # one comments sweep reads at most 1,000 mentions
-LIMITS_RETRY = timedelta(minutes=10)  # ask /api/v2/instance again after a passing failure
 _REFUSED_LOOKUP = frozenset({400, 404, 405, 422})  # GET /api/v1/statuses?id[]= unsupported
-
-
-MASTODON_DEFAULT_MEDIA = MediaLimits(
-    max_count=4, max_bytes=16 * 1024 * 1024, max_pixels=8_294_400,
-    mimes=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}))
-"""Mastodon's defaults (4 attachments, 16 MB, 3840×2160 pixels), used when the instance
-does not say its own in ``/api/v2/instance`` ``configuration.media_attachments``."""
 
 
 class MastodonClient(HttpClientOwner):
@@ -89,13 +83,13 @@ class MastodonClient(HttpClientOwner):
     simulated: ClassVar[bool] = False
 
     def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
-                 clock: Clock = utcnow) -> None:
+                 clock: Clock = utcnow, sleep: Sleep = time.sleep) -> None:
         self._account = account
         self._use_http(http)
         self._clock = clock
         self._api = Api(account, self._http, clock)
-        self._limits: dict[str, int] | None = None  # max_characters, url_weight
-        self._limits_retry: datetime | None = None  # when to ask again after a failure
+        self._instance = Instance(account, self._api, clock)
+        self._sleep = sleep  # while the server processes an upload (injected in tests)
         self._own_cache: Own | None = None
         self._ids_lookup: bool | None = None  # None: not tried yet
         self.counts_fallback = False  # counts always come in batches
@@ -119,11 +113,11 @@ class MastodonClient(HttpClientOwner):
     def max_length(self) -> int:
         if self._account.max_length is not None:
             return self._account.max_length
-        return self._instance_limits()["max_characters"]
+        return self._instance.limits().max_characters
 
     @property
     def url_weight(self) -> int:
-        return self._instance_limits()["url_weight"]
+        return self._instance.limits().url_weight
 
     def text_problems(self, text: str) -> list[str]:
         return []
@@ -133,40 +127,6 @@ class MastodonClient(HttpClientOwner):
 
     def text_length(self, text: str) -> int:
         return mastodon_length(text, lambda: self.url_weight)
-
-    def _instance_limits(self) -> dict[str, int]:
-        """The instance's length rule, read once; the defaults while it cannot be read.
-
-        A definite answer (even an unusable one) is kept for the client's life; after a
-        failure that may pass (no connection, rate limit, 5xx) it is asked again later.
-        """
-        now = self._clock()
-        if self._limits is not None and (self._limits_retry is None or now < self._limits_retry):
-            return self._limits
-        limits = {"max_characters": DEFAULT_MAX_CHARACTERS, "url_weight": DEFAULT_URL_WEIGHT}
-        self._limits_retry = None
-        if self._account.api_base and self._api.has_token():  # unconfigured: never contacted
-            try:
-                body = self._api.get_json("/api/v2/instance", auth=False)
-                config = body.get("configuration")
-                statuses = config.get("statuses") if isinstance(config, dict) else None
-                if not isinstance(statuses, dict):
-                    raise Unreadable("no configuration.statuses object")
-                max_chars = as_int(statuses.get("max_characters"))
-                weight = as_int(statuses.get("characters_reserved_per_url"))
-                if max_chars is not None and max_chars > 0:
-                    limits["max_characters"] = max_chars
-                if weight is not None and weight >= 0:
-                    limits["url_weight"] = weight
-            except (OutreachError, Unreadable) as exc:
-                if isinstance(exc, TransientError | RateLimited):
-                    self._limits_retry = now + LIMITS_RETRY
-                log.warning(
-                    "mastodon %s: instance limits unavailable (%s); using %s/%s",
-                    self._account.name, exc, DEFAULT_MAX_CHARACTERS, DEFAULT_URL_WEIGHT,
-                )
-        self._limits = limits
-        return limits
 
     # --- account -----------------------------------------------------------------------
 
@@ -206,21 +166,21 @@ class MastodonClient(HttpClientOwner):
     # --- writes ------------------------------------------------------------------------
 
     def media_limits(self) -> MediaLimits:
-        return MASTODON_DEFAULT_MEDIA
+        return self._instance.limits().media
 
     def upload_media(self, data: bytes, *, mime: str, alt: str) -> str:
-        raise NotImplementedError  # POST /api/v2/media, then GET /api/v1/media/:id until url
+        return media_upload(self._api, data, mime=mime, alt=alt, clock=self._clock,
+                            deadline=request_deadline(self._http), sleep=self._sleep)
 
     def publish(self, text: str, *, idempotency_key: str,
                 media: Sequence[Attachment] = ()) -> Published:
-        return self._post_status(text, idempotency_key=idempotency_key)
+        return self._post_status(text, idempotency_key=idempotency_key, media=media)
 
     def reply(self, remote_id: str, text: str, *, idempotency_key: str) -> Published:
         return self._post_status(text, idempotency_key=idempotency_key, in_reply_to=remote_id)
 
-    def _post_status(
-        self, text: str, *, idempotency_key: str, in_reply_to: str | None = None
-    ) -> Published:
+    def _post_status(self, text: str, *, idempotency_key: str, in_reply_to: str | None = None,
+                     media: Sequence[Attachment] = ()) -> Published:
         key = idempotency_key
         if not key or not key.isascii() or not key.isprintable():
             raise ValueError("idempotency_key must be non-empty printable ASCII")
@@ -236,16 +196,32 @@ class MastodonClient(HttpClientOwner):
         }
         if in_reply_to is not None:
             payload["in_reply_to_id"] = in_reply_to
+        ids = [m.remote_id for m in media if m.remote_id]
+        if len(ids) != len(media):
+            raise ValueError("Mastodon names pictures by their upload ids: upload them first")
+        if ids:
+            payload["media_ids"] = ids
         body = self._api.call_json(
-            "POST", STATUSES, payload=payload, headers={"Idempotency-Key": idempotency_key},
-            write=True,
-        )
+            "POST", STATUSES, payload=payload, write=True,
+            headers={"Idempotency-Key": status_key(idempotency_key, media)})
         if not isinstance(body, dict) or str_id(body.get("id")) is None:
             raise self._api.unreadable("POST", STATUSES, "the answer has no status id",
                                        write=True)
         published = published_of(body, self._clock)
+        if missing := set(ids) - attached(body):
+            self._drop_incomplete(published.remote_id, missing)
         log.info("mastodon %s: posted status %s", self._account.name, published.remote_id)
         return published
+
+    def _drop_incomplete(self, remote_id: str, missing: set[str]) -> None:
+        """A status the server made without some of its pictures (an older Mastodon leaves
+        out an upload it no longer knows) must not stay: it is deleted, and the pictures
+        are uploaded again (``MediaExpired``)."""
+        log.warning("mastodon %s: status %s came back without picture(s) %s; deleting it",
+                    self._account.name, remote_id, ", ".join(sorted(missing)))
+        self.delete(remote_id)
+        raise MediaExpired(f"mastodon: the server does not know picture(s) "
+                           f"{', '.join(sorted(missing))} (posted without them; deleted)")
 
     def delete(self, remote_id: str) -> None:
         path = f"{STATUSES}/{seg(remote_id)}"

@@ -6,6 +6,7 @@ cannot use. Failures without an answer are translated by ``outreach.clients.http
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from outreach.errors import (
     ClientError,
     ContentRejected,
     DuplicateContent,
+    MediaExpired,
     RateLimited,
     RemoteError,
     TransientError,
@@ -28,6 +30,11 @@ if TYPE_CHECKING:
     import httpx
 
 DEFAULT_RETRY = timedelta(minutes=5)
+# Mastodon ≥ 4.3 on a status naming an upload it does not know (expired, deleted, another
+# account's): 422 "Media 123 not found or already attached to another post"; and on one
+# still being processed: 422 "Cannot attach files that have not finished processing…"
+_MEDIA_UNKNOWN = re.compile(r"\bmedia\b.*\bnot found\b", re.IGNORECASE | re.DOTALL)
+_MEDIA_NOT_READY = re.compile(r"not finished processing", re.IGNORECASE)
 
 
 def unreadable(what: str, detail: str, *, write: bool) -> ClientError:
@@ -50,6 +57,10 @@ def answer_error(what: str, status: int, message: str, headers: httpx.Headers, n
         retry_at = retry_at_of(headers, now)
         return RateLimited(f"{said}; retry at {retry_at.isoformat()}", retry_at=retry_at)
     if status == 422 and write:  # on a read, 422 refuses the query, not our text
+        if _MEDIA_UNKNOWN.search(message):
+            return MediaExpired(said)
+        if _MEDIA_NOT_READY.search(message):
+            return TransientError(said)
         lowered = message.casefold()
         if "duplicate" in lowered or "already" in lowered:
             return DuplicateContent(said)

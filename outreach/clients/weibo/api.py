@@ -49,6 +49,7 @@ def call(
     token: Secret | None = None,
     params: Mapping[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
+    files: Mapping[str, Any] | None = None,
     hide: tuple[str, ...] = (),
     token_in_body: bool = False,
 ) -> Any:
@@ -56,8 +57,8 @@ def call(
 
     The token goes in the ``Authorization`` header; the OAuth2 endpoints document it as an
     ``access_token`` form field, so those calls (``token_in_body``) carry it there as well.
-    Never in the URL. ``url_key`` is the setting that holds the base URL (an unusable URL
-    is a ConfigError naming it)."""
+    Never in the URL. ``files`` (a picture) makes the request multipart. ``url_key`` is
+    the setting that holds the base URL (an unusable URL is a ConfigError naming it)."""
     headers = {"Authorization": f"OAuth2 {token.reveal()}"} if token is not None else None
     if token_in_body and token is not None:
         data = {**(data or {}), "access_token": token.reveal()}
@@ -65,6 +66,7 @@ def call(
     path = urlsplit(url).path
     # the body is None when it is larger than any answer Weibo gives
     response, raw = exchange(http, method, url, max_bytes=MAX_BODY_BYTES, params=params,
-                             data=data, headers=headers, what=f"Weibo {method} {path}",
+                             data=data, files=files, headers=headers,
+                             what=f"Weibo {method} {path}",
                              write=write, url_key=url_key)
     return raise_for(response, raw, write=write, retry_at=retry_at, hide=secrets)

@@ -41,6 +41,7 @@ from outreach.clients.weibo import api
 from outreach.clients.weibo.api import API_BASE as API_BASE  # for callers of the client module
 from outreach.clients.weibo.budget import RateBudget
 from outreach.clients.weibo.errors import HourlyLimitReached, PermissionDenied, StatusMissing
+from outreach.clients.weibo.media import WEIBO_MEDIA, pic_part
 from outreach.clients.weibo.parse import (
     WEB_BASE,
     TokenInfo,
@@ -87,11 +88,6 @@ COMMENTS_PAGE = 50
 MAX_COMMENT_PAGES = 100  # per status per sweep: a guard against a server that ignores max_id
 TIMELINE_COUNT = 100
 RECONCILE_SLACK = timedelta(minutes=1)
-
-
-WEIBO_MEDIA = MediaLimits(max_count=1, max_bytes=5 * 1024 * 1024 - 1, max_pixels=None,
-                          mimes=frozenset({"image/jpeg", "image/gif", "image/png"}))
-"""statuses/share: one ``pic`` part, JPEG/GIF/PNG, under 5 MB (weibo-api.md)."""
 
 
 class WeiboClient(WeiboTextRules, HttpClientOwner):
@@ -194,6 +190,7 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         metered: bool = True,
         for_publishing: bool = False,
         token_in_body: bool = False,
+        files: Mapping[str, Any] | None = None,
     ) -> Any:
         """One call, counted against the hour's budget when ``metered``. Reads stop at the
         publishing reserve unless they serve publishing themselves (reconciliation)."""
@@ -204,7 +201,7 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         try:
             return api.call(
                 self._http, method, self.api_base + path, write=write, token=token,
-                params=params, data=data, retry_at=self._budget.retry_at(),
+                params=params, data=data, files=files, retry_at=self._budget.retry_at(),
                 token_in_body=token_in_body, url_key=self._where("api_base"),
             )
         except HourlyLimitReached:
@@ -255,7 +252,8 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         rip = self._rip()
         status = self._with_share_url(text)
         self._check_text(text, self.max_length, sent=status)
-        body = self._send("POST", api.SHARE, write=True, data={"status": status, "rip": rip})
+        body = self._send("POST", api.SHARE, write=True, data={"status": status, "rip": rip},
+                          files=pic_part(media))
         remote_id = id_of(body) if isinstance(body, dict) else None
         if not isinstance(body, dict) or remote_id is None:
             raise AmbiguousOutcome(

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 RATE_CODES = frozenset({10022, 10023, 10024, 20016})
 HOURLY_LIMIT_CODES = frozenset({10022, 10023})  # every call is refused, not just one endpoint
 DUPLICATE_CODES = frozenset({20017, 20019, 20111})
-REJECTED_CODES = frozenset({10017, 20008, 20012, 20013, 20018, 20020, 20021})
+REJECTED_CODES = frozenset({10017, 20005, 20006, 20008, 20012, 20013, 20018, 20020, 20021})
 AUTH_CODES = frozenset({21301, 21314, 21315, 21316, 21317, 21319, 21327, 21332})
 EXPIRED_HINT_CODES = frozenset({10006})  # "appkey missing", in practice an expired token
 TRANSIENT_CODES = frozenset({21331})

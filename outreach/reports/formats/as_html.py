@@ -56,6 +56,6 @@ def render_html(report: Report) -> str:
         charts=svg, fonts=CJK_FONTS, figure_keys=FIGURE_KEYS, rate_keys=RATE_KEYS,
         class_keys=CLASS_KEYS, concern_keys=CONCERN_KEYS, place_keys=PLACE_KEYS,
         example_keys=EXAMPLE_KEYS, concern_rows=v.concern_rows(str), before=v.before,
-        comparison=v.comparison_rows(),
+        comparison=v.comparison_rows(), category_keys=v.category_keys,
         period_text=v.period_text(), best_text=v.best_text, spark=v.spark,
     )

@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterable, Sequence
 
 from outreach.reports.formats.common import (
-    CATEGORY_KEYS,
     CLASS_KEYS,
     COMPLIANCE_KEYS,
     CONCERN_KEYS,
@@ -104,7 +103,8 @@ def render_markdown(report: Report) -> str:
     lines += [f"## {S('content')}", ""]
     if r.categories:
         lines += [f"### {L('categories')}", ""]
-        lines += _md_table(_labels(v, ("category", *CATEGORY_KEYS)), v.category_rows(md_escape))
+        keys = v.category_keys
+        lines += _md_table(_labels(v, ("category", *keys)), v.category_rows(md_escape, keys))
     if r.top_posts:
         lines += [f"### {L('top_posts')}", ""]
         lines += _md_table(_labels(v, TOP_POST_KEYS), v.top_post_rows(md_escape, 60))

@@ -107,6 +107,12 @@ LABELS: dict[str, tuple[str, str]] = {
                      "Accounts not set up (no token, never published; not counted, not checked)"),
     "rates": ("互动率", "Rates"),
     "department": ("单位", "Department"),
+    "picture": ("配图", "Picture"),
+    "pictures": ("配图数", "Pictures"),
+    "picture_alt": ("配图说明", "Picture alt text"),
+    "posts_with_pictures": ("带图博文", "Posts with pictures"),
+    "per_post_with_pictures": ("带图篇均互动", "Per post, with pictures"),
+    "per_post_without_pictures": ("无图篇均互动", "Per post, without pictures"),
 }
 WEEKDAYS = {"zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
             "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
@@ -121,6 +127,7 @@ CONCERN_KEYS = ("class", "word", "count", "last_period", "change")
 PLACE_KEYS = ("place", "count", "last_period", "change")
 EXAMPLE_KEYS = ("word", "class", "text")
 CATEGORY_KEYS = ("posts", "reposts", "comments", "likes", "avg_reposts", "avg_comments")
+PICTURE_KEYS = ("posts_with_pictures", "per_post_with_pictures", "per_post_without_pictures")
 COMPLIANCE_KEYS = ("longest_gap_days", "failed", "missed", "retracted", "drafts_waiting")
 TOP_POST_KEYS = ("account", "published", "category", "reposts", "comments", "likes", "text")
 COMPARED = ("posts", "reposts", "comments", "likes", "followers_end", "follower_change", "bci")
@@ -318,8 +325,14 @@ class View:
         return [[esc(e.word), esc(e.class_), esc(shorten(e.text, width))]
                 for e in self.r.opinions.analysis.examples]
 
-    def category_rows(self, esc: Escape) -> list[Row]:
-        return [[esc(c.name), *[num(value(c, k)) for k in CATEGORY_KEYS]]
+    @property
+    def category_keys(self) -> tuple[str, ...]:
+        """The category table's columns: split by pictures once any post carried one."""
+        pictured = any(c.posts_with_pictures for c in self.r.categories)
+        return (*CATEGORY_KEYS, *PICTURE_KEYS) if pictured else CATEGORY_KEYS
+
+    def category_rows(self, esc: Escape, keys: Sequence[str] = CATEGORY_KEYS) -> list[Row]:
+        return [[esc(c.name), *[num(value(c, k)) for k in keys]]
                 for c in self.r.categories]
 
     def top_post_rows(self, esc: Escape, width: int) -> list[Row]:

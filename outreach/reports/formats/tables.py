@@ -21,9 +21,11 @@ ACCOUNT_CSV_COLUMNS = ("name", "display_name", "platform", "simulated", *FIGURE_
                        "period_start", "period_end", "timezone")
 _PREV_KEYS = ("posts", "reposts", "comments", "likes", "followers_end", "follower_change", "bci")
 TOP_COLUMNS = ("id", "account", "published_at", "category", "category_name", "tip_id", "status",
-               "reposts", "comments", "likes", "engagement", "url", "text")
+               "reposts", "comments", "likes", "engagement", "url", "text", "pictures",
+               "picture_alt")
 CATEGORY_COLUMNS = ("code", "name_zh", "name_en", "posts", "reposts", "comments", "likes",
-                    "avg_reposts", "avg_comments", "avg_likes")
+                    "avg_reposts", "avg_comments", "avg_likes", "posts_with_pictures",
+                    "per_post_with_pictures", "per_post_without_pictures")
 HOUR_COLUMNS = ("account", "weekday", "hour", "posts", "reposts", "comments", "likes",
                 "engagement", "per_post")
 CLASS_COLUMNS = ("class", "name", "count", "share", "needs_reply", "replied", "reply_rate",
