@@ -236,6 +236,11 @@ class _ShortClient:
     def text_problems(self, text):
         return []
 
+    def media_limits(self):
+        from outreach.clients.local.client import LOCAL_MEDIA
+
+        return LOCAL_MEDIA
+
 
 @pytest.mark.parametrize("seed", range(6))
 def test_plan_slots_draws_what_draw_draws_slot_by_slot(runtime_factory, seed):
