@@ -60,6 +60,8 @@ def test_tip_with_pictures_passes_content_check(workspace: Path, cli: Cli) -> No
     write_tip(workspace, f'images = [{{ file = "{one}", alt = "蓝色海报：夏季防溺水" }}]')
     r = cli("content", "check")
     assert r.code == 0, r.out + r.err
+    shown = cli("content", "show", "pictures-zh", "--json").json
+    assert [(i["file"], i["alt"]) for i in shown["images"]] == [(one, "蓝色海报：夏季防溺水")]
 
 
 @pytest.mark.parametrize(("extra", "needle"), [
