@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from outreach.config.settings import AccountSettings
-from outreach.errors import InputError
+from outreach.errors import ConfigError, InputError
 from outreach.library.media import prepare_tip_image
 from outreach.library.model import TipDef
 from outreach.library.texts import control_character
@@ -162,7 +162,12 @@ def store_media(store: MediaStore, session: Session, post_id: int,
     the caller commits)."""
     rows = []
     for position, m in enumerate(media):
-        sha = store.put(m.data)
+        try:
+            sha = store.put(m.data)
+        except OSError as exc:  # the post is not committed: nothing is queued
+            raise ConfigError(f"cannot write a picture to the media store: "
+                              f"{exc.strerror or exc} (see [outreach] media_dir)",
+                              where=str(store.root)) from None
         row = PostMedia(post_id=post_id, position=position, sha256=sha, mime=m.info.mime,
                         size=m.info.size, width=m.info.width, height=m.info.height, alt=m.alt,
                         created_at=now)
