@@ -185,3 +185,19 @@ def test_animated_gif_over_the_limit_is_refused_with_a_reason() -> None:
                         mimes=frozenset({"image/gif"}))
     with pytest.raises(ImageRejected, match=r"a.gif: animated GIF 60×40 is over .* not scaled"):
         prepare(animated_gif(), name="a.gif", limits=small, platform="x")
+
+
+def test_icc_profile_and_jpeg_comment_dropped_colours_kept() -> None:
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = encode(Image.new("RGB", (64, 64), (200, 100, 50)), "JPEG", icc_profile=srgb,
+                  comment=b"Officer Li, Chaoyang station", quality=95)
+    assert open_bytes(data).info.get("icc_profile")
+    prepared, _ = prepare(data, name="c.jpg", limits=WEIBO)
+    out = open_bytes(prepared.data)
+    assert "icc_profile" not in out.info and "comment" not in out.info
+    assert b"Chaoyang" not in prepared.data
+    pixel = out.convert("RGB").getpixel((32, 32))
+    assert isinstance(pixel, tuple)
+    assert all(abs(a - b) <= 6 for a, b in zip(pixel, (200, 100, 50), strict=True))
