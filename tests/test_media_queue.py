@@ -289,3 +289,13 @@ def test_an_unwritable_media_store_is_one_error_and_nothing_queued(starter_works
     assert r.code == 1, r.err
     assert "cannot write a picture to the media store" in r.err and "blocked" in r.err
     assert logical_dump(ws / "outreach.db") == before
+
+
+def test_the_same_picture_twice_is_one_file(starter_workspace: Path, cli: Cli) -> None:
+    ws = starter_workspace
+    p = str(poster(ws / "p.png"))
+    first = add(cli, LOCAL, (p, "海报"), json_=True).json["id"]
+    second = add(cli, MASTODON, (p, "A poster"), (p, "The same poster"), json_=True).json["id"]
+    shas = {m["sha256"] for post in (first, second)
+            for m in cli("queue", "show", str(post), "--json").json["media"]}
+    assert len(shas) == 1 and len(media_files(ws)) == 1
