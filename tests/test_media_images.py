@@ -185,3 +185,30 @@ def test_animated_gif_over_the_limit_is_refused_with_a_reason() -> None:
                         mimes=frozenset({"image/gif"}))
     with pytest.raises(ImageRejected, match=r"a.gif: animated GIF 60×40 is over .* not scaled"):
         prepare(animated_gif(), name="a.gif", limits=small, platform="x")
+
+
+def test_icc_profile_and_jpeg_comment_dropped_colours_kept() -> None:
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = encode(Image.new("RGB", (64, 64), (200, 100, 50)), "JPEG", icc_profile=srgb,
+                  comment=b"Officer Li, Chaoyang station", quality=95)
+    assert open_bytes(data).info.get("icc_profile")
+    prepared, _ = prepare(data, name="c.jpg", limits=WEIBO)
+    out = open_bytes(prepared.data)
+    assert "icc_profile" not in out.info and "comment" not in out.info
+    assert b"Chaoyang" not in prepared.data
+    pixel = out.convert("RGB").getpixel((32, 32))
+    assert isinstance(pixel, tuple)
+    assert all(abs(a - b) <= 6 for a, b in zip(pixel, (200, 100, 50), strict=True))
+
+
+def test_a_jpeg_recompressed_to_fit_says_so() -> None:
+    noise = Image.frombytes("RGB", (900, 900), os.urandom(900 * 900 * 3))
+    data = encode(noise, "JPEG", quality=98)
+    ours = len(encode(noise, "JPEG", quality=90, optimize=True, progressive=True))
+    limits = MediaLimits(max_count=1, max_bytes=int(ours * 0.9), max_pixels=None,
+                         mimes=frozenset({"image/jpeg"}))
+    prepared, notes = prepare(data, name="n.jpg", limits=limits, platform="x")
+    assert prepared.info.size <= limits.max_bytes
+    assert len(notes) == 1 and "n.jpg: re-encoded" in notes[0] and "to fit x's" in notes[0]

@@ -60,6 +60,8 @@ def test_tip_with_pictures_passes_content_check(workspace: Path, cli: Cli) -> No
     write_tip(workspace, f'images = [{{ file = "{one}", alt = "蓝色海报：夏季防溺水" }}]')
     r = cli("content", "check")
     assert r.code == 0, r.out + r.err
+    shown = cli("content", "show", "pictures-zh", "--json").json
+    assert [(i["file"], i["alt"]) for i in shown["images"]] == [(one, "蓝色海报：夏季防溺水")]
 
 
 @pytest.mark.parametrize(("extra", "needle"), [
@@ -219,3 +221,35 @@ def test_starter_posters(workspace: Path, cli: Cli) -> None:
         assert tip.title in image.alt
     r = cli("content", "check")
     assert r.code == 0 and "0 error(s)" in r.out + r.err
+
+
+@pytest.mark.xfail(strict=True, reason="the publisher's redraw of a slot post (publish/) "
+                   "changes its tip and text but keeps the old tip's post_media rows; it "
+                   "should replace them with library.media.stored_tip_pictures")
+def test_a_redrawn_slot_post_does_not_keep_the_old_tips_pictures(
+        workspace: Path, runtime_factory: Callable[..., Runtime], clock: FakeClock,
+        cli: Cli) -> None:
+    from outreach.daemon import run_once
+
+    one = picture(workspace, "one.png")
+    path = write_tip(workspace, f'images = [{{ file = "{one}", alt = "主图" }}]', only=True)
+    path.write_text(path.read_text("utf-8") + TIP.format(extra="").replace(
+        "pictures-zh", "plain-zh").replace("夏季注意", "夏天注意"), encoding="utf-8")
+    rt = runtime_factory(local_config(cooldown_days=0, slots='{ cron = "0 * * * *" }',
+                                      min_gap=0))
+    assert cli("content", "approve", "pictures-zh", "plain-zh", "--by", "officer-b").code == 0
+    materialise(rt, clock.now())
+    post_id = next(p for p, variant, media in _slot_posts(rt) if media)
+    from outreach.store.models import Post
+
+    with rt.db.reader() as s:
+        post = s.get(Post, post_id)
+        assert post is not None and post.tip_id == "pictures-zh" and post.scheduled_at
+        due = post.scheduled_at
+    assert cli("content", "revoke", "pictures-zh", "--by", "chief").code == 0
+    clock.current = due
+    run_once(rt)
+    with rt.db.reader() as s:
+        post = s.get(Post, post_id)
+        assert post is not None and post.tip_id == "plain-zh"  # redrawn
+    assert dict((p, m) for p, _, m in _slot_posts(rt))[post_id] == []

@@ -273,3 +273,29 @@ def test_edit_replaces_or_removes_pictures_and_needs_approval_again(
     assert r.code == 0 and r.json["images"] == 0 and r.json["status"] == "draft"
     bad = cli("queue", "edit", post_id, "--image", str(ws / "nope.png"), "--alt", "x")
     assert bad.code == 1 and "image file not found" in bad.err
+
+
+def test_an_unwritable_media_store_is_one_error_and_nothing_queued(starter_workspace: Path,
+                                                                  cli: Cli) -> None:
+    ws = starter_workspace
+    (ws / "blocked").write_text("a file where the media folder should be", encoding="utf-8")
+    config = ws / "config.toml"
+    config.write_text(config.read_text("utf-8").replace(
+        'content_dir = "content"', 'content_dir = "content"\nmedia_dir = "blocked/media"'),
+        encoding="utf-8")
+    assert cli("queue", "list").code == 0
+    before = logical_dump(ws / "outreach.db")
+    r = add(cli, LOCAL, (str(poster(ws / "p.png")), "海报"))
+    assert r.code == 1, r.err
+    assert "cannot write a picture to the media store" in r.err and "blocked" in r.err
+    assert logical_dump(ws / "outreach.db") == before
+
+
+def test_the_same_picture_twice_is_one_file(starter_workspace: Path, cli: Cli) -> None:
+    ws = starter_workspace
+    p = str(poster(ws / "p.png"))
+    first = add(cli, LOCAL, (p, "海报"), json_=True).json["id"]
+    second = add(cli, MASTODON, (p, "A poster"), (p, "The same poster"), json_=True).json["id"]
+    shas = {m["sha256"] for post in (first, second)
+            for m in cli("queue", "show", str(post), "--json").json["media"]}
+    assert len(shas) == 1 and len(media_files(ws)) == 1

@@ -237,9 +237,9 @@ class _ShortClient:
         return []
 
     def media_limits(self):
-        from outreach.clients.weibo.client import WEIBO_MEDIA
+        from outreach.clients.local.client import LOCAL_MEDIA
 
-        return WEIBO_MEDIA
+        return LOCAL_MEDIA
 
 
 @pytest.mark.parametrize("seed", range(6))

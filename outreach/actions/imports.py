@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from outreach.actions.media import ImageRequest
+from outreach.actions.media import ImageRequest, PrepareCache
 from outreach.actions.posts import NewPost, insert_post, prepare_post
 from outreach.errors import ContentError, InputError
 from outreach.media.store import MediaStore
@@ -39,6 +39,7 @@ def import_posts(rt: Runtime, path: Path, *, by: str,
     now = rt.clock()
     errors: list[str] = []
     prepared: list[NewPost] = []
+    pictures: PrepareCache = {}
     with rt.db.session() as s:
         approved = approved_tips(s, rt.library, rt.settings.policy)
         for lineno, row in rows:
@@ -57,7 +58,8 @@ def import_posts(rt: Runtime, path: Path, *, by: str,
                 tip, text = _cell(row, "tip") or None, _cell(row, "text") or None
                 images = _images(row, path.parent)
                 prepared.append(prepare_post(rt, s, account, tip=tip, text=text, at=when,
-                                             approved=approved, images=images))
+                                             approved=approved, images=images,
+                                             cache=pictures))
                 if warnings is not None:
                     warnings.extend(f"{where}: {w}" for w in (*prepared[-1].warnings,
                                                               *prepared[-1].notes))

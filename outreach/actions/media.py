@@ -21,12 +21,20 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from outreach.config.settings import AccountSettings
-from outreach.errors import InputError
+from outreach.errors import ConfigError, InputError
 from outreach.library.media import prepare_tip_image
 from outreach.library.model import TipDef
 from outreach.library.texts import control_character
-from outreach.media.images import MAX_SOURCE_BYTES, ImageInfo, ImageRejected, mb, prepare
-from outreach.media.store import MediaStore
+from outreach.media.images import (
+    MAX_SOURCE_BYTES,
+    ImageInfo,
+    ImageRejected,
+    MediaLimits,
+    PreparedImage,
+    mb,
+    prepare,
+)
+from outreach.media.store import MediaStore, digest
 from outreach.store.models import PostMedia
 
 if TYPE_CHECKING:
@@ -95,8 +103,14 @@ def read_image(path: Path) -> bytes:
         raise InputError(f"cannot read image: {exc.strerror or exc}", where=str(path)) from None
 
 
+PrepareCache = dict[tuple[str, MediaLimits, str], tuple[PreparedImage, list[str]]]
+"""Pictures already prepared in one request (an import naming one poster on many rows
+prepares it once), by the source bytes' digest, the limits and the platform."""
+
+
 def prepare_images(rt: Runtime, account: AccountSettings, requests: Sequence[ImageRequest],
-                   notes: list[str] | None = None) -> tuple[PreparedMedia, ...]:
+                   notes: list[str] | None = None,
+                   cache: PrepareCache | None = None) -> tuple[PreparedMedia, ...]:
     """Check each picture for the account's platform: count, alt text, type by content,
     bombs, EXIF stripped, converted or scaled to fit (said in ``notes``)."""
     if not requests:
@@ -111,8 +125,14 @@ def prepare_images(rt: Runtime, account: AccountSettings, requests: Sequence[Ima
     for req in requests:
         name = str(req.path)
         alt = check_alt(req.alt, f"{req.label} ({name})" if req.label else name)
-        prepared, said = prepare(read_image(req.path), name=name, limits=limits,
-                                 platform=account.platform)
+        data = read_image(req.path)
+        key = (digest(data), limits, f"{account.platform}\x1f{name}")
+        hit = cache.get(key) if cache is not None else None
+        if hit is None:
+            hit = prepare(data, name=name, limits=limits, platform=account.platform)
+            if cache is not None:
+                cache[key] = hit
+        prepared, said = hit
         if notes is not None:
             notes.extend(said)
         out.append(PreparedMedia(prepared.data, prepared.info, alt))
@@ -142,7 +162,12 @@ def store_media(store: MediaStore, session: Session, post_id: int,
     the caller commits)."""
     rows = []
     for position, m in enumerate(media):
-        sha = store.put(m.data)
+        try:
+            sha = store.put(m.data)
+        except OSError as exc:  # the post is not committed: nothing is queued
+            raise ConfigError(f"cannot write a picture to the media store: "
+                              f"{exc.strerror or exc} (see [outreach] media_dir)",
+                              where=str(store.root)) from None
         row = PostMedia(post_id=post_id, position=position, sha256=sha, mime=m.info.mime,
                         size=m.info.size, width=m.info.width, height=m.info.height, alt=m.alt,
                         created_at=now)

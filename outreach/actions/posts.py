@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from outreach.actions.media import (
     ImageRequest,
+    PrepareCache,
     PreparedMedia,
     post_media,
     prepare_images,
@@ -69,7 +70,8 @@ class NewPost:
 
 def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str | None,
                  text: str | None, at: datetime, approved: set[str] | None,
-                 images: Sequence[ImageRequest] = ()) -> NewPost:
+                 images: Sequence[ImageRequest] = (),
+                 cache: PrepareCache | None = None) -> NewPost:
     """Validate one post request (the same checks for `queue add` and every import row).
     ``images`` go with a text; a tip carries its own pictures from the library."""
     account = rt.settings.account(account_name)
@@ -115,7 +117,7 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
         raise InputError("; ".join(problems))
     warnings = post_warnings(rt, session, account, at, tip=tip, text=text)
     notes: list[str] = []
-    media = prepare_images(rt, account, images, notes) if text is not None else tip_media
+    media = prepare_images(rt, account, images, notes, cache) if text is not None else tip_media
     return NewPost(account, at, body, tip, variant, category, status, tuple(warnings), media,
                    tuple(notes))
 

@@ -6,13 +6,14 @@ into the media store for the posts that carry them (:func:`store_tip_image`)."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from outreach.config.toml import NonBlank, Shape
-from outreach.library.model import Library, TipImage
+from outreach.library.model import Library, TipDef, TipImage
 from outreach.media.images import (
     MAX_SOURCE_BYTES,
     MIME_BY_FORMAT,
@@ -144,3 +145,22 @@ def store_tip_image(lib: Library, store: MediaStore, image: TipImage, limits: Me
     store.put(prepared.data)
     lib.prepared_images[key] = prepared.info
     return prepared.info
+
+
+def stored_tip_pictures(lib: Library, store: MediaStore, tip: TipDef, variant: int,
+                        limits: MediaLimits, platform: str) -> list[tuple[ImageInfo, str]]:
+    """The pictures a post drawn from ``tip`` (variant ``variant``) carries, each prepared
+    for the platform and kept in the media store, with its alt text, in order. For every
+    writer of a drawn post: the daemon's slots, and a slot redrawn at publish time (whose
+    ``post_media`` rows are then replaced by these)."""
+    return [(store_tip_image(lib, store, image, limits, platform), image.alt)
+            for image in tip.images_for(variant)]
+
+
+def media_row(post_id: int, position: int, info: ImageInfo, alt: str,
+              now: datetime) -> dict[str, Any]:
+    """One ``post_media`` row's values."""
+    return {"post_id": post_id, "position": position, "sha256": info.sha256,
+            "mime": info.mime, "size": info.size, "width": info.width,
+            "height": info.height, "alt": alt, "remote_id": None, "uploaded_at": None,
+            "created_at": now}

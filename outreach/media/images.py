@@ -307,11 +307,12 @@ def _still(im: Any, *, name: str, fmt: str, limits: MediaLimits, platform: str,
                     f"{MIN_SIDE} pixels", where=name)
             clean = _scaled(clean, shrink)
         out = _encode(clean, out_fmt, quality)
-    if clean.size != src_size or out_fmt != fmt:
+    if clean.size != src_size or out_fmt != fmt or quality < 90:
         why = []
         if limits.max_pixels and src_size[0] * src_size[1] > limits.max_pixels:
             why.append(f"{limits.max_pixels / 1_000_000:.1f} MP")
-        if src_bytes > limits.max_bytes or (clean.size != src_size and not why):
+        if src_bytes > limits.max_bytes or quality < 90 or (clean.size != src_size
+                                                            and not why):
             why.append(mb(limits.max_bytes))
         if out_fmt != fmt and not limits.allows(MIME_BY_FORMAT[fmt]):
             why.append(f"{', '.join(sorted(_kind(FORMAT_BY_MIME[m]) for m in limits.mimes))}"

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlmodel import SQLModel, col
 
 from outreach.config.settings import AccountSettings, Policy
-from outreach.library.media import store_tip_image
+from outreach.library.media import media_row, stored_tip_pictures
 from outreach.library.model import Library
 from outreach.media.images import ImageRejected
 from outreach.media.store import MediaStore
@@ -121,14 +121,12 @@ def _with_pictures(rt: Runtime, account: AccountSettings, client: Any,
     picture that cannot go out makes the slot missed, with the reason."""
     lib = rt.library
     tip = row["tip_id"]
-    images = lib.tips[tip].images_for(row["variant"])
-    if not images:
+    if not lib.tips[tip].images_for(row["variant"]):
         return
     store = MediaStore(rt.settings.media_dir)
-    limits = client.media_limits()
     try:
-        row["_media"] = [(store_tip_image(lib, store, image, limits, account.platform),
-                          image.alt) for image in images]
+        row["_media"] = stored_tip_pictures(lib, store, lib.tips[tip], row["variant"],
+                                            client.media_limits(), account.platform)
     except (ImageRejected, OSError) as exc:
         log.warning("slot %s: tip %s: %s", row["slot_key"], tip, exc)
         row.update(status=PostStatus.MISSED, text="", tip_id=None, variant=None,
@@ -150,10 +148,7 @@ def _insert_media(session: Any, rows: list[dict[str, Any]], now: datetime) -> No
         row = wanted[key]
         if (tip_id, variant) != (row["tip_id"], row["variant"]):
             continue  # drawn differently by whoever inserted it: its pictures are its own
-        media_rows += [{"post_id": post_id, "position": n, "sha256": info.sha256,
-                        "mime": info.mime, "size": info.size, "width": info.width,
-                        "height": info.height, "alt": alt, "remote_id": None,
-                        "uploaded_at": None, "created_at": now}
+        media_rows += [media_row(post_id, n, info, alt, now)
                        for n, (info, alt) in enumerate(row["_media"])]
     insert_ignore(session, SQLModel.metadata.tables["post_media"], media_rows,
                   ["post_id", "position"])

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from outreach.actions.tips import check_category
-from outreach.library.model import TipDef, category_matches
+from outreach.library.model import TipDef, TipImage, category_matches
 from outreach.library.texts import text_problems
 from outreach.schedule.history import approved_tips
 from outreach.schedule.plan import changed_tip_posts
@@ -91,6 +91,9 @@ def tip_detail(rt: Runtime, tip_id: str, *, account: str | None = None,
         "text": tip.text, "variants": list(tip.variants), "tags": list(tip.tags),
         "months": list(tip.months), "valid_until": tip.valid_until, "review_by": tip.review_by,
         "source": tip.source, "file": f"{tip.file}:{tip.line}", "text_hash": tip.text_hash,
+        "images": [_image(i) for i in tip.images],
+        "variant_images": [None if own is None else [_image(i) for i in own]
+                           for own in tip.variant_images],
     }
     data.update(tip_approval(rt, tip))
     if account is not None:
@@ -104,6 +107,10 @@ def tip_detail(rt: Runtime, tip_id: str, *, account: str | None = None,
         data.update(account=acc.name, rendered=text, length=client.text_length(text),
                     max_length=client.max_length, problems=problems)
     return data
+
+
+def _image(image: TipImage) -> dict[str, str]:
+    return {"file": image.file, "alt": image.alt, "sha256": image.sha256}
 
 
 class TipChange(NamedTuple):
