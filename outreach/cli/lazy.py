@@ -62,6 +62,7 @@ COMMANDS: dict[str, Lazy] = {
     "notify": Lazy("outreach.cli.notify", "The notification outbox: list, test, retry."),
     "users": Lazy("outreach.cli.users", "Web console users and their roles (officer, "
                                         "approver, admin): add, list, disable, set-password."),
+    "web": Lazy("outreach.cli.web", "The officers' web console (serve it behind a TLS proxy)."),
 }
 
 
