@@ -79,6 +79,9 @@ ZH: dict[str, str] = {
     "Add user": "添加用户", "Role": "角色", "Display name": "显示名", "Language": "语言",
     "Disable": "停用", "disabled": "已停用", "Last sign-in": "最近登录",
     "User {name} added.": "已添加用户 {name}。", "User {name} disabled.": "已停用用户 {name}。",
+    "draft": "草稿", "publishing": "发布中", "unconfirmed": "待确认", "failed": "失败",
+    "cancelled": "已取消", "retracted": "已撤回", "new": "新留言", "acknowledged": "已确认",
+    "replied": "已回复", "handed_over": "已移交", "closed": "已关闭",
     "Back": "返回", "Error": "错误", "simulated": "模拟",
 }
 

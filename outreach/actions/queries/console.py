@@ -57,6 +57,7 @@ class CalendarItem(TypedDict):
     status: str
     text: str
     tip_id: str | None
+    reason: str | None
     post_id: int | None
     planned: bool
 
@@ -78,23 +79,25 @@ def calendar(rt: Runtime, account: str, start: date, days: int) -> list[Calendar
     for p in stored:
         assert p.scheduled_at is not None
         items[(p.scheduled_at.isoformat(), p.id)] = _item(p.scheduled_at, zone, p.status, p.text,
-                                                          p.tip_id, p.id, planned=False)
+                                                          p.tip_id, p.last_error, p.id,
+                                                          planned=False)
     if end > now:
         for row in plan_rows(rt, days=0, account=acc.name, ahead=end - now):
             at = datetime.fromisoformat(row["scheduled_at"])
             if at < begin or (at.isoformat(), row["post_id"]) in items:
                 continue
             items[(at.isoformat(), row["post_id"])] = _item(
-                at, zone, row["status"], row["text"], row["tip_id"], row["post_id"],
-                planned=row["post_id"] is None)
+                at, zone, row["status"], row["text"], row["tip_id"], row["reason"],
+                row["post_id"], planned=row["post_id"] is None)
     return sorted(items.values(), key=lambda i: i["at"])
 
 
 def _item(at: datetime, zone: Any, status: str, text: str, tip_id: str | None,
-          post_id: int | None, *, planned: bool) -> CalendarItem:
+          reason: str | None, post_id: int | None, *, planned: bool) -> CalendarItem:
     local = at.astimezone(zone)
     return {"at": at.isoformat(), "day": local.date().isoformat(), "status": status,
-            "text": text, "tip_id": tip_id, "post_id": post_id, "planned": planned}
+            "text": text, "tip_id": tip_id, "reason": reason, "post_id": post_id,
+            "planned": planned}
 
 
 class AuditEntry(TypedDict):
