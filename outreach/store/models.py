@@ -214,6 +214,8 @@ class Comment(SQLModel, table=True):
         UniqueConstraint("account", "remote_id", name="uq_comments_account_remote"),
         Index("ix_comments_post", "post_id"),
         Index("ix_comments_created", "created_at"),
+        # open emergencies by account (status, the console's dashboard): a search, not a scan
+        Index("ix_comments_class_replied", "class", "replied_at", "account"),
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)

@@ -7,17 +7,14 @@ from starlette.responses import Response
 
 from outreach.actions.accounts import pause, resume
 from outreach.actions.health import health
-from outreach.actions.queries.opinions import list_opinions
 from outreach.actions.users import Permission
-from outreach.states import OpinionClass
 from outreach.web.pages import Ctx, get, post
 
 
 @get("/")
 def dashboard(ctx: Ctx) -> Response:
     data = health(ctx.rt)
-    emergencies = [c for c in list_opinions(ctx.rt, klass=OpinionClass.EMERGENCY,
-                                            unanswered=True, limit=20)]
+    emergencies = sum(a["open_emergencies"] for a in data["accounts"])
     zones = {name: acc.timezone for name, acc in ctx.rt.settings.accounts.items()}
     return ctx.render("dashboard.html", data=data, emergencies=emergencies, zones=zones)
 

@@ -1,5 +1,7 @@
 """The console's users (roles, Argon2 password hashes) and its login attempts, which the
 throttle counts: kept in the database so a restart or a second web process sees them too.
+An index finds the open emergencies of each account (the dashboard and `status`) without
+reading every comment.
 
 Revision ID: 0010
 Revises: 0009
@@ -40,9 +42,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_login_attempts_user", "login_attempts", ["username", "at"])
     op.create_index("ix_login_attempts_address", "login_attempts", ["address", "at"])
+    op.create_index("ix_comments_class_replied", "comments", ["class", "replied_at", "account"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_comments_class_replied", table_name="comments")
     op.drop_index("ix_login_attempts_address", table_name="login_attempts")
     op.drop_index("ix_login_attempts_user", table_name="login_attempts")
     op.drop_table("login_attempts")
