@@ -189,3 +189,36 @@ def test_english_by_query_and_remembered(rt):
     assert "退出登录" in c.get("/queue?lang=zh").text
 
 
+
+
+def test_every_page_renders_with_data_in_both_languages(rt):
+    post = add_post(rt, "pingan-local", tip=None, text="夜间出行请结伴而行。", at="+1h", by="alice")
+    c = client(rt)
+    log_in(c, "root")
+    for lang in ("zh", "en"):
+        for path in ("/", "/compose", "/approvals", "/queue", f"/posts/{post.id}", "/inbox",
+                     "/calendar", "/calendar?view=month", "/library", "/reports", "/audit",
+                     "/users", "/reports/view"):
+            r = c.get(path, params={"lang": lang})
+            assert r.status_code == 200, (path, r.text[:300])
+    assert "夜间出行请结伴而行" in c.get("/queue").text
+    assert "queue_add" in c.get("/audit?actor=alice").text
+    for fmt, kind in (("csv", "text/csv"), ("json", "application/json"),
+                      ("xlsx", "spreadsheetml")):
+        r = c.get(f"/reports/download/{fmt}")
+        assert r.status_code == 200 and kind in r.headers["content-type"]
+        assert "attachment" in r.headers["content-disposition"]
+    bad = c.get("/reports/view", params={"since": "yesterday-ish"})
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.text
+
+
+def test_a_form_error_names_the_problem_and_stores_nothing(rt, workspace):
+    c = client(rt)
+    csrf = log_in(c, "alice")
+    before = logical_dump(workspace / "outreach.db")
+    r = c.post("/compose", data={"csrf": csrf, "account": "pingan-local", "text": "x" * 6000,
+                                 "at": "now", "next": "/compose"})
+    assert r.status_code == 303
+    assert "over 5000 characters" in c.get("/compose").text
+    after = [line for line in logical_dump(workspace / "outreach.db") if "login" not in line]
+    assert after == [line for line in before if "login" not in line]
