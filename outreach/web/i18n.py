@@ -82,6 +82,8 @@ ZH: dict[str, str] = {
     "draft": "草稿", "publishing": "发布中", "unconfirmed": "待确认", "failed": "失败",
     "cancelled": "已取消", "retracted": "已撤回", "new": "新留言", "acknowledged": "已确认",
     "replied": "已回复", "handed_over": "已移交", "closed": "已关闭",
+    "Mon": "周一", "Tue": "周二", "Wed": "周三", "Thu": "周四", "Fri": "周五", "Sat": "周六",
+    "Sun": "周日",
     "Back": "返回", "Error": "错误", "simulated": "模拟",
 }
 
