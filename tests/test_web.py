@@ -30,6 +30,7 @@ MATRIX: dict[tuple[str, str], str | None] = {
     ("GET", "/reports"): "officer", ("GET", "/reports/view"): "officer",
     ("GET", "/reports/download/{fmt}"): "officer",
     ("GET", "/audit"): "officer",
+    ("POST", "/settings/lang"): "officer",
     ("GET", "/users"): "admin", ("POST", "/users"): "admin", ("POST", "/users/disable"): "admin",
 }
 RANK = {"officer": 1, "approver": 2, "admin": 3}
@@ -164,6 +165,7 @@ def test_four_eyes_in_the_console(rt):
     r = c.post(f"/posts/{post.id}/approve", data={"csrf": csrf, "next": "/approvals"})
     assert r.status_code == 303
     assert "another officer must approve" in c.get("/approvals").text
+    assert "批准</button>" not in c.get(f"/posts/{post.id}").text
     c2 = client(rt)
     csrf2 = log_in(c2, "root")
     assert "批准</button>" in c2.get("/approvals").text
@@ -179,6 +181,27 @@ def test_the_preview_gives_text_as_json_and_the_page_never_executes_it(rt):
     assert r.status_code == 200 and "<script>alert(1)</script>" in r.json()["text"]
     page = c.get("/inbox")
     assert "<script>alert" not in page.text
+
+
+def test_the_language_is_the_users_setting(rt):
+    c = client(rt)
+    csrf = log_in(c, "alice")
+    assert "退出登录" in c.get("/").text
+    r = c.post("/settings/lang", data={"csrf": csrf, "lang": "en", "next": "/queue"})
+    assert r.status_code == 303 and r.headers["location"] == "/queue"
+    other = client(rt)  # another browser: the setting is the user's
+    log_in(other, "alice")
+    assert "Log out" in other.get("/").text
+    bad = c.post("/settings/lang", data={"csrf": csrf, "lang": "fr"})
+    assert bad.status_code == 303
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://evil.example/"])
+def test_no_redirect_off_the_site(rt, target):
+    c = client(rt)
+    r = c.post("/login", data={"username": "alice", "password": PASSWORDS["alice"],
+                               "csrf": token(c), "next": target})
+    assert r.status_code == 303 and r.headers["location"] == "/"
 
 
 def test_english_by_query_and_remembered(rt):

@@ -83,10 +83,16 @@ class Ctx:
     def back(self, default: str = "/") -> RedirectResponse:
         """After a form: to the page named in its ``next`` field (a path of ours), else
         ``default``."""
-        to = self.form.get("next") or default
-        if not to.startswith("/") or to.startswith("//"):
-            to = default
-        return RedirectResponse(to, status_code=303)
+        return RedirectResponse(local_path(self.form.get("next"), default), status_code=303)
+
+
+def local_path(value: str | None, default: str = "/") -> str:
+    """``value`` if it is a path on this site, else ``default`` (no open redirect: ``//host``
+    and ``/\\host`` are other sites to a browser)."""
+    if not value or not value.startswith("/") or value[1:2] in ("/", "\\") \
+            or any(c in value for c in "\r\n"):
+        return default
+    return value
 
 
 Handler = Callable[[Ctx], Response]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from outreach.actions.posts import text_author
+from outreach.actions.posts import get_post, text_author
 from outreach.actions.queries.posts import PostRow, iso, post_row
 from outreach.schedule.plan import plan_rows
 from outreach.states import PostStatus
@@ -34,6 +34,12 @@ def drafts_waiting(rt: Runtime, *, limit: int = 200) -> list[Draft]:
                           .order_by(col(Post.created_at), col(Post.id)).limit(limit)).scalars().all()
         return [{"post": post_row(p), "author": text_author(s, p),
                  "created_at": iso(p.created_at)} for p in posts]
+
+
+def text_writer(rt: Runtime, post_id: int) -> str | None:
+    """Who wrote a post's current text (who may not approve it)."""
+    with rt.db.reader() as s:
+        return text_author(s, get_post(s, post_id))
 
 
 def queue_page(rt: Runtime, *, status: str | None, account: str | None, offset: int,

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from outreach.actions.users import LoginFailed, LoginThrottled, authenticate, log_out
-from outreach.web.pages import Ctx, get, post
+from outreach.actions.users import (
+    LoginFailed,
+    LoginThrottled,
+    Permission,
+    authenticate,
+    log_out,
+    set_language,
+)
+from outreach.web.pages import Ctx, get, local_path, post
 from outreach.web.session import Session
 
 
 def _next(ctx: Ctx) -> str:
-    to = ctx.form.get("next") or ctx.query.get("next") or "/"
-    return to if to.startswith("/") and not to.startswith("//") else "/"
+    return local_path(ctx.form.get("next") or ctx.query.get("next"))
 
 
 @get("/login", permission=None)
@@ -47,4 +53,13 @@ def logout(ctx: Ctx) -> Response:
     return ctx.redirect("/login")
 
 
-PAGES = [login_form, login, logout]
+@post("/settings/lang", Permission.VIEW)
+def language(ctx: Ctx) -> Response:
+    """The user's language from now on (kept with the user, not only in this session)."""
+    assert ctx.user is not None
+    set_language(ctx.rt, ctx.user.id, ctx.form.get("lang", ""))
+    ctx.session.lang = ctx.form.get("lang")
+    return ctx.back("/")
+
+
+PAGES = [login_form, login, logout, language]

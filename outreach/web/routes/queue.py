@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from outreach.actions.posts import cancel_post, edit_post, reschedule_post, retract_post
-from outreach.actions.queries.console import queue_page
+from outreach.actions.queries.console import queue_page, text_writer
 from outreach.actions.queries.posts import post_detail
 from outreach.actions.users import Permission
 from outreach.states import POST_STATUSES
@@ -37,7 +37,9 @@ def queue(ctx: Ctx) -> Response:
 def post_page(ctx: Ctx) -> Response:
     data = post_detail(ctx.rt, _post_id(ctx))
     acc = ctx.rt.settings.accounts.get(data["account"])
-    return ctx.render("post.html", p=data, zone=acc.timezone if acc else None)
+    own = text_writer(ctx.rt, data["id"]) == ctx.user_name \
+        and not ctx.rt.settings.policy.allow_self_approval
+    return ctx.render("post.html", p=data, zone=acc.timezone if acc else None, own=own)
 
 
 def _flash_warnings(ctx: Ctx, warnings: list[str]) -> None:
