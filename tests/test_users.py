@@ -17,7 +17,9 @@ from outreach.actions.users import (
     Permission,
     Role,
     authenticate,
+    disable_user,
     require,
+    require_by_name,
     session_user,
 )
 from tests.conftest import logical_dump
@@ -159,3 +161,27 @@ def test_roles_rank_officer_approver_admin(cli, workspace, monkeypatch, runtime_
         else:
             with pytest.raises(Forbidden):
                 require(user, permission)
+
+
+def test_a_name_that_is_a_console_user_keeps_its_role_elsewhere(cli, workspace, monkeypatch,
+                                                                 runtime_factory):
+    assert add(cli, monkeypatch, "alice", "officer").code == 0
+    assert add(cli, monkeypatch, "bob", "approver").code == 0
+    rt = runtime_factory()
+    require_by_name(rt, "bob", Permission.APPROVE)
+    require_by_name(rt, "an-operator", Permission.APPROVE)  # not a console user
+    with pytest.raises(Forbidden):
+        require_by_name(rt, "alice", Permission.APPROVE)
+    disable_user(rt, "bob", by="root")
+    with pytest.raises(Forbidden):
+        require_by_name(rt, "bob", Permission.VIEW)
+
+
+def test_only_an_admin_manages_users_in_their_own_name(cli, workspace, monkeypatch):
+    assert add(cli, monkeypatch, "alice", "officer").code == 0
+    r = add(cli, monkeypatch, "eve", "admin", PASSWORD, "--by", "alice")
+    assert r.code == 1 and "alice is officer" in r.err
+    assert cli("users", "disable", "alice", "--by", "alice").code == 1
+    assert [u["name"] for u in cli("users", "list", "--json").json] == ["alice"]
+    assert add(cli, monkeypatch, "root", "admin").code == 0  # an operator at the server
+    assert add(cli, monkeypatch, "eve", "officer", PASSWORD, "--by", "root").code == 0

@@ -133,6 +133,20 @@ def require(user: SignedIn, permission: Permission) -> None:
                         f"{MIN_ROLE[permission]} ({permission})")
 
 
+def require_by_name(rt: Runtime, name: str, permission: Permission) -> None:
+    """For an action taken in someone's name (the command line's ``--by``): when the name is
+    a console user's, their role must allow ``permission`` and they must not be disabled, so
+    a name cannot do on the command line what its role forbids in the console. A name that
+    is no console user's (an operator at the server) is not limited here."""
+    with rt.db.reader() as s:
+        user = s.execute(select(User).where(col(User.name) == name)).scalars().first()
+    if user is None:
+        return
+    if user.disabled_at is not None:
+        raise Forbidden(f"console user {name} is disabled")
+    require(signed_in(user), permission)
+
+
 @cache
 def _hasher() -> PasswordHasher:
     return PasswordHasher()
@@ -178,7 +192,9 @@ def signed_in(user: User) -> SignedIn:
 
 def add_user(rt: Runtime, name: str, *, role: str, password: str, by: str,
              display_name: str | None = None, lang: str = "zh") -> User:
-    """A new console user (the name is unique), audited; the password is kept hashed."""
+    """A new console user (the name is unique), audited; the password is kept hashed.
+    ``by`` must be an admin when it names a console user (see :func:`require_by_name`)."""
+    require_by_name(rt, by, Permission.MANAGE_USERS)
     name = name.strip()
     if not NAME_RE.match(name):
         raise InputError(f"user name {name!r} must be 1-64 letters, digits or . _ @ -")
@@ -215,6 +231,7 @@ def list_users(rt: Runtime) -> list[UserRow]:
 
 def disable_user(rt: Runtime, name: str, *, by: str) -> User:
     """The user can no longer sign in, and their open sessions end; audited."""
+    require_by_name(rt, by, Permission.MANAGE_USERS)
     now = rt.clock()
     with rt.db.session() as s:
         user = _get(s, name)
@@ -228,6 +245,7 @@ def disable_user(rt: Runtime, name: str, *, by: str) -> User:
 
 def set_password(rt: Runtime, name: str, password: str, *, by: str) -> User:
     """A new password (the user's open sessions end); audited, never the password."""
+    require_by_name(rt, by, Permission.MANAGE_USERS)
     _check_password(password)
     digest = _hasher().hash(password)
     now = rt.clock()
