@@ -40,11 +40,13 @@ def calendar_page(ctx: Ctx) -> Response:
         span, following, prev = 7, start + timedelta(days=7), start - timedelta(days=7)
     days = [start + timedelta(days=i) for i in range(span)]
     items: dict[str, list[object]] = {d.isoformat(): [] for d in days}
+    # a month is laid out Monday to Sunday; a week starts on the day asked for
+    lead: list[date | None] = [None] * start.weekday() if view == "month" else []
     for item in calendar(ctx.rt, account, start, span):
         items.setdefault(item["day"], []).append(item)
     return ctx.render("calendar.html", account=account, accounts=accounts, view=view,
-                      days=days, items=items, start=start, prev=prev, next=following,
-                      zone=zone, today=today)
+                      days=[*lead, *days], items=items, start=start, prev=prev,
+                      next=following, zone=zone, today=today)
 
 
 PAGES = [calendar_page]
