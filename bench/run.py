@@ -31,9 +31,10 @@ if __package__ in (None, ""):  # run as a script: the repository root makes `ben
 from bench import datasets  # noqa: E402
 from bench.harness import Context, Result, Skipped, as_json, render_table  # noqa: E402
 
-GROUPS = ("opinions", "storage", "cli", "planner", "report", "weibo", "mastodon", "publish", "daemon")
+GROUPS = ("opinions", "storage", "cli", "planner", "report", "weibo", "mastodon", "publish", "daemon",
+          "web")
 PEER_GROUPS = frozenset({"mastodon", "publish"})
-DEPT_GROUPS = frozenset({"storage", "cli", "planner", "report", "daemon"})
+DEPT_GROUPS = frozenset({"storage", "cli", "planner", "report", "daemon", "web"})
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def run_benchmarks(params: Params, *, groups: Sequence[str] = GROUPS, quick: boo
                    log: Callable[[str], None] = _log_to_stderr, peer_port: int = 3041,
                    use_peer: bool = True) -> tuple[list[Result], list[Skipped], Context]:
     """Run the chosen benchmark groups; (results, skipped, context). The helper the tests use."""
-    from bench import b_cli, b_counts, b_daemon, b_misc, b_publish, b_report
+    from bench import b_cli, b_counts, b_daemon, b_misc, b_publish, b_report, b_web
     from bench.peer import start_peer
 
     unknown = set(groups) - set(GROUPS)
@@ -147,6 +148,8 @@ def run_benchmarks(params: Params, *, groups: Sequence[str] = GROUPS, quick: boo
             elif g == "daemon":
                 plan.append(("daemon idle", lambda: b_daemon.bench_daemon_idle(ctx, ws)))  # type: ignore[arg-type]
                 plan.append(("daemon load", lambda: b_daemon.bench_daemon_load(ctx, ws)))  # type: ignore[arg-type]
+            elif g == "web":
+                plan.append((g, lambda: b_web.bench_web(ctx, ws)))  # type: ignore[arg-type]
         for key, fn in plan:
             log(f"== {key}")
             attempt(key, fn)

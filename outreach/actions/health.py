@@ -91,7 +91,8 @@ def plain_failure(exc: OutreachError) -> str:
 
 
 def account_state(rt: Runtime, session: Session, name: str, row: Account | None,
-                  now: datetime) -> tuple[AccountState, str | None]:
+                  now: datetime, *, paused: bool | None = None) -> tuple[AccountState, str | None]:
+    """``paused``: whether a pause holds the account now, when the caller knows already."""
     account = rt.settings.account(name)
     try:
         configured = rt.configured(account)
@@ -101,7 +102,7 @@ def account_state(rt: Runtime, session: Session, name: str, row: Account | None,
         return AccountState.UNCONFIGURED, "no token"
     if row is not None and row.state == AccountState.NEEDS_REAUTH:
         return AccountState.NEEDS_REAUTH, row.last_error
-    if paused_at(pause_intervals(session, name), now):
+    if paused if paused is not None else paused_at(pause_intervals(session, name), now):
         return AccountState.PAUSED, None
     return AccountState.ACTIVE, None
 
@@ -171,21 +172,32 @@ def account_rows(rt: Runtime) -> list[dict[str, Any]]:
             col(Comment.opinion_class) == OpinionClass.EMERGENCY,
             col(Comment.replied_at).is_(None),
             col(Comment.reply_required).is_(True)).group_by(col(Comment.account))).all())
+        # every account's next queued post and the pauses holding now: one query each,
+        # not one per account (the console's dashboard renders this on every visit)
+        next_posts = dict(s.execute(select(col(Post.account), func.min(col(Post.scheduled_at)))
+                                    .where(col(Post.status) == PostStatus.QUEUED,
+                                           col(Post.scheduled_at) >= now)
+                                    .group_by(col(Post.account))).all())
+        holding = s.execute(select(Pause).where(
+            col(Pause.started_at) <= now,
+            or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
+        ).order_by(col(Pause.started_at).desc(), col(Pause.id).desc())).scalars().all()
         for name, acc in rt.settings.accounts.items():
             row = rows.get(name)
-            state, why = account_state(rt, s, name, row, now)
+            held = next((p for p in holding if p.account in (None, name)), None)
+            state, why = account_state(rt, s, name, row, now, paused=held is not None)
             # a failed `accounts check` (not a refused token): the state stays one of the
             # four, and the failure is said apart until a check or a publish succeeds
             check_failed = bool(row is not None and row.state == AccountState.CHECK_FAILED and row.last_error
                                 and state in (AccountState.ACTIVE, AccountState.PAUSED))
-            next_post = s.execute(select(func.min(col(Post.scheduled_at))).where(
-                col(Post.account) == name, col(Post.status) == PostStatus.QUEUED,
-                col(Post.scheduled_at) >= now)).scalar()
+            next_post = next_posts.get(name)
+            # the next day first: most accounts have a slot in it, and a week costs 8 ×
             next_slot = next(iter(slot_times(acc, rt.settings.policy, now,
-                                             now + timedelta(days=8))), None)
+                                             now + timedelta(days=1))), None) \
+                or next(iter(slot_times(acc, rt.settings.policy, now,
+                                        now + timedelta(days=8))), None)
             candidates = [t for t in (next_post, next_slot.at if next_slot else None) if t]
             expires = row.token_expires_at if row else None
-            held = open_pause(s, name, now)
             out.append({
                 "name": name, "display_name": acc.display_name, "platform": acc.platform,
                 "state": state,

@@ -60,6 +60,9 @@ COMMANDS: dict[str, Lazy] = {
     "auth": Lazy("outreach.cli.auth", "Authorise accounts on their platforms (tokens stay "
                                       "outside config.toml)."),
     "notify": Lazy("outreach.cli.notify", "The notification outbox: list, test, retry."),
+    "users": Lazy("outreach.cli.users", "Web console users and their roles (officer, "
+                                        "approver, admin): add, list, disable, set-password."),
+    "web": Lazy("outreach.cli.web", "The officers' web console (serve it behind a TLS proxy)."),
 }
 
 

@@ -214,6 +214,8 @@ class Comment(SQLModel, table=True):
         UniqueConstraint("account", "remote_id", name="uq_comments_account_remote"),
         Index("ix_comments_post", "post_id"),
         Index("ix_comments_created", "created_at"),
+        # open emergencies by account (status, the console's dashboard): a search, not a scan
+        Index("ix_comments_class_replied", "class", "replied_at", "account"),
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)
@@ -320,3 +322,35 @@ class Notification(SQLModel, table=True):
     created_at: datetime | None = utc_column(nullable=False)
     sent_at: datetime | None = utc_column()
     updated_at: datetime | None = utc_column()
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the web console; ``role`` is officer, approver or admin.
+    Only an Argon2 hash of the password is kept."""
+
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    display_name: str | None = Field(default=None, max_length=100)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(max_length=200)
+    lang: str = Field(default="zh", max_length=8)
+    disabled_at: datetime | None = utc_column()
+    disabled_by: str | None = Field(default=None, max_length=100)
+    created_by: str | None = Field(default=None, max_length=100)
+    created_at: datetime | None = utc_column()
+    password_changed_at: datetime | None = utc_column()
+    last_login_at: datetime | None = utc_column()
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One try to sign in to the console (the throttle counts the failures)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_user", "username", "at"),
+                      Index("ix_login_attempts_address", "address", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime | None = utc_column(nullable=False)
+    username: str = Field(max_length=64)
+    address: str = Field(max_length=64)
+    outcome: str = Field(max_length=16)
