@@ -41,7 +41,8 @@ from outreach.clients.weibo import api
 from outreach.clients.weibo.api import API_BASE as API_BASE  # for callers of the client module
 from outreach.clients.weibo.budget import RateBudget
 from outreach.clients.weibo.errors import HourlyLimitReached, PermissionDenied, StatusMissing
-from outreach.clients.weibo.media import WEIBO_MEDIA, pic_part
+from outreach.clients.weibo.media import WEIBO_MEDIA as WEIBO_MEDIA  # re-exported: the contract's constant
+from outreach.clients.weibo.media import pic_part
 from outreach.clients.weibo.parse import (
     WEB_BASE,
     TokenInfo,
