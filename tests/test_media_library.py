@@ -143,15 +143,16 @@ def test_queue_add_tip_carries_its_pictures(workspace: Path, cli: Cli) -> None:
 
 def _slot_posts(rt: Runtime) -> list[tuple[int, int | None, list[tuple[str, str]]]]:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from outreach.store.models import Post, PostMedia
 
     with rt.db.reader() as s:
-        posts = s.execute(select(Post).order_by(Post.scheduled_at)).scalars().all()  # type: ignore[arg-type]
+        posts = s.execute(select(Post).order_by(col(Post.scheduled_at))).scalars().all()
         out = []
         for p in posts:
-            media = s.execute(select(PostMedia).where(PostMedia.post_id == p.id)  # type: ignore[arg-type]
-                              .order_by(PostMedia.position)).scalars().all()  # type: ignore[arg-type]
+            media = s.execute(select(PostMedia).where(col(PostMedia.post_id) == p.id)
+                              .order_by(col(PostMedia.position))).scalars().all()
             out.append((p.id, p.variant, [(m.alt, m.sha256) for m in media]))
     return out
 
@@ -223,9 +224,6 @@ def test_starter_posters(workspace: Path, cli: Cli) -> None:
     assert r.code == 0 and "0 error(s)" in r.out + r.err
 
 
-@pytest.mark.xfail(strict=True, reason="the publisher's redraw of a slot post (publish/) "
-                   "changes its tip and text but keeps the old tip's post_media rows; it "
-                   "should replace them with library.media.stored_tip_pictures")
 def test_a_redrawn_slot_post_does_not_keep_the_old_tips_pictures(
         workspace: Path, runtime_factory: Callable[..., Runtime], clock: FakeClock,
         cli: Cli) -> None:

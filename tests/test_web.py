@@ -112,7 +112,7 @@ def test_sign_in_sets_a_safe_cookie_and_a_bad_password_says_nothing_more(rt):
 
 def test_over_https_the_cookie_is_secure(rt):
     c = client(rt)
-    c.base_url = "https://testserver"  # type: ignore[misc]
+    c.base_url = "https://testserver"
     r = c.get("https://testserver/login")
     assert "secure" in r.headers["set-cookie"].lower()
 

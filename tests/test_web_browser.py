@@ -170,7 +170,12 @@ def browser() -> Iterator[Any]:
 def log_in(browser: Any, site: Site, name: str, lang: str = "en") -> Any:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     page.dialogs = dialogs
     page.goto(f"{site.url}/login?lang={lang}")
     page.get_by_label("Username" if lang == "en" else "用户名").fill(name)

@@ -31,7 +31,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlmodel import col
 
 from outreach.clients.base import Published
@@ -47,8 +47,10 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+from outreach.library.media import media_row, stored_tip_pictures
 from outreach.library.texts import text_problems
-from outreach.media.store import MediaMissing
+from outreach.media.images import ImageInfo, ImageRejected
+from outreach.media.store import MediaMissing, MediaStore
 from outreach.publish.claim import Claiming
 from outreach.publish.leases import LeaseKeeper, now_for_leases, worker_id
 from outreach.publish.media import Pictures
@@ -58,7 +60,7 @@ from outreach.schedule.history import approved_tips, load_history
 from outreach.schedule.planner import Draw, SlotTime, plan_slots
 from outreach.states import AccountState, Hold, PostKind, PostStatus
 from outreach.store.accounts import set_account_state
-from outreach.store.models import Account, Pause, Post
+from outreach.store.models import Account, Pause, Post, PostMedia
 
 log = logging.getLogger(__name__)
 
@@ -209,24 +211,37 @@ class Publisher(Claiming, Reconciling):
                 approved: set[str] | None) -> str:
         with self.rt.db.reader() as s:
             history = load_history(s, account.name)
-        assert post.scheduled_at is not None
+        assert post.id is not None and post.scheduled_at is not None
         slot = SlotTime(account.name, post.scheduled_at, tuple(
             c for c in (post.category or "").split(",") if c and c != "any"))
         # the slot's own previous draw must not count against it
         if post.tip_id in history.uses and post.scheduled_at in history.uses[post.tip_id]:
             history.uses[post.tip_id].remove(post.scheduled_at)
-        [(_, result)] = plan_slots([slot], account, self.rt.library, client, history,
-                                   self.policy, approved)
+        lib = self.rt.library
+        [(_, result)] = plan_slots([slot], account, lib, client, history, self.policy, approved)
+        reason = result.reason if not isinstance(result, Draw) else ""
+        pictures: list[tuple[ImageInfo, str]] = []
+        if isinstance(result, Draw):  # the new tip's pictures replace the old tip's
+            try:
+                pictures = stored_tip_pictures(lib, MediaStore(self.rt.settings.media_dir),
+                                               lib.tips[result.tip_id], result.variant,
+                                               client.media_limits(), account.platform)
+            except (ImageRejected, OSError) as exc:
+                reason = f"tip {result.tip_id}: picture {exc}"
         with self.rt.db.session() as s:
-            if isinstance(result, Draw):
+            if isinstance(result, Draw) and not reason:
                 n = self._update_owned(
                     s, post.id, status=PostStatus.QUEUED, tip_id=result.tip_id, variant=result.variant,
                     category=result.category, text=result.text,
                     attempts=col(Post.attempts) - 1, claimed_by=None, lease_until=None,
                     not_before=now, updated_at=now)
+                if n:
+                    s.execute(delete(PostMedia).where(col(PostMedia.post_id) == post.id))
+                    s.add_all(PostMedia(**media_row(post.id, i, info, alt, now))
+                              for i, (info, alt) in enumerate(pictures))
                 s.commit()
                 return "redrawn" if n else "lost"
-            self._update_owned(s, post.id, status=PostStatus.MISSED, last_error=result.reason,
+            self._update_owned(s, post.id, status=PostStatus.MISSED, last_error=reason,
                                claimed_by=None, lease_until=None,
                                attempts=col(Post.attempts) - 1, updated_at=now)
             s.commit()
