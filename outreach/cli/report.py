@@ -33,7 +33,8 @@ def _check_choice(value: str, choices: tuple[str, ...] | list[str], hint: str) -
 @app.command()
 def report(
     account: Annotated[list[str] | None, typer.Option(
-        "--account", "-a", help="Account name; repeat for several (default: every account).")] = None,
+        "--account", "-a", help="Account name or @group; repeat for several (default: every "
+        "account).")] = None,
     since: Annotated[str | None, typer.Option(
         help="First day, inclusive (YYYY-MM-DD, today, yesterday); alone, one --period "
         "from it, never past today.")] = None,
@@ -60,9 +61,8 @@ def report(
                                  param_hint="--output")
     output_path = Path(output) if output is not None else None
     rt = runtime()
-    names = list(dict.fromkeys(account or []))
-    for name in names:
-        rt.settings.account(name)  # NotFound names the configured accounts
+    # a name or @group each; NotFound names the configured ones
+    names = list(dict.fromkeys(n for spec in account or [] for n in rt.settings.select(spec) or ()))
     # days are read in the account's zone, the config's zone when several accounts apply
     zone = rt.settings.account(names[0]).timezone if len(names) == 1 else rt.settings.timezone
     now = rt.clock()

@@ -80,14 +80,14 @@ def post_row(p: Post) -> PostRow:
 
 def list_posts(rt: Runtime, *, status: str | None, account: str | None,
                limit: int) -> list[PostRow]:
-    """Posts, oldest scheduled first (an unknown account is an error naming the known)."""
-    if account is not None:
-        rt.settings.account(account)
+    """Posts, oldest scheduled first; ``account`` a name or ``@group`` (an unknown one is an
+    error naming the known)."""
+    names = rt.settings.select(account)
     q = select(Post).order_by(col(Post.scheduled_at), col(Post.id))
     if status:
         q = q.where(col(Post.status) == status)
-    if account:
-        q = q.where(col(Post.account) == account)
+    if names is not None:
+        q = q.where(col(Post.account).in_(names))
     if limit:
         q = q.limit(limit)
     with rt.db.reader() as s:
