@@ -23,14 +23,14 @@ def account_block(name: str, city: str, *, extra: str = "") -> str:
             f'fraud = "96110", fire = "119", traffic = "122", medical = "120" }} }}\n\n')
 
 
-def matrix_config(*, short: str | None = None, groups: str | None = None,
+def matrix_config(*, short: tuple[str, ...] = (), groups: str | None = None,
                   require_approval: bool = True, database: str = DATABASE_URL) -> str:
-    """The config: ``short`` names an account whose ``max_length`` is too small for a tip."""
+    """The config: ``short`` names accounts whose ``max_length`` is too small for a tip."""
     text = (f'[outreach]\ndatabase = "{database}"\ntimezone = "Asia/Shanghai"\n'
             'content_dir = "content"\ndata_dir = "data"\n\n')
     for name in ORDER:
         text += account_block(name, CITY[name],
-                              extra="max_length = 20\n" if name == short else "")
+                              extra="max_length = 20\n" if name in short else "")
     text += (f"[policy]\nrequire_approval = {str(require_approval).lower()}\n"
              "allow_self_approval = false\n\n")
     if groups is None:

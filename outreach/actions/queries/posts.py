@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from sqlalchemy import select
 from sqlmodel import col
 
+from outreach.actions.batches import get_batch
 from outreach.actions.posts import get_post
 from outreach.store.models import AuditLog, Post, PostMetric
 
@@ -42,6 +43,7 @@ class PostRow(TypedDict):
     created_by: str | None
     approved_by: str | None
     slot_key: str | None
+    batch_id: int | None
 
 
 class AuditRow(TypedDict):
@@ -74,16 +76,20 @@ def post_row(p: Post) -> PostRow:
         "remote_id": p.remote_id, "remote_url": p.remote_url,
         "published_at": iso(p.published_at), "attempts": p.attempts,
         "last_error": p.last_error, "created_by": p.created_by, "approved_by": p.approved_by,
-        "slot_key": p.slot_key,
+        "slot_key": p.slot_key, "batch_id": p.batch_id,
     }
 
 
 def list_posts(rt: Runtime, *, status: str | None, account: str | None,
-               limit: int) -> list[PostRow]:
+               limit: int, batch: int | None = None) -> list[PostRow]:
     """Posts, oldest scheduled first; ``account`` a name or ``@group`` (an unknown one is an
-    error naming the known)."""
+    error naming the known), ``batch`` a fan-out's id."""
     names = rt.settings.select(account)
     q = select(Post).order_by(col(Post.scheduled_at), col(Post.id))
+    if batch is not None:
+        with rt.db.reader() as s:
+            get_batch(s, batch)  # NotFound for an unknown batch
+        q = q.where(col(Post.batch_id) == batch)
     if status:
         q = q.where(col(Post.status) == status)
     if names is not None:
