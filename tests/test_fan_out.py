@@ -144,3 +144,42 @@ def test_stagger_needs_a_group_and_a_readable_gap(matrix, cli):
     assert r.code == 2
     r = cli("queue", "approve", "1", "--batch", "1")
     assert r.code == 2
+
+
+def test_a_second_fan_out_warns_per_account_as_queue_add_does(matrix, cli):
+    cli("queue", "add", "--account", "@shenzhen", "--tip", TIP, "--at", "+1d")
+    single = cli("queue", "add", "--account", "sz", "--tip", TIP, "--at", "+2d", "--json")
+    assert single.code == 0
+    r = cli("queue", "add", "--account", "@shenzhen", "--tip", TIP, "--at", "+2d", "--json")
+    assert r.code == 0, r.err
+    warnings = r.json["warnings"]
+    # sz: the first fan-out and the single post; its counties: the first fan-out
+    assert sum(w.startswith("sz: ") for w in warnings) == 2
+    assert sum(w.startswith("sz-ft: ") for w in warnings) == 1
+    single_warning = single.err.strip().splitlines()[0].removeprefix("warning: ")
+    assert f"sz: {single_warning}" in warnings  # the same words as queue add
+    r = cli("queue", "add", "--account", "@shenzhen", "--tip", TIP, "--at", "+3d", "--strict")
+    assert r.code == 1 and "--strict" in r.err and "nothing was queued" in r.err
+
+
+def test_many_warnings_are_summed_up_not_printed_one_by_one(matrix, cli):
+    for day in ("+1d", "+2d"):
+        cli("queue", "add", "--account", "@guangdong", "--tip", TIP, "--at", day)
+    r = cli("queue", "add", "--account", "@guangdong", "--tip", TIP, "--at", "+3d")
+    assert r.code == 0, r.err
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 12  # ten warnings, the sum of the rest, what was queued
+    assert lines[-2] == "warning: … and 10 more warning(s); 20 in all on 10 account(s) " \
+                        "(--json lists them)"
+    assert lines[-1].startswith("batch ")
+
+
+def test_the_fan_out_benchmark_runs(tmp_path):
+    from bench import run
+
+    results, skipped, _ = run.run_benchmarks(
+        run.TINY, groups=["fanout"], quick=True, cache=tmp_path / "cache",
+        work=tmp_path / "work", log=lambda _m: None, use_peer=False)
+    assert skipped == []
+    (fan,) = results
+    assert fan.key == "fanout.queue_add" and fan.details["posts"] == run.TINY.fanout_accounts

@@ -13,22 +13,31 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from outreach.actions.posts import CHANGEABLE, NewPost, cancel_post, insert_post, prepare_post
+from outreach.actions.posts import (
+    CHANGEABLE,
+    NewPost,
+    cancel_post,
+    insert_post,
+    post_warnings,
+    prepare_post,
+)
 from outreach.config.groups import is_group
+from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError, InputError, NotFound, StateError
 from outreach.opinions.inbox import MAX_ID
 from outreach.schedule.history import approved_tips
+from outreach.schedule.planner import USED_STATUSES, History
 from outreach.states import PostStatus
 from outreach.store.audit import audit
 from outreach.store.models import AuditLog, Batch, Post
-from outreach.times import check_not_past, parse_when
+from outreach.times import check_not_past, parse_when, show_local
 
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
@@ -75,15 +84,25 @@ def fan_out(rt: Runtime, accounts: str, *, tip: str | None, text: str | None,
     check_not_past(start, now, zone=zone)
     problems: list[str] = []
     prepared: list[NewPost] = []
+    warnings: list[str] = []
     with rt.db.session() as s:
         approved = approved_tips(s, rt.library, rt.settings.policy) if tip else None
+        uses = _tip_uses(s, names, tip) if tip else {}
         for i, name in enumerate(names):
+            at_i = start + i * gap
             try:
-                prepared.append(prepare_post(rt, s, name, tip=tip, text=text,
-                                             at=start + i * gap, approved=approved))
+                new = prepare_post(rt, s, name, tip=tip, text=text, at=at_i,
+                                   approved=approved, history=uses.get(name, History()),
+                                   warn=tip is None)
             except (InputError, ContentError) as exc:
                 problems.append(f"{name}: {exc.message}")
-        warnings = [f"{p.account.name}: {w}" for p in prepared for w in p.warnings]
+                continue
+            prepared.append(new)
+            notes = list(new.warnings)
+            if tip is not None:  # the tip's uses were read once for every account
+                notes = (_cooldown_warnings(rt, uses.get(name), new.account, tip, at_i)
+                         + post_warnings(rt, s, new.account, at_i, tip=None, text=None))
+            warnings.extend(f"{name}: {w}" for w in notes)
         if strict and warnings:
             problems.extend(warnings)
         if problems:
@@ -100,9 +119,49 @@ def fan_out(rt: Runtime, accounts: str, *, tip: str | None, text: str | None,
             "stagger_seconds": int(gap.total_seconds())})
         s.commit()
         batch_id = _stored(batch.id)
-        for post in posts:  # loaded now, before the session closes, for the caller to show
-            s.refresh(post)
+        posts = batch_posts(s, batch_id)  # one read reloads them all for the caller to show
     return FanOut(batch_id, accounts.strip(), tuple(posts), tuple(warnings))
+
+
+def _tip_uses(session: Session, names: Sequence[str], tip: str) -> dict[str, _Uses]:
+    """Every use of one tip on these accounts, in one read (``ix_posts_tip_uses``): what
+    variant rotation and the cooldown warning need, per account."""
+    used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
+    out: dict[str, _Uses] = {}
+    for i in range(0, len(names), 900):  # bound the statement's parameters
+        rows = session.execute(select(
+            col(Post.account), col(Post.id), col(Post.status), used_at,
+            func.coalesce(col(Post.variant), 0),
+        ).where(col(Post.account).in_(names[i:i + 900]), col(Post.tip_id) == tip,
+                col(Post.status).in_(USED_STATUSES))).all()
+        for account, post_id, status, at, variant in sorted(rows, key=lambda r: (r[3], r[4])):
+            uses = out.setdefault(account, _Uses())
+            uses.uses[tip].append(at)
+            uses.variants[tip].append((at, variant))
+            uses.posts.append((at, post_id, status))
+    return out
+
+
+class _Uses(History):
+    """An account's history of one tip, with the posts that used it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posts: list[tuple[datetime, int | None, str]] = []
+
+
+def _cooldown_warnings(rt: Runtime, uses: _Uses | None, account: AccountSettings, tip: str,
+                       at: datetime) -> list[str]:
+    """The warning of `queue add` for a tip already used on the account within
+    ``cooldown_days`` (at most three uses named), from the uses read once."""
+    days = rt.settings.policy.cooldown_days
+    if uses is None or days <= 0:
+        return []
+    cooldown = timedelta(days=days)
+    near = [u for u in uses.posts if at - cooldown < u[0] < at + cooldown][:3]
+    return [f"tip {tip} is already {status} on {account.name} as post {post_id} "
+            f"({show_local(when, account.timezone)}), within cooldown_days ({days})"
+            for when, post_id, status in near]
 
 
 def _refusal(problems: Sequence[str], accounts: int, *, strict: bool) -> str:

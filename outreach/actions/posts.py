@@ -20,7 +20,7 @@ from outreach.library.texts import control_character, render_tip, text_problems,
 from outreach.opinions.inbox import MAX_ID
 from outreach.publish.publisher import Publisher, worker_id
 from outreach.schedule.history import approved_tips, load_history
-from outreach.schedule.planner import USED_STATUSES, in_quiet_hours, new_key
+from outreach.schedule.planner import USED_STATUSES, History, in_quiet_hours, new_key
 from outreach.states import PostKind, PostStatus
 from outreach.store.audit import audit
 from outreach.store.models import AuditLog, Post
@@ -56,8 +56,10 @@ class NewPost:
 
 
 def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str | None,
-                 text: str | None, at: datetime, approved: set[str] | None) -> NewPost:
-    """Validate one post request (the same checks for `queue add` and every import row)."""
+                 text: str | None, at: datetime, approved: set[str] | None,
+                 history: History | None = None, warn: bool = True) -> NewPost:
+    """Validate one post request (the same checks for `queue add` and every import row).
+    ``history``: the account's tip uses, when read already; ``warn``: add the warnings."""
     account = rt.settings.account(account_name)
     lib = rt.library
     if (tip is None) == (text is None):
@@ -73,7 +75,7 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
         if approved is not None and tip not in approved:
             raise InputError(f"tip {tip!r} is not approved (run `outreach content approve {tip}"
                              " --by NAME`)")
-        history = load_history(session, account.name)
+        history = history if history is not None else load_history(session, account.name)
         chosen = history.next_variant(tip, at, len(tipdef.texts))
         body = render_tip(lib, tipdef, chosen, account)
         variant: int | None = chosen
@@ -95,7 +97,7 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
     problems = text_problems(body, client, lib)
     if problems:
         raise InputError("; ".join(problems))
-    warnings = post_warnings(rt, session, account, at, tip=tip, text=text)
+    warnings = post_warnings(rt, session, account, at, tip=tip, text=text) if warn else []
     return NewPost(account, at, body, tip, variant, category, status, tuple(warnings))
 
 

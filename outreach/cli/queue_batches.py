@@ -10,16 +10,19 @@ from outreach.cli.common import print_warnings
 from outreach.runtime import Runtime
 from outreach.states import PostStatus
 
+SHOWN_WARNINGS = 10
+
 
 def add_batch(rt: Runtime, accounts: str, *, tip: str | None, text: str | None,
               at: str | None, stagger: str | None, by: str, strict: bool, json_: bool) -> None:
     """Queue one post per account of a group and say what was queued."""
     done = fan_out(rt, accounts, tip=tip, text=text, at=at, stagger=stagger, by=by,
                    strict=strict)
-    print_warnings(list(done.warnings))
+    _print_some(list(done.warnings))
     if json_:
         output.print_json({"batch_id": done.batch_id, "accounts": done.accounts,
-                           "posts": [post_row(p) for p in done.posts]})
+                           "posts": [post_row(p) for p in done.posts],
+                           "warnings": list(done.warnings)})
         return
     first, last = done.posts[0], done.posts[-1]
     zone = rt.settings.zone_of(accounts)
@@ -28,6 +31,15 @@ def add_batch(rt: Runtime, accounts: str, *, tip: str | None, text: str | None,
         when += f" … {output.local(last.scheduled_at, zone)}"
     output.message(f"batch {done.batch_id}: {len(done.posts)} post(s) {first.status} on "
                    f"{output.safe(done.accounts)} for {when}")
+
+
+def _print_some(warnings: list[str]) -> None:
+    """The first warnings; a province's thousand would bury the message (--json has all)."""
+    print_warnings(warnings[:SHOWN_WARNINGS])
+    if len(warnings) > SHOWN_WARNINGS:
+        accounts = len({w.split(":", 1)[0] for w in warnings})
+        output.warn(f"… and {len(warnings) - SHOWN_WARNINGS} more warning(s); "
+                    f"{len(warnings)} in all on {accounts} account(s) (--json lists them)")
 
 
 def approve(rt: Runtime, batch_id: int, *, by: str) -> None:
