@@ -55,8 +55,9 @@ def report(
         "--matrix", help="Rank the accounts of a group (@name) against each other: posts, "
         "engagement, BCI, replies, days without a post; rank change, totals, laggards.")] = None,
 ) -> None:
-    """Engagement and public-opinion report (本月共发博文N篇，被转发M条次，网民评论K条，粉丝增至F人);
-    with --matrix @group, the group's accounts ranked against each other."""
+    """Engagement and public-opinion report (本月共发博文N篇，被转发M条次，网民评论K条，粉丝增至F人).
+
+    With --matrix @group: the group's accounts ranked against each other."""
     fmt = "json" if json_ else format_
     _check_choice(fmt, REPORT_FORMATS, "--format")
     _check_choice(period, PERIODS, "--period")
