@@ -3,7 +3,12 @@ every account with its own city name and hotline."""
 
 from __future__ import annotations
 
-from tests.conftest import DATABASE_URL
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATABASE_URL, PG_URL, reset_postgres
+from tests.factories import make_workspace
 
 CITIES = {
     "gz": ("广州", [("gz-th", "天河"), ("gz-yx", "越秀")]),
@@ -38,3 +43,10 @@ def matrix_config(*, short: tuple[str, ...] = (), groups: str | None = None,
                   'guangzhou = ["gz", "gz-th", "gz-yx"]\nshenzhen = ["sz", "sz-ft", "sz-ns"]\n'
                   'foshan = ["fs", "fs-cc", "fs-nh"]\n')
     return text + groups
+
+
+def matrix_workspace(root: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A workspace with this config, on an empty database (PostgreSQL too)."""
+    if PG_URL:
+        reset_postgres(PG_URL)
+    return make_workspace(root, text, monkeypatch)

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import logical_dump
-from tests.factories import make_workspace
-from tests.matrix_config import CITY, ORDER, matrix_config
+from tests.matrix_config import CITY, ORDER, matrix_config, matrix_workspace
 
 TIP = "service-police-day-zh"  # "…{{ city }}公安民警全天候守护平安…"
 
@@ -18,7 +17,7 @@ TIP = "service-police-day-zh"  # "…{{ city }}公安民警全天候守护平安
 def _workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli, **kw) -> Path:
     """The matrix with the tip approved; then ``kw`` changes the config (an account's
     ``max_length`` lowered after the approval, as an officer might)."""
-    ws = make_workspace(tmp_path / "ws", matrix_config(), monkeypatch)
+    ws = matrix_workspace(tmp_path / "ws", matrix_config(), monkeypatch)
     r = cli("content", "approve", TIP, "--by", "chief")
     assert r.code == 0, r.err
     (ws / "config.toml").write_text(matrix_config(**kw), "utf-8")
@@ -84,7 +83,7 @@ def test_a_long_text_refuses_the_batch_on_the_account_whose_limit_it_passes(
 
 
 def test_an_unapproved_tip_refuses_the_batch(tmp_path, monkeypatch, cli):
-    ws = make_workspace(tmp_path, matrix_config(), monkeypatch)
+    ws = matrix_workspace(tmp_path, matrix_config(), monkeypatch)
     assert cli("queue", "list").code == 0  # the database exists
     before = logical_dump(ws / "outreach.db")
     r = cli("queue", "add", "--account", "@shenzhen", "--tip", TIP)

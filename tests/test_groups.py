@@ -9,13 +9,12 @@ import pytest
 
 from outreach.config.load import load_settings
 from tests.conftest import logical_dump
-from tests.factories import make_workspace
-from tests.matrix_config import ORDER, matrix_config
+from tests.matrix_config import ORDER, matrix_config, matrix_workspace
 
 
 @pytest.fixture
 def matrix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return make_workspace(tmp_path / "ws", matrix_config(), monkeypatch)
+    return matrix_workspace(tmp_path / "ws", matrix_config(), monkeypatch)
 
 
 def _line_of(ws: Path, text: str) -> int:
@@ -32,13 +31,13 @@ def test_nested_groups_expand_in_order_each_account_once(matrix):
 
 
 def test_an_account_in_two_subgroups_is_listed_once(tmp_path, monkeypatch):
-    ws = make_workspace(tmp_path, matrix_config(groups=(
+    ws = matrix_workspace(tmp_path, matrix_config(groups=(
         '[groups]\nall = ["@a", "@b"]\na = ["gz", "sz"]\nb = ["sz", "fs"]\n')), monkeypatch)
     assert load_settings(ws / "config.toml").select("@all") == ("gz", "sz", "fs")
 
 
 def test_a_cycle_is_one_line_naming_it(tmp_path, monkeypatch, cli):
-    ws = make_workspace(tmp_path, matrix_config(groups=(
+    ws = matrix_workspace(tmp_path, matrix_config(groups=(
         '[groups]\ntop = ["gd", "@a"]\na = ["gz", "@b"]\nb = ["sz", "@a"]\n')), monkeypatch)
     before = logical_dump(ws / "outreach.db")
     r = cli("queue", "list", "--account", "@top")
@@ -52,7 +51,7 @@ def test_a_cycle_is_one_line_naming_it(tmp_path, monkeypatch, cli):
 
 
 def test_a_group_in_itself_is_a_cycle(tmp_path, monkeypatch, cli):
-    make_workspace(tmp_path, matrix_config(groups='[groups]\nself = ["gz", "@self"]\n'),
+    matrix_workspace(tmp_path, matrix_config(groups='[groups]\nself = ["gz", "@self"]\n'),
                    monkeypatch)
     r = cli("plan")
     assert r.code == 1 and "groups.self → groups.self" in r.err
@@ -68,7 +67,7 @@ def test_a_group_in_itself_is_a_cycle(tmp_path, monkeypatch, cli):
     ('[groups]\ng = "gz"\n', "groups.g", "expected an array"),
 ])
 def test_a_bad_group_names_file_line_and_key(tmp_path, monkeypatch, cli, groups, key, words):
-    ws = make_workspace(tmp_path, matrix_config(groups=groups), monkeypatch)
+    ws = matrix_workspace(tmp_path, matrix_config(groups=groups), monkeypatch)
     r = cli("queue", "list")
     assert r.code == 1, r.err
     assert key in r.err and words in r.err
