@@ -109,6 +109,15 @@ class Approval(SQLModel, table=True):
     approved_at: datetime | None = utc_column(nullable=False)
 
 
+class RateBudgetRow(SQLModel, table=True):
+    """Calls one platform app made in one hour, counted by every process (store/budgets.py)."""
+
+    __tablename__ = "rate_budgets"
+    app: str = Field(primary_key=True, max_length=100)
+    window_end: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    used: int = 0
+
+
 class Batch(SQLModel, table=True):
     """One fan-out: the same tip or text queued on every account of a group at once; its
     posts carry its id (``posts.batch_id``)."""

@@ -1,5 +1,6 @@
 """Fan-out batches: one row per fan-out to a group, and the batch id on each of its posts,
-so a batch is listed, approved and cancelled as one.
+so a batch is listed, approved and cancelled as one. Rate budgets: the calls a platform app
+made in an hour, shared by every daemon on the database.
 
 Revision ID: 0011
 Revises: 0009
@@ -23,6 +24,12 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(100), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
     )
+    op.create_table(
+        "rate_budgets",
+        sa.Column("app", sa.String(100), primary_key=True),
+        sa.Column("window_end", sa.DateTime(timezone=True), primary_key=True),
+        sa.Column("used", sa.Integer, nullable=False),
+    )
     # plain ADD COLUMN (no table copy on SQLite: posts may hold millions of rows)
     op.add_column("posts", sa.Column("batch_id", sa.Integer, nullable=True))
     op.create_index("ix_posts_batch_id", "posts", ["batch_id"])
@@ -33,3 +40,4 @@ def downgrade() -> None:
         batch.drop_index("ix_posts_batch_id")
         batch.drop_column("batch_id")
     op.drop_table("batches")
+    op.drop_table("rate_budgets")
