@@ -9,13 +9,19 @@ import io
 import json
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import openpyxl
 import pytest
+from sqlalchemy import select
+from sqlmodel import col
 
+from outreach.reports.build import build_report
 from outreach.reports.matrix import build_matrix
 from outreach.reports.matrix_model import MATRIX_SCHEMA_FILE, MatrixReport, matrix_schema_text
+from outreach.states import PostKind, PostStatus
+from outreach.store.models import Post
 from tests.test_reports import CONFIG, NOW, add_comments, build_database
 
 MARCH = ("--since", "2027-03-01", "--until", "2027-03-31")
@@ -94,6 +100,28 @@ def test_days_without_a_post_and_the_laggards(rt):
     last = max(m["accounts"], key=lambda a: a["rank"])
     assert last["name"] in lagging
     assert m["totals"]["accounts_with_gap_warning"] == sum(a["gap_warning"] for a in by.values())
+
+
+def test_gaps_and_days_without_a_post_agree_with_the_reports_compliance(rt):
+    m = build_matrix(rt, "@beijing", since=date(2027, 3, 1), until=date(2027, 3, 31))
+    report = build_report(rt, accounts=None, since=date(2027, 3, 1), until=date(2027, 3, 31))
+    gaps = {c.account: c.longest_gap_days for c in report.compliance.accounts}
+    zone = ZoneInfo("Asia/Shanghai")
+    with rt.db.reader() as s:
+        went_out = s.execute(select(col(Post.account), col(Post.published_at)).where(
+            col(Post.status).in_((PostStatus.PUBLISHED, PostStatus.RETRACTED)),
+            col(Post.kind) != PostKind.REPLY,
+            col(Post.published_at).is_not(None))).all()
+    posted_days: dict[str, set[date]] = {a.name: set() for a in m.accounts}
+    for account, at in went_out:
+        day = at.astimezone(zone).date()
+        if date(2027, 3, 1) <= day <= date(2027, 3, 31):
+            posted_days[account].add(day)
+    assert any(posted_days.values())
+    for a in m.accounts:
+        assert a.longest_gap_days == gaps[a.name]
+        assert a.gap_warning == (a.longest_gap_days >= 14)
+        assert a.days_without_post == 31 - len(posted_days[a.name]), a.name
 
 
 def test_the_json_follows_its_committed_schema(rt, cli):
