@@ -180,5 +180,7 @@ def test_the_fan_out_benchmark_runs(tmp_path):
         run.TINY, groups=["fanout"], quick=True, cache=tmp_path / "cache",
         work=tmp_path / "work", log=lambda _m: None, use_peer=False)
     assert skipped == []
-    (fan,) = results
-    assert fan.key == "fanout.queue_add" and fan.details["posts"] == run.TINY.fanout_accounts
+    by_key = {r.key: r for r in results}
+    assert set(by_key) == {"fanout.queue_add", "matrix.report", "matrix.queue_list"}
+    assert by_key["fanout.queue_add"].details["posts"] == run.TINY.fanout_accounts
+    assert by_key["matrix.report"].details["accounts"] == run.TINY.matrix_accounts
