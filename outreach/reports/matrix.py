@@ -134,11 +134,11 @@ def _replies(s: Session, names: Sequence[str], p: Period
     return {a: (int(n), int(r), hours[a]) for a, n, r in counts}
 
 
-def _seconds(s: Session, start: Any, end: Any) -> Any:
-    """``end - start`` in seconds, as the database computes it (no instant is sent back)."""
+def _seconds(s: Session, first: Any, then: Any) -> Any:
+    """``then - first`` in seconds, as the database computes it (no instant is sent back)."""
     if s.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
+        return func.extract("epoch", then - first)
+    return (func.julianday(then) - func.julianday(first)) * 86400.0
 
 
 def _published(s: Session, names: Sequence[str], p: Period) -> dict[str, list[float]]:
