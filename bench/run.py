@@ -32,7 +32,7 @@ from bench import datasets  # noqa: E402
 from bench.harness import Context, Result, Skipped, as_json, render_table  # noqa: E402
 
 GROUPS = ("opinions", "storage", "cli", "planner", "report", "weibo", "mastodon", "publish", "daemon",
-          "web")
+          "web", "fanout")
 PEER_GROUPS = frozenset({"mastodon", "publish"})
 DEPT_GROUPS = frozenset({"storage", "cli", "planner", "report", "daemon", "web"})
 
@@ -50,16 +50,19 @@ class Params:
     plan_days: int = 30
     daemon_window: float = 60.0
     daemon_posts: int = 1000
+    fanout_accounts: int = 1000  # queue add --account @province: one post per account
+    matrix_accounts: int = 1000  # report --matrix @province over a month of their history
 
 
 FULL = Params()
 QUICK = Params(reps=2, mastodon_n=200, weibo_n=300, publish_n=100, engage_share=0.1,
                dept=datasets.Shape(accounts=10, days=60, tips=600), plan_days=7,
-               daemon_window=8.0, daemon_posts=100)
+               daemon_window=8.0, daemon_posts=100, fanout_accounts=200, matrix_accounts=100)
 TINY = Params(reps=1, mastodon_n=60, weibo_n=150, publish_n=20, engage_share=0.2,
               dept=datasets.Shape(accounts=3, days=5, tips=150, comments_per_post=1.0,
                                   queued_per_account=2),
-              plan_days=2, daemon_window=2.0, daemon_posts=20)
+              plan_days=2, daemon_window=2.0, daemon_posts=20, fanout_accounts=30,
+              matrix_accounts=12)
 
 
 def default_cache() -> Path:
@@ -79,7 +82,17 @@ def run_benchmarks(params: Params, *, groups: Sequence[str] = GROUPS, quick: boo
                    log: Callable[[str], None] = _log_to_stderr, peer_port: int = 3041,
                    use_peer: bool = True) -> tuple[list[Result], list[Skipped], Context]:
     """Run the chosen benchmark groups; (results, skipped, context). The helper the tests use."""
-    from bench import b_cli, b_counts, b_daemon, b_misc, b_publish, b_report, b_web
+    from bench import (
+        b_cli,
+        b_counts,
+        b_daemon,
+        b_fanout,
+        b_matrix,
+        b_misc,
+        b_publish,
+        b_report,
+        b_web,
+    )
     from bench.peer import start_peer
 
     unknown = set(groups) - set(GROUPS)
@@ -150,6 +163,9 @@ def run_benchmarks(params: Params, *, groups: Sequence[str] = GROUPS, quick: boo
                 plan.append(("daemon load", lambda: b_daemon.bench_daemon_load(ctx, ws)))  # type: ignore[arg-type]
             elif g == "web":
                 plan.append((g, lambda: b_web.bench_web(ctx, ws)))  # type: ignore[arg-type]
+            elif g == "fanout":
+                plan.append((g, lambda: b_fanout.bench_fanout(ctx)))
+                plan.append(("matrix", lambda: b_matrix.bench_matrix(ctx)))
         for key, fn in plan:
             log(f"== {key}")
             attempt(key, fn)

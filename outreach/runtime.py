@@ -26,6 +26,7 @@ from outreach.clients.base import (
 )
 from outreach.config.settings import AccountSettings, Settings
 from outreach.errors import ContentError
+from outreach.store.budgets import DatabaseBudget
 from outreach.store.db import Database
 from outreach.times import utcnow
 
@@ -59,6 +60,11 @@ class Runtime:
         # what a forked child inherited and must leave alone (see ``after_fork``)
         self._inherited: tuple[Database | None, httpx.Client | None,
                                dict[str, MicroblogClient]] | None = None
+
+    @cached_property
+    def shared_budget(self) -> DatabaseBudget:
+        """Platform apps' hourly budgets, shared with every process on the database."""
+        return DatabaseBudget(self.db)
 
     @cached_property
     def db(self) -> Database:
@@ -106,7 +112,9 @@ class Runtime:
             if client is None:
                 cls = client_class(acc.platform)
                 http = self.http if issubclass(cls, HttpClientOwner) else None  # local: no net
-                client = cls(acc, http=http, clock=self.clock)
+                shared = ({"shared_budget": self.shared_budget}
+                          if getattr(cls, "shares_rate_budget", False) else {})
+                client = cls(acc, http=http, clock=self.clock, **shared)
                 self._clients[acc.name] = client
         return client
 

@@ -153,7 +153,8 @@ def test_every_fixture_body_is_used_by_a_test() -> None:
 
 def test_class_declares_what_differs(account: AccountSettings) -> None:
     assert WeiboClient.platform == "weibo"
-    assert WeiboClient.config_keys == frozenset({"share_url", "rip", "uid"})
+    assert WeiboClient.config_keys == frozenset({"share_url", "rip", "uid", "app",
+                                                "app_calls_per_hour"})
     assert WeiboClient.needs_token is True
     assert WeiboClient.counts_batch_size == 100
     with WeiboClient(account) as client:  # builds, and closes, its own httpx client

@@ -33,31 +33,38 @@ def sync_accounts(rt: Runtime) -> None:
         s.commit()
 
 
-def pause(rt: Runtime, account: str | None, *, reason: str, by: str) -> Pause:
-    """Stop automatic posting now, on one account or (``None``) on all, audited."""
-    if account is not None:
-        rt.settings.account(account)
+def pause(rt: Runtime, account: str | None, *, reason: str, by: str) -> list[Pause]:
+    """Stop automatic posting now, audited: on one account, on each account of a group
+    (``@name``), or (``None``) on all."""
+    names: tuple[str | None, ...] = rt.settings.select(account) or (None,)
     if not reason.strip():
         raise InputError("--reason must not be empty")
     now = rt.clock()
     with rt.db.session() as s:
-        p = Pause(account=account, reason=reason.strip(), paused_by=by, started_at=now)
-        s.add(p)
-        audit(s, now, by, "pause", account=account, reason=reason.strip())
+        made = [Pause(account=name, reason=reason.strip(), paused_by=by, started_at=now)
+                for name in names]
+        s.add_all(made)
+        for name in names:
+            audit(s, now, by, "pause", account=name, reason=reason.strip(),
+                  target=account if account != name else None)
         s.commit()
-        return p
+        return made
 
 
 def resume(rt: Runtime, account: str | None, *, by: str) -> int:
-    """End open pauses (of one account, or the global ones); returns how many ended."""
-    if account is not None:
-        rt.settings.account(account)
+    """End open pauses (of one account, of each account of a group, or the global ones);
+    returns how many ended."""
+    names = rt.settings.select(account)
     now = rt.clock()
     with rt.db.session() as s:
-        cond = col(Pause.account).is_(None) if account is None else col(Pause.account) == account
+        cond = (col(Pause.account).is_(None) if names is None
+                else col(Pause.account).in_(names))
+        ended = s.execute(select(col(Pause.account)).where(
+            cond, col(Pause.ended_at).is_(None))).scalars().all()
         n = s.execute(update(Pause).where(cond, col(Pause.ended_at).is_(None))
                       .values(ended_at=now, ended_by=by)).rowcount  # type: ignore[attr-defined]
-        if n:
-            audit(s, now, by, "resume", account=account)
+        for name in dict.fromkeys(ended):
+            audit(s, now, by, "resume", account=name,
+                  target=account if account not in (None, name) else None)
         s.commit()
         return int(n or 0)

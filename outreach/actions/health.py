@@ -295,7 +295,9 @@ def health(rt: Runtime) -> dict[str, Any]:
 
 def check_accounts(rt: Runtime, only: str | None = None) -> list[dict[str, Any]]:
     """verify() every account and record what it learns."""
-    accounts = [rt.settings.account(only)] if only else list(rt.settings.accounts.values())
+    names = rt.settings.select(only)  # a name or @group
+    accounts = ([rt.settings.account(n) for n in names] if names is not None
+                else list(rt.settings.accounts.values()))
     sync_accounts(rt)
     now = rt.clock()
     results = []

@@ -31,7 +31,7 @@ from outreach.media.store import MediaStore
 from outreach.opinions.inbox import MAX_ID
 from outreach.publish.publisher import Publisher, worker_id
 from outreach.schedule.history import approved_tips, load_history
-from outreach.schedule.planner import USED_STATUSES, in_quiet_hours, new_key
+from outreach.schedule.planner import USED_STATUSES, History, in_quiet_hours, new_key
 from outreach.states import PostKind, PostStatus
 from outreach.store.audit import audit
 from outreach.store.models import AuditLog, Post, PostMedia
@@ -70,10 +70,11 @@ class NewPost:
 
 def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str | None,
                  text: str | None, at: datetime, approved: set[str] | None,
-                 images: Sequence[ImageRequest] = (),
-                 cache: PrepareCache | None = None) -> NewPost:
+                 images: Sequence[ImageRequest] = (), cache: PrepareCache | None = None,
+                 history: History | None = None, warn: bool = True) -> NewPost:
     """Validate one post request (the same checks for `queue add` and every import row).
-    ``images`` go with a text; a tip carries its own pictures from the library."""
+    ``images`` go with a text; a tip carries its own pictures from the library.
+    ``history``: the account's tip uses, when read already; ``warn``: add the warnings."""
     account = rt.settings.account(account_name)
     lib = rt.library
     if (tip is None) == (text is None):
@@ -92,7 +93,7 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
         if approved is not None and tip not in approved:
             raise InputError(f"tip {tip!r} is not approved (run `outreach content approve {tip}"
                              " --by NAME`)")
-        history = load_history(session, account.name)
+        history = history if history is not None else load_history(session, account.name)
         chosen = history.next_variant(tip, at, len(tipdef.texts))
         body = render_tip(lib, tipdef, chosen, account)
         tip_media = tip_pictures(rt, account, tipdef, chosen)
@@ -115,7 +116,7 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
     problems = text_problems(body, client, lib)
     if problems:
         raise InputError("; ".join(problems))
-    warnings = post_warnings(rt, session, account, at, tip=tip, text=text)
+    warnings = post_warnings(rt, session, account, at, tip=tip, text=text) if warn else []
     notes: list[str] = []
     media = prepare_images(rt, account, images, notes, cache) if text is not None else tip_media
     return NewPost(account, at, body, tip, variant, category, status, tuple(warnings), media,

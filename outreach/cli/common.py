@@ -15,7 +15,8 @@ from outreach.config.load import load_settings
 from outreach.runtime import Runtime
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (same as --format json).")]
-AccountOpt = Annotated[str | None, typer.Option("--account", "-a", help="Account name.")]
+AccountOpt = Annotated[str | None, typer.Option(
+    "--account", "-a", help="Account name, or @group for every account of a group.")]
 ReasonOpt = Annotated[str | None, typer.Option(help="Why (kept in the audit log).")]
 ByOpt = Annotated[str | None, typer.Option(
     "--by", help="Who does this (default: $OUTREACH_USER, then the OS user).")]

@@ -42,7 +42,8 @@ def progress_bar(*, enabled: bool = True) -> Iterator[Any]:
 def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
     """Sweep every tracked post and the accounts' followers now."""
     rt = runtime()
-    accounts = [rt.settings.account(account)] if account else None
+    names = rt.settings.select(account)  # a name or @group
+    accounts = [rt.settings.account(n) for n in names] if names is not None else None
     sync_accounts(rt)
     with progress_bar(enabled=not json_) as progress:
         summary = collect(rt, accounts=accounts, force=True, progress=progress)

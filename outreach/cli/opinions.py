@@ -65,7 +65,7 @@ def opinions(
     if ctx.invoked_subcommand is not None:
         return
     rt = runtime()
-    zone = rt.settings.account(account).timezone if account else rt.settings.timezone
+    zone = rt.settings.zone_of(account)
     start = None
     if since is not None:
         start = day_bounds(parse_day(since, zone, rt.clock(), what="--since"), zone)[0]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from outreach.actions.batches import is_fan_out
 from outreach.actions.imports import import_posts
 from outreach.actions.media import pair_images
 from outreach.actions.posts import (
@@ -19,6 +20,7 @@ from outreach.actions.posts import (
 )
 from outreach.actions.queries.posts import image_count, list_posts, post_detail, post_row
 from outreach.cli import output
+from outreach.cli import queue_batches as batches
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, ReasonOpt, print_warnings, runtime, who
 from outreach.cli.lazy import sub_app
 from outreach.cli.queue_media import print_post_media
@@ -36,11 +38,21 @@ ImageOpt = Annotated[list[Path] | None, typer.Option(
 AltOpt = Annotated[list[str] | None, typer.Option(
     "--alt", metavar="TEXT",
     help="Alt text of the --image before it (required: what the picture shows).")]
+BatchOpt = Annotated[int | None, typer.Option(
+    "--batch", min=1, help="A batch id (a fan-out to a group).")]
+
+
+def _batch_only(post_ids: list[int] | None, batch: int | None) -> int | None:
+    """The batch the command is for, if it is: post ids or --batch, exactly one of them."""
+    if bool(post_ids) == (batch is not None):
+        raise typer.BadParameter("give post id(s) or --batch B")
+    return batch
 
 
 @app.command("add")
 def queue_add(
-    account: Annotated[str, typer.Option("--account", "-a", help="Account name.")],
+    account: Annotated[str, typer.Option("--account", "-a", help=(
+        "Account name, or @group: one post per account of the group, as one batch."))],
     tip: Annotated[str | None, typer.Option(help="A tip id from the library.")] = None,
     text: Annotated[str | None, typer.Option(help="Literal text (never a template).")] = None,
     at: Annotated[str | None, typer.Option(
@@ -51,14 +63,24 @@ def queue_add(
                          "a blackout date, template marks in a text).")] = False,
     image: ImageOpt = None,
     alt: AltOpt = None,
+    stagger: Annotated[str | None, typer.Option(help=(
+        "With @group: the time between two accounts' posts, in the group's order "
+        "(30s, 10m, 1h)."))] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Queue a tip or a text (ad-hoc texts start as drafts awaiting approval), with
     pictures: each is checked, stripped of EXIF, fitted to the platform and copied into
-    the media store."""
+    the media store. With --account @group, one post per account as one batch, all or
+    nothing."""
     if (tip is None) == (text is None):
         raise typer.BadParameter("give exactly one of --tip or --text")
     rt = runtime()
+    if is_fan_out(account):
+        return batches.add_batch(rt, account, tip=tip, text=text, at=at, stagger=stagger,
+                                 by=who(by), strict=strict, json_=json_,
+                                 images=pair_images(image or [], alt or []))
+    if stagger is not None:
+        raise typer.BadParameter("--stagger needs --account @group", param_hint="--stagger")
     warnings: list[str] = []
     post = add_post(rt, account, tip=tip, text=text, at=at, by=who(by), strict=strict,
                     warnings=warnings, images=pair_images(image or [], alt or []))
@@ -102,6 +124,7 @@ def queue_list(
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
     account: AccountOpt = None,
     limit: Annotated[int, typer.Option(min=0, help="At most N rows (0 = no limit).")] = 1000,
+    batch: BatchOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """List posts, oldest scheduled first (every status by default)."""
@@ -109,7 +132,7 @@ def queue_list(
         raise typer.BadParameter(f"must be one of {', '.join(POST_STATUSES)}",
                                  param_hint="--status")
     rt = runtime()
-    rows = list_posts(rt, status=status, account=account, limit=limit)
+    rows = list_posts(rt, status=status, account=account, limit=limit, batch=batch)
     output.emit(rows, json_, lambda: print_posts(rt, rows))
 
 
@@ -127,25 +150,33 @@ def queue_show(post_id: IdArg, json_: JsonOpt = False) -> None:
 
 
 @app.command("approve")
-def queue_approve(post_ids: Annotated[list[int], typer.Argument(metavar="ID",
-                                                                help="Draft post id(s).")],
-                  by: ByOpt = None) -> None:
-    """Approve drafts (four eyes: not the author, unless policy allows)."""
+def queue_approve(post_ids: Annotated[list[int] | None, typer.Argument(
+                      metavar="ID", help="Draft post id(s).", show_default=False)] = None,
+                  by: ByOpt = None, batch: BatchOpt = None) -> None:
+    """Approve drafts (four eyes: not the author, unless policy allows); --batch B approves
+    every draft of a batch at once."""
     rt = runtime()
-    for post_id in post_ids:
+    if (batch_id := _batch_only(post_ids, batch)) is not None:
+        return batches.approve(rt, batch_id, by=who(by))
+    for post_id in post_ids or ():
         post = approve_post(rt, post_id, by=who(by))
         output.message(f"post {post.id} approved by {post.approved_by}; queued")
 
 
 @app.command("cancel")
 def queue_cancel(
-    post_ids: Annotated[list[int], typer.Argument(metavar="ID", help="Post id(s).")],
+    post_ids: Annotated[list[int] | None, typer.Argument(
+        metavar="ID", help="Post id(s).", show_default=False)] = None,
     reason: ReasonOpt = None,
     by: ByOpt = None,
+    batch: BatchOpt = None,
 ) -> None:
-    """Cancel drafts, queued or unconfirmed posts (an unconfirmed one is reconciled first)."""
+    """Cancel drafts, queued or unconfirmed posts (an unconfirmed one is reconciled first);
+    --batch B cancels every post of a batch still waiting."""
     rt = runtime()
-    for post_id in post_ids:
+    if (batch_id := _batch_only(post_ids, batch)) is not None:
+        return batches.cancel(rt, batch_id, by=who(by), reason=reason)
+    for post_id in post_ids or ():
         post = cancel_post(rt, post_id, by=who(by), reason=reason)
         if post.status == PostStatus.RETRACTED:
             output.message(f"post {post_id} had already been published as {post.remote_id}; "

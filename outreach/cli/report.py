@@ -15,6 +15,7 @@ from outreach.cli import output as out
 from outreach.cli import report_formats as rf
 from outreach.cli.common import JsonOpt, runtime
 from outreach.cli.lazy import commands_app
+from outreach.cli.report_matrix import matrix_report
 from outreach.errors import InputError
 from outreach.reports.build import LANGS, PERIODS, build_report
 from outreach.reports.model import Report
@@ -33,7 +34,8 @@ def _check_choice(value: str, choices: tuple[str, ...] | list[str], hint: str) -
 @app.command()
 def report(
     account: Annotated[list[str] | None, typer.Option(
-        "--account", "-a", help="Account name; repeat for several (default: every account).")] = None,
+        "--account", "-a", help="Account name or @group; repeat for several (default: every "
+        "account).")] = None,
     since: Annotated[str | None, typer.Option(
         help="First day, inclusive (YYYY-MM-DD, today, yesterday); alone, one --period "
         "from it, never past today.")] = None,
@@ -49,8 +51,13 @@ def report(
         "--output", "-o", help="Write to this file; csv: a directory (existing, or ending in /) "
         "gets one file per table; xlsx needs FILE.xlsx.")] = None,
     json_: JsonOpt = False,
+    matrix: Annotated[str | None, typer.Option(
+        "--matrix", help="Rank the accounts of a group (@name) against each other: posts, "
+        "engagement, BCI, replies, days without a post; rank change, totals, laggards.")] = None,
 ) -> None:
-    """Engagement and public-opinion report (本月共发博文N篇，被转发M条次，网民评论K条，粉丝增至F人)."""
+    """Engagement and public-opinion report (本月共发博文N篇，被转发M条次，网民评论K条，粉丝增至F人).
+
+    With --matrix @group: the group's accounts ranked against each other."""
     fmt = "json" if json_ else format_
     _check_choice(fmt, REPORT_FORMATS, "--format")
     _check_choice(period, PERIODS, "--period")
@@ -59,10 +66,18 @@ def report(
         raise typer.BadParameter("--format xlsx writes a spreadsheet: give -o FILE.xlsx",
                                  param_hint="--output")
     output_path = Path(output) if output is not None else None
+    if matrix is not None and account:
+        raise typer.BadParameter("--matrix takes the whole group; leave out --account",
+                                 param_hint="--matrix")
     rt = runtime()
-    names = list(dict.fromkeys(account or []))
-    for name in names:
-        rt.settings.account(name)  # NotFound names the configured accounts
+    if matrix is not None:
+        zone = rt.settings.zone_of(matrix)
+        first = parse_day(since, zone, rt.clock(), what="--since") if since else None
+        last = parse_day(until, zone, rt.clock(), what="--until") if until else None
+        return matrix_report(rt, matrix, since=first, until=last, period=period, lang=lang,
+                             lifetime=lifetime, fmt=fmt, output=output)
+    # a name or @group each; NotFound names the configured ones
+    names = list(dict.fromkeys(n for spec in account or [] for n in rt.settings.select(spec) or ()))
     # days are read in the account's zone, the config's zone when several accounts apply
     zone = rt.settings.account(names[0]).timezone if len(names) == 1 else rt.settings.timezone
     now = rt.clock()

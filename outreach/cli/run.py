@@ -63,11 +63,10 @@ def plan(
 ) -> None:
     """Preview what will be published: the same draw the daemon makes."""
     rt = runtime()
-    if account is not None:
-        rt.settings.account(account)
+    names = rt.settings.select(account)
     rows = plan_rows(rt, days=days, account=account)
     for acc in rt.settings.accounts.values():
-        for warning in dead_slots(acc) if account in (None, acc.name) else ():
+        for warning in dead_slots(acc) if names is None or acc.name in names else ():
             output.warn(warning)
     output.emit(rows, json_, lambda: print_plan(rt, rows))
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel
 
 from outreach.clients import client_class, known_platforms
+from outreach.config.groups import expand_groups
 from outreach.config.model import (
     ConfigShape,
     MetricsShape,
@@ -145,6 +146,8 @@ class _Reader:
                                   department_en=r.department_en.strip(),
                                   title_en=r.title_en.strip()),
             notify=self._notify(cfg.notify),
+            groups=expand_groups(cfg.groups, accounts, name_ok=lambda n: bool(_NAME_RE.fullmatch(n)),
+                                 error=self.error),
         )
 
     def _media_dir(self, configured: str | None, database_url: str, data_dir: Path) -> Path:

@@ -120,3 +120,4 @@ class ConfigShape(Shape):
     opinions: OpinionsShape = OpinionsShape()
     report: ReportShape = ReportShape()
     notify: NotifyShape = NotifyShape()
+    groups: dict[str, list[Annotated[str, Field(min_length=1)]]] = {}  # checked when loading

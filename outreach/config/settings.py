@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from outreach.config.groups import select_accounts
 from outreach.config.secrets import Secret, read_token
 from outreach.errors import ConfigError, NotFound
 from outreach.states import NOTIFY_EVENTS  # noqa: F401  (the config's list of events)
@@ -191,6 +192,20 @@ class Settings:
     opinions: OpinionSettings = field(default_factory=OpinionSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    # each group's accounts, expanded in order (config/groups.py); `--account @group`
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def select(self, spec: str | None) -> tuple[str, ...] | None:
+        """The accounts an ``--account`` value means (``@group`` or a name); None for None
+        (every account). Unknown names are ``NotFound``, naming the known ones."""
+        return None if spec is None else select_accounts(spec, self.accounts, self.groups)
+
+    def zone_of(self, spec: str | None) -> ZoneInfo:
+        """The zone a user's days and times are read in: the account's, else (every account,
+        or a group of several) the config's."""
+        names = self.select(spec)
+        return (self.account(names[0]).timezone if names is not None and len(names) == 1
+                else self.timezone)
 
     def account(self, name: str) -> AccountSettings:
         try:

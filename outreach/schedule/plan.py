@@ -45,7 +45,8 @@ def plan_rows(rt: Runtime, *, days: int, account: str | None = None,
     Accounts are planned independently, so many of them are spread over the cores."""
     now = rt.clock()
     end = now + (ahead if ahead is not None else timedelta(days=days))
-    accounts = ([rt.settings.account(account)] if account
+    names = rt.settings.select(account)  # a name or @group
+    accounts = ([rt.settings.account(n) for n in names] if names is not None
                 else list(rt.settings.accounts.values()))
     if not accounts:
         return []

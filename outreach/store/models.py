@@ -109,6 +109,29 @@ class Approval(SQLModel, table=True):
     approved_at: datetime | None = utc_column(nullable=False)
 
 
+class RateBudgetRow(SQLModel, table=True):
+    """Calls one platform app made in one hour, counted by every process (store/budgets.py)."""
+
+    __tablename__ = "rate_budgets"
+    app: str = Field(primary_key=True, max_length=100)
+    window_end: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    used: int = 0
+
+
+class Batch(SQLModel, table=True):
+    """One fan-out: the same tip or text queued on every account of a group at once; its
+    posts carry its id (``posts.batch_id``)."""
+
+    __tablename__ = "batches"
+    id: int | None = Field(default=None, primary_key=True)
+    accounts: str = Field(max_length=100)  # what was asked for: "@guangdong"
+    tip_id: str | None = Field(default=None, max_length=100)
+    size: int = 0
+    stagger_seconds: int = 0
+    created_by: str | None = Field(default=None, max_length=100)
+    created_at: datetime | None = utc_column()
+
+
 class Post(SQLModel, table=True):
     """One intended publication. The row exists before any network call."""
 
@@ -136,6 +159,7 @@ class Post(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     idempotency_key: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     reply_to_comment_id: int | None = None
+    batch_id: int | None = Field(default=None, index=True)  # a fan-out's posts (batches)
     created_by: str | None = Field(default=None, max_length=100)
     approved_by: str | None = Field(default=None, max_length=100)
     approved_at: datetime | None = utc_column()

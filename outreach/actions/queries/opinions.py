@@ -90,9 +90,9 @@ def list_opinions(rt: Runtime, *, account: str | None = None, klass: str | None 
         rules = None
     now = rt.clock()
     q = select(Comment).where(col(Comment.is_own).is_(False))
-    if account:
-        rt.settings.account(account)
-        q = q.where(col(Comment.account) == account)
+    names = rt.settings.select(account)  # a name or @group
+    if names is not None:
+        q = q.where(col(Comment.account).in_(names))
     if klass:
         q = q.where(col(Comment.opinion_class) == klass)
     unsettled = or_(col(Comment.handled_state).is_(None), col(Comment.handled_state).not_in(SETTLED))

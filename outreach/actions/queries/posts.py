@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from outreach.actions.batches import get_batch
 from outreach.actions.media import post_media
 from outreach.actions.posts import get_post
 from outreach.media.store import MediaStore
@@ -44,6 +45,7 @@ class PostRow(TypedDict):
     created_by: str | None
     approved_by: str | None
     slot_key: str | None
+    batch_id: int | None
     images: int  # how many pictures the post carries
 
 
@@ -91,20 +93,24 @@ def post_row(p: Post, images: int = 0) -> PostRow:
         "remote_id": p.remote_id, "remote_url": p.remote_url,
         "published_at": iso(p.published_at), "attempts": p.attempts,
         "last_error": p.last_error, "created_by": p.created_by, "approved_by": p.approved_by,
-        "slot_key": p.slot_key, "images": images,
+        "slot_key": p.slot_key, "batch_id": p.batch_id, "images": images,
     }
 
 
 def list_posts(rt: Runtime, *, status: str | None, account: str | None,
-               limit: int) -> list[PostRow]:
-    """Posts, oldest scheduled first (an unknown account is an error naming the known)."""
-    if account is not None:
-        rt.settings.account(account)
+               limit: int, batch: int | None = None) -> list[PostRow]:
+    """Posts, oldest scheduled first; ``account`` a name or ``@group`` (an unknown one is an
+    error naming the known), ``batch`` a fan-out's id."""
+    names = rt.settings.select(account)
     q = select(Post).order_by(col(Post.scheduled_at), col(Post.id))
+    if batch is not None:
+        with rt.db.reader() as s:
+            get_batch(s, batch)  # NotFound for an unknown batch
+        q = q.where(col(Post.batch_id) == batch)
     if status:
         q = q.where(col(Post.status) == status)
-    if account:
-        q = q.where(col(Post.account) == account)
+    if names is not None:
+        q = q.where(col(Post.account).in_(names))
     if limit:
         q = q.limit(limit)
     with rt.db.reader() as s:

@@ -6,6 +6,13 @@ counts this client's own calls in the current clock hour and learns the real fig
 10 % of the hour is left, so publishing (and reconciling) keeps its share.
 The count lives in this process only: another process using the same token spends the
 same budget unseen, which Weibo's own rate-limit answers then reveal.
+
+An app's budget (``app`` and ``app_calls_per_hour`` in the account's config) is shared by
+every account and every daemon using the app, so it is kept where they all see it: a
+:class:`SharedBudget` given from above (the database, one row per app and hour, taken by
+one conditional update). A call takes its place there *before* it leaves: when the hour's
+calls are all taken the call is not made (``RateLimited`` until the hour resets), and reads
+stop while only the publishing reserve is left.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import math
 import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from outreach.clients.base import Clock
 from outreach.clients.weibo.parse import count, next_hour
@@ -22,13 +29,65 @@ from outreach.errors import RateLimited
 
 DEFAULT_USER_LIMIT = 150  # calls per user per hour when Weibo has told us nothing better
 PUBLISH_RESERVE = 0.10  # the share of the hourly budget reads never touch
+APP_KEYS = frozenset({"app", "app_calls_per_hour"})  # an account's share of its app's budget
+
+
+class SharedBudget(Protocol):
+    """Calls of one app in one hour, counted where every process sees them."""
+
+    def take(self, app: str, window_end: datetime, limit: int) -> bool:
+        """Count one call of ``app`` in the hour ending at ``window_end`` unless ``limit``
+        calls are counted already; whether it was counted. Atomic across processes."""
+        ...
+
+
+class AppBudget:
+    """One account's view of its app's shared hourly budget."""
+
+    def __init__(self, shared: SharedBudget, app: str, limit: int, clock: Clock) -> None:
+        self.shared, self.app, self.limit, self._clock = shared, app, limit, clock
+
+    def take(self, path: str, *, read: bool) -> None:
+        """Take this call's place in the app's hour, or refuse it (``RateLimited``): reads
+        leave the publishing reserve alone."""
+        reset = next_hour(self._clock())
+        reserve = max(1, math.ceil(self.limit * PUBLISH_RESERVE)) if read else 0
+        if not self.shared.take(self.app, reset, max(0, self.limit - reserve)):
+            kept = " (the rest is kept for publishing)" if read else ""
+            raise RateLimited(f"Weibo {path}: the app {self.app!r} has used its "
+                              f"{self.limit} calls this hour{kept}; calls resume at "
+                              f"{reset:%H:%M} UTC", retry_at=reset)
+
+
+def app_problem(options: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first bad ``app``/``app_calls_per_hour`` option as (key, message), else None."""
+    app, per_hour = options.get("app"), options.get("app_calls_per_hour")
+    if app is not None and (not isinstance(app, str) or not app.strip() or len(app) > 100):
+        return "app", "expected the app's name (a short string; not its secret)"
+    if per_hour is not None and (isinstance(per_hour, bool) or not isinstance(per_hour, int)
+                                 or per_hour < 1):
+        return "app_calls_per_hour", f"expected a positive whole number, got {per_hour!r}"
+    if (app is None) != (per_hour is None):
+        return ("app" if app is None else "app_calls_per_hour",
+                "app and app_calls_per_hour go together")
+    return None
+
+
+def app_budget(options: Mapping[str, Any], shared: SharedBudget | None,
+               clock: Clock) -> AppBudget | None:
+    """The account's share of its app's budget (None: no app configured, or nothing shared)."""
+    app, per_hour = options.get("app"), options.get("app_calls_per_hour")
+    if shared is None or not app or not per_hour:
+        return None
+    return AppBudget(shared, str(app), int(per_hour), clock)
 
 
 class RateBudget:
     """Calls used and allowed in the current hour; safe to share between threads."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, app: AppBudget | None = None) -> None:
         self._clock = clock
+        self.app = app  # the app's budget shared with every process (None: none configured)
         self._lock = threading.Lock()
         self.limit = DEFAULT_USER_LIMIT
         self._used = 0
@@ -49,6 +108,15 @@ class RateBudget:
         with self._lock:
             self._roll(self._clock())
             return max(0, self.limit - self._used)
+
+    def before_call(self, path: str, *, read: bool) -> None:
+        """Refuse a call this hour's budgets cannot take (``RateLimited``): a read while only
+        the publishing reserve is left, any call when the app's hour is used up. The app's
+        place is taken here, before the call leaves."""
+        if read:
+            self.check_read(path)
+        if self.app is not None:
+            self.app.take(path, read=read)
 
     def check_read(self, path: str) -> None:
         """Refuse a read (RateLimited) while only the publishing reserve is left."""

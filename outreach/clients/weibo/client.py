@@ -39,7 +39,7 @@ from outreach.clients.base import (
 )
 from outreach.clients.weibo import api
 from outreach.clients.weibo.api import API_BASE as API_BASE  # for callers of the client module
-from outreach.clients.weibo.budget import RateBudget
+from outreach.clients.weibo.budget import APP_KEYS, RateBudget, SharedBudget, app_budget, app_problem
 from outreach.clients.weibo.errors import HourlyLimitReached, PermissionDenied, StatusMissing
 from outreach.clients.weibo.media import WEIBO_MEDIA as WEIBO_MEDIA  # re-exported: the contract's constant
 from outreach.clients.weibo.media import pic_part
@@ -95,7 +95,8 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
     """One Weibo account. See ``outreach.clients.base.MicroblogClient`` for the contract."""
 
     platform: ClassVar[str] = "weibo"
-    config_keys: ClassVar[frozenset[str]] = frozenset({"share_url", "rip", "uid"})
+    config_keys: ClassVar[frozenset[str]] = frozenset({"share_url", "rip", "uid"}) | APP_KEYS
+    shares_rate_budget: ClassVar[bool] = True  # an app's hourly budget, across processes
     needs_token: ClassVar[bool] = True
     counts_batch_size: ClassVar[int] = 100
     idempotency_window: ClassVar[timedelta | None] = None  # Weibo has no idempotency keys
@@ -103,7 +104,7 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
     simulated: ClassVar[bool] = False
 
     def __init__(self, account: AccountSettings, *, http: httpx.Client | None = None,
-                 clock: Clock = utcnow) -> None:
+                 clock: Clock = utcnow, shared_budget: SharedBudget | None = None) -> None:
         self.account = account
         self.api_base = (account.api_base or API_BASE).rstrip("/")
         self._use_http(http)
@@ -111,7 +112,7 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         self._uid: str | None = id_scalar(account.options.get("uid"))
         self.counts_fallback = False  # True once statuses/count was refused
         self.token_expires_at: datetime | None = None  # learnt by verify()
-        self._budget = RateBudget(clock)
+        self._budget = RateBudget(clock, app_budget(account.options, shared_budget, clock))
 
     def __repr__(self) -> str:
         return f"WeiboClient(account={self.account.name!r}, api_base={self.api_base!r})"
@@ -134,7 +135,7 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         uid = options.get("uid")
         if uid is not None and id_scalar(uid) is None:
             return "uid", f"expected the numeric Weibo user id, got {uid!r}"
-        return None
+        return app_problem(options)
 
     def text_problems(self, text: str) -> list[str]:
         # statuses/share: "文本中不能包含“#话题词#”" — a 【title】 stands in for a topic
@@ -196,8 +197,8 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         """One call, counted against the hour's budget when ``metered``. Reads stop at the
         publishing reserve unless they serve publishing themselves (reconciliation)."""
         token = self._token()
-        if metered and not write and not for_publishing:
-            self._budget.check_read(path)
+        if metered:  # reads keep the publishing reserve; the app's place is taken first
+            self._budget.before_call(path, read=not write and not for_publishing)
         log.debug("weibo %s: %s %s", self.account.name, method, path)
         try:
             return api.call(

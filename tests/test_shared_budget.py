@@ -1,0 +1,121 @@
+"""A Weibo app's hourly budget is shared by every account and every daemon using the app:
+it is kept in the database, so three daemons together stay inside it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import col
+
+from outreach.actions.posts import add_post
+from outreach.config.load import load_settings
+from outreach.publish.publisher import Publisher
+from outreach.runtime import Runtime
+from outreach.states import PostStatus
+from outreach.store.models import Post, RateBudgetRow
+from tests.conftest import DATABASE_URL
+from tests.factories import FakeClock
+from tests.weibo_server import WeiboServer
+
+TOKEN = "shared-budget-token-5d1e"
+BUDGET = 12
+ACCOUNTS = ("wb1", "wb2", "wb3")
+
+
+def config(api_base: str) -> str:
+    text = (f'[outreach]\ndatabase = "{DATABASE_URL}"\ntimezone = "Asia/Shanghai"\n'
+            'content_dir = "content"\ndata_dir = "data"\n\n')
+    for name in ACCOUNTS:
+        text += (f'[accounts.{name}]\nplatform = "weibo"\napi_base = "{api_base}"\n'
+                 'token_env = "OUTREACH_TEST_SHARED_TOKEN"\n'
+                 'share_url = "https://example.gov.cn/safety"\nrip = "203.0.113.7"\n'
+                 f'app = "pingan-app"\napp_calls_per_hour = {BUDGET}\n\n')
+    return text + "[policy]\nrequire_approval = false\nmin_gap_minutes = 0\n"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[WeiboServer]:
+    with WeiboServer(token=TOKEN, user_limit=0, safe_domain="example.gov.cn") as weibo:
+        yield weibo
+
+
+@pytest.fixture
+def weibo(server: WeiboServer, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> WeiboServer:
+    server.reset()
+    server.set_user_limit(0)
+    (workspace / "config.toml").write_text(config(server.url), encoding="utf-8")
+    monkeypatch.setenv("OUTREACH_TEST_SHARED_TOKEN", TOKEN)
+    return server
+
+
+def _daemons(workspace: Path, clock: FakeClock) -> list[Runtime]:
+    return [Runtime(load_settings(workspace / "config.toml"), clock=clock) for _ in range(3)]
+
+
+def _run_together(runtimes: list[Runtime]) -> None:
+    """Three daemons publish what is due at the same moment, each on its own connection."""
+    start = threading.Barrier(len(runtimes))
+    errors: list[BaseException] = []
+
+    def work(i: int, rt: Runtime) -> None:
+        try:
+            start.wait()
+            for _ in range(3):
+                Publisher(rt, worker=f"daemon-{i}").run_due()
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the test's thread)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i, rt)) for i, rt in enumerate(runtimes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+
+
+def test_three_daemons_stay_inside_one_apps_hourly_budget(weibo, workspace, clock):
+    clock.set(clock.now().replace(minute=10, second=0, microsecond=0))
+    setup = Runtime(load_settings(workspace / "config.toml"), clock=clock)
+    for name in ACCOUNTS:
+        for i in range(10):
+            add_post(setup, name, tip=None, text=f"{name} 第{i}条：夜间出行请结伴而行。",
+                     at=None, by="officer-a")
+    daemons = _daemons(workspace, clock)
+    try:
+        _run_together(daemons)
+        assert len(weibo.requests()) == BUDGET  # the whole budget, not one call more
+        with setup.db.reader() as s:
+            posts = s.execute(select(Post)).scalars().all()
+            used = s.execute(select(col(RateBudgetRow.used))).scalars().all()
+        published = [p for p in posts if p.status == PostStatus.PUBLISHED]
+        waiting = [p for p in posts if p.status == PostStatus.QUEUED]
+        assert len(published) == BUDGET and len(waiting) == 30 - BUDGET
+        assert used == [BUDGET]
+        next_hour = clock.now().replace(minute=0) + timedelta(hours=1)
+        assert {p.not_before for p in waiting} == {next_hour}
+        assert all("pingan-app" in (p.last_error or "") for p in waiting)
+
+        clock.set(next_hour + timedelta(minutes=1))  # the next hour: a new budget
+        _run_together(daemons)
+        assert len(weibo.requests()) == 2 * BUDGET
+        with setup.db.reader() as s:
+            done = s.execute(select(Post).where(
+                col(Post.status) == PostStatus.PUBLISHED)).scalars().all()
+        assert len(done) == 2 * BUDGET
+        assert len(weibo.statuses()) == 2 * BUDGET  # each published once
+    finally:
+        for rt in (setup, *daemons):
+            rt.close()
+
+
+def test_app_and_its_budget_go_together(weibo, workspace, cli):
+    text = (workspace / "config.toml").read_text("utf-8")
+    (workspace / "config.toml").write_text(
+        text.replace(f"app_calls_per_hour = {BUDGET}\n", "", 1), "utf-8")
+    r = cli("queue", "list")
+    assert r.code == 1 and "accounts.wb1.app_calls_per_hour" in r.err and "together" in r.err
