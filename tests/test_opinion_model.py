@@ -405,14 +405,11 @@ def test_each_blind_set_has_every_kind_of_emergency_none_in_the_corpus(name, eme
 def test_blind2_emergency_recall_and_precision(blind2_result, blind2):
     _show(blind2_result, len(blind2))
     assert blind2_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
-    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.810
+    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.815
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.844 on the second blind set "
-                   "(the model alone: 0.906; the rules' emergency signals still add false alarms "
-                   "and the vote's weights are chosen on the corpus, not here)")
 def test_blind2_accuracy(blind2_result):
-    assert blind2_result["overall"]["accuracy"] >= 0.85
+    assert blind2_result["overall"]["accuracy"] >= 0.85  # measured 0.861 (0.844 before)
 
 
 @pytest.fixture(scope="module")
@@ -424,21 +421,21 @@ def blind3_result(rules, model):
 def test_blind3_emergency_recall_and_precision(blind3_result):
     _show(blind3_result, int(blind3_result["overall"]["support"]))
     assert blind3_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
-    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.700
+    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.721
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.759 on the third blind set "
-                   "(0.700 the first time the classifier met it; the model alone 0.784), "
-                   "measured once after the corpus grew by comments written singly")
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.776 on the third blind set "
+                   "(0.700 the first time the classifier met it; the model alone 0.805), "
+                   "after the corpus grew by comments written singly")
 def test_blind3_accuracy(blind3_result):
     assert blind3_result["overall"]["accuracy"] >= 0.85
 
 
 def test_the_first_blind_set_does_not_regress(blind_result, blind):
     _show(blind_result, len(blind))
-    assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.989 (178/180)
-    assert blind_result["emergency"]["precision"] >= 0.88  # measured 0.899
-    assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.894
+    assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.994 (179/180)
+    assert blind_result["emergency"]["precision"] >= 0.88  # measured 0.909
+    assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.901
 
 
 @pytest.mark.parametrize("name", ["blind", "blind2", "blind3"])
