@@ -11,7 +11,8 @@
   emergency is the worst outcome; a false alarm costs an officer a glance.
 - The vote's weights (how much the rules' and the model's answers count in
   :func:`outreach.opinions.rules.classify`): :func:`vote_grid` and :func:`choose_vote`, on the
-  same out-of-fold probabilities.
+  same out-of-fold probabilities; the floor under which the model overrules the rules'
+  emergency signal: :func:`floor_grid` and :func:`choose_floor`.
 
 The model is saved with skops (no pickle: ``skops.io.load`` runs no code from the file and
 refuses any type not listed in :data:`~outreach.opinions.model.TRUSTED_TYPES`). :func:`dumps`
@@ -292,31 +293,63 @@ MODEL_LEANS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 rather than ``chatter``, tried by :func:`vote_grid` (from 0.5 on the model recognises it anyway)."""
 TARGET_VOTE_RECALL = 0.99
 """The out-of-fold emergency recall the chosen vote must keep."""
+RULE_FLOORS = (0.0, 0.01, 0.02, 0.03, 0.05)
+"""The floors tried by :func:`floor_grid`: the model's emergency probability under which the
+rules' emergency signal does not count. All stay under what the model gives a comment it knows
+nothing about (≈ 1 / the number of classes), so a new keyword still takes effect at once."""
+
+
+def _judge(rows: Sequence[Row], scores: Sequence[Mapping[str, float]],
+           oof: Sequence[Mapping[str, float]], rules: OpinionRules, threshold: float,
+           vote: Vote) -> dict[str, float]:
+    got = [vote_class(s, rules, p, threshold, vote) for s, p in zip(scores, oof, strict=True)]
+    m = metrics([r.klass for r in rows], got)
+    return {"accuracy": round(m["overall"]["accuracy"], 4),
+            "emergency_recall": round(m[OpinionClass.EMERGENCY]["recall"], 4),
+            "emergency_precision": round(m[OpinionClass.EMERGENCY]["precision"], 4)}
 
 
 def vote_grid(rows: Sequence[Row], oof: Sequence[Mapping[str, float]], rules: OpinionRules,
               threshold: float,
               rule_votes: Sequence[float] = RULE_VOTES, model_leans: Sequence[float] = MODEL_LEANS,
-              ) -> list[dict[str, Any]]:
+              rule_floor: float = 0.0) -> list[dict[str, Any]]:
     """Cross-validated figures of :func:`outreach.opinions.rules.classify` for each pair of weights.
 
     ``oof`` are the rows' out-of-fold probabilities (:func:`out_of_fold`), so every comment is
-    judged by a model that never saw it; the rules are those given. Each entry holds
-    ``rule_vote``, ``model_lean``, ``accuracy``, ``emergency_recall``, ``emergency_precision``.
+    judged by a model that never saw it; the rules are those given, with the rules' emergency
+    signal counting from ``rule_floor`` (:func:`floor_grid`). Each entry holds ``rule_vote``,
+    ``model_lean``, ``accuracy``, ``emergency_recall``, ``emergency_precision``.
     """
-    expected = [r.klass for r in rows]
     scores = [rule_scores(r.text, rules, r.lang) for r in rows]
-    grid = []
-    for rule_vote in rule_votes:
-        for model_lean in model_leans:
-            vote = Vote(rule_vote, model_lean)
-            got = [vote_class(s, rules, p, threshold, vote) for s, p in zip(scores, oof, strict=True)]
-            m = metrics(expected, got)
-            grid.append({"rule_vote": rule_vote, "model_lean": model_lean,
-                         "accuracy": round(m["overall"]["accuracy"], 4),
-                         "emergency_recall": round(m[OpinionClass.EMERGENCY]["recall"], 4),
-                         "emergency_precision": round(m[OpinionClass.EMERGENCY]["precision"], 4)})
-    return grid
+    return [{"rule_vote": rule_vote, "model_lean": model_lean,
+             **_judge(rows, scores, oof, rules, threshold, Vote(rule_vote, model_lean, rule_floor))}
+            for rule_vote in rule_votes for model_lean in model_leans]
+
+
+def floor_grid(rows: Sequence[Row], oof: Sequence[Mapping[str, float]], rules: OpinionRules,
+               threshold: float, vote: Vote, floors: Sequence[float] = RULE_FLOORS,
+               ) -> list[dict[str, Any]]:
+    """Cross-validated figures of :func:`outreach.opinions.rules.classify` for each floor under
+    which the model overrules the rules' emergency signal, the vote's weights otherwise ``vote``.
+
+    The floor decides only which comments are emergencies and the weights only what the others
+    are, so each is chosen with the other fixed. Each entry holds ``rule_floor``,
+    ``accuracy``, ``emergency_recall``, ``emergency_precision``.
+    """
+    scores = [rule_scores(r.text, rules, r.lang) for r in rows]
+    return [{"rule_floor": floor,
+             **_judge(rows, scores, oof, rules, threshold, vote._replace(rule_floor=floor))}
+            for floor in floors]
+
+
+def choose_floor(grid: Sequence[dict[str, Any]], target: float = TARGET_RECALL) -> dict[str, Any]:
+    """The entry of :func:`floor_grid` with the best accuracy among those whose emergency
+    recall is at least ``target`` (the recall the threshold is chosen for); ties go to the
+    lower floor (the rules keep more say)."""
+    eligible = [g for g in grid if g["emergency_recall"] >= target]
+    if not eligible:
+        raise ValueError(f"no floor keeps an emergency recall of {target}")
+    return max(eligible, key=lambda g: (g["accuracy"], -g["rule_floor"]))
 
 
 def choose_vote(grid: Sequence[dict[str, Any]], target: float = TARGET_VOTE_RECALL) -> dict[str, Any]:
