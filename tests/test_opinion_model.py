@@ -307,7 +307,7 @@ def test_what_nobody_recognises_is_unread(rules, model):
     assert known.fired and "unmatched" not in known.labels
 
 
-@pytest.mark.parametrize("text", ["手机一直没信号", "网一直很卡", "快递一直没到"])
+@pytest.mark.parametrize("text", ["手机一直没信号", "网一直很卡", "水压一直很低"])
 def test_an_unrecognised_comment_takes_the_models_lean_and_stays_unread(rules, model, text):
     """No rule matched and the model is unsure: its likeliest class, labelled ``unmatched``."""
     p = model.probabilities(normalise(text))
@@ -432,11 +432,11 @@ def test_each_blind_set_has_every_kind_of_emergency_none_in_the_corpus(name, eme
 def test_blind2_emergency_recall_and_precision(blind2_result, blind2):
     _show(blind2_result, len(blind2))
     assert blind2_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
-    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.875 (0.810 before)
+    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.895 (0.810 before)
 
 
 def test_blind2_accuracy(blind2_result):
-    assert blind2_result["overall"]["accuracy"] >= 0.85  # measured 0.884 (0.844 before)
+    assert blind2_result["overall"]["accuracy"] >= 0.85  # measured 0.887 (0.844 before)
 
 
 @pytest.fixture(scope="module")
@@ -448,12 +448,12 @@ def blind3_result(rules, model):
 def test_blind3_emergency_recall_and_precision(blind3_result):
     _show(blind3_result, int(blind3_result["overall"]["support"]))
     assert blind3_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
-    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.758 (0.700 before)
+    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.773 (0.700 before)
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.793 on the third blind set "
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.801 on the third blind set "
                    "(0.700 the first time the classifier met it, 0.759 before the model could "
-                   "overrule a rule signal; the model alone 0.805): help, small talk and "
+                   "overrule a rule signal; the model alone 0.816): help, small talk and "
                    "cynicism written by strangers are still the weakest classes")
 def test_blind3_accuracy(blind3_result):
     assert blind3_result["overall"]["accuracy"] >= 0.85
@@ -462,8 +462,8 @@ def test_blind3_accuracy(blind3_result):
 def test_the_first_blind_set_does_not_regress(blind_result, blind):
     _show(blind_result, len(blind))
     assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.994 (179/180)
-    assert blind_result["emergency"]["precision"] >= 0.88  # measured 0.932
-    assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.910
+    assert blind_result["emergency"]["precision"] >= 0.88  # measured 0.937
+    assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.915
 
 
 @pytest.mark.parametrize("name", ["blind", "blind2", "blind3"])

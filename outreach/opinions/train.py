@@ -3,7 +3,9 @@
 - Features: TF-IDF of character n-grams (1–3 within word boundaries, 2–4 across them; Chinese
   needs no segmenter) and of English words and word pairs, each L2-normalised, over the same
   normalised text the rules read (NFKC, case-folded, white space collapsed).
-- Classifier: multinomial logistic regression with balanced class weights.
+- Classifier: multinomial logistic regression with balanced class weights; each row weighs
+  1 / √(rows of its group) (:func:`group_weights`), so a core's decorated variants count
+  less than as many comments written one at a time.
 - Threshold: the emergency probability above which the model alone makes a comment an
   emergency. :func:`train` picks it by five-fold cross-validation on the corpus only, grouped
   so that the variants of one written comment never sit on both sides of a fold: the highest
@@ -32,12 +34,14 @@ import math
 import random
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -130,13 +134,25 @@ def vectorizer(spec: Mapping[str, Any]) -> TfidfVectorizer:
                            dtype=np.float64, **extra)
 
 
-def _fit(texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+def group_weights(groups: Sequence[str]) -> npt.NDArray[np.float64]:
+    """Each row's weight in the fit: 1 / √(rows of its group), scaled to a mean of 1.
+
+    A core written once and decorated into four variants is one comment's phrasing, not
+    four; a comment written singly is a phrasing of its own. Weighting by the square root
+    keeps the variants' spread of openers and endings without letting them outvote the
+    comments written one at a time."""
+    sizes = Counter(groups)
+    w = np.array([1.0 / math.sqrt(sizes[g]) for g in groups], dtype=np.float64)
+    return w * (len(w) / w.sum())
+
+
+def _fit(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str]) -> dict[str, Any]:
     """Fit the blocks and the classifier; the parts that are saved (plus threshold and meta)."""
     vectorizers = [vectorizer(spec) for spec in BLOCKS]
     x = sp.hstack([v.fit_transform(texts) for v in vectorizers]).tocsr()
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000, tol=1e-4,
                              random_state=SEED)
-    clf.fit(x, list(labels))
+    clf.fit(x, list(labels), sample_weight=group_weights(groups))
     features = []
     for v in vectorizers:
         vocabulary = v.vocabulary_
@@ -176,7 +192,8 @@ def out_of_fold(rows: Sequence[Row], normalise: Callable[[str], str]) -> list[di
     for k in range(FOLDS):
         train_idx = [i for i, f in enumerate(folds) if f != k]
         test_idx = [i for i, f in enumerate(folds) if f == k]
-        fitted = _fit([texts[i] for i in train_idx], [rows[i].klass for i in train_idx])
+        fitted = _fit([texts[i] for i in train_idx], [rows[i].klass for i in train_idx],
+                      [rows[i].group for i in train_idx])
         fitted["threshold"] = 1.0
         model = from_parts(_parts_of(fitted), f"fold {k}")
         for i in test_idx:
@@ -222,7 +239,7 @@ def train(corpus: Path, normalise: Callable[[str], str], where: str | None = Non
     oof = out_of_fold(rows, normalise)
     em = [p[OpinionClass.EMERGENCY] for p in oof]
     threshold = choose_threshold(em, [r.klass == OpinionClass.EMERGENCY for r in rows])
-    fitted = _fit([normalise(r.text) for r in rows], [r.klass for r in rows])
+    fitted = _fit([normalise(r.text) for r in rows], [r.klass for r in rows], [r.group for r in rows])
     got = [model_class(p, threshold) for p in oof]
     cv = metrics([r.klass for r in rows], got)
     fitted["threshold"] = threshold
