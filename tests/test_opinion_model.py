@@ -432,11 +432,11 @@ def test_each_blind_set_has_every_kind_of_emergency_none_in_the_corpus(name, eme
 def test_blind2_emergency_recall_and_precision(blind2_result, blind2):
     _show(blind2_result, len(blind2))
     assert blind2_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
-    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.895 (0.810 before)
+    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.902 (0.810 before)
 
 
 def test_blind2_accuracy(blind2_result):
-    assert blind2_result["overall"]["accuracy"] >= 0.85  # measured 0.887 (0.844 before)
+    assert blind2_result["overall"]["accuracy"] >= 0.85  # measured 0.889 (0.844 before)
 
 
 @pytest.fixture(scope="module")
@@ -451,9 +451,9 @@ def test_blind3_emergency_recall_and_precision(blind3_result):
     assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.773 (0.700 before)
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.801 on the third blind set "
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.805 on the third blind set "
                    "(0.700 the first time the classifier met it, 0.759 before the model could "
-                   "overrule a rule signal; the model alone 0.816): help, small talk and "
+                   "overrule a rule signal; the model alone 0.814): help, small talk and "
                    "cynicism written by strangers are still the weakest classes")
 def test_blind3_accuracy(blind3_result):
     assert blind3_result["overall"]["accuracy"] >= 0.85
@@ -463,7 +463,7 @@ def test_the_first_blind_set_does_not_regress(blind_result, blind):
     _show(blind_result, len(blind))
     assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.994 (179/180)
     assert blind_result["emergency"]["precision"] >= 0.88  # measured 0.937
-    assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.915
+    assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.920
 
 
 @pytest.mark.parametrize("name", ["blind", "blind2", "blind3"])

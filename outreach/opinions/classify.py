@@ -89,13 +89,13 @@ it as unread."""
 RULES = "rules"
 MODEL = "model"
 BOTH = "both"
-RULE_VOTE = 0.25
+RULE_VOTE = 0.3
 """How much the rules' vote weighs against the model's probabilities (which sum to 1): each
 class the rules matched (after ``yields_to``) adds its share of the rules' score, times this."""
 MODEL_SURE = 0.5
 """The model alone recognises a comment when its top class has at least this probability;
 a comment neither the rules nor the model recognises is labelled ``unmatched``."""
-MODEL_LEAN = 0.3
+MODEL_LEAN = 0.2
 """A comment no rule matched takes the model's likeliest class when that class has at least
 this probability, recognised or not; below it, ``chatter``."""
 RULE_FLOOR = 0.05
