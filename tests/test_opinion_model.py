@@ -191,6 +191,15 @@ def test_a_confident_model_overrules_a_rule_signal_in_a_frame_the_rules_miss(rul
     assert classify(text, rules, "zh").klass == "emergency"  # the rules alone: still theirs
 
 
+def test_the_model_never_overrules_several_signs_of_danger(rules, model):
+    """A call for help with a phone number in it: the model sees personal data above all, the
+    rules see several signs of danger; those are never overruled."""
+    text = "快来人！有人持刀砸门，我在朝阳路12号，电话13812345678"
+    assert model.probabilities(normalise(text))["emergency"] < VOTE.rule_floor
+    opinion = classify(text, rules, "zh", model)
+    assert opinion.klass == "emergency" and opinion.fired == "rules"
+
+
 @pytest.mark.slow
 def test_the_shipped_vote_is_the_cross_validated_choice(rules, model):
     """The vote's weights are what grouped five-fold cross-validation on the corpus picks."""
@@ -432,11 +441,11 @@ def test_each_blind_set_has_every_kind_of_emergency_none_in_the_corpus(name, eme
 def test_blind2_emergency_recall_and_precision(blind2_result, blind2):
     _show(blind2_result, len(blind2))
     assert blind2_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
-    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.902 (0.810 before)
+    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.881 (0.810 before)
 
 
 def test_blind2_accuracy(blind2_result):
-    assert blind2_result["overall"]["accuracy"] >= 0.85  # measured 0.889 (0.844 before)
+    assert blind2_result["overall"]["accuracy"] >= 0.85  # measured 0.882 (0.844 before)
 
 
 @pytest.fixture(scope="module")
@@ -448,10 +457,10 @@ def blind3_result(rules, model):
 def test_blind3_emergency_recall_and_precision(blind3_result):
     _show(blind3_result, int(blind3_result["overall"]["support"]))
     assert blind3_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
-    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.773 (0.700 before)
+    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.763 (0.700 before)
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.805 on the third blind set "
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.801 on the third blind set "
                    "(0.700 the first time the classifier met it, 0.759 before the model could "
                    "overrule a rule signal; the model alone 0.814): help, small talk and "
                    "cynicism written by strangers are still the weakest classes")

@@ -32,8 +32,9 @@ How a comment is classified:
    class in :data:`CLASS_ORDER`. Nothing matched: ``chatter``.
 5. With the learned model (:mod:`outreach.opinions.model`), a model emergency probability at
    or above its threshold also makes an emergency, and the rules' emergency signal counts
-   unless the model is all but sure the comment is something else (its emergency probability
-   under :data:`RULE_FLOOR`: a joke, a question or a past event the negations did not frame;
+   unless it is a single keyword or pattern and the model is all but sure the comment is
+   something else (its emergency probability under :data:`RULE_FLOOR`: a joke, a question or a
+   past event the negations did not frame; several signs of danger are never overruled;
    the floor stays under what the model gives a comment it knows nothing about, so a keyword
    an officer adds still takes effect at once). Otherwise the rules and the model vote:
    each class gets the model's probability plus :data:`RULE_VOTE` times its share of the
@@ -99,11 +100,11 @@ MODEL_LEAN = 0.2
 """A comment no rule matched takes the model's likeliest class when that class has at least
 this probability, recognised or not; below it, ``chatter``."""
 RULE_FLOOR = 0.05
-"""The rules' emergency signal makes an emergency when the model's emergency probability is at
-least this; under it the model is all but sure the comment is something else (a joke, a
-question, a past event) and the rules' other classes and the model vote. It stays under what
-the model gives a comment it knows nothing about (≈ 1 / the number of classes), so a keyword
-an officer adds to a phrasing the model has never seen still takes effect at once."""
+"""A single emergency keyword or pattern of the rules makes an emergency when the model's
+emergency probability is at least this; under it the model is 95 % sure the comment is
+something else (a joke, a question, a past event) and the rules' other classes and the model
+vote. Several signs of danger always make an emergency, whatever the model says (a call for
+help with a phone number in it looks like personal data to the model)."""
 
 
 class Vote(NamedTuple):
@@ -380,7 +381,10 @@ def _vote(matched: list[str], score: Mapping[str, float], rules: OpinionRules,
           ) -> tuple[str, str, list[str]]:
     """(class, who recognised it, the model's own class as an extra label) from both."""
     rule_vote, lean_at, floor = vote or VOTE
-    by_rules = EMERGENCY in matched and p[EMERGENCY] >= floor
+    # the model may overrule one emergency word or pattern, never several: a comment the
+    # rules find many signs of danger in is one, whatever else the model sees in it
+    one_sign = score[EMERGENCY] <= PATTERN_WEIGHT * rules.classes[EMERGENCY].weight
+    by_rules = EMERGENCY in matched and (p[EMERGENCY] >= floor or not one_sign)
     by_model = p[EMERGENCY] >= threshold
     if by_rules or by_model:
         return EMERGENCY, BOTH if by_rules and by_model else RULES if by_rules else MODEL, []

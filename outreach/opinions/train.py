@@ -311,9 +311,9 @@ rather than ``chatter``, tried by :func:`vote_grid` (from 0.5 on the model recog
 TARGET_VOTE_RECALL = 0.99
 """The out-of-fold emergency recall the chosen vote must keep."""
 RULE_FLOORS = (0.0, 0.01, 0.02, 0.03, 0.05)
-"""The floors tried by :func:`floor_grid`: the model's emergency probability under which the
-rules' emergency signal does not count. All stay under what the model gives a comment it knows
-nothing about (≈ 1 / the number of classes), so a new keyword still takes effect at once."""
+"""The floors tried by :func:`floor_grid`: the model's emergency probability under which a single
+emergency keyword or pattern of the rules does not count. At most 5 %: the model must be 95 %
+sure of something else to overrule the rules (and never overrules several signs of danger)."""
 
 
 def _judge(rows: Sequence[Row], scores: Sequence[Mapping[str, float]],
