@@ -147,20 +147,33 @@ def bench_opinions(ctx: Context) -> list[Result]:
 
 
 def _vote_choice(rows: Any, folded: list[dict[str, float]], rules: Any, threshold: float) -> Result:
-    """The vote's weights by cross-validation: the grid, the choice, and whether it is the one
-    that runs (:data:`outreach.opinions.rules.VOTE`)."""
+    """The vote's weights by cross-validation: the floor under which the model overrules the
+    rules' emergency signal, then the grid of the two weights at that floor, the choice, and
+    whether it is the one that runs (:data:`outreach.opinions.rules.VOTE`)."""
     from outreach.opinions.rules import VOTE
-    from outreach.opinions.train import TARGET_VOTE_RECALL, choose_vote, vote_grid
+    from outreach.opinions.train import (
+        TARGET_RECALL,
+        TARGET_VOTE_RECALL,
+        choose_floor,
+        choose_vote,
+        floor_grid,
+        vote_grid,
+    )
 
-    grid = vote_grid(rows, folded, rules, threshold)
+    floors = floor_grid(rows, folded, rules, threshold, VOTE)
+    floor = choose_floor(floors)
+    grid = vote_grid(rows, folded, rules, threshold, rule_floor=floor["rule_floor"])
     best = choose_vote(grid)
-    shipped = (best["rule_vote"], best["model_lean"]) == tuple(VOTE)
+    chosen = (best["rule_vote"], best["model_lean"], floor["rule_floor"])
+    shipped = chosen == tuple(VOTE)
     return Result("opinions.cv.vote", "Vote weights chosen by cross-validation are those shipped",
                   best["accuracy"], "", "the shipped weights", ok=shipped, timed=False,
                   details={"grid": grid, "chosen": best, "shipped": list(VOTE),
-                           "target_recall": TARGET_VOTE_RECALL},
-                  note=f"rule_vote {best['rule_vote']}, model_lean {best['model_lean']} "
-                       f"(shipped {VOTE.rule_vote}, {VOTE.model_lean}): accuracy {best['accuracy']:.4f}, "
+                           "floors": floors, "chosen_floor": floor,
+                           "target_recall": TARGET_VOTE_RECALL, "floor_target_recall": TARGET_RECALL},
+                  note=f"rule_vote {best['rule_vote']}, model_lean {best['model_lean']}, "
+                       f"rule_floor {floor['rule_floor']} (shipped {VOTE.rule_vote}, "
+                       f"{VOTE.model_lean}, {VOTE.rule_floor}): accuracy {best['accuracy']:.4f}, "
                        f"emergency recall {best['emergency_recall']:.4f}")
 
 

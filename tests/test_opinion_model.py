@@ -31,9 +31,11 @@ from outreach.opinions.rules import (
 )
 from outreach.opinions.train import (
     Row,
+    choose_floor,
     choose_threshold,
     choose_vote,
     dumps,
+    floor_grid,
     out_of_fold,
     read_corpus,
     vectorizer,
@@ -166,15 +168,48 @@ def test_vote_grid_judges_each_pair_of_weights_as_classify_does(rules, model):
         assert g["emergency_recall"] == 1.0
 
 
+def test_choose_floor_keeps_recall_and_prefers_the_rules():
+    grid = [{"rule_floor": 0.0, "accuracy": 0.84, "emergency_recall": 0.997},
+            {"rule_floor": 0.02, "accuracy": 0.85, "emergency_recall": 0.997},
+            {"rule_floor": 0.03, "accuracy": 0.85, "emergency_recall": 0.996},
+            {"rule_floor": 0.05, "accuracy": 0.86, "emergency_recall": 0.99}]
+    # the one that loses emergencies is never chosen; ties: the lower floor
+    assert choose_floor(grid) == grid[1]
+    with pytest.raises(ValueError, match="recall"):
+        choose_floor(grid, target=0.999)
+
+
+def test_a_confident_model_overrules_a_rule_signal_in_a_frame_the_rules_miss(rules, model):
+    """An emergency word in a joke no negation frames: the model is all but sure it is not one."""
+    text = "老板今天要杀了我，方案改到第八版了"
+    assert rule_scores(text, rules, "zh")["emergency"] > 0
+    assert model.probabilities(normalise(text))["emergency"] < VOTE.rule_floor
+    opinion = classify(text, rules, "zh", model)
+    assert opinion.klass != "emergency" and "emergency" in opinion.labels
+    # without the floor, the rules' word alone made it an emergency
+    assert classify(text, rules, "zh", model, VOTE._replace(rule_floor=0.0)).klass == "emergency"
+    assert classify(text, rules, "zh").klass == "emergency"  # the rules alone: still theirs
+
+
+def test_the_model_never_overrules_several_signs_of_danger(rules, model):
+    """A call for help with a phone number in it: the model sees personal data above all, the
+    rules see several signs of danger; those are never overruled."""
+    text = "快来人！有人持刀砸门，我在朝阳路12号，电话13812345678"
+    assert model.probabilities(normalise(text))["emergency"] < VOTE.rule_floor
+    opinion = classify(text, rules, "zh", model)
+    assert opinion.klass == "emergency" and opinion.fired == "rules"
+
+
 @pytest.mark.slow
 def test_the_shipped_vote_is_the_cross_validated_choice(rules, model):
     """The vote's weights are what grouped five-fold cross-validation on the corpus picks."""
     rows = read_corpus(CORPUS)
     with threadpool_limits(limits=1):
         oof = out_of_fold(rows, normalise)
-    grid = vote_grid(rows, oof, rules, model.threshold)
+    floor = choose_floor(floor_grid(rows, oof, rules, model.threshold, VOTE))
+    grid = vote_grid(rows, oof, rules, model.threshold, rule_floor=floor["rule_floor"])
     best = choose_vote(grid)
-    assert (best["rule_vote"], best["model_lean"]) == tuple(VOTE)
+    assert (best["rule_vote"], best["model_lean"], floor["rule_floor"]) == tuple(VOTE)
     old = next(g for g in grid if g["rule_vote"] == 1.0 and g["model_lean"] == 0.5)
     assert best["accuracy"] > old["accuracy"] and best["emergency_recall"] >= 0.99
 
@@ -248,7 +283,8 @@ def test_emergencies_the_rules_miss_are_caught_by_the_model(rules, model, text):
 
 
 def test_a_rule_signal_alone_makes_an_emergency(rules, model, tmp_path):
-    """A keyword an officer adds takes effect at once, whatever the model thinks."""
+    """A keyword an officer adds takes effect at once, unless the model is all but sure the
+    comment is something else (see the next test)."""
     text = "紫色代码，三号库房"
     assert classify(text, rules, "zh", model).klass != "emergency"
     content = tmp_path / "content"
@@ -280,7 +316,7 @@ def test_what_nobody_recognises_is_unread(rules, model):
     assert known.fired and "unmatched" not in known.labels
 
 
-@pytest.mark.parametrize("text", ["手机一直没信号", "网一直很卡", "快递一直没到"])
+@pytest.mark.parametrize("text", ["手机一直没信号", "网一直很卡", "水压一直很低"])
 def test_an_unrecognised_comment_takes_the_models_lean_and_stays_unread(rules, model, text):
     """No rule matched and the model is unsure: its likeliest class, labelled ``unmatched``."""
     p = model.probabilities(normalise(text))
@@ -405,14 +441,11 @@ def test_each_blind_set_has_every_kind_of_emergency_none_in_the_corpus(name, eme
 def test_blind2_emergency_recall_and_precision(blind2_result, blind2):
     _show(blind2_result, len(blind2))
     assert blind2_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
-    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.810
+    assert blind2_result["emergency"]["precision"] >= 0.60  # measured 0.881 (0.810 before)
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.844 on the second blind set "
-                   "(the model alone: 0.906; the rules' emergency signals still add false alarms "
-                   "and the vote's weights are chosen on the corpus, not here)")
 def test_blind2_accuracy(blind2_result):
-    assert blind2_result["overall"]["accuracy"] >= 0.85
+    assert blind2_result["overall"]["accuracy"] >= 0.85  # measured 0.882 (0.844 before)
 
 
 @pytest.fixture(scope="module")
@@ -424,21 +457,22 @@ def blind3_result(rules, model):
 def test_blind3_emergency_recall_and_precision(blind3_result):
     _show(blind3_result, int(blind3_result["overall"]["support"]))
     assert blind3_result["emergency"]["recall"] >= 0.97  # measured 0.992 (119/120)
-    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.700
+    assert blind3_result["emergency"]["precision"] >= 0.60  # measured 0.763 (0.700 before)
 
 
-@pytest.mark.xfail(strict=True, reason="rules and model together: 0.759 on the third blind set "
-                   "(0.700 the first time the classifier met it; the model alone 0.784), "
-                   "measured once after the corpus grew by comments written singly")
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.801 on the third blind set "
+                   "(0.700 the first time the classifier met it, 0.759 before the model could "
+                   "overrule a rule signal; the model alone 0.814): help, small talk and "
+                   "cynicism written by strangers are still the weakest classes")
 def test_blind3_accuracy(blind3_result):
     assert blind3_result["overall"]["accuracy"] >= 0.85
 
 
 def test_the_first_blind_set_does_not_regress(blind_result, blind):
     _show(blind_result, len(blind))
-    assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.989 (178/180)
-    assert blind_result["emergency"]["precision"] >= 0.88  # measured 0.899
-    assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.894
+    assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.994 (179/180)
+    assert blind_result["emergency"]["precision"] >= 0.88  # measured 0.937
+    assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.920
 
 
 @pytest.mark.parametrize("name", ["blind", "blind2", "blind3"])

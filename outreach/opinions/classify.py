@@ -31,7 +31,12 @@ How a comment is classified:
    sarcastic thanks are a complaint), and the highest score wins; ties go to the earlier
    class in :data:`CLASS_ORDER`. Nothing matched: ``chatter``.
 5. With the learned model (:mod:`outreach.opinions.model`), a model emergency probability at
-   or above its threshold also makes an emergency. Otherwise the rules and the model vote:
+   or above its threshold also makes an emergency, and the rules' emergency signal counts
+   unless it is a single keyword or pattern and the model is all but sure the comment is
+   something else (its emergency probability under :data:`RULE_FLOOR`: a joke, a question or a
+   past event the negations did not frame; several signs of danger are never overruled;
+   the floor stays under what the model gives a comment it knows nothing about, so a keyword
+   an officer adds still takes effect at once). Otherwise the rules and the model vote:
    each class gets the model's probability plus :data:`RULE_VOTE` times its share of the
    rules' score (``yields_to`` still applies). ``fired`` says who recognised the class. A
    comment no rule matched and the model is not sure of (:data:`MODEL_SURE`) takes the model's
@@ -85,19 +90,25 @@ it as unread."""
 RULES = "rules"
 MODEL = "model"
 BOTH = "both"
-RULE_VOTE = 0.25
+RULE_VOTE = 0.3
 """How much the rules' vote weighs against the model's probabilities (which sum to 1): each
 class the rules matched (after ``yields_to``) adds its share of the rules' score, times this."""
 MODEL_SURE = 0.5
 """The model alone recognises a comment when its top class has at least this probability;
 a comment neither the rules nor the model recognises is labelled ``unmatched``."""
-MODEL_LEAN = 0.1
+MODEL_LEAN = 0.2
 """A comment no rule matched takes the model's likeliest class when that class has at least
 this probability, recognised or not; below it, ``chatter``."""
+RULE_FLOOR = 0.05
+"""A single emergency keyword or pattern of the rules makes an emergency when the model's
+emergency probability is at least this; under it the model is 95 % sure the comment is
+something else (a joke, a question, a past event) and the rules' other classes and the model
+vote. Several signs of danger always make an emergency, whatever the model says (a call for
+help with a phone number in it looks like personal data to the model)."""
 
 
 class Vote(NamedTuple):
-    """The vote's weights: see :data:`RULE_VOTE` and :data:`MODEL_LEAN`.
+    """The vote's weights: see :data:`RULE_VOTE`, :data:`MODEL_LEAN` and :data:`RULE_FLOOR`.
 
     :data:`VOTE` was chosen by grouped cross-validation on the training corpus
     (:func:`outreach.opinions.model.vote_grid`, printed by ``bench/run.py --only opinions``):
@@ -105,9 +116,10 @@ class Vote(NamedTuple):
 
     rule_vote: float
     model_lean: float
+    rule_floor: float = 0.0
 
 
-VOTE = Vote(RULE_VOTE, MODEL_LEAN)
+VOTE = Vote(RULE_VOTE, MODEL_LEAN, RULE_FLOOR)
 PATTERN_WEIGHT = 2.0  # a pattern is a more specific signal than one keyword
 PERSONAL_DATA_WEIGHT = 2.0  # what finding a phone/ID/card/e-mail adds to ``privacy``
 FOREIGN_KEYWORD_FACTOR = 0.5  # keywords from the other language's list, when ``lang`` is given
@@ -288,8 +300,9 @@ def classify(text: str, rules: OpinionRules, lang: str | None = None,
 
     ``lang`` is the comment's or the account's language when known (``zh``/``en``): keywords
     from the other language's list then count half. Any emergency signal of the rules that is
-    not negated makes the comment an ``emergency``, and so does a model emergency probability
-    at or above the model's threshold. Otherwise the rules and the model vote (see
+    not negated makes the comment an ``emergency`` (with a model: unless its emergency
+    probability is under :data:`RULE_FLOOR`), and so does a model emergency probability at or
+    above the model's threshold. Otherwise the rules and the model vote (see
     :data:`RULE_VOTE`), a class that ``yields_to`` another class the rules matched dropping
     out as before. A comment neither recognises is labelled ``unmatched``; it takes the
     model's likeliest class (:data:`MODEL_LEAN`), or ``chatter``. ``vote`` overrides the
@@ -367,11 +380,17 @@ def _vote(matched: list[str], score: Mapping[str, float], rules: OpinionRules,
           p: Mapping[str, float], threshold: float, vote: Vote | None = None
           ) -> tuple[str, str, list[str]]:
     """(class, who recognised it, the model's own class as an extra label) from both."""
-    rule_vote, lean_at = vote or VOTE
-    by_rules = EMERGENCY in matched
+    rule_vote, lean_at, floor = vote or VOTE
+    # the model may overrule one emergency word or pattern, never several: a comment the
+    # rules find many signs of danger in is one, whatever else the model sees in it
+    one_sign = score[EMERGENCY] <= PATTERN_WEIGHT * rules.classes[EMERGENCY].weight
+    by_rules = EMERGENCY in matched and (p[EMERGENCY] >= floor or not one_sign)
     by_model = p[EMERGENCY] >= threshold
     if by_rules or by_model:
         return EMERGENCY, BOTH if by_rules and by_model else RULES if by_rules else MODEL, []
+    # the model overrules the rules' emergency signal: it stays a label, the others vote
+    score = {**score, EMERGENCY: 0.0}
+    matched = [c for c in matched if c != EMERGENCY]
     order = {c: i for i, c in enumerate(CLASS_ORDER)}
     present = set(matched)
     eligible = [c for c in matched if not rules.classes[c].yields_to & present] or matched

@@ -3,7 +3,9 @@
 - Features: TF-IDF of character n-grams (1–3 within word boundaries, 2–4 across them; Chinese
   needs no segmenter) and of English words and word pairs, each L2-normalised, over the same
   normalised text the rules read (NFKC, case-folded, white space collapsed).
-- Classifier: multinomial logistic regression with balanced class weights.
+- Classifier: multinomial logistic regression with balanced class weights; each row weighs
+  1 / √(rows of its group) (:func:`group_weights`), so a core's decorated variants count
+  less than as many comments written one at a time.
 - Threshold: the emergency probability above which the model alone makes a comment an
   emergency. :func:`train` picks it by five-fold cross-validation on the corpus only, grouped
   so that the variants of one written comment never sit on both sides of a fold: the highest
@@ -11,7 +13,8 @@
   emergency is the worst outcome; a false alarm costs an officer a glance.
 - The vote's weights (how much the rules' and the model's answers count in
   :func:`outreach.opinions.rules.classify`): :func:`vote_grid` and :func:`choose_vote`, on the
-  same out-of-fold probabilities.
+  same out-of-fold probabilities; the floor under which the model overrules the rules'
+  emergency signal: :func:`floor_grid` and :func:`choose_floor`.
 
 The model is saved with skops (no pickle: ``skops.io.load`` runs no code from the file and
 refuses any type not listed in :data:`~outreach.opinions.model.TRUSTED_TYPES`). :func:`dumps`
@@ -31,12 +34,14 @@ import math
 import random
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -129,13 +134,25 @@ def vectorizer(spec: Mapping[str, Any]) -> TfidfVectorizer:
                            dtype=np.float64, **extra)
 
 
-def _fit(texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+def group_weights(groups: Sequence[str]) -> npt.NDArray[np.float64]:
+    """Each row's weight in the fit: 1 / √(rows of its group), scaled to a mean of 1.
+
+    A core written once and decorated into four variants is one comment's phrasing, not
+    four; a comment written singly is a phrasing of its own. Weighting by the square root
+    keeps the variants' spread of openers and endings without letting them outvote the
+    comments written one at a time."""
+    sizes = Counter(groups)
+    w = np.array([1.0 / math.sqrt(sizes[g]) for g in groups], dtype=np.float64)
+    return w * (len(w) / w.sum())
+
+
+def _fit(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str]) -> dict[str, Any]:
     """Fit the blocks and the classifier; the parts that are saved (plus threshold and meta)."""
     vectorizers = [vectorizer(spec) for spec in BLOCKS]
     x = sp.hstack([v.fit_transform(texts) for v in vectorizers]).tocsr()
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000, tol=1e-4,
                              random_state=SEED)
-    clf.fit(x, list(labels))
+    clf.fit(x, list(labels), sample_weight=group_weights(groups))
     features = []
     for v in vectorizers:
         vocabulary = v.vocabulary_
@@ -175,7 +192,8 @@ def out_of_fold(rows: Sequence[Row], normalise: Callable[[str], str]) -> list[di
     for k in range(FOLDS):
         train_idx = [i for i, f in enumerate(folds) if f != k]
         test_idx = [i for i, f in enumerate(folds) if f == k]
-        fitted = _fit([texts[i] for i in train_idx], [rows[i].klass for i in train_idx])
+        fitted = _fit([texts[i] for i in train_idx], [rows[i].klass for i in train_idx],
+                      [rows[i].group for i in train_idx])
         fitted["threshold"] = 1.0
         model = from_parts(_parts_of(fitted), f"fold {k}")
         for i in test_idx:
@@ -221,7 +239,7 @@ def train(corpus: Path, normalise: Callable[[str], str], where: str | None = Non
     oof = out_of_fold(rows, normalise)
     em = [p[OpinionClass.EMERGENCY] for p in oof]
     threshold = choose_threshold(em, [r.klass == OpinionClass.EMERGENCY for r in rows])
-    fitted = _fit([normalise(r.text) for r in rows], [r.klass for r in rows])
+    fitted = _fit([normalise(r.text) for r in rows], [r.klass for r in rows], [r.group for r in rows])
     got = [model_class(p, threshold) for p in oof]
     cv = metrics([r.klass for r in rows], got)
     fitted["threshold"] = threshold
@@ -292,31 +310,63 @@ MODEL_LEANS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 rather than ``chatter``, tried by :func:`vote_grid` (from 0.5 on the model recognises it anyway)."""
 TARGET_VOTE_RECALL = 0.99
 """The out-of-fold emergency recall the chosen vote must keep."""
+RULE_FLOORS = (0.0, 0.01, 0.02, 0.03, 0.05)
+"""The floors tried by :func:`floor_grid`: the model's emergency probability under which a single
+emergency keyword or pattern of the rules does not count. At most 5 %: the model must be 95 %
+sure of something else to overrule the rules (and never overrules several signs of danger)."""
+
+
+def _judge(rows: Sequence[Row], scores: Sequence[Mapping[str, float]],
+           oof: Sequence[Mapping[str, float]], rules: OpinionRules, threshold: float,
+           vote: Vote) -> dict[str, float]:
+    got = [vote_class(s, rules, p, threshold, vote) for s, p in zip(scores, oof, strict=True)]
+    m = metrics([r.klass for r in rows], got)
+    return {"accuracy": round(m["overall"]["accuracy"], 4),
+            "emergency_recall": round(m[OpinionClass.EMERGENCY]["recall"], 4),
+            "emergency_precision": round(m[OpinionClass.EMERGENCY]["precision"], 4)}
 
 
 def vote_grid(rows: Sequence[Row], oof: Sequence[Mapping[str, float]], rules: OpinionRules,
               threshold: float,
               rule_votes: Sequence[float] = RULE_VOTES, model_leans: Sequence[float] = MODEL_LEANS,
-              ) -> list[dict[str, Any]]:
+              rule_floor: float = 0.0) -> list[dict[str, Any]]:
     """Cross-validated figures of :func:`outreach.opinions.rules.classify` for each pair of weights.
 
     ``oof`` are the rows' out-of-fold probabilities (:func:`out_of_fold`), so every comment is
-    judged by a model that never saw it; the rules are those given. Each entry holds
-    ``rule_vote``, ``model_lean``, ``accuracy``, ``emergency_recall``, ``emergency_precision``.
+    judged by a model that never saw it; the rules are those given, with the rules' emergency
+    signal counting from ``rule_floor`` (:func:`floor_grid`). Each entry holds ``rule_vote``,
+    ``model_lean``, ``accuracy``, ``emergency_recall``, ``emergency_precision``.
     """
-    expected = [r.klass for r in rows]
     scores = [rule_scores(r.text, rules, r.lang) for r in rows]
-    grid = []
-    for rule_vote in rule_votes:
-        for model_lean in model_leans:
-            vote = Vote(rule_vote, model_lean)
-            got = [vote_class(s, rules, p, threshold, vote) for s, p in zip(scores, oof, strict=True)]
-            m = metrics(expected, got)
-            grid.append({"rule_vote": rule_vote, "model_lean": model_lean,
-                         "accuracy": round(m["overall"]["accuracy"], 4),
-                         "emergency_recall": round(m[OpinionClass.EMERGENCY]["recall"], 4),
-                         "emergency_precision": round(m[OpinionClass.EMERGENCY]["precision"], 4)})
-    return grid
+    return [{"rule_vote": rule_vote, "model_lean": model_lean,
+             **_judge(rows, scores, oof, rules, threshold, Vote(rule_vote, model_lean, rule_floor))}
+            for rule_vote in rule_votes for model_lean in model_leans]
+
+
+def floor_grid(rows: Sequence[Row], oof: Sequence[Mapping[str, float]], rules: OpinionRules,
+               threshold: float, vote: Vote, floors: Sequence[float] = RULE_FLOORS,
+               ) -> list[dict[str, Any]]:
+    """Cross-validated figures of :func:`outreach.opinions.rules.classify` for each floor under
+    which the model overrules the rules' emergency signal, the vote's weights otherwise ``vote``.
+
+    The floor decides only which comments are emergencies and the weights only what the others
+    are, so each is chosen with the other fixed. Each entry holds ``rule_floor``,
+    ``accuracy``, ``emergency_recall``, ``emergency_precision``.
+    """
+    scores = [rule_scores(r.text, rules, r.lang) for r in rows]
+    return [{"rule_floor": floor,
+             **_judge(rows, scores, oof, rules, threshold, vote._replace(rule_floor=floor))}
+            for floor in floors]
+
+
+def choose_floor(grid: Sequence[dict[str, Any]], target: float = TARGET_RECALL) -> dict[str, Any]:
+    """The entry of :func:`floor_grid` with the best accuracy among those whose emergency
+    recall is at least ``target`` (the recall the threshold is chosen for); ties go to the
+    lower floor (the rules keep more say)."""
+    eligible = [g for g in grid if g["emergency_recall"] >= target]
+    if not eligible:
+        raise ValueError(f"no floor keeps an emergency recall of {target}")
+    return max(eligible, key=lambda g: (g["accuracy"], -g["rule_floor"]))
 
 
 def choose_vote(grid: Sequence[dict[str, Any]], target: float = TARGET_VOTE_RECALL) -> dict[str, Any]:
