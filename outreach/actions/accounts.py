@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlmodel import SQLModel, col
 
+from outreach.actions.users import Permission, require_by_name
 from outreach.errors import InputError
 from outreach.states import AccountState
 from outreach.store.audit import audit
@@ -34,7 +35,9 @@ def sync_accounts(rt: Runtime) -> None:
 
 
 def pause(rt: Runtime, account: str | None, *, reason: str, by: str) -> Pause:
-    """Stop automatic posting now, on one account or (``None``) on all, audited."""
+    """Stop automatic posting now, on one account or (``None``) on all, audited. A ``by``
+    naming a console user needs the approver role."""
+    require_by_name(rt, by, Permission.PAUSE)
     if account is not None:
         rt.settings.account(account)
     if not reason.strip():
@@ -49,7 +52,9 @@ def pause(rt: Runtime, account: str | None, *, reason: str, by: str) -> Pause:
 
 
 def resume(rt: Runtime, account: str | None, *, by: str) -> int:
-    """End open pauses (of one account, or the global ones); returns how many ended."""
+    """End open pauses (of one account, or the global ones); returns how many ended.
+    A ``by`` naming a console user needs the approver role."""
+    require_by_name(rt, by, Permission.PAUSE)
     if account is not None:
         rt.settings.account(account)
     now = rt.clock()
