@@ -113,3 +113,14 @@ def test_a_post_without_pictures_shows_none(rt):
     page = c.get(f"/posts/{p.id}")
     assert page.status_code == 200 and "/pictures/" not in page.text
     assert c.get(f"/posts/{p.id}/pictures/0").status_code == 404
+
+
+def test_an_upload_without_the_form_token_is_refused_and_stores_nothing(rt, workspace):
+    c = client(rt)
+    log_in(c, "alice")
+    before = logical_dump(workspace / "outreach.db")
+    stored = sorted(rt.settings.media_dir.rglob("*"))
+    r = compose(c, "", [("poster.png", picture(), "image/png")], ["海报"])
+    assert r.status_code == 403
+    assert logical_dump(workspace / "outreach.db") == before
+    assert sorted(rt.settings.media_dir.rglob("*")) == stored
