@@ -185,3 +185,52 @@ def test_only_an_admin_manages_users_in_their_own_name(cli, workspace, monkeypat
     assert [u["name"] for u in cli("users", "list", "--json").json] == ["alice"]
     assert add(cli, monkeypatch, "root", "admin").code == 0  # an operator at the server
     assert add(cli, monkeypatch, "eve", "officer", PASSWORD, "--by", "root").code == 0
+
+
+def test_the_command_line_by_keeps_a_console_users_role(cli, workspace, monkeypatch):
+    """An officer's name on --by cannot approve, pause, resume, retract or approve tips on
+    the command line either; a disabled user's name can do nothing; a name that is no
+    console user's (an operator at the server) acts as before."""
+    assert add(cli, monkeypatch, "alice", "officer").code == 0
+    assert add(cli, monkeypatch, "bob", "approver").code == 0
+    assert add(cli, monkeypatch, "carol", "approver").code == 0
+    assert cli("users", "disable", "carol").code == 0
+    ids = []
+    for text in ("一", "二"):
+        r = cli("queue", "add", "--account", "pingan-local", "--text", text, "--json",
+                "--by", "alice")
+        assert r.code == 0, r.err
+        ids.append(r.json["id"])
+    before = logical_dump(workspace / "outreach.db")
+    refused = [
+        ("queue", "approve", str(ids[0]), "--by", "alice"),
+        ("queue", "approve", str(ids[0]), "--by", "carol"),
+        ("pause", "--reason", "演练", "--by", "alice"),
+        ("resume", "--by", "alice"),
+        ("content", "approve", "fraud-task-brushing-zh", "--by", "alice"),
+        ("content", "approve", "--all", "--yes", "--by", "alice"),
+        ("content", "approve", "fraud-task-brushing-zh", "--by", "carol"),
+    ]
+    for args in refused:
+        r = cli(*args)
+        assert r.code == 1, (args, r.err)
+        assert len(r.err.strip().splitlines()) == 1, (args, r.err)
+        assert "alice is officer" in r.err or "carol is disabled" in r.err, (args, r.err)
+        assert "Traceback" not in r.err
+    assert logical_dump(workspace / "outreach.db") == before
+    # bob (an approver) and an operator who is no console user may
+    assert cli("queue", "approve", str(ids[0]), "--by", "bob").code == 0
+    assert cli("queue", "approve", str(ids[1]), "--by", "an-operator").code == 0
+    assert cli("pause", "--reason", "演练", "--by", "bob").code == 0
+    assert cli("resume", "--by", "an-operator").code == 0
+    assert cli("content", "approve", "fraud-task-brushing-zh", "--by", "bob").code == 0
+    assert cli("content", "revoke", "fraud-task-brushing-zh", "--by", "alice").code == 1
+    assert cli("queue", "reschedule", str(ids[1]), "--at", "+3h").code == 0
+    assert cli("run", "--once").code == 0
+    assert cli("queue", "show", str(ids[0]), "--json").json["status"] == "published"
+    r = cli("queue", "retract", str(ids[0]), "--reason", "信息有误", "--by", "alice")
+    assert r.code == 1 and "alice is officer" in r.err
+    assert cli("queue", "show", str(ids[0]), "--json").json["status"] == "published"
+    r = cli("queue", "retract", str(ids[0]), "--reason", "信息有误", "--by", "bob")
+    assert r.code == 0, r.err
+    assert cli("queue", "show", str(ids[0]), "--json").json["status"] == "retracted"

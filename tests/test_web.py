@@ -23,6 +23,7 @@ MATRIX: dict[tuple[str, str], str | None] = {
     ("POST", "/posts/{post_id:int}/reschedule"): "officer",
     ("POST", "/posts/{post_id:int}/cancel"): "officer",
     ("POST", "/posts/{post_id:int}/retract"): "approver",
+    ("GET", "/posts/{post_id:int}/pictures/{position:int}"): "officer",
     ("GET", "/inbox"): "officer", ("POST", "/comments/{comment_id:int}/reply"): "officer",
     ("POST", "/comments/{comment_id:int}/mark-replied"): "officer",
     ("GET", "/calendar"): "officer", ("GET", "/library"): "officer",
@@ -37,7 +38,7 @@ RANK = {"officer": 1, "approver": 2, "admin": 3}
 # a form that would do something wherever it is allowed
 FORM = {"reason": "drill", "text": "请注意防范诈骗。", "at": "+1h", "account": "pingan-local",
         "tip": "", "name": "eve", "role": "admin", "password": "a long enough password"}
-EXAMPLE = {"{post_id:int}": "1", "{comment_id:int}": "1", "{fmt}": "csv"}
+EXAMPLE = {"{post_id:int}": "1", "{position:int}": "0", "{comment_id:int}": "1", "{fmt}": "csv"}
 
 
 def concrete(path: str) -> str:

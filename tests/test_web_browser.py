@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import Result
 from tests.daemon_process import query, start_daemon, stop_daemon, wait_for
+from tests.pictures import picture
 from tests.weibo_server import WeiboServer
 
 pytestmark = pytest.mark.slow
@@ -30,6 +31,7 @@ TOKEN = "browser-weibo-token-5d1e"
 TOKEN_ENV = "OUTREACH_BROWSER_WEIBO_TOKEN"
 PASSWORDS = {"alice": "alice password 1", "bob": "bob password 22"}
 POST_TEXT = "雨天路滑，驾车请减速慢行，保持安全车距。"
+POSTER_ALT = "红色海报：雨天减速慢行"
 NASTY = "<script>alert(1)</script> 我被骗了，快联系我 13812345678"
 # Weibo sends a comment's text as HTML: what the person typed arrives entity-escaped
 NASTY_AS_SENT = NASTY.replace("<", "&lt;").replace(">", "&gt;")
@@ -210,13 +212,19 @@ def test_compose_approve_publish_reply_pause_csrf_and_screenshots(
     alice = log_in(browser, site, "alice")
     alice.goto(f"{site.url}/compose")
     alice.get_by_label("Account").select_option("pingan-local")
-    alice.get_by_label("Text").fill(POST_TEXT)
+    alice.get_by_label("Text", exact=True).fill(POST_TEXT)  # not "Alt text"
     alice.get_by_label("When").fill("now")
+    poster = tmp_path / "poster.png"
+    poster.write_bytes(picture("red", (400, 300)))
+    alice.get_by_label("Image", exact=True).first.set_input_files(str(poster))
+    alice.get_by_label("Alt text", exact=True).first.fill(POSTER_ALT)
     preview = alice.locator("#preview")
     preview.filter(has_text=POST_TEXT).wait_for()
     alice.get_by_role("button", name="Submit").click()
+    alice.get_by_role("img", name=POSTER_ALT).wait_for()  # the post's page shows it
     [draft] = [p for p in site.posts() if POST_TEXT in p["text"]]
     assert draft["status"] == "draft" and draft["created_by"] == "alice"
+    assert draft["images"] == 1
     alice.goto(f"{site.url}/approvals")
     row = alice.locator("article", has_text=POST_TEXT)
     assert row.count() == 1
@@ -226,6 +234,10 @@ def test_compose_approve_publish_reply_pause_csrf_and_screenshots(
     bob = log_in(browser, site, "bob")
     bob.goto(f"{site.url}/approvals")
     mine = bob.locator("article", has_text=POST_TEXT)
+    shown_picture = mine.get_by_role("img", name=POSTER_ALT)  # bob sees what he approves
+    shown_picture.scroll_into_view_if_needed()
+    wait_for(lambda: shown_picture.evaluate("img => img.complete && img.naturalWidth") == 400,
+             10, "the picture to load through the console")
     mine.get_by_role("button", name="Approve").click()
     bob.get_by_role("status").filter(has_text="approved").wait_for()
     shown = site.post(draft["id"])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlmodel import SQLModel, col
 
+from outreach.actions.users import Permission, require_by_name
 from outreach.errors import InputError
 from outreach.states import AccountState
 from outreach.store.audit import audit
@@ -35,7 +36,9 @@ def sync_accounts(rt: Runtime) -> None:
 
 def pause(rt: Runtime, account: str | None, *, reason: str, by: str) -> list[Pause]:
     """Stop automatic posting now, audited: on one account, on each account of a group
-    (``@name``), or (``None``) on all."""
+    (``@name``), or (``None``) on all. A ``by`` naming a console user needs the approver
+    role."""
+    require_by_name(rt, by, Permission.PAUSE)
     names: tuple[str | None, ...] = rt.settings.select(account) or (None,)
     if not reason.strip():
         raise InputError("--reason must not be empty")
@@ -53,7 +56,8 @@ def pause(rt: Runtime, account: str | None, *, reason: str, by: str) -> list[Pau
 
 def resume(rt: Runtime, account: str | None, *, by: str) -> int:
     """End open pauses (of one account, of each account of a group, or the global ones);
-    returns how many ended."""
+    returns how many ended. A ``by`` naming a console user needs the approver role."""
+    require_by_name(rt, by, Permission.PAUSE)
     names = rt.settings.select(account)
     now = rt.clock()
     with rt.db.session() as s:

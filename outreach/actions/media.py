@@ -52,6 +52,7 @@ class ImageRequest:
     path: Path
     alt: str
     label: str = ""
+    data: bytes | None = None  # the file's bytes when they came without a file (an upload)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def prepare_images(rt: Runtime, account: AccountSettings, requests: Sequence[Ima
     for req in requests:
         name = str(req.path)
         alt = check_alt(req.alt, f"{req.label} ({name})" if req.label else name)
-        data = read_image(req.path)
+        data = req.data if req.data is not None else read_image(req.path)
         key = (digest(data), limits, f"{account.platform}\x1f{name}")
         hit = cache.get(key) if cache is not None else None
         if hit is None:

@@ -24,6 +24,7 @@ from outreach.actions.media import (
     store_media,
     tip_pictures,
 )
+from outreach.actions.users import Permission, require_by_name
 from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError, InputError, NotFound, StateError
 from outreach.library.texts import control_character, render_tip, text_problems, wrap_text
@@ -201,7 +202,8 @@ def add_post(rt: Runtime, account: str, *, tip: str | None, text: str | None, at
 
 def approve_post(rt: Runtime, post_id: int, *, by: str) -> Post:
     """Approve a draft: four eyes, so not by whoever wrote its current text (unless the
-    policy allows it)."""
+    policy allows it). A ``by`` naming a console user needs the approver role."""
+    require_by_name(rt, by, Permission.APPROVE)
     now = rt.clock()
     with rt.db.session() as s:
         post = get_post(s, post_id)
@@ -352,7 +354,9 @@ def text_author(session: Session, post: Post) -> str | None:
 
 
 def retract_post(rt: Runtime, post_id: int, *, by: str, reason: str) -> Post:
-    """Delete a published post on its platform, then mark it retracted (audited)."""
+    """Delete a published post on its platform, then mark it retracted (audited). A ``by``
+    naming a console user needs the approver role."""
+    require_by_name(rt, by, Permission.RETRACT)
     now = rt.clock()
     if not reason.strip():
         raise InputError("--reason must not be empty")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlmodel import col
 
+from outreach.actions.users import Permission, require_by_name
 from outreach.errors import ContentError, InputError, StateError
 from outreach.library.model import TipDef, category_matches
 from outreach.library.texts import render_tip, text_problems
@@ -53,7 +54,9 @@ def _self_approval(rt: Runtime, tip: TipDef, by: str) -> bool:
 
 
 def approve_tips(rt: Runtime, tip_ids: list[str], *, by: str) -> list[Approval]:
-    """Approve tips as they are now, in one transaction; re-approving is a no-op."""
+    """Approve tips as they are now, in one transaction; re-approving is a no-op. A
+    ``by`` naming a console user needs the approver role."""
+    require_by_name(rt, by, Permission.APPROVE)
     lib = rt.library
     tips = [lib.tip(t) for t in tip_ids]
     for tip in tips:
@@ -84,7 +87,9 @@ def approve_tips(rt: Runtime, tip_ids: list[str], *, by: str) -> list[Approval]:
 def unapproved_tips(rt: Runtime, *, category: str | None,
                     by: str) -> tuple[list[TipDef], list[str]]:
     """The tips a bulk approval would approve (not approved as they are now; all of them,
-    or those of ``category`` and its sub-codes), and why others are left out."""
+    or those of ``category`` and its sub-codes), and why others are left out. Refused
+    at once when ``by`` names a console user without the approver role."""
+    require_by_name(rt, by, Permission.APPROVE)
     check_category(rt, category)
     lib = rt.library
     with rt.db.reader() as s:
@@ -108,7 +113,9 @@ def unapproved_tips(rt: Runtime, *, category: str | None,
 
 def revoke_tips(rt: Runtime, tip_ids: list[str], *, by: str, reason: str | None) -> list[str]:
     """Withdraw the approval of tips (every approval of each, whatever text it was for),
-    audited; a tip that is not approved is an error and nothing is changed."""
+    audited; a tip that is not approved is an error and nothing is changed. A ``by`` naming
+    a console user needs the approver role."""
+    require_by_name(rt, by, Permission.APPROVE)
     lib = rt.library
     tips = [lib.tip(t) for t in tip_ids]
     now = rt.clock()

@@ -17,8 +17,9 @@ from starlette.staticfiles import StaticFiles
 
 from outreach.actions.users import Forbidden, SignedIn, require, session_user
 from outreach.errors import NotFound, OutreachError
+from outreach.media.images import MAX_SOURCE_BYTES, mb
 from outreach.web.i18n import pick_lang
-from outreach.web.pages import HERE, Ctx, Page
+from outreach.web.pages import HERE, Ctx, Page, Upload
 from outreach.web.routes import PAGES
 from outreach.web.session import COOKIE, CSRF_FIELD, CSRF_HEADER, Session, Sessions
 
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 
 IDLE_MINUTES = 30
 MAX_FORM_FIELD = 20_000
+MAX_UPLOAD = MAX_SOURCE_BYTES
+"""The most one form may carry, pictures included (checked on its declared length)."""
+MAX_FILES = 16
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
@@ -44,8 +48,10 @@ HEADERS = {
 class Console:
     """The pages with what they share: the runtime and the session signer."""
 
-    def __init__(self, rt: Runtime, secret: str, *, idle_minutes: float = IDLE_MINUTES) -> None:
+    def __init__(self, rt: Runtime, secret: str, *, idle_minutes: float = IDLE_MINUTES,
+                 max_upload: int = MAX_UPLOAD) -> None:
         self.rt = rt
+        self.max_upload = max_upload
         self.sessions = Sessions(secret, idle=idle_minutes * 60)
 
     def endpoint(self, page: Page) -> Any:
@@ -62,9 +68,21 @@ class Console:
             if user is None:  # disabled, a new password, or gone: sign in again
                 session = Session(seen=now)
         form: dict[str, str] = {}
+        lists: dict[str, list[str]] = {}
+        files: list[Upload] = []
         if page.method == "POST":
-            data = await request.form(max_fields=200, max_part_size=MAX_FORM_FIELD)
+            too_big = self._too_big(request)
+            if too_big is not None:
+                return self._finish(too_big, request, session)
+            data = await request.form(max_files=MAX_FILES, max_fields=200,
+                                      max_part_size=MAX_FORM_FIELD)
             form = {k: v for k, v in data.items() if isinstance(v, str)}
+            for key, value in data.multi_items():
+                if isinstance(value, str):
+                    lists.setdefault(key, []).append(value)
+                else:  # within MAX_UPLOAD: the request's length was checked first
+                    files.append(Upload(key, value.filename or "", await value.read()))
+            await data.close()
             token = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
             if not session.csrf_ok(token):
                 return self._finish(PlainTextResponse(
@@ -73,7 +91,7 @@ class Console:
         lang = pick_lang(request.query_params.get("lang"), session, user)
         address = request.client.host if request.client else "-"
         ctx = Ctx(self.rt, user, session, lang, request.url.path, request.query_params, form,
-                  request.path_params, address)
+                  request.path_params, address, lists=lists, files=files)
         if page.permission is not None:
             if user is None:
                 nxt = request.url.path if page.method == "GET" else "/"
@@ -93,9 +111,23 @@ class Console:
             if page.method != "POST":
                 response = ctx.render("error.html", code=400, message=exc.message)
             else:  # the form's page again, saying what was wrong; nothing was written
-                ctx.flash(exc.message, "error")
+                ctx.flash(str(exc), "error")
                 response = ctx.back("/")
         return self._finish(response, request, ctx.session)
+
+    def _too_big(self, request: Request) -> Response | None:
+        """Refuse a body over ``max_upload`` bytes by its declared length, before reading
+        it (a file upload must declare one)."""
+        declared = request.headers.get("content-length")
+        multipart = request.headers.get("content-type", "").startswith("multipart/")
+        if declared is None or not declared.isdigit():
+            if multipart:
+                return PlainTextResponse("411: an upload must give its length", status_code=411)
+            return None
+        if int(declared) > self.max_upload:
+            return PlainTextResponse(f"413: a form may carry at most {mb(self.max_upload)} in all; "
+                                     "nothing was stored", status_code=413)
+        return None
 
     def _finish(self, response: Response, request: Request, session: Session) -> Response:
         for name, value in HEADERS.items():
@@ -105,9 +137,10 @@ class Console:
         return response
 
 
-def create_app(rt: Runtime, secret: str, *, idle_minutes: float = IDLE_MINUTES) -> Starlette:
+def create_app(rt: Runtime, secret: str, *, idle_minutes: float = IDLE_MINUTES,
+               max_upload: int = MAX_UPLOAD) -> Starlette:
     """The console over ``rt`` (its settings, database and clock)."""
-    console = Console(rt, secret, idle_minutes=idle_minutes)
+    console = Console(rt, secret, idle_minutes=idle_minutes, max_upload=max_upload)
     routes: list[Any] = [Route(p.path, console.endpoint(p), methods=[p.method],
                                name=f"{p.method} {p.path}") for p in PAGES]
     routes.append(Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"))

@@ -41,6 +41,10 @@ ZH: dict[str, str] = {
     "unconfigured": "未配置",
     # compose
     "Account": "账号", "Tip": "知识条目", "Text": "正文", "When": "时间",
+    "Pictures": "图片", "Image": "图片文件", "Alt text": "替代文字",
+    "JPEG, PNG, GIF or WebP, with a text": "JPEG、PNG、GIF 或 WebP，随正文发布",
+    "describe each picture in its alt text for people who cannot see it":
+        "请用替代文字为看不见图片的人描述每张图片",
     "(an ad-hoc text)": "（自拟正文）", "Submit": "提交",
     "now, +2h, tomorrow 08:00, or 2027-03-01T08:00 (account's zone)":
         "now、+2h、tomorrow 08:00 或 2027-03-01T08:00（账号时区）",

@@ -4,7 +4,7 @@ permission it needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +35,16 @@ def _environment() -> jinja2.Environment:
 ENV = _environment()
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent with a form, in the order the form gave it (an empty file input is one
+    with no name and no bytes)."""
+
+    field: str
+    filename: str
+    data: bytes
+
+
 @dataclass
 class Ctx:
     """One request as a handler sees it."""
@@ -49,6 +59,8 @@ class Ctx:
     params: Mapping[str, Any]
     address: str
     headers: dict[str, str] = field(default_factory=dict)
+    lists: Mapping[str, list[str]] = field(default_factory=dict)  # every value of a field
+    files: Sequence[Upload] = ()
 
     @property
     def user_name(self) -> str:

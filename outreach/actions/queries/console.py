@@ -9,21 +9,30 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from outreach.actions.media import post_media
 from outreach.actions.posts import get_post, text_author
-from outreach.actions.queries.posts import PostRow, iso, post_row
+from outreach.actions.queries.posts import PostRow, iso, post_row, stored_id
+from outreach.errors import NotFound
+from outreach.media.store import MediaMissing, MediaStore
 from outreach.schedule.plan import plan_rows
 from outreach.states import PostStatus
-from outreach.store.models import AuditLog, Post
+from outreach.store.models import AuditLog, Post, PostMedia
 from outreach.times import day_bounds
 
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
 
 
+class Picture(TypedDict):
+    position: int
+    alt: str
+
+
 class Draft(TypedDict):
     post: PostRow
     author: str | None
     created_at: str | None
+    pictures: list[Picture]
 
 
 def drafts_waiting(rt: Runtime, *, limit: int = 200) -> list[Draft]:
@@ -32,8 +41,28 @@ def drafts_waiting(rt: Runtime, *, limit: int = 200) -> list[Draft]:
     with rt.db.reader() as s:
         posts = s.execute(select(Post).where(col(Post.status) == PostStatus.DRAFT)
                           .order_by(col(Post.created_at), col(Post.id)).limit(limit)).scalars().all()
-        return [{"post": post_row(p), "author": text_author(s, p),
-                 "created_at": iso(p.created_at)} for p in posts]
+        media = post_media(s, [stored_id(p.id) for p in posts])
+        return [{"post": post_row(p, len(media.get(stored_id(p.id), []))),
+                 "author": text_author(s, p), "created_at": iso(p.created_at),
+                 "pictures": [{"position": m.position, "alt": m.alt}
+                              for m in media.get(stored_id(p.id), [])]} for p in posts]
+
+
+def stored_picture(rt: Runtime, post_id: int, position: int) -> tuple[bytes, str]:
+    """The bytes and type of a post's picture at ``position``, read from the media store by
+    the post's own row."""
+    with rt.db.reader() as s:
+        get_post(s, post_id)
+        row = s.execute(select(PostMedia).where(col(PostMedia.post_id) == post_id,
+                                                col(PostMedia.position) == position)
+                        ).scalars().first()
+    if row is None:
+        raise NotFound(f"post {post_id} has no picture {position}")
+    try:
+        data = MediaStore(rt.settings.media_dir).get(row.sha256)
+    except MediaMissing as exc:
+        raise NotFound(exc.message) from None
+    return data, row.mime
 
 
 def text_writer(rt: Runtime, post_id: int) -> str | None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from outreach.actions.posts import cancel_post, edit_post, reschedule_post, retract_post
-from outreach.actions.queries.console import queue_page, text_writer
+from outreach.actions.queries.console import queue_page, stored_picture, text_writer
 from outreach.actions.queries.posts import post_detail
 from outreach.actions.users import Permission
+from outreach.errors import InputError
 from outreach.states import POST_STATUSES
 from outreach.web.pages import Ctx, get, int_field, post
 from outreach.web.routes.approvals import _post_id
@@ -85,4 +86,17 @@ def retract(ctx: Ctx) -> Response:
     return ctx.redirect(f"/posts/{p.id}")
 
 
-PAGES = [queue, post_page, edit, reschedule, cancel, retract]
+@get("/posts/{post_id:int}/pictures/{position:int}")
+def picture(ctx: Ctx) -> Response:
+    """A post's picture from the media store, found by the post's own row (never a path
+    from the request), typed as stored."""
+    position = int_field(str(ctx.params.get("position", "")))
+    if position is None:
+        raise InputError("no picture number")
+    data, mime = stored_picture(ctx.rt, _post_id(ctx), position)
+    return Response(data, media_type=mime, headers={
+        "X-Content-Type-Options": "nosniff", "Content-Disposition": "inline",
+        "Cache-Control": "private, max-age=3600"})
+
+
+PAGES = [queue, post_page, edit, reschedule, cancel, retract, picture]
