@@ -49,11 +49,12 @@ def bench_storage(ctx: Context, ws: datasets.Workspace) -> list[Result]:
 BLIND = ROOT / "tests" / "fixtures" / "opinions_blind.jsonl"
 BLIND2 = ROOT / "tests" / "fixtures" / "opinions_blind2.jsonl"
 BLIND3 = ROOT / "tests" / "fixtures" / "opinions_blind3.jsonl"
-BLIND_SETS = {"blind": BLIND, "blind2": BLIND2, "blind3": BLIND3}
-"""The blind sets; the targets are judged on the third (never seen while the classifier was
-changed); the second was measured before and after one round of work; the first (seen while
-the vote was reworked) is a regression figure."""
-JUDGED = "blind3"
+BLIND4 = ROOT / "tests" / "fixtures" / "opinions_blind4.jsonl"
+BLIND_SETS = {"blind": BLIND, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4}
+"""The blind sets; the targets are judged on the fourth (never seen while the classifier was
+changed); the first three were measured and then studied while it was: development sets,
+whose figures show regressions."""
+JUDGED = "blind4"
 BLIND_TARGETS = {"emergency_recall": 0.97, "emergency_precision": 0.60, "accuracy": 0.85}
 
 

@@ -189,9 +189,12 @@ def print_opinions(results: list[Result]) -> None:
         title = {"blind": "opinions on the first blind set (seen: a regression figure)",
                  "blind2": "opinions on the second blind set (measured twice: before and after "
                            "one round of rule and corpus work)",
-                 "blind3": "opinions on the third blind set (the targets; never seen)",
+                 "blind3": "opinions on the third blind set (measured, then studied for errors: "
+                           "a development set)",
+                 "blind4": "opinions on the fourth blind set (the targets; never seen)",
                  "fixture": "opinions on the labelled fixture"
-                 }.get(name, f"opinions by {name[2:]}-fold cross-validation on the training corpus")
+                 }.get(name, f"opinions by {name.removeprefix('cv')}-fold cross-validation on "
+                         "the training corpus")
         table = Table(title=f"{title}: precision / recall per class", header_style="bold")
         table.add_column("class")
         table.add_column("support", justify="right")

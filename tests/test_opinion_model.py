@@ -388,7 +388,8 @@ def test_train_refuses_a_bad_corpus_and_writes_nothing(cli, tmp_path):
 BLIND = ROOT / "tests" / "fixtures" / "opinions_blind.jsonl"
 BLIND2 = ROOT / "tests" / "fixtures" / "opinions_blind2.jsonl"
 BLIND3 = ROOT / "tests" / "fixtures" / "opinions_blind3.jsonl"
-BLIND_SETS = {"blind": BLIND, "blind2": BLIND2, "blind3": BLIND3}
+BLIND4 = ROOT / "tests" / "fixtures" / "opinions_blind4.jsonl"
+BLIND_SETS = {"blind": BLIND, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4}
 
 
 def _read_blind(path: Path) -> list[dict]:
@@ -468,6 +469,35 @@ def test_blind3_accuracy(blind3_result):
     assert blind3_result["overall"]["accuracy"] >= 0.85
 
 
+@pytest.fixture(scope="module")
+def blind4_result(rules, model):
+    rows = _read_blind(BLIND4)
+    return evaluate(((r["text"], r["lang"], r["class"]) for r in rows), rules, model)
+
+
+def test_the_fourth_blind_set_has_ten_of_every_kind_none_in_the_corpus(corpus):
+    rows = _read_blind(BLIND4)
+    kinds = Counter(r["kind"] for r in rows if r["class"] == "emergency")
+    assert len(kinds) == 12 and min(kinds.values()) >= 10, kinds
+    trained = {r["text"] for r in corpus}
+    assert [r["text"] for r in rows if r["class"] == "emergency" and r["text"] in trained] == []
+
+
+def test_blind4_emergency_recall_and_precision(blind4_result):
+    """The fourth set is the judge: written from the class definitions alone and measured
+    once, after the work on the first three."""
+    _show(blind4_result, int(blind4_result["overall"]["support"]))
+    assert blind4_result["emergency"]["recall"] >= 0.97  # measured 0.993 (135/136)
+    assert blind4_result["emergency"]["precision"] >= 0.60  # measured 0.75
+
+
+@pytest.mark.xfail(strict=True, reason="rules and model together: 0.805 on the fourth blind set, "
+                   "measured once (the model alone 0.827): tips, chatter and negative comments "
+                   "written by strangers are read worst")
+def test_blind4_accuracy(blind4_result):
+    assert blind4_result["overall"]["accuracy"] >= 0.85
+
+
 def test_the_first_blind_set_does_not_regress(blind_result, blind):
     _show(blind_result, len(blind))
     assert blind_result["emergency"]["recall"] >= 0.98  # measured 0.994 (179/180)
@@ -475,7 +505,7 @@ def test_the_first_blind_set_does_not_regress(blind_result, blind):
     assert blind_result["overall"]["accuracy"] >= 0.88  # measured 0.920
 
 
-@pytest.mark.parametrize("name", ["blind", "blind2", "blind3"])
+@pytest.mark.parametrize("name", ["blind", "blind2", "blind3", "blind4"])
 def test_every_kind_of_blind_emergency_is_mostly_caught(rules, model, name):
     caught: dict[str, list[bool]] = {}
     for r in _read_blind(BLIND_SETS[name]):
