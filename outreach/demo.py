@@ -52,7 +52,7 @@ def run_demo(*, days: int = 30, directory: Path | None = None,
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(days=days)
     clock = SimClock(start)
-    rt = Runtime(settings, clock=clock.now)
+    rt = Runtime(settings, clock=clock.now, durable=False)  # a simulated month
     try:
         return _run(rt, clock, workspace, days, start, end, progress)
     finally:

@@ -50,8 +50,10 @@ class Runtime:
     clock: Clock
 
     def __init__(self, settings: Settings, *, clock: Clock = utcnow,
-                 http: httpx.Client | None = None, migrate: bool = True) -> None:
+                 http: httpx.Client | None = None, migrate: bool = True,
+                 durable: bool = True) -> None:
         self.settings = settings
+        self._durable = durable  # False: a simulation's database (no flush at each commit)
         self.clock = clock
         self._http: httpx.Client | None = http
         self._clients: dict[str, MicroblogClient] = {}
@@ -68,7 +70,7 @@ class Runtime:
 
     @cached_property
     def db(self) -> Database:
-        db = Database(self.settings.database_url)
+        db = Database(self.settings.database_url, durable=self._durable)
         if self._migrate:
             db.ensure_schema()
         return db

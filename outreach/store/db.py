@@ -41,8 +41,9 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with outreach's connection settings for SQLite or PostgreSQL."""
+def make_engine(url: str, *, durable: bool = True) -> Engine:
+    """An engine with outreach's connection settings for SQLite or PostgreSQL. ``durable``
+    False (a simulation's throwaway database) lets SQLite skip the flush at each commit."""
     path = sqlite_path(url)
     if path is not None:
         try:
@@ -59,7 +60,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode = WAL")
             # FULL: a commit is on disk before the platform is called; exactly-once
             # publishing relies on the claim surviving a power cut, not just a crash.
-            cur.execute("PRAGMA synchronous = FULL")
+            cur.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             cur.execute("PRAGMA foreign_keys = ON")
             cur.close()
 
@@ -82,9 +83,9 @@ def make_engine(url: str) -> Engine:
 class Database:
     """The engine plus the sessions outreach uses."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, durable: bool = True) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, durable=durable)
         self._reader = self.engine.execution_options(sqlite_begin="DEFERRED")
         self.is_sqlite = self.engine.dialect.name == "sqlite"
 
