@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from outreach.reports.formats.tables import report_tables
@@ -30,7 +30,8 @@ def csv_cell(value: object) -> str:
     return text
 
 
-def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """One table as CSV text: the header, then the rows' cells (see ``csv_cell``)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
@@ -41,16 +42,22 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 def render_csv(report: Report) -> str:
     """The per-account table (one row per account and a ``(total)`` row)."""
-    return _csv(*report_tables(report)["accounts"])
+    return csv_text(*report_tables(report)["accounts"])
 
 
 def write_csv_dir(report: Report, directory: Path) -> list[Path]:
     """One CSV file per table in ``directory`` (UTF-8 with a BOM, so spreadsheets read Chinese)."""
+    return write_csv_tables(report_tables(report), directory)
+
+
+def write_csv_tables(tables: Mapping[str, tuple[Sequence[str], Iterable[Sequence[object]]]],
+                     directory: Path, *, prefix: str = "") -> list[Path]:
+    """``directory/<prefix><key>.csv`` for each table (UTF-8 with a BOM)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for key, (columns, rows) in report_tables(report).items():
-        path = directory / f"{key}.csv"
-        path.write_text(_csv(columns, rows), encoding="utf-8-sig", newline="")
+    for key, (columns, rows) in tables.items():
+        path = directory / f"{prefix}{key}.csv"
+        path.write_text(csv_text(columns, rows), encoding="utf-8-sig", newline="")
         written.append(path)
     return written
 

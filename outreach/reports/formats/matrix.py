@@ -8,13 +8,11 @@ text, so a name starting with ``=`` never becomes a formula.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from outreach.reports.formats.as_csv import csv_cell
+from outreach.reports.formats.as_csv import csv_text, write_csv_tables
 from outreach.reports.formats.as_markdown import md_escape
 from outreach.reports.matrix_model import MatrixReport
 
@@ -99,29 +97,13 @@ def shown(r: MatrixReport, key: str, value: Any) -> str:
 # --- CSV -----------------------------------------------------------------------------------
 
 
-def _csv(table: Table) -> str:
-    columns, rows = table
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    for row in rows:
-        w.writerow([csv_cell(v) for v in row])
-    return buf.getvalue()
-
-
 def render_matrix_csv(r: MatrixReport) -> str:
     """The ranking, one row per account (column keys as the JSON names them)."""
-    return _csv(matrix_tables(r)["ranking"])
+    return csv_text(*matrix_tables(r)["ranking"])
 
 
 def write_matrix_csv_dir(r: MatrixReport, directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    out = []
-    for key, table in matrix_tables(r).items():
-        path = directory / f"matrix_{key}.csv"
-        path.write_text(_csv(table), encoding="utf-8-sig", newline="")
-        out.append(path)
-    return out
+    return write_csv_tables(matrix_tables(r), directory, prefix="matrix_")
 
 
 def write_matrix_csv_file(r: MatrixReport, path: Path) -> None:
