@@ -123,3 +123,47 @@ def test_a_short_budget_collects_the_newest_posts_and_the_rest_next_window(
         assert cli("queue", "show", str(ids["wb-old"]), "--json").json["reposts"] == 5
     finally:
         rt.close()
+
+
+def test_an_app_refused_statuses_count_is_spent_a_post_at_a_time_newest_first(
+        weibo, workspace, clock, cli):
+    """Without statuses/count each post costs a statuses/show: a short budget counts the
+    newest posts, and the one it could not reach is skipped (not taken for deleted), then
+    counted in the next window."""
+    now = clock.now().replace(minute=20, second=0, microsecond=0)
+    rt = Runtime(load_settings(workspace / "config.toml"), clock=clock)
+    try:
+        sync_accounts(rt)
+        ids = []
+        for hours in (3, 2, 1):  # three posts of one account, the newest last
+            at = clock.set(now - timedelta(hours=hours))
+            weibo.configure(clock_offset=(at - datetime.now(at.tzinfo)).total_seconds())
+            ids.append(add_post(rt, "wb-new", tip=None, text=f"第{hours}条：夜间出行请结伴而行。",
+                                at=None, by="officer-a").id)
+            Publisher(rt).run_due()
+        weibo.configure(clock_offset=0)
+        weibo.fault(COUNT, "error_code", code=10014, count=-1)  # the app may not count
+        clock.set(now - timedelta(minutes=50))
+        collect(rt, accounts=[rt.settings.account("wb-new")], figures=False)  # learns it
+        clock.set(now)  # the next hour: two reads for three posts
+        before = len(weibo.requests())
+        summary = collect(rt, accounts=[rt.settings.account("wb-new")], figures=False)
+        shown = [r for r in weibo.requests()[before:] if r["path"] == "/2/statuses/show.json"]
+        assert len(shown) == BUDGET - 1
+        newest = {rt_id for rt_id in _remote_ids(rt, ids[1:])}
+        assert {parse_qs(r["query"])["id"][0] for r in shown} == newest
+        assert summary.deferred == {"wb-new": 1}
+        clock.advance(hours=1)  # the next window: the post skipped goes first
+        before = len(weibo.requests())
+        collect(rt, accounts=[rt.settings.account("wb-new")], figures=False)
+        shown = [parse_qs(r["query"])["id"][0] for r in weibo.requests()[before:]
+                 if r["path"] == "/2/statuses/show.json"]
+        assert shown[0] == _remote_ids(rt, ids[:1])[0]
+        assert cli("queue", "show", str(ids[0]), "--json").json["reposts"] == 0
+    finally:
+        rt.close()
+
+
+def _remote_ids(rt: Runtime, post_ids: list) -> list[str]:
+    from outreach.actions.queries.posts import post_detail
+    return [post_detail(rt, i)["remote_id"] for i in post_ids]

@@ -71,9 +71,9 @@ def poll_interval(age: timedelta, metrics: MetricsSettings) -> timedelta | None:
 
 def tracked_posts(session: Any, account: str, now: datetime, metrics: MetricsSettings,
                   *, force: bool, young: timedelta | None = None
-                  ) -> list[tuple[int, str, datetime]]:
-    """(post id, remote id, published at) of the posts to poll now (all tracked ones when forced; only
-    those published within ``young`` when given)."""
+                  ) -> list[tuple[int, str, datetime, datetime | None]]:
+    """(post id, remote id, published at, last checked at) of the posts to poll now (all
+    tracked ones when forced; only those published within ``young`` when given)."""
     oldest = max((t.age_hours for t in metrics.poll), default=720)
     window = timedelta(hours=oldest) if young is None else min(young, timedelta(hours=oldest))
     rows = session.execute(select(col(Post.id), col(Post.remote_id), col(Post.published_at),
@@ -85,11 +85,11 @@ def tracked_posts(session: Any, account: str, now: datetime, metrics: MetricsSet
     due = []
     for post_id, remote_id, published_at, checked_at in rows:
         if force or checked_at is None:
-            due.append((post_id, remote_id, published_at))
+            due.append((post_id, remote_id, published_at, checked_at))
             continue
         every = poll_interval(now - published_at, metrics)
         if every is not None and now - checked_at >= every:
-            due.append((post_id, remote_id, published_at))
+            due.append((post_id, remote_id, published_at, checked_at))
     return due
 
 
@@ -257,7 +257,7 @@ def _count(rt: Runtime, unit: Unit, now: datetime, summary: CollectSummary) -> N
     """One unit of counts: fetched, stored, the posts marked checked; a changed comment
     count owes the post's comments."""
     job = unit.work
-    by_remote = {remote: post_id for post_id, remote, _ in unit.posts}
+    by_remote = {remote: post_id for post_id, remote, *_ in unit.posts}
     fetched: dict[int, Counts] = {}
     for remote, counts in job.client.fetch_counts(list(by_remote)).items():
         if remote in by_remote:

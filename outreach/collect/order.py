@@ -3,7 +3,8 @@
 Counts are fetched a call at a time (``Unit``: one account's posts as one client call
 takes them), every account's units together, newest post first: a post of the first
 ``[metrics] poll`` tier (the last day) before one of the second (the week), before older
-ones, and within a tier the newest first. So when an app's hourly budget shared by many
+ones; within a tier the one counted longest ago (or never) first, so what a short budget
+skipped is first in the next window, then the newest. So when an app's hourly budget shared by many
 accounts cannot cover the sweep, it is spent on the posts whose figures still move, and
 what waits is the old posts'. A unit that holds the newest uncounted post takes the older
 ones the same call can carry: ordering never costs an extra call.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -31,7 +32,8 @@ from outreach.times import show_local
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
 
-Tracked = tuple[int, str, datetime]  # (post id, remote id, published at)
+Tracked = tuple[int, str, datetime, datetime | None]  # (post id, remote id, published, checked)
+NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(eq=False)
@@ -54,6 +56,7 @@ class Unit:
 
     work: Work
     tier: int
+    checked: datetime  # when its stalest post was last counted (NEVER: not yet)
     newest: datetime
     posts: tuple[Tracked, ...]
 
@@ -70,20 +73,29 @@ def tier_of(age: timedelta, metrics: MetricsSettings) -> int:
 def by_value(work: Iterable[Work], metrics: MetricsSettings, now: datetime) -> list[Unit]:
     """Every account's counts as units, in the order they are worth fetching. A client
     whose calls count against a budget shared with other accounts (``shares_rate_budget``)
-    gets one unit per ``counts_batch_size`` posts, newest first; another client takes all
-    of an account's posts at once, as it pages through them itself."""
+    gets one unit per call's worth of posts (``counts_per_call``, else ``counts_batch_size``),
+    newest first, so a rate limit never falls inside a unit and leaves counts half-fetched;
+    another client takes all of an account's posts at once, as it pages through them
+    itself."""
     units: list[Unit] = []
     for job in work:
-        posts = sorted(job.posts, key=lambda p: p[2], reverse=True)
+        # by tier; within one, the post counted longest ago first (so a post a short budget
+        # skipped is not starved by newer ones of its tier), then the newest
+        posts = sorted(job.posts, key=lambda p: (tier_of(now - p[2], metrics), p[3] or NEVER,
+                                                 -p[2].timestamp()))
         if not posts:
             continue
         size = len(posts)
         if getattr(type(job.client), "shares_rate_budget", False):
-            size = max(1, int(getattr(job.client, "counts_batch_size", size)))
+            per_call = getattr(job.client, "counts_per_call", None) or getattr(
+                job.client, "counts_batch_size", size)
+            size = max(1, int(per_call or size))
         for i in range(0, len(posts), size):
             chunk = tuple(posts[i:i + size])
-            units.append(Unit(job, tier_of(now - chunk[0][2], metrics), chunk[0][2], chunk))
-    return sorted(units, key=lambda u: (u.tier, -u.newest.timestamp(), u.work.order))
+            units.append(Unit(job, tier_of(now - chunk[0][2], metrics), chunk[0][3] or NEVER,
+                              chunk[0][2], chunk))
+    return sorted(units, key=lambda u: (u.tier, u.checked, -u.newest.timestamp(),
+                                        u.work.order))
 
 
 def describe_deferred(deferred: Mapping[str, int], skipped: Mapping[str, str]) -> str:
