@@ -18,6 +18,7 @@ MATRIX: dict[tuple[str, str], str | None] = {
     ("GET", "/compose/preview"): "officer",
     ("GET", "/approvals"): "officer", ("POST", "/posts/{post_id:int}/approve"): "approver",
     ("POST", "/posts/{post_id:int}/reject"): "approver",
+    ("POST", "/batches/{batch_id:int}/approve"): "approver",
     ("GET", "/queue"): "officer", ("GET", "/posts/{post_id:int}"): "officer",
     ("POST", "/posts/{post_id:int}/edit"): "officer",
     ("POST", "/posts/{post_id:int}/reschedule"): "officer",
@@ -38,7 +39,8 @@ RANK = {"officer": 1, "approver": 2, "admin": 3}
 # a form that would do something wherever it is allowed
 FORM = {"reason": "drill", "text": "请注意防范诈骗。", "at": "+1h", "account": "pingan-local",
         "tip": "", "name": "eve", "role": "admin", "password": "a long enough password"}
-EXAMPLE = {"{post_id:int}": "1", "{position:int}": "0", "{comment_id:int}": "1", "{fmt}": "csv"}
+EXAMPLE = {"{post_id:int}": "1", "{position:int}": "0", "{comment_id:int}": "1", "{fmt}": "csv",
+           "{batch_id:int}": "1"}
 
 
 def concrete(path: str) -> str:

@@ -34,12 +34,16 @@ Control plane (not Weibo; JSON in and out):
                 "delay" (sleeps delay_ms, then answers normally)
     POST /_fake/limits     {"user_limit": n}
     POST /_fake/settings   {"count_style": "strings"|"ints"|"doc", "token_lifetime": seconds,
-                            "token_appkey": KEY}  (any subset; /_fake/reset restores them)
+                            "token_appkey": KEY, "clock_offset": seconds}  (any subset;
+                           /_fake/reset restores them)
                            token_lifetime: what access_token grants and get_token_info counts
                            down; once it has run out every call answers 21327 expired_token
                            (0 = the token has expired now). token_appkey: the appkey
-                           get_token_info reports (default: the app's own).
-    GET  /_fake/requests   [{"method", "path", "query", "encoding" ("form", "multipart" or ""),
+                           get_token_info reports (default: the app's own). clock_offset:
+                           how far the server's clock (statuses' created_at, the hour its
+                           limit counts in, each request's "at") is from the real one.
+    GET  /_fake/requests   [{"method", "path", "query", "at" (the server's time),
+                            "encoding" ("form", "multipart" or ""),
                             "parts" (multipart: [{"name", "filename", "content_type",
                             "size"}])}, ...] every Weibo call seen
     GET  /_fake/statuses   the statuses that exist, oldest first ("pic_bytes", "pic_sha256":
@@ -216,11 +220,12 @@ class FakeWeibo:
     count_style: str = "strings"  # "strings" | "ints" | "doc" (strings, no attitudes)
     token_lifetime: int = 7 * 86400
     token_appkey: str | None = None  # what get_token_info names (None: app_key)
+    clock_offset: float = 0.0  # seconds the server's clock is ahead (negative: behind)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
         self._startup = {"count_style": self.count_style, "token_lifetime": self.token_lifetime,
-                         "token_appkey": self.token_appkey}
+                         "token_appkey": self.token_appkey, "clock_offset": 0.0}
         self.reset()
 
     def reset(self) -> None:
@@ -241,6 +246,10 @@ class FakeWeibo:
             self.used_codes: set[str] = set()
 
     # --- helpers ---------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The server's clock (``clock_offset`` seconds from the real one)."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
 
     @staticmethod
     def _hour(now: datetime) -> datetime:
@@ -352,7 +361,7 @@ class FakeWeibo:
         part's name, file name, type and size), check the token and the hourly budget."""
         with self.lock:
             self.requests.append({"method": method, "path": path, "query": query,
-                                  **(body or {})})
+                                  "at": self.now().isoformat(), **(body or {})})
             if path == "/oauth2/access_token":
                 return
             if headers.get("Authorization", "") != f"OAuth2 {self.token}":
@@ -361,7 +370,7 @@ class FakeWeibo:
                 raise WeiboFault(21327, "expired_token")
             if path == "/2/account/rate_limit_status.json":
                 return
-            now = datetime.now(UTC)
+            now = self.now()
             if self._hour(now) != self.hour:
                 self.hour, self.hits = self._hour(now), 0
             self.hits += 1
@@ -407,7 +416,7 @@ class FakeWeibo:
             raise WeiboFault(10017, "text not find domain!")
         if text == self.last_text:
             raise WeiboFault(20019, "repeat content!")
-        status = Status(id=self._new_id(), text=text, created_at=datetime.now(UTC), pic=pic)
+        status = Status(id=self._new_id(), text=text, created_at=self.now(), pic=pic)
         self.statuses[status.id] = status
         self.last_text = text
         return Reply(200, self.status_json(status))
@@ -598,6 +607,8 @@ class FakeWeibo:
                 if "token_appkey" in payload:
                     appkey = payload["token_appkey"]
                     self.token_appkey = None if appkey is None else str(appkey)
+                if "clock_offset" in payload:
+                    self.clock_offset = float(payload["clock_offset"])
                 return {k: getattr(self, k) for k in self._startup}
             if path == "/_fake/faults":
                 kind = payload.get("kind")

@@ -24,14 +24,16 @@ from outreach.actions.media import ImageRequest, PrepareCache
 from outreach.actions.posts import (
     CHANGEABLE,
     NewPost,
+    approve_post,
     cancel_post,
     insert_post,
     post_warnings,
     prepare_post,
 )
+from outreach.actions.users import Permission, require_by_name
 from outreach.config.groups import is_group
 from outreach.config.settings import AccountSettings
-from outreach.errors import ContentError, InputError, NotFound, StateError
+from outreach.errors import ClientError, ContentError, InputError, NotFound, StateError
 from outreach.media.store import MediaStore
 from outreach.opinions.inbox import MAX_ID
 from outreach.schedule.history import approved_tips
@@ -202,7 +204,9 @@ def approve_batch(rt: Runtime, batch_id: int, *, by: str) -> list[Post]:
     """Approve every draft of a batch at once: one decision, four eyes as for one post
     (not by whoever wrote a draft's current text, unless the policy allows), audited on each
     post. Refused as a whole when any post of the batch is not a draft or not the approver's
-    to approve; posts already cancelled are left out."""
+    to approve; posts already cancelled are left out. A ``by`` naming a console user needs
+    the approver role."""
+    require_by_name(rt, by, Permission.APPROVE)
     now = rt.clock()
     with rt.db.session() as s:
         posts = [p for p in batch_posts(s, batch_id) if p.status != PostStatus.CANCELLED]
@@ -290,3 +294,76 @@ def is_fan_out(accounts: str) -> bool:
     """Whether ``--account`` asks for a fan-out (a group)."""
     return is_group(accounts.strip())
 
+
+
+APPROVABLE = (PostStatus.DRAFT,)
+CANCELLABLE = (*CHANGEABLE, PostStatus.UNCONFIRMED, PostStatus.PUBLISHING)
+"""What `queue approve|cancel --account @group` chooses on the group's accounts."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A post a group-wide decision left as it was, and why."""
+
+    post_id: int
+    account: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class GroupDecision:
+    """What approving or cancelling the posts of a group did, post by post."""
+
+    done: tuple[int, ...]  # approved, or cancelled
+    retracted: tuple[int, ...]  # cancelled after it had landed: deleted there
+    refused: tuple[Refused, ...]
+    posts: tuple[Post, ...] = ()  # the posts done, as they are now
+
+
+def group_posts(rt: Runtime, accounts: str, statuses: Sequence[PostStatus]) -> list[Post]:
+    """The posts of ``accounts`` (``@group`` or a name) in ``statuses``, in the group's
+    order of accounts, then oldest scheduled first: what a group-wide decision would touch."""
+    names = rt.settings.select(accounts) or ()
+    order = {name: i for i, name in enumerate(names)}
+    found: list[Post] = []
+    with rt.db.reader() as s:
+        for i in range(0, len(names), 900):  # bound the statement's parameters
+            found.extend(s.execute(select(Post).where(
+                col(Post.account).in_(names[i:i + 900]), col(Post.status).in_(statuses),
+            )).scalars())
+    return sorted(found, key=lambda p: (order[p.account], p.scheduled_at, p.id or 0))
+
+
+def approve_posts(rt: Runtime, posts: Sequence[Post], *, by: str) -> GroupDecision:
+    """Approve each of these drafts as `queue approve ID` does (four eyes, the approver's
+    role); a post that may not be approved is refused with the reason, the others go on.
+    A ``by`` whose role may not approve refuses the whole decision before anything."""
+    require_by_name(rt, by, Permission.APPROVE)
+    done: list[Post] = []
+    refused: list[Refused] = []
+    for post in posts:
+        assert post.id is not None
+        try:
+            done.append(approve_post(rt, post.id, by=by))
+        except (StateError, NotFound) as exc:
+            refused.append(Refused(post.id, post.account, exc.message))
+    return GroupDecision(tuple(_stored(p.id) for p in done), (), tuple(refused), tuple(done))
+
+
+def cancel_posts(rt: Runtime, posts: Sequence[Post], *, by: str,
+                 reason: str | None) -> GroupDecision:
+    """Cancel each of these posts as `queue cancel ID` does (an unconfirmed one reconciled
+    first, retracted if it had landed); one that cannot be cancelled now is refused with the
+    reason, the others go on."""
+    done: list[int] = []
+    retracted: list[int] = []
+    refused: list[Refused] = []
+    for post in posts:
+        assert post.id is not None
+        try:
+            after = cancel_post(rt, post.id, by=by, reason=reason)
+        except (StateError, NotFound, ClientError) as exc:
+            refused.append(Refused(post.id, post.account, exc.message))
+            continue
+        (retracted if after.status == PostStatus.RETRACTED else done).append(post.id)
+    return GroupDecision(tuple(done), tuple(retracted), tuple(refused))

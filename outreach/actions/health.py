@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from outreach.actions.accounts import sync_accounts
 from outreach.clients import client_class
 from outreach.clients.base import AccountInfo, MicroblogClient
+from outreach.collect.order import skip_warnings, skipped_collection
 from outreach.config.settings import AccountSettings
 from outreach.errors import (
     AmbiguousOutcome,
@@ -279,9 +280,11 @@ def health(rt: Runtime) -> dict[str, Any]:
     if failed_today:
         warnings.append(f"{failed_today} post(s) failed in the last 24 h")
     warnings.extend(status.health_warnings(rt, now))
+    skipped = skipped_collection(rt)  # what a rate budget left the collector to skip
+    warnings.extend(skip_warnings(rt, skipped))
     return {
         "healthy": not problems, "problems": problems, "warnings": warnings, "daemon": daemon,
-        "accounts": accounts, "checked_at": now,
+        "accounts": accounts, "checked_at": now, "skipped_collection": skipped,
         "queue": {"drafts": counts.get(PostStatus.DRAFT, 0),
                   "queued": counts.get(PostStatus.QUEUED, 0),
                   "due": due, "overdue": overdue,

@@ -51,7 +51,8 @@ def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
     data = {"accounts": summary.accounts, "posts_checked": summary.posts_checked,
             "post_rows": summary.post_rows, "account_rows": summary.account_rows,
             "comments_stored": summary.comments_stored, "emergencies": summary.emergencies,
-            "skipped": summary.skipped, "comment_errors": summary.comment_errors,
+            "skipped": summary.skipped, "deferred": summary.deferred,
+            "comment_errors": summary.comment_errors,
             "rules_error": summary.rules_error, "alerts_sent": alerts.sent,
             "alerts_failed": alerts.failed}
     if json_:

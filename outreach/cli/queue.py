@@ -42,11 +42,17 @@ BatchOpt = Annotated[int | None, typer.Option(
     "--batch", min=1, help="A batch id (a fan-out to a group).")]
 
 
-def _batch_only(post_ids: list[int] | None, batch: int | None) -> int | None:
-    """The batch the command is for, if it is: post ids or --batch, exactly one of them."""
-    if bool(post_ids) == (batch is not None):
-        raise typer.BadParameter("give post id(s) or --batch B")
-    return batch
+def _one_choice(post_ids: list[int] | None, batch: int | None, account: str | None) -> None:
+    """Post ids, --batch B or --account @group: exactly one of them."""
+    if sum((bool(post_ids), batch is not None, account is not None)) != 1:
+        raise typer.BadParameter("give post id(s), --batch B or --account @group (one of them)")
+
+
+YesOpt = Annotated[bool, typer.Option(
+    "--yes", "-y", help="With --account: do not ask for confirmation.")]
+GroupOpt = Annotated[str | None, typer.Option(
+    "--account", "-a", help="Every post of this account, or of every account of @group, "
+    "that the command applies to (listed, then confirmed unless --yes).")]
 
 
 @app.command("add")
@@ -152,15 +158,23 @@ def queue_show(post_id: IdArg, json_: JsonOpt = False) -> None:
 @app.command("approve")
 def queue_approve(post_ids: Annotated[list[int] | None, typer.Argument(
                       metavar="ID", help="Draft post id(s).", show_default=False)] = None,
-                  by: ByOpt = None, batch: BatchOpt = None) -> None:
+                  by: ByOpt = None, batch: BatchOpt = None, account: GroupOpt = None,
+                  yes: YesOpt = False, json_: JsonOpt = False) -> None:
     """Approve drafts (four eyes: not the author, unless policy allows); --batch B approves
-    every draft of a batch at once."""
+    every draft of a batch at once; --account @group every draft of the group's accounts."""
+    _one_choice(post_ids, batch, account)
     rt = runtime()
-    if (batch_id := _batch_only(post_ids, batch)) is not None:
-        return batches.approve(rt, batch_id, by=who(by))
+    if batch is not None:
+        return batches.approve(rt, batch, by=who(by), json_=json_)
+    if account is not None:
+        return batches.approve_group(rt, account, by=who(by), yes=yes, json_=json_)
+    approved = []
     for post_id in post_ids or ():
         post = approve_post(rt, post_id, by=who(by))
+        approved.append(post_row(post))
         output.message(f"post {post.id} approved by {post.approved_by}; queued")
+    if json_:
+        output.print_json({"approved": approved, "refused": []})
 
 
 @app.command("cancel")
@@ -170,19 +184,32 @@ def queue_cancel(
     reason: ReasonOpt = None,
     by: ByOpt = None,
     batch: BatchOpt = None,
+    account: GroupOpt = None,
+    yes: YesOpt = False,
+    json_: JsonOpt = False,
 ) -> None:
     """Cancel drafts, queued or unconfirmed posts (an unconfirmed one is reconciled first);
-    --batch B cancels every post of a batch still waiting."""
+    --batch B cancels every post of a batch still waiting; --account @group every post of
+    the group's accounts still waiting."""
+    _one_choice(post_ids, batch, account)
     rt = runtime()
-    if (batch_id := _batch_only(post_ids, batch)) is not None:
-        return batches.cancel(rt, batch_id, by=who(by), reason=reason)
+    if batch is not None:
+        return batches.cancel(rt, batch, by=who(by), reason=reason, json_=json_)
+    if account is not None:
+        return batches.cancel_group(rt, account, by=who(by), reason=reason, yes=yes,
+                                    json_=json_)
+    cancelled, retracted = [], []
     for post_id in post_ids or ():
         post = cancel_post(rt, post_id, by=who(by), reason=reason)
         if post.status == PostStatus.RETRACTED:
+            retracted.append(post_id)
             output.message(f"post {post_id} had already been published as {post.remote_id}; "
                            "it was retracted")
         else:
+            cancelled.append(post_id)
             output.message(f"post {post_id} cancelled")
+    if json_:
+        output.print_json({"cancelled": cancelled, "retracted": retracted, "refused": []})
 
 
 @app.command("reschedule")

@@ -5,13 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from outreach.actions.batches import approve_batch, cancel_batch, fan_out
+import typer
+
+from outreach.actions.batches import (
+    APPROVABLE,
+    CANCELLABLE,
+    GroupDecision,
+    approve_batch,
+    approve_posts,
+    cancel_batch,
+    cancel_posts,
+    fan_out,
+    group_posts,
+)
 from outreach.actions.media import ImageRequest
 from outreach.actions.queries.posts import post_row
 from outreach.cli import output
-from outreach.cli.common import print_warnings
+from outreach.cli.common import fail, print_warnings
 from outreach.runtime import Runtime
 from outreach.states import PostStatus
+from outreach.store.models import Post
+from outreach.text import shorten
 
 SHOWN_WARNINGS = 10
 
@@ -46,13 +60,18 @@ def _print_some(warnings: list[str]) -> None:
                     f"{len(warnings)} in all on {accounts} account(s) (--json lists them)")
 
 
-def approve(rt: Runtime, batch_id: int, *, by: str) -> None:
+def approve(rt: Runtime, batch_id: int, *, by: str, json_: bool = False) -> None:
     posts = approve_batch(rt, batch_id, by=by)
-    queued = sum(p.approved_by == by for p in posts)
-    output.message(f"batch {batch_id}: {queued} post(s) approved by {output.safe(by)}; queued")
+    approved = [p for p in posts if p.approved_by == by and p.status == PostStatus.QUEUED]
+    output.message(f"batch {batch_id}: {len(approved)} post(s) approved by {output.safe(by)}; "
+                   "queued")
+    if json_:
+        output.print_json({"batch_id": batch_id, "approved": [post_row(p) for p in approved],
+                           "refused": []})
 
 
-def cancel(rt: Runtime, batch_id: int, *, by: str, reason: str | None) -> None:
+def cancel(rt: Runtime, batch_id: int, *, by: str, reason: str | None,
+           json_: bool = False) -> None:
     done = cancel_batch(rt, batch_id, by=by, reason=reason)
     output.message(f"batch {batch_id}: {len(done.cancelled)} post(s) cancelled")
     for post_id in done.retracted:
@@ -60,3 +79,85 @@ def cancel(rt: Runtime, batch_id: int, *, by: str, reason: str | None) -> None:
     for post_id, status in done.left:
         output.warn(f"post {post_id} is {status}; left as it is"
                     + (" (retract it instead)" if status == PostStatus.PUBLISHED else ""))
+    if json_:
+        output.print_json({"batch_id": batch_id, "cancelled": list(done.cancelled),
+                           "retracted": list(done.retracted),
+                           "refused": [{"id": i, "status": st, "reason": f"post {i} is {st}"}
+                                       for i, st in done.left]})
+
+
+SHOWN_CHOSEN = 20
+
+
+def _confirm(rt: Runtime, posts: Sequence[Post], question: str, nothing: str, *,
+             yes: bool) -> None:
+    """List the chosen posts (the first few of a province's thousand) and ask, unless --yes;
+    no answer (end of input, Ctrl-C) is a no."""
+    for p in posts[:SHOWN_CHOSEN]:
+        output.err.print(f"  {p.id}  [dim]{output.safe(p.account)} {p.status} "
+                         f"{output.local(p.scheduled_at, rt.settings.account(p.account).timezone)}[/]  "
+                         f"{output.safe(shorten(p.text, 40))}", highlight=False)
+    if len(posts) > SHOWN_CHOSEN:
+        output.err.print(f"  … and {len(posts) - SHOWN_CHOSEN} more", highlight=False)
+    if yes:
+        return
+    try:
+        answer = typer.confirm(question, default=False, err=True)
+    except typer.Abort:
+        answer = False
+    if not answer:
+        fail(nothing)
+
+
+def _refused(decision: GroupDecision) -> list[dict[str, object]]:
+    for r in decision.refused:
+        output.warn(f"post {r.post_id} on {r.account}: {r.reason}")
+    return [{"id": r.post_id, "account": r.account, "reason": r.reason}
+            for r in decision.refused]
+
+
+def approve_group(rt: Runtime, accounts: str, *, by: str, yes: bool, json_: bool) -> None:
+    """Approve every draft of a group's accounts, once confirmed; one line per post refused
+    (four eyes), and exit 1 when every one was."""
+    posts = group_posts(rt, accounts, APPROVABLE)
+    if not posts:
+        output.message(f"no drafts on {output.safe(accounts)}")
+        if json_:
+            output.print_json({"accounts": accounts, "approved": [], "refused": []})
+        return
+    _confirm(rt, posts, f"Approve these {len(posts)} draft(s) as {by}?", "nothing was approved",
+             yes=yes)
+    decision = approve_posts(rt, posts, by=by)
+    refused = _refused(decision)
+    output.message(f"{len(decision.done)} post(s) approved by {output.safe(by)}; queued"
+                   + (f"; {len(refused)} refused" if refused else ""))
+    if json_:
+        output.print_json({"accounts": accounts, "refused": refused,
+                           "approved": [post_row(p) for p in decision.posts]})
+    if refused and not decision.done:
+        raise typer.Exit(1)
+
+
+def cancel_group(rt: Runtime, accounts: str, *, by: str, reason: str | None, yes: bool,
+                 json_: bool) -> None:
+    """Cancel every post of a group's accounts still waiting, once confirmed; one line per
+    post refused, and exit 1 when every one was."""
+    posts = group_posts(rt, accounts, CANCELLABLE)
+    if not posts:
+        output.message(f"nothing waiting on {output.safe(accounts)}")
+        if json_:
+            output.print_json({"accounts": accounts, "cancelled": [], "retracted": [],
+                               "refused": []})
+        return
+    _confirm(rt, posts, f"Cancel these {len(posts)} post(s)?", "nothing was cancelled", yes=yes)
+    decision = cancel_posts(rt, posts, by=by, reason=reason)
+    for post_id in decision.retracted:
+        output.message(f"post {post_id} had already been published; it was retracted")
+    refused = _refused(decision)
+    output.message(f"{len(decision.done)} post(s) cancelled"
+                   + (f"; {len(refused)} refused" if refused else ""))
+    if json_:
+        output.print_json({"accounts": accounts, "cancelled": list(decision.done),
+                           "retracted": list(decision.retracted), "refused": refused})
+    if refused and not decision.done and not decision.retracted:
+        raise typer.Exit(1)

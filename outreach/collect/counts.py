@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
@@ -23,6 +24,7 @@ from sqlmodel import col
 
 from outreach.clients.base import AccountCounts, Counts
 from outreach.collect.comments import COMMENTS_MAX_AGE, fetch_owed_comments, forget_old_texts
+from outreach.collect.order import Unit, Work, by_value, describe_deferred, note_skips
 from outreach.config.settings import AccountSettings, MetricsSettings
 from outreach.errors import AuthError, ClientError, ConfigError, ContentError, RateLimited
 from outreach.opinions.rules import load_rules
@@ -53,6 +55,9 @@ class CollectSummary:
     """Accounts whose comments could not be fetched this time (they stay owed)."""
     rules_error: str | None = None
     """``content/opinions.toml`` is broken: no comments were fetched (they stay owed)."""
+    deferred: dict[str, int] = field(default_factory=dict)
+    """Posts whose counts a rate limit left for a later sweep, by account (``skipped``
+    says why); the newest posts were counted first."""
 
 
 def poll_interval(age: timedelta, metrics: MetricsSettings) -> timedelta | None:
@@ -65,9 +70,10 @@ def poll_interval(age: timedelta, metrics: MetricsSettings) -> timedelta | None:
 
 
 def tracked_posts(session: Any, account: str, now: datetime, metrics: MetricsSettings,
-                  *, force: bool, young: timedelta | None = None) -> list[tuple[int, str]]:
-    """(post id, remote id) of the posts to poll now (all tracked ones when forced; only
-    those published within ``young`` when given)."""
+                  *, force: bool, young: timedelta | None = None
+                  ) -> list[tuple[int, str, datetime, datetime | None]]:
+    """(post id, remote id, published at, last checked at) of the posts to poll now (all
+    tracked ones when forced; only those published within ``young`` when given)."""
     oldest = max((t.age_hours for t in metrics.poll), default=720)
     window = timedelta(hours=oldest) if young is None else min(young, timedelta(hours=oldest))
     rows = session.execute(select(col(Post.id), col(Post.remote_id), col(Post.published_at),
@@ -79,11 +85,11 @@ def tracked_posts(session: Any, account: str, now: datetime, metrics: MetricsSet
     due = []
     for post_id, remote_id, published_at, checked_at in rows:
         if force or checked_at is None:
-            due.append((post_id, remote_id))
+            due.append((post_id, remote_id, published_at, checked_at))
             continue
         every = poll_interval(now - published_at, metrics)
         if every is not None and now - checked_at >= every:
-            due.append((post_id, remote_id))
+            due.append((post_id, remote_id, published_at, checked_at))
     return due
 
 
@@ -137,36 +143,78 @@ def collect(rt: Runtime, *, accounts: Iterable[AccountSettings] | None = None, f
 
     Which posts: those due by the ``[metrics] poll`` tiers; every tracked post when
     ``force``; only posts published within ``young`` when given (the daemon's comment
-    sweep). For each: counts (one batched call per client); a post whose comment count
+    sweep). Counts come first, for every account together and by value (``order.py``): the
+    newest posts' first, then the recent ones', then the old ones', so when a rate budget
+    shared by accounts runs short it is the old posts that wait. A post whose comment count
     changed then owes its comments, and every owed post's comments are fetched and stored
-    (a post stays owed until they are, whatever this sweep polls); then (with
-    ``figures``) the account's followers. Emergency alerts are not run here: the sweep
-    records them as owed, and :func:`deliver_alerts` sends them afterwards.
+    (a post stays owed until they are, whatever this sweep polls); then (with ``figures``)
+    the account's followers. What a rate limit left undone is skipped, counted in
+    ``deferred``, noted on the account for ``outreach status``, and collected by a later
+    sweep (nothing is marked checked that was not). Emergency alerts are not run here: the
+    sweep records them as owed, and :func:`deliver_alerts` sends them afterwards.
     """
     summary = CollectSummary()
     now = rt.clock()
     rules = _comment_rules(rt, summary)
-    for account in accounts if accounts is not None else rt.settings.accounts.values():
+    work: list[Work] = []
+    for i, account in enumerate(accounts if accounts is not None
+                                else rt.settings.accounts.values()):
         reason = _unavailable(rt, account)
         if reason:
             summary.skipped[account.name] = reason
             continue
-        try:
-            _collect_account(rt, account, now, force, young, figures, summary, progress, rules)
-        except RateLimited as exc:
-            summary.skipped[account.name] = f"rate limited until {exc.retry_at.isoformat()}"
-        except AuthError as exc:
-            with rt.db.session() as s:
-                set_account_state(s, rt, account.name, AccountState.NEEDS_REAUTH, now,
-                                  actor="collector", reason=exc.message,
-                                  last_error=f"auth: {exc.message}")
-                s.commit()
-            summary.skipped[account.name] = f"needs re-authorisation: {exc.message}"
-        except ClientError as exc:
-            log.warning("metrics for %s failed: %s", account.name, exc.message)
-            summary.skipped[account.name] = exc.message
+        job = Work(account, i)
+        if _guard(rt, job, summary, now, partial(_prepare, rt, job, now, force, young)):
+            work.append(job)
+            if progress:
+                progress(account.name, 0, len(job.posts))
+    for unit in by_value(work, rt.settings.metrics, now):
+        job = unit.work
+        if job.stopped or not _guard(rt, job, summary, now,
+                                     partial(_count, rt, unit, now, summary)):
+            job.deferred += len(unit.posts)
+        elif progress:
+            progress(job.account.name, job.counted, len(job.posts))
+    for job in sorted(work, key=lambda w: w.order):
+        if rules is not None and not job.stopped:
+            _guard(rt, job, summary, now, partial(
+                fetch_owed_comments, rt, job.account, job.client, rules, now, summary))
+        if figures and not job.stopped:
+            _guard(rt, job, summary, now, partial(_figures, rt, job, now, summary))
+        if not job.stopped:
+            summary.accounts.append(job.account.name)
+        if job.deferred:
+            summary.deferred[job.account.name] = job.deferred
+    note_skips(rt, work, now, clear=young is None)
+    if summary.deferred:
+        log.warning("metrics: %s", describe_deferred(summary.deferred, summary.skipped))
     forget_old_texts(rt, now)
     return summary
+
+
+def _guard(rt: Runtime, job: Work, summary: CollectSummary, now: datetime,
+           step: Callable[[], object]) -> bool:
+    """Run one step of an account's sweep; a platform's refusal stops the account for this
+    sweep (said in ``summary.skipped``); whether the step was done."""
+    name = job.account.name
+    try:
+        step()
+        return True
+    except RateLimited as exc:
+        summary.skipped[name] = f"rate limited until {exc.retry_at.isoformat()}: {exc.message}"
+        job.limited = exc
+    except AuthError as exc:
+        with rt.db.session() as s:
+            set_account_state(s, rt, name, AccountState.NEEDS_REAUTH, now,
+                              actor="collector", reason=exc.message,
+                              last_error=f"auth: {exc.message}")
+            s.commit()
+        summary.skipped[name] = f"needs re-authorisation: {exc.message}"
+    except ClientError as exc:
+        log.warning("metrics for %s failed: %s", name, exc.message)
+        summary.skipped[name] = exc.message
+    job.stopped = True
+    return False
 
 
 def collect_comments(rt: Runtime, *, accounts: Iterable[AccountSettings] | None = None
@@ -197,27 +245,28 @@ def _unavailable(rt: Runtime, account: AccountSettings) -> str | None:
     return "needs re-authorisation" if state == AccountState.NEEDS_REAUTH else None
 
 
-def _collect_account(rt: Runtime, account: AccountSettings, now: datetime, force: bool,
-                     young: timedelta | None, figures: bool, summary: CollectSummary,
-                     progress: Progress | None, rules: Any) -> None:
-    client = rt.client(account)
+def _prepare(rt: Runtime, job: Work, now: datetime, force: bool,
+             young: timedelta | None) -> None:
+    job.client = rt.client(job.account)
     with rt.db.reader() as s:
-        posts = tracked_posts(s, account.name, now, rt.settings.metrics, force=force,
-                              young=young)
-    by_remote = {remote: post_id for post_id, remote in posts}
-    if progress:
-        progress(account.name, 0, len(posts))
+        job.posts = tracked_posts(s, job.account.name, now, rt.settings.metrics, force=force,
+                                  young=young)
+
+
+def _count(rt: Runtime, unit: Unit, now: datetime, summary: CollectSummary) -> None:
+    """One unit of counts: fetched, stored, the posts marked checked; a changed comment
+    count owes the post's comments."""
+    job = unit.work
+    by_remote = {remote: post_id for post_id, remote, *_ in unit.posts}
     fetched: dict[int, Counts] = {}
-    if posts:
-        for remote, counts in client.fetch_counts(list(by_remote)).items():
-            if remote in by_remote:
-                fetched[by_remote[remote]] = counts
+    for remote, counts in job.client.fetch_counts(list(by_remote)).items():
+        if remote in by_remote:
+            fetched[by_remote[remote]] = counts
     with rt.db.session() as s:
         previous = latest_counts(s, fetched)
         summary.post_rows += store_counts(s, fetched, now)
-        if posts:
-            s.execute(update(Post).where(col(Post.id).in_([p for p, _ in posts]))
-                      .values(metrics_checked_at=now))
+        s.execute(update(Post).where(col(Post.id).in_(list(by_remote.values())))
+                  .values(metrics_checked_at=now))
         # a changed comment count owes the post's comments until they are stored
         for post_id, counts in fetched.items():
             if counts.comments and (previous.get(post_id) or (None, None, None))[1] != \
@@ -230,17 +279,15 @@ def _collect_account(rt: Runtime, account: AccountSettings, now: datetime, force
                                          col(Post.comments_due).is_not(None))
                       .values(comments_due=None))
         s.commit()
-    if rules is not None:
-        fetch_owed_comments(rt, account, client, rules, now, summary)
-    if figures:
-        account_figures = client.fetch_account()
-        with rt.db.session() as s:
-            summary.account_rows += store_account(s, account.name, account_figures,
-                                                  account.timezone, now)
-            s.execute(update(Account).where(col(Account.name) == account.name)
-                      .values(followers=account_figures.followers, last_success_at=now))
-            s.commit()
-    summary.posts_checked += len(posts)
-    summary.accounts.append(account.name)
-    if progress:
-        progress(account.name, len(posts), len(posts))
+    summary.posts_checked += len(unit.posts)
+    job.counted += len(unit.posts)
+
+
+def _figures(rt: Runtime, job: Work, now: datetime, summary: CollectSummary) -> None:
+    account_figures = job.client.fetch_account()
+    with rt.db.session() as s:
+        summary.account_rows += store_account(s, job.account.name, account_figures,
+                                              job.account.timezone, now)
+        s.execute(update(Account).where(col(Account.name) == job.account.name)
+                  .values(followers=account_figures.followers, last_success_at=now))
+        s.commit()

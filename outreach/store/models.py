@@ -81,6 +81,11 @@ class Account(SQLModel, table=True):
     comments_since_id: str | None = None
     counts_fallback: bool = False
     created_at: datetime | None = utc_column()
+    # what a rate limit left the last sweep to skip (collect/order.py), until one gets through
+    metrics_skipped: int | None = None
+    metrics_skipped_reason: str | None = None
+    metrics_skipped_at: datetime | None = utc_column()
+    metrics_resume_at: datetime | None = utc_column()
 
 
 class Tip(SQLModel, table=True):

@@ -89,6 +89,20 @@ ZH: dict[str, str] = {
     "Mon": "周一", "Tue": "周二", "Wed": "周三", "Thu": "周四", "Fri": "周五", "Sat": "周六",
     "Sun": "周日",
     "Back": "返回", "Error": "错误", "simulated": "模拟",
+    # the account matrix: fan-out to a group, batches
+    "Groups: one post per account, as one batch": "分组：每个账号一条，同属一个批次",
+    "{n} accounts": "{n} 个账号", "Stagger": "间隔",
+    "For a group: the time between two accounts' posts, in the group's order (30s, 10m, 1h; "
+    "empty: all at once)": "分组发布时相邻两个账号之间的间隔，按分组顺序（30s、10m、1h；留空：同时发布）",
+    "Batch {id}: {n} posts saved as {status}.": "批次 {id}：{n} 条已保存为{status}。",
+    "… and {n} more warnings.": "……另有 {n} 条提醒。",
+    "Preview for {name}, the first of {n} accounts; every account's text is checked when "
+    "you submit.": "此为 {n} 个账号中第一个（{name}）的预览；提交时逐一检查每个账号的正文。",
+    "Batch {id}: {n} posts to {accounts}, by {who}": "批次 {id}：{accounts} 共 {n} 条，由 {who} 创建",
+    "all posts": "全部博文", "Batch": "批次", "Batches": "批次", "Batch {id}": "批次 {id}",
+    "{n} drafts": "{n} 条草稿", "your batch: another officer approves it": "您创建的批次：须由其他民警审批",
+    "Approve the batch": "批准整个批次",
+    "Batch {id}: {n} posts approved; queued.": "批次 {id}：已批准 {n} 条，进入待发队列。",
 }
 
 

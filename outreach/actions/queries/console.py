@@ -72,11 +72,14 @@ def text_writer(rt: Runtime, post_id: int) -> str | None:
 
 
 def queue_page(rt: Runtime, *, status: str | None, account: str | None, offset: int,
-               limit: int) -> tuple[list[PostRow], bool]:
-    """One page of the queue, oldest scheduled first, and whether another page follows."""
+               limit: int, batch: int | None = None) -> tuple[list[PostRow], bool]:
+    """One page of the queue, oldest scheduled first, and whether another page follows
+    (``batch``: only a fan-out's posts)."""
     if account:
         rt.settings.account(account)
     q = select(Post).order_by(col(Post.scheduled_at), col(Post.id))
+    if batch is not None:
+        q = q.where(col(Post.batch_id) == batch)
     if status:
         q = q.where(col(Post.status) == status)
     if account:

@@ -99,6 +99,7 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
     shares_rate_budget: ClassVar[bool] = True  # an app's hourly budget, across processes
     needs_token: ClassVar[bool] = True
     counts_batch_size: ClassVar[int] = 100
+    counts_per_call = property(lambda c: 1 if c.counts_fallback else c.counts_batch_size)  # now
     idempotency_window: ClassVar[timedelta | None] = None  # Weibo has no idempotency keys
     uploads_media: ClassVar[bool] = False
     simulated: ClassVar[bool] = False

@@ -1,5 +1,7 @@
-"""Compose: an account, a library tip or a text, a time; a live preview of the exact text
-(``/compose/preview``, the checks the publisher runs)."""
+"""Compose: an account (or ``@group``: one post per account as one batch, each a
+``stagger`` after the one before, all or nothing — ``queue add --account @group``), a
+library tip or a text, a time; a live preview of the exact text (``/compose/preview``, the
+checks the publisher runs; for a group, its first account's)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from pathlib import Path
 
 from starlette.responses import JSONResponse, Response
 
+from outreach.actions.batches import fan_out, is_fan_out
 from outreach.actions.media import ImageRequest
 from outreach.actions.posts import add_post
 from outreach.actions.preview import preview_post
@@ -23,7 +26,8 @@ PICTURE_SLOTS = 4
 def compose_form(ctx: Ctx) -> Response:
     accounts = list(ctx.rt.settings.accounts.values())
     tips = [r for r in content_rows(ctx.rt, category=None, lang=None) if r["approved"] and r["valid"]]
-    return ctx.render("compose.html", accounts=accounts, tips=tips,
+    groups = {name: len(members) for name, members in ctx.rt.settings.groups.items()}
+    return ctx.render("compose.html", accounts=accounts, tips=tips, groups=groups,
                       chosen=ctx.query.get("account") or (accounts[0].name if accounts else ""),
                       picture_slots=PICTURE_SLOTS)
 
@@ -35,14 +39,46 @@ def compose(ctx: Ctx) -> Response:
     if not tip and not (text or "").strip():
         ctx.flash(ctx.t("Write a text or choose a tip."), "error")
         return ctx.redirect("/compose")
+    account = ctx.form.get("account", "")
+    stagger = (ctx.form.get("stagger") or "").strip() or None
+    if is_fan_out(account):
+        return _fan_out(ctx, account, tip, text, stagger)
+    if stagger is not None:
+        raise InputError("a stagger is for a group: choose an @group as the account")
     warnings: list[str] = []
-    new = add_post(ctx.rt, ctx.form.get("account", ""), tip=tip, text=text,
+    new = add_post(ctx.rt, account, tip=tip, text=text,
                    at=(ctx.form.get("at") or "").strip() or None, by=ctx.user_name,
                    warnings=warnings, images=pictures(ctx))
     ctx.flash(ctx.t("Post {id} saved as {status}.", id=new.id, status=ctx.t(new.status)))
     for w in warnings:
         ctx.flash(w, "error")
     return ctx.redirect(f"/posts/{new.id}")
+
+
+SHOWN_WARNINGS = 10
+
+
+def _fan_out(ctx: Ctx, accounts: str, tip: str | None, text: str | None,
+             stagger: str | None) -> Response:
+    """One post per account of the group, as one batch (the action checks every account
+    first): a refusal lists every problem on the form's page, one line each, and stores
+    nothing; a batch stored is shown on the queue page."""
+    try:
+        done = fan_out(ctx.rt, accounts, tip=tip, text=text,
+                       at=(ctx.form.get("at") or "").strip() or None, stagger=stagger,
+                       by=ctx.user_name, images=pictures(ctx))
+    except InputError as exc:
+        for line in str(exc).splitlines():
+            ctx.flash(line, "error")
+        return ctx.back("/compose")
+    ctx.flash(ctx.t("Batch {id}: {n} posts saved as {status}.", id=done.batch_id,
+                    n=len(done.posts), status=ctx.t(done.posts[0].status)))
+    for w in done.warnings[:SHOWN_WARNINGS]:
+        ctx.flash(w, "error")
+    if len(done.warnings) > SHOWN_WARNINGS:
+        ctx.flash(ctx.t("… and {n} more warnings.", n=len(done.warnings) - SHOWN_WARNINGS),
+                  "error")
+    return ctx.redirect("/queue", batch=done.batch_id)
 
 
 def pictures(ctx: Ctx) -> list[ImageRequest]:
@@ -71,8 +107,15 @@ def upload_name(filename: str) -> str:
 
 @get("/compose/preview", Permission.COMPOSE)
 def compose_preview(ctx: Ctx) -> Response:
-    data = preview_post(ctx.rt, ctx.query.get("account", ""), tip=ctx.query.get("tip") or None,
-                        text=ctx.query.get("text"), at=ctx.query.get("at") or None)
+    account = ctx.query.get("account", "")
+    names = ctx.rt.settings.select(account) if is_fan_out(account) else None
+    data = preview_post(ctx.rt, names[0] if names else account,
+                        tip=ctx.query.get("tip") or None, text=ctx.query.get("text"),
+                        at=ctx.query.get("at") or None)
+    if names:  # a group: its first account's text; every account's is checked on submit
+        data["warnings"] = [ctx.t("Preview for {name}, the first of {n} accounts; every "
+                                  "account's text is checked when you submit.",
+                                  name=names[0], n=len(names)), *data["warnings"]]
     return JSONResponse(data)
 
 

@@ -1,10 +1,11 @@
-"""The queue (filter by status and account, a page at a time) and one post's page: edit,
+"""The queue (filter by status, account and batch, a page at a time) and one post's page: edit,
 reschedule, cancel, retract (with a reason)."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
+from outreach.actions.batches import get_batch
 from outreach.actions.posts import cancel_post, edit_post, reschedule_post, retract_post
 from outreach.actions.queries.console import queue_page, stored_picture, text_writer
 from outreach.actions.queries.posts import post_detail
@@ -26,12 +27,17 @@ def queue(ctx: Ctx) -> Response:
     if account not in (None, *ctx.rt.settings.accounts):
         account = None
     page = max(int_field(ctx.query.get("page")) or 1, 1)
+    batch = None
+    if ctx.query.get("batch"):
+        with ctx.rt.db.reader() as s:  # an unknown batch is a 404 naming it
+            batch = get_batch(s, int_field(ctx.query.get("batch")) or 0)
     rows, more = queue_page(ctx.rt, status=status, account=account,
-                            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+                            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+                            batch=batch.id if batch else None)
     zones = {n: a.timezone for n, a in ctx.rt.settings.accounts.items()}
     return ctx.render("queue.html", rows=rows, more=more, page=page, status=status,
                       account=account, statuses=POST_STATUSES, zones=zones,
-                      accounts=list(ctx.rt.settings.accounts))
+                      accounts=list(ctx.rt.settings.accounts), batch=batch)
 
 
 @get("/posts/{post_id:int}")
