@@ -237,8 +237,10 @@ class Ranking:
         def walk(unused: list[Entry]) -> Iterator[tuple[int, TipDef]]:
             """The drawable unused tips of a category in tie-break order: from the slot's
             number around the circle."""
+            n = len(unused)
             i = bisect.bisect_left(unused, (origin,))
-            for mix, _id, tip in itertools.chain(unused[i:], unused[:i]):
+            for k in range(i, i + n):
+                mix, _id, tip = unused[k % n]
                 if drawable(tip):
                     yield (mix - origin) & _MASK, tip
 
@@ -297,11 +299,14 @@ class Ranking:
 Renders = dict[tuple[str, int, str], "str | None"]  # (tip, variant, account's look) → text
 
 
-def render_profile(account: AccountSettings, client: Any) -> str:
+def render_profile(lib: Library, account: AccountSettings, client: Any) -> str:
     """Everything a rendered tip and its checks depend on besides the tip: accounts with the
     same profile (a department's accounts often share their variables) render alike."""
-    return json.dumps([account.platform, account.lang, client.max_length,
-                       dict(account.wrapper_variables)],
+    wrapper = account.wrapper_variables
+    names = lib.renderer.wrapper_names(account.platform)
+    used = {k: v for k, v in wrapper.items() if names is None or k in names}
+    return json.dumps([account.platform, account.lang, client.max_length, type(client).__name__,
+                       dict(account.template_variables), used],
                       sort_keys=True, default=str, ensure_ascii=False)
 
 
@@ -353,7 +358,7 @@ def plan_slots(slots: Sequence[SlotTime], account: AccountSettings, lib: Library
     out: list[tuple[SlotTime, Draw | Miss]] = []
     if not slots:
         return out
-    profile = render_profile(account, client) if renders is not None else ""
+    profile = render_profile(lib, account, client) if renders is not None else ""
     ranking = Ranking(lib, account, history, approved, slots[0].at)
     cooldown = timedelta(days=policy.cooldown_days)
     for slot in slots:
