@@ -212,24 +212,24 @@ def _collect_account(rt: Runtime, account: AccountSettings, now: datetime, force
         for remote, counts in client.fetch_counts(list(by_remote)).items():
             if remote in by_remote:
                 fetched[by_remote[remote]] = counts
-    with rt.db.session() as s:
-        previous = latest_counts(s, fetched)
-        summary.post_rows += store_counts(s, fetched, now)
-        if posts:
+    if posts:  # nothing polled (an idle account): no write transaction
+        with rt.db.session() as s:
+            previous = latest_counts(s, fetched)
+            summary.post_rows += store_counts(s, fetched, now)
             s.execute(update(Post).where(col(Post.id).in_([p for p, _ in posts]))
                       .values(metrics_checked_at=now))
-        # a changed comment count owes the post's comments until they are stored
-        for post_id, counts in fetched.items():
-            if counts.comments and (previous.get(post_id) or (None, None, None))[1] != \
-                    counts.comments:
-                s.execute(update(Post).where(col(Post.id) == post_id)
-                          .values(comments_due=counts.comments))
-        gone = [post_id for post_id in by_remote.values() if post_id not in fetched]
-        if gone:  # deleted on the platform: nothing left to fetch
-            s.execute(update(Post).where(col(Post.id).in_(gone),
-                                         col(Post.comments_due).is_not(None))
-                      .values(comments_due=None))
-        s.commit()
+            # a changed comment count owes the post's comments until they are stored
+            for post_id, counts in fetched.items():
+                if counts.comments and (previous.get(post_id) or (None, None, None))[1] != \
+                        counts.comments:
+                    s.execute(update(Post).where(col(Post.id) == post_id)
+                              .values(comments_due=counts.comments))
+            gone = [post_id for post_id in by_remote.values() if post_id not in fetched]
+            if gone:  # deleted on the platform: nothing left to fetch
+                s.execute(update(Post).where(col(Post.id).in_(gone),
+                                             col(Post.comments_due).is_not(None))
+                          .values(comments_due=None))
+            s.commit()
     if rules is not None:
         fetch_owed_comments(rt, account, client, rules, now, summary)
     if figures:
