@@ -25,8 +25,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from outreach.config.settings import AccountSettings, Policy
+from outreach.config.settings import AccountSettings, Policy, Slot
 from outreach.errors import ContentError
 from outreach.library.model import Library, TipDef
 from outreach.library.texts import render_tip, text_problems
@@ -70,16 +71,26 @@ def in_quiet_hours(local: time, quiet: tuple[time, time] | None) -> bool:
 def slot_times(account: AccountSettings, policy: Policy, start: datetime,
                end: datetime) -> list[SlotTime]:
     """The account's slots in [start, end), without quiet hours and blackout dates."""
-    by_instant: dict[datetime, SlotTime] = {}
-    for slot in account.slots:
-        for at in fire_times(slot.cron, account.timezone, start, end):
-            local = at.astimezone(account.timezone)
-            if local.date() in policy.blackout_dates:
+    return [SlotTime(account.name, at, categories) for at, categories in _slot_instants(
+        account.slots, account.timezone, policy.blackout_dates, policy.quiet_hours, start, end)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _slot_instants(slots: tuple[Slot, ...], zone: ZoneInfo, blackout: tuple[date, ...],
+                   quiet: tuple[time, time] | None, start: datetime, end: datetime,
+                   ) -> tuple[tuple[datetime, tuple[str, ...]], ...]:
+    """The instants (and categories) of these slots in [start, end): computed once for every
+    account with the same slots, zone and window (a department's accounts usually share them)."""
+    by_instant: dict[datetime, tuple[str, ...]] = {}
+    for slot in slots:
+        for at in fire_times(slot.cron, zone, start, end):
+            local = at.astimezone(zone)
+            if local.date() in blackout:
                 continue
-            if in_quiet_hours(local.time(), policy.quiet_hours):
+            if in_quiet_hours(local.time(), quiet):
                 continue
-            by_instant.setdefault(at, SlotTime(account.name, at, slot.categories))
-    return [by_instant[k] for k in sorted(by_instant)]
+            by_instant.setdefault(at, slot.categories)
+    return tuple((at, by_instant[at]) for at in sorted(by_instant))
 
 
 @dataclass
