@@ -8,10 +8,16 @@ by post age, and a five-minute comments sweep over posts younger than a week
 found from the rows, not from a job store.
 
 Who waits for whom: the tick only hands work over, so the heartbeat never waits.
-Each account publishes on its own lane (one thread), so one account's slow
-platform never delays another account's post; the sweeps run one after the other
-on their own worker and never hold up a lane. Every platform request ends by
-``[outreach] request_deadline_seconds``.
+Each account publishes in its own lane (a queue of its own, run by a pool of
+``LANE_THREADS`` threads that end when nothing is due), so one account's slow
+platform never delays another account's post unless that many are slow at once; the
+sweeps run one after the other on their own worker and never hold up a lane. Every
+platform request ends by ``[outreach] request_deadline_seconds``.
+
+At rest the tick costs the same whatever the number of accounts: one read for the
+accounts with something due and the heartbeat. Slots are materialised for an account
+only when its next slot enters the ``materialise_hours`` horizon (and every account
+hourly, in case another process changed its rows).
 
 SIGTERM and SIGINT end the daemon within seconds whatever a request is doing:
 requests in flight are cancelled (an interrupted publish is left ``unconfirmed``
@@ -47,9 +53,10 @@ from outreach.notify import sender, watchdog
 from outreach.publish.publisher import Publisher, RunSummary
 from outreach.schedule.materialise import materialise
 from outreach.schedule.plan import plan_rows
+from outreach.schedule.planner import slot_times
 from outreach.states import AccountState, PostKind, PostStatus
 from outreach.store.models import Account, DaemonHeartbeat, Post
-from outreach.workers import Worker
+from outreach.workers import Lanes, Worker
 
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
@@ -57,7 +64,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1
-MATERIALISE_EVERY = timedelta(seconds=60)
+MATERIALISE_EVERY = timedelta(seconds=60)  # how often the accounts due for it are materialised
+MATERIALISE_ALL_EVERY = timedelta(hours=1)  # and every account, whatever its next slot
+LANE_THREADS = 16  # accounts publishing at the same instant
 METRICS_EVERY_MINUTES = 5
 COMMENTS_EVERY_MINUTES = 5
 
@@ -171,7 +180,10 @@ class Daemon:
         self._signals_installed = stop is not None
         self.stopping = stop or threading.Event()
         self.publisher = Publisher(rt, worker=self.id, stop=self.stopping.is_set)
-        self._lanes: dict[str, tuple[Worker, Publisher]] = {}
+        self.lanes = Lanes("publish", LANE_THREADS)
+        self._publishers: dict[str, Publisher] = {}
+        self._next_materialise: dict[str, datetime] = {}  # account → when its next slot is due
+        self._materialised_all: datetime | None = None
         self.sweeps = Worker("sweeps")
         self.alerts = Worker("alerts")  # a slow alert_command holds up no sweep and no lane
         self._last_materialise: datetime | None = None
@@ -196,14 +208,35 @@ class Daemon:
                 row.stopped_at = now if stopped else None
             s.commit()
 
-    def _lane(self, account: str) -> tuple[Worker, Publisher]:
-        lane = self._lanes.get(account)
-        if lane is None:
+    def _lane(self, account: str) -> Publisher:
+        publisher = self._publishers.get(account)
+        if publisher is None:
             view = self.rt.for_accounts([account])
-            lane = (Worker(f"publish:{account}"),
-                    Publisher(view, worker=self.id, stop=self.stopping.is_set))
-            self._lanes[account] = lane
-        return lane
+            publisher = Publisher(view, worker=self.id, stop=self.stopping.is_set)
+            publisher.keeper = self.publisher.keeper  # one thread renews every lane's leases
+            self._publishers[account] = publisher
+        return publisher
+
+    def materialise(self, now: datetime) -> int:
+        """Materialise the accounts whose next slot has entered the horizon (every account
+        on the first call and hourly); note when each one is due next."""
+        settings = self.rt.settings
+        everyone = (self._materialised_all is None
+                    or now - self._materialised_all >= MATERIALISE_ALL_EVERY)
+        accounts = [acc for acc in settings.accounts.values()
+                    if everyone or self._next_materialise.get(acc.name, now) <= now]
+        if not accounts:
+            return 0
+        inserted = materialise(self.rt, now, accounts)
+        if everyone:
+            self._materialised_all = now
+        ahead = timedelta(hours=settings.policy.materialise_hours)
+        horizon = now + ahead
+        for acc in accounts:  # the first slot past the horizon, or look again in a day
+            nxt = slot_times(acc, settings.policy, horizon, horizon + timedelta(days=1))
+            self._next_materialise[acc.name] = (nxt[0].at - ahead if nxt
+                                                else now + timedelta(days=1))
+        return inserted
 
     def tick(self) -> None:
         """Materialise now and then, hand every account's due posts to its lane, beat.
@@ -213,11 +246,12 @@ class Daemon:
         now = self.rt.clock()
         try:
             if self._last_materialise is None or now - self._last_materialise >= MATERIALISE_EVERY:
-                materialise(self.rt, now)
+                self.materialise(now)
                 self._last_materialise = now
             for account in self._due_accounts(now):
-                worker, publisher = self._lane(account)
-                worker.submit("publish", functools.partial(self._publish, account, publisher))
+                publisher = self._lane(account)
+                self.lanes.submit(account, "publish",
+                                  functools.partial(self._publish, account, publisher))
             self._last_error = None
         except Exception as exc:  # the daemon never stops on one bad tick
             log.exception("tick failed")
@@ -337,8 +371,8 @@ class Daemon:
             self._stop(scheduler)
         return 0
 
-    def _workers(self) -> list[Worker]:
-        return [w for w, _ in list(self._lanes.values())] + [self.sweeps, self.alerts]
+    def _workers(self) -> list[Worker | Lanes]:
+        return [self.lanes, self.sweeps, self.alerts]
 
     def _stop(self, scheduler: BackgroundScheduler) -> None:
         """Within seconds, whatever a request is doing: no new jobs, requests in flight

@@ -80,9 +80,8 @@ def test_a_slow_account_delays_neither_another_account_nor_the_tick(workspace, c
     assert status(quick) == "published" and took < 2.5, took
     assert status(slow) == "publishing"  # still in the platform's 3 s
     daemon.stopping.set()
-    for worker, _ in daemon._lanes.values():
-        worker.close()
-        assert worker.join(10)
+    daemon.lanes.close()
+    assert daemon.lanes.join(10)
     assert status(slow) == "published"
 
 
@@ -119,3 +118,85 @@ def test_a_stuck_sweep_never_holds_up_the_tick_or_publishing(workspace, cli, run
     for worker in daemon._workers():
         worker.close()
         assert worker.join(10)
+
+
+def _accounts(n: int, slots: str) -> str:
+    """A local config with ``n`` more local accounts, each with these slots."""
+    text = local_config(slots=slots, require_approval=False, min_gap=0)
+    policy = text.index("[policy]")
+    extra = "".join(f'\n[accounts.extra{i:03d}]\nplatform = "local"\nlang = "zh"\n'
+                    f"seed = {i}\nslots = [{slots}]\n" for i in range(n))
+    return text[:policy] + extra + "\n" + text[policy:]
+
+
+def _statements(rt) -> list[str]:
+    """Every SQL statement the runtime's engines run from now on (observed, not changed)."""
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+    for engine in {rt.db.engine, rt.db._reader}:
+        sa.event.listen(engine, "before_cursor_execute",
+                        lambda _c, _cur, statement, *_a: seen.append(statement))
+    return seen
+
+
+def test_an_idle_tick_costs_the_same_queries_for_three_accounts_as_for_forty(
+        workspace, runtime_factory, clock):
+    """At rest (slots materialised, nothing due) a tick a minute later reads once for due
+    posts and beats: the number of statements does not grow with the accounts."""
+    counts = {}
+    for n in (2, 39):
+        rt = runtime_factory(_accounts(n, '{ cron = "0 8 * * *" }, { cron = "0 20 * * *" }'))
+        daemon = Daemon(rt, stop=threading.Event())
+        daemon.tick()  # the first tick materialises every account's next day
+        deadline = time.monotonic() + 20
+        while not daemon.lanes.idle() and time.monotonic() < deadline:
+            time.sleep(0.05)  # a slot due now at the fake clock's start is published
+        clock.current += timedelta(seconds=61)
+        daemon.tick()
+        assert daemon.lanes.idle()
+        seen = _statements(rt)
+        for _ in range(3):
+            clock.current += timedelta(seconds=61)
+            daemon.tick()
+        counts[n + 1] = len(seen) / 3
+        daemon.stopping.set()
+    assert counts[40] == counts[3], counts
+    assert counts[40] <= 8, counts  # the due read and the heartbeat, with their BEGIN and COMMIT
+
+
+def test_forty_accounts_due_at_once_publish_on_a_few_threads_that_end_at_rest(
+        workspace, runtime_factory, clock):
+    rt = runtime_factory(_accounts(39, ""))
+    clock.current = datetime.now(UTC)
+    from outreach.actions.posts import add_post
+
+    names = list(rt.settings.accounts)
+    for name in names:
+        add_post(rt, name, tip=None, text=f"{name}：陌生来电先挂断再核实。", at="now", by="officer")
+    clock.current += timedelta(seconds=1)
+    daemon = Daemon(rt, stop=threading.Event())
+    before = threading.active_count()
+    peak = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        daemon.tick()
+        peak = max(peak, threading.active_count() - before)
+        if daemon.lanes.idle() and daemon.status().next_post is None:
+            break
+        time.sleep(0.05)
+    with rt.db.reader() as s:
+        from sqlalchemy import func, select
+
+        from outreach.store.models import Post
+        published = s.execute(select(func.count()).select_from(Post).where(
+            Post.status == "published")).scalar()
+    assert published == len(names)
+    assert peak <= 16 + 1, peak  # the lane threads and the one lease keeper
+    daemon.lanes.linger = 0.1
+    deadline = time.monotonic() + 10
+    while daemon.lanes.threads and time.monotonic() < deadline:
+        time.sleep(0.1)
+    daemon.stopping.set()
+    daemon.lanes.close()
+    assert daemon.lanes.join(5)

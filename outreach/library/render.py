@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
@@ -257,6 +258,7 @@ class Renderer:
         self.platform_templates = dict(platform_templates)
         self.broken = dict(broken or {})
         self._cache: dict[str, jinja2.Template] = {}
+        self._names: dict[str, frozenset[str] | None] = {}
 
     def compile(self, source: str) -> jinja2.Template:
         tpl = self._cache.get(source)
@@ -300,6 +302,19 @@ class Renderer:
             raise ContentError(f"template error: {exc}") from None
         finally:
             _budget.reset(token)
+
+    def wrapper_names(self, platform: str) -> frozenset[str] | None:
+        """The variables the platform's template reads (None: unknown, it does not parse)."""
+        names = self._names.get(platform)
+        if names is None and platform not in self._names:
+            source = self.platform_templates.get(platform)
+            try:
+                names = (frozenset(jinja2.meta.find_undeclared_variables(self.env.parse(source)))
+                         if source is not None else frozenset())
+            except jinja2.TemplateError:
+                names = None
+            self._names[platform] = names
+        return names
 
     def wrap(self, platform: str, body: str, *, title: str, tags: Iterable[str],
              variables: Mapping[str, Any], share_url: str = "") -> str:

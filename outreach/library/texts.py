@@ -8,6 +8,7 @@ declares any).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -80,13 +81,17 @@ def control_character(text: str) -> str | None:
     overwrites the line), bidirectional overrides and isolates, and lone surrogates. A line
     feed, a tab and a CR LF line end are text.
     """
-    for i, ch in enumerate(text):
-        cp = ord(ch)
-        if ch in "\n\t" or (ch == "\r" and text[i + 1:i + 2] == "\n"):
-            continue
-        if cp < 0x20 or 0x7F <= cp <= 0x9F or ch in _BIDI or 0xD800 <= cp <= 0xDFFF:
-            return f"control character U+{cp:04X} ({_char_name(ch)}) at character {i + 1}"
-    return None
+    found = _FORBIDDEN.search(text)
+    if found is None:
+        return None
+    i = found.start()
+    ch = text[i]
+    return f"control character U+{ord(ch):04X} ({_char_name(ch)}) at character {i + 1}"
+
+
+# one scan of the text (a loop over its characters cost more than rendering it)
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+                        + "".join(sorted(_BIDI)) + "]|\r(?!\n)")
 
 
 def text_problems(text: str, client: MicroblogClient, lib: Library) -> list[str]:

@@ -75,7 +75,9 @@ class Publisher(Claiming, Reconciling):
     # --- what may run ----------------------------------------------------------------
 
     def _account_rows(self, session: Any) -> dict[str, Account]:
-        return {a.name: a for a in session.execute(select(Account)).scalars()}
+        """The rows of this runtime's accounts (a lane's: its own, not the thousand others)."""
+        return {a.name: a for a in session.execute(select(Account).where(
+            col(Account.name).in_(list(self.rt.settings.accounts)))).scalars()}
 
     def blocked_accounts(self, rows: dict[str, Account], now: datetime) -> dict[str, str]:
         """Accounts whose queued posts must wait, with the reason."""

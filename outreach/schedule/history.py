@@ -63,6 +63,46 @@ def load_history(session: Any, account: str, since: datetime | None = None) -> H
     return history
 
 
+def load_histories(session: Any, accounts: list[str],
+                   since: datetime) -> dict[str, History]:
+    """``load_history(session, name, since)`` for many accounts in one read (each history
+    may hold a few more old uses, which change no draw at or after ``since``)."""
+    tip_id = col(Post.tip_id)
+    account = col(Post.account)
+    used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
+    variant = func.coalesce(col(Post.variant), 0)
+    used = and_(account.in_(accounts), tip_id.is_not(None), col(Post.status).in_(USED_STATUSES))
+    latest = select(account.label("account"), tip_id.label("tip_id"),
+                    func.max(used_at).label("at")).where(
+        used, used_at < since).group_by(account, tip_id).subquery()
+    earlier = select(account, tip_id, latest.c.at, func.max(variant)).join(
+        latest, and_(account == latest.c.account, tip_id == latest.c.tip_id,
+                     used_at == latest.c.at),
+    ).where(used).group_by(account, tip_id, latest.c.at)
+    query = union_all(select(account, tip_id, used_at, variant).where(used, used_at >= since),
+                      earlier)
+    rows = sorted(((name, tip, at if at.tzinfo is not None else aware(at), v)
+                   for name, tip, at, v in session.connection().execute(query).all()),
+                  key=lambda r: (r[2], r[3]))
+    histories = {name: History() for name in accounts}
+    for name, tip, at, v in rows:  # in time order: appending keeps every list sorted
+        history = histories[name]
+        history.uses[tip].append(at)
+        history.variants[tip].append((at, v))
+    return histories
+
+
+def all_pauses(session: Any) -> list[tuple[str | None, datetime, datetime | None]]:
+    """Every pause (account None: all of them), for ``pauses_of``."""
+    return [(r[0], r[1], r[2]) for r in session.execute(select(
+        col(Pause.account), col(Pause.started_at), col(Pause.ended_at))).all()]
+
+
+def pauses_of(pauses: list[tuple[str | None, datetime, datetime | None]],
+              account: str) -> list[tuple[datetime, datetime | None]]:
+    return [(start, end) for name, start, end in pauses if name is None or name == account]
+
+
 def pause_intervals(session: Any, account: str) -> list[tuple[datetime, datetime | None]]:
     rows = session.execute(
         select(col(Pause.started_at), col(Pause.ended_at)).where(
@@ -92,6 +132,42 @@ def window_start(session: Any, account: str, now: datetime, policy: Policy) -> d
     return max(start, now - MAX_LOOKBACK, appeared)
 
 
+def window_starts(session: Any, accounts: list[str], now: datetime,
+                  policy: Policy) -> dict[str, datetime]:
+    """``window_start`` for many accounts in two reads."""
+    appeared = dict(session.execute(select(col(Account.name), col(Account.created_at)).where(
+        col(Account.name).in_(accounts))).all())
+    last = dict(session.execute(select(col(Post.account), func.max(col(Post.scheduled_at))).where(
+        col(Post.account).in_(accounts), col(Post.kind) == PostKind.SLOT,
+        col(Post.slot_key).is_not(None)).group_by(col(Post.account))).all())
+    out = {}
+    for name in accounts:
+        seen = appeared.get(name)
+        first = aware(seen) if seen is not None else now
+        end = last.get(name)
+        start = (aware(end) + timedelta(seconds=1) if end is not None
+                 else now - timedelta(minutes=policy.catch_up_minutes))
+        out[name] = max(start, now - MAX_LOOKBACK, first)
+    return out
+
+
+def slot_rows_ahead(session: Any, accounts: list[str], now: datetime) -> dict[str, list[Any]]:
+    """The slot rows after ``now`` of many accounts (what ``schedule_changes`` compares with
+    the config), in one read."""
+    out: dict[str, list[Any]] = {name: [] for name in accounts}
+    for row in session.execute(_ahead_query().where(col(Post.account).in_(accounts),
+                                                    col(Post.scheduled_at) > now)).all():
+        out[row.account].append(row)
+    return out
+
+
+def _ahead_query() -> Any:
+    return select(col(Post.id), col(Post.slot_key), col(Post.status), col(Post.tip_id),
+                  col(Post.scheduled_at), col(Post.variant), col(Post.claimed_by),
+                  col(Post.category), col(Post.account)).where(
+        col(Post.kind) == PostKind.SLOT, col(Post.slot_key).is_not(None))
+
+
 # --- the account's slots changed in config ------------------------------------------
 
 SLOT_REMOVED = "slot removed from config"
@@ -113,20 +189,17 @@ class StaleSlot:
 
 def schedule_changes(session: Any, account: AccountSettings, policy: Policy, now: datetime,
                      start: datetime, lib: Library | None = None,
+                     ahead: list[Any] | None = None,
                      ) -> tuple[list[SlotTime], list[StaleSlot]]:
     """What a change of an account's slots (cron lines, categories, zone, quiet hours,
     blackout dates) means for the rows already materialised ahead: the future rows, not yet
     claimed, of slots it no longer has (or whose categories no longer fit the row's draw,
     when ``lib`` is given), and the slots the config has now that lie before ``start``
     (where materialising resumes) with no live row. Both are empty while the config is
-    unchanged; a slot post keeps its slot when rescheduled, so rows are matched by key."""
-    rows = session.execute(select(
-        col(Post.id), col(Post.slot_key), col(Post.status), col(Post.tip_id),
-        col(Post.scheduled_at), col(Post.variant), col(Post.claimed_by),
-        col(Post.category)).where(
-        col(Post.account) == account.name, col(Post.kind) == PostKind.SLOT,
-        col(Post.scheduled_at) > now, col(Post.slot_key).is_not(None),
-    )).all()
+    unchanged; a slot post keeps its slot when rescheduled, so rows are matched by key.
+    ``ahead``: the account's slot rows after ``now`` when already read (``slot_rows_ahead``)."""
+    rows = ahead if ahead is not None else session.execute(_ahead_query().where(
+        col(Post.account) == account.name, col(Post.scheduled_at) > now)).all()
     stale: list[StaleSlot] = []
     if rows:
         instants = [slot_instant(r.slot_key) for r in rows]

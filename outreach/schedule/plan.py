@@ -19,14 +19,17 @@ from outreach.errors import ContentError
 from outreach.library.model import Library
 from outreach.library.texts import render_tip
 from outreach.schedule.history import (
+    StaleSlot,
+    all_pauses,
     approved_tips,
-    load_history,
-    pause_intervals,
+    load_histories,
+    pauses_of,
     schedule_changes,
-    window_start,
+    slot_rows_ahead,
+    window_starts,
 )
 from outreach.schedule.parallel import map_forked, split, workers_available
-from outreach.schedule.planner import Draw, paused_at, plan_slots, slot_times
+from outreach.schedule.planner import Draw, Renders, SlotTime, paused_at, plan_slots, slot_times
 from outreach.states import PostKind, PostStatus
 from outreach.store.models import Post
 
@@ -62,22 +65,31 @@ def plan_rows(rt: Runtime, *, days: int, account: str | None = None,
 
 def _plan_accounts(rt: Runtime, accounts: list[AccountSettings], now: datetime, end: datetime,
                    approved: set[str] | None) -> list[dict[str, Any]]:
+    """The rows of these accounts: each read is made once for all of them."""
     policy = rt.settings.policy
+    names = [acc.name for acc in accounts]
     rows: list[dict[str, Any]] = []
     with rt.db.reader() as s:
-        for acc in accounts:
-            posts = s.execute(select(Post).where(
-                col(Post.account) == acc.name, col(Post.status).in_(PLAN_STATUSES),
+        posts: dict[str, list[Post]] = {name: [] for name in names}
+        for post in s.execute(select(Post).where(
+                col(Post.account).in_(names), col(Post.status).in_(PLAN_STATUSES),
                 col(Post.scheduled_at) < end,
                 (col(Post.scheduled_at) >= now) | (col(Post.status) != PostStatus.MISSED),
-            ).order_by(col(Post.scheduled_at), col(Post.id))).scalars().all()
-            # the same window the daemon materialises: late slots inside catch_up_minutes
-            # are still published, older ones are missed
-            start = window_start(s, acc.name, now, policy)
+        ).order_by(col(Post.scheduled_at), col(Post.id))).scalars():
+            posts[post.account].append(post)
+        # the same window the daemon materialises: late slots inside catch_up_minutes
+        # are still published, older ones are missed
+        starts = window_starts(s, names, now, policy)
+        ahead = slot_rows_ahead(s, names, now)
+        pauses = all_pauses(s)
+        catch_up = now - timedelta(minutes=policy.catch_up_minutes)
+        todo: list[tuple[AccountSettings, list[SlotTime], list[StaleSlot]]] = []
+        for acc in accounts:
             # a changed schedule: what the next materialise cancels and adds
-            added, stale = schedule_changes(s, acc, policy, now, start, rt.library)
+            added, stale = schedule_changes(s, acc, policy, now, starts[acc.name], rt.library,
+                                            ahead=ahead[acc.name])
             removed = {x.id: x.reason for x in stale}
-            for p in posts:
+            for p in posts[acc.name]:
                 if p.id in removed:
                     rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
                                      PostStatus.CANCELLED, removed[p.id], p.id))
@@ -89,28 +101,33 @@ def _plan_accounts(rt: Runtime, accounts: list[AccountSettings], now: datetime, 
                     continue
                 rows.append(_row(acc.name, p.scheduled_at, p.tip_id, p.category, p.text,
                                  p.status, p.last_error, p.id))
-            catch_up = now - timedelta(minutes=policy.catch_up_minutes)
-            slots = [x for x in slot_times(acc, policy, start, end) if x.at >= catch_up]
+            slots = [x for x in slot_times(acc, policy, starts[acc.name], end) if x.at >= catch_up]
             slots = sorted([*(x for x in added if x.at < end), *slots], key=lambda x: x.at)
-            if not slots:
-                continue
-            history = load_history(s, acc.name, since=slots[0].at - timedelta(
-                days=policy.cooldown_days))
-            for x in stale:
-                if x.tip_id is not None:
-                    history.forget(x.tip_id, x.scheduled_at, x.variant)
-            pauses = pause_intervals(s, acc.name)
-            client = rt.client(acc)
-            for slot, result in plan_slots(slots, acc, rt.library, client, history, policy,
-                                           approved):
-                open_pause = paused_at(pauses, now) and paused_at(pauses, slot.at)
-                if isinstance(result, Draw):
-                    rows.append(_row(acc.name, slot.at, result.tip_id, result.category,
-                                     result.text, "paused" if open_pause else "planned", None,
-                                     None))
-                else:
-                    rows.append(_row(acc.name, slot.at, None, slot.label, "", PostStatus.MISSED,
-                                     result.reason, None))
+            if slots:
+                todo.append((acc, slots, stale))
+        if not todo:
+            return rows
+        cooldown = timedelta(days=policy.cooldown_days)
+        histories = load_histories(s, [acc.name for acc, _, _ in todo],
+                                   since=min(slots[0].at for _, slots, _ in todo) - cooldown)
+    renders: Renders = {}  # accounts that look alike render each text once
+    for acc, slots, stale in todo:
+        history = histories[acc.name]
+        for x in stale:
+            if x.tip_id is not None:
+                history.forget(x.tip_id, x.scheduled_at, x.variant)
+        paused = pauses_of(pauses, acc.name)
+        client = rt.client(acc)
+        for slot, result in plan_slots(slots, acc, rt.library, client, history, policy,
+                                       approved, renders):
+            open_pause = paused_at(paused, now) and paused_at(paused, slot.at)
+            if isinstance(result, Draw):
+                rows.append(_row(acc.name, slot.at, result.tip_id, result.category,
+                                 result.text, "paused" if open_pause else "planned", None,
+                                 None))
+            else:
+                rows.append(_row(acc.name, slot.at, None, slot.label, "", PostStatus.MISSED,
+                                 result.reason, None))
     return rows
 
 

@@ -143,6 +143,7 @@ class Post(SQLModel, table=True):
     __tablename__ = "posts"
     __table_args__ = (
         Index("ix_posts_due", "status", "not_before"),
+        Index("ix_posts_status_kind_scheduled", "status", "kind", "scheduled_at"),
         Index("ix_posts_account_status", "account", "status"),
         Index("ix_posts_scheduled", "scheduled_at"),
         # covering: the planner reads a year of tip uses without touching post rows

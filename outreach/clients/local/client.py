@@ -80,7 +80,7 @@ class LocalClient(WeiboTextRules):
     @cached_property
     def platform_db(self) -> LocalPlatform:
         """Opened on first use, so commands that only check texts create no file."""
-        return LocalPlatform(self.account.data_dir / "local-platform.db")
+        return LocalPlatform.shared(self.account.data_dir / "local-platform.db")
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -91,7 +91,7 @@ class LocalClient(WeiboTextRules):
 
     def close(self) -> None:
         if "platform_db" in self.__dict__:
-            self.platform_db.close()
+            self.__dict__.pop("platform_db").release()
 
     def text_problems(self, text: str) -> list[str]:
         return []

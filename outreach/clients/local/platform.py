@@ -5,6 +5,7 @@ and the faults tests inject (stored there, so that a daemon in another process s
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -60,6 +61,10 @@ def instant(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+_SHARED: dict[tuple[int, str], list[Any]] = {}  # (pid, path) → [platform, users]
+_SHARED_LOCK = threading.Lock()
+
+
 class LocalPlatform:
     """The embedded platform's file: statuses, and faults injected by tests."""
 
@@ -75,6 +80,33 @@ class LocalPlatform:
 
     def close(self) -> None:
         self._conn.close()
+
+    @classmethod
+    def shared(cls, path: Path) -> LocalPlatform:
+        """The process's one connection to this file, shared by every account's client (each
+        statement runs under the lock): a thousand accounts keep one page cache, not a
+        thousand. Give it back with :meth:`release`."""
+        key = (os.getpid(), str(path.resolve()))  # a forked child opens its own
+        with _SHARED_LOCK:
+            entry = _SHARED.get(key)
+            if entry is None:
+                entry = _SHARED[key] = [cls(path), 0]
+            entry[1] += 1
+            platform: LocalPlatform = entry[0]
+            return platform
+
+    def release(self) -> None:
+        """One user of :meth:`shared` is done; the last one closes the connection."""
+        key = (os.getpid(), str(self.path.resolve()))
+        with _SHARED_LOCK:
+            entry = _SHARED.get(key)
+            if entry is None or entry[0] is not self:
+                self.close()
+                return
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del _SHARED[key]
+                self.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
