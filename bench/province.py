@@ -137,36 +137,54 @@ def province(cache: Path, shape: datasets.Shape = PROVINCE, *, pg_url: str | Non
 
 
 def build(root: Path, shape: datasets.Shape, end: datetime, db_url: str, log: Any) -> dict[str, int]:
-    """Library, config, schema, accounts, approvals, the templates' history, then the copies."""
+    """Library, schema, approvals and the templates' history (their config alone: approving
+    a tip renders it for every account, and the copies are alike), then every account's row
+    (the full config), then the copies."""
     from sqlmodel import SQLModel
 
+    from outreach.actions.accounts import sync_accounts
+
     names = datasets.account_names(shape.accounts)
+    templates = min(TEMPLATES, shape.accounts)
     t = time.perf_counter()
     datasets.write_library(root / "content", shape.tips)
-    write_config(root, names, db_url)
+    write_config(root, names[:templates], db_url)
     rt = datasets.runtime(root, clock=end)
     try:
         datasets.approve_all(rt)
-        templates = min(TEMPLATES, shape.accounts)
         template_ws = datasets.Workspace(root, replace(shape, accounts=templates), end)
         rows = datasets._History(rt, template_ws)
         tables = SQLModel.metadata.tables
-        engine = rt.db.engine
-        with engine.begin() as conn:
+        with rt.db.engine.begin() as conn:
             for name, batch in rows.batches():
                 conn.execute(tables[name].insert(), batch)
-        log(f"province: {templates} template accounts' history in {time.perf_counter() - t:.1f} s")
-        per_block = rows.post_count
-        t = time.perf_counter()
-        with engine.begin() as conn:
+    finally:
+        rt.close()
+    write_config(root, names, db_url)
+    rt = datasets.runtime(root, clock=end)
+    try:
+        sync_accounts(rt)
+    finally:
+        rt.close()
+    log(f"province: {templates} template accounts' history in {time.perf_counter() - t:.1f} s")
+    # the copy: a plain engine (SQLite: no journal, a large cache; the file is thrown away
+    # if the build fails), PostgreSQL without the foreign-key triggers (the rows are consistent)
+    engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
             pg = conn.dialect.name == "postgresql"
-            if pg:
-                conn.exec_driver_sql("SET session_replication_role = replica")  # rows are consistent
-                conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
+            pragmas = (["SET session_replication_role = replica",
+                        "SET maintenance_work_mem = '512MB'", "SET synchronous_commit = off"]
+                       if pg else ["PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF",
+                                   "PRAGMA cache_size = -1000000", "PRAGMA temp_store = MEMORY",
+                                   "PRAGMA foreign_keys = OFF"])
+            for pragma in pragmas:
+                conn.exec_driver_sql(pragma)
+            t = time.perf_counter()
             indexes = _secondary_indexes(conn, COPIED)
             for name, _sql in indexes:
                 conn.exec_driver_sql(f'DROP INDEX "{name}"')
-            _clone_map(conn, names, templates, per_block)
+            _clone_map(conn, names, templates, rows.post_count)
             for table in COPIED:
                 conn.exec_driver_sql(_copy_sql(table, [c.name for c in tables[table].columns]))
             conn.exec_driver_sql("DROP TABLE bench_clone")
@@ -178,18 +196,15 @@ def build(root: Path, shape: datasets.Shape, end: datetime, db_url: str, log: An
             if pg:
                 conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('posts', 'id'), "
                                      "(SELECT max(id) FROM posts))")
-            log(f"province: indexes rebuilt in {time.perf_counter() - t:.1f} s")
             counts = {name: int(conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar() or 0)
                       for name in ("posts", *COPIED[1:])}
-        if engine.dialect.name == "postgresql":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
+            conn.commit()
+            log(f"province: indexes rebuilt in {time.perf_counter() - t:.1f} s")
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE" if pg else "PRAGMA journal_mode = WAL")
     finally:
-        rt.close()
-    if db_url.startswith("sqlite"):
-        datasets.checkpoint(root / "outreach.db")
-    expected = shape.posts
-    assert counts["posts"] == expected, (counts["posts"], expected)
+        engine.dispose()
+    assert counts["posts"] == shape.posts, (counts["posts"], shape.posts)
     return counts
 
 
