@@ -145,7 +145,7 @@ class Post(SQLModel, table=True):
               "scheduled_at", "variant"),
         # an account's last slot (kind between keeps status-and-time queries off it)
         Index("ix_posts_account_kind", "account", "kind", "scheduled_at"),
-        Index("ix_posts_published", "published_at"),  # a report period's posts
+        Index("ix_posts_account_published", "account", "status", "published_at"),  # a period's
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)
@@ -242,6 +242,7 @@ class Comment(SQLModel, table=True):
         Index("ix_comments_created", "created_at"),
         # open emergencies by account (status, the console's dashboard): a search, not a scan
         Index("ix_comments_class_replied", "class", "replied_at", "account"),
+        Index("ix_comments_account_created", "account", "created_at"),  # a period's, by account
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)
