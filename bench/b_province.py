@@ -19,6 +19,7 @@ The run side (``plan``, the daemon at rest, three daemons publishing) is measure
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
@@ -43,7 +44,7 @@ def working_copy(prov: pv.Province, dest: Path, pg_url: str | None) -> tuple[Pat
     if prov.dialect == "postgresql":
         assert pg_url is not None
         source = prov.db_url.rsplit("/", 1)[1]
-        url = pv.pg_copy(pg_url, source, f"{source}_work")
+        url = pv.pg_copy(pg_url, source, _work_name(prov))
     else:
         for name in ("outreach.db", "outreach.db-wal", "outreach.db-shm"):
             if (prov.root / name).exists():
@@ -56,7 +57,11 @@ def working_copy(prov: pv.Province, dest: Path, pg_url: str | None) -> tuple[Pat
 
 def drop_copy(prov: pv.Province, pg_url: str | None) -> None:
     if prov.dialect == "postgresql" and pg_url:
-        pv.pg_drop(pg_url, prov.db_url.rsplit("/", 1)[1] + "_work")
+        pv.pg_drop(pg_url, _work_name(prov))
+
+
+def _work_name(prov: pv.Province) -> str:
+    return f"{prov.db_url.rsplit('/', 1)[1]}_w{os.getpid()}"
 
 
 def bench_province_reads(ctx: Context, prov: pv.Province, config: Path) -> list[Result]:

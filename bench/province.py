@@ -16,7 +16,7 @@ gathered (``ANALYZE`` on PostgreSQL, as autovacuum would; SQLite keeps none, as 
 deployment does).
 
 A SQLite province lives in the bench cache (``province-<key>/outreach.db``); a PostgreSQL
-province in its own database ``outreach_bench_<key>`` on the server named by the URL, with
+province in its own database ``outreach_bench_<accounts>x<days>_<key>`` on the server named by the URL, with
 its workspace directory (config and library) in the cache. Both are keyed by their shape,
 the day the history ends and the code that builds them, like the department datasets.
 """
@@ -81,18 +81,25 @@ def write_config(root: Path, names: list[str], db_url: str) -> Path:
     return path
 
 
-def database_name(key: str) -> str:
-    return f"outreach_bench_{key}"
-
-
 def _key(shape: datasets.Shape, end: datetime, dialect: str) -> str:
     import inspect
-    import sys
 
-    code = inspect.getsource(sys.modules[__name__])
+    h = hashlib.sha256()
+    for part in (build, _clone_map, _copy_sql, _secondary_indexes, groups_text, write_config):
+        h.update(inspect.getsource(part).encode())
     params = {**asdict(shape), "end": end.isoformat(), "db": dialect, "templates": TEMPLATES,
-              "code": datasets._code_hash(), "builder": hashlib.sha256(code.encode()).hexdigest()}
+              "code": datasets._code_hash(), "builder": h.hexdigest()}
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def database_name(shape: datasets.Shape, key: str) -> str:
+    """``outreach_bench_<accounts>x<days>_<key>``: a shape's older databases are found by
+    the prefix (and dropped), other shapes' are left alone."""
+    return f"{_family(shape)}{key}"
+
+
+def _family(shape: datasets.Shape) -> str:
+    return f"outreach_bench_{shape.accounts}x{shape.days}_"
 
 
 def province(cache: Path, shape: datasets.Shape = PROVINCE, *, pg_url: str | None = None,
@@ -105,9 +112,9 @@ def province(cache: Path, shape: datasets.Shape = PROVINCE, *, pg_url: str | Non
     dialect = "postgresql" if pg_url else "sqlite"
     key = _key(shape, end, dialect)
     target = cache / f"province-{dialect}-{key}"
-    db_url = (str(sa.make_url(pg_url).set(database=database_name(key)).render_as_string(
+    db_url = (str(sa.make_url(pg_url).set(database=database_name(shape, key)).render_as_string(
         hide_password=False)) if pg_url else f"sqlite:///{target / 'outreach.db'}")
-    if (target / ".complete").exists() and (not pg_url or _pg_exists(pg_url, database_name(key))):
+    if (target / ".complete").exists() and (not pg_url or _pg_exists(pg_url, database_name(shape, key))):
         meta = json.loads((target / ".complete").read_text("utf-8"))
         return Province(target, shape, end, db_url, 0.0, meta["counts"])
     if target.exists():
@@ -117,8 +124,8 @@ def province(cache: Path, shape: datasets.Shape = PROVINCE, *, pg_url: str | Non
     t0 = time.perf_counter()
     try:
         if pg_url:
-            _pg_drop_others(pg_url, keep=None)
-            _pg_create(pg_url, database_name(key))
+            _pg_drop_family(pg_url, _family(shape))
+            _pg_create(pg_url, database_name(shape, key))
             url = db_url
         else:
             url = f"sqlite:///{tmp / 'outreach.db'}"
@@ -306,16 +313,15 @@ def _pg_create(pg_url: str, name: str) -> None:
         engine.dispose()
 
 
-def _pg_drop_others(pg_url: str, keep: str | None) -> None:
-    """Older provinces' databases (a day's data is never used again; each is a few GB)."""
+def _pg_drop_family(pg_url: str, prefix: str) -> None:
+    """The older databases of a shape (a day's data is never used again; each is a few GB)."""
     engine = _admin(pg_url)
     try:
         with engine.connect() as conn:
-            names = conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE "
-                                         "'outreach_bench_%'")).scalars().all()
+            names = conn.execute(sa.text("SELECT datname FROM pg_database WHERE "
+                                         "starts_with(datname, :p)"), {"p": prefix}).scalars().all()
             for name in names:
-                if name != keep:
-                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         engine.dispose()
 

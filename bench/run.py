@@ -211,10 +211,10 @@ def run_province(params: Params, *, dbs: Sequence[str] = DBS, pg_url: str | None
     why = pv.pg_reachable(pg_url) if pg_url else "no PostgreSQL URL ($OUTREACH_BENCH_DATABASE_URL " \
         "or $OUTREACH_TEST_DATABASE_URL; .ci/postgres.sh start prints one)"
     scratch = None
+    scratch_name = f"outreach_scratch_{os.getpid()}"  # this run's own
     try:
         if why is None and pg_url:
-            pv.pg_drop(pg_url, "outreach_bench_scratch")
-            scratch = pv.pg_copy(pg_url, "template0", "outreach_bench_scratch")
+            scratch = pv.pg_copy(pg_url, "template0", scratch_name)
         for db in dbs:
             key = f"province {db}"
             if db == "postgresql" and why is not None:
@@ -249,7 +249,7 @@ def run_province(params: Params, *, dbs: Sequence[str] = DBS, pg_url: str | None
             log(f"{key}: {time.perf_counter() - t:.1f} s")
     finally:
         if scratch and pg_url:
-            pv.pg_drop(pg_url, "outreach_bench_scratch")
+            pv.pg_drop(pg_url, scratch_name)
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
     return results, skipped, ctx
