@@ -23,12 +23,14 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: the repository root makes `bench` and `tests` importable
     sys.path.append(str(Path(__file__).resolve().parent.parent))  # appended: PYTHONPATH still wins
 
 from bench import datasets  # noqa: E402
+from bench import province as pv  # noqa: E402
 from bench.harness import Context, Result, Skipped, as_json, render_table  # noqa: E402
 
 GROUPS = ("opinions", "storage", "cli", "planner", "report", "weibo", "mastodon", "publish", "daemon",
@@ -52,6 +54,7 @@ class Params:
     daemon_posts: int = 1000
     fanout_accounts: int = 1000  # queue add --account @province: one post per account
     matrix_accounts: int = 1000  # report --matrix @province over a month of their history
+    province: datasets.Shape = field(default_factory=lambda: pv.PROVINCE)  # --scale province
 
 
 FULL = Params()
@@ -62,7 +65,11 @@ TINY = Params(reps=1, mastodon_n=60, weibo_n=150, publish_n=20, engage_share=0.2
               dept=datasets.Shape(accounts=3, days=5, tips=150, comments_per_post=1.0,
                                   queued_per_account=2),
               plan_days=2, daemon_window=2.0, daemon_posts=20, fanout_accounts=30,
-              matrix_accounts=12)
+              matrix_accounts=12,
+              province=datasets.Shape(accounts=24, days=40, tips=150, comments_per_post=1.0,
+                                      queued_per_account=2))
+QUICK = replace(QUICK, province=datasets.Shape(accounts=100, days=60, tips=300))
+DBS = ("sqlite", "postgresql")
 
 
 def default_cache() -> Path:
@@ -177,6 +184,87 @@ def run_benchmarks(params: Params, *, groups: Sequence[str] = GROUPS, quick: boo
     return results, skipped, ctx
 
 
+def pg_default_url() -> str | None:
+    """The PostgreSQL server the province profile uses: ``OUTREACH_BENCH_DATABASE_URL``, else
+    the tests' ``OUTREACH_TEST_DATABASE_URL`` (``.ci/postgres.sh start`` prints it)."""
+    return os.environ.get("OUTREACH_BENCH_DATABASE_URL") or \
+        os.environ.get("OUTREACH_TEST_DATABASE_URL") or None
+
+
+def run_province(params: Params, *, dbs: Sequence[str] = DBS, pg_url: str | None = None,
+                 quick: bool = False, cache: Path | None = None, work: Path | None = None,
+                 log: Callable[[str], None] = _log_to_stderr, explicit: bool = False
+                 ) -> tuple[list[Result], list[Skipped], Context]:
+    """The province profile: ``params.province`` on each database of ``dbs`` (see
+    bench/README.md). PostgreSQL is skipped, with the reason, when no server answers at
+    ``pg_url`` (an error when ``explicit``: the user asked for it)."""
+    from bench import b_province
+
+    cache = cache or default_cache()
+    cache.mkdir(parents=True, exist_ok=True)
+    own_work = work is None
+    work = work or Path(tempfile.mkdtemp(prefix="outreach-bench-"))
+    ctx = Context(params=params, cache=cache, work=work, quick=quick, log=log)
+    results: list[Result] = []
+    skipped: list[Skipped] = []
+    s = params.province
+    why = pv.pg_reachable(pg_url) if pg_url else "no PostgreSQL URL ($OUTREACH_BENCH_DATABASE_URL " \
+        "or $OUTREACH_TEST_DATABASE_URL; .ci/postgres.sh start prints one)"
+    scratch = None
+    scratch_name = f"outreach_scratch_{os.getpid()}"  # this run's own
+    try:
+        if why is None and pg_url:
+            scratch = pv.pg_copy(pg_url, "template0", scratch_name)
+        for db in dbs:
+            key = f"province {db}"
+            if db == "postgresql" and why is not None:
+                skipped.append(Skipped(key, ("error: " if explicit else "") + f"PostgreSQL: {why}"))
+                continue
+            t = time.perf_counter()
+            try:
+                log(f"data: province {s.accounts} accounts × {s.days} days × {s.posts_per_day} "
+                    f"posts on {db} (cache {cache})")
+                prov = pv.province(cache, s, pg_url=pg_url if db == "postgresql" else None, log=log)
+                ctx.builds[f"province {db} {s.accounts}×{s.days}×{s.posts_per_day} "
+                           f"({prov.counts['posts']} posts, {prov.counts['comments']} comments)"] = \
+                    round(prov.build_seconds, 1)
+                config, url = b_province.working_copy(prov, work / f"province-{db}", pg_url)
+            except Exception as exc:  # a broken build must not hide the other database
+                log(traceback.format_exc())
+                skipped.append(Skipped(key, f"error: {type(exc).__name__}: {exc}"))
+                continue
+            try:
+                parts: tuple[tuple[str, Callable[[], list[Result]]], ...] = (
+                    ("reads", partial(b_province.bench_province_reads, ctx, prov, config)),
+                    ("run", partial(_run_side, ctx, key, config, url, scratch, skipped)))
+                for part, fn in parts:
+                    log(f"== {key} {part}")
+                    try:
+                        results.extend(fn())
+                    except Exception as exc:
+                        log(traceback.format_exc())
+                        skipped.append(Skipped(f"{key} {part}", f"error: {type(exc).__name__}: {exc}"))
+            finally:
+                b_province.drop_copy(prov, pg_url)
+            log(f"{key}: {time.perf_counter() - t:.1f} s")
+    finally:
+        if scratch and pg_url:
+            pv.pg_drop(pg_url, scratch_name)
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)
+    return results, skipped, ctx
+
+
+def _run_side(ctx: Context, key: str, config: Path, url: str, scratch: str | None,
+              skipped: list[Skipped]) -> list[Result]:
+    from bench import b_province
+
+    results, why = b_province.run_side(ctx, config, url, scratch)
+    if why is not None:
+        skipped.append(Skipped(f"{key} run side", why))
+    return results
+
+
 def print_opinions(results: list[Result]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -263,6 +351,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "~/.cache/outreach-bench)")
     ap.add_argument("--peer-port", type=int, default=3041, help="port of the peer started here")
     ap.add_argument("--no-peer", action="store_true", help="skip the benchmarks that need the peer")
+    ap.add_argument("--scale", choices=("department", "province"), default="department",
+                    help="department: the benchmarks above; province: 1000 accounts × a year "
+                         "on SQLite and PostgreSQL")
+    ap.add_argument("--db", choices=("sqlite", "postgresql", "both"), default=None,
+                    help="the province's databases (default: both, PostgreSQL when reachable)")
+    ap.add_argument("--pg-url", default=None,
+                    help="PostgreSQL server for the province (default: $OUTREACH_BENCH_DATABASE_URL "
+                         "or $OUTREACH_TEST_DATABASE_URL)")
     args = ap.parse_args(argv)
     params = QUICK if args.quick else FULL
     if args.reps:
@@ -271,8 +367,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     compile_bytecode()
     t0 = time.perf_counter()
     load0 = os.getloadavg()
-    results, skipped, ctx = run_benchmarks(params, groups=groups, quick=args.quick, cache=args.cache,
-                                           peer_port=args.peer_port, use_peer=not args.no_peer)
+    if args.scale == "province":
+        dbs = DBS if args.db in (None, "both") else (args.db,)
+        results, skipped, ctx = run_province(params, dbs=dbs, pg_url=args.pg_url or pg_default_url(),
+                                             quick=args.quick, cache=args.cache,
+                                             explicit=args.db is not None)
+    else:
+        results, skipped, ctx = run_benchmarks(params, groups=groups, quick=args.quick,
+                                               cache=args.cache, peer_port=args.peer_port,
+                                               use_peer=not args.no_peer)
     total = time.perf_counter() - t0
     load = {"loadavg_start": load0, "loadavg_end": os.getloadavg()}
     doc = as_json(results, skipped, args.quick, ctx.builds, total, load)

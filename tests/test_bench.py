@@ -80,3 +80,74 @@ def test_datasets_are_cached_and_change_only(tmp_path: Path) -> None:
 def test_unknown_group_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown benchmark group"):
         run.run_benchmarks(run.TINY, groups=["nope"], cache=tmp_path, work=tmp_path)
+
+
+def test_tiny_province_profile_runs_on_sqlite(tmp_path: Path) -> None:
+    """The province profile at a tiny size: its dataset is built by copying template accounts,
+    every read-side figure is measured, and PostgreSQL without a server is skipped, said so."""
+    import sqlite3
+
+    results, skipped, ctx = run.run_province(
+        run.TINY, dbs=("sqlite", "postgresql"), pg_url=None, quick=True, cache=tmp_path / "cache",
+        work=tmp_path / "work", log=lambda _m: None)
+    keys = {r.key for r in results}
+    assert {"province.sqlite.matrix", "province.sqlite.queue_list", "province.sqlite.dashboard",
+            "province.sqlite.fanout"} <= keys
+    by_key = {r.key: r for r in results}
+    shape = run.TINY.province
+    assert by_key["province.sqlite.matrix"].details["accounts"] == shape.accounts
+    assert by_key["province.sqlite.fanout"].details["posts"] == shape.accounts
+    assert by_key["province.sqlite.queue_list"].details["rows"] == 50
+    reasons = {s.key: s.reason for s in skipped}
+    assert reasons["province postgresql"].startswith("PostgreSQL: no PostgreSQL URL")
+    assert not any(r.startswith("error:") for r in reasons.values()), reasons
+    # the run side is measured by its own module, or skipped with the reason
+    assert "province.sqlite" in " ".join(keys) and (
+        any(k.startswith("province.sqlite.") and k.split(".")[2] not in
+            {"matrix", "queue_list", "dashboard", "fanout"} for k in keys)
+        or "province sqlite run side" in reasons)
+    assert any(k.startswith("province sqlite") for k in ctx.builds)
+
+    # the cached database: every account has its own year, in consistent rows
+    (db,) = (tmp_path / "cache").glob("province-sqlite-*/outreach.db")
+    conn = sqlite3.connect(db)
+    try:
+        per_account = dict(conn.execute("SELECT account, count(*) FROM posts GROUP BY account"))
+        assert len(per_account) == shape.accounts
+        assert set(per_account.values()) == {shape.days * shape.posts_per_day
+                                             + shape.queued_per_account}
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("SELECT count(*) FROM posts p JOIN comments c ON c.post_id = p.id "
+                            "WHERE c.account != p.account").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM posts WHERE slot_key IS NOT NULL "
+                            "AND slot_key NOT LIKE account || '@%'").fetchone() == (0,)
+        liked = conn.execute("SELECT count(DISTINCT likes) FROM (SELECT p.account, sum(m.likes) "
+                             "AS likes FROM post_metrics m JOIN posts p ON p.id = m.post_id "
+                             "GROUP BY p.account)").fetchone()[0]
+        assert liked > shape.accounts // 2  # engagement differs by account: rankings are no ties
+    finally:
+        conn.close()
+
+
+def test_province_postgresql_asked_for_without_server_is_an_error(tmp_path: Path) -> None:
+    _results, skipped, _ctx = run.run_province(
+        run.TINY, dbs=("postgresql",), pg_url="postgresql+psycopg://nobody@127.0.0.1:9/none",
+        quick=True, cache=tmp_path / "cache", work=tmp_path / "work", log=lambda _m: None,
+        explicit=True)
+    assert [s.key for s in skipped] == ["province postgresql"]
+    assert skipped[0].reason.startswith("error: PostgreSQL: OperationalError")
+
+
+@pytest.mark.slow
+def test_tiny_province_profile_runs_on_postgresql(tmp_path: Path) -> None:
+    from tests.conftest import PG_URL
+
+    if not PG_URL:
+        pytest.skip("needs OUTREACH_TEST_DATABASE_URL")
+    results, skipped, _ctx = run.run_province(
+        run.TINY, dbs=("postgresql",), pg_url=PG_URL, quick=True, cache=tmp_path / "cache",
+        work=tmp_path / "work", log=lambda _m: None, explicit=True)
+    assert not any(s.reason.startswith("error:") for s in skipped), skipped
+    by_key = {r.key: r for r in results}
+    assert by_key["province.postgresql.matrix"].details["accounts"] == run.TINY.province.accounts
+    assert by_key["province.postgresql.fanout"].details["posts"] == run.TINY.province.accounts

@@ -129,3 +129,24 @@ def test_report_takes_a_group(matrix, cli):
     r = cli("report", "--account", "@foshan", "--json")
     assert r.code == 0, r.err
     assert [a["name"] for a in r.json["accounts"]] == ["fs", "fs-cc", "fs-nh"]
+
+
+def test_queue_list_of_most_accounts_keeps_only_the_group_in_time_order(tmp_path, monkeypatch,
+                                                                         cli):
+    """A group of most accounts is read in time order (the first page at once); still only
+    its own posts, oldest first, and the limit holds."""
+    groups = ('[groups]\nsouth = ["@guangzhou", "@shenzhen"]\n'
+              'guangzhou = ["gz", "gz-th", "gz-yx"]\nshenzhen = ["sz", "sz-ft", "sz-ns"]\n')
+    matrix_workspace(tmp_path / "ws", matrix_config(groups=groups), monkeypatch)
+    ids = []
+    for hours, name in enumerate(("fs", "gz", "gd", "sz-ns", "fs-cc", "gz-th", "sz"), 2):
+        r = cli("queue", "add", "--account", name, "--text", f"{name} 的通知", "--at",
+                f"+{hours}h", "--json")
+        assert r.code == 0, r.err
+        ids.append((name, int(r.json["id"])))
+    r = cli("queue", "list", "--account", "@south", "--json")
+    assert r.code == 0, r.err
+    members = [i for name, i in ids if name in ("gz", "sz-ns", "gz-th", "sz")]
+    assert [p["id"] for p in r.json] == members
+    r = cli("queue", "list", "--account", "@south", "--limit", "2", "--json")
+    assert [p["id"] for p in r.json] == members[:2]

@@ -151,6 +151,7 @@ class Post(SQLModel, table=True):
               "scheduled_at", "variant"),
         # an account's last slot (kind between keeps status-and-time queries off it)
         Index("ix_posts_account_kind", "account", "kind", "scheduled_at"),
+        Index("ix_posts_account_published", "account", "status", "published_at"),  # a period's
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)
@@ -214,7 +215,8 @@ class PostMetric(SQLModel, table=True):
     """A snapshot of a post's counts, written only when a count changed."""
 
     __tablename__ = "post_metrics"
-    __table_args__ = (Index("ix_post_metrics_post_time", "post_id", "observed_at"),)
+    __table_args__ = (Index("ix_post_metrics_post_time", "post_id", "observed_at"),
+                      Index("ix_post_metrics_observed", "observed_at", "post_id"))
     id: int | None = Field(default=None, primary_key=True)
     post_id: int
     observed_at: datetime | None = utc_column(nullable=False)
@@ -246,6 +248,7 @@ class Comment(SQLModel, table=True):
         Index("ix_comments_created", "created_at"),
         # open emergencies by account (status, the console's dashboard): a search, not a scan
         Index("ix_comments_class_replied", "class", "replied_at", "account"),
+        Index("ix_comments_account_created", "account", "created_at"),  # a period's, by account
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)

@@ -3,13 +3,13 @@ whether one of them has passed its catch-up window, and the publisher which ones
 expire; without it both read every queued post (thousands, with a thousand accounts).
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 """
 
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 
 
 def upgrade() -> None:

@@ -2,7 +2,7 @@
 status` until a later sweep gets through.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 """
 
 import sqlalchemy as sa
