@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from outreach.actions.users import Forbidden, SignedIn, require, session_user
 from outreach.errors import NotFound, OutreachError
+from outreach.i18n import _, use_language
 from outreach.media.images import MAX_SOURCE_BYTES, mb
 from outreach.web.i18n import pick_lang
 from outreach.web.pages import HERE, Ctx, Page, Upload
@@ -100,11 +101,12 @@ class Console:
             try:
                 require(user, page.permission)
             except Forbidden:
-                return self._finish(ctx.render("error.html", code=403,
-                                               message=ctx.t("Your role may not do this.")),
+                with use_language(lang):
+                    refused = _("Your role may not do this.")
+                return self._finish(ctx.render("error.html", code=403, message=refused),
                                     request, session)
         try:
-            response = await run_in_threadpool(page.handler, ctx)
+            response = await run_in_threadpool(_speaking, lang, page, ctx)
         except NotFound as exc:
             response = ctx.render("error.html", code=404, message=exc.message)
         except OutreachError as exc:
@@ -135,6 +137,13 @@ class Console:
         response.set_cookie(COOKIE, self.sessions.dump(session), httponly=True, samesite="lax",
                             secure=request.url.scheme == "https", path="/")
         return response
+
+
+def _speaking(lang: str, page: Page, ctx: Ctx) -> Response:
+    """Run ``page`` in ``lang``, in the worker thread: its words and the errors the actions
+    raise below it are in the request's language."""
+    with use_language(lang):
+        return page.handler(ctx)
 
 
 def create_app(rt: Runtime, secret: str, *, idle_minutes: float = IDLE_MINUTES,

@@ -13,6 +13,7 @@ from outreach.actions.preview import preview_post
 from outreach.actions.queries.library import content_rows
 from outreach.actions.users import Permission
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.web.pages import Ctx, get, post
 
 PICTURE_SLOTS = 4
@@ -33,13 +34,13 @@ def compose(ctx: Ctx) -> Response:
     tip = ctx.form.get("tip") or None
     text = None if tip else ctx.form.get("text", "")
     if not tip and not (text or "").strip():
-        ctx.flash(ctx.t("Write a text or choose a tip."), "error")
+        ctx.flash(_("Write a text or choose a tip."), "error")
         return ctx.redirect("/compose")
     warnings: list[str] = []
     new = add_post(ctx.rt, ctx.form.get("account", ""), tip=tip, text=text,
                    at=(ctx.form.get("at") or "").strip() or None, by=ctx.user_name,
                    warnings=warnings, images=pictures(ctx))
-    ctx.flash(ctx.t("Post {id} saved as {status}.", id=new.id, status=ctx.t(new.status)))
+    ctx.flash(_("Post {id} saved as {status}.").format(id=new.id, status=_(new.status)))
     for w in warnings:
         ctx.flash(w, "error")
     return ctx.redirect(f"/posts/{new.id}")
