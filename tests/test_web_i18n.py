@@ -63,3 +63,12 @@ def test_statuses_keep_their_values_and_show_translated_labels(rt):
     assert '<option value="queued"' in page and _catalogue_says("queued") in page
     detail = c.get(f"/posts/{post.id}").text
     assert _catalogue_says(str(post.status)) in detail
+
+
+def test_an_error_from_the_actions_reads_in_the_pages_language(rt):
+    c = client(rt)
+    log_in(c, "alice")
+    zh = c.get("/posts/9999")
+    assert zh.status_code == 404 and "没有编号为 9999 的帖子" in zh.text
+    en = c.get("/posts/9999?lang=en")
+    assert en.status_code == 404 and "no post with id 9999" in en.text

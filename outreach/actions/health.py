@@ -25,6 +25,7 @@ from outreach.errors import (
     RateLimited,
     TransientError,
 )
+from outreach.i18n import _
 from outreach.notify import status
 from outreach.schedule.history import pause_intervals
 from outreach.schedule.planner import paused_at, slot_times
@@ -375,8 +376,8 @@ def _verify(rt: Runtime, acc: AccountSettings
     """(client, what verify() learnt), or the error."""
     try:
         if not rt.configured(acc):
-            raise ConfigError(f"no token: set ${acc.token_env or 'TOKEN'} "
-                              "(or store a token with `outreach auth`)")
+            raise ConfigError(_("no token: set ${value} (or store a token with `outreach auth`)").format(
+                value=acc.token_env or 'TOKEN'))
         client = rt.client(acc)
         return client, client.verify()
     except (ClientError, ConfigError) as exc:
