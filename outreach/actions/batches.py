@@ -174,7 +174,7 @@ def _cooldown_warnings(rt: Runtime, uses: _Uses | None, account: AccountSettings
 def _refusal(problems: Sequence[str], accounts: int, *, strict: bool) -> str:
     shown = list(problems[:SHOWN_PROBLEMS])
     if len(problems) > SHOWN_PROBLEMS:
-        shown.append(f"(and {len(problems) - SHOWN_PROBLEMS} more)")
+        shown.append(_("(and {n} more)").format(n=len(problems) - SHOWN_PROBLEMS))
     why = " (--strict)" if strict else ""
     return ("\n".join(shown) + f"\nnothing was queued: {len(problems)} problem(s) on "
             f"{accounts} account(s){why}")

@@ -87,7 +87,7 @@ def _images(row: dict[str, Any], base: Path) -> list[ImageRequest]:
     if "images" in row:
         value = row["images"]
         if not isinstance(value, list):
-            raise InputError(_("images must be a list of {{\"file\": …, \"alt\": …}}"))
+            raise InputError(_('images must be a list of {"file": …, "alt": …}'))
         for n, item in enumerate(value, 1):
             if not isinstance(item, dict) or not isinstance(item.get("file"), str):
                 raise InputError(_("images[{n}] must be {{\"file\": …, \"alt\": …}}").format(n=n))
@@ -204,6 +204,7 @@ def decode_import(raw: bytes, path: Path, notes: list[str] | None = None) -> str
     except UnicodeDecodeError:
         raise utf8_error from None
     if notes is not None:
-        notes.append(f"{path}: read as GB18030 (GBK), Excel's encoding on Chinese Windows; "
-                     "the file is not UTF-8")
+        notes.append(_("{path}: read as GB18030 (GBK), Excel's encoding on Chinese Windows; the file is "
+                       "not UTF-8").format(
+            path=path))
     return text

@@ -142,20 +142,22 @@ def post_warnings(rt: Runtime, session: Session, account: AccountSettings, at: d
             used_at > at - cooldown, used_at < at + cooldown,
         ).order_by(used_at).limit(3)).all()
         for post_id, status, when in near:
-            out.append(f"tip {tip} is already {status} on {account.name} as post {post_id} "
-                       f"({show_local(when, account.timezone)}), within cooldown_days "
-                       f"({policy.cooldown_days})")
+            out.append(_("tip {tip} is already {status} on {name} as post {post_id} ({when}), within "
+                         "cooldown_days ({cooldown_days})").format(
+                tip=tip, status=status, name=account.name, post_id=post_id,
+                when=show_local(when, account.timezone), cooldown_days=policy.cooldown_days))
     local = at.astimezone(account.timezone)
     if local.date() in policy.blackout_dates:
-        out.append(f"{show_local(at, account.timezone)} is on a blackout date "
-                   f"({local.date()}, policy.blackout_dates): slots stay silent that day")
+        out.append(_("{at} is on a blackout date ({day}, policy.blackout_dates): slots stay silent "
+                     "that day").format(
+            at=show_local(at, account.timezone), day=local.date()))
     if policy.quiet_hours is not None and in_quiet_hours(local.time(), policy.quiet_hours):
         start, end = policy.quiet_hours
-        out.append(f"{show_local(at, account.timezone)} is in quiet hours "
-                   f"({start:%H:%M}-{end:%H:%M}, policy.quiet_hours)")
+        out.append(_("{at} is in quiet hours ({start:%H:%M}-{end:%H:%M}, policy.quiet_hours)").format(
+            at=show_local(at, account.timezone), start=start, end=end))
     if text is not None and ("{{" in text or "{%" in text):
-        out.append("the text contains template marks ({{ … }}); it is not a template and is "
-                   "posted literally, marks and all")
+        out.append(_("the text contains template marks ({{ … }}); it is not a template and is posted "
+                     "literally, marks and all"))
     return out
 
 

@@ -107,9 +107,10 @@ def unapproved_tips(rt: Runtime, *, category: str | None,
             continue
         problems = _tip_problems(rt, tip)
         if problems:
-            skipped.append(f"{tip.id}: has errors ({problems[0]})")
+            skipped.append(_("{id}: has errors ({problem})").format(id=tip.id, problem=problems[0]))
         elif _self_approval(rt, tip, by):
-            skipped.append(f"{tip.id}: written by {by}; another officer must approve it")
+            skipped.append(_("{id}: written by {by}; another officer must approve it").format(
+                id=tip.id, by=by))
         else:
             chosen.append(tip)
     return chosen, skipped
