@@ -72,3 +72,12 @@ def test_an_error_from_the_actions_reads_in_the_pages_language(rt):
     assert zh.status_code == 404 and "没有编号为 9999 的帖子" in zh.text
     en = c.get("/posts/9999?lang=en")
     assert en.status_code == 404 and "no post with id 9999" in en.text
+
+
+def test_a_refused_form_says_why_in_the_pages_language(rt):
+    c = client(rt)
+    log_in(c, "alice")
+    zh = c.post("/pause", data={"csrf": "stale", "reason": "drill"})
+    assert zh.status_code == 403 and zh.text.startswith("403: 表单的安全令牌缺失或已过期")
+    en = c.post("/pause?lang=en", data={"csrf": "stale", "reason": "drill"})
+    assert en.status_code == 403 and en.text.startswith("403: the form's security token")

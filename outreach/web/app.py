@@ -71,8 +71,10 @@ class Console:
         form: dict[str, str] = {}
         lists: dict[str, list[str]] = {}
         files: list[Upload] = []
+        lang = pick_lang(request.query_params.get("lang"), session, user)
         if page.method == "POST":
-            too_big = self._too_big(request)
+            with use_language(lang):
+                too_big = self._too_big(request)
             if too_big is not None:
                 return self._finish(too_big, request, session)
             data = await request.form(max_files=MAX_FILES, max_fields=200,
@@ -86,10 +88,11 @@ class Console:
             await data.close()
             token = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
             if not session.csrf_ok(token):
-                return self._finish(PlainTextResponse(
-                    "403: the form's security token is missing or out of date; reload the "
-                    "page and try again", status_code=403), request, session)
-        lang = pick_lang(request.query_params.get("lang"), session, user)
+                with use_language(lang):
+                    refused = _("the form's security token is missing or out of date; reload "
+                                "the page and try again")
+                return self._finish(PlainTextResponse("403: " + refused, status_code=403),
+                                    request, session)
         address = request.client.host if request.client else "-"
         ctx = Ctx(self.rt, user, session, lang, request.url.path, request.query_params, form,
                   request.path_params, address, lists=lists, files=files)
@@ -124,11 +127,13 @@ class Console:
         multipart = request.headers.get("content-type", "").startswith("multipart/")
         if declared is None or not declared.isdigit():
             if multipart:
-                return PlainTextResponse("411: an upload must give its length", status_code=411)
+                return PlainTextResponse("411: " + _("an upload must give its length"),
+                                         status_code=411)
             return None
         if int(declared) > self.max_upload:
-            return PlainTextResponse(f"413: a form may carry at most {mb(self.max_upload)} in all; "
-                                     "nothing was stored", status_code=413)
+            return PlainTextResponse("413: " + _("a form may carry at most {size} in all; nothing "
+                                                 "was stored").format(size=mb(self.max_upload)),
+                                     status_code=413)
         return None
 
     def _finish(self, response: Response, request: Request, session: Session) -> Response:
