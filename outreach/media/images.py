@@ -189,7 +189,7 @@ def prepare(data: bytes, *, name: str, limits: MediaLimits,
             raise ImageRejected(_("truncated or damaged image ({exc})").format(exc=_why(exc)),
                                 where=name) from None
     if gps:
-        notes.append(f"{name}: removed its GPS position (EXIF); it is never published")
+        notes.append(f"{name}: " + _("removed its GPS position (EXIF); it is never published"))
     mime = MIME_BY_FORMAT[out_fmt]
     info = ImageInfo(sha256=digest(out), mime=mime, size=len(out), width=size[0],
                      height=size[1])
