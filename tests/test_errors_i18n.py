@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,3 +71,20 @@ def test_a_content_check_problem_reads_in_chinese_with_the_same_prefix(
     assert en_line.split(prefix, 1)[1] == \
         "has a control character U+001B (ESCAPE) at character 3"
     assert zh_line.split(prefix, 1)[1] == "含有控制字符 U+001B（ESCAPE），位于第 3 个字符"
+
+
+def test_a_name_or_key_before_a_messages_words_is_kept_byte_for_byte() -> None:
+    """``{path}: …``, ``--stagger: …``, ``images[{n}]: …``: what a script or an editor reads
+    before the words keeps its half-width ``: `` in every translation."""
+    from babel.messages.pofile import read_po
+
+    with i18n.po_path("zh").open("rb") as handle:
+        catalogue = read_po(handle, domain=i18n.DOMAIN)
+    wrong = []
+    for entry in catalogue:
+        if not entry.id or not isinstance(entry.id, str):
+            continue
+        prefix = re.match(r"^[^\s:：]+: ", entry.id)
+        if prefix and not str(entry.string).startswith(prefix.group(0)):
+            wrong.append(f"{entry.id!r} → {entry.string!r}")
+    assert not wrong, "\n".join(wrong)
