@@ -26,6 +26,7 @@ from outreach.clients.base import (
 )
 from outreach.config.settings import AccountSettings, Settings
 from outreach.errors import ContentError
+from outreach.i18n import _
 from outreach.store.budgets import DatabaseBudget
 from outreach.store.db import Database
 from outreach.times import utcnow
@@ -136,7 +137,8 @@ class Runtime:
         tip = lib.tip(tip_id)
         texts = tip.texts
         if not 0 <= variant < len(texts):
-            raise ContentError(f"tip {tip_id!r} has no variant {variant} (0-{len(texts) - 1})")
+            raise ContentError(_("tip {tip_id!r} has no variant {variant} (0-{value})").format(
+                tip_id=tip_id, variant=variant, value=len(texts) - 1))
         from outreach.library.texts import render_tip
 
         return render_tip(lib, tip, variant, account)

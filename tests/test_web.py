@@ -167,7 +167,7 @@ def test_four_eyes_in_the_console(rt):
     assert "防范电信诈骗" in page.text and "批准</button>" not in page.text
     r = c.post(f"/posts/{post.id}/approve", data={"csrf": csrf, "next": "/approvals"})
     assert r.status_code == 303
-    assert "another officer must approve" in c.get("/approvals").text
+    assert "须由其他民警批准" in c.get("/approvals").text  # the action's refusal, in zh
     assert "批准</button>" not in c.get(f"/posts/{post.id}").text
     c2 = client(rt)
     csrf2 = log_in(c2, "root")
@@ -245,6 +245,6 @@ def test_a_form_error_names_the_problem_and_stores_nothing(rt, workspace):
     r = c.post("/compose", data={"csrf": csrf, "account": "pingan-local", "text": "x" * 6000,
                                  "at": "now", "next": "/compose"})
     assert r.status_code == 303
-    assert "over 5000 characters" in c.get("/compose").text
+    assert "正文超过 5000 个字符" in c.get("/compose").text  # the action's words, in zh
     after = [line for line in logical_dump(workspace / "outreach.db") if "login" not in line]
     assert after == [line for line in before if "login" not in line]

@@ -64,6 +64,7 @@ def test_compose_with_two_pictures_makes_a_draft_with_both(rt, cli):
 def test_a_bad_picture_is_one_error_and_nothing_is_stored(rt, workspace, files, alts, says):
     c = client(rt)
     csrf = log_in(c, "alice")
+    c.get("/compose?lang=en")  # the cases say what is wrong in English
     before = logical_dump(workspace / "outreach.db")
     stored = sorted(rt.settings.media_dir.rglob("*"))
     r = compose(c, csrf, files, alts)
@@ -78,6 +79,7 @@ def test_a_bad_picture_is_one_error_and_nothing_is_stored(rt, workspace, files, 
 def test_an_upload_over_the_cap_is_refused_before_it_is_read(rt, workspace):
     c = client(rt, max_upload=10_000)
     csrf = log_in(c, "alice")
+    c.get("/compose?lang=en")
     before = logical_dump(workspace / "outreach.db")
     r = compose(c, csrf, [("big.png", picture("red", (800, 800)) + b"\0" * 20_000, "image/png")],
                 ["大图"])

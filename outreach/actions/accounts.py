@@ -10,6 +10,7 @@ from sqlmodel import SQLModel, col
 
 from outreach.actions.users import Permission, require_by_name
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.states import AccountState
 from outreach.store.audit import audit
 from outreach.store.db import insert_ignore
@@ -41,7 +42,7 @@ def pause(rt: Runtime, account: str | None, *, reason: str, by: str) -> list[Pau
     require_by_name(rt, by, Permission.PAUSE)
     names: tuple[str | None, ...] = rt.settings.select(account) or (None,)
     if not reason.strip():
-        raise InputError("--reason must not be empty")
+        raise InputError(_("--reason must not be empty"))
     now = rt.clock()
     with rt.db.session() as s:
         made = [Pause(account=name, reason=reason.strip(), paused_by=by, started_at=now)

@@ -23,6 +23,7 @@ from outreach.actions.accounts import sync_accounts
 from outreach.clients.weibo import oauth
 from outreach.config.secrets import Secret
 from outreach.errors import AuthError, InputError
+from outreach.i18n import _
 from outreach.states import AccountState
 from outreach.store.audit import audit
 from outreach.store.models import Account
@@ -66,7 +67,7 @@ def complete_weibo_auth(rt: Runtime, account_name: str, *, app_key: str, app_sec
     uri = oauth.check_redirect_uri(redirect_uri)
     oauth.check_app_secret(app_secret)
     if not by.strip():
-        raise InputError("who authorises (--by) must not be empty")
+        raise InputError(_("who authorises (--by) must not be empty"))
     code = oauth.parse_code(code_or_url)
     granted = oauth.authorise(rt.http, account, app_key=key, app_secret=app_secret,
                               redirect_uri=uri, code=code, clock=rt.clock)
@@ -80,10 +81,10 @@ def complete_weibo_auth(rt: Runtime, account_name: str, *, app_key: str, app_sec
     configured_uid = account.options.get("uid")
     if previous_uid and previous_uid != uid and configured_uid is None:
         raise AuthError(
-            f"this token belongs to Weibo user {uid}, but account {account.name} has "
-            f"posted as Weibo user {previous_uid}: log in to Weibo as that user and authorise "
-            f"again, or set accounts.{account.name}.uid = \"{uid}\" in config.toml to "
-            "switch users"
+            _("this token belongs to Weibo user {uid}, but account {name} has posted as Weibo user "
+              "{previous_uid}: log in to Weibo as that user and authorise again, or set "
+              "accounts.{name}.uid = \"{uid}\" in config.toml to switch users").format(
+                uid=uid, name=account.name, previous_uid=previous_uid)
         )
 
     path = oauth.save_token(account, granted.token)

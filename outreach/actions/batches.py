@@ -34,6 +34,7 @@ from outreach.actions.users import Permission, require_by_name
 from outreach.config.groups import is_group
 from outreach.config.settings import AccountSettings
 from outreach.errors import ClientError, ContentError, InputError, NotFound, StateError
+from outreach.i18n import _
 from outreach.media.store import MediaStore
 from outreach.opinions.inbox import MAX_ID
 from outreach.schedule.history import approved_tips
@@ -58,10 +59,10 @@ def parse_stagger(text: str | None) -> timedelta:
         return timedelta(0)
     m = _STAGGER_RE.fullmatch(text.strip())
     if not m:
-        raise InputError(f"--stagger: cannot read {text!r} (use 30s, 10m or 1h)")
+        raise InputError(_("--stagger: cannot read {text!r} (use 30s, 10m or 1h)").format(text=text))
     value = timedelta(seconds=int(m[1]) * _UNITS[m[2].lower()])
     if value > MAX_STAGGER:
-        raise InputError(f"--stagger: {text!r} is over a day")
+        raise InputError(_("--stagger: {text!r} is over a day").format(text=text))
     return value
 
 
@@ -175,7 +176,7 @@ def _cooldown_warnings(rt: Runtime, uses: _Uses | None, account: AccountSettings
 def _refusal(problems: Sequence[str], accounts: int, *, strict: bool) -> str:
     shown = list(problems[:SHOWN_PROBLEMS])
     if len(problems) > SHOWN_PROBLEMS:
-        shown.append(f"(and {len(problems) - SHOWN_PROBLEMS} more)")
+        shown.append(_("(and {n} more)").format(n=len(problems) - SHOWN_PROBLEMS))
     why = " (--strict)" if strict else ""
     return ("\n".join(shown) + f"\nnothing was queued: {len(problems)} problem(s) on "
             f"{accounts} account(s){why}")
@@ -189,7 +190,7 @@ def _stored(batch_id: int | None) -> int:
 def get_batch(session: Session, batch_id: int) -> Batch:
     batch = session.get(Batch, batch_id) if 0 < batch_id <= MAX_ID else None
     if batch is None:
-        raise NotFound(f"no batch with id {batch_id}")
+        raise NotFound(_("no batch with id {batch_id}").format(batch_id=batch_id))
     return batch
 
 
@@ -216,20 +217,22 @@ def approve_batch(rt: Runtime, batch_id: int, *, by: str) -> list[Post]:
                 f"post {p.id} on {p.account} is {p.status}" for p in wrong[:10])
                 + " — only drafts are approved")
         if not posts:
-            raise StateError(f"batch {batch_id} has no drafts left to approve")
+            raise StateError(_("batch {batch_id} has no drafts left to approve").format(batch_id=batch_id))
         if not rt.settings.policy.allow_self_approval:
             own = _written_by(s, posts, by)
             if own:
-                raise StateError(f"batch {batch_id}: post(s) {', '.join(map(str, own[:10]))} "
-                                 f"were written by {by}; another officer must approve them "
-                                 "(or set policy.allow_self_approval = true)")
+                raise StateError(_("batch {batch_id}: post(s) {value} were written by {by}; another "
+                                   "officer must approve them (or set policy.allow_self_approval = "
+                                   "true)").format(
+                    batch_id=batch_id, value=', '.join(map(str, own[:10])), by=by))
         ids = [p.id for p in posts]
         n = s.execute(update(Post).where(col(Post.id).in_(ids),
                                          col(Post.status) == PostStatus.DRAFT)
                       .values(status=PostStatus.QUEUED, approved_by=by, approved_at=now,
                               updated_at=now)).rowcount  # type: ignore[attr-defined]
         if n != len(ids):
-            raise StateError(f"batch {batch_id} changed while approving; try again")
+            raise StateError(_("batch {batch_id} changed while approving; try again").format(
+                batch_id=batch_id))
         for p in posts:
             audit(s, now, by, "queue_approve", account=p.account, post_id=p.id,
                   detail={"batch": batch_id})
@@ -272,7 +275,8 @@ def cancel_batch(rt: Runtime, batch_id: int, *, by: str, reason: str | None) -> 
                 col(Post.claimed_by).is_(None),
             ).values(status=PostStatus.CANCELLED, updated_at=now)).rowcount  # type: ignore[attr-defined]
             if n != len(ids):
-                raise StateError(f"batch {batch_id} changed while cancelling; try again")
+                raise StateError(_("batch {batch_id} changed while cancelling; try again").format(
+                    batch_id=batch_id))
             for p in changeable:
                 audit(s, now, by, "queue_cancel", account=p.account, post_id=p.id,
                       reason=reason, detail={"batch": batch_id})

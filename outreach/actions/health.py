@@ -26,6 +26,7 @@ from outreach.errors import (
     RateLimited,
     TransientError,
 )
+from outreach.i18n import _
 from outreach.notify import status
 from outreach.schedule.history import pause_intervals
 from outreach.schedule.planner import paused_at, slot_times
@@ -61,16 +62,18 @@ def placeholder_values(account: AccountSettings) -> list[str]:
         if host is not None:
             labels = host.lower().rstrip(".").split(".")
             if "example" in labels or labels[-1] in ("invalid", "test"):
-                out.append(f"accounts.{account.name}.{key} = {value!r} is a placeholder (an "
-                           "example address): replace it with the real one")
+                out.append(_("accounts.{name}.{key} = {value!r} is a placeholder (an example address): "
+                             "replace it with the real one").format(
+                    name=account.name, key=key, value=value))
             continue
         try:
             ip = ipaddress.ip_address(value.strip())
         except ValueError:
             continue
         if any(ip in net for net in _DOC_NETWORKS):
-            out.append(f"accounts.{account.name}.{key} = {value!r} is a placeholder (a "
-                       "documentation address): replace it with the real one")
+            out.append(_("accounts.{name}.{key} = {value!r} is a placeholder (a documentation address): "
+                         "replace it with the real one").format(
+                name=account.name, key=key, value=value))
     return out
 
 
@@ -253,32 +256,39 @@ def health(rt: Runtime) -> dict[str, Any]:
                   "age_seconds": round(max((now - b.heartbeat_at).total_seconds(), 0.0), 1),
                   "running": bool(live), "last_tick_error": b.last_tick_error}
     if not live:
-        problems.append("no daemon heartbeat in the last 90 s (is `outreach run` running?)")
+        problems.append(_("no daemon heartbeat in the last 90 s (is `outreach run` running?)"))
     if overdue:
-        problems.append(f"{overdue} queued post(s) overdue by more than 10 minutes")
+        problems.append(_("{overdue} queued post(s) overdue by more than 10 minutes").format(
+            overdue=overdue))
     if stuck:
-        problems.append(f"{stuck} post(s) stuck publishing or unconfirmed for over 10 minutes")
+        problems.append(_("{stuck} post(s) stuck publishing or unconfirmed for over 10 minutes").format(
+            stuck=stuck))
     for a in accounts:
         if a["state"] == AccountState.NEEDS_REAUTH:
-            problems.append(f"account {a['name']} needs re-authorisation")
+            problems.append(_("account {name} needs re-authorisation").format(name=a['name']))
         if a["token_expiring"]:
-            problems.append(f"account {a['name']}: token expires "
-                            f"{show_local(a['token_expires_at'], rt.settings.account(a['name']).timezone)}")
+            problems.append(_("account {name}: token expires {when}").format(
+                name=a['name'],
+                when=show_local(a['token_expires_at'], rt.settings.account(a['name']).timezone)))
         if a["open_emergencies"]:
-            problems.append(f"account {a['name']}: {a['open_emergencies']} emergency comment(s) "
-                            "unanswered")
+            problems.append(_("account {name}: {open_emergencies} emergency comment(s) unanswered").format(
+                name=a['name'], open_emergencies=a['open_emergencies']))
         if a["check_failed"]:
-            warnings.append(f"account {a['name']}: the last `accounts check` failed "
-                            f"({a['last_error']})")
+            warnings.append(_("account {name}: the last `accounts check` failed ({last_error})").format(
+                name=a['name'], last_error=a['last_error']))
         warnings.extend(a["placeholders"])
         if a["state"] == AccountState.UNCONFIGURED:
-            warnings.append(f"account {a['name']} is unconfigured ({a['state_reason']})")
+            warnings.append(_("account {name} is unconfigured ({state_reason})").format(
+                name=a['name'], state_reason=a['state_reason']))
         if a["state"] == AccountState.PAUSED or a["paused_by"]:
-            warnings.append(f"account {a['name']} is paused by {a['paused_by']} since "
-                            f"{show_local(a['paused_at'], rt.settings.account(a['name']).timezone)}"
-                            f": {a['paused_reason']}")
+            warnings.append(_("account {name} is paused by {paused_by} since {since}: "
+                              "{paused_reason}").format(
+                name=a['name'], paused_by=a['paused_by'],
+                since=show_local(a['paused_at'], rt.settings.account(a['name']).timezone),
+                paused_reason=a['paused_reason']))
     if failed_today:
-        warnings.append(f"{failed_today} post(s) failed in the last 24 h")
+        warnings.append(_("{failed_today} post(s) failed in the last 24 h").format(
+            failed_today=failed_today))
     warnings.extend(status.health_warnings(rt, now))
     skipped = skipped_collection(rt)  # what a rate budget left the collector to skip
     warnings.extend(skip_warnings(rt, skipped))
@@ -341,11 +351,11 @@ def _record_success(rt: Runtime, acc: AccountSettings, client: MicroblogClient,
     notes = []
     expires = client.token_expires_at
     if expires is not None:
-        notes.append(f"token expires {show_local(expires, acc.timezone)}")
+        notes.append(_("token expires {expires}").format(expires=show_local(expires, acc.timezone)))
     if client.counts_fallback:
-        notes.append("counts come from statuses/show per post (statuses/count refused)")
+        notes.append(_("counts come from statuses/show per post (statuses/count refused)"))
     if client.simulated:
-        notes.append("simulated audience")
+        notes.append(_("simulated audience"))
     result.update(ok=True, remote_id=info.remote_id, handle=info.handle,
                   followers=info.followers_count, token_expires_at=expires,
                   detail=f"{info.handle} ({info.remote_id}), followers "
@@ -378,8 +388,8 @@ def _verify(rt: Runtime, acc: AccountSettings
     """(client, what verify() learnt), or the error."""
     try:
         if not rt.configured(acc):
-            raise ConfigError(f"no token: set ${acc.token_env or 'TOKEN'} "
-                              "(or store a token with `outreach auth`)")
+            raise ConfigError(_("no token: set ${value} (or store a token with `outreach auth`)").format(
+                value=acc.token_env or 'TOKEN'))
         client = rt.client(acc)
         return client, client.verify()
     except (ClientError, ConfigError) as exc:

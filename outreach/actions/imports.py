@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from outreach.actions.media import ImageRequest, PrepareCache
 from outreach.actions.posts import NewPost, insert_post, prepare_post
 from outreach.errors import ContentError, InputError
+from outreach.i18n import _
 from outreach.media.store import MediaStore
 from outreach.schedule.history import approved_tips
 from outreach.store.audit import audit
@@ -47,10 +48,11 @@ def import_posts(rt: Runtime, path: Path, *, by: str,
             try:
                 unknown = set(row) - COLUMNS
                 if unknown:
-                    raise InputError(f"unknown column(s): {', '.join(sorted(unknown))}")
+                    raise InputError(_("unknown column(s): {value}").format(
+                        value=', '.join(sorted(unknown))))
                 account = _cell(row, "account")
                 if not account:
-                    raise InputError("account is empty")
+                    raise InputError(_("account is empty"))
                 acc = rt.settings.account(account)
                 at_text = _cell(row, "at")
                 when = parse_when(at_text, acc.timezone, now, what="at") if at_text else now
@@ -69,7 +71,7 @@ def import_posts(rt: Runtime, path: Path, *, by: str,
             more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
             raise InputError("\n".join(errors[:20]) + more + "\nnothing was imported")
         if not prepared:
-            raise InputError(f"{path}: no rows to import")
+            raise InputError(_("{path}: no rows to import").format(path=path))
         store = MediaStore(rt.settings.media_dir)
         posts = [insert_post(s, p, by=by, now=now, store=store) for p in prepared]
         audit(s, now, by, "queue_import", target=str(path)[-120:],
@@ -85,21 +87,23 @@ def _images(row: dict[str, Any], base: Path) -> list[ImageRequest]:
     if "images" in row:
         value = row["images"]
         if not isinstance(value, list):
-            raise InputError("images must be a list of {\"file\": …, \"alt\": …}")
+            raise InputError(_('images must be a list of {"file": …, "alt": …}'))
         for n, item in enumerate(value, 1):
             if not isinstance(item, dict) or not isinstance(item.get("file"), str):
-                raise InputError(f"images[{n}] must be {{\"file\": …, \"alt\": …}}")
+                raise InputError(_("images[{n}] must be {{\"file\": …, \"alt\": …}}").format(n=n))
             unknown = set(item) - {"file", "alt"}
             if unknown:
-                raise InputError(f"images[{n}]: unknown key(s): {', '.join(sorted(unknown))}")
+                raise InputError(_("images[{n}]: unknown key(s): {value}").format(
+                    n=n, value=', '.join(sorted(unknown))))
             alt = item.get("alt", "")
             if not isinstance(alt, str):
-                raise InputError(f"images[{n}].alt must be text")
+                raise InputError(_("images[{n}].alt must be text").format(n=n))
             out.append(_request(base, item["file"], alt, f"images[{n}]"))
     for image_col, alt_col in IMAGE_COLUMNS:
         file, alt = _cell(row, image_col), _cell(row, alt_col)
         if not file and alt:
-            raise InputError(f"{alt_col} is given but {image_col} is empty")
+            raise InputError(_("{alt_col} is given but {image_col} is empty").format(
+                alt_col=alt_col, image_col=image_col))
         if file:
             out.append(_request(base, file, alt, image_col))
     return out
@@ -107,7 +111,7 @@ def _images(row: dict[str, Any], base: Path) -> list[ImageRequest]:
 
 def _request(base: Path, file: str, alt: str, label: str) -> ImageRequest:
     if not file.strip():
-        raise InputError(f"{label}: the file name is empty")
+        raise InputError(_("{label}: the file name is empty").format(label=label))
     return ImageRequest(base / file.strip(), alt, label)
 
 
@@ -116,7 +120,7 @@ def _cell(row: dict[str, Any], key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InputError(f"{key} must be text, got {type(value).__name__}")
+        raise InputError(_("{key} must be text, got {kind}").format(key=key, kind=type(value).__name__))
     return value.strip()
 
 
@@ -126,16 +130,18 @@ def read_import_rows(path: Path,
     try:
         size = path.stat().st_size
         if size > MAX_IMPORT_BYTES:
-            raise InputError(f"file is over {MAX_IMPORT_BYTES // 1_000_000} MB", where=str(path))
+            raise InputError(_("file is over {value} MB").format(
+                value=MAX_IMPORT_BYTES // 1_000_000), where=str(path))
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise InputError("file not found", where=str(path)) from None
+        raise InputError(_("file not found"), where=str(path)) from None
     except IsADirectoryError:
-        raise InputError("is a folder, not a file", where=str(path)) from None
+        raise InputError(_("is a folder, not a file"), where=str(path)) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", where=str(path)) from None
+        raise InputError(_("cannot read: {strerror}").format(
+            strerror=exc.strerror), where=str(path)) from None
     if b"\x00" in raw:
-        raise InputError("binary file (expected CSV or JSON Lines)", where=str(path))
+        raise InputError(_("binary file (expected CSV or JSON Lines)"), where=str(path))
     text = decode_import(raw, path, notes)
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json") or text.lstrip().startswith("{"):
         return _json_rows(text, path)
@@ -150,11 +156,11 @@ def _json_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON: {exc.msg}", where=f"{path}:{i}") from None
+            raise InputError(_("invalid JSON: {msg}").format(msg=exc.msg), where=f"{path}:{i}") from None
         except RecursionError:
-            raise InputError("invalid JSON: nested too deeply", where=f"{path}:{i}") from None
+            raise InputError(_("invalid JSON: nested too deeply"), where=f"{path}:{i}") from None
         if not isinstance(value, dict):
-            raise InputError("each line must be a JSON object", where=f"{path}:{i}")
+            raise InputError(_("each line must be a JSON object"), where=f"{path}:{i}")
         rows.append((i, value))
     return rows
 
@@ -164,22 +170,22 @@ def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
     row_start = 1
     try:
         if reader.fieldnames is None:
-            raise InputError("empty file", where=str(path))
+            raise InputError(_("empty file"), where=str(path))
         fields = [f.strip() for f in reader.fieldnames]
         if "account" not in fields:
-            raise InputError("CSV header must name the columns: account, at, text or tip",
+            raise InputError(_("CSV header must name the columns: account, at, text or tip"),
                              where=f"{path}:1")
         reader.fieldnames = fields
         out: list[tuple[int, dict[str, Any]]] = []
         row_start = reader.line_num + 1
         for row in reader:
             if None in row:
-                raise InputError("more cells than header columns",
+                raise InputError(_("more cells than header columns"),
                                  where=f"{path}:{reader.line_num}")
             out.append((row_start, {k: v for k, v in row.items() if v not in (None, "")}))
             row_start = reader.line_num + 1
     except csv.Error as exc:  # e.g. a quote never closed, or a cell over the size limit
-        raise InputError(f"invalid CSV in the row starting here: {exc}",
+        raise InputError(_("invalid CSV in the row starting here: {exc}").format(exc=exc),
                          where=f"{path}:{row_start}") from None
     return out
 
@@ -191,13 +197,14 @@ def decode_import(raw: bytes, path: Path, notes: list[str] | None = None) -> str
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         bad_line = raw[: exc.start].count(b"\n") + 1
-        utf8_error = InputError("not valid UTF-8, nor GB18030 (save it as \"CSV UTF-8\")",
+        utf8_error = InputError(_("not valid UTF-8, nor GB18030 (save it as \"CSV UTF-8\")"),
                                 where=f"{path}:{bad_line}")
     try:
         text = raw.decode("gb18030")
     except UnicodeDecodeError:
         raise utf8_error from None
     if notes is not None:
-        notes.append(f"{path}: read as GB18030 (GBK), Excel's encoding on Chinese Windows; "
-                     "the file is not UTF-8")
+        notes.append(_("{path}: read as GB18030 (GBK), Excel's encoding on Chinese Windows; the file is "
+                       "not UTF-8").format(
+            path=path))
     return text

@@ -22,6 +22,7 @@ from sqlmodel import col
 
 from outreach.config.settings import AccountSettings
 from outreach.errors import ConfigError, InputError
+from outreach.i18n import _
 from outreach.library.media import prepare_tip_image
 from outreach.library.model import TipDef
 from outreach.library.texts import control_character
@@ -68,8 +69,9 @@ def pair_images(images: Sequence[Path], alts: Sequence[str]) -> list[ImageReques
     """``--image`` and ``--alt`` paired in the order given; a missing alt stays blank (the
     check names it), an ``--alt`` with no ``--image`` is an error."""
     if len(alts) > len(images):
-        raise InputError(f"{len(alts)} --alt for {len(images)} --image: give one --alt after "
-                         "each --image, in the same order")
+        raise InputError(_("{alts} --alt for {images} --image: give one --alt after each --image, in the "
+                           "same order").format(
+            alts=len(alts), images=len(images)))
     return [ImageRequest(path, alts[i] if i < len(alts) else "", f"--image {i + 1}")
             for i, path in enumerate(images)]
 
@@ -78,13 +80,15 @@ def check_alt(alt: str, name: str) -> str:
     """The alt text of one picture, required (screen readers read it), one line of text."""
     text = alt.strip()
     if not text:
-        raise InputError(f"{name} has no alt text (describe the picture for people who "
-                         "cannot see it)")
+        raise InputError(_("{name} has no alt text (describe the picture for people who cannot see "
+                           "it)").format(
+            name=name))
     if len(text) > MAX_ALT:
-        raise InputError(f"{name}: alt text is {len(text)} characters; the limit is {MAX_ALT}")
+        raise InputError(_("{name}: alt text is {text} characters; the limit is {MAX_ALT}").format(
+            name=name, text=len(text), MAX_ALT=MAX_ALT))
     control = control_character(text)
     if control:
-        raise InputError(f"{name}: alt text has a {control}")
+        raise InputError(_("{name}: alt text has a {control}").format(name=name, control=control))
     return text
 
 
@@ -93,15 +97,16 @@ def read_image(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_SOURCE_BYTES:
-            raise ImageRejected(f"{mb(size)} is over the {mb(MAX_SOURCE_BYTES)} an image file "
-                                "may have", where=str(path))
+            raise ImageRejected(_("{size} is over the {MAX_SOURCE_BYTES} an image file may have").format(
+                size=mb(size), MAX_SOURCE_BYTES=mb(MAX_SOURCE_BYTES)), where=str(path))
         return path.read_bytes()
     except FileNotFoundError:
-        raise InputError("image file not found", where=str(path)) from None
+        raise InputError(_("image file not found"), where=str(path)) from None
     except IsADirectoryError:
-        raise InputError("is a folder, not an image file", where=str(path)) from None
+        raise InputError(_("is a folder, not an image file"), where=str(path)) from None
     except OSError as exc:
-        raise InputError(f"cannot read image: {exc.strerror or exc}", where=str(path)) from None
+        raise InputError(_("cannot read image: {value}").format(
+            value=exc.strerror or exc), where=str(path)) from None
 
 
 PrepareCache = dict[tuple[str, MediaLimits, str], tuple[PreparedImage, list[str]]]
@@ -118,10 +123,10 @@ def prepare_images(rt: Runtime, account: AccountSettings, requests: Sequence[Ima
         return ()
     limits = rt.client(account).media_limits()
     if len(requests) > limits.max_count:
-        takes = (f"takes at most {limits.max_count} picture(s) a post" if limits.max_count
-                 else "takes no pictures")
-        raise InputError(f"{len(requests)} pictures for account {account.name!r}: "
-                         f"{account.platform} {takes}")
+        takes = (_("takes at most {n} picture(s) a post").format(n=limits.max_count)
+                 if limits.max_count else _("takes no pictures"))
+        raise InputError(_("{requests} pictures for account {name!r}: {platform} {takes}").format(
+            requests=len(requests), name=account.name, platform=account.platform, takes=takes))
     out = []
     for req in requests:
         name = str(req.path)
@@ -148,8 +153,9 @@ def tip_pictures(rt: Runtime, account: AccountSettings, tip: TipDef,
         return ()
     limits = rt.client(account).media_limits()
     if len(images) > limits.max_count:
-        raise InputError(f"tip {tip.id!r} has {len(images)} pictures; {account.platform} "
-                         f"takes at most {limits.max_count} a post")
+        raise InputError(_("tip {id!r} has {images} pictures; {platform} takes at most {max_count} a "
+                           "post").format(
+            id=tip.id, images=len(images), platform=account.platform, max_count=limits.max_count))
     out = []
     for image in images:
         prepared = prepare_tip_image(rt.library.root, image, limits, account.platform)
@@ -166,8 +172,9 @@ def store_media(store: MediaStore, session: Session, post_id: int,
         try:
             sha = store.put(m.data)
         except OSError as exc:  # the post is not committed: nothing is queued
-            raise ConfigError(f"cannot write a picture to the media store: "
-                              f"{exc.strerror or exc} (see [outreach] media_dir)",
+            raise ConfigError(_("cannot write a picture to the media store: {value} (see [outreach] "
+                                "media_dir)").format(
+                value=exc.strerror or exc),
                               where=str(store.root)) from None
         row = PostMedia(post_id=post_id, position=position, sha256=sha, mime=m.info.mime,
                         size=m.info.size, width=m.info.width, height=m.info.height, alt=m.alt,

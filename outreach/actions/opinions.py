@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from outreach.errors import InputError, StateError
+from outreach.i18n import _
 from outreach.library.replies import load_replies, pick_lang, render_reply
 from outreach.library.texts import text_problems
 from outreach.notify.escalation import acknowledge, cancel_escalations
@@ -42,14 +43,15 @@ def reply(rt: Runtime, comment_id: int, text: str, *, by: str, again: bool = Fal
     a lost answer would otherwise do."""
     text = text.strip()
     if not text:
-        raise InputError("--text is blank")
+        raise InputError(_("--text is blank"))
     if len(text) > MAX_REPLY:
-        raise InputError(f"--text is over {MAX_REPLY} characters")
+        raise InputError(_("--text is over {MAX_REPLY} characters").format(MAX_REPLY=MAX_REPLY))
     now = rt.clock()
     with rt.db.reader() as s:
         comment = get_comment(s, comment_id)
     if comment.post_id is None:
-        raise StateError(f"comment {comment_id} is not under one of our posts")
+        raise StateError(_("comment {comment_id} is not under one of our posts").format(
+            comment_id=comment_id))
     client = rt.client(comment.account)
     problems = text_problems(text, client, rt.library)
     if problems:
@@ -63,9 +65,9 @@ def reply(rt: Runtime, comment_id: int, text: str, *, by: str, again: bool = Fal
             col(Post.kind) == PostKind.REPLY, col(Post.reply_to_comment_id) == comment_id,
             col(Post.status).in_(REPLY_LIVE)).order_by(col(Post.id).desc())).first()
         if existing is not None and not again:
-            raise StateError(f"comment {comment_id} already has a reply: post {existing[0]} "
-                             f"({existing[1]}); see `outreach queue show {existing[0]}`, or "
-                             "send another with --again")
+            raise StateError(_("comment {comment_id} already has a reply: post {post} ({status}); see "
+                               "`outreach queue show {post}`, or send another with --again").format(
+                comment_id=comment_id, post=existing[0], status=existing[1]))
         post = Post(account=comment.account, kind=PostKind.REPLY, status=PostStatus.QUEUED,
                     scheduled_at=now, not_before=now, text=text, idempotency_key=new_key(),
                     reply_to_comment_id=comment_id, created_by=by, approved_by=by,
@@ -136,10 +138,10 @@ def _words(value: str | None, option: str, limit: int, *, required: bool) -> str
     text = (value or "").strip()
     if not text:
         if required:
-            raise InputError(f"{option} is blank")
+            raise InputError(_("{option} is blank").format(option=option))
         return None
     if len(text) > limit:
-        raise InputError(f"{option} is over {limit} characters")
+        raise InputError(_("{option} is over {limit} characters").format(option=option, limit=limit))
     return text
 
 
@@ -189,7 +191,8 @@ def assign(rt: Runtime, comment_id: int, *, to: str, by: str) -> Comment:
         comment = get_comment(s, comment_id)
         previous = comment.assigned_to
         if previous == name:
-            raise StateError(f"comment {comment_id} is already assigned to {name}")
+            raise StateError(_("comment {comment_id} is already assigned to {name}").format(
+                comment_id=comment_id, name=name))
         comment.assigned_to, comment.assigned_by, comment.assigned_at = name, by, now
         audit(s, now, by, "opinion_assign", account=comment.account,
               target=f"comment {comment_id}", detail={"to": name, "previous": previous})
@@ -203,13 +206,14 @@ def _open_comment(s: Session, comment_id: int) -> Comment:
     comment = get_comment(s, comment_id)
     s.refresh(comment, with_for_update=True)
     if comment.handled_state in SETTLED:
-        by = f" to {comment.handled_to}" if comment.handled_to else ""
-        raise StateError(f"comment {comment_id} was already {comment.handled_state}{by} by "
-                         f"{comment.handled_by}")
+        by = _(" to {whom}").format(whom=comment.handled_to) if comment.handled_to else ""
+        raise StateError(_("comment {comment_id} was already {handled_state}{by} by {handled_by}").format(
+            comment_id=comment_id, handled_state=comment.handled_state, by=by,
+            handled_by=comment.handled_by))
     return comment
 
 
 def _not_answered(comment: Comment) -> None:
     if comment.replied_at is not None:
-        raise StateError(f"comment {comment.id} was already answered at "
-                         f"{comment.replied_at.isoformat()}")
+        raise StateError(_("comment {id} was already answered at {value}").format(
+            id=comment.id, value=comment.replied_at.isoformat()))

@@ -27,6 +27,7 @@ from outreach.actions.media import (
 from outreach.actions.users import Permission, require_by_name
 from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError, InputError, NotFound, StateError
+from outreach.i18n import _
 from outreach.library.texts import control_character, render_tip, text_problems, wrap_text
 from outreach.media.store import MediaStore
 from outreach.opinions.inbox import MAX_ID
@@ -49,7 +50,7 @@ CHANGEABLE = (PostStatus.DRAFT, PostStatus.QUEUED)
 def get_post(session: Session, post_id: int) -> Post:
     post = session.get(Post, post_id) if 0 < post_id <= MAX_ID else None
     if post is None:
-        raise NotFound(f"no post with id {post_id}")
+        raise NotFound(_("no post with id {post_id}").format(post_id=post_id))
     return post
 
 
@@ -79,21 +80,22 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
     account = rt.settings.account(account_name)
     lib = rt.library
     if (tip is None) == (text is None):
-        raise InputError("give exactly one of a tip id or a text")
+        raise InputError(_("give exactly one of a tip id or a text"))
     if tip is not None and images:
-        raise InputError("a tip's pictures come from the library (its images); pictures "
-                         "of your own go with a text")
+        raise InputError(_("a tip's pictures come from the library (its images); pictures of your own go "
+                           "with a text"))
     client = rt.client(account)
     if tip is not None:
         tipdef = lib.tip(tip)
         if tipdef.id in lib.broken_tips:
-            raise ContentError(f"tip {tip!r} has errors; run `outreach content check`")
+            raise ContentError(_("tip {tip!r} has errors; run `outreach content check`").format(tip=tip))
         if tipdef.lang != account.lang:
-            raise InputError(f"tip {tip!r} is in {tipdef.lang}; account {account.name!r} posts "
-                             f"in {account.lang}")
+            raise InputError(_("tip {tip!r} is in {lang}; account {name!r} posts in {lang2}").format(
+                tip=tip, lang=tipdef.lang, name=account.name, lang2=account.lang))
         if approved is not None and tip not in approved:
-            raise InputError(f"tip {tip!r} is not approved (run `outreach content approve {tip}"
-                             " --by NAME`)")
+            raise InputError(_("tip {tip!r} is not approved (run `outreach content approve {tip} --by "
+                               "NAME`)").format(
+                tip=tip))
         history = history if history is not None else load_history(session, account.name)
         chosen = history.next_variant(tip, at, len(tipdef.texts))
         body = render_tip(lib, tipdef, chosen, account)
@@ -104,12 +106,12 @@ def prepare_post(rt: Runtime, session: Session, account_name: str, *, tip: str |
     else:
         assert text is not None
         if not text.strip():
-            raise InputError("text is blank")
+            raise InputError(_("text is blank"))
         if len(text) > MAX_TEXT:
-            raise InputError(f"text is over {MAX_TEXT} characters")
+            raise InputError(_("text is over {MAX_TEXT} characters").format(MAX_TEXT=MAX_TEXT))
         control = control_character(text)
         if control:  # named where the officer wrote it, before the platform template wraps it
-            raise InputError(f"text has a {control}")
+            raise InputError(_("text has a {control}").format(control=control))
         body = wrap_text(lib, account, text.strip())
         variant = None
         category = None
@@ -140,20 +142,22 @@ def post_warnings(rt: Runtime, session: Session, account: AccountSettings, at: d
             used_at > at - cooldown, used_at < at + cooldown,
         ).order_by(used_at).limit(3)).all()
         for post_id, status, when in near:
-            out.append(f"tip {tip} is already {status} on {account.name} as post {post_id} "
-                       f"({show_local(when, account.timezone)}), within cooldown_days "
-                       f"({policy.cooldown_days})")
+            out.append(_("tip {tip} is already {status} on {name} as post {post_id} ({when}), within "
+                         "cooldown_days ({cooldown_days})").format(
+                tip=tip, status=status, name=account.name, post_id=post_id,
+                when=show_local(when, account.timezone), cooldown_days=policy.cooldown_days))
     local = at.astimezone(account.timezone)
     if local.date() in policy.blackout_dates:
-        out.append(f"{show_local(at, account.timezone)} is on a blackout date "
-                   f"({local.date()}, policy.blackout_dates): slots stay silent that day")
+        out.append(_("{at} is on a blackout date ({day}, policy.blackout_dates): slots stay silent "
+                     "that day").format(
+            at=show_local(at, account.timezone), day=local.date()))
     if policy.quiet_hours is not None and in_quiet_hours(local.time(), policy.quiet_hours):
         start, end = policy.quiet_hours
-        out.append(f"{show_local(at, account.timezone)} is in quiet hours "
-                   f"({start:%H:%M}-{end:%H:%M}, policy.quiet_hours)")
+        out.append(_("{at} is in quiet hours ({start:%H:%M}-{end:%H:%M}, policy.quiet_hours)").format(
+            at=show_local(at, account.timezone), start=start, end=end))
     if text is not None and ("{{" in text or "{%" in text):
-        out.append("the text contains template marks ({{ … }}); it is not a template and is "
-                   "posted literally, marks and all")
+        out.append(_("the text contains template marks ({{ … }}); it is not a template and is posted "
+                     "literally, marks and all"))
     return out
 
 
@@ -208,10 +212,12 @@ def approve_post(rt: Runtime, post_id: int, *, by: str) -> Post:
     with rt.db.session() as s:
         post = get_post(s, post_id)
         if post.status != PostStatus.DRAFT:
-            raise StateError(f"post {post_id} is {post.status}; only drafts are approved")
+            raise StateError(_("post {post_id} is {status}; only drafts are approved").format(
+                post_id=post_id, status=post.status))
         if text_author(s, post) == by and not rt.settings.policy.allow_self_approval:
-            raise StateError(f"post {post_id} was written by {by}; another officer must approve "
-                             "it (or set policy.allow_self_approval = true)")
+            raise StateError(_("post {post_id} was written by {by}; another officer must approve it (or "
+                               "set policy.allow_self_approval = true)").format(
+                post_id=post_id, by=by))
         post.status, post.approved_by, post.approved_at = PostStatus.QUEUED, by, now
         post.updated_at = now
         audit(s, now, by, "queue_approve", account=post.account, post_id=post.id)
@@ -227,7 +233,7 @@ def _update_unchanged(session: Session, post: Post, values: dict[str, Any], doin
         where.append(col(Post.claimed_by).is_(None))
     n = session.execute(update(Post).where(*where).values(**values)).rowcount  # type: ignore[attr-defined]
     if n != 1:
-        raise StateError(f"post {post.id} changed while {doing}; try again")
+        raise StateError(_("post {id} changed while {doing}; try again").format(id=post.id, doing=doing))
 
 
 def cancel_post(rt: Runtime, post_id: int, *, by: str, reason: str | None) -> Post:
@@ -243,11 +249,12 @@ def cancel_post(rt: Runtime, post_id: int, *, by: str, reason: str | None) -> Po
     with rt.db.session() as s:
         post = get_post(s, post_id)
         if post.status not in CHANGEABLE:
-            hint = " (retract it instead)" if post.status == PostStatus.PUBLISHED else ""
-            raise StateError(f"post {post_id} is {post.status}; only drafts, queued and "
-                             f"unconfirmed posts can be cancelled{hint}")
+            hint = _(" (retract it instead)") if post.status == PostStatus.PUBLISHED else ""
+            raise StateError(_("post {post_id} is {status}; only drafts, queued and unconfirmed posts "
+                               "can be cancelled{hint}").format(
+                post_id=post_id, status=post.status, hint=hint))
         _update_unchanged(s, post, {"status": PostStatus.CANCELLED, "updated_at": now},
-                          "cancelling")
+                          _("cancelling"))
         audit(s, now, by, "queue_cancel", account=post.account, post_id=post_id, reason=reason)
         s.commit()
         s.refresh(post)
@@ -261,14 +268,15 @@ def reschedule_post(rt: Runtime, post_id: int, at: str, *, by: str,
     with rt.db.session() as s:
         post = get_post(s, post_id)
         if post.status not in CHANGEABLE:
-            raise StateError(f"post {post_id} is {post.status}; only drafts and queued posts "
-                             "can be rescheduled")
+            raise StateError(_("post {post_id} is {status}; only drafts and queued posts can be "
+                               "rescheduled").format(
+                post_id=post_id, status=post.status))
         acc = rt.settings.account(post.account)
         when = parse_when(at, acc.timezone, now)
         check_not_past(when, now, zone=acc.timezone)
         old = post.scheduled_at
         _update_unchanged(s, post, {"scheduled_at": when, "not_before": when, "updated_at": now},
-                          "rescheduling")
+                          _("rescheduling"))
         audit(s, now, by, "queue_reschedule", account=post.account, post_id=post_id,
               detail={"from": old.isoformat() if old else None, "to": when.isoformat()})
         s.commit()
@@ -286,13 +294,14 @@ def edit_post(rt: Runtime, post_id: int, *, text: str | None, at: str | None, by
     `queue add` and need approval again (four eyes: not by their editor); a new time alone
     keeps the approval, as a reschedule does."""
     if text is None and at is None and images is None:
-        raise InputError("give --text or --at, or new pictures (--image, --no-images)")
+        raise InputError(_("give --text or --at, or new pictures (--image, --no-images)"))
     now = rt.clock()
     with rt.db.session() as s:
         post = get_post(s, post_id)
         if post.status not in CHANGEABLE or post.claimed_by is not None:
-            raise StateError(f"post {post_id} is {post.status}; only drafts and queued posts "
-                             "can be edited")
+            raise StateError(_("post {post_id} is {status}; only drafts and queued posts can be "
+                               "edited").format(
+                post_id=post_id, status=post.status))
         acc = rt.settings.account(post.account)
         values: dict[str, Any] = {"updated_at": now}
         detail: dict[str, Any] = {}
@@ -330,7 +339,7 @@ def edit_post(rt: Runtime, post_id: int, *, text: str | None, at: str | None, by
                 media = None
         if not detail:
             return post
-        _update_unchanged(s, post, values, "editing", unclaimed=True)
+        _update_unchanged(s, post, values, _("editing"), unclaimed=True)
         if media is not None:
             s.execute(delete(PostMedia).where(col(PostMedia.post_id) == post_id))
             store_media(MediaStore(rt.settings.media_dir), s, post_id, media, now)
@@ -359,11 +368,12 @@ def retract_post(rt: Runtime, post_id: int, *, by: str, reason: str) -> Post:
     require_by_name(rt, by, Permission.RETRACT)
     now = rt.clock()
     if not reason.strip():
-        raise InputError("--reason must not be empty")
+        raise InputError(_("--reason must not be empty"))
     with rt.db.reader() as s:
         post = get_post(s, post_id)
     if post.status != PostStatus.PUBLISHED or not post.remote_id:
-        raise StateError(f"post {post_id} is {post.status}; only published posts can be retracted")
+        raise StateError(_("post {post_id} is {status}; only published posts can be retracted").format(
+            post_id=post_id, status=post.status))
     client = rt.client(post.account)
     client.delete(post.remote_id)  # a platform failure propagates: nothing is changed here
     with rt.db.session() as s:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from outreach.actions.posts import MAX_TEXT, post_warnings
 from outreach.errors import OutreachError
+from outreach.i18n import _
 from outreach.library.texts import control_character, render_tip, text_problems, wrap_text
 from outreach.schedule.history import load_history
 from outreach.times import parse_when
@@ -48,16 +49,16 @@ def preview_post(rt: Runtime, account: str, *, tip: str | None, text: str | None
                 variant = load_history(s, acc.name).next_variant(tip, when, len(tipdef.texts))
                 body = render_tip(lib, tipdef, variant, acc)
                 if tipdef.lang != acc.lang:
-                    problems.append(f"tip {tip!r} is in {tipdef.lang}; account {acc.name!r} "
-                                    f"posts in {acc.lang}")
+                    problems.append(_("tip {tip!r} is in {lang}; account {name!r} posts in {lang2}").format(
+                        tip=tip, lang=tipdef.lang, name=acc.name, lang2=acc.lang))
             except OutreachError as exc:
                 problems.append(exc.message)
         elif text and text.strip():
             control = control_character(text)
             if control:
-                problems.append(f"text has a {control}")
+                problems.append(_("text has a {control}").format(control=control))
             elif len(text) > MAX_TEXT:
-                problems.append(f"text is over {MAX_TEXT} characters")
+                problems.append(_("text is over {MAX_TEXT} characters").format(MAX_TEXT=MAX_TEXT))
             else:
                 try:
                     body = wrap_text(lib, acc, text.strip())

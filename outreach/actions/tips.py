@@ -10,6 +10,7 @@ from sqlmodel import col
 
 from outreach.actions.users import Permission, require_by_name
 from outreach.errors import ContentError, InputError, StateError
+from outreach.i18n import _
 from outreach.library.model import TipDef, category_matches
 from outreach.library.texts import render_tip, text_problems
 from outreach.schedule.history import approved_tips
@@ -24,7 +25,8 @@ def check_category(rt: Runtime, category: str | None) -> None:
     """Refuse a category the library does not have, naming those it has."""
     known = rt.library.categories
     if category is not None and category not in known:
-        raise InputError(f"unknown category {category!r} (known: {', '.join(sorted(known))})")
+        raise InputError(_("unknown category {category!r} (known: {value})").format(
+            category=category, value=', '.join(sorted(known))))
 
 
 def render_problems(rt: Runtime, tip: TipDef) -> list[str]:
@@ -62,9 +64,11 @@ def approve_tips(rt: Runtime, tip_ids: list[str], *, by: str) -> list[Approval]:
     for tip in tips:
         problems = _tip_problems(rt, tip)
         if problems:
-            raise ContentError(f"tip {tip.id!r} has errors and cannot be approved: {problems[0]}")
+            raise ContentError(_("tip {id!r} has errors and cannot be approved: {value}").format(
+                id=tip.id, value=problems[0]))
         if _self_approval(rt, tip, by):
-            raise StateError(f"tip {tip.id!r} was written by {by}; another officer must approve it")
+            raise StateError(_("tip {id!r} was written by {by}; another officer must approve it").format(
+                id=tip.id, by=by))
     now = rt.clock()
     out = []
     with rt.db.session() as s:
@@ -103,9 +107,10 @@ def unapproved_tips(rt: Runtime, *, category: str | None,
             continue
         problems = _tip_problems(rt, tip)
         if problems:
-            skipped.append(f"{tip.id}: has errors ({problems[0]})")
+            skipped.append(_("{id}: has errors ({problem})").format(id=tip.id, problem=problems[0]))
         elif _self_approval(rt, tip, by):
-            skipped.append(f"{tip.id}: written by {by}; another officer must approve it")
+            skipped.append(_("{id}: written by {by}; another officer must approve it").format(
+                id=tip.id, by=by))
         else:
             chosen.append(tip)
     return chosen, skipped
@@ -125,7 +130,7 @@ def revoke_tips(rt: Runtime, tip_ids: list[str], *, by: str, reason: str | None)
         current = {a.tip_id for a in rows if a.text_hash == lib.tips[a.tip_id].text_hash}
         for tip in tips:
             if tip.id not in current:
-                raise StateError(f"tip {tip.id!r} is not approved; nothing was revoked")
+                raise StateError(_("tip {id!r} is not approved; nothing was revoked").format(id=tip.id))
         for a in rows:
             s.delete(a)
         for tip in tips:

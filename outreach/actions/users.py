@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from outreach.errors import InputError, NotFound, OutreachError, StateError
+from outreach.i18n import _
 from outreach.store.audit import audit
 from outreach.store.models import LoginAttempt, User
 
@@ -129,8 +130,8 @@ class UserRow(TypedDict):
 def require(user: SignedIn, permission: Permission) -> None:
     """Raise :class:`Forbidden` unless the user's role allows ``permission``."""
     if not user.may(permission):
-        raise Forbidden(f"{user.name} is {user.role}; this needs "
-                        f"{MIN_ROLE[permission]} ({permission})")
+        raise Forbidden(_("{name} is {role}; this needs {value} ({permission})").format(
+            name=user.name, role=user.role, value=MIN_ROLE[permission], permission=permission))
 
 
 def require_by_name(rt: Runtime, name: str, permission: Permission) -> None:
@@ -143,7 +144,7 @@ def require_by_name(rt: Runtime, name: str, permission: Permission) -> None:
     if user is None:
         return
     if user.disabled_at is not None:
-        raise Forbidden(f"console user {name} is disabled")
+        raise Forbidden(_("console user {name} is disabled").format(name=name))
     require(signed_in(user), permission)
 
 
@@ -161,26 +162,30 @@ def _role(value: str) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise InputError(f"unknown role {value!r} (known: {', '.join(Role)})") from None
+        raise InputError(_("unknown role {value!r} (known: {known})").format(
+            value=value, known=', '.join(Role))) from None
 
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise InputError(f"the password is shorter than {MIN_PASSWORD} characters")
+        raise InputError(_("the password is shorter than {MIN_PASSWORD} characters").format(
+            MIN_PASSWORD=MIN_PASSWORD))
     if len(password) > MAX_PASSWORD:
-        raise InputError(f"the password is over {MAX_PASSWORD} characters")
+        raise InputError(_("the password is over {MAX_PASSWORD} characters").format(
+            MAX_PASSWORD=MAX_PASSWORD))
 
 
 def _lang(value: str) -> str:
     if value not in LANGS:
-        raise InputError(f"unknown language {value!r} (known: {', '.join(LANGS)})")
+        raise InputError(_("unknown language {value!r} (known: {known})").format(
+            value=value, known=', '.join(LANGS)))
     return value
 
 
 def _get(s: Session, name: str) -> User:
     user: User | None = s.execute(select(User).where(col(User.name) == name)).scalars().first()
     if user is None:
-        raise NotFound(f"no console user {name!r}")
+        raise NotFound(_("no console user {name!r}").format(name=name))
     return user
 
 
@@ -197,18 +202,20 @@ def add_user(rt: Runtime, name: str, *, role: str, password: str, by: str,
     require_by_name(rt, by, Permission.MANAGE_USERS)
     name = name.strip()
     if not NAME_RE.match(name):
-        raise InputError(f"user name {name!r} must be 1-64 letters, digits or . _ @ -")
+        raise InputError(_("user name {name!r} must be 1-64 letters, digits or . _ @ -").format(name=name))
     the_role = _role(role)
     _check_password(password)
     shown = (display_name or "").strip() or None
     if shown is not None and len(shown) > MAX_DISPLAY:
-        raise InputError(f"--display-name is over {MAX_DISPLAY} characters")
+        raise InputError(_("--display-name is over {MAX_DISPLAY} characters").format(
+            MAX_DISPLAY=MAX_DISPLAY))
     the_lang = _lang(lang)
     digest = _hasher().hash(password)
     now = rt.clock()
     with rt.db.session() as s:
         if s.execute(select(col(User.id)).where(col(User.name) == name)).first() is not None:
-            raise StateError(f"console user {name!r} exists (use `outreach users set-password`)")
+            raise StateError(_("console user {name!r} exists (use `outreach users set-password`)").format(
+                name=name))
         user = User(name=name, display_name=shown, role=the_role, password_hash=digest,
                     lang=the_lang, created_by=by, created_at=now, password_changed_at=now)
         s.add(user)
@@ -236,7 +243,7 @@ def disable_user(rt: Runtime, name: str, *, by: str) -> User:
     with rt.db.session() as s:
         user = _get(s, name)
         if user.disabled_at is not None:
-            raise StateError(f"console user {name!r} is already disabled")
+            raise StateError(_("console user {name!r} is already disabled").format(name=name))
         user.disabled_at, user.disabled_by = now, by
         audit(s, now, by, "user_disable", target=name)
         s.commit()
@@ -263,7 +270,7 @@ def set_language(rt: Runtime, user_id: int, lang: str) -> None:
     with rt.db.session() as s:
         user = s.get(User, user_id)
         if user is None:
-            raise NotFound(f"no console user with id {user_id}")
+            raise NotFound(_("no console user with id {user_id}").format(user_id=user_id))
         user.lang = the_lang
         s.commit()
 
@@ -331,7 +338,7 @@ def authenticate(rt: Runtime, name: str, password: str, *, address: str) -> Sign
         user = s.execute(select(User).where(col(User.name) == name.strip())).scalars().first()
     if until is not None:
         _record(rt, username, address, LoginOutcome.THROTTLED, now, "login_throttled")
-        raise LoginThrottled("too many failed sign-ins; try again later", until=until)
+        raise LoginThrottled(_("too many failed sign-ins; try again later"), until=until)
     hasher = _hasher()
     try:
         hasher.verify(user.password_hash if user is not None else _dummy_hash(), password)
@@ -342,7 +349,7 @@ def authenticate(rt: Runtime, name: str, password: str, *, address: str) -> Sign
         why = ("unknown user" if user is None else "disabled" if user.disabled_at is not None
                and ok else "wrong password")
         _record(rt, username, address, LoginOutcome.FAILED, now, "login_failed", why)
-        raise LoginFailed("wrong user name or password")
+        raise LoginFailed(_("wrong user name or password"))
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     _record(rt, username, address, LoginOutcome.OK, now, "login", user=user)

@@ -10,6 +10,7 @@ from outreach.clients.local import LocalClient
 from outreach.clients.mastodon.client import MastodonClient
 from outreach.clients.weibo.client import WeiboClient
 from outreach.errors import ConfigError
+from outreach.i18n import _
 from outreach.times import utcnow
 
 CLIENTS: dict[str, type[MicroblogClient]] = {
@@ -29,7 +30,8 @@ def client_class(platform: str) -> type[MicroblogClient]:
         return CLIENTS[platform]
     except KeyError:
         raise ConfigError(
-            f"unknown platform {platform!r} (known: {', '.join(known_platforms())})"
+            _("unknown platform {platform!r} (known: {value})").format(
+                platform=platform, value=', '.join(known_platforms()))
         ) from None
 
 

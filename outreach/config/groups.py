@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from outreach.errors import ConfigError, InputError, NotFound
+from outreach.i18n import _
 
 GROUP_MARK = "@"
 Loc = tuple[str | int, ...]
@@ -35,25 +36,26 @@ def expand_groups(raw: Mapping[str, Sequence[str]], accounts: Iterable[str], *,
     known = set(accounts)
     for name, members in raw.items():
         if not name_ok(name):
-            raise error(("groups", name), "group names use letters, digits, '-' and '_' only")
+            raise error(("groups", name), _("group names use letters, digits, '-' and '_' only"))
         if not members:
-            raise error(("groups", name), "is empty; list account names or @groups")
+            raise error(("groups", name), _("is empty; list account names or @groups"))
         seen: set[str] = set()
         for i, member in enumerate(members):
             if member in seen:
-                raise error(("groups", name, i), f"{member!r} is listed twice")
+                raise error(("groups", name, i), _("{member!r} is listed twice").format(member=member))
             seen.add(member)
             if is_group(member):
                 if member[1:] not in raw:
-                    raise error(("groups", name, i), f"unknown group {member!r} (groups: "
-                                f"{_listing(raw)})")
+                    raise error(("groups", name, i), _("unknown group {member!r} (groups: {raw})").format(
+                        member=member, raw=_listing(raw)))
             elif member not in known:
-                raise error(("groups", name, i), f"unknown account {member!r} (accounts: "
-                            f"{_listing(known)}; a group is written @name)")
+                raise error(("groups", name, i), _("unknown account {member!r} (accounts: {known}; a "
+                                                   "group is written @name)").format(
+                    member=member, known=_listing(known)))
     cycle = _first_cycle(raw)
     if cycle:
         shown = " → ".join(f"groups.{g}" for g in cycle)
-        raise error(("groups", cycle[0]), f"groups form a cycle: {shown}")
+        raise error(("groups", cycle[0]), _("groups form a cycle: {shown}").format(shown=shown))
     expanded: dict[str, tuple[str, ...]] = {}
     for name in raw:
         _expand(name, raw, expanded)
@@ -114,11 +116,13 @@ def select_accounts(spec: str, accounts: Mapping[str, object],
     if is_group(spec):
         group = spec[1:]
         if group not in groups:
-            raise NotFound(f"unknown group {spec!r} (groups: {_listing(groups)})")
+            raise NotFound(_("unknown group {spec!r} (groups: {groups})").format(
+                spec=spec, groups=_listing(groups)))
         return groups[group]
     if not spec:
-        raise InputError("--account is empty")
+        raise InputError(_("--account is empty"))
     if spec not in accounts:
-        hint = "; groups are written @name" if spec in groups else ""
-        raise NotFound(f"unknown account {spec!r} (configured: {_listing(accounts)}{hint})")
+        hint = _("; groups are written @name") if spec in groups else ""
+        raise NotFound(_("unknown account {spec!r} (configured: {accounts}{hint})").format(
+            spec=spec, accounts=_listing(accounts), hint=hint))
     return (spec,)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel
 
 from outreach.clients import client_class, known_platforms
+from outreach.config.describe import type_name
 from outreach.config.groups import expand_groups
 from outreach.config.model import (
     ConfigShape,
@@ -45,8 +46,9 @@ from outreach.config.settings import (
     config_path,
     freeze,
 )
-from outreach.config.toml import Loc, TomlFile, Unreadable, parse_toml, type_name
+from outreach.config.toml import Loc, TomlFile, Unreadable, parse_toml
 from outreach.errors import ConfigError
+from outreach.i18n import _
 from outreach.schedule.cron import CronError, parse_cron
 
 M = TypeVar("M", bound=BaseModel)
@@ -62,10 +64,11 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raw = p.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            "config file not found (run `outreach init` or pass --config)", where=str(p)
+            _("config file not found (run `outreach init` or pass --config)"), where=str(p)
         ) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config file: {exc.strerror}", where=str(p)) from None
+        raise ConfigError(_("cannot read config file: {strerror}").format(
+            strerror=exc.strerror), where=str(p)) from None
     try:
         toml = parse_toml(raw)
     except Unreadable as exc:
@@ -123,7 +126,7 @@ class _Reader:
             return ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             shown = value if len(value) <= 60 else value[:57] + "..."
-            raise self.error(loc, f"unknown timezone {shown!r}") from None
+            raise self.error(loc, _("unknown timezone {shown!r}").format(shown=shown)) from None
 
     def settings(self) -> Settings:
         cfg = self.shape(ConfigShape, self.toml.data)
@@ -155,7 +158,7 @@ class _Reader:
         ``media/`` in its folder); else (PostgreSQL, in-memory SQLite) ``data_dir/media``."""
         if configured is not None:
             if not configured.strip():
-                raise self.error(("outreach", "media_dir"), "must not be empty")
+                raise self.error(("outreach", "media_dir"), _("must not be empty"))
             return self.base / configured
         if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
             return Path(database_url[len("sqlite:///"):]).parent / "media"
@@ -168,40 +171,42 @@ class _Reader:
                 return f"sqlite:///{(self.base / rel)}"
         if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", url):
             raise self.error(("outreach", "database"),
-                             "expected sqlite:///FILE or postgresql+psycopg://...")
+                             _("expected sqlite:///FILE or postgresql+psycopg://..."))
         return url
 
     def _account(self, name: str, raw: dict[str, Any], tz: ZoneInfo,
                  data_dir: Path) -> AccountSettings:
         loc: Loc = ("accounts", name)
         if not _NAME_RE.fullmatch(name):
-            raise self.error(loc, "account names use letters, digits, '-' and '_' only")
+            raise self.error(loc, _("account names use letters, digits, '-' and '_' only"))
         platform = raw.get("platform")
         if platform is None:
-            raise self.error((*loc, "platform"), "required key is missing")
+            raise self.error((*loc, "platform"), _("required key is missing"))
         if not isinstance(platform, str):
-            raise self.error((*loc, "platform"), f"expected a string, got {type_name(platform)}")
+            raise self.error((*loc, "platform"), _("expected a string, got {platform}").format(
+                platform=type_name(platform)))
         if platform not in known_platforms():
-            raise self.error((*loc, "platform"), f"unknown platform {platform!r} "
-                             f"(known: {', '.join(known_platforms())})")
+            raise self.error((*loc, "platform"), _("unknown platform {platform!r} (known: {value})").format(
+                platform=platform, value=', '.join(known_platforms())))
         cls = client_class(platform)
         acc = self.shape(account_shape(platform, cls.config_keys), raw, loc)
         acc_tz = self.zone(acc.timezone, (*loc, "timezone")) if acc.timezone is not None else tz
         api_base = acc.api_base
         if api_base is not None and not re.match(r"https?://[^\s/]+", api_base):
-            raise self.error((*loc, "api_base"), f"not an http(s) URL: {api_base!r}")
+            raise self.error((*loc, "api_base"), _("not an http(s) URL: {api_base!r}").format(
+                api_base=api_base))
         if api_base is not None and not acc.allow_insecure_http and not http_allowed(api_base):
-            raise self.error((*loc, "api_base"), "plain http would send the token in clear; "
-                             "use https, a loopback address, or set allow_insecure_http = true")
+            raise self.error((*loc, "api_base"), _("plain http would send the token in clear; use https, "
+                                                   "a loopback address, or set allow_insecure_http = true"))
         if acc.token_env is not None and not _ENV_RE.fullmatch(acc.token_env):
-            raise self.error((*loc, "token_env"), "not an environment variable name")
+            raise self.error((*loc, "token_env"), _("not an environment variable name"))
         slots = []
         for i, slot in enumerate(acc.slots):
             try:
                 parse_cron(slot.cron)
             except CronError as exc:
                 raise self.error((*loc, "slots", i, "cron"),
-                                 f"bad cron {slot.cron!r}: {exc}") from None
+                                 _("bad cron {cron!r}: {exc}").format(cron=slot.cron, exc=exc)) from None
             slots.append(Slot(cron=slot.cron, categories=tuple(slot.categories)))
         options = {k: raw[k] for k in cls.config_keys if k in raw}
         problem = cls.validate_options(options)
@@ -221,14 +226,16 @@ class _Reader:
             times = _times(rf"{_HH_MM}\s*-\s*{_HH_MM}", p.quiet_hours)
             if times is None:
                 raise self.error(("policy", "quiet_hours"),
-                                 f"expected \"HH:MM-HH:MM\", got {p.quiet_hours!r}")
+                                 _("expected \"HH:MM-HH:MM\", got {quiet_hours!r}").format(
+                                     quiet_hours=p.quiet_hours))
             quiet_hours = (times[0], times[1])
         loc: Loc = ("policy", "blackout_dates")
         blackout: list[date] = []
         for i, v in enumerate(p.blackout_dates):
             if isinstance(v, datetime):  # a TOML date-time would never equal a day
-                raise self.error((*loc, i), f"{v.isoformat()} is a date-time; "
-                                 "expected a date without a time (YYYY-MM-DD)")
+                raise self.error((*loc, i), _("{value} is a date-time; expected a date without a time "
+                                              "(YYYY-MM-DD)").format(
+                    value=v.isoformat()))
             if isinstance(v, date):
                 blackout.append(v)
                 continue
@@ -236,7 +243,8 @@ class _Reader:
                 blackout.append(date.fromisoformat(str(v)))
             except ValueError:
                 shown = v.isoformat() if isinstance(v, time) else repr(v)
-                raise self.error((*loc, i), f"not a date (YYYY-MM-DD): {shown}") from None
+                raise self.error((*loc, i), _("not a date (YYYY-MM-DD): {shown}").format(
+                    shown=shown)) from None
         return Policy(
             require_approval=p.require_approval, allow_self_approval=p.allow_self_approval,
             lease_seconds=p.lease_seconds, cooldown_days=p.cooldown_days,
@@ -256,7 +264,8 @@ class _Reader:
     def _notify(self, n: NotifyShape) -> NotifySettings:
         digest_at = _times(_HH_MM, n.digest_at)
         if digest_at is None:
-            raise self.error(("notify", "digest_at"), f"expected \"HH:MM\", got {n.digest_at!r}")
+            raise self.error(("notify", "digest_at"), _("expected \"HH:MM\", got {digest_at!r}").format(
+                digest_at=n.digest_at))
         targets: list[NotifyTarget] = []
         for i, t in enumerate(n.targets):
             targets.append(self._target(("notify", "targets", i), t, targets))
@@ -265,20 +274,20 @@ class _Reader:
 
     def _target(self, loc: Loc, t: NotifyTargetShape, before: list[NotifyTarget]) -> NotifyTarget:
         if not _NAME_RE.fullmatch(t.name):
-            raise self.error((*loc, "name"), "target names use letters, digits, '-' and '_' only")
+            raise self.error((*loc, "name"), _("target names use letters, digits, '-' and '_' only"))
         if any(x.name == t.name for x in before):
-            raise self.error((*loc, "name"), f"duplicate target name {t.name!r}")
+            raise self.error((*loc, "name"), _("duplicate target name {name!r}").format(name=t.name))
         if sum(v is not None for v in (t.url_env, t.url_file, t.command)) != 1:
-            raise self.error(loc, "give exactly one of url_env, url_file or command "
-                                  "(a URL never goes in this file)")
+            raise self.error(loc, _("give exactly one of url_env, url_file or command (a URL never goes "
+                                    "in this file)"))
         if t.url_env is not None and not _ENV_RE.fullmatch(t.url_env):
-            raise self.error((*loc, "url_env"), "not an environment variable name")
+            raise self.error((*loc, "url_env"), _("not an environment variable name"))
         if t.command is not None and not t.command.strip():
-            raise self.error((*loc, "command"), "is empty")
+            raise self.error((*loc, "command"), _("is empty"))
         for i, e in enumerate(t.events):
             if e not in NOTIFY_EVENTS:
-                raise self.error((*loc, "events", i), f"unknown event {e!r} "
-                                 f"(known: {', '.join(NOTIFY_EVENTS)})")
+                raise self.error((*loc, "events", i), _("unknown event {e!r} (known: {value})").format(
+                    e=e, value=', '.join(NOTIFY_EVENTS)))
         return NotifyTarget(
             name=t.name, events=tuple(t.events), url_env=t.url_env,
             url_file=self.base / t.url_file if t.url_file is not None else None,

@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, create_model
 
-from outreach.config.toml import Shape, type_name
+from outreach.config.describe import type_name
+from outreach.config.toml import Shape
+from outreach.i18n import _
 
 Lang = Literal["zh", "en"]
 
@@ -17,7 +19,7 @@ Lang = Literal["zh", "en"]
 def _scalar_option(value: Any) -> Any:
     """A platform option is a string, an integer or a boolean."""
     if not isinstance(value, str | int | bool):
-        raise ValueError(f"expected a string, got {type_name(value)}")
+        raise ValueError(_("expected a string, got {value}").format(value=type_name(value)))
     return value
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from outreach.errors import ConfigError
+from outreach.i18n import _
 
 
 class Secret:
@@ -49,31 +50,34 @@ def read_token(token_env: str | None, path: Path) -> Secret | None:
         value = os.environ.get(token_env, "").strip()
         if value:
             return Secret(value)
-    again = ("store the token again (`outreach auth`, or a 0600 file with the token on "
-             "its first line)")
+    again = _("store the token again (`outreach auth`, or a 0600 file with the token on "
+              "its first line)")
     try:
         st = path.stat()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ConfigError(f"cannot read the token file {path}: {exc.strerror or exc}; "
-                          f"{again}") from None
+        raise ConfigError(_("cannot read the token file {path}: {value}; {again}").format(
+            path=path, value=exc.strerror or exc, again=again)) from None
     if not stat.S_ISREG(st.st_mode):
-        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-        raise ConfigError(f"the token file {path} is {kind}; remove it and {again}")
+        kind = _("a directory") if stat.S_ISDIR(st.st_mode) else _("not a regular file")
+        raise ConfigError(_("the token file {path} is {kind}; remove it and {again}").format(
+            path=path, kind=kind, again=again))
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o077:
         raise ConfigError(
-            f"token file is readable by others (mode {mode:o}); run: chmod 600 {path}",
+            _("token file is readable by others (mode {mode:o}); run: chmod 600 {path}").format(
+                mode=mode, path=path),
             where=str(path),
         )
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"the token file {path} is not UTF-8 text; {again}") from None
+        raise ConfigError(_("the token file {path} is not UTF-8 text; {again}").format(
+            path=path, again=again)) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read the token file {path}: {exc.strerror or exc}; "
-                          f"{again}") from None
+        raise ConfigError(_("cannot read the token file {path}: {value}; {again}").format(
+            path=path, value=exc.strerror or exc, again=again)) from None
     lines = text.strip().splitlines()
     if lines and lines[0].strip():
         return Secret(lines[0].strip())

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from outreach.config.groups import select_accounts
 from outreach.config.secrets import Secret, read_token
 from outreach.errors import ConfigError, NotFound
+from outreach.i18n import _
 from outreach.states import NOTIFY_EVENTS  # noqa: F401  (the config's list of events)
 
 DEFAULT_CONFIG = "config.toml"
@@ -139,21 +140,24 @@ class NotifyTarget:
         if self.url_env:
             value = os.environ.get(self.url_env, "").strip()
             if not value:
-                raise ConfigError(f"notify target {self.name!r}: ${self.url_env} is not set")
+                raise ConfigError(_("notify target {name!r}: ${url_env} is not set").format(
+                    name=self.name, url_env=self.url_env))
             return Secret(value)
         assert self.url_file is not None
         path = self.url_file
         try:
             mode = stat.S_IMODE(path.stat().st_mode)
         except OSError:
-            raise ConfigError(f"notify target {self.name!r}: url_file not found",
+            raise ConfigError(_("notify target {name!r}: url_file not found").format(name=self.name),
                               where=str(path)) from None
         if mode & 0o077:
-            raise ConfigError(f"url file is readable by others (mode {mode:o}); run: chmod 600 "
-                              f"{path}", where=str(path))
+            raise ConfigError(_("url file is readable by others (mode {mode:o}); run: chmod 600 "
+                                "{path}").format(
+                mode=mode, path=path), where=str(path))
         lines = path.read_text(encoding="utf-8").strip().splitlines()
         if not lines or not lines[0].strip():
-            raise ConfigError(f"notify target {self.name!r}: url_file is empty", where=str(path))
+            raise ConfigError(_("notify target {name!r}: url_file is empty").format(
+                name=self.name), where=str(path))
         return Secret(lines[0].strip())
 
 
@@ -212,7 +216,8 @@ class Settings:
             return self.accounts[name]
         except KeyError:
             known = ", ".join(sorted(self.accounts)) or "none"
-            raise NotFound(f"unknown account {name!r} (configured: {known})") from None
+            raise NotFound(_("unknown account {name!r} (configured: {known})").format(
+                name=name, known=known)) from None
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:

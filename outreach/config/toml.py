@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import re
 import tomllib
-import types
-import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from outreach.config.describe import describe
+from outreach.i18n import _
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -38,7 +39,7 @@ class Shape(BaseModel):
 
 def _non_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("is empty")
+        raise ValueError(_("is empty"))
     return value
 
 
@@ -55,7 +56,7 @@ def slug(limit: int) -> AfterValidator:
 
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
-            raise ValueError(f"must be a slug (a-z, 0-9, '-'), got {value!r}")
+            raise ValueError(_("must be a slug (a-z, 0-9, '-'), got {value!r}").format(value=value))
         return value
 
     return AfterValidator(check)
@@ -63,7 +64,7 @@ def slug(limit: int) -> AfterValidator:
 
 def _day(value: Any) -> Any:
     if not isinstance(value, date) or isinstance(value, datetime):
-        raise ValueError(f"must be a date (YYYY-MM-DD without quotes), got {value!r}")
+        raise ValueError(_("must be a date (YYYY-MM-DD without quotes), got {value!r}").format(value=value))
     return value
 
 
@@ -126,10 +127,10 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
     """The file's bytes; :class:`Unreadable` when it is too big or cannot be read."""
     try:
         if max_bytes is not None and path.stat().st_size > max_bytes:
-            raise Unreadable(f"file is over {max_bytes} bytes")
+            raise Unreadable(_("file is over {max_bytes} bytes").format(max_bytes=max_bytes))
         return path.read_bytes()
     except OSError as exc:
-        raise Unreadable(f"cannot read: {exc.strerror or exc}") from None
+        raise Unreadable(_("cannot read: {value}").format(value=exc.strerror or exc)) from None
 
 
 def decode(raw: bytes | str) -> str:
@@ -139,7 +140,7 @@ def decode(raw: bytes | str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Unreadable("not valid UTF-8", raw[: exc.start].count(b"\n") + 1) from None
+        raise Unreadable(_("not valid UTF-8"), raw[: exc.start].count(b"\n") + 1) from None
 
 
 def toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[str, int]:
@@ -160,7 +161,7 @@ def parse_toml(raw: bytes | str) -> TomlFile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message, line = toml_error(exc, text)
-        raise Unreadable(f"invalid TOML: {message}", line) from None
+        raise Unreadable(_("invalid TOML: {message}").format(message=message), line) from None
     return TomlFile(text, data)
 
 
@@ -199,115 +200,6 @@ class TomlFile:
             problems = [self.problem((*at, *e["loc"]), describe(e, model))
                         for e in exc.errors(include_url=False)]
             return None, sorted(problems, key=lambda p: p.line or 0)
-
-
-# --- describing a validation error ---------------------------------------------------
-
-_EXPECTED = {
-    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-    "float_type": "a number", "string_type": "a string", "bool_type": "a boolean (true/false)",
-    "list_type": "an array", "tuple_type": "an array", "dict_type": "a table",
-    "model_type": "a table", "model_attributes_type": "a table",
-    "date_type": "a date (YYYY-MM-DD without quotes)",
-}
-
-
-def type_name(value: Any) -> str:
-    """What a TOML value is, in the words of the messages (``a table``, ``an integer``)."""
-    if isinstance(value, datetime):
-        return "a date-time"
-    names = {dict: "a table", list: "an array", str: "a string", int: "an integer",
-             float: "a number", bool: "a boolean", date: "a date", time: "a time"}
-    return names.get(type(value), type(value).__name__)
-
-
-def describe(error: Mapping[str, Any], model: type[BaseModel] | None = None) -> str:
-    """One pydantic error as the problem a person reads (without the key)."""
-    kind = error["type"]
-    value = error.get("input")
-    ctx = error.get("ctx") or {}
-    if kind == "missing":
-        hint = _description(model, tuple(error["loc"])) if model is not None else None
-        return f"required key is missing ({hint})" if hint else "required key is missing"
-    if kind == "extra_forbidden":
-        known = known_keys(model, tuple(error["loc"][:-1])) if model is not None else []
-        return f"unknown key (known: {', '.join(known)})" if known else "unknown key"
-    if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {type_name(value)}"
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']}, got {value}"
-    if kind == "less_than_equal":
-        return f"must be at most {ctx['le']}, got {value}"
-    if kind == "greater_than":
-        return (f"must be positive, got {value}" if ctx["gt"] == 0
-                else f"must be more than {ctx['gt']}, got {value}")
-    if kind == "less_than":
-        return f"must be less than {ctx['lt']}, got {value}"
-    if kind == "literal_error":
-        return f"must be {ctx['expected']}, got {value!r}"
-    if kind in ("string_too_short", "too_short"):
-        return "is empty"
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    return str(error["msg"])
-
-
-def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
-    """The model of the table at ``loc`` inside ``model`` (None: not a model there)."""
-    target: Any = model
-    for part in loc:
-        target = _inner(target, part)
-        if target is None:
-            return None
-    target = _unwrap(target)
-    return target if isinstance(target, type) and issubclass(target, BaseModel) else None
-
-
-def known_keys(model: type[BaseModel], loc: Loc) -> list[str]:
-    """The keys the table at ``loc`` (inside ``model``) may have, sorted."""
-    table = _model_at(model, loc)
-    return sorted(f.alias or name for name, f in table.model_fields.items()) if table else []
-
-
-def _description(model: type[BaseModel], loc: Loc) -> str | None:
-    """The description of the field at ``loc`` (what a missing key is for), if it has one."""
-    table = _model_at(model, loc[:-1]) if loc else None
-    if table is None:
-        return None
-    for name, f in table.model_fields.items():
-        if loc[-1] in (name, f.alias):
-            return f.description
-    return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    """The model (or container) inside ``Annotated[...]`` and ``X | None``."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is Annotated:
-            annotation = typing.get_args(annotation)[0]
-            continue
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if origin in (typing.Union, types.UnionType) and len(args) == 1:
-            annotation = args[0]
-            continue
-        return annotation
-
-
-def _inner(annotation: Any, part: str | int) -> Any:
-    annotation = _unwrap(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        for name, f in annotation.model_fields.items():
-            if part in (name, f.alias):
-                return f.annotation
-        return None
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (list, tuple, Sequence) and isinstance(part, int) and args:
-        return args[0]
-    if origin in (dict, Mapping) and isinstance(part, str) and len(args) == 2:
-        return args[1]
-    return None
 
 
 # --- the locator -----------------------------------------------------------------------

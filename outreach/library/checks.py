@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from outreach.config.settings import AccountSettings
 from outreach.errors import ContentError
+from outreach.i18n import _
 from outreach.library.media import ImageChecker
 from outreach.library.model import Library, Problem, TipDef
 from outreach.library.replies import check_replies
@@ -31,7 +32,8 @@ def check_library(rt: Runtime) -> list[Problem]:
     for tip in sorted(lib.tips.values(), key=lambda t: (t.file, t.line)):
         if tip.review_by is not None and tip.review_by < today:
             problems.append(Problem(tip.file, tip.line, tip.id,
-                                    f"review_by {tip.review_by} has passed", "warning"))
+                                    _("review_by {review_by} has passed").format(
+                                        review_by=tip.review_by), "warning"))
         if tip.id in lib.broken_tips:
             continue
         if tip.has_images:
@@ -57,16 +59,18 @@ def check_library(rt: Runtime) -> list[Problem]:
                     problems.append(Problem(tip.file, tip.line, tip.id, msg))
     for account in accounts:
         if not any(t.lang == account.lang for t in lib.tips.values()):
-            problems.append(Problem("config.toml", 0, "", f"account {account.name!r} posts in "
-                                    f"{account.lang} but the library has no {account.lang} tips",
+            problems.append(Problem("config.toml", 0, "", _("account {name!r} posts in {lang} but the "
+                                                            "library has no {lang} tips").format(
+                name=account.name, lang=account.lang),
                                     "warning"))
         problems.extend(Problem("config.toml", 0, "", w, "warning") for w in dead_slots(account))
         for slot in account.slots:
             for code in slot.categories:
                 if code not in lib.categories:
                     problems.append(Problem("config.toml", 0, "",
-                                            f"account {account.name!r}: slot category {code!r} "
-                                            "is not in categories.toml"))
+                                            _("account {name!r}: slot category {code!r} is not in "
+                                              "categories.toml").format(
+                                                name=account.name, code=code)))
     problems.extend(check_replies(rt))
     return sorted(set(problems), key=lambda p: (p.file, p.line, p.tip_id, p.message))
 
@@ -80,9 +84,9 @@ def _image_problems(rt: Runtime, tip: TipDef, accounts: list[AccountSettings],
     for variant in range(len(tip.texts)):
         label = "" if variant == 0 else f"variant {variant}: "
         for image in tip.images_for(variant):
-            _, problem = pictures.read(image)
+            _data, problem = pictures.read(image)
             if problem:
-                out.add(Problem(tip.file, tip.line, tip.id, f"image {problem}"))
+                out.add(Problem(tip.file, tip.line, tip.id, _("image {problem}").format(problem=problem)))
         if any(p.severity == "error" for p in out):
             continue
         for account in accounts:
@@ -92,14 +96,17 @@ def _image_problems(rt: Runtime, tip: TipDef, accounts: list[AccountSettings],
             limits = rt.client(account).media_limits()
             if len(images) > limits.max_count:
                 out.add(Problem(tip.file, tip.line, tip.id, (
-                    f"{label}{len(images)} pictures, and {account.platform} takes at most "
-                    f"{limits.max_count} a post: never drawn for {account.name}"), "warning"))
+                    _("{label}{images} pictures, and {platform} takes at most {max_count} a post: never "
+                      "drawn for {name}").format(
+                        label=label, images=len(images), platform=account.platform,
+                        max_count=limits.max_count, name=account.name)), "warning"))
                 continue
             for image in images:
                 problem = pictures.problem(image, limits, account.platform)
                 if problem:
                     out.add(Problem(tip.file, tip.line, tip.id,
-                                    f"{label}image {image.file} on {account.name}: {problem}"))
+                                    _("{label}image {file} on {name}: {problem}").format(
+                                        label=label, file=image.file, name=account.name, problem=problem)))
     return sorted(out, key=lambda p: p.message)
 
 

@@ -17,6 +17,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BeforeValidator, Field
 
+from outreach.config.describe import type_name
 from outreach.config.toml import (
     Day,
     NonBlank,
@@ -29,9 +30,9 @@ from outreach.config.toml import (
     shown_path,
     slug,
     slug_pattern,
-    type_name,
 )
 from outreach.errors import ContentError
+from outreach.i18n import _
 from outreach.library.media import ImageShape, VariantShape, read_tip_image
 from outreach.library.model import (
     Campaign,
@@ -54,10 +55,10 @@ _ID_RE = slug_pattern(100)
 
 def _month_day(value: Any) -> Any:
     if not isinstance(value, str) or not re.fullmatch(r"\d{2}-\d{2}", value):
-        raise ValueError(f"must be \"MM-DD\", got {value!r}")
+        raise ValueError(_("must be \"MM-DD\", got {value!r}").format(value=value))
     month, day = int(value[:2]), int(value[3:])
     if not 1 <= month <= 12 or not 1 <= day <= 31:
-        raise ValueError(f"not a valid month-day: {value!r}")
+        raise ValueError(_("not a valid month-day: {value!r}").format(value=value))
     return month, day
 
 
@@ -123,7 +124,7 @@ def load_library(root: Path) -> Library:
     """Read the whole library under ``root``; problems are collected on the result."""
     lib = Library(root=root)
     if not root.is_dir():
-        raise ContentError("content folder not found", where=str(root))
+        raise ContentError(_("content folder not found"), where=str(root))
     _load_categories(lib)
     _load_calendar(lib)
     _load_blocklist(lib)
@@ -131,7 +132,7 @@ def load_library(root: Path) -> Library:
     tips_dir = root / "tips"
     files = sorted(tips_dir.glob("*.toml")) if tips_dir.is_dir() else []
     if not files:
-        lib.problems.append(Problem(shown_path(root, tips_dir), 0, "", "no tip files (tips/*.toml)"))
+        lib.problems.append(Problem(shown_path(root, tips_dir), 0, "", _("no tip files (tips/*.toml)")))
     for path in files:
         _load_tip_file(lib, path)
     return lib
@@ -163,7 +164,7 @@ class _File:
     def entries(self, shape: type[Shape], key: str) -> list[Any]:
         """The entries of the file's ``[[key]]`` array, after checking the file's shape."""
         assert self.toml is not None
-        _, problems = self.toml.validate(shape, self.toml.data)
+        _shape, problems = self.toml.validate(shape, self.toml.data)
         for p in problems:
             self.report(p)
         entries = self.toml.data.get(key, [])
@@ -182,7 +183,7 @@ class _File:
 def _load_categories(lib: Library) -> None:
     path = lib.root / "categories.toml"
     if not path.exists():
-        lib.problems.append(Problem(shown_path(lib.root, path), 0, "", "missing categories.toml"))
+        lib.problems.append(Problem(shown_path(lib.root, path), 0, "", _("missing categories.toml")))
         return
     f = _File(lib, path)
     if f.toml is None:
@@ -192,11 +193,12 @@ def _load_categories(lib: Library) -> None:
         if c is None:
             continue
         if c.code in lib.categories:
-            f.bad(("category", i, "code"), f"duplicate category {c.code!r}", within=2)
+            f.bad(("category", i, "code"), _("duplicate category {code!r}").format(code=c.code), within=2)
         lib.categories[c.code] = Category(c.code, c.zh, c.en)
     for code in lib.categories:
         if "." in code and code.rsplit(".", 1)[0] not in lib.categories:
-            lib.problems.append(Problem(f.rel, 0, "", f"category {code!r} has no parent category"))
+            lib.problems.append(Problem(f.rel, 0, "", _("category {code!r} has no parent category").format(
+                code=code)))
 
 
 def _load_calendar(lib: Library) -> None:
@@ -213,7 +215,8 @@ def _load_calendar(lib: Library) -> None:
             continue
         unknown = [code for code in c.categories if lib.categories and code not in lib.categories]
         for code in unknown:
-            f.bad(("campaign", i, "categories", code), f"unknown category {code!r}", c.id,
+            f.bad(("campaign", i, "categories", code), _("unknown category {code!r}").format(
+                code=code), c.id,
                   within=2)
         if not unknown:
             lib.campaigns.append(Campaign(
@@ -230,7 +233,7 @@ def _load_blocklist(lib: Library) -> None:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         rel = shown_path(lib.root, path)
-        lib.problems.append(Problem(rel, 0, "", f"cannot read: {exc}"))
+        lib.problems.append(Problem(rel, 0, "", _("cannot read: {exc}").format(exc=exc)))
         lib.blocklist_error = f"{rel} cannot be read, so no text may go out until it is fixed"
         return
     words = []
@@ -257,7 +260,7 @@ def _load_templates(lib: Library) -> None:
             lib.broken_templates[path.stem] = f"{rel}:{exc.lineno or 0}: {problem}"
             continue
         except (OSError, UnicodeDecodeError) as exc:
-            lib.problems.append(Problem(rel, 0, "", f"cannot read: {exc}"))
+            lib.problems.append(Problem(rel, 0, "", _("cannot read: {exc}").format(exc=exc)))
             lib.broken_templates[path.stem] = f"{rel}: cannot read"
             continue
         lib.templates[path.stem] = source
@@ -273,7 +276,8 @@ def _load_tip_file(lib: Library, path: Path) -> None:
             continue
         if tip.id in lib.tips:
             other = lib.tips[tip.id]
-            f.bad(("tip", i, "id"), f"duplicate id (also {other.file}:{other.line})", tip.id,
+            f.bad(("tip", i, "id"), _("duplicate id (also {file}:{line})").format(
+                file=other.file, line=other.line), tip.id,
                   within=2)
             continue
         lib.tips[tip.id] = tip
@@ -287,7 +291,8 @@ def _tip(f: _File, i: int, entry: Any) -> TipDef | None:
     if t is None:
         return None
     if t.category not in f.lib.categories:
-        f.bad(("tip", i, "category"), f"unknown category {t.category!r}", tip_id, within=2)
+        f.bad(("tip", i, "category"), _("unknown category {category!r}").format(
+            category=t.category), tip_id, within=2)
         return None
     variants = _variants(f, i, t.variants, tip_id)
     images = _images(f, ("tip", i, "images"), t.images, tip_id)
@@ -301,7 +306,7 @@ def _tip(f: _File, i: int, entry: Any) -> TipDef | None:
     for loc, value in fields:  # the raw field, so the position is where the author wrote it
         control = control_character(value)
         if control:  # loaded, so `content show` can show it, but broken: never drawn
-            f.bad(("tip", i, *loc), f"has a {control}", tip_id, within=2)
+            f.bad(("tip", i, *loc), _("has a {control}").format(control=control), tip_id, within=2)
     return TipDef(
         id=t.id, category=t.category, lang=t.lang, title=t.title.strip(),
         text=t.text.strip(), source=t.source.strip(), file=f.rel, line=f.toml.line(("tip", i)) or 0,
@@ -322,7 +327,7 @@ def _variants(f: _File, i: int, raw: list[Any], tip_id: str
         loc = ("tip", i, "variants", n)
         if isinstance(value, str):
             if not value.strip():
-                f.bad(loc, "is empty", tip_id, within=2)
+                f.bad(loc, _("is empty"), tip_id, within=2)
                 ok = False
             out.append((value, None))
         elif isinstance(value, dict):
@@ -334,8 +339,8 @@ def _variants(f: _File, i: int, raw: list[Any], tip_id: str
                 continue
             out.append((v.text, own))
         else:
-            f.bad(loc, f"expected a string or a table {{ text, images }}, got "
-                       f"{type_name(value)}", tip_id, within=2)
+            f.bad(loc, _("expected a string or a table {{ text, images }}, got {value}").format(
+                value=type_name(value)), tip_id, within=2)
             ok = False
     return out if ok else None
 
@@ -350,13 +355,13 @@ def _images(f: _File, loc: tuple[str | int, ...], raw: list[Any],
         if image is None:
             return None
         try:
-            sha, _ = read_tip_image(f.lib.root, image.file.strip())
+            sha, _data = read_tip_image(f.lib.root, image.file.strip())
         except ImageRejected as exc:
             f.bad((*loc, n, "file"), str(exc), tip_id, within=2)
             return None
         control = control_character(image.alt)
         if control:
-            f.bad((*loc, n, "alt"), f"has a {control}", tip_id, within=2)
+            f.bad((*loc, n, "alt"), _("has a {control}").format(control=control), tip_id, within=2)
             return None
         out.append(TipImage(image.file.strip(), image.alt.strip(), sha))
     return tuple(out)

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field
 
 from outreach.config.toml import NonBlank, Shape
+from outreach.i18n import _
 from outreach.library.model import Library, TipDef, TipImage
 from outreach.media.images import (
     MAX_SOURCE_BYTES,
@@ -49,25 +50,27 @@ def read_tip_image(root: Path, file: str) -> tuple[str, bytes]:
     try:
         path.relative_to(root.resolve())
     except ValueError:
-        raise ImageRejected("must be a file inside the content folder", where=file) from None
+        raise ImageRejected(_("must be a file inside the content folder"), where=file) from None
     try:
         if path.stat().st_size > MAX_SOURCE_BYTES:
-            raise ImageRejected(f"over the {mb(MAX_SOURCE_BYTES)} an image file may have",
+            raise ImageRejected(_("over the {MAX_SOURCE_BYTES} an image file may have").format(
+                MAX_SOURCE_BYTES=mb(MAX_SOURCE_BYTES)),
                                 where=file)
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ImageRejected("file not found", where=file) from None
+        raise ImageRejected(_("file not found"), where=file) from None
     except IsADirectoryError:
-        raise ImageRejected("is a folder, not an image file", where=file) from None
+        raise ImageRejected(_("is a folder, not an image file"), where=file) from None
     except OSError as exc:
-        raise ImageRejected(f"cannot read: {exc.strerror or exc}", where=file) from None
+        raise ImageRejected(_("cannot read: {value}").format(
+            value=exc.strerror or exc), where=file) from None
     identify(data, name=file)  # the type by content and the size on the header: cheap
     return hashlib.sha256(data).hexdigest(), data
 
 
 def fits_as_is(data: bytes, name: str, limits: MediaLimits) -> bool:
     """Whether the header alone says the picture needs no converting or scaling."""
-    fmt, width, height, _ = identify(data, name=name)
+    fmt, width, height, _fmt_name = identify(data, name=name)
     return (limits.allows(MIME_BY_FORMAT.get(fmt, "")) and len(data) <= limits.max_bytes
             and (limits.max_pixels is None or width * height <= limits.max_pixels))
 
@@ -126,9 +129,9 @@ def prepare_tip_image(root: Path, image: TipImage, limits: MediaLimits,
     was loaded (and approved) with: a file changed since is refused, never published."""
     sha, data = read_tip_image(root, image.file)
     if sha != image.sha256:
-        raise ImageRejected("changed since the library was loaded (its approval is for the "
-                            "old picture)", where=image.file)
-    prepared, _ = prepare(data, name=image.file, limits=limits, platform=platform)
+        raise ImageRejected(_("changed since the library was loaded (its approval is for the old "
+                              "picture)"), where=image.file)
+    prepared, _notes = prepare(data, name=image.file, limits=limits, platform=platform)
     return prepared
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import lunardate
 
 from outreach.errors import NotFound
+from outreach.i18n import _
 from outreach.library.render import Renderer
 
 
@@ -205,7 +206,7 @@ class Library:
         try:
             return self.tips[tip_id]
         except KeyError:
-            raise NotFound(f"unknown tip {tip_id!r}") from None
+            raise NotFound(_("unknown tip {tip_id!r}").format(tip_id=tip_id)) from None
 
     def tips_in(self, lang: str) -> list[TipDef]:
         """The tips in one language, in library order (cached)."""

@@ -16,6 +16,7 @@ from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from outreach.errors import ContentError
+from outreach.i18n import _
 
 MAX_RENDERED = 10_000  # characters: a template that renders more is refused
 # Bounds checked *while* a template renders, so a runaway one stops in milliseconds
@@ -43,7 +44,8 @@ _FORMAT_NUMBERS = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\d*)(?:\.(\d+))?|\{[^{}]*
 
 
 def _too_big(what: str) -> ContentError:
-    return ContentError(f"{what} is over the size cap of {MAX_VALUE} characters while rendering")
+    return ContentError(_("{what} is over the size cap of {MAX_VALUE} characters while rendering").format(
+        what=what, MAX_VALUE=MAX_VALUE))
 
 
 def _charge_work(n: int = 1) -> None:
@@ -52,8 +54,9 @@ def _charge_work(n: int = 1) -> None:
         return
     budget.work += n
     if budget.work > MAX_WORK:
-        raise ContentError(f"rendering stopped after {MAX_WORK} loop iterations and calls "
-                           "(a loop or macro runs away)")
+        raise ContentError(_("rendering stopped after {MAX_WORK} loop iterations and calls (a loop or "
+                             "macro runs away)").format(
+            MAX_WORK=MAX_WORK))
 
 
 _CONTAINERS = (list, tuple, dict, set, frozenset)
@@ -83,15 +86,15 @@ def _check_size(value: Any, what: str = "a value") -> Any:
 
 def _check_number(value: Any) -> None:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER_ARG:
-        raise ContentError(f"number {value if value.bit_length() < 64 else '(huge)'} is too "
-                           f"large here (at most {MAX_NUMBER_ARG})")
+        raise ContentError(_("number {value} is too large here (at most {MAX_NUMBER_ARG})").format(
+            value=value if value.bit_length() < 64 else '(huge)', MAX_NUMBER_ARG=MAX_NUMBER_ARG))
 
 
 def _check_format(fmt: str) -> None:
     for m in _FORMAT_NUMBERS.finditer(fmt):
         numbers = [g for g in m.groups()[:2] if g] + re.findall(r"\d+", m.group(3) or "")
         if any(len(n) > 7 or int(n) > MAX_VALUE for n in numbers):
-            raise _too_big("a format width")
+            raise _too_big(_("a format width"))
 
 
 def _projected(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -99,17 +102,17 @@ def _projected(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, A
     if name == "join" and isinstance(value, list | tuple):
         sep = args[0] if args and isinstance(args[0], str) else kwargs.get("d", "")
         if _weight(value) + len(sep if isinstance(sep, str) else "") * len(value) > MAX_VALUE:
-            raise _too_big("a joined text")
+            raise _too_big(_("a joined text"))
     elif name == "replace" and isinstance(value, str) and len(args) >= 2:
         old, new = args[0], args[1]
         if isinstance(old, str) and isinstance(new, str):
             count = value.count(old) if old else len(value) + 1
             if len(value) + count * max(len(new) - len(old), 0) > MAX_VALUE:
-                raise _too_big("a replaced text")
+                raise _too_big(_("a replaced text"))
     elif name == "indent" and isinstance(value, str):
         width = args[0] if args else kwargs.get("width", 4)
         if isinstance(width, int) and len(value) + value.count("\n") * abs(width) > MAX_VALUE:
-            raise _too_big("an indented text")
+            raise _too_big(_("an indented text"))
     elif name == "format" and isinstance(value, str):
         _check_format(value)
 
@@ -146,8 +149,9 @@ def _emit(value: Any) -> Any:
     if budget is not None:
         budget.emitted += len(value) if isinstance(value, str) else len(str(value))
         if budget.emitted > MAX_EMITTED:
-            raise ContentError(f"template output is over {MAX_EMITTED} characters while "
-                               "rendering (a loop or macro writes too much)")
+            raise ContentError(_("template output is over {MAX_EMITTED} characters while rendering (a "
+                                 "loop or macro writes too much)").format(
+                MAX_EMITTED=MAX_EMITTED))
     return value
 
 
@@ -199,13 +203,14 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             except (TypeError, ValueError, OverflowError):
                 size = 0
             if size > MAX_WORK:
-                raise ContentError(f"range of {size} items is over the loop limit of {MAX_WORK}")
+                raise ContentError(_("range of {size} items is over the loop limit of {MAX_WORK}").format(
+                    size=size, MAX_WORK=MAX_WORK))
         for a in (*args, *kwargs.values()):
             _check_number(a)
         if __obj is __self.globals.get("lipsum"):
             n = args[0] if args else kwargs.get("n", 5)
             if isinstance(n, int) and n > 100:
-                raise ContentError(f"lipsum(n={n}) is over 100 paragraphs")
+                raise ContentError(_("lipsum(n={n}) is over 100 paragraphs").format(n=n))
         bound = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
         target = getattr(bound, "__self__", None)
         method = getattr(bound, "__name__", "")
@@ -224,19 +229,19 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
     if operator == "*":
         if ints:
             if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                raise ContentError("number too large while rendering")
+                raise ContentError(_("number too large while rendering"))
             return
         for seq, n in ((left, right), (right, left)):
             if isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 0 and (
                     n > MAX_VALUE or _weight(seq) * n > MAX_VALUE):
-                raise _too_big("a repeated text")
+                raise _too_big(_("a repeated text"))
     elif operator == "**" and ints and right > 0:
         if abs(left) > 1 and abs(left).bit_length() * right > MAX_INT_BITS:
-            raise ContentError("number too large while rendering")
+            raise ContentError(_("number too large while rendering"))
     elif operator == "+":
         if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
             if _weight(left) + _weight(right) > MAX_VALUE:
-                raise _too_big("a joined text")
+                raise _too_big(_("a joined text"))
     elif operator == "%" and isinstance(left, str):
         _check_format(left)
 
@@ -274,7 +279,8 @@ class Renderer:
         else:
             out = self._render(source, context)
         if len(out) > MAX_RENDERED:
-            raise ContentError(f"rendered text is over the size cap of {MAX_RENDERED} characters")
+            raise ContentError(_("rendered text is over the size cap of {MAX_RENDERED} characters").format(
+                MAX_RENDERED=MAX_RENDERED))
         return out.strip()
 
     def _render(self, source: str, context: Mapping[str, Any]) -> str:
@@ -286,20 +292,23 @@ class Renderer:
                 size += len(part)
                 if size > MAX_RENDERED:  # stop now: the rest is never produced
                     raise ContentError(
-                        f"rendered text is over the size cap of {MAX_RENDERED} characters")
+                        _("rendered text is over the size cap of {MAX_RENDERED} characters").format(
+                            MAX_RENDERED=MAX_RENDERED))
                 parts.append(part)
             return "".join(parts)
         except RecursionError:
-            raise ContentError("template recursion is too deep (a macro calls itself "
-                               "without end)") from None
+            raise ContentError(_("template recursion is too deep (a macro calls itself without "
+                                 "end)")) from None
         except jinja2.UndefinedError as exc:
-            raise ContentError(f"undefined template variable: {exc.message}") from None
+            raise ContentError(_("undefined template variable: {message}").format(
+                message=exc.message)) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise ContentError(f"template syntax error (line {exc.lineno}): {exc.message}") from None
+            raise ContentError(_("template syntax error (line {lineno}): {message}").format(
+                lineno=exc.lineno, message=exc.message)) from None
         except jinja2.exceptions.SecurityError as exc:
-            raise ContentError(f"template not allowed: {exc}") from None
+            raise ContentError(_("template not allowed: {exc}").format(exc=exc)) from None
         except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
-            raise ContentError(f"template error: {exc}") from None
+            raise ContentError(_("template error: {exc}").format(exc=exc)) from None
         finally:
             _budget.reset(token)
 
@@ -320,7 +329,8 @@ class Renderer:
              variables: Mapping[str, Any], share_url: str = "") -> str:
         """Put a text into the platform's template."""
         if platform in self.broken:  # never post without the wrapper the team wrote
-            raise ContentError(f"the platform template is broken ({self.broken[platform]})")
+            raise ContentError(_("the platform template is broken ({value})").format(
+                value=self.broken[platform]))
         source = self.platform_templates.get(platform)
         if source is None:
             return body

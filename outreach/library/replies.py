@@ -35,6 +35,7 @@ from outreach.config.toml import (
     slug_pattern,
 )
 from outreach.errors import ContentError, InputError, NotFound
+from outreach.i18n import _
 from outreach.library.model import Library, Problem
 from outreach.library.texts import control_character, text_problems
 from outreach.states import OpinionClass
@@ -90,9 +91,10 @@ class StockReplies:
         if name in self.entries and not errors:
             return self.entries[name]
         if errors:
-            raise ContentError(f"stock reply {name!r} is unusable: {errors[0]}")
+            raise ContentError(_("stock reply {name!r} is unusable: {value}").format(
+                name=name, value=errors[0]))
         known = ", ".join(sorted(self.entries)) or "none"
-        raise NotFound(f"no stock reply named {name!r} (known: {known})")
+        raise NotFound(_("no stock reply named {name!r} (known: {known})").format(name=name, known=known))
 
 
 def load_replies(root: Path) -> StockReplies:
@@ -113,7 +115,7 @@ def load_replies(root: Path) -> StockReplies:
         key = dotted(loc[within:])
         out.problems.append(Problem(rel, line, name, f"{key}: {message}" if key else message))
 
-    _, file_problems = toml.validate(RepliesFileShape, toml.data)
+    _shape, file_problems = toml.validate(RepliesFileShape, toml.data)
     for p in file_problems:
         out.problems.append(Problem(rel, p.line or 0, "", p.message))
     entries = toml.data.get("reply", [])
@@ -126,15 +128,16 @@ def load_replies(root: Path) -> StockReplies:
         if shaped is None:
             continue
         if shaped.class_ not in tuple(OpinionClass):
-            bad(("reply", i, "class"), f"unknown class {shaped.class_!r}", name)
+            bad(("reply", i, "class"), _("unknown class {class_!r}").format(class_=shaped.class_), name)
         texts = {lang: t.strip() for lang in LANGS if (t := getattr(shaped.text, lang))}
         for lang, text in texts.items():
             control = control_character(text)
             if control:
-                bad(("reply", i, "text", lang), f"has a {control}", name)
+                bad(("reply", i, "text", lang), _("has a {control}").format(control=control), name)
         if name in out.entries:
             other = out.entries[name]
-            bad(("reply", i, "name"), f"duplicate name (also {other.file}:{other.line})", name)
+            bad(("reply", i, "name"), _("duplicate name (also {file}:{line})").format(
+                file=other.file, line=other.line), name)
             continue
         out.entries[name] = StockReply(name, shaped.class_, shaped.source.strip(), texts,
                                        shaped.review_by, rel, toml.line(("reply", i)) or 0)
@@ -161,8 +164,8 @@ def pick_lang(entry: StockReply, comment_text: str | None, account: AccountSetti
     for lang in (comment_lang(comment_text), account.lang):
         if lang in entry.texts:
             return lang
-    raise InputError(f"stock reply {entry.name!r} has no text in "
-                     f"{comment_lang(comment_text) or account.lang} or {account.lang}")
+    raise InputError(_("stock reply {name!r} has no text in {value} or {lang}").format(
+        name=entry.name, value=comment_lang(comment_text) or account.lang, lang=account.lang))
 
 
 def check_replies(rt: Runtime) -> list[Problem]:

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from outreach.errors import InputError
+from outreach.i18n import _
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,8 +18,8 @@ def starter_root() -> Path:
     for root in (_ROOT, Path(__file__).resolve().parent / "_starter"):
         if (root / "config.toml").is_file() and (root / "content").is_dir():
             return root
-    raise InputError("the starter files are not installed with this copy of outreach "
-                     "(install from a source checkout: pip install -e .)")
+    raise InputError(_("the starter files are not installed with this copy of outreach (install from a "
+                       "source checkout: pip install -e .)"))
 
 
 def write_starter(directory: Path) -> tuple[list[Path], list[Path]]:

@@ -13,6 +13,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from outreach.config.settings import AccountSettings
+from outreach.i18n import _
 from outreach.library.model import Library, TipDef
 
 if TYPE_CHECKING:
@@ -86,7 +87,8 @@ def control_character(text: str) -> str | None:
         return None
     i = found.start()
     ch = text[i]
-    return f"control character U+{ord(ch):04X} ({_char_name(ch)}) at character {i + 1}"
+    return _("control character U+{code:04X} ({name}) at character {n}").format(
+        code=ord(ch), name=_char_name(ch), n=i + 1)
 
 
 # one scan of the text (a loop over its characters cost more than rendering it)
@@ -98,19 +100,19 @@ def text_problems(text: str, client: MicroblogClient, lib: Library) -> list[str]
     """Everything wrong with an outgoing text for this client; empty when it may go out."""
     problems = []
     if not text.strip():
-        problems.append("text is blank")
+        problems.append(_("text is blank"))
         return problems
     control = control_character(text)
     if control:
-        problems.append(f"text has a {control}")
+        problems.append(_("text has a {control}").format(control=control))
     length = client.text_length(text)
     if length > client.max_length:
-        problems.append(f"text is {length} long by the platform's rule; the limit is "
-                        f"{client.max_length}")
+        problems.append(_("text is {length} long by the platform's rule; the limit is "
+                          "{limit}").format(length=length, limit=client.max_length))
     word = lib.blocked_word(text)
     if word and lib.blocklist_error:
         problems.append(word)
     elif word:
-        problems.append(f"contains blocklisted word {word!r}")
+        problems.append(_("contains blocklisted word {word!r}").format(word=word))
     problems.extend(client.text_problems(text))
     return problems

@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.media.store import digest
 
 MIME_BY_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
@@ -101,9 +102,9 @@ def verify(data: bytes, *, name: str) -> None:
                 for frame in ImageSequence.Iterator(im):
                     frame.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageRejected("refused as a decompression bomb", where=name) from None
+            raise ImageRejected(_("refused as a decompression bomb"), where=name) from None
         except Exception as exc:  # noqa: BLE001  (truncated or corrupt data while decoding)
-            raise ImageRejected(f"truncated or damaged image ({_why(exc)})",
+            raise ImageRejected(_("truncated or damaged image ({exc})").format(exc=_why(exc)),
                                 where=name) from None
 
 
@@ -118,31 +119,33 @@ class _opened:
     def __enter__(self) -> Any:
         name = self.name
         if not self.data:
-            raise ImageRejected("empty file, not an image", where=name)
+            raise ImageRejected(_("empty file, not an image"), where=name)
         if len(self.data) > MAX_SOURCE_BYTES:
-            raise ImageRejected(f"{mb(len(self.data))} is over the {mb(MAX_SOURCE_BYTES)} an "
-                                "image file may have", where=name)
+            raise ImageRejected(_("{value} is over the {MAX_SOURCE_BYTES} an image file may have").format(
+                value=mb(len(self.data)), MAX_SOURCE_BYTES=mb(MAX_SOURCE_BYTES)), where=name)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 self.im = Image.open(io.BytesIO(self.data), formats=list(MIME_BY_FORMAT))
                 frames = getattr(self.im, "n_frames", 1)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageRejected("refused as a decompression bomb: its header declares more "
-                                f"pixels than the {MAX_SOURCE_PIXELS // 1_000_000} MP limit",
+            raise ImageRejected(_("refused as a decompression bomb: its header declares more pixels than "
+                                  "the {value} MP limit").format(
+                value=MAX_SOURCE_PIXELS // 1_000_000),
                                 where=name) from None
         except UnidentifiedImageError:
-            raise ImageRejected("not a JPEG, PNG, GIF or WebP image (the type is read from "
-                                "the content, not the name)", where=name) from None
+            raise ImageRejected(_("not a JPEG, PNG, GIF or WebP image (the type is read from the "
+                                  "content, not the name)"), where=name) from None
         except Exception as exc:  # noqa: BLE001  (a damaged header: Pillow raises many kinds)
-            raise ImageRejected(f"damaged image ({_why(exc)})", where=name) from None
+            raise ImageRejected(_("damaged image ({exc})").format(exc=_why(exc)), where=name) from None
         w, h = self.im.size
         if w <= 0 or h <= 0:
-            raise ImageRejected(f"declares an empty size {w}×{h}", where=name)
+            raise ImageRejected(_("declares an empty size {w}×{h}").format(w=w, h=h), where=name)
         if w * h * frames > MAX_SOURCE_PIXELS:
             size = f"{w}×{h}" + (f" × {frames} frames" if frames > 1 else "")
-            raise ImageRejected(f"refused as a decompression bomb: {size} is over the "
-                                f"{MAX_SOURCE_PIXELS // 1_000_000} MP limit", where=name)
+            raise ImageRejected(_("refused as a decompression bomb: {size} is over the {value} MP "
+                                  "limit").format(
+                size=size, value=MAX_SOURCE_PIXELS // 1_000_000), where=name)
         return self.im
 
     def __exit__(self, *exc: object) -> None:
@@ -181,12 +184,12 @@ def prepare(data: bytes, *, name: str, limits: MediaLimits,
         except ImageRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageRejected("refused as a decompression bomb", where=name) from None
+            raise ImageRejected(_("refused as a decompression bomb"), where=name) from None
         except Exception as exc:  # noqa: BLE001  (truncated or corrupt data while decoding)
-            raise ImageRejected(f"truncated or damaged image ({_why(exc)})",
+            raise ImageRejected(_("truncated or damaged image ({exc})").format(exc=_why(exc)),
                                 where=name) from None
     if gps:
-        notes.append(f"{name}: removed its GPS position (EXIF); it is never published")
+        notes.append(f"{name}: " + _("removed its GPS position (EXIF); it is never published"))
     mime = MIME_BY_FORMAT[out_fmt]
     info = ImageInfo(sha256=digest(out), mime=mime, size=len(out), width=size[0],
                      height=size[1])
@@ -276,7 +279,7 @@ def _target_format(fmt: str, im: Any, limits: MediaLimits) -> str:
     for candidate in (*order, "WEBP", "GIF"):
         if limits.allows(MIME_BY_FORMAT[candidate]):
             return candidate
-    raise ImageRejected("the platform takes no pictures")
+    raise ImageRejected(_("the platform takes no pictures"))
 
 
 def _still(im: Any, *, name: str, fmt: str, limits: MediaLimits, platform: str,
@@ -302,9 +305,10 @@ def _still(im: Any, *, name: str, fmt: str, limits: MediaLimits, platform: str,
             shrink = min(0.9, math.sqrt(limits.max_bytes / len(out)) * 0.95)
             if min(clean.size) * shrink < MIN_SIDE:
                 raise ImageRejected(
-                    f"{mb(src_bytes)} {_kind(fmt)} {src_size[0]}×{src_size[1]} cannot fit "
-                    f"{platform}'s {mb(limits.max_bytes)} without shrinking it below "
-                    f"{MIN_SIDE} pixels", where=name)
+                    _("{src_bytes} {fmt} {value}×{value2} cannot fit {platform}'s {max_bytes} without "
+                      "shrinking it below {MIN_SIDE} pixels").format(
+                        src_bytes=mb(src_bytes), fmt=_kind(fmt), value=src_size[0], value2=src_size[1],
+                        platform=platform, max_bytes=mb(limits.max_bytes), MIN_SIDE=MIN_SIDE), where=name)
             clean = _scaled(clean, shrink)
         out = _encode(clean, out_fmt, quality)
     if clean.size != src_size or out_fmt != fmt or quality < 90:
@@ -343,12 +347,13 @@ def _animated(im: Any, *, name: str, fmt: str, limits: MediaLimits, platform: st
     elif limits.allows("image/gif"):
         out_fmt = "GIF"
     else:
-        raise ImageRejected(f"an animated {_kind(fmt)}, and {platform} takes no animations "
-                            "of that type; export one still picture instead", where=name)
+        raise ImageRejected(_("an animated {fmt}, and {platform} takes no animations of that type; "
+                              "export one still picture instead").format(
+            fmt=_kind(fmt), platform=platform), where=name)
     if limits.max_pixels and w * h > limits.max_pixels:
-        raise ImageRejected(f"animated {_kind(fmt)} {w}×{h} is over {platform}'s "
-                            f"{limits.max_pixels / 1_000_000:.1f} MP; an animation is not "
-                            "scaled: export it smaller", where=name)
+        raise ImageRejected(_("animated {fmt} {w}×{h} is over {platform}'s {value:.1f} MP; an animation "
+                              "is not scaled: export it smaller").format(
+            fmt=_kind(fmt), w=w, h=h, platform=platform, value=limits.max_pixels / 1_000_000), where=name)
     frames, durations = [], []
     for frame in _frames(im):
         durations.append(int(frame.info.get("duration", 100) or 100))
@@ -363,9 +368,10 @@ def _animated(im: Any, *, name: str, fmt: str, limits: MediaLimits, platform: st
     frames[0].save(buf, out_fmt, **params)
     out = buf.getvalue()
     if len(out) > limits.max_bytes:
-        raise ImageRejected(f"animated {_kind(fmt)} is {mb(len(out))} once cleaned, over "
-                            f"{platform}'s {mb(limits.max_bytes)}; an animation is not "
-                            "scaled: export it shorter or smaller", where=name)
+        raise ImageRejected(_("animated {fmt} is {value} once cleaned, over {platform}'s {max_bytes}; an "
+                              "animation is not scaled: export it shorter or smaller").format(
+            fmt=_kind(fmt), value=mb(len(out)), platform=platform,
+            max_bytes=mb(limits.max_bytes)), where=name)
     return out_fmt, out, (w, h)
 
 

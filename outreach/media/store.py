@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from outreach.errors import OutreachError
+from outreach.i18n import _
 
 
 class MediaMissing(OutreachError):
@@ -31,7 +32,7 @@ class MediaStore:
 
     def path(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise MediaMissing(f"not a SHA-256 digest: {sha256[:80]!r}")
+            raise MediaMissing(_("not a SHA-256 digest: {value!r}").format(value=sha256[:80]))
         return self.root / sha256[:2] / sha256
 
     def put(self, data: bytes) -> str:
@@ -58,9 +59,11 @@ class MediaStore:
         try:
             data = target.read_bytes()
         except OSError as e:
-            raise MediaMissing(f"image {sha256[:12]} is missing from the media store "
-                               f"({target}): {e.strerror or e}") from None
+            raise MediaMissing(_("image {value} is missing from the media store ({target}): "
+                                 "{value2}").format(
+                value=sha256[:12], target=target, value2=e.strerror or e)) from None
         if digest(data) != sha256:
-            raise MediaMissing(f"image {sha256[:12]} in the media store ({target}) was changed "
-                               "on disk; its digest no longer matches")
+            raise MediaMissing(_("image {value} in the media store ({target}) was changed on disk; its "
+                                 "digest no longer matches").format(
+                value=sha256[:12], target=target))
         return data

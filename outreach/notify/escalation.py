@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from outreach.errors import NotFound, StateError
+from outreach.i18n import _
 from outreach.notify.outbox import LARGEST_ID, updated
 from outreach.states import NotificationStatus, NotifyEvent, OpinionState
 from outreach.store.audit import audit
@@ -27,11 +28,13 @@ def acknowledge(rt: Runtime, comment_id: int, *, by: str) -> int:
     with rt.db.session() as s:
         comment = s.get(Comment, comment_id) if 0 < comment_id <= LARGEST_ID else None
         if comment is None or comment.is_own:
-            raise NotFound(f"no comment with id {comment_id}")
+            raise NotFound(_("no comment with id {comment_id}").format(comment_id=comment_id))
         if acknowledged(s, comment_id):
-            raise StateError(f"comment {comment_id} was already acknowledged")
+            raise StateError(_("comment {comment_id} was already acknowledged").format(
+                comment_id=comment_id))
         if comment.handled_state in (OpinionState.HANDED_OVER, OpinionState.CLOSED):
-            raise StateError(f"comment {comment_id} was already {comment.handled_state}")
+            raise StateError(_("comment {comment_id} was already {handled_state}").format(
+                comment_id=comment_id, handled_state=comment.handled_state))
         audit(s, now, by, "opinion_ack", account=comment.account, target=f"comment {comment_id}")
         if comment.handled_state is None:
             comment.handled_state = OpinionState.ACKNOWLEDGED

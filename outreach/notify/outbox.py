@@ -12,6 +12,7 @@ from sqlalchemy import CursorResult, Update, func, select
 from sqlmodel import Session, SQLModel, col
 
 from outreach.config.settings import NOTIFY_EVENTS, NotifyTarget, Settings
+from outreach.i18n import _
 from outreach.states import AccountState, NotificationStatus, NotifyEvent, PostStatus
 from outreach.store.db import insert_ignore
 from outreach.store.models import Account, Comment, Notification, Post
@@ -36,7 +37,7 @@ def enqueue(session: Session, event: str, payload: dict[str, Any], *, dedupe_key
     listens to it (an emergency's later targets due after the escalation minutes). A key
     already stored for a target is not stored again. Returns the rows added."""
     if event not in NOTIFY_EVENTS:
-        raise ValueError(f"unknown event {event!r}")
+        raise ValueError(_("unknown event {event!r}").format(event=event))
     targets = settings.notify.for_event(event)
     step = timedelta(minutes=settings.notify.escalate_after_minutes)
     rows = [{

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Update, or_, select, update
 from sqlmodel import col
 
 from outreach.errors import ConfigError, NotFound
+from outreach.i18n import _
 from outreach.notify.escalation import handled
 from outreach.notify.messages import message
 from outreach.notify.outbox import updated
@@ -139,7 +140,7 @@ def _process(rt: Runtime, row: Notification, worker: str, summary: DeliverySumma
     target = next((t for t in settings.notify.targets if t.name == row.target), None)
     try:
         if target is None:
-            raise NotifyFailed(f"target {row.target!r} is no longer configured")
+            raise NotifyFailed(_("target {target!r} is no longer configured").format(target=row.target))
         title, body = message(row, settings, target.lang or settings.notify.lang)
         send(target, title, body, envelope(row))
     except (NotifyFailed, ConfigError) as exc:
@@ -187,9 +188,10 @@ def send_test(rt: Runtime, name: str | None = None) -> list[tuple[str, str | Non
         targets = tuple(t for t in targets if t.name == name)
         if not targets:
             known = ", ".join(t.name for t in settings.notify.targets) or "none"
-            raise NotFound(f"unknown notify target {name!r} (configured: {known})")
+            raise NotFound(_("unknown notify target {name!r} (configured: {known})").format(
+                name=name, known=known))
     if not targets:
-        raise ConfigError("no [notify] targets are configured", where=str(settings.path))
+        raise ConfigError(_("no [notify] targets are configured"), where=str(settings.path))
     now = rt.clock()
     out: list[tuple[str, str | None]] = []
     for t in targets:

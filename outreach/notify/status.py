@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from outreach.errors import NotFound, StateError
+from outreach.i18n import _
 from outreach.states import NotificationStatus, NotifyEvent
 from outreach.store.models import Notification
 
@@ -26,9 +27,10 @@ def retry(rt: Runtime, ids: Sequence[int]) -> list[int]:
         for nid in ids:
             row = s.get(Notification, nid) if 0 < nid < 2**63 else None
             if row is None:
-                raise NotFound(f"no notification with id {nid}")
+                raise NotFound(_("no notification with id {nid}").format(nid=nid))
             if row.status != NotificationStatus.FAILED:
-                raise StateError(f"notification {nid} is {row.status}, not failed")
+                raise StateError(_("notification {nid} is {status}, not failed").format(
+                    nid=nid, status=row.status))
         s.execute(update(Notification).where(col(Notification.id).in_(list(ids))).values(
             status=NotificationStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now))
         s.commit()

@@ -22,6 +22,7 @@ import apprise
 
 from outreach.config.settings import NotifyTarget
 from outreach.errors import OutreachError
+from outreach.i18n import _
 
 log = logging.getLogger("outreach.notify")
 
@@ -43,16 +44,17 @@ def send(target: NotifyTarget, title: str, body: str, envelope: dict[str, Any]) 
     obj = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))  # in this thread
     if not obj.add(url):
         scheme = url.split("://", 1)[0] if "://" in url else "?"
-        raise NotifyFailed(f"target {target.name!r}: not a URL apprise can use "
-                           f"(scheme {scheme[:20]!r})")
+        raise NotifyFailed(_("target {name!r}: not a URL apprise can use (scheme {value!r})").format(
+            name=target.name, value=scheme[:20]))
     with _capture() as problems:
         try:
             ok = bool(obj.notify(title=title, body=body))
         except Exception as exc:  # a plugin's own bug must not stop the sender
-            raise NotifyFailed(f"target {target.name!r}: {type(exc).__name__}") from None
+            raise NotifyFailed(_("target {name!r}: {error}").format(
+                name=target.name, error=type(exc).__name__)) from None
     if not ok:
         reason = "; ".join(problems[-2:]) or "not delivered"
-        raise NotifyFailed(f"target {target.name!r}: {reason}")
+        raise NotifyFailed(_("target {name!r}: {reason}").format(name=target.name, reason=reason))
 
 
 def _run_command(target: NotifyTarget, title: str, body: str, envelope: dict[str, Any]) -> None:
@@ -62,9 +64,11 @@ def _run_command(target: NotifyTarget, title: str, body: str, envelope: dict[str
         proc = subprocess.run(shlex.split(target.command), input=data, text=True,
                               capture_output=True, timeout=COMMAND_TIMEOUT, check=False)
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-        raise NotifyFailed(f"target {target.name!r}: command failed: {type(exc).__name__}") from None
+        raise NotifyFailed(_("target {name!r}: command failed: {error}").format(
+            name=target.name, error=type(exc).__name__)) from None
     if proc.returncode != 0:
-        raise NotifyFailed(f"target {target.name!r}: command exited {proc.returncode}")
+        raise NotifyFailed(_("target {name!r}: command exited {returncode}").format(
+            name=target.name, returncode=proc.returncode))
 
 
 

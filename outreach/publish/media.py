@@ -25,6 +25,7 @@ from sqlmodel import col
 
 from outreach.clients.base import Attachment, Published
 from outreach.errors import AmbiguousOutcome, MediaExpired, TransientError
+from outreach.i18n import _
 from outreach.media.store import MediaStore
 from outreach.publish.leases import update
 from outreach.store.db import rowcount
@@ -74,8 +75,8 @@ class Pictures:
         try:
             remote_id = self.client.upload_media(data, mime=row.mime, alt=row.alt)
         except AmbiguousOutcome as exc:  # no status was sent: the post is simply tried again
-            raise TransientError(f"uploading picture {row.position + 1}: {exc.message} "
-                                 "(no status was sent)") from exc
+            raise TransientError(_("uploading picture {value}: {message} (no status was sent)").format(
+                value=row.position + 1, message=exc.message)) from exc
         now = self.rt.clock()
         with self.rt.db.session() as s:
             stored = rowcount(s.execute(update(PostMedia).where(
@@ -109,8 +110,9 @@ class Pictures:
                 return publish(self.attachments())
             except MediaExpired as exc:
                 if not self.client.uploads_media or attempt == REUPLOADS:
-                    raise TransientError(f"{exc.message}; the pictures were uploaded again "
-                                         f"{attempt} time(s)") from exc
+                    raise TransientError(_("{message}; the pictures were uploaded again {attempt} "
+                                           "time(s)").format(
+                        message=exc.message, attempt=attempt)) from exc
                 log.warning("post %s: %s; uploading the pictures again", self.post_id,
                             exc.message)
                 self.forget_uploads()

@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from outreach.clients.base import Published
 from outreach.errors import ContentRejected
+from outreach.i18n import _
 from outreach.notify import outbox
 from outreach.publish.leases import (
     LeaseKeeper,
@@ -126,7 +127,7 @@ class Owner:
             comment = s.get(Comment, post.reply_to_comment_id)
             parent = s.get(Post, comment.post_id) if comment and comment.post_id else None
         if comment is None:
-            raise ContentRejected("the comment to answer no longer exists")
+            raise ContentRejected(_("the comment to answer no longer exists"))
         return client.reply_target(parent.remote_id if parent is not None else None,
                                    comment.remote_id)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import col
 
 from outreach.errors import ClientError, RateLimited, StateError
+from outreach.i18n import _
 from outreach.publish.leases import update
 from outreach.publish.outcomes import Owner, backoff
 from outreach.states import PostKind, PostStatus
@@ -86,7 +87,8 @@ class Reconciling(Owner):
         with self.rt.db.reader() as s:
             row = s.get(Post, post_id)
         if row is None:
-            raise StateError(f"post {post_id} changed while cancelling; try again")
+            raise StateError(_("post {post_id} changed while cancelling; try again").format(
+                post_id=post_id))
         client = self.rt.client(row.account)  # an account that cannot be reached: no claim
         with self.rt.db.session() as s:
             status = row.status
@@ -94,11 +96,13 @@ class Reconciling(Owner):
                 PostStatus.PUBLISHING, PostStatus.UNCONFIRMED) else None
             s.commit()
         if post is None and status in (PostStatus.PUBLISHING, PostStatus.UNCONFIRMED):
-            raise StateError(f"post {post_id} is being published right now; try again in "
-                             f"{self.policy.lease_seconds} seconds")
+            raise StateError(_("post {post_id} is being published right now; try again in "
+                               "{lease_seconds} seconds").format(
+                post_id=post_id, lease_seconds=self.policy.lease_seconds))
         if post is None:
-            raise StateError(f"post {post_id} changed while cancelling (it is {status} now); "
-                             "try again")
+            raise StateError(_("post {post_id} changed while cancelling (it is {status} now); try "
+                               "again").format(
+                post_id=post_id, status=status))
         since = (post.first_attempt_at or post.created_at or now) - timedelta(minutes=2)
         try:
             found = client.find_published(post.text, since)
@@ -113,8 +117,9 @@ class Reconciling(Owner):
                 self._finish(post, now, status=PostStatus.UNCONFIRMED, ambiguous=True,
                              error=post.last_error)
                 wait = int((sent + self.in_flight_grace - current).total_seconds()) + 1
-                raise StateError(f"post {post_id}'s last attempt may still be landing; try "
-                                 f"again in {wait} seconds")
+                raise StateError(_("post {post_id}'s last attempt may still be landing; try again in "
+                                   "{wait} seconds").format(
+                    post_id=post_id, wait=wait))
             with self.rt.db.session() as s:
                 n = self._update_owned(s, post_id, status=PostStatus.CANCELLED, claimed_by=None,
                                        lease_until=None, updated_at=now,
@@ -125,14 +130,16 @@ class Reconciling(Owner):
                 s.commit()
         else:
             if self._published(post, found) != PostStatus.PUBLISHED:
-                raise StateError(f"post {post_id} changed while cancelling; try again")
+                raise StateError(_("post {post_id} changed while cancelling; try again").format(
+                    post_id=post_id))
             try:
                 client.delete(found.remote_id)
             except ClientError as exc:
                 raise StateError(
-                    f"post {post_id} had already been published as {found.remote_id} and "
-                    f"deleting it failed ({exc.message}); it stays published — retract it with "
-                    f"`outreach queue retract {post_id} --reason …`") from None
+                    _("post {post_id} had already been published as {remote_id} and deleting it failed "
+                      "({message}); it stays published — retract it with `outreach queue retract "
+                      "{post_id} --reason …`").format(
+                        post_id=post_id, remote_id=found.remote_id, message=exc.message)) from None
             with self.rt.db.session() as s:
                 s.execute(update(Post).where(col(Post.id) == post_id,
                                              col(Post.status) == PostStatus.PUBLISHED)

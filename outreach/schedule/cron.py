@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from outreach.i18n import _
 from outreach.times import local_to_utc
 
 _MONTHS = {m: i for i, m in enumerate(
@@ -72,12 +73,13 @@ def _field(text: str, lo: int, hi: int, names: dict[str, int], label: str) -> fr
     values: set[int] = set()
     for part in text.split(","):
         if not part:
-            raise CronError(f"empty list item in {label}")
+            raise CronError(_("empty list item in {label}").format(label=label))
         step = 1
         if "/" in part:
             part, step_text = part.split("/", 1)
             if not step_text.isdigit() or int(step_text) == 0:
-                raise CronError(f"bad step {step_text!r} in {label}")
+                raise CronError(_("bad step {step_text!r} in {label}").format(
+                    step_text=step_text, label=label))
             step = int(step_text)
         if part == "*":
             start, end = lo, hi
@@ -85,7 +87,8 @@ def _field(text: str, lo: int, hi: int, names: dict[str, int], label: str) -> fr
             a, b = part.split("-", 1)
             start, end = _value(a, lo, hi, names, label), _value(b, lo, hi, names, label)
             if start > end:
-                raise CronError(f"range {part!r} runs backwards in {label}")
+                raise CronError(_("range {part!r} runs backwards in {label}").format(
+                    part=part, label=label))
         else:
             start = _value(part, lo, hi, names, label)
             end = hi if step != 1 else start
@@ -98,10 +101,11 @@ def _value(text: str, lo: int, hi: int, names: dict[str, int], label: str) -> in
     if key in names:
         return names[key]
     if not text.isdigit():
-        raise CronError(f"{text!r} is not a number in {label}")
+        raise CronError(_("{text!r} is not a number in {label}").format(text=text, label=label))
     value = int(text)
     if not lo <= value <= hi:
-        raise CronError(f"{value} is out of range {lo}-{hi} in {label}")
+        raise CronError(_("{value} is out of range {lo}-{hi} in {label}").format(
+            value=value, lo=lo, hi=hi, label=label))
     return value
 
 
@@ -110,7 +114,8 @@ def parse_cron(expr: str) -> Cron:
     """Parse a five-field cron expression; raises CronError with the reason."""
     fields = expr.split()
     if len(fields) != 5:
-        raise CronError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+        raise CronError(_("expected 5 fields (minute hour day month weekday), got {fields}").format(
+            fields=len(fields)))
     minute, hour, dom, month, dow = fields
     weekdays = _field(dow, 0, 7, _DAYS, "day-of-week")
     if 7 in weekdays:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from outreach.errors import DatabaseError
+from outreach.i18n import _
 from outreach.times import aware
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DatabaseError(f"cannot create folder: {exc.strerror}", where=str(path)) from None
+            raise DatabaseError(_("cannot create folder: {strerror}").format(
+                strerror=exc.strerror), where=str(path)) from None
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")
@@ -75,9 +77,9 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
             return create_engine(url, pool_pre_ping=True)
         except ModuleNotFoundError:
             raise DatabaseError(
-                "PostgreSQL needs the postgres extra: pip install 'outreach[postgres]'"
+                _("PostgreSQL needs the postgres extra: pip install 'outreach[postgres]'")
             ) from None
-    raise DatabaseError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+    raise DatabaseError(_("unsupported database URL scheme: {value}").format(value=url.split(':', 1)[0]))
 
 
 class Database:
@@ -109,11 +111,13 @@ class Database:
         except OperationalError as exc:
             if "no such table" in str(exc) or "does not exist" in str(exc):
                 return None
-            raise DatabaseError(f"cannot open database: {_short(exc)}", where=self._where()) from None
+            raise DatabaseError(_("cannot open database: {exc}").format(
+                exc=_short(exc)), where=self._where()) from None
         except SQLAlchemyError as exc:
             if "does not exist" in str(exc):
                 return None
-            raise DatabaseError(f"cannot open database: {_short(exc)}", where=self._where()) from None
+            raise DatabaseError(_("cannot open database: {exc}").format(
+                exc=_short(exc)), where=self._where()) from None
 
     def ensure_schema(self) -> bool:
         """Upgrade to the newest schema if needed; True when something was done."""
@@ -137,7 +141,8 @@ class Database:
                 command.upgrade(cfg, revision)
                 conn.commit()
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"migration failed: {_short(exc)}", where=self._where()) from None
+            raise DatabaseError(_("migration failed: {exc}").format(
+                exc=_short(exc)), where=self._where()) from None
         log.info("database upgraded to %s", revision)
 
     @contextlib.contextmanager
@@ -175,10 +180,10 @@ class Database:
         path = sqlite_path(self.url)
         if path is None:
             raise DatabaseError(
-                "online backup is for SQLite; for PostgreSQL use: pg_dump -Fc DBNAME > FILE"
+                _("online backup is for SQLite; for PostgreSQL use: pg_dump -Fc DBNAME > FILE")
             )
         if target.exists():
-            raise DatabaseError("backup target exists; refusing to overwrite", where=str(target))
+            raise DatabaseError(_("backup target exists; refusing to overwrite"), where=str(target))
         try:
             src = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
             dst = sqlite3.connect(target)
@@ -189,7 +194,7 @@ class Database:
         except sqlite3.Error as exc:
             with contextlib.suppress(OSError):
                 os.unlink(target)
-            raise DatabaseError(f"backup failed: {exc}", where=str(target)) from None
+            raise DatabaseError(_("backup failed: {exc}").format(exc=exc), where=str(target)) from None
 
     def integrity_check(self) -> str:
         if not self.is_sqlite:
@@ -210,7 +215,7 @@ def db_now(dialect: str, plus_seconds: float = 0) -> Any:
         return now + literal_column(f"interval '{plus} seconds'") if plus else now
     if dialect == "sqlite":
         return func.strftime("%Y-%m-%d %H:%M:%f", "now", f"{plus:+.3f} seconds").concat("000")
-    raise DatabaseError(f"no clock for the {dialect} database")
+    raise DatabaseError(_("no clock for the {dialect} database").format(dialect=dialect))
 
 
 def read_db_now(session: Any) -> datetime:

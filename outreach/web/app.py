@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from outreach.actions.users import Forbidden, SignedIn, require, session_user
 from outreach.errors import NotFound, OutreachError
+from outreach.i18n import _, use_language
 from outreach.media.images import MAX_SOURCE_BYTES, mb
 from outreach.web.i18n import pick_lang
 from outreach.web.pages import HERE, Ctx, Page, Upload
@@ -70,8 +71,10 @@ class Console:
         form: dict[str, str] = {}
         lists: dict[str, list[str]] = {}
         files: list[Upload] = []
+        lang = pick_lang(request.query_params.get("lang"), session, user)
         if page.method == "POST":
-            too_big = self._too_big(request)
+            with use_language(lang):
+                too_big = self._too_big(request)
             if too_big is not None:
                 return self._finish(too_big, request, session)
             data = await request.form(max_files=MAX_FILES, max_fields=200,
@@ -85,10 +88,11 @@ class Console:
             await data.close()
             token = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
             if not session.csrf_ok(token):
-                return self._finish(PlainTextResponse(
-                    "403: the form's security token is missing or out of date; reload the "
-                    "page and try again", status_code=403), request, session)
-        lang = pick_lang(request.query_params.get("lang"), session, user)
+                with use_language(lang):
+                    refused = _("the form's security token is missing or out of date; reload "
+                                "the page and try again")
+                return self._finish(PlainTextResponse("403: " + refused, status_code=403),
+                                    request, session)
         address = request.client.host if request.client else "-"
         ctx = Ctx(self.rt, user, session, lang, request.url.path, request.query_params, form,
                   request.path_params, address, lists=lists, files=files)
@@ -100,11 +104,12 @@ class Console:
             try:
                 require(user, page.permission)
             except Forbidden:
-                return self._finish(ctx.render("error.html", code=403,
-                                               message=ctx.t("Your role may not do this.")),
+                with use_language(lang):
+                    refused = _("Your role may not do this.")
+                return self._finish(ctx.render("error.html", code=403, message=refused),
                                     request, session)
         try:
-            response = await run_in_threadpool(page.handler, ctx)
+            response = await run_in_threadpool(_speaking, lang, page, ctx)
         except NotFound as exc:
             response = ctx.render("error.html", code=404, message=exc.message)
         except OutreachError as exc:
@@ -122,11 +127,13 @@ class Console:
         multipart = request.headers.get("content-type", "").startswith("multipart/")
         if declared is None or not declared.isdigit():
             if multipart:
-                return PlainTextResponse("411: an upload must give its length", status_code=411)
+                return PlainTextResponse("411: " + _("an upload must give its length"),
+                                         status_code=411)
             return None
         if int(declared) > self.max_upload:
-            return PlainTextResponse(f"413: a form may carry at most {mb(self.max_upload)} in all; "
-                                     "nothing was stored", status_code=413)
+            return PlainTextResponse("413: " + _("a form may carry at most {size} in all; nothing "
+                                                 "was stored").format(size=mb(self.max_upload)),
+                                     status_code=413)
         return None
 
     def _finish(self, response: Response, request: Request, session: Session) -> Response:
@@ -135,6 +142,13 @@ class Console:
         response.set_cookie(COOKIE, self.sessions.dump(session), httponly=True, samesite="lax",
                             secure=request.url.scheme == "https", path="/")
         return response
+
+
+def _speaking(lang: str, page: Page, ctx: Ctx) -> Response:
+    """Run ``page`` in ``lang``, in the worker thread: its words and the errors the actions
+    raise below it are in the request's language."""
+    with use_language(lang):
+        return page.handler(ctx)
 
 
 def create_app(rt: Runtime, secret: str, *, idle_minutes: float = IDLE_MINUTES,

@@ -16,7 +16,8 @@ import jinja2
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach.actions.users import Permission, SignedIn
-from outreach.web.i18n import translate
+from outreach.i18n import use_language
+from outreach.web.i18n import words
 from outreach.web.session import CSRF_FIELD, Session
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
+    env.globals["_"] = words  # the catalogue's words, in the language of the request
     return env
 
 
@@ -68,9 +70,6 @@ class Ctx:
         assert self.user is not None, "a page that acts needs a session"
         return self.user.name
 
-    def t(self, text: str, **values: Any) -> str:
-        return translate(text, self.lang, **values)
-
     def flash(self, message: str, kind: str = "ok") -> None:
         self.session.flash.append((kind, message))
 
@@ -83,9 +82,10 @@ class Ctx:
 
     def render(self, template: str, code: int = 200, **data: Any) -> HTMLResponse:
         flashes, self.session.flash = self.session.flash, []
-        html = ENV.get_template(template).render(
-            ctx=self, t=self.t, user=self.user, lang=self.lang, csrf=self.session.csrf,
-            csrf_field=CSRF_FIELD, flashes=flashes, path=self.path, **data)
+        with use_language(self.lang):
+            html = ENV.get_template(template).render(
+                ctx=self, user=self.user, lang=self.lang, csrf=self.session.csrf,
+                csrf_field=CSRF_FIELD, flashes=flashes, path=self.path, **data)
         return HTMLResponse(html, status_code=code)
 
     def redirect(self, to: str, **query: Any) -> RedirectResponse:

@@ -13,6 +13,7 @@ from outreach.actions.media import post_media
 from outreach.actions.posts import get_post, text_author
 from outreach.actions.queries.posts import PostRow, iso, post_row, stored_id
 from outreach.errors import NotFound
+from outreach.i18n import _
 from outreach.media.store import MediaMissing, MediaStore
 from outreach.schedule.plan import plan_rows
 from outreach.states import PostStatus
@@ -57,7 +58,8 @@ def stored_picture(rt: Runtime, post_id: int, position: int) -> tuple[bytes, str
                                                 col(PostMedia.position) == position)
                         ).scalars().first()
     if row is None:
-        raise NotFound(f"post {post_id} has no picture {position}")
+        raise NotFound(_("post {post_id} has no picture {position}").format(
+            post_id=post_id, position=position))
     try:
         data = MediaStore(rt.settings.media_dir).get(row.sha256)
     except MediaMissing as exc:
@@ -106,8 +108,8 @@ def calendar(rt: Runtime, account: str, start: date, days: int) -> list[Calendar
     rows as `plan`, so the calendar shows what the daemon will publish."""
     acc = rt.settings.account(account)
     zone = acc.timezone
-    begin, _ = day_bounds(start, zone)
-    end, _ = day_bounds(start + timedelta(days=days), zone)
+    begin, _end = day_bounds(start, zone)
+    end, _next = day_bounds(start + timedelta(days=days), zone)
     now = rt.clock()
     items: dict[tuple[str, int | None], CalendarItem] = {}
     with rt.db.reader() as s:

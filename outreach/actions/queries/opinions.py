@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from outreach.actions.queries.posts import AuditRow, PostRow, iso, post_row, stored_id
 from outreach.errors import ContentError, InputError
+from outreach.i18n import _
 from outreach.library.replies import load_replies
 from outreach.opinions.inbox import get_comment
 from outreach.opinions.rules import OpinionRules, load_rules
@@ -83,7 +84,8 @@ def list_opinions(rt: Runtime, *, account: str | None = None, klass: str | None 
     A broken ``opinions.toml`` does not lock officers out of the inbox: the comments are
     listed without reply deadlines (nothing is ``overdue``)."""
     if klass is not None and klass not in tuple(OpinionClass):
-        raise InputError(f"unknown class {klass!r} (known: {', '.join(OpinionClass)})")
+        raise InputError(_("unknown class {klass!r} (known: {value})").format(
+            klass=klass, value=', '.join(OpinionClass)))
     try:
         rules: OpinionRules | None = load_rules(rt.settings.content_dir)
     except ContentError:
@@ -175,7 +177,8 @@ def stock_replies(rt: Runtime, *, klass: str | None = None) -> list[StockRow]:
     """The stock replies of content/replies.toml (templates as written), by class then name;
     an entry with a loading problem is left out (``content check`` names it)."""
     if klass is not None and klass not in tuple(OpinionClass):
-        raise InputError(f"unknown class {klass!r} (known: {', '.join(OpinionClass)})")
+        raise InputError(_("unknown class {klass!r} (known: {value})").format(
+            klass=klass, value=', '.join(OpinionClass)))
     stock = load_replies(rt.settings.content_dir)
     broken = {p.tip_id for p in stock.problems if p.severity == "error"}
     order: dict[str, int] = {c: i for i, c in enumerate(OpinionClass)}

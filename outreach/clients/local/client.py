@@ -40,6 +40,7 @@ from outreach.errors import (
     RateLimited,
     TransientError,
 )
+from outreach.i18n import _
 from outreach.media.images import MediaLimits
 from outreach.times import utcnow
 
@@ -111,16 +112,16 @@ class LocalClient(WeiboTextRules):
             self._delay_after = delay_ms / 1000  # applied, then the answer is slow
             return None
         if kind == "transient":
-            raise TransientError(f"local platform: injected connection failure on {op}")
+            raise TransientError(_("local platform: injected connection failure on {op}").format(op=op))
         if kind == "rate_limited":
-            raise RateLimited("local platform: injected rate limit",
+            raise RateLimited(_("local platform: injected rate limit"),
                               retry_at=self.clock() + timedelta(seconds=retry_seconds))
         if kind == "auth":
-            raise AuthError("local platform: injected expired token")
+            raise AuthError(_("local platform: injected expired token"))
         if kind == "rejected":
-            raise ContentRejected("local platform: injected rejection (sensitive content)")
+            raise ContentRejected(_("local platform: injected rejection (sensitive content)"))
         if kind == "duplicate":
-            raise DuplicateContent("local platform: injected duplicate content")
+            raise DuplicateContent(_("local platform: injected duplicate content"))
         return kind  # ambiguous
 
     # --- the contract -------------------------------------------------------------
@@ -132,10 +133,11 @@ class LocalClient(WeiboTextRules):
 
     def _check_text(self, text: str) -> None:
         if not text.strip():
-            raise ContentRejected("text is blank")
+            raise ContentRejected(_("text is blank"))
         length = self.text_length(text)
         if length > self.max_length:
-            raise ContentRejected(f"text is {length} long; the limit is {self.max_length}")
+            raise ContentRejected(_("text is {length} long; the limit is {max_length}").format(
+                length=length, max_length=self.max_length))
 
     def _create(self, text: str, idempotency_key: str, in_reply_to: str | None,
                 media: Sequence[Attachment] = ()) -> Published:
@@ -166,18 +168,19 @@ class LocalClient(WeiboTextRules):
         return LOCAL_MEDIA
 
     def upload_media(self, data: bytes, *, mime: str, alt: str) -> str:
-        raise ContentRejected("the local platform takes pictures with the status")
+        raise ContentRejected(_("the local platform takes pictures with the status"))
 
     def _check_media(self, media: Sequence[Attachment]) -> None:
         if len(media) > LOCAL_MEDIA.max_count:
-            raise ContentRejected(f"{len(media)} pictures; the local platform takes "
-                                  f"{LOCAL_MEDIA.max_count}")
+            raise ContentRejected(_("{media} pictures; the local platform takes {max_count}").format(
+                media=len(media), max_count=LOCAL_MEDIA.max_count))
         for n, m in enumerate(media, 1):
             if not LOCAL_MEDIA.allows(m.mime) or len(m.data) > LOCAL_MEDIA.max_bytes:
-                raise ContentRejected(f"picture {n} ({m.mime}, {len(m.data)} bytes) is not "
-                                      "one the local platform takes")
+                raise ContentRejected(_("picture {n} ({mime}, {data} bytes) is not one the local "
+                                        "platform takes").format(
+                    n=n, mime=m.mime, data=len(m.data)))
             if not m.alt.strip():
-                raise ContentRejected(f"picture {n} has no alt text")
+                raise ContentRejected(_("picture {n} has no alt text").format(n=n))
 
     def publish(self, text: str, *, idempotency_key: str,
                 media: Sequence[Attachment] = ()) -> Published:
@@ -189,7 +192,7 @@ class LocalClient(WeiboTextRules):
             delay, self._delay_after = self._delay_after, 0.0
             time.sleep(delay)
         if fault == "ambiguous":
-            raise AmbiguousOutcome("local platform: injected dropped connection after publish")
+            raise AmbiguousOutcome(_("local platform: injected dropped connection after publish"))
         return published
 
     def reply(self, remote_id: str, text: str, *, idempotency_key: str) -> Published:
@@ -197,7 +200,7 @@ class LocalClient(WeiboTextRules):
         fault = self._fault("reply")
         published = self._create(text, idempotency_key, remote_id)
         if fault == "ambiguous":
-            raise AmbiguousOutcome("local platform: injected dropped connection after reply")
+            raise AmbiguousOutcome(_("local platform: injected dropped connection after reply"))
         return published
 
     def find_published(self, text: str, since: datetime) -> Published | None:

@@ -21,6 +21,7 @@ from outreach.clients.mastodon.errors import answer_error, unreadable
 from outreach.clients.mastodon.parse import Unreadable, error_text, loads, parse_reset
 from outreach.config.secrets import Secret
 from outreach.errors import AuthError, ClientError, ConfigError, OutreachError, RateLimited
+from outreach.i18n import _
 
 if TYPE_CHECKING:
     import httpx
@@ -83,8 +84,8 @@ class Api:
         base = self._account.api_base
         if not base:
             raise ConfigError(
-                f"accounts.{self._account.name}.api_base: required for Mastodon "
-                "(the instance URL, e.g. https://mastodon.social)"
+                f"accounts.{self._account.name}.api_base: "
+                + _("required for Mastodon (the instance URL, e.g. https://mastodon.social)")
             )
         bucket = _BUCKETS.get((method, path), "default")
         state = self.buckets.get(bucket)
@@ -92,8 +93,9 @@ class Api:
         if state and state.remaining is not None and state.remaining <= 0 and state.reset:
             if state.reset > now:
                 raise RateLimited(
-                    f"mastodon {method} {path}: the {bucket} rate limit is used up "
-                    f"until {state.reset.isoformat()}", retry_at=state.reset,
+                    _("mastodon {method} {path}: the {bucket} rate limit is used up until {value}").format(
+                        method=method, path=path, bucket=bucket,
+                        value=state.reset.isoformat()), retry_at=state.reset,
                 )
         sent = {"Accept": "application/json", **(headers or {})}
         if auth:
@@ -139,13 +141,15 @@ class Api:
                     if self._account.token_env
                     else f"set accounts.{self._account.name}.token_env")
             raise AuthError(
-                f"no access token for Mastodon account {self._account.name!r}: {hint} "
-                f"(or store one in {self._account.token_file})"
+                _("no access token for Mastodon account {name!r}: {hint} (or store one in "
+                  "{token_file})").format(
+                    name=self._account.name, hint=hint, token_file=self._account.token_file)
             )
         token = secret.reveal()
         if not token.isascii() or not token.isprintable():
-            raise AuthError(f"the access token of Mastodon account {self._account.name!r} "
-                            "contains characters a token cannot have")
+            raise AuthError(_("the access token of Mastodon account {name!r} contains characters a token "
+                              "cannot have").format(
+                name=self._account.name))
         self._secret = secret
         return token
 

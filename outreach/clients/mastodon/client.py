@@ -54,6 +54,7 @@ from outreach.clients.mastodon.parse import (
 )
 from outreach.clients.mastodon.parse import text_length as mastodon_length
 from outreach.errors import ContentRejected, MediaExpired, RemoteError
+from outreach.i18n import _
 from outreach.media.images import MediaLimits
 from outreach.times import aware, utcnow
 
@@ -185,10 +186,11 @@ class MastodonClient(HttpClientOwner):
         if not key or not key.isascii() or not key.isprintable():
             raise ValueError("idempotency_key must be non-empty printable ASCII")
         if not text.strip():
-            raise ContentRejected("the text is blank")
+            raise ContentRejected(_("the text is blank"))
         length, limit = self.text_length(text), self.max_length
         if length > limit:
-            raise ContentRejected(f"the text is {length} characters; Mastodon takes {limit}")
+            raise ContentRejected(_("the text is {length} characters; Mastodon takes {limit}").format(
+                length=length, limit=limit))
         payload: dict[str, Any] = {
             "status": text,
             "visibility": self._account.options.get("visibility", "public"),
@@ -220,8 +222,9 @@ class MastodonClient(HttpClientOwner):
         log.warning("mastodon %s: status %s came back without picture(s) %s; deleting it",
                     self._account.name, remote_id, ", ".join(sorted(missing)))
         self.delete(remote_id)
-        raise MediaExpired(f"mastodon: the server does not know picture(s) "
-                           f"{', '.join(sorted(missing))} (posted without them; deleted)")
+        raise MediaExpired(_("mastodon: the server does not know picture(s) {value} (posted without "
+                             "them; deleted)").format(
+            value=', '.join(sorted(missing))))
 
     def delete(self, remote_id: str) -> None:
         path = f"{STATUSES}/{seg(remote_id)}"
@@ -419,7 +422,7 @@ class MastodonClient(HttpClientOwner):
         """
         params: dict[str, Any] = {"types[]": ["mention"], "limit": PAGE_SIZE}
         found: list[dict[str, Any]] = []
-        for _ in range(MAX_MENTION_PAGES):
+        for _page in range(MAX_MENTION_PAGES):
             page = self._api.get_json("/api/v1/notifications", params=params, expect=list)
             reached = False
             for note in page:

@@ -24,6 +24,7 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+from outreach.i18n import _
 from outreach.times import aware
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ _MEDIA_NOT_READY = re.compile(r"not finished processing", re.IGNORECASE)
 def unreadable(what: str, detail: str, *, write: bool) -> ClientError:
     """A success whose body we will not use: a write may have been applied."""
     if write:
-        return AmbiguousOutcome(f"{what}: {detail}; it may have been applied")
+        return AmbiguousOutcome(_("{what}: {detail}; it may have been applied").format(
+            what=what, detail=detail))
     return TransientError(f"{what}: {detail}")
 
 
@@ -52,10 +54,11 @@ def answer_error(what: str, status: int, message: str, headers: httpx.Headers, n
     have reached the server, its failure is ambiguous rather than transient."""
     said = f"{what}: {status}" + (f" {message}" if message else "")
     if status in (401, 403):
-        return AuthError(f"{said} (the token is invalid, revoked or lacks a scope)")
+        return AuthError(_("{said} (the token is invalid, revoked or lacks a scope)").format(said=said))
     if status == 429:
         retry_at = retry_at_of(headers, now)
-        return RateLimited(f"{said}; retry at {retry_at.isoformat()}", retry_at=retry_at)
+        return RateLimited(_("{said}; retry at {value}").format(
+            said=said, value=retry_at.isoformat()), retry_at=retry_at)
     if status == 422 and write:  # on a read, 422 refuses the query, not our text
         if _MEDIA_UNKNOWN.search(message):
             return MediaExpired(said)
@@ -67,7 +70,7 @@ def answer_error(what: str, status: int, message: str, headers: httpx.Headers, n
         return ContentRejected(said)
     if status >= 500:
         if write:
-            return AmbiguousOutcome(f"{said}; it may have been applied")
+            return AmbiguousOutcome(_("{said}; it may have been applied").format(said=said))
         return TransientError(said)
     return RemoteError(said, code=status)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from outreach.clients.base import Clock, as_int
 from outreach.clients.mastodon.parse import Unreadable
 from outreach.errors import OutreachError, RateLimited, TransientError
+from outreach.i18n import _
 from outreach.media.images import MIME_BY_FORMAT, MediaLimits
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def limits_of(body: Any) -> InstanceLimits:
     config = body.get("configuration") if isinstance(body, dict) else None
     statuses = config.get("statuses") if isinstance(config, dict) else None
     if not isinstance(statuses, dict):
-        raise Unreadable("no configuration.statuses object")
+        raise Unreadable(_("no configuration.statuses object"))
     limits = InstanceLimits()
     if (max_chars := _positive(statuses.get("max_characters"))) is not None:
         limits = replace(limits, max_characters=max_chars)

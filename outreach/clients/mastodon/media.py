@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from outreach.clients.base import Attachment, Clock
 from outreach.clients.mastodon.parse import seg, str_id
 from outreach.errors import ContentRejected, TransientError
+from outreach.i18n import _
 
 if TYPE_CHECKING:
     from outreach.clients.mastodon.api import Api
@@ -43,10 +44,10 @@ def upload(api: Api, data: bytes, *, mime: str, alt: str, deadline: float, clock
            sleep: Sleep) -> str:
     """Upload one picture and wait until it is processed; its media id."""
     if not alt.strip():
-        raise ContentRejected("a picture needs alt text (its description)")
+        raise ContentRejected(_("a picture needs alt text (its description)"))
     if len(alt) > MAX_DESCRIPTION:
-        raise ContentRejected(f"the alt text is {len(alt)} characters; Mastodon takes "
-                              f"{MAX_DESCRIPTION}")
+        raise ContentRejected(_("the alt text is {alt} characters; Mastodon takes {MAX_DESCRIPTION}").format(
+            alt=len(alt), MAX_DESCRIPTION=MAX_DESCRIPTION))
     started = clock()
     name = f"picture.{_EXTENSION.get(mime, 'bin')}"
     body = api.call_json("POST", MEDIA_UPLOAD, files={"file": (name, data, mime)},
@@ -58,8 +59,9 @@ def upload(api: Api, data: bytes, *, mime: str, alt: str, deadline: float, clock
     while not _processed(body):
         left = deadline - (clock() - started).total_seconds()
         if left <= 0:
-            raise TransientError(f"mastodon: picture {media_id} is still being processed "
-                                 f"after {deadline:g} s; try again later")
+            raise TransientError(_("mastodon: picture {media_id} is still being processed after "
+                                   "{deadline:g} s; try again later").format(
+                media_id=media_id, deadline=deadline))
         sleep(min(wait, left))
         wait = min(wait * 2, POLL_CAP)
         body = api.get_json(f"{MEDIA}/{seg(media_id)}")

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from outreach.clients.base import URL_RE, Counts, Published, RemoteComment, as_int
+from outreach.i18n import _
 from outreach.times import aware
 
 PAGE_SIZE = 40  # the cap of /api/v1/accounts/:id/statuses and /notifications
@@ -99,7 +100,7 @@ def loads(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
-        raise Unreadable("the answer is not JSON") from None
+        raise Unreadable(_("the answer is not JSON")) from None
 
 
 def error_text(body: bytes) -> str:

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from outreach.clients.base import Clock
 from outreach.clients.weibo.parse import count, next_hour
 from outreach.errors import RateLimited
+from outreach.i18n import _
 
 DEFAULT_USER_LIMIT = 150  # calls per user per hour when Weibo has told us nothing better
 PUBLISH_RESERVE = 0.10  # the share of the hourly budget reads never touch
@@ -53,10 +54,10 @@ class AppBudget:
         reset = next_hour(self._clock())
         reserve = max(1, math.ceil(self.limit * PUBLISH_RESERVE)) if read else 0
         if not self.shared.take(self.app, reset, max(0, self.limit - reserve)):
-            kept = " (the rest is kept for publishing)" if read else ""
-            raise RateLimited(f"Weibo {path}: the app {self.app!r} has used its "
-                              f"{self.limit} calls this hour{kept}; calls resume at "
-                              f"{reset:%H:%M} UTC", retry_at=reset)
+            kept = _(" (the rest is kept for publishing)") if read else ""
+            raise RateLimited(_("Weibo {path}: the app {app!r} has used its {limit} calls this "
+                                "hour{kept}; calls resume at {reset:%H:%M} UTC").format(
+                path=path, app=self.app, limit=self.limit, kept=kept, reset=reset), retry_at=reset)
 
 
 def app_problem(options: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -125,8 +126,9 @@ class RateBudget:
             remaining = max(0, self.limit - self._used)
             if remaining <= self._reserve():
                 raise RateLimited(
-                    f"Weibo {path}: only {remaining} of {self.limit} calls are left this hour "
-                    f"and they are kept for publishing; reads resume at {reset:%H:%M} UTC",
+                    _("Weibo {path}: only {remaining} of {limit} calls are left this hour and they are "
+                      "kept for publishing; reads resume at {reset:%H:%M} UTC").format(
+                        path=path, remaining=remaining, limit=self.limit, reset=reset),
                     retry_at=reset,
                 )
 

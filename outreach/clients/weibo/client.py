@@ -73,6 +73,7 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+from outreach.i18n import _
 from outreach.media.images import MediaLimits
 from outreach.times import aware, utcnow
 
@@ -149,10 +150,9 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
     def _rip(self) -> str:
         rip = self.account.options.get("rip")
         if rip is None or not str(rip).strip():
-            raise ConfigError(
-                f"{self._where('rip')}: Weibo's statuses/share needs the operator's public IP "
-                "address (rip); set it in config.toml"
-            )
+            raise ConfigError(f"{self._where('rip')}: " + _(
+                "Weibo's statuses/share needs the operator's public IP address (rip); set it in "
+                "config.toml"))
         return str(rip).strip()
 
     def _share_url(self) -> str | None:
@@ -164,7 +164,8 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         if token is None:
             name = self.account.name
             env = f"${self.account.token_env}" if self.account.token_env else "token_env"
-            raise AuthError(f"no token: set {env} or run `outreach auth weibo --account {name}`")
+            raise AuthError(_("no token: set {env} or run `outreach auth weibo --account "
+                              "{name}`").format(env=env, name=name))
         return token
 
     # --- the rate budget and one request ---------------------------------------------
@@ -222,10 +223,9 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         if share_url is None:
             if urls:
                 return text
-            raise ConfigError(
-                f"{self._where('share_url')}: Weibo's statuses/share needs a link on the app's "
-                "safe domain in every post; set share_url in config.toml"
-            )
+            raise ConfigError(f"{self._where('share_url')}: " + _(
+                "Weibo's statuses/share needs a link on the app's safe domain in every post; set "
+                "share_url in config.toml"))
         safe = host(share_url)
         if safe is not None and any(host(url) == safe for url in urls):
             return text
@@ -233,21 +233,22 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
 
     def _check_text(self, text: str, limit: int, *, sent: str | None = None) -> None:
         if not text.strip():
-            raise ContentRejected("blank text: nothing to post")
+            raise ContentRejected(_("blank text: nothing to post"))
         sent = text if sent is None else sent
         length = self.text_length(sent)
         if length > limit:
-            extra = " with the share link" if sent != text else ""
+            extra = _(" with the share link") if sent != text else ""
             raise ContentRejected(
-                f"text is {length} characters{extra} by Weibo's count; the limit is {limit}"
+                _("text is {length} characters{extra} by Weibo's count; the limit is "
+                  "{limit}").format(length=length, extra=extra, limit=limit)
             )
 
     def media_limits(self) -> MediaLimits:
         return WEIBO_MEDIA
 
     def upload_media(self, data: bytes, *, mime: str, alt: str) -> str:
-        raise ContentRejected("Weibo takes a picture with the status (statuses/share's pic), "
-                              "not as a separate upload")
+        raise ContentRejected(_("Weibo takes a picture with the status (statuses/share's pic), not as a "
+                                "separate upload"))
 
     def publish(self, text: str, *, idempotency_key: str,
                 media: Sequence[Attachment] = ()) -> Published:
@@ -260,8 +261,8 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         remote_id = id_of(body) if isinstance(body, dict) else None
         if not isinstance(body, dict) or remote_id is None:
             raise AmbiguousOutcome(
-                f"Weibo {api.SHARE}: the answer carries no status id; "
-                "the post may exist, reconcile before any retry"
+                _("Weibo {SHARE}: the answer carries no status id; the post may exist, reconcile before "
+                  "any retry").format(SHARE=api.SHARE)
             )
         published = published_of(body, remote_id, self._uid, self._clock())
         log.info("weibo %s: published %s", self.account.name, published.remote_id)
@@ -315,8 +316,8 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         new_id = id_of(body) if isinstance(body, dict) else None
         if not isinstance(body, dict) or new_id is None:
             raise AmbiguousOutcome(
-                f"Weibo {path}: the answer carries no comment id; "
-                "the comment may exist, check before any retry"
+                _("Weibo {path}: the answer carries no comment id; the comment may exist, check before "
+                  "any retry").format(path=path)
             )
         created = parse_created_at(body.get("created_at")) or self._clock()
         return Published(remote_id=new_id, url=self._post_url(status_id), created_at=created)
@@ -423,15 +424,15 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         configured = id_scalar(self.account.options.get("uid"))
         if configured is not None and configured != info.uid:
             raise ConfigError(
-                f"{self._where('uid')}: set to {configured}, but the token belongs to "
-                f"Weibo user {info.uid}"
+                f"{self._where('uid')}: " + _("set to {configured}, but the token belongs to Weibo "
+                                             "user {uid}").format(configured=configured, uid=info.uid)
             )
         self._uid = info.uid
         self.token_expires_at = info.expires_at
         if info.expires_at is not None and info.expires_at <= self._clock():
             raise AuthError(
-                f"the Weibo token has expired; run `outreach auth weibo --account "
-                f"{self.account.name}`"
+                _("the Weibo token has expired; run `outreach auth weibo --account {name}`").format(
+                    name=self.account.name)
             )
         user = self._user(info.uid)
         try:
@@ -468,7 +469,7 @@ class WeiboClient(WeiboTextRules, HttpClientOwner):
         """The comments under one status newer than ``since``, a page (newest first) at a
         time. For reconciliation (``for_publishing``) the pages hold only JSON objects."""
         max_id: int | None = None
-        for _ in range(MAX_COMMENT_PAGES):
+        for _page in range(MAX_COMMENT_PAGES):
             params: dict[str, Any] = {"id": status_id, "count": COMMENTS_PAGE}
             if since is not None:
                 params["since_id"] = since

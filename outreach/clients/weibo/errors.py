@@ -22,6 +22,7 @@ from outreach.errors import (
     RemoteError,
     TransientError,
 )
+from outreach.i18n import _
 
 if TYPE_CHECKING:
     import httpx
@@ -87,12 +88,14 @@ def raise_for(
         # A failing server or an unreadable success: a write may have been applied.
         detail = f"HTTP {status}" + (f", {said}" if is_error else "")
         if write:
-            raise AmbiguousOutcome(f"{where}: {detail}; it may have been applied, "
-                                   "reconcile before any retry")
-        raise TransientError(f"{where}: {detail}; try again later")
+            raise AmbiguousOutcome(_("{where}: {detail}; it may have been applied, reconcile before any "
+                                     "retry").format(
+                where=where, detail=detail))
+        raise TransientError(_("{where}: {detail}; try again later").format(where=where, detail=detail))
     if code is not None or is_error:
         shown = code if code is not None else (clip(raw_code, hide, 20) or None)
-        raise RemoteError(f"{where}: HTTP {status}: {text or 'error'}", code=shown)
+        raise RemoteError(_("{where}: HTTP {status}: {value}").format(
+            where=where, status=status, value=text or 'error'), code=shown)
     _by_status(status, where, retry_at)
 
 
@@ -100,34 +103,43 @@ def _by_code(code: int | None, where: str, said: str, text: str, retry_at: datet
     """Raise what a Weibo error code means; return for codes with no class of their own."""
     if code in RATE_CODES:
         kind = HourlyLimitReached if code in HOURLY_LIMIT_CODES else RateLimited
-        raise kind(f"{where}: rate limited: {said}; retry after {retry_at:%H:%M} UTC",
+        raise kind(_("{where}: rate limited: {said}; retry after {retry_at:%H:%M} UTC").format(
+            where=where, said=said, retry_at=retry_at),
                    retry_at=retry_at)
     if code in DUPLICATE_CODES:
-        raise DuplicateContent(f"{where}: Weibo already has this text: {said}")
+        raise DuplicateContent(_("{where}: Weibo already has this text: {said}").format(
+            where=where, said=said))
     if code in REJECTED_CODES:
-        raise ContentRejected(f"{where}: Weibo refused the text: {said}")
+        raise ContentRejected(_("{where}: Weibo refused the text: {said}").format(where=where, said=said))
     if code in AUTH_CODES:
-        raise AuthError(f"{where}: Weibo refused the token: {said}; "
-                        "run `outreach auth weibo` to authorise again")
+        raise AuthError(_("{where}: Weibo refused the token: {said}; run `outreach auth weibo` to "
+                          "authorise again").format(
+            where=where, said=said))
     if code in EXPIRED_HINT_CODES:
-        raise AuthError(f"{where}: {said}; the token has most likely expired, "
-                        "run `outreach auth weibo` to authorise again")
+        raise AuthError(_("{where}: {said}; the token has most likely expired, run `outreach auth weibo` "
+                          "to authorise again").format(
+            where=where, said=said))
     if code in TRANSIENT_CODES:
-        raise TransientError(f"{where}: Weibo is temporarily unavailable: {said}")
+        raise TransientError(_("{where}: Weibo is temporarily unavailable: {said}").format(
+            where=where, said=said))
     if code in PERMISSION_CODES:
-        raise PermissionDenied(f"{where}: the app may not call this: {text}", code=code)
+        raise PermissionDenied(_("{where}: the app may not call this: {text}").format(
+            where=where, text=text), code=code)
     if code in MISSING_CODES:
-        raise StatusMissing(f"{where}: {text or 'no such status'}", code=code)
+        raise StatusMissing(f"{where}: " + (text or _("no such status")), code=code)
 
 
 def _by_status(status: int, where: str, retry_at: datetime) -> NoReturn:
     """No Weibo error body at all: the HTTP status is all we have."""
     if status == 401:
-        raise AuthError(f"{where}: HTTP 401; run `outreach auth weibo` to authorise again")
+        raise AuthError(_("{where}: HTTP 401; run `outreach auth weibo` to authorise again").format(
+            where=where))
     if status == 403:
-        raise PermissionDenied(f"{where}: HTTP 403", code=403)
+        raise PermissionDenied(_("{where}: HTTP 403").format(where=where), code=403)
     if status == 429:
-        raise RateLimited(f"{where}: HTTP 429; retry after {retry_at:%H:%M} UTC",
+        raise RateLimited(_("{where}: HTTP 429; retry after {retry_at:%H:%M} UTC").format(
+            where=where, retry_at=retry_at),
                           retry_at=retry_at)
-    raise RemoteError(f"{where}: HTTP {status} with a body that is not Weibo's error JSON",
+    raise RemoteError(_("{where}: HTTP {status} with a body that is not Weibo's error JSON").format(
+        where=where, status=status),
                       code=status)

@@ -9,6 +9,7 @@ from typing import Any
 
 from outreach.clients.base import Attachment
 from outreach.errors import ContentRejected
+from outreach.i18n import _
 from outreach.media.images import MediaLimits
 
 WEIBO_MEDIA = MediaLimits(max_count=1, max_bytes=5 * 1024 * 1024 - 1, max_pixels=None,
@@ -24,11 +25,14 @@ def pic_part(media: Sequence[Attachment]) -> dict[str, Any] | None:
     if not media:
         return None
     if len(media) > WEIBO_MEDIA.max_count:
-        raise ContentRejected(f"Weibo's statuses/share takes one picture, not {len(media)}")
+        raise ContentRejected(_("Weibo's statuses/share takes one picture, not {media}").format(
+            media=len(media)))
     pic = media[0]
     if not WEIBO_MEDIA.allows(pic.mime):
-        raise ContentRejected(f"Weibo's statuses/share takes JPEG, GIF or PNG, not {pic.mime}")
+        raise ContentRejected(_("Weibo's statuses/share takes JPEG, GIF or PNG, not {mime}").format(
+            mime=pic.mime))
     if len(pic.data) > WEIBO_MEDIA.max_bytes:
-        raise ContentRejected(f"the picture is {len(pic.data)} bytes; Weibo's statuses/share "
-                              "takes less than 5 MB")
+        raise ContentRejected(_("the picture is {data} bytes; Weibo's statuses/share takes less than 5 "
+                                "MB").format(
+            data=len(pic.data)))
     return {"pic": (f"pic.{_EXTENSION[pic.mime]}", pic.data, pic.mime)}

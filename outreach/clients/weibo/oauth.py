@@ -38,6 +38,7 @@ from outreach.clients.weibo.parse import (
 )
 from outreach.config.secrets import Secret
 from outreach.errors import AuthError, ConfigError, InputError, RemoteError
+from outreach.i18n import _
 from outreach.times import utcnow
 
 if TYPE_CHECKING:
@@ -104,13 +105,13 @@ def parse_code(code_or_redirected_url: str) -> str:
         query = parse_qs(urlsplit(value).query if "?" in value or "://" in value else value)
         if "error" in query:
             reason = (query.get("error_description") or query["error"])[0]
-            raise InputError(f"Weibo refused the authorisation: {clip(reason)}")
+            raise InputError(_("Weibo refused the authorisation: {reason}").format(reason=clip(reason)))
         codes = query.get("code")
         if not codes:
-            raise InputError("no ?code= in that URL: paste the address Weibo redirected to")
+            raise InputError(_("no ?code= in that URL: paste the address Weibo redirected to"))
         value = codes[0].strip()
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,200}", value):
-        raise InputError("that does not look like a Weibo authorisation code")
+        raise InputError(_("that does not look like a Weibo authorisation code"))
     return value
 
 
@@ -141,7 +142,8 @@ def exchange_code(
     body = expect(answer, dict, ACCESS_TOKEN)
     token = body.get("access_token")
     if not isinstance(token, str) or not token.strip():
-        raise RemoteError(f"Weibo {ACCESS_TOKEN}: the answer carries no access_token")
+        raise RemoteError(_("Weibo {ACCESS_TOKEN}: the answer carries no access_token").format(
+            ACCESS_TOKEN=ACCESS_TOKEN))
     expires_in = count(body.get("expires_in"))
     return TokenGrant(
         token=Secret(token.strip()),
@@ -168,7 +170,7 @@ def save_token(account: AccountSettings, token: Secret) -> Path:
     replaced atomically."""
     value = token.reveal().strip()
     if not value or any(c in value for c in "\r\n"):
-        raise InputError("the token is empty or spans several lines")
+        raise InputError(_("the token is empty or spans several lines"))
     path = account.token_file
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -186,7 +188,7 @@ def save_token(account: AccountSettings, token: Secret) -> Path:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise ConfigError(
-            f"cannot write the token file: {exc.strerror or exc}", where=str(path)
+            _("cannot write the token file: {value}").format(value=exc.strerror or exc), where=str(path)
         ) from None
     return path
 
@@ -212,16 +214,17 @@ def authorise(http: httpx.Client, account: AccountSettings, *, app_key: str,
     _check_grant(account, app_key, grant.uid, info.uid, info.appkey)
     expires_at = info.expires_at or grant.expires_at
     if expires_at is not None and expires_at <= clock():
-        raise AuthError(f"Weibo says the new token for {account.name} has already expired; "
-                        "authorise again")
+        raise AuthError(_("Weibo says the new token for {name} has already expired; authorise again").format(
+            name=account.name))
     return Authorisation(token=grant.token, uid=info.uid, expires_at=expires_at)
 
 
 def check_account(account: AccountSettings) -> AccountSettings:
     """``account``, when it is a Weibo account."""
     if account.platform != "weibo":
-        raise InputError(f"account {account.name!r} is on {account.platform}, not weibo: "
-                         "`outreach auth weibo` authorises Weibo accounts only")
+        raise InputError(_("account {name!r} is on {platform}, not weibo: `outreach auth weibo` "
+                           "authorises Weibo accounts only").format(
+            name=account.name, platform=account.platform))
     return account
 
 
@@ -232,10 +235,10 @@ def api_base_of(account: AccountSettings) -> str:
 def check_app_key(app_key: str) -> str:
     value = (app_key or "").strip()
     if not value:
-        raise InputError("no app key: pass --app-key or set $OUTREACH_WEIBO_APP_KEY "
-                         "(the App Key on open.weibo.com)")
+        raise InputError(_("no app key: pass --app-key or set $OUTREACH_WEIBO_APP_KEY (the App Key on "
+                           "open.weibo.com)"))
     if not _APP_KEY_RE.fullmatch(value):
-        raise InputError("that does not look like a Weibo app key (the App Key on open.weibo.com)")
+        raise InputError(_("that does not look like a Weibo app key (the App Key on open.weibo.com)"))
     return value
 
 
@@ -247,13 +250,14 @@ def check_redirect_uri(redirect_uri: str) -> str:
     except ValueError:
         ok = False
     if not ok or any(c.isspace() for c in value):
-        raise InputError(f"the redirect URI must be an http(s) address, got {value[:100]!r}")
+        raise InputError(_("the redirect URI must be an http(s) address, got {value!r}").format(
+            value=value[:100]))
     return value
 
 
 def check_app_secret(app_secret: Secret) -> Secret:
     if not isinstance(app_secret, Secret) or not app_secret.reveal().strip():
-        raise InputError("no app secret: set $OUTREACH_WEIBO_APP_SECRET to the app's App Secret")
+        raise InputError(_("no app secret: set $OUTREACH_WEIBO_APP_SECRET to the app's App Secret"))
     return app_secret
 
 
@@ -261,18 +265,21 @@ def _check_grant(account: AccountSettings, app_key: str, grant_uid: str | None, 
                  appkey: str | None) -> None:
     """The token must have been issued to our app, for the user the code was given by."""
     if appkey is None:
-        raise AuthError("Weibo's token information names no app key, so the token cannot be "
-                        "confirmed as this app's; nothing was stored")
+        raise AuthError(_("Weibo's token information names no app key, so the token cannot be confirmed "
+                          "as this app's; nothing was stored"))
     if appkey != app_key:
-        raise AuthError(f"the token was issued to app key {appkey}, not to {app_key}: check "
-                        "--app-key / $OUTREACH_WEIBO_APP_KEY; nothing was stored")
+        raise AuthError(_("the token was issued to app key {appkey}, not to {app_key}: check --app-key / "
+                          "$OUTREACH_WEIBO_APP_KEY; nothing was stored").format(
+            appkey=appkey, app_key=app_key))
     if grant_uid is not None and grant_uid != uid:
-        raise AuthError(f"Weibo gave the token for user {grant_uid} but says it belongs to "
-                        f"user {uid}; nothing was stored")
+        raise AuthError(_("Weibo gave the token for user {grant_uid} but says it belongs to user {uid}; "
+                          "nothing was stored").format(
+            grant_uid=grant_uid, uid=uid))
     configured = account.options.get("uid")
     if configured is not None and str(configured).strip() != uid:
-        raise ConfigError(f"accounts.{account.name}.uid: set to {configured}, but the new token "
-                          f"belongs to Weibo user {uid}; nothing was stored")
+        raise ConfigError(f"accounts.{account.name}.uid: " + _(
+            "set to {configured}, but the new token belongs to Weibo user {uid}; nothing was "
+            "stored").format(configured=configured, uid=uid))
 
 
 def _refusal(exc: RemoteError, account: str) -> AuthError | RemoteError:
@@ -280,4 +287,5 @@ def _refusal(exc: RemoteError, account: str) -> AuthError | RemoteError:
     why = _OAUTH_REFUSALS.get(code) if code is not None else None
     if why is None:
         return exc
-    return AuthError(f"Weibo refused to authorise {account}: {why} (code {code})")
+    return AuthError(_("Weibo refused to authorise {account}: {why} (code {code})").format(
+        account=account, why=why, code=code))

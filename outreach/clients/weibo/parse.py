@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from outreach.clients.base import AccountCounts, Counts, Published, RemoteComment, as_int, scrub
 from outreach.errors import InputError, RemoteError
+from outreach.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def token_info_of(body: Any, now: datetime) -> TokenInfo:
     found = expect(body, dict, TOKEN_INFO)
     uid = id_scalar(found.get("uid"))
     if uid is None:
-        raise RemoteError(f"Weibo {TOKEN_INFO}: the answer carries no uid")
+        raise RemoteError(_("Weibo {TOKEN_INFO}: the answer carries no uid").format(TOKEN_INFO=TOKEN_INFO))
     # expire_in (expires_in in older pages) is the lifetime left, in seconds.
     left = count(found.get("expire_in", found.get("expires_in")))
     created = count(found.get("create_at"))
@@ -191,7 +192,7 @@ def require_id(value: str, what: str) -> str:
     """``value`` as a Weibo id, or an InputError naming ``what``."""
     found = id_scalar(value)
     if found is None:
-        raise InputError(f"not a Weibo {what}: {clip(value)!r}")
+        raise InputError(_("not a Weibo {what}: {value!r}").format(what=what, value=clip(value)))
     return found
 
 
@@ -212,7 +213,8 @@ def unique_ids(remote_ids: Sequence[str]) -> list[str]:
 def expect(body: Any, kind: type[T], path: str) -> T:
     """``body`` when it is a JSON ``kind`` (dict or list), else a RemoteError."""
     if not isinstance(body, kind):
-        raise RemoteError(f"Weibo {path}: unexpected answer (a JSON {type(body).__name__})")
+        raise RemoteError(_("Weibo {path}: unexpected answer (a JSON {kind})").format(
+            path=path, kind=type(body).__name__))
     return body
 
 

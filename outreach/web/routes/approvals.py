@@ -13,6 +13,7 @@ from outreach.actions.posts import approve_post, cancel_post
 from outreach.actions.queries.console import drafts_waiting
 from outreach.actions.users import Permission
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.web.pages import Ctx, get, int_field, post
 
 
@@ -53,7 +54,7 @@ def _post_id(ctx: Ctx) -> int:
 @post("/posts/{post_id:int}/approve", Permission.APPROVE)
 def approve(ctx: Ctx) -> Response:
     p = approve_post(ctx.rt, _post_id(ctx), by=ctx.user_name)
-    ctx.flash(ctx.t("Post {id} approved; queued.", id=p.id))
+    ctx.flash(_("Post {id} approved; queued.").format(id=p.id))
     return ctx.back("/approvals")
 
 
@@ -64,7 +65,7 @@ def approve_fan_out(ctx: Ctx) -> Response:
         raise InputError("no batch id")
     posts = approve_batch(ctx.rt, batch_id, by=ctx.user_name)
     n = sum(p.approved_by == ctx.user_name for p in posts)
-    ctx.flash(ctx.t("Batch {id}: {n} posts approved; queued.", id=batch_id, n=n))
+    ctx.flash(_("Batch {id}: {n} posts approved; queued.").format(id=batch_id, n=n))
     return ctx.back("/approvals")
 
 
@@ -74,7 +75,7 @@ def reject(ctx: Ctx) -> Response:
     if not reason:
         raise InputError("a rejection needs a reason")
     p = cancel_post(ctx.rt, _post_id(ctx), by=ctx.user_name, reason=reason)
-    ctx.flash(ctx.t("Post {id} rejected.", id=p.id))
+    ctx.flash(_("Post {id} rejected.").format(id=p.id))
     return ctx.back("/approvals")
 
 

@@ -12,6 +12,7 @@ from outreach.actions.users import (
     log_out,
     set_language,
 )
+from outreach.i18n import _
 from outreach.web.pages import Ctx, get, local_path, post
 from outreach.web.session import Session
 
@@ -33,11 +34,11 @@ def login(ctx: Ctx) -> Response:
         user = authenticate(ctx.rt, ctx.form.get("username", ""), ctx.form.get("password", ""),
                             address=ctx.address)
     except LoginThrottled as exc:
-        ctx.flash(ctx.t("Too many failed sign-ins. Try again after {until}.",
-                        until=ctx.local(exc.until)), "error")
+        ctx.flash(_("Too many failed sign-ins. Try again after {until}.").format(
+            until=ctx.local(exc.until)), "error")
         return ctx.render("login.html", code=429, next=_next(ctx))
     except LoginFailed:
-        ctx.flash(ctx.t("Wrong user name or password."), "error")
+        ctx.flash(_("Wrong user name or password."), "error")
         return ctx.render("login.html", code=401, next=_next(ctx))
     # a new session (and CSRF token) at sign-in: a token seen before cannot be reused
     ctx.session = Session(user_id=user.id, stamp=user.stamp, seen=ctx.session.seen,

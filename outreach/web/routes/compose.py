@@ -16,6 +16,7 @@ from outreach.actions.preview import preview_post
 from outreach.actions.queries.library import content_rows
 from outreach.actions.users import Permission
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.web.pages import Ctx, get, post
 
 PICTURE_SLOTS = 4
@@ -37,7 +38,7 @@ def compose(ctx: Ctx) -> Response:
     tip = ctx.form.get("tip") or None
     text = None if tip else ctx.form.get("text", "")
     if not tip and not (text or "").strip():
-        ctx.flash(ctx.t("Write a text or choose a tip."), "error")
+        ctx.flash(_("Write a text or choose a tip."), "error")
         return ctx.redirect("/compose")
     account = ctx.form.get("account", "")
     stagger = (ctx.form.get("stagger") or "").strip() or None
@@ -49,7 +50,7 @@ def compose(ctx: Ctx) -> Response:
     new = add_post(ctx.rt, account, tip=tip, text=text,
                    at=(ctx.form.get("at") or "").strip() or None, by=ctx.user_name,
                    warnings=warnings, images=pictures(ctx))
-    ctx.flash(ctx.t("Post {id} saved as {status}.", id=new.id, status=ctx.t(new.status)))
+    ctx.flash(_("Post {id} saved as {status}.").format(id=new.id, status=_(new.status)))
     for w in warnings:
         ctx.flash(w, "error")
     return ctx.redirect(f"/posts/{new.id}")
@@ -71,12 +72,12 @@ def _fan_out(ctx: Ctx, accounts: str, tip: str | None, text: str | None,
         for line in str(exc).splitlines():
             ctx.flash(line, "error")
         return ctx.back("/compose")
-    ctx.flash(ctx.t("Batch {id}: {n} posts saved as {status}.", id=done.batch_id,
-                    n=len(done.posts), status=ctx.t(done.posts[0].status)))
+    ctx.flash(_("Batch {id}: {n} posts saved as {status}.").format(
+        id=done.batch_id, n=len(done.posts), status=_(done.posts[0].status)))
     for w in done.warnings[:SHOWN_WARNINGS]:
         ctx.flash(w, "error")
     if len(done.warnings) > SHOWN_WARNINGS:
-        ctx.flash(ctx.t("… and {n} more warnings.", n=len(done.warnings) - SHOWN_WARNINGS),
+        ctx.flash(_("… and {n} more warnings.").format(n=len(done.warnings) - SHOWN_WARNINGS),
                   "error")
     return ctx.redirect("/queue", batch=done.batch_id)
 
@@ -113,8 +114,8 @@ def compose_preview(ctx: Ctx) -> Response:
                         tip=ctx.query.get("tip") or None, text=ctx.query.get("text"),
                         at=ctx.query.get("at") or None)
     if names:  # a group: its first account's text; every account's is checked on submit
-        data["warnings"] = [ctx.t("Preview for {name}, the first of {n} accounts; every "
-                                  "account's text is checked when you submit.",
+        data["warnings"] = [_("Preview for {name}, the first of {n} accounts; every "
+                              "account's text is checked when you submit.").format(
                                   name=names[0], n=len(names)), *data["warnings"]]
     return JSONResponse(data)
 

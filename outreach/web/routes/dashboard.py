@@ -8,6 +8,7 @@ from starlette.responses import Response
 from outreach.actions.accounts import pause, resume
 from outreach.actions.health import health
 from outreach.actions.users import Permission
+from outreach.i18n import _
 from outreach.web.pages import Ctx, get, post
 
 
@@ -27,18 +28,18 @@ def _account(ctx: Ctx) -> str | None:
 def pause_posting(ctx: Ctx) -> Response:
     account = _account(ctx)
     pause(ctx.rt, account, reason=ctx.form.get("reason", ""), by=ctx.user_name)
-    ctx.flash(ctx.t("Paused {what}.", what=account or ctx.t("All accounts")))
+    ctx.flash(_("Paused {what}.").format(what=account or _("All accounts")))
     return ctx.back("/")
 
 
 @post("/resume", Permission.PAUSE)
 def resume_posting(ctx: Ctx) -> Response:
     account = _account(ctx)
-    what = account or ctx.t("All accounts")
+    what = account or _("All accounts")
     if resume(ctx.rt, account, by=ctx.user_name):
-        ctx.flash(ctx.t("Resumed {what}.", what=what))
+        ctx.flash(_("Resumed {what}.").format(what=what))
     else:
-        ctx.flash(ctx.t("No open pause for {what}.", what=what), "error")
+        ctx.flash(_("No open pause for {what}.").format(what=what), "error")
     return ctx.back("/")
 
 

@@ -10,6 +10,7 @@ from outreach.actions.queries.opinions import list_opinions
 from outreach.actions.queries.posts import post_detail
 from outreach.actions.users import Permission
 from outreach.errors import InputError, NotFound
+from outreach.i18n import _
 from outreach.states import OpinionClass
 from outreach.web.pages import Ctx, get, int_field, post
 
@@ -44,8 +45,8 @@ def _comment_id(ctx: Ctx) -> int:
 def send_reply(ctx: Ctx) -> Response:
     comment_id = _comment_id(ctx)
     p = reply(ctx.rt, comment_id, ctx.form.get("text", ""), by=ctx.user_name)
-    ctx.flash(ctx.t("Reply sent to comment {id} (post {post}, {status}).", id=comment_id,
-                    post=p.id, status=ctx.t(p.status)))
+    ctx.flash(_("Reply sent to comment {id} (post {post}, {status}).").format(
+        id=comment_id, post=p.id, status=_(p.status)))
     return ctx.back("/inbox")
 
 
@@ -53,7 +54,7 @@ def send_reply(ctx: Ctx) -> Response:
 def mark(ctx: Ctx) -> Response:
     comment_id = _comment_id(ctx)
     mark_replied(ctx.rt, comment_id, by=ctx.user_name)
-    ctx.flash(ctx.t("Comment {id} marked replied.", id=comment_id))
+    ctx.flash(_("Comment {id} marked replied.").format(id=comment_id))
     return ctx.back("/inbox")
 
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from outreach.actions.queries.library import content_rows
 from outreach.actions.tips import approve_tips
 from outreach.actions.users import Permission
+from outreach.i18n import _
 from outreach.library.checks import stale_tips
 from outreach.library.model import Campaign
 from outreach.web.pages import Ctx, get, post
@@ -44,7 +45,7 @@ def _start(campaign: Campaign, year: int) -> date:
 def approve_tip(ctx: Ctx) -> Response:
     tip_id = ctx.form.get("tip", "")
     approve_tips(ctx.rt, [tip_id], by=ctx.user_name)
-    ctx.flash(ctx.t("Tip {id} approved.", id=tip_id))
+    ctx.flash(_("Tip {id} approved.").format(id=tip_id))
     return ctx.back("/library")
 
 

@@ -11,6 +11,7 @@ from outreach.actions.queries.console import queue_page, stored_picture, text_wr
 from outreach.actions.queries.posts import post_detail
 from outreach.actions.users import Permission
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.states import POST_STATUSES
 from outreach.web.pages import Ctx, get, int_field, post
 from outreach.web.routes.approvals import _post_id
@@ -61,7 +62,7 @@ def edit(ctx: Ctx) -> Response:
     at = (ctx.form.get("at") or "").strip() or None
     p = edit_post(ctx.rt, _post_id(ctx), text=text if text else None, at=at, by=ctx.user_name,
                   warnings=warnings)
-    ctx.flash(ctx.t("Post {id} saved.", id=p.id))
+    ctx.flash(_("Post {id} saved.").format(id=p.id))
     _flash_warnings(ctx, warnings)
     return ctx.redirect(f"/posts/{p.id}")
 
@@ -71,7 +72,7 @@ def reschedule(ctx: Ctx) -> Response:
     warnings: list[str] = []
     p = reschedule_post(ctx.rt, _post_id(ctx), (ctx.form.get("at") or "").strip(),
                         by=ctx.user_name, warnings=warnings)
-    ctx.flash(ctx.t("Post {id} saved.", id=p.id))
+    ctx.flash(_("Post {id} saved.").format(id=p.id))
     _flash_warnings(ctx, warnings)
     return ctx.redirect(f"/posts/{p.id}")
 
@@ -80,7 +81,7 @@ def reschedule(ctx: Ctx) -> Response:
 def cancel(ctx: Ctx) -> Response:
     p = cancel_post(ctx.rt, _post_id(ctx), by=ctx.user_name,
                     reason=(ctx.form.get("reason") or "").strip() or None)
-    ctx.flash(ctx.t("Post {id} cancelled.", id=p.id))
+    ctx.flash(_("Post {id} cancelled.").format(id=p.id))
     return ctx.redirect(f"/posts/{p.id}")
 
 
@@ -88,7 +89,7 @@ def cancel(ctx: Ctx) -> Response:
 def retract(ctx: Ctx) -> Response:
     p = retract_post(ctx.rt, _post_id(ctx), by=ctx.user_name,
                      reason=ctx.form.get("reason") or "")
-    ctx.flash(ctx.t("Post {id} retracted.", id=p.id))
+    ctx.flash(_("Post {id} retracted.").format(id=p.id))
     return ctx.redirect(f"/posts/{p.id}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from outreach.actions.users import LANGS, Permission, Role, add_user, disable_user, list_users
+from outreach.i18n import _
 from outreach.web.pages import Ctx, get, post
 
 
@@ -18,7 +19,7 @@ def add(ctx: Ctx) -> Response:
     user = add_user(ctx.rt, ctx.form.get("name", ""), role=ctx.form.get("role", ""),
                     password=ctx.form.get("password", ""), by=ctx.user_name,
                     display_name=ctx.form.get("display_name"), lang=ctx.form.get("lang") or "zh")
-    ctx.flash(ctx.t("User {name} added.", name=user.name))
+    ctx.flash(_("User {name} added.").format(name=user.name))
     return ctx.redirect("/users")
 
 
@@ -26,7 +27,7 @@ def add(ctx: Ctx) -> Response:
 def disable(ctx: Ctx) -> Response:
     name = ctx.form.get("name", "")
     disable_user(ctx.rt, name, by=ctx.user_name)
-    ctx.flash(ctx.t("User {name} disabled.", name=name))
+    ctx.flash(_("User {name} disabled.").format(name=name))
     return ctx.redirect("/users")
 
 
