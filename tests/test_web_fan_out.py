@@ -66,6 +66,7 @@ def test_one_accounts_problem_refuses_the_group_listing_every_problem(make, work
     c = client(rt)
     csrf = log_in(c, "alice")
     before = _dump(workspace)
+    c.get("/compose?lang=en")  # the officer reads English: the problems are said in it
     r = c.post("/compose", data={"csrf": csrf, "account": "@guangzhou", "tip": TIP,
                                  "at": "+1h", "next": "/compose"})
     assert r.status_code == 303 and r.headers["location"] == "/compose"
@@ -80,6 +81,7 @@ def test_a_stagger_needs_a_group_and_a_readable_gap(rt, workspace):
     c = client(rt)
     csrf = log_in(c, "alice")
     before = _dump(workspace)
+    c.get("/compose?lang=en")
     for account, stagger, said in (("gz", "10m", "a stagger is for a group"),
                                    ("@guangzhou", "soon", "cannot read")):
         c.post("/compose", data={"csrf": csrf, "account": account, "text": TEXT,
@@ -136,5 +138,5 @@ def test_the_queue_filters_by_batch_and_an_unknown_batch_is_named(rt):
     page = c.get("/queue?batch=1").text
     assert f'href="/posts/{single}"' not in page
     assert c.get("/queue").text.count('href="/queue?batch=1"') == 3
-    r = c.get("/queue?batch=99")
+    r = c.get("/queue?batch=99&lang=en")
     assert r.status_code == 404 and "no batch with id 99" in r.text
