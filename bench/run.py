@@ -274,15 +274,14 @@ def print_opinions(results: list[Result]) -> None:
         if r.key.startswith("opinions.") and r.details.get("per_class"):
             by_set.setdefault(r.key.split(".")[1], []).append(r)
     for name, rs in by_set.items():
-        title = {"blind": "opinions on the first blind set (seen: a regression figure)",
-                 "blind2": "opinions on the second blind set (measured twice: before and after "
-                           "one round of rule and corpus work)",
-                 "blind3": "opinions on the third blind set (measured, then studied for errors: "
-                           "a development set)",
-                 "blind4": "opinions on the fourth blind set (the targets; never seen)",
+        title = {"blind5": "opinions on the fifth blind set (the targets; never seen)",
+                 "cv5": "opinions by five-fold cross-validation on the training corpus",
+                 "cv5singly": "opinions by five-fold cross-validation: the corpus's comments "
+                              "written one at a time",
                  "fixture": "opinions on the labelled fixture"
-                 }.get(name, f"opinions by {name.removeprefix('cv')}-fold cross-validation on "
-                         "the training corpus")
+                 }.get(name, f"opinions on {name.removeprefix('cv5')} (retired blind set, now "
+                         "training data): out of fold" if name.startswith("cv5")
+                       else f"opinions on {name}")
         table = Table(title=f"{title}: precision / recall per class", header_style="bold")
         table.add_column("class")
         table.add_column("support", justify="right")

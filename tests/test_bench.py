@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import run
+from bench import b_misc, run
 from bench.datasets import Shape, account_names, config_text, department, table_counts
 from bench.harness import Result, as_json, fmt, median, render_table
 
@@ -46,15 +46,17 @@ def test_tiny_benchmarks_run_and_count_targets_hold(tmp_path: Path, capsys: pyte
     render_table(results, skipped, True, ctx.builds, 1.0)
     assert "outreach benchmarks — quick" in capsys.readouterr().out
     doc = json.loads(as_json(results, skipped, True, ctx.builds, 1.0, {}))
-    # every blind set is measured, the targets judged on the fourth only
-    assert {"opinions.blind.both", "opinions.blind2.both", "opinions.blind3.both",
-            "opinions.blind4.both", "opinions.blind4.kinds"} <= keys
-    assert {by_key[f"opinions.{name}.both"].target for name in ("blind", "blind2", "blind3")} == {
-        "info"}
-    # every target holds but the blind-set accuracy of rules and model together (0.805 < 0.85,
-    # see test_opinion_model.py::test_blind4_accuracy)
+    # the targets are judged on the judging blind set when it is there, else it says why not
+    judged = b_misc.JUDGED
+    if b_misc.blind_path(judged).is_file():
+        assert {f"opinions.{judged}.both", f"opinions.{judged}.kinds"} <= keys
+        assert by_key[f"opinions.{judged}.both"].target != "info"
+    else:
+        assert by_key[f"opinions.{judged}"].ok is None
+        assert "is not there yet" in by_key[f"opinions.{judged}"].note
+    assert by_key["opinions.speed"].details["comments"] > 0
     failing = {r["key"] for r in doc["results"] if r.get("ok") is False}
-    assert doc["mode"] == "quick" and failing <= {"opinions.blind4.both"}
+    assert doc["mode"] == "quick" and failing == set()
     assert {r["key"] for r in doc["results"]} == keys
 
 

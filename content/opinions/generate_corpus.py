@@ -9,13 +9,17 @@ fixed seed, so running this again writes the same file byte for byte:
 Beside them, voices/<class>.txt hold single comments written one at a time, as many different
 people write (short and long, slang, typos, dialect, mixed zh-en, emoji), added as they are:
 cores and their variants are uniform, and comments from outside are not. The labelled
-fixture tests/fixtures/opinions_labelled.jsonl is folded in when it is there.
+fixture tests/fixtures/opinions_labelled.jsonl is folded in when it is there, and so are the
+retired blind sets tests/fixtures/opinions_blind{,2,3,4}.jsonl: comments written for this
+project by people who saw neither the rules nor this corpus, each its own group (their data
+cards tell why they train now rather than judge).
 Each row: text, lang (zh/en), class, group (the core it was made from: cross-validation keeps
 a group in one fold) and, for emergencies, the kind of danger.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import random
 import re
@@ -26,6 +30,11 @@ SEED = 20261206
 VARIANTS = 4  # decorated variants of each core (duplicates are dropped)
 FIXTURE = HERE.parent.parent / "tests" / "fixtures" / "opinions_labelled.jsonl"
 VOICES = HERE / "voices"
+AUDIENCE = HERE.parent.parent / "outreach" / "clients" / "local" / "audience.py"
+"""The local platform's simulated public: comments written for this project, by class."""
+RETIRED_BLIND = [HERE.parent.parent / "tests" / "fixtures" / f"opinions_{name}.jsonl"
+                 for name in ("blind", "blind2", "blind3", "blind4")]
+"""Blind sets that judged the classifier once and then became training data."""
 """Single comments written one by one in many voices (one file per class, one comment a line,
 no decoration, each its own group). In emergency.txt each line is ``kind|comment``."""
 
@@ -1833,6 +1842,18 @@ def decorate_en(core: str, rnd: random.Random, urgent: bool) -> str:
     return text
 
 
+def _audience() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The simulated public's comments by class, read from its module without importing the
+    package (its one literal ``COMMENTS``; class names as the module spells them)."""
+    tree = ast.parse(AUDIENCE.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "COMMENTS":
+            assert isinstance(node.value, ast.Dict)
+            return {ast.unparse(k).removeprefix("OpinionClass.").lower(): ast.literal_eval(v)
+                    for k, v in zip(node.value.keys, node.value.values, strict=True) if k is not None}
+    raise ValueError(f"{AUDIENCE}: no COMMENTS")
+
+
 def generate() -> list[dict[str, str]]:
     rnd = random.Random(SEED)
     rows: list[dict[str, str]] = []
@@ -1891,6 +1912,17 @@ def generate() -> list[dict[str, str]]:
             if line.strip():
                 r = json.loads(line)
                 add(r["text"], r["lang"], r["class"], f"fixture.{i}")
+    if AUDIENCE.is_file():
+        for klass, langs in _audience().items():
+            for lang, texts in zip(("zh", "en"), langs, strict=True):
+                for i, text in enumerate(texts):
+                    add(text, lang, klass, f"audience.{klass}.{lang}.{i}")
+    for path in RETIRED_BLIND:
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            if line.strip():
+                r = json.loads(line)
+                add(r["text"], r["lang"], r["class"], f"{path.stem.removeprefix('opinions_')}.{i}",
+                    r.get("kind") if r["class"] == "emergency" else None)
     rows.sort(key=lambda r: (r["class"], r.get("kind", ""), r["lang"], r["text"]))
     return rows
 

@@ -21,7 +21,7 @@ from outreach.config.settings import AccountSettings
 from outreach.errors import AuthError, ClientError, ContentError, RateLimited, RemoteError
 from outreach.notify import outbox
 from outreach.opinions.model import load_model
-from outreach.opinions.rules import classify, redact
+from outreach.opinions.rules import classify_many, redact
 from outreach.states import OpinionClass, PostKind, PostStatus
 from outreach.store.db import insert_ignore, rowcount
 from outreach.store.models import Account, Comment, Post
@@ -106,6 +106,11 @@ def store_comments(rt: Runtime, account: AccountSettings, comments: list[Any],
                         exc.where, exc.message)
     rows = []
     originals: dict[str, str] = {}
+    # the page's comments classified at once: the model reads them in one pass
+    others = [c for c in comments if not c.is_own]
+    opinions = dict(zip((id(c) for c in others),
+                        classify_many([(c.text, account.lang) for c in others], rules, model),
+                        strict=True))
     for c in comments:
         text, redacted = redact(c.text)
         fired, probability = None, None
@@ -113,7 +118,7 @@ def store_comments(rt: Runtime, account: AccountSettings, comments: list[Any],
         if c.is_own:
             klass, labels, reply_required = OpinionClass.CHATTER, ["own_reply"], False
         else:
-            opinion = classify(c.text, rules, account.lang, model)
+            opinion = opinions[id(c)]
             klass, labels, reply_required = (opinion.klass, list(opinion.labels),
                                              opinion.needs_reply)
             fired, probability = opinion.fired, opinion.probability

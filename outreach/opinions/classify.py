@@ -33,12 +33,13 @@ How a comment is classified:
 5. With the learned model (:mod:`outreach.opinions.model`), a model emergency probability at
    or above its threshold also makes an emergency, and the rules' emergency signal counts
    unless it is a single keyword or pattern and the model is all but sure the comment is
-   something else (its emergency probability under :data:`RULE_FLOOR`: a joke, a question or a
-   past event the negations did not frame; several signs of danger are never overruled;
-   the floor stays under what the model gives a comment it knows nothing about, so a keyword
-   an officer adds still takes effect at once). Otherwise the rules and the model vote:
-   each class gets the model's probability plus :data:`RULE_VOTE` times its share of the
-   rules' score (``yields_to`` still applies). ``fired`` says who recognised the class. A
+   something else (its emergency probability under :data:`RULE_FLOOR` and another class at
+   :data:`MODEL_SURE` or more: a joke, a question or a past event the negations did not
+   frame; several signs of danger are never overruled; a comment the model knows nothing
+   about is sure of nothing, so a keyword an officer adds still takes effect at once).
+   Otherwise the rules and the model vote: each class gets the model's probability plus
+   :data:`RULE_VOTE` times its share of the rules' score (``yields_to`` decides which matched
+   classes share it). ``fired`` says who recognised the class. A
    comment no rule matched and the model is not sure of (:data:`MODEL_SURE`) takes the model's
    likeliest class (:data:`MODEL_LEAN`) and the ``unmatched`` label. The weights
    (:data:`VOTE`) were chosen by grouped cross-validation on the training corpus.
@@ -55,13 +56,15 @@ without a likeliest class, it is ``chatter``): callers route those to a person a
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from outreach.errors import InputError
+from outreach.opinions.matching import PATTERN_WEIGHT as PATTERN_WEIGHT
+from outreach.opinions.matching import Matcher as Matcher
+from outreach.opinions.matching import Text as _Text
+from outreach.opinions.matching import normalise as normalise
 from outreach.opinions.redact import has_personal_data
 from outreach.states import OpinionClass
 
@@ -90,21 +93,25 @@ it as unread."""
 RULES = "rules"
 MODEL = "model"
 BOTH = "both"
-RULE_VOTE = 0.3
+RULE_VOTE = 0.2
 """How much the rules' vote weighs against the model's probabilities (which sum to 1): each
-class the rules matched (after ``yields_to``) adds its share of the rules' score, times this."""
+class the rules matched (after ``yields_to``) adds its share of the rules' score, times this.
+``yields_to`` shapes the rules' vote only: a class yielding to another the rules matched gets
+no share of it, but keeps the model's probability."""
 MODEL_SURE = 0.5
 """The model alone recognises a comment when its top class has at least this probability;
 a comment neither the rules nor the model recognises is labelled ``unmatched``."""
-MODEL_LEAN = 0.2
+MODEL_LEAN = 0.1
 """A comment no rule matched takes the model's likeliest class when that class has at least
 this probability, recognised or not; below it, ``chatter``."""
-RULE_FLOOR = 0.05
+RULE_FLOOR = 0.15
 """A single emergency keyword or pattern of the rules makes an emergency when the model's
-emergency probability is at least this; under it the model is 95 % sure the comment is
-something else (a joke, a question, a past event) and the rules' other classes and the model
-vote. Several signs of danger always make an emergency, whatever the model says (a call for
-help with a phone number in it looks like personal data to the model)."""
+emergency probability is at least this, or when the model is sure of no other class (under
+:data:`MODEL_SURE`: a comment it knows nothing about, so a keyword an officer adds takes
+effect at once). Otherwise the model is sure the comment is something else (a joke, a
+question, a past event) and the rules' other classes and the model vote. Several signs of
+danger always make an emergency, whatever the model says (a call for help with a phone number
+in it looks like personal data to the model)."""
 
 
 class Vote(NamedTuple):
@@ -120,161 +127,8 @@ class Vote(NamedTuple):
 
 
 VOTE = Vote(RULE_VOTE, MODEL_LEAN, RULE_FLOOR)
-PATTERN_WEIGHT = 2.0  # a pattern is a more specific signal than one keyword
 PERSONAL_DATA_WEIGHT = 2.0  # what finding a phone/ID/card/e-mail adds to ``privacy``
-FOREIGN_KEYWORD_FACTOR = 0.5  # keywords from the other language's list, when ``lang`` is given
 _LANGS = ("zh", "en")
-
-
-# --- matching ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Hit:
-    view: str  # "compact" (no spaces; CJK keywords) or "spaced" (words, patterns)
-    start: int
-    end: int
-    key: str  # what matched: the keyword, or the pattern's source
-    weight: float
-    pattern: bool = False
-
-
-@dataclass(frozen=True)
-class Matcher:
-    """Compiled keywords, patterns and negations of one class or flag (see :meth:`build`)."""
-
-    cjk_keywords: tuple[tuple[str, str], ...]  # (compact keyword, lang list it came from)
-    word_res: tuple[tuple[re.Pattern[str], str], ...]  # one alternation per lang list
-    patterns: tuple[re.Pattern[str], ...]
-    neg_compact: tuple[str, ...]
-    neg_spaced: tuple[re.Pattern[str], ...]
-    neg_patterns: tuple[re.Pattern[str], ...] = ()
-    # One alternation of all CJK keywords: most comments have none of a class's keywords,
-    # and one search says so faster than a find per keyword.
-    cjk_any: re.Pattern[str] | None = None
-
-    @classmethod
-    def build(cls, keywords: Mapping[str, Sequence[str]], patterns: Sequence[re.Pattern[str]],
-              negations: Sequence[str], negation_patterns: Sequence[re.Pattern[str]]) -> Matcher:
-        """Compile one class's (or flag's) keywords by language, its compiled patterns, its
-        negation phrases and its compiled negation patterns."""
-        cjk: list[tuple[str, str]] = []
-        word_res: list[tuple[re.Pattern[str], str]] = []
-        for lang, words in keywords.items():
-            plain: list[str] = []
-            for word in words:
-                norm = _normalise(word)
-                if _has_cjk(norm):
-                    cjk.append(("".join(norm.split()), lang))
-                else:
-                    plain.append(norm)
-            if plain:
-                word_res.append((_word_regex(plain), lang))
-        phrases = [_normalise(n) for n in negations]
-        cjk_keywords = tuple(dict.fromkeys(cjk))
-        return cls(
-            cjk_keywords=cjk_keywords, word_res=tuple(word_res), patterns=tuple(patterns),
-            neg_compact=tuple(dict.fromkeys("".join(n.split()) for n in phrases if _has_cjk(n))),
-            neg_spaced=tuple(_word_regex([n]) for n in phrases),
-            neg_patterns=tuple(negation_patterns),
-            cjk_any=re.compile("|".join(re.escape(kw) for kw, _ in cjk_keywords)) if cjk_keywords else None,
-        )
-
-    def hits(self, text: _Text, lang: str | None) -> list[_Hit]:
-        """Hits that are not inside a negation, one per distinct keyword or pattern."""
-        negs: dict[str, list[tuple[int, int]]] = {}
-
-        def free(view: str, span: tuple[int, int]) -> bool:
-            # each view's negations are found when a hit in that view first needs them
-            if view not in negs:
-                if view == "compact":
-                    seen = text.compact
-                    found = [(m, m + len(p)) for p in self.neg_compact for m in _find_all(seen, p)]
-                else:
-                    seen = text.spaced
-                    found = [m.span() for r in self.neg_spaced for m in r.finditer(seen)]
-                found.extend(m.span() for r in self.neg_patterns for m in r.finditer(seen))
-                negs[view] = found
-            return not any(span[0] < e and s < span[1] for s, e in negs[view])
-
-        def factor(src: str) -> float:
-            return FOREIGN_KEYWORD_FACTOR if lang is not None and src != lang else 1.0
-
-        found: dict[str, _Hit] = {}
-        if self.cjk_any is None or self.cjk_any.search(text.compact):
-            for kw, src in self.cjk_keywords:
-                for start in _find_all(text.compact, kw):
-                    if free("compact", (start, start + len(kw))):
-                        found.setdefault(kw, _Hit("compact", start, start + len(kw), kw, factor(src)))
-                        break
-        for regex, src in self.word_res:
-            for m in regex.finditer(text.spaced):
-                if free("spaced", m.span()):
-                    found.setdefault(m[0], _Hit("spaced", m.start(), m.end(), m[0], factor(src)))
-        for pattern in self.patterns:
-            for m in pattern.finditer(text.spaced):
-                if free("spaced", m.span()):
-                    found.setdefault("re:" + pattern.pattern, _Hit(
-                        "spaced", m.start(), m.end(), pattern.pattern, PATTERN_WEIGHT, True))
-                    break
-        return _drop_nested(list(found.values()))
-
-
-def _drop_nested(hits: list[_Hit]) -> list[_Hit]:
-    """A keyword inside a longer keyword of the same class (怎么办 in 该怎么办) counts once."""
-    words = [h for h in hits if not h.pattern]
-    return [h for h in hits if h.pattern or not any(
-        o.view == h.view and o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start
-        for o in words)]
-
-
-def _find_all(haystack: str, needle: str) -> Iterable[int]:
-    start = haystack.find(needle)
-    while start != -1:
-        yield start
-        start = haystack.find(needle, start + 1)
-
-
-def _word_regex(words: Sequence[str]) -> re.Pattern[str]:
-    """Whole-word alternation (longest first), so ``help me`` never matches ``helpme``-less text."""
-    alts = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
-    return re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
-
-
-# --- normalising ---------------------------------------------------------------------
-
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff]")
-
-
-def _has_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
-
-
-def _normalise(text: str) -> str:
-    """ANSI and control characters out; NFKC; case-folded; white space collapsed."""
-    text = _ANSI.sub(" ", text)
-    text = "".join(
-        " " if unicodedata.category(ch) == "Cc" else "" if unicodedata.category(ch) == "Cf" else ch
-        for ch in text
-    )
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def normalise(text: str) -> str:
-    """The text as the rules and the opinion model read it (see the module docstring, step 1)."""
-    return _normalise(text)
-
-
-@dataclass(frozen=True)
-class _Text:
-    spaced: str
-    compact: str
-
-    @classmethod
-    def of(cls, text: str) -> _Text:
-        spaced = _normalise(text)
-        return cls(spaced, spaced.replace(" ", ""))
 
 
 @dataclass(frozen=True)
@@ -300,29 +154,47 @@ def classify(text: str, rules: OpinionRules, lang: str | None = None,
 
     ``lang`` is the comment's or the account's language when known (``zh``/``en``): keywords
     from the other language's list then count half. Any emergency signal of the rules that is
-    not negated makes the comment an ``emergency`` (with a model: unless its emergency
-    probability is under :data:`RULE_FLOOR`), and so does a model emergency probability at or
-    above the model's threshold. Otherwise the rules and the model vote (see
-    :data:`RULE_VOTE`), a class that ``yields_to`` another class the rules matched dropping
-    out as before. A comment neither recognises is labelled ``unmatched``; it takes the
-    model's likeliest class (:data:`MODEL_LEAN`), or ``chatter``. ``vote`` overrides the
-    vote's weights (:data:`VOTE`; cross-validation tries others).
-    """
+    not negated makes the comment an ``emergency`` (with a model: unless it is one sign, the
+    model's emergency probability is under :data:`RULE_FLOOR` and it is sure of another class),
+    and so does a model emergency probability at or above the model's threshold. Otherwise
+    the rules and the model vote (see :data:`RULE_VOTE`), a class that ``yields_to`` another
+    class the rules matched getting no share of the rules' vote. A comment neither recognises
+    is labelled ``unmatched``; it takes the model's likeliest class (:data:`MODEL_LEAN`), or
+    ``chatter``. ``vote`` overrides the vote's weights (:data:`VOTE`; cross-validation tries
+    others)."""
+    t = _Text.of(text)
+    p = model.probabilities(t.spaced) if model is not None else None
+    return _classify(text, t, rules, lang, p, model.threshold if model is not None else 1.0, vote)
+
+
+def classify_many(comments: Sequence[tuple[str, str | None]], rules: OpinionRules,
+                  model: OpinionModel | None = None, vote: Vote | None = None) -> list[Opinion]:
+    """:func:`classify` each ``(text, lang)``: the same opinions, the model's probabilities
+    computed for all the comments at once (what the inbox does with a page of comments)."""
+    texts = [_Text.of(text) for text, _ in comments]
+    probs: Sequence[Mapping[str, float] | None] = (
+        model.probabilities_many([t.spaced for t in texts]) if model is not None
+        else [None] * len(texts))
+    threshold = model.threshold if model is not None else 1.0
+    return [_classify(text, t, rules, lang, p, threshold, vote)
+            for (text, lang), t, p in zip(comments, texts, probs, strict=True)]
+
+
+def _classify(text: str, t: _Text, rules: OpinionRules, lang: str | None,
+              p: Mapping[str, float] | None, threshold: float, vote: Vote | None) -> Opinion:
     if lang not in _LANGS:
         lang = None  # unknown or mixed: every keyword counts in full
-    t = _Text.of(text)
     personal = has_personal_data(text)
     score = _scores(t, personal, rules, lang)
     matched = [c for c in CLASS_ORDER if score[c] > 0]
     probability: float | None = None
-    if model is None:
+    if p is None:
         primary = _primary(matched, score, rules)
         fired = RULES if matched else ""
         extra: list[str] = []
     else:
-        p = model.probabilities(t.spaced)
         probability = round(p[EMERGENCY], 4)
-        primary, fired, extra = _vote(matched, score, rules, p, model.threshold, vote)
+        primary, fired, extra = _vote(matched, score, rules, p, threshold, vote)
     labels = [c for c in matched if c != primary]
     labels += [c for c in extra if c != primary and c not in labels]
     for flag in FLAGS:
@@ -384,7 +256,8 @@ def _vote(matched: list[str], score: Mapping[str, float], rules: OpinionRules,
     # the model may overrule one emergency word or pattern, never several: a comment the
     # rules find many signs of danger in is one, whatever else the model sees in it
     one_sign = score[EMERGENCY] <= PATTERN_WEIGHT * rules.classes[EMERGENCY].weight
-    by_rules = EMERGENCY in matched and (p[EMERGENCY] >= floor or not one_sign)
+    sure_else = max(p[c] for c in CLASS_ORDER if c != EMERGENCY) >= MODEL_SURE
+    by_rules = EMERGENCY in matched and (p[EMERGENCY] >= floor or not one_sign or not sure_else)
     by_model = p[EMERGENCY] >= threshold
     if by_rules or by_model:
         return EMERGENCY, BOTH if by_rules and by_model else RULES if by_rules else MODEL, []
@@ -395,7 +268,10 @@ def _vote(matched: list[str], score: Mapping[str, float], rules: OpinionRules,
     present = set(matched)
     eligible = [c for c in matched if not rules.classes[c].yields_to & present] or matched
     total = sum(score[c] for c in eligible)
-    candidates = [c for c in CLASS_ORDER if c != EMERGENCY and not rules.classes[c].yields_to & present]
+    # ``yields_to`` decides which matched classes share the rules' vote; it does not silence
+    # the model: a comment the model reads as small talk stays small talk when one word of
+    # another class turns up in it
+    candidates = [c for c in CLASS_ORDER if c != EMERGENCY]
     combined = {c: p[c] + (rule_vote * score[c] / total if c in eligible and total else 0.0)
                 for c in candidates}
     primary = max(combined, key=lambda c: (combined[c], -order[c]))

@@ -251,9 +251,25 @@ def personal_spans(text: str) -> list[tuple[int, int, str]]:
     return merged
 
 
+_FEWEST_DIGITS = 7
+"""Fewer digits than any number :func:`personal_spans` finds (a landline has ten at least)."""
+
+
+def could_hold_personal_data(text: str) -> bool:
+    """False when the text cannot hold a phone, ID, card or e-mail: no ``@`` and fewer than
+    :data:`_FEWEST_DIGITS` digits once folded as :func:`_forms` folds it (full-width, circled
+    and other digits count). Most comments have neither, and this says so at a glance."""
+    folded = unicodedata.normalize("NFKC", text)
+    if "@" in folded:
+        return True
+    return sum(ch.isdigit() for ch in folded) >= _FEWEST_DIGITS
+
+
 def has_personal_data(text: str) -> bool:
     """True if the text holds a phone, ID, card or e-mail, or a token :func:`redact` left."""
-    return bool(personal_spans(text)) or _TOKEN_RE.search(text) is not None
+    if _TOKEN_RE.search(text) is not None:
+        return True
+    return could_hold_personal_data(text) and bool(personal_spans(text))
 
 
 def redact(text: str, author: bool = False) -> tuple[str, bool]:

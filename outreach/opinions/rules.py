@@ -43,6 +43,7 @@ from outreach.opinions.classify import VOTE as VOTE
 from outreach.opinions.classify import Matcher
 from outreach.opinions.classify import Vote as Vote
 from outreach.opinions.classify import classify as classify
+from outreach.opinions.classify import classify_many as classify_many
 from outreach.opinions.classify import evaluate as evaluate
 from outreach.opinions.classify import normalise as normalise
 from outreach.opinions.classify import rule_scores as rule_scores

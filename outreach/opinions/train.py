@@ -9,8 +9,11 @@
 - Threshold: the emergency probability above which the model alone makes a comment an
   emergency. :func:`train` picks it by five-fold cross-validation on the corpus only, grouped
   so that the variants of one written comment never sit on both sides of a fold: the highest
-  threshold whose out-of-fold emergency recall is at least :data:`TARGET_RECALL`. A missed
-  emergency is the worst outcome; a false alarm costs an officer a glance.
+  threshold whose out-of-fold emergency recall on the comments written one at a time
+  (:func:`written_singly`) is at least :data:`TARGET_RECALL`. A missed emergency is the worst
+  outcome; a false alarm costs an officer a glance. The decorated variants of a core are
+  easy to recognise once its other variants are learnt, so over the whole corpus the recall
+  looks better than on comments nobody decorated — and a stranger's comment is one of those.
 - The vote's weights (how much the rules' and the model's answers count in
   :func:`outreach.opinions.rules.classify`): :func:`vote_grid` and :func:`choose_vote`, on the
   same out-of-fold probabilities; the floor under which the model overrules the rules'
@@ -54,7 +57,7 @@ from outreach.states import OpinionClass
 
 SEED = 0
 FOLDS = 5
-TARGET_RECALL = 0.995
+TARGET_RECALL = 0.985
 C = 10.0
 MAX_CORPUS_BYTES = 50_000_000
 
@@ -196,9 +199,17 @@ def out_of_fold(rows: Sequence[Row], normalise: Callable[[str], str]) -> list[di
                       [rows[i].group for i in train_idx])
         fitted["threshold"] = 1.0
         model = from_parts(_parts_of(fitted), f"fold {k}")
-        for i in test_idx:
-            result[i] = model.probabilities(texts[i])
+        for i, p in zip(test_idx, model.probabilities_many([texts[i] for i in test_idx]), strict=True):
+            result[i] = p
     return result
+
+
+def written_singly(rows: Sequence[Row]) -> list[bool]:
+    """For each row: was it written one at a time (its group holds only it), not one of the
+    decorated variants of a core? The figures that foretell how comments from strangers are
+    read are those on these rows."""
+    sizes = Counter(r.group for r in rows)
+    return [sizes[r.group] == 1 for r in rows]
 
 
 def choose_threshold(probs: Sequence[float], is_emergency: Sequence[bool],
@@ -237,16 +248,23 @@ def train(corpus: Path, normalise: Callable[[str], str], where: str | None = Non
     rows = read_corpus(corpus, where)
     raw = corpus.read_bytes()
     oof = out_of_fold(rows, normalise)
-    em = [p[OpinionClass.EMERGENCY] for p in oof]
-    threshold = choose_threshold(em, [r.klass == OpinionClass.EMERGENCY for r in rows])
+    single = written_singly(rows)
+    if not any(s and r.klass == OpinionClass.EMERGENCY for s, r in zip(single, rows, strict=True)):
+        single = [True] * len(rows)  # a corpus of variants only: judge on them all
+    em = [p[OpinionClass.EMERGENCY] for p, s in zip(oof, single, strict=True) if s]
+    threshold = choose_threshold(em, [r.klass == OpinionClass.EMERGENCY
+                                      for r, s in zip(rows, single, strict=True) if s])
     fitted = _fit([normalise(r.text) for r in rows], [r.klass for r in rows], [r.group for r in rows])
     got = [model_class(p, threshold) for p in oof]
     cv = metrics([r.klass for r in rows], got)
+    cv_single = metrics([r.klass for r, s in zip(rows, single, strict=True) if s],
+                        [g for g, s in zip(got, single, strict=True) if s])
     fitted["threshold"] = threshold
     fitted["meta"] = {
         "corpus_sha256": hashlib.sha256(raw).hexdigest(), "rows": len(rows), "folds": FOLDS,
-        "target_recall": TARGET_RECALL,
+        "target_recall": TARGET_RECALL, "written_singly": sum(single),
         "cv": {c: {k: round(v, 4) for k, v in m.items()} for c, m in cv.items()},
+        "cv_singly": {c: {k: round(v, 4) for k, v in m.items()} for c, m in cv_single.items()},
     }
     return dumps(fitted)
 
@@ -310,10 +328,12 @@ MODEL_LEANS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 rather than ``chatter``, tried by :func:`vote_grid` (from 0.5 on the model recognises it anyway)."""
 TARGET_VOTE_RECALL = 0.99
 """The out-of-fold emergency recall the chosen vote must keep."""
-RULE_FLOORS = (0.0, 0.01, 0.02, 0.03, 0.05)
+RULE_FLOORS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
 """The floors tried by :func:`floor_grid`: the model's emergency probability under which a single
-emergency keyword or pattern of the rules does not count. At most 5 %: the model must be 95 %
-sure of something else to overrule the rules (and never overrules several signs of danger)."""
+emergency keyword or pattern of the rules does not count — when the model is also sure of
+another class (:data:`~outreach.opinions.classify.MODEL_SURE`). A comment the model knows
+nothing about is sure of nothing, so a keyword an officer adds takes effect at once; the model
+never overrules several signs of danger."""
 
 
 def _judge(rows: Sequence[Row], scores: Sequence[Mapping[str, float]],
@@ -359,10 +379,11 @@ def floor_grid(rows: Sequence[Row], oof: Sequence[Mapping[str, float]], rules: O
             for floor in floors]
 
 
-def choose_floor(grid: Sequence[dict[str, Any]], target: float = TARGET_RECALL) -> dict[str, Any]:
+def choose_floor(grid: Sequence[dict[str, Any]], target: float = TARGET_VOTE_RECALL) -> dict[str, Any]:
     """The entry of :func:`floor_grid` with the best accuracy among those whose emergency
-    recall is at least ``target`` (the recall the threshold is chosen for); ties go to the
-    lower floor (the rules keep more say)."""
+    recall is at least ``target`` (the recall the whole decision keeps: the threshold is chosen
+    for the model alone, the rules catch some of what it misses); ties go to the lower floor
+    (the rules keep more say)."""
     eligible = [g for g in grid if g["emergency_recall"] >= target]
     if not eligible:
         raise ValueError(f"no floor keeps an emergency recall of {target}")
