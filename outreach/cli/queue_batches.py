@@ -10,6 +10,8 @@ from outreach.actions.media import ImageRequest
 from outreach.actions.queries.posts import post_row
 from outreach.cli import output
 from outreach.cli.common import print_warnings
+from outreach.cli.words import name
+from outreach.i18n import _
 from outreach.runtime import Runtime
 from outreach.states import PostStatus
 
@@ -33,8 +35,9 @@ def add_batch(rt: Runtime, accounts: str, *, tip: str | None, text: str | None,
     when = output.local(first.scheduled_at, zone)
     if last.scheduled_at != first.scheduled_at:
         when += f" … {output.local(last.scheduled_at, zone)}"
-    output.message(f"batch {done.batch_id}: {len(done.posts)} post(s) {first.status} on "
-                   f"{output.safe(done.accounts)} for {when}")
+    output.message(_("batch {id}: {n} post(s) {status} on {accounts} for {when}").format(
+        id=done.batch_id, n=len(done.posts), status=name(first.status),
+        accounts=done.accounts, when=when))
 
 
 def _print_some(warnings: list[str]) -> None:
@@ -42,21 +45,26 @@ def _print_some(warnings: list[str]) -> None:
     print_warnings(warnings[:SHOWN_WARNINGS])
     if len(warnings) > SHOWN_WARNINGS:
         accounts = len({w.split(":", 1)[0] for w in warnings})
-        output.warn(f"… and {len(warnings) - SHOWN_WARNINGS} more warning(s); "
-                    f"{len(warnings)} in all on {accounts} account(s) (--json lists them)")
+        output.warn(_("… and {more} more warning(s); {n} in all on {accounts} account(s) "
+                      "(--json lists them)").format(more=len(warnings) - SHOWN_WARNINGS,
+                                                    n=len(warnings), accounts=accounts))
 
 
 def approve(rt: Runtime, batch_id: int, *, by: str) -> None:
     posts = approve_batch(rt, batch_id, by=by)
     queued = sum(p.approved_by == by for p in posts)
-    output.message(f"batch {batch_id}: {queued} post(s) approved by {output.safe(by)}; queued")
+    output.message(_("batch {id}: {n} post(s) approved by {who}; queued").format(
+        id=batch_id, n=queued, who=by))
 
 
 def cancel(rt: Runtime, batch_id: int, *, by: str, reason: str | None) -> None:
     done = cancel_batch(rt, batch_id, by=by, reason=reason)
-    output.message(f"batch {batch_id}: {len(done.cancelled)} post(s) cancelled")
+    output.message(_("batch {id}: {n} post(s) cancelled").format(
+        id=batch_id, n=len(done.cancelled)))
     for post_id in done.retracted:
-        output.message(f"post {post_id} had already been published; it was retracted")
+        output.message(_("post {id} had already been published; it was retracted")
+                       .format(id=post_id))
     for post_id, status in done.left:
-        output.warn(f"post {post_id} is {status}; left as it is"
-                    + (" (retract it instead)" if status == PostStatus.PUBLISHED else ""))
+        output.warn(_("post {id} is {status}; left as it is").format(id=post_id,
+                                                                      status=name(status))
+                    + (_(" (retract it instead)") if status == PostStatus.PUBLISHED else ""))
