@@ -73,6 +73,17 @@ class Result:
         return json.loads(self.out)
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests read English whatever the machine's locale, unless they ask for a language; a
+    language a test chose for the process ends with it."""
+    from outreach import i18n
+
+    monkeypatch.setenv("OUTREACH_LANG", "en")
+    yield
+    i18n.set_language("en")
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A starter workspace (config.toml + content/) with a local-only config."""

@@ -260,8 +260,8 @@ def test_help_imports_no_command_module(tmp_path):
             "'outreach.actions', 'sqlalchemy'))))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=tmp_path, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "['outreach.cli.app', 'outreach.cli.lazy', " \
-                                                  "'outreach.cli.output']"
+    assert out.stdout.strip().splitlines()[-1] == "['outreach.cli.app', 'outreach.cli.language', " \
+                                                  "'outreach.cli.lazy', 'outreach.cli.output']"
     assert "queue" in out.stdout and "Commands:" in out.stdout
 
 

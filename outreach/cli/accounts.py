@@ -9,6 +9,7 @@ from outreach.cli import output
 from outreach.cli.common import AccountOpt, JsonOpt, runtime
 from outreach.cli.lazy import sub_app
 from outreach.cli.render import print_accounts
+from outreach.i18n import _
 
 app = sub_app("accounts", no_args_is_help=True)
 
@@ -30,9 +31,10 @@ def accounts_check(account: AccountOpt = None, json_: JsonOpt = False) -> None:
         output.print_json(results)
     else:
         for r in results:
-            mark = "[green]ok[/]" if r["ok"] else "[red]FAILED[/]"
+            mark = (output.styled(_("ok"), "green") if r["ok"]
+                    else output.styled(_("FAILED"), "red"))
             output.out.print(f"{mark} {r['name']} ({r['platform']}): {output.safe(r['detail'])}")
             for p in r.get("placeholders", ()):
-                output.out.print(f"   [yellow]placeholder:[/] {output.safe(p)}")
+                output.out.print("   " + output.styled(_("placeholder:"), "yellow") + f" {output.safe(p)}")
     if not all(r["ok"] for r in results):
         raise typer.Exit(1)

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer import _click as click
 from typer import core
 
-from outreach.cli import output
+from outreach import i18n
+from outreach.cli import language, output
 from outreach.cli.lazy import LazyGroup
 from outreach.errors import OutreachError
+from outreach.i18n import _
 
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
@@ -40,9 +43,27 @@ def _plain_argument_help() -> None:
 
 
 _plain_argument_help()
+language.install()
+
+
+class RootGroup(LazyGroup):
+    """The root command: it chooses the language before it reads its arguments, so usage
+    errors and help speak it too (a ``--json`` run speaks English: its output is data)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            # --json output is data for programs: the words inside it (problems, warnings,
+            # notes) are English whatever the language, so it is the same in every locale
+            json_run = "--json" in args[:args.index("--")] if "--" in args else "--json" in args
+            i18n.set_language("en" if json_run else language.choose(self, args))
+        except ValueError as exc:
+            output.error(str(exc))
+            raise typer.Exit(1) from None
+        return super().parse_args(ctx, args)
+
 
 app = typer.Typer(
-    cls=LazyGroup,
+    cls=RootGroup,
     help="outreach — public-safety tips on Weibo-style microblogs: a library, a schedule that "
          "publishes exactly once, and engagement and public-opinion reports.",
     no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -64,6 +85,10 @@ def _main(
         "--config", "-c", help="config.toml (default: $OUTREACH_CONFIG, then ./config.toml).",
         dir_okay=False)] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", metavar="zh|en", callback=language.check_lang, is_eager=True,
+        help="Language of messages and help (default: $OUTREACH_LANG, then the locale: "
+             "LC_ALL, LC_MESSAGES, LANG).")] = None,
 ) -> None:
     State.config = config
     State.verbose = verbose
@@ -110,14 +135,14 @@ def run_cli() -> int:
         if type(exc).__module__.startswith("sqlalchemy"):
             orig = getattr(exc, "orig", None)
             detail = str(orig).splitlines()[0] if orig is not None else type(exc).__name__
-            output.error(f"database error: {detail}")
+            output.error(_("database error: {detail}").format(detail=detail))
             code = 1
         elif os.environ.get("OUTREACH_DEBUG"):  # a bug: say so briefly; details when asked
             close_runtimes()
             raise
         else:
-            output.error(f"internal error: {type(exc).__name__}: {exc} "
-                         "(set OUTREACH_DEBUG=1 for details)")
+            output.error(_("internal error: {kind}: {error} (set OUTREACH_DEBUG=1 for details)")
+                         .format(kind=type(exc).__name__, error=exc))
             code = 70
     close_runtimes()
     return code

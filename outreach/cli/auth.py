@@ -17,6 +17,7 @@ from outreach.cli import output
 from outreach.cli.common import ByOpt, fail, runtime, who
 from outreach.cli.lazy import sub_app
 from outreach.config.secrets import Secret
+from outreach.i18n import _
 from outreach.runtime import Runtime
 
 app = sub_app("auth", no_args_is_help=True)
@@ -30,7 +31,7 @@ def auth_weibo(
     app_key: Annotated[str | None, typer.Option(
         "--app-key", envvar="OUTREACH_WEIBO_APP_KEY",
         help="The app's App Key (default: $OUTREACH_WEIBO_APP_KEY). The App Secret is read "
-             f"from ${APP_SECRET_ENV} only, never from the command line.")] = None,
+             "from $OUTREACH_WEIBO_APP_SECRET only, never from the command line.")] = None,
     redirect_uri: Annotated[str, typer.Option(
         "--redirect-uri", envvar="OUTREACH_WEIBO_REDIRECT_URI",
         help="The app's registered callback (default: $OUTREACH_WEIBO_REDIRECT_URI, else "
@@ -44,8 +45,8 @@ def auth_weibo(
     actor = who(by)
     app_secret = os.environ.get(APP_SECRET_ENV, "").strip()
     if not app_secret:
-        fail(f"set ${APP_SECRET_ENV} to the app's App Secret (it is never taken from the "
-             "command line, where `ps` would show it)")
+        fail(_("set ${env} to the app's App Secret (it is never taken from the command line, "
+               "where `ps` would show it)").format(env=APP_SECRET_ENV))
     rt = runtime()
     if code is None:
         code = _ask_for_code(rt, account, app_key or "", redirect_uri)
@@ -54,15 +55,17 @@ def auth_weibo(
                                  code_or_url=code, by=actor)
     zone = rt.settings.account(result.account).timezone
     expires = (output.local(result.expires_at, zone) if result.expires_at is not None
-               else "at an unknown time")
-    output.message(f"authorised {result.account} as Weibo user {result.uid}; the token is in "
-                   f"{output.safe(str(result.token_file))} (mode 0600) and expires {expires}")
+               else _("at an unknown time"))
+    output.message(_("authorised {account} as Weibo user {uid}; the token is in {file} "
+                     "(mode 0600) and expires {expires}").format(
+        account=result.account, uid=result.uid, file=result.token_file, expires=expires))
     if result.env_overrides:
         env = rt.settings.account(result.account).token_env
-        output.warn(f"${env} is set and wins over the stored token: unset it to use the new one")
+        output.warn(_("${env} is set and wins over the stored token: unset it to use the new "
+                      "one").format(env=env))
     if result.expires_at is not None and result.expires_at - rt.clock() < TOKEN_WARNING:
-        output.warn("the token expires within 3 days: Weibo gives this app short-lived tokens; "
-                    "authorise again before then")
+        output.warn(_("the token expires within 3 days: Weibo gives this app short-lived "
+                      "tokens; authorise again before then"))
 
 
 def _ask_for_code(rt: Runtime, account: str, app_key: str, redirect_uri: str) -> str:
@@ -70,15 +73,16 @@ def _ask_for_code(rt: Runtime, account: str, app_key: str, redirect_uri: str) ->
     state = secrets.token_urlsafe(12)
     url = weibo_authorize_url(rt, account, app_key=app_key, redirect_uri=redirect_uri,
                               state=state)
-    output.message(f"Open this page logged in to Weibo as the user {account} posts as, "
-                   "and allow access:")
+    output.message(_("Open this page logged in to Weibo as the user {account} posts as, "
+                     "and allow access:").format(account=account))
     output.err.print(f"\n  {output.safe(url)}\n", soft_wrap=True)  # one line: copyable
-    output.err.print("Paste the address Weibo sent you to (or just the code): ", end="")
+    output.err.print(output.safe(_("Paste the address Weibo sent you to (or just the code): ")),
+                     end="")
     code = sys.stdin.readline().strip()
     if not code:
-        fail("no code given; nothing was changed")
+        fail(_("no code given; nothing was changed"))
     pasted_state = parse_qs(urlsplit(code).query).get("state") if "?" in code else None
     if pasted_state and pasted_state[0] != state:
-        fail("that address belongs to another authorisation attempt (its state does not "
-             "match); open the page above again")
+        fail(_("that address belongs to another authorisation attempt (its state does not "
+               "match); open the page above again"))
     return code

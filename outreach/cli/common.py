@@ -12,6 +12,7 @@ import typer
 from outreach.cli import output
 from outreach.cli.app import State
 from outreach.config.load import load_settings
+from outreach.i18n import _
 from outreach.runtime import Runtime
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (same as --format json).")]
@@ -31,7 +32,7 @@ def runtime(*, migrate: bool = True) -> Runtime:
 def who(by: str | None) -> str:
     name = by or os.environ.get("OUTREACH_USER") or _os_user()
     if not name.strip():
-        raise typer.BadParameter("--by must not be empty")
+        raise typer.BadParameter(_("--by must not be empty"))
     return name.strip()
 
 

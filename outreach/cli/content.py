@@ -12,6 +12,7 @@ from outreach.cli import output
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, ReasonOpt, fail, runtime, who
 from outreach.cli.lazy import sub_app
 from outreach.cli.render import print_content_list, print_content_stats, print_stale, print_tip
+from outreach.i18n import _
 from outreach.library.checks import check_library, library_stats, stale_tips
 from outreach.library.model import Problem
 from outreach.runtime import Runtime
@@ -34,8 +35,8 @@ def content_check(json_: JsonOpt = False) -> None:
         for p in problems:
             colour = "red" if p.severity == "error" else "yellow"
             output.out.print(f"[{colour}]{output.safe(str(p))}[/]")
-        output.message(f"{len(rt.library.tips)} tips, {len(errors)} error(s), "
-                       f"{len(problems) - len(errors)} warning(s)")
+        output.message(_("{tips} tips, {errors} error(s), {warnings} warning(s)").format(
+            tips=len(rt.library.tips), errors=len(errors), warnings=len(problems) - len(errors)))
     if errors:
         raise typer.Exit(1)
 
@@ -45,8 +46,9 @@ def _change_problem(rt: Runtime, change: TipChange) -> Problem:
     post, tip = change.post, change.tip
     zone = rt.settings.account(post.account).timezone
     return Problem(tip.file if tip else "config.toml", tip.line if tip else 0, post.tip_id or "",
-                   f"post {post.id} on {post.account} "
-                   f"({output.local(post.scheduled_at, zone)}) {change.what}", "warning")
+                   _("post {id} on {account} ({when}) {what}").format(
+                       id=post.id, account=post.account,
+                       when=output.local(post.scheduled_at, zone), what=change.what), "warning")
 
 
 @app.command("list")
@@ -58,7 +60,7 @@ def content_list(
 ) -> None:
     """List tips with their approval state."""
     if lang is not None and lang not in ("zh", "en"):
-        raise typer.BadParameter("must be zh or en", param_hint="--lang")
+        raise typer.BadParameter(_("must be zh or en"), param_hint="--lang")
     rt = runtime()
     check_category(rt, category)
     if stats:
@@ -95,33 +97,35 @@ def content_approve(
 ) -> None:
     """Approve tips as they are now (an edit to the text withdraws the approval)."""
     if sum((bool(tip_ids), category is not None, all_)) != 1:
-        raise typer.BadParameter("give tip ids, --category C or --all (one of them)")
+        raise typer.BadParameter(_("give tip ids, --category C or --all (one of them)"))
     rt = runtime()
     actor = who(by)
     if tip_ids:
         for a in approve_tips(rt, tip_ids, by=actor):
-            output.message(f"approved {a.tip_id} by {a.approved_by} (text {a.text_hash[:12]})")
+            output.message(_("approved {id} by {who} (text {hash})").format(
+                id=a.tip_id, who=a.approved_by, hash=a.text_hash[:12]))
         return
     chosen, skipped = unapproved_tips(rt, category=category, by=actor)
     for why in skipped:
-        output.warn(f"skipped {why}")
+        output.warn(_("skipped {why}").format(why=why))
     if not chosen:
-        output.message(f"every tip{f' of {category}' if category else ''} is already approved"
-                       + (" (or skipped)" if skipped else ""))
+        output.message((_("every tip of {category} is already approved").format(
+            category=category) if category else _("every tip is already approved"))
+            + (_(" (or skipped)") if skipped else ""))
         return
     for tip in chosen:
         output.out.print(f"  {tip.id}  [dim]{tip.category} {tip.lang}[/]  "
                          f"{output.safe(shorten(tip.title or tip.text, 50))}")
     if not yes:
         try:
-            answer = typer.confirm(f"Approve these {len(chosen)} tip(s) as {actor}?",
-                                   default=False, err=True)
+            answer = typer.confirm(_("Approve these {n} tip(s) as {who}?").format(
+                n=len(chosen), who=actor), default=False, err=True)
         except typer.Abort:  # no answer (end of input, Ctrl-C)
             answer = False
         if not answer:
-            fail("nothing was approved")
+            fail(_("nothing was approved"))
     approve_tips(rt, [t.id for t in chosen], by=actor)
-    output.message(f"{len(chosen)} tip(s) approved by {actor}")
+    output.message(_("{n} tip(s) approved by {who}").format(n=len(chosen), who=actor))
 
 
 @app.command("revoke")
@@ -134,7 +138,7 @@ def content_revoke(
     draws another tip when due; `content check` lists the queued posts concerned)."""
     rt = runtime()
     for tip_id in revoke_tips(rt, tip_ids, by=who(by), reason=reason):
-        output.message(f"revoked the approval of {tip_id}")
+        output.message(_("revoked the approval of {id}").format(id=tip_id))
 
 
 @app.command("stale")

@@ -12,7 +12,9 @@ from rich.live import Live
 
 from outreach.actions.health import describe_held
 from outreach.cli import output
+from outreach.cli.words import name
 from outreach.daemon import Daemon, DaemonStatus, dry_run, preflight, run_once
+from outreach.i18n import _
 from outreach.runtime import Runtime
 from outreach.states import PostStatus
 from outreach.text import shorten
@@ -47,19 +49,20 @@ def run_daemon(rt: Runtime, *, once: bool = False, dry_run_only: bool = False,
 
 def _show_once(rt: Runtime) -> int:
     result = run_once(rt)
-    parts = [f"{n} {k}" for k, n in sorted(result.summary.counts.items())]
+    parts = [f"{n} {name(k)}" for k, n in sorted(result.summary.counts.items())]
     if result.held:  # due, but waiting: say for what
-        parts.append("held: " + describe_held(result.held))
-    parts = parts or ["nothing due"]
-    output.message("run --once: " + ", ".join(parts)
-                   + f"; metrics: {result.metrics.posts_checked} post(s) checked; "
-                   f"{result.metrics.comments_stored + result.comments.comments_stored} "
-                   "new comment(s)")
+        parts.append(_("held: {what}").format(what=describe_held(result.held)))
+    parts = parts or [_("nothing due")]
+    output.message(_("run --once: {done}; metrics: {checked} post(s) checked; {comments} new "
+                     "comment(s)").format(
+        done=_(", ").join(parts), checked=result.metrics.posts_checked,
+        comments=result.metrics.comments_stored + result.comments.comments_stored))
     if result.emergencies:
-        output.error(f"{len(result.emergencies)} EMERGENCY comment(s): outreach opinions "
-                     "--class emergency")
+        output.error(_("{n} EMERGENCY comment(s): outreach opinions --class emergency")
+                     .format(n=len(result.emergencies)))
     if result.comments.rules_error is not None:
-        output.error(f"{result.comments.rules_error} (comments are fetched once it is fixed)")
+        output.error(_("{error} (comments are fetched once it is fixed)")
+                     .format(error=result.comments.rules_error))
     for err in result.summary.errors:
         output.warn(err)
     return 0
@@ -73,26 +76,32 @@ def _show_dry_run(rt: Runtime) -> int:
         return acc.timezone if acc else rt.settings.timezone
 
     for p in plan.due:
-        verb = "would publish" if p.status == PostStatus.QUEUED else "would reconcile"
-        output.out.print(f"{verb} post {p.id} on {p.account} "
-                         f"({output.local(p.scheduled_at, zone(p.account))}): "
-                         f"{output.safe(shorten(p.text, 70))}")
+        verb = (_("would publish post {id} on {account} ({when}): {text}")
+                if p.status == PostStatus.QUEUED
+                else _("would reconcile post {id} on {account} ({when}): {text}"))
+        output.out.print(output.safe(verb.format(
+            id=p.id, account=p.account, when=output.local(p.scheduled_at, zone(p.account)),
+            text=shorten(p.text, 70))))
     for r in plan.upcoming:
         at = datetime.fromisoformat(r["scheduled_at"])
-        output.out.print(f"would draw {output.local(at, zone(r['account']))} {r['account']}: "
-                         f"{output.safe(r['tip_id'] or r['reason'])}")
-    output.message(f"dry run: {len(plan.due)} post(s) due, {len(plan.upcoming)} slot(s) in the "
-                   f"next {plan.hours} h to materialise; nothing was changed")
+        output.out.print(output.safe(_("would draw {when} {account}: {what}").format(
+            when=output.local(at, zone(r["account"])), account=r["account"],
+            what=r["tip_id"] or r["reason"])))
+    output.message(_("dry run: {due} post(s) due, {slots} slot(s) in the next {hours} h to "
+                     "materialise; nothing was changed").format(
+        due=len(plan.due), slots=len(plan.upcoming), hours=plan.hours))
     return 0
 
 
 def _status_text(rt: Runtime, status: DaemonStatus) -> str:
     if status.next_post is not None:
         at, account = status.next_post
-        when = f"next: {output.local(at, rt.settings.account(account).timezone)} on {account}"
+        when = _("next: {when} on {account}").format(
+            when=output.local(at, rt.settings.account(account).timezone), account=account)
     else:
-        when = "nothing queued"
-    err = (f"  [red]last error: {output.safe(status.last_error)}[/]"
-           if status.last_error else "")
-    return (f"[bold]outreach run[/] {status.id}  ticks {status.ticks}  published "
-            f"{status.published}  {when}{err}")
+        when = _("nothing queued")
+    err = ("  [red]" + output.safe(_("last error: {error}").format(error=status.last_error))
+           + "[/]" if status.last_error else "")
+    return (f"[bold]outreach run[/] {output.safe(status.id)}  " + output.safe(
+        _("ticks {ticks}  published {published}  {when}").format(
+            ticks=status.ticks, published=status.published, when=when)) + err)

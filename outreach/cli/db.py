@@ -10,6 +10,7 @@ import typer
 from outreach.cli import output
 from outreach.cli.common import runtime
 from outreach.cli.lazy import sub_app
+from outreach.i18n import _
 from outreach.store.db import HEAD
 
 app = sub_app("db", no_args_is_help=True)
@@ -21,8 +22,8 @@ def db_upgrade() -> None:
     rt = runtime(migrate=False)
     before = rt.db.current_revision()
     rt.db.ensure_schema()
-    output.message(f"database at revision {HEAD}" + ("" if before == HEAD else
-                                                    f" (was {before or 'empty'})"))
+    output.message(_("database at revision {head}").format(head=HEAD) + (
+        "" if before == HEAD else _(" (was {before})").format(before=before or _("empty"))))
 
 
 @app.command("backup")
@@ -31,4 +32,4 @@ def db_backup(file: Annotated[Path, typer.Argument(metavar="FILE",
     """An online copy of the SQLite database (safe while the daemon runs)."""
     rt = runtime()
     rt.db.backup(file)
-    output.message(f"backed up to {file}")
+    output.message(_("backed up to {file}").format(file=file))

@@ -16,6 +16,7 @@ from outreach.cli.common import AccountOpt, JsonOpt, runtime
 from outreach.cli.lazy import sub_app
 from outreach.collect.alerts import deliver_alerts
 from outreach.collect.counts import collect
+from outreach.i18n import _
 
 app = sub_app("metrics", no_args_is_help=True)
 
@@ -58,18 +59,21 @@ def metrics_collect(account: AccountOpt = None, json_: JsonOpt = False) -> None:
     if json_:
         output.print_json(data)
     else:
-        output.message(f"checked {summary.posts_checked} post(s) on "
-                       f"{len(summary.accounts)} account(s); {summary.post_rows} changed; "
-                       f"{summary.comments_stored} new comment(s)")
+        output.message(_("checked {posts} post(s) on {accounts} account(s); {changed} changed; "
+                         "{comments} new comment(s)").format(
+            posts=summary.posts_checked, accounts=len(summary.accounts),
+            changed=summary.post_rows, comments=summary.comments_stored))
         if summary.emergencies:
-            output.error(f"{len(summary.emergencies)} EMERGENCY comment(s): "
-                         "outreach opinions --class emergency")
+            output.error(_("{n} EMERGENCY comment(s): outreach opinions --class emergency")
+                         .format(n=len(summary.emergencies)))
         for name, why in summary.skipped.items():
-            output.warn(f"{name}: skipped ({why})")
+            output.warn(_("{account}: skipped ({why})").format(account=name, why=why))
         for name, why in summary.comment_errors.items():
-            output.warn(f"{name}: comments not fetched, tried again next sweep ({why})")
+            output.warn(_("{account}: comments not fetched, tried again next sweep ({why})")
+                        .format(account=name, why=why))
     if summary.rules_error is not None:
-        output.error(f"{summary.rules_error} (comments are fetched once it is fixed)")
+        output.error(_("{error} (comments are fetched once it is fixed)")
+                     .format(error=summary.rules_error))
         raise typer.Exit(1)
     if account is not None and account in summary.skipped:
         raise typer.Exit(1)

@@ -10,6 +10,8 @@ import typer
 from outreach.cli import output
 from outreach.cli.common import JsonOpt, runtime
 from outreach.cli.lazy import commands_app, sub_app
+from outreach.cli.words import name
+from outreach.i18n import N_, _
 from outreach.notify.sender import send_test
 from outreach.notify.status import list_notifications, retry
 from outreach.notify.watchdog import watchdog as check_heartbeat
@@ -30,19 +32,21 @@ def notify_list(
 ) -> None:
     """Notifications, newest first: event, target, status, attempts, last error."""
     if status is not None and status not in NOTIFICATION_STATUSES:
-        raise typer.BadParameter(f"must be one of {', '.join(NOTIFICATION_STATUSES)}",
-                                 param_hint="--status")
+        raise typer.BadParameter(_("must be one of {values}").format(
+            values=", ".join(NOTIFICATION_STATUSES)), param_hint="--status")
     rt = runtime()
     rows = list_notifications(rt, status=status, limit=limit)
     if json_:
         output.print_json(rows)
         return
     if not rows:
-        output.message("no notifications")
+        output.message(_("no notifications"))
         return
     zone = rt.settings.timezone
-    output.grid(["id", "event", "target", "status", "tries", "due / sent", "account", "error"], [
-        [str(r["id"]), r["event"], r["target"], r["status"], str(r["attempts"]),
+    header = [_(m) for m in (N_("id"), N_("event"), N_("target"), N_("status"), N_("tries"),
+                             N_("due / sent"), N_("account"), N_("error"))]
+    output.grid(header, [
+        [str(r["id"]), r["event"], r["target"], name(r["status"]), str(r["attempts"]),
          output.local(datetime.fromisoformat(r["sent_at"] or r["next_attempt_at"]), zone),
          r["account"] or "-", output.plain(shorten(r["last_error"] or "", 50))]
         for r in rows])
@@ -55,12 +59,12 @@ def notify_test(
     """Send a test message to every target (exit 1 if any fails)."""
     rt = runtime()
     failed = 0
-    for name, error in send_test(rt, target):
+    for target_name, error in send_test(rt, target):
         if error is None:
-            output.message(f"{name}: sent")
+            output.message(_("{target}: sent").format(target=target_name))
         else:
             failed += 1
-            output.error(f"{name}: {output.safe(error)}")
+            output.error(f"{target_name}: {error}")
     if failed:
         raise typer.Exit(1)
 
@@ -72,7 +76,7 @@ def notify_retry(
     """Send failed notifications again (failed → pending, due now)."""
     rt = runtime()
     for nid in retry(rt, ids):
-        output.message(f"notification {nid} is pending again")
+        output.message(_("notification {id} is pending again").format(id=nid))
 
 
 @app.command()
@@ -87,16 +91,17 @@ def watchdog(
     result = check_heartbeat(rt, stale_minutes)
     zone = rt.settings.timezone
     if not result.stale:
-        output.message(f"daemon alive: last heartbeat {output.local(result.last_heartbeat, zone)}")
+        output.message(_("daemon alive: last heartbeat {when}").format(
+            when=output.local(result.last_heartbeat, zone)))
         return
-    last = output.local(result.last_heartbeat, zone) if result.last_heartbeat else "never"
-    output.error(f"daemon stale: last heartbeat {last}")
+    last = output.local(result.last_heartbeat, zone) if result.last_heartbeat else _("never")
+    output.error(_("daemon stale: last heartbeat {when}").format(when=last))
     if not rt.settings.notify.for_event(NotifyEvent.DAEMON_STALE):
-        output.warn("no [notify] target listens to daemon_stale: nobody was told")
+        output.warn(_("no [notify] target listens to daemon_stale: nobody was told"))
     d = result.delivery
     if d.sent:
-        output.message(f"daemon_stale sent ({len(d.sent)} target(s))")
+        output.message(_("daemon_stale sent ({n} target(s))").format(n=len(d.sent)))
     if d.retrying or d.failed:
-        output.warn(f"daemon_stale not delivered to {len(d.retrying) + len(d.failed)} "
-                    "target(s): see `outreach notify list`")
+        output.warn(_("daemon_stale not delivered to {n} target(s): see `outreach notify list`")
+                    .format(n=len(d.retrying) + len(d.failed)))
     raise typer.Exit(1)

@@ -30,8 +30,10 @@ from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, runtime, who
 from outreach.cli.lazy import sub_app
 from outreach.cli.output import plain
 from outreach.cli.render import print_opinions, print_thread
+from outreach.cli.words import name
 from outreach.config.load import load_settings
 from outreach.errors import ContentError
+from outreach.i18n import N_, _
 from outreach.opinions.classify import normalise
 from outreach.opinions.model import CORPUS_FILE, SHIPPED_MODEL, load_model
 from outreach.opinions.rules import load_rules
@@ -76,11 +78,11 @@ def opinions(
     except ContentError as exc:
         if not json_:
             raise
-        output.warn(f"{exc} (no reply deadlines until it is fixed)")
+        output.warn(_("{error} (no reply deadlines until it is fixed)").format(error=exc))
     if json_:
         output.print_json(rows)
     elif not rows:
-        output.message("no comments")
+        output.message(_("no comments"))
     else:
         print_opinions(rt, rows, rules.class_names("zh"))
 
@@ -101,7 +103,7 @@ def opinions_reply(
     has a reply published or in flight refuses another unless --again). Give --text, or
     --stock NAME for a stock reply."""
     if (text is None) == (stock is None):
-        raise typer.BadParameter("give either --text or --stock NAME")
+        raise typer.BadParameter(_("give either --text or --stock NAME"))
     rt = runtime()
     if stock is not None:
         post = reply_stock(rt, comment_id, stock, by=who(by), again=again)
@@ -110,10 +112,12 @@ def opinions_reply(
     if json_:
         output.print_json(post_row(post))
     elif post.status == PostStatus.PUBLISHED:
-        output.message(f"replied to comment {comment_id} (post {post.id}, {post.remote_id})")
+        output.message(_("replied to comment {id} (post {post}, {remote})").format(
+            id=comment_id, post=post.id, remote=post.remote_id))
     else:
-        output.warn(f"reply post {post.id} is {post.status}: {post.last_error or ''} "
-                    "(the daemon finishes it; see `outreach queue show`)")
+        output.warn(_("reply post {id} is {status}: {error} (the daemon finishes it; see "
+                      "`outreach queue show`)").format(id=post.id, status=name(post.status),
+                                                        error=post.last_error or ""))
     if post.status == PostStatus.FAILED:
         raise typer.Exit(1)
 
@@ -124,7 +128,7 @@ def opinions_mark_replied(comment_ids: IdsArg, by: ByOpt = None) -> None:
     rt = runtime()
     for comment_id in comment_ids:
         mark_replied(rt, comment_id, by=who(by))
-        output.message(f"comment {comment_id} marked as answered")
+        output.message(_("comment {id} marked as answered").format(id=comment_id))
 
 
 @app.command("train")
@@ -142,7 +146,8 @@ def opinions_train(
     if corpus is None:
         corpus = load_settings(State.config).content_dir / CORPUS_FILE
     target = output_path or SHIPPED_MODEL
-    output.message(f"training on {corpus} (five folds, then the whole corpus) …")
+    output.message(_("training on {corpus} (five folds, then the whole corpus) …")
+                   .format(corpus=corpus))
     # scikit-learn takes seconds to import: only training loads it, not the inbox's listing
     from outreach.opinions.train import train, write_model
 
@@ -155,10 +160,12 @@ def opinions_train(
                            "threshold": model.threshold, "cross_validation": cv})
         return
     em = cv["emergency"]
-    output.message(f"wrote {target}: {model.meta['rows']} comments, emergency threshold "
-                   f"{model.threshold:.4f}; five-fold cross-validation: emergency recall "
-                   f"{em['recall']:.3f}, precision {em['precision']:.3f}, accuracy "
-                   f"{cv['overall']['accuracy']:.3f}")
+    output.message(_("wrote {target}: {rows} comments, emergency threshold {threshold}; "
+                     "five-fold cross-validation: emergency recall {recall}, precision "
+                     "{precision}, accuracy {accuracy}").format(
+        target=target, rows=model.meta["rows"], threshold=f"{model.threshold:.4f}",
+        recall=f"{em['recall']:.3f}", precision=f"{em['precision']:.3f}",
+        accuracy=f"{cv['overall']['accuracy']:.3f}"))
 
 
 @app.command("ack")
@@ -170,8 +177,8 @@ def opinions_ack(
     rt = runtime()
     for comment_id in comment_ids:
         cancelled = ack(rt, comment_id, by=who(by))
-        extra = f"; {cancelled} pending notification(s) cancelled" if cancelled else ""
-        output.message(f"comment {comment_id} acknowledged{extra}")
+        output.message(_("comment {id} acknowledged").format(id=comment_id)
+                       + _cancelled(cancelled))
 
 
 @app.command("hand-over")
@@ -189,9 +196,8 @@ def opinions_hand_over(
     if json_:
         output.print_json(comment_row(comment, None, rt.clock()))
         return
-    extra = f"; {cancelled} pending notification(s) cancelled" if cancelled else ""
-    output.message(f"comment {comment_id} handed over to {comment.handled_to} "
-                   f"(评论已转交){extra}")
+    output.message(_("comment {id} handed over to {to} (评论已转交)").format(
+        id=comment_id, to=comment.handled_to) + _cancelled(cancelled))
 
 
 @app.command("close")
@@ -207,8 +213,8 @@ def opinions_close(
     if json_:
         output.print_json(comment_row(comment, None, rt.clock()))
         return
-    extra = f"; {cancelled} pending notification(s) cancelled" if cancelled else ""
-    output.message(f"comment {comment_id} closed (评论已关闭){extra}")
+    output.message(_("comment {id} closed (评论已关闭)").format(id=comment_id)
+                   + _cancelled(cancelled))
 
 
 @app.command("assign")
@@ -224,7 +230,8 @@ def opinions_assign(
     if json_:
         output.print_json(comment_row(comment, None, rt.clock()))
         return
-    output.message(f"comment {comment_id} assigned to {comment.assigned_to} (评论已分派)")
+    output.message(_("comment {id} assigned to {to} (评论已分派)").format(
+        id=comment_id, to=comment.assigned_to))
 
 
 @app.command("show")
@@ -257,9 +264,13 @@ def opinions_stock(
     if json_:
         output.print_json(rows)
     elif not rows:
-        output.message("no stock replies (无标准答复)")
+        output.message(_("no stock replies (无标准答复)"))
     else:
-        output.grid(("name", "class", "langs", "text"), [
+        output.grid([_(m) for m in (N_("name"), N_("class"), N_("langs"), N_("text"))], [
             (r["name"], r["class"], ",".join(r["langs"]),
              shorten(plain(next(iter(r["texts"].values()))), 60)) for r in rows])
-        output.message(f"{len(rows)} stock reply(ies) (标准答复)")
+        output.message(_("{n} stock reply(ies) (标准答复)").format(n=len(rows)))
+
+
+def _cancelled(n: int) -> str:
+    return _("; {n} pending notification(s) cancelled").format(n=n) if n else ""

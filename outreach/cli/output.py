@@ -21,6 +21,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from outreach.i18n import N_, _
+
 _CONTROL_RE = re.compile(
     r"\x1b[\]PX^_].*?(?:\x07|\x1b\\|\x9c|$)"  # OSC, DCS, SOS, PM, APC: with their payload
     r"|[\x90\x98\x9d\x9e\x9f].*?(?:\x07|\x1b\\|\x9c|$)"  # the same, 8-bit introducers
@@ -125,6 +127,19 @@ def local(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def ago(seconds: float) -> str:
+    """How long ago, as people say it: seconds as measured under a minute ("12.5 s ago"),
+    then whole minutes, hours, days ("3 min ago"; in Chinese "3 分钟前")."""
+    seconds = max(seconds, 0)
+    if seconds < 60:
+        return _("{n} s ago").format(n=seconds)
+    for size, msgid in ((86_400, N_("{n} d ago")), (3_600, N_("{n} h ago")),
+                        (60, N_("{n} min ago"))):
+        if seconds >= size:
+            return _(msgid).format(n=int(seconds // size))
+    raise AssertionError("unreachable")
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -141,16 +156,23 @@ def print_json(value: Any) -> None:
 # accounts, reasons and remote answers, any of which may hold "[/]" or an escape sequence.
 
 
+def styled(text: str, style: str) -> str:
+    """Markup showing plain ``text`` in ``style`` (a word of ours, or anything untrusted)."""
+    return f"[{style}]{safe(text)}[/]"
+
+
 def message(text: str) -> None:
     err.print(safe(text))
 
 
 def warn(text: str) -> None:
-    err.print(f"[yellow]warning:[/] {safe(text)}")
+    label = _("warning:")
+    err.print(f"{styled(label, 'yellow')} {safe(text)}")
 
 
 def error(text: str) -> None:
-    err.print(f"[bold red]error:[/] {safe(text)}", soft_wrap=True)
+    label = _("error:")
+    err.print(f"{styled(label, 'bold red')} {safe(text)}", soft_wrap=True)
 
 
 def emit(data: Any, json_: bool, render: Callable[[], None]) -> None:

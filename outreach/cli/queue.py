@@ -25,6 +25,8 @@ from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, ReasonOpt, print_war
 from outreach.cli.lazy import sub_app
 from outreach.cli.queue_media import print_post_media
 from outreach.cli.render import print_post_detail, print_posts
+from outreach.cli.words import name
+from outreach.i18n import _
 from outreach.runtime import Runtime
 from outreach.states import POST_STATUSES, PostStatus
 from outreach.store.models import Post
@@ -45,7 +47,7 @@ BatchOpt = Annotated[int | None, typer.Option(
 def _one_choice(post_ids: list[int] | None, batch: int | None, account: str | None) -> None:
     """Post ids, --batch B or --account @group: exactly one of them."""
     if sum((bool(post_ids), batch is not None, account is not None)) != 1:
-        raise typer.BadParameter("give post id(s), --batch B or --account @group (one of them)")
+        raise typer.BadParameter(_("give post id(s), --batch B or --account @group (one of them)"))
 
 
 YesOpt = Annotated[bool, typer.Option(
@@ -79,14 +81,14 @@ def queue_add(
     the media store. With --account @group, one post per account as one batch, all or
     nothing."""
     if (tip is None) == (text is None):
-        raise typer.BadParameter("give exactly one of --tip or --text")
+        raise typer.BadParameter(_("give exactly one of --tip or --text"))
     rt = runtime()
     if is_fan_out(account):
         return batches.add_batch(rt, account, tip=tip, text=text, at=at, stagger=stagger,
                                  by=who(by), strict=strict, json_=json_,
                                  images=pair_images(image or [], alt or []))
     if stagger is not None:
-        raise typer.BadParameter("--stagger needs --account @group", param_hint="--stagger")
+        raise typer.BadParameter(_("--stagger needs --account @group"), param_hint="--stagger")
     warnings: list[str] = []
     post = add_post(rt, account, tip=tip, text=text, at=at, by=who(by), strict=strict,
                     warnings=warnings, images=pair_images(image or [], alt or []))
@@ -100,9 +102,12 @@ def _print_post_result(rt: Runtime, post: Post, json_: bool) -> None:
         output.print_json(post_row(post, images))
         return
     zone = rt.settings.account(post.account).timezone
-    pictures = f" with {images} picture(s)" if images else ""
-    output.message(f"post {post.id} {post.status} on {post.account}{pictures} for "
-                   f"{output.local(post.scheduled_at, zone)}")
+    when = output.local(post.scheduled_at, zone)
+    fields = {"id": post.id, "status": name(post.status), "account": post.account,
+              "n": images, "when": when}
+    output.message(_("post {id} {status} on {account} with {n} picture(s) for {when}")
+                   .format(**fields) if images
+                   else _("post {id} {status} on {account} for {when}").format(**fields))
 
 
 @app.command("import")
@@ -121,8 +126,8 @@ def queue_import(
         output.print_json([post_row(p, image_count(rt, p)) for p in posts])
     else:
         drafts = sum(p.status == PostStatus.DRAFT for p in posts)
-        output.message(f"imported {len(posts)} post(s) from {file}"
-                       + (f"; {drafts} draft(s) await approval" if drafts else ""))
+        output.message(_("imported {n} post(s) from {file}").format(n=len(posts), file=file)
+                       + (_("; {n} draft(s) await approval").format(n=drafts) if drafts else ""))
 
 
 @app.command("list")
@@ -135,8 +140,8 @@ def queue_list(
 ) -> None:
     """List posts, oldest scheduled first (every status by default)."""
     if status is not None and status not in POST_STATUSES:
-        raise typer.BadParameter(f"must be one of {', '.join(POST_STATUSES)}",
-                                 param_hint="--status")
+        raise typer.BadParameter(_("must be one of {values}").format(
+            values=", ".join(POST_STATUSES)), param_hint="--status")
     rt = runtime()
     rows = list_posts(rt, status=status, account=account, limit=limit, batch=batch)
     output.emit(rows, json_, lambda: print_posts(rt, rows))
@@ -172,7 +177,8 @@ def queue_approve(post_ids: Annotated[list[int] | None, typer.Argument(
     for post_id in post_ids or ():
         post = approve_post(rt, post_id, by=who(by))
         approved.append(post_row(post))
-        output.message(f"post {post.id} approved by {post.approved_by}; queued")
+        output.message(_("post {id} approved by {who}; queued").format(
+            id=post.id, who=post.approved_by))
     if json_:
         output.print_json({"approved": approved, "refused": []})
 
@@ -203,11 +209,11 @@ def queue_cancel(
         post = cancel_post(rt, post_id, by=who(by), reason=reason)
         if post.status == PostStatus.RETRACTED:
             retracted.append(post_id)
-            output.message(f"post {post_id} had already been published as {post.remote_id}; "
-                           "it was retracted")
+            output.message(_("post {id} had already been published as {remote}; it was "
+                             "retracted").format(id=post_id, remote=post.remote_id))
         else:
             cancelled.append(post_id)
-            output.message(f"post {post_id} cancelled")
+            output.message(_("post {id} cancelled").format(id=post_id))
     if json_:
         output.print_json({"cancelled": cancelled, "retracted": retracted, "refused": []})
 
@@ -248,10 +254,10 @@ def queue_edit(
     and need approval again (four eyes: not by their editor); a new time alone keeps the
     approval. Without --image or --no-images the pictures stay as they are."""
     if no_images and image:
-        raise typer.BadParameter("give --image or --no-images, not both")
+        raise typer.BadParameter(_("give --image or --no-images, not both"))
     images = [] if no_images else pair_images(image, alt or []) if image else None
     if images is None and alt:
-        raise typer.BadParameter("--alt goes with an --image", param_hint="--alt")
+        raise typer.BadParameter(_("--alt goes with an --image"), param_hint="--alt")
     rt = runtime()
     warnings: list[str] = []
     post = edit_post(rt, post_id, text=text, at=at, by=who(by), warnings=warnings,
@@ -269,4 +275,5 @@ def queue_retract(
     """Delete a published post on its platform and mark it retracted."""
     rt = runtime()
     post = retract_post(rt, post_id, by=who(by), reason=reason)
-    output.message(f"post {post.id} retracted from {post.account}")
+    output.message(_("post {id} retracted from {account}").format(id=post.id,
+                                                                   account=post.account))

@@ -22,6 +22,8 @@ from outreach.actions.media import ImageRequest
 from outreach.actions.queries.posts import post_row
 from outreach.cli import output
 from outreach.cli.common import fail, print_warnings
+from outreach.cli.words import name
+from outreach.i18n import _
 from outreach.runtime import Runtime
 from outreach.states import PostStatus
 from outreach.store.models import Post
@@ -47,8 +49,9 @@ def add_batch(rt: Runtime, accounts: str, *, tip: str | None, text: str | None,
     when = output.local(first.scheduled_at, zone)
     if last.scheduled_at != first.scheduled_at:
         when += f" … {output.local(last.scheduled_at, zone)}"
-    output.message(f"batch {done.batch_id}: {len(done.posts)} post(s) {first.status} on "
-                   f"{output.safe(done.accounts)} for {when}")
+    output.message(_("batch {id}: {n} post(s) {status} on {accounts} for {when}").format(
+        id=done.batch_id, n=len(done.posts), status=name(first.status),
+        accounts=done.accounts, when=when))
 
 
 def _print_some(warnings: list[str]) -> None:
@@ -56,15 +59,16 @@ def _print_some(warnings: list[str]) -> None:
     print_warnings(warnings[:SHOWN_WARNINGS])
     if len(warnings) > SHOWN_WARNINGS:
         accounts = len({w.split(":", 1)[0] for w in warnings})
-        output.warn(f"… and {len(warnings) - SHOWN_WARNINGS} more warning(s); "
-                    f"{len(warnings)} in all on {accounts} account(s) (--json lists them)")
+        output.warn(_("… and {more} more warning(s); {n} in all on {accounts} account(s) "
+                      "(--json lists them)").format(more=len(warnings) - SHOWN_WARNINGS,
+                                                    n=len(warnings), accounts=accounts))
 
 
 def approve(rt: Runtime, batch_id: int, *, by: str, json_: bool = False) -> None:
     posts = approve_batch(rt, batch_id, by=by)
     approved = [p for p in posts if p.approved_by == by and p.status == PostStatus.QUEUED]
-    output.message(f"batch {batch_id}: {len(approved)} post(s) approved by {output.safe(by)}; "
-                   "queued")
+    output.message(_("batch {id}: {n} post(s) approved by {who}; queued").format(
+        id=batch_id, n=len(approved), who=output.safe(by)))
     if json_:
         output.print_json({"batch_id": batch_id, "approved": [post_row(p) for p in approved],
                            "refused": []})
@@ -73,12 +77,15 @@ def approve(rt: Runtime, batch_id: int, *, by: str, json_: bool = False) -> None
 def cancel(rt: Runtime, batch_id: int, *, by: str, reason: str | None,
            json_: bool = False) -> None:
     done = cancel_batch(rt, batch_id, by=by, reason=reason)
-    output.message(f"batch {batch_id}: {len(done.cancelled)} post(s) cancelled")
+    output.message(_("batch {id}: {n} post(s) cancelled").format(
+        id=batch_id, n=len(done.cancelled)))
     for post_id in done.retracted:
-        output.message(f"post {post_id} had already been published; it was retracted")
+        output.message(_("post {id} had already been published; it was retracted")
+                       .format(id=post_id))
     for post_id, status in done.left:
-        output.warn(f"post {post_id} is {status}; left as it is"
-                    + (" (retract it instead)" if status == PostStatus.PUBLISHED else ""))
+        output.warn(_("post {id} is {status}; left as it is").format(id=post_id,
+                                                                      status=name(status))
+                    + (_(" (retract it instead)") if status == PostStatus.PUBLISHED else ""))
     if json_:
         output.print_json({"batch_id": batch_id, "cancelled": list(done.cancelled),
                            "retracted": list(done.retracted),
@@ -98,7 +105,8 @@ def _confirm(rt: Runtime, posts: Sequence[Post], question: str, nothing: str, *,
                          f"{output.local(p.scheduled_at, rt.settings.account(p.account).timezone)}[/]  "
                          f"{output.safe(shorten(p.text, 40))}", highlight=False)
     if len(posts) > SHOWN_CHOSEN:
-        output.err.print(f"  … and {len(posts) - SHOWN_CHOSEN} more", highlight=False)
+        output.err.print("  " + _("… and {n} more").format(n=len(posts) - SHOWN_CHOSEN),
+                         highlight=False)
     if yes:
         return
     try:
@@ -111,7 +119,8 @@ def _confirm(rt: Runtime, posts: Sequence[Post], question: str, nothing: str, *,
 
 def _refused(decision: GroupDecision) -> list[dict[str, object]]:
     for r in decision.refused:
-        output.warn(f"post {r.post_id} on {r.account}: {r.reason}")
+        output.warn(_("post {id} on {account}: {reason}").format(id=r.post_id, account=r.account,
+                                                                 reason=r.reason))
     return [{"id": r.post_id, "account": r.account, "reason": r.reason}
             for r in decision.refused]
 
@@ -121,16 +130,17 @@ def approve_group(rt: Runtime, accounts: str, *, by: str, yes: bool, json_: bool
     (four eyes), and exit 1 when every one was."""
     posts = group_posts(rt, accounts, APPROVABLE)
     if not posts:
-        output.message(f"no drafts on {output.safe(accounts)}")
+        output.message(_("no drafts on {accounts}").format(accounts=output.safe(accounts)))
         if json_:
             output.print_json({"accounts": accounts, "approved": [], "refused": []})
         return
-    _confirm(rt, posts, f"Approve these {len(posts)} draft(s) as {by}?", "nothing was approved",
-             yes=yes)
+    _confirm(rt, posts, _("Approve these {n} draft(s) as {who}?").format(n=len(posts), who=by),
+             _("nothing was approved"), yes=yes)
     decision = approve_posts(rt, posts, by=by)
     refused = _refused(decision)
-    output.message(f"{len(decision.done)} post(s) approved by {output.safe(by)}; queued"
-                   + (f"; {len(refused)} refused" if refused else ""))
+    output.message(_("{n} post(s) approved by {who}; queued").format(
+        n=len(decision.done), who=output.safe(by))
+                   + (_("; {n} refused").format(n=len(refused)) if refused else ""))
     if json_:
         output.print_json({"accounts": accounts, "refused": refused,
                            "approved": [post_row(p) for p in decision.posts]})
@@ -144,18 +154,20 @@ def cancel_group(rt: Runtime, accounts: str, *, by: str, reason: str | None, yes
     post refused, and exit 1 when every one was."""
     posts = group_posts(rt, accounts, CANCELLABLE)
     if not posts:
-        output.message(f"nothing waiting on {output.safe(accounts)}")
+        output.message(_("nothing waiting on {accounts}").format(accounts=output.safe(accounts)))
         if json_:
             output.print_json({"accounts": accounts, "cancelled": [], "retracted": [],
                                "refused": []})
         return
-    _confirm(rt, posts, f"Cancel these {len(posts)} post(s)?", "nothing was cancelled", yes=yes)
+    _confirm(rt, posts, _("Cancel these {n} post(s)?").format(n=len(posts)),
+             _("nothing was cancelled"), yes=yes)
     decision = cancel_posts(rt, posts, by=by, reason=reason)
     for post_id in decision.retracted:
-        output.message(f"post {post_id} had already been published; it was retracted")
+        output.message(_("post {id} had already been published; it was retracted")
+                       .format(id=post_id))
     refused = _refused(decision)
-    output.message(f"{len(decision.done)} post(s) cancelled"
-                   + (f"; {len(refused)} refused" if refused else ""))
+    output.message(_("{n} post(s) cancelled").format(n=len(decision.done))
+                   + (_("; {n} refused").format(n=len(refused)) if refused else ""))
     if json_:
         output.print_json({"accounts": accounts, "cancelled": list(decision.done),
                            "retracted": list(decision.retracted), "refused": refused})

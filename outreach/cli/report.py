@@ -17,6 +17,7 @@ from outreach.cli.common import JsonOpt, runtime
 from outreach.cli.lazy import commands_app
 from outreach.cli.report_matrix import matrix_report
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.reports.build import LANGS, PERIODS, build_report
 from outreach.reports.model import Report
 from outreach.times import parse_day
@@ -28,7 +29,8 @@ REPORT_FORMATS = ("table", "json", "csv", "md", "html", "xlsx")
 
 def _check_choice(value: str, choices: tuple[str, ...] | list[str], hint: str) -> None:
     if value not in choices:
-        raise typer.BadParameter(f"must be one of {', '.join(choices)}", param_hint=hint)
+        raise typer.BadParameter(_("must be one of {values}").format(values=", ".join(choices)),
+                                 param_hint=hint)
 
 
 @app.command()
@@ -63,11 +65,11 @@ def report(
     _check_choice(period, PERIODS, "--period")
     _check_choice(lang, LANGS, "--lang")
     if fmt == "xlsx" and (output is None or not output.lower().endswith(".xlsx")):
-        raise typer.BadParameter("--format xlsx writes a spreadsheet: give -o FILE.xlsx",
+        raise typer.BadParameter(_("--format xlsx writes a spreadsheet: give -o FILE.xlsx"),
                                  param_hint="--output")
     output_path = Path(output) if output is not None else None
     if matrix is not None and account:
-        raise typer.BadParameter("--matrix takes the whole group; leave out --account",
+        raise typer.BadParameter(_("--matrix takes the whole group; leave out --account"),
                                  param_hint="--matrix")
     rt = runtime()
     if matrix is not None:
@@ -88,25 +90,29 @@ def report(
     if fmt == "csv" and output is not None and output_path is not None and (
             output.endswith(("/", os.sep)) or output_path.is_dir()):
         if output_path.exists() and not output_path.is_dir():
-            raise InputError("--output: a file is there, not a directory", where=str(output_path))
+            raise InputError(_("--output: a file is there, not a directory"),
+                             where=str(output_path))
         try:
             written = rf.write_csv_dir(data, output_path)
         except OSError as exc:
-            raise InputError(f"cannot write: {exc.strerror}", where=str(output_path)) from None
-        out.message(f"wrote {len(written)} CSV file(s) to {output_path}")
+            raise InputError(_("cannot write: {reason}").format(reason=exc.strerror),
+                             where=str(output_path)) from None
+        out.message(_("wrote {n} CSV file(s) to {path}").format(n=len(written), path=output_path))
     elif fmt in ("csv", "xlsx") and output_path is not None:
         write = rf.write_csv_file if fmt == "csv" else rf.write_xlsx
         try:
             write(data, output_path)
         except OSError as exc:
-            raise InputError(f"cannot write: {exc.strerror}", where=str(output_path)) from None
-        out.message(f"wrote {output_path}")
+            raise InputError(_("cannot write: {reason}").format(reason=exc.strerror),
+                             where=str(output_path)) from None
+        out.message(_("wrote {path}").format(path=output_path))
     elif fmt == "table" and output_path is None:
         rf.render_table(data, out.out)
     else:
         _write_text(_render(data, fmt), output_path)
     if data.simulated and fmt != "table":
-        out.warn(f"simulated audience (local platform): {', '.join(data.simulated_accounts)}")
+        out.warn(_("simulated audience (local platform): {accounts}").format(
+            accounts=", ".join(data.simulated_accounts)))
 
 
 def _render(data: Report, fmt: str) -> str:
@@ -130,5 +136,6 @@ def _write_text(text: str, output_path: Path | None) -> None:
     try:
         output_path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror}", where=str(output_path)) from None
-    out.message(f"wrote {output_path}")
+        raise InputError(_("cannot write: {reason}").format(reason=exc.strerror),
+                         where=str(output_path)) from None
+    out.message(_("wrote {path}").format(path=output_path))

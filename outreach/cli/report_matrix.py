@@ -15,6 +15,7 @@ from rich.table import Table as RichTable
 
 from outreach.cli import output as out
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.reports.formats import matrix as fmt_matrix
 from outreach.reports.formats.matrix import SHOWN_KEYS, TOTAL_KEYS, label, ranking_rows, shown
 from outreach.reports.matrix import build_matrix
@@ -34,20 +35,21 @@ def matrix_report(rt: Runtime, group: str, *, since: date | None, until: date | 
             if path.exists() and not path.is_dir():
                 raise InputError("--output: a file is there, not a directory", where=str(path))
             written = fmt_matrix.write_matrix_csv_dir(data, path)
-            out.message(f"wrote {len(written)} CSV file(s) to {path}")
+            out.message(_("wrote {n} CSV file(s) to {path}").format(n=len(written), path=path))
         elif fmt in ("csv", "xlsx") and path is not None:
             write = (fmt_matrix.write_matrix_csv_file if fmt == "csv"
                      else fmt_matrix.write_matrix_xlsx)
             write(data, path)
-            out.message(f"wrote {path}")
+            out.message(_("wrote {path}").format(path=path))
         elif fmt == "table" and path is None:
             render_matrix_table(data, out.out)
         else:
             _write_text(_render(data, fmt), path)
     except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror}", where=str(path)) from None
+        raise InputError(_("cannot write: {reason}").format(reason=exc.strerror), where=str(path)) from None
     if data.simulated and fmt != "table":
-        out.warn(f"simulated audience (local platform): {', '.join(data.simulated_accounts)}")
+        out.warn(_("simulated audience (local platform): {accounts}").format(
+            accounts=", ".join(data.simulated_accounts)))
 
 
 def _render(data: MatrixReport, fmt: str) -> str:
@@ -72,7 +74,7 @@ def _write_text(text: str, path: Path | None) -> None:
     if path.is_dir():
         raise InputError("--output: is a directory; give a file name", where=str(path))
     path.write_text(text, encoding="utf-8")
-    out.message(f"wrote {path}")
+    out.message(_("wrote {path}").format(path=path))
 
 
 def render_matrix_table(r: MatrixReport, console: Console) -> None:

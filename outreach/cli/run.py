@@ -18,6 +18,7 @@ from outreach.cli.lazy import commands_app
 from outreach.cli.render import print_demo, print_plan, print_status
 from outreach.daemon import stop_on_signals
 from outreach.demo import run_demo
+from outreach.i18n import _
 from outreach.library.checks import dead_slots
 from outreach.library.starter import write_starter
 from outreach.schedule.plan import plan_rows
@@ -33,12 +34,13 @@ def init(
     """Write a starter config.toml and content/ library (never overwrites)."""
     written, kept = write_starter(directory)
     for path in written:
-        output.message(f"wrote {path}")
+        output.message(_("wrote {path}").format(path=path))
     for path in kept:
-        output.message(f"kept existing {path}")
+        output.message(_("kept existing {path}").format(path=path))
     here = Path.cwd().resolve() == directory.resolve()
     go = "" if here else f"cd {shlex.quote(str(directory))} && "
-    output.message(f"next: {go}outreach content check, then outreach demo or outreach run")
+    output.message(_("next: {go}outreach content check, then outreach demo or outreach run")
+                   .format(go=go))
 
 
 @app.command()
@@ -80,8 +82,9 @@ def pause(
     """Incident mode: stop automatic posting now (one account, or all)."""
     rt = runtime()
     pause_posting(rt, account, reason=reason, by=who(by))
-    output.message(f"paused {account or 'all accounts'}: {reason}. Slots that pass during the "
-                   "pause are missed; held posts go out after resume, spaced.")
+    output.message(_("paused {what}: {reason}. Slots that pass during the pause are missed; "
+                     "held posts go out after resume, spaced.").format(
+        what=account or _("all accounts"), reason=reason))
 
 
 @app.command()
@@ -90,9 +93,9 @@ def resume(account: AccountOpt = None, by: ByOpt = None) -> None:
     rt = runtime()
     n = resume_posting(rt, account, by=who(by))
     if n == 0:
-        output.warn(f"no open pause for {account or 'all accounts'}")
+        output.warn(_("no open pause for {what}").format(what=account or _("all accounts")))
     else:
-        output.message(f"resumed {account or 'all accounts'}")
+        output.message(_("resumed {what}").format(what=account or _("all accounts")))
 
 
 @app.command()

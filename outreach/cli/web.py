@@ -9,6 +9,7 @@ import typer
 from outreach.cli import output
 from outreach.cli.common import runtime
 from outreach.cli.lazy import commands_app
+from outreach.i18n import _
 
 app = commands_app()
 
@@ -30,7 +31,7 @@ def web(
     from outreach.web.server import serve
 
     rt = runtime()
-    output.message(f"the console is at http://{host}:{port}/ (sign in with a user from "
-                   "`outreach users add`)")
+    output.message(_("the console is at http://{host}:{port}/ (sign in with a user from "
+                     "`outreach users add`)").format(host=host, port=port))
     serve(rt, host=host, port=port, idle_minutes=idle_minutes,
           forwarded_allow_ips=forwarded_allow_ips)
