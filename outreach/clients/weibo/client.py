@@ -10,9 +10,8 @@ Weibo has no idempotency key: a publish whose outcome is unknown is reconciled b
 ``find_published``, which reads the account's newest statuses (Weibo returns only
 the newest 5 to third-party apps, so reconcile soon).
 
-Every call is counted against the hour's budget (``budget.py``); one call and its
-translation are ``api.py`` and ``errors.py``; the bodies are read by ``parse.py``.
-"""
+Every call counts against the hour's budget (``budget.py``); one call and its translation are
+``api.py`` and ``errors.py``; the bodies are read by ``parse.py``."""
 
 from __future__ import annotations
 
