@@ -25,10 +25,13 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
     union,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, SQLModel
 
 from outreach.states import OpinionClass, OpinionState, PostKind, PostStatus
@@ -121,11 +124,28 @@ def _touched(names: Sequence[str], w: Window) -> Any:
         select(m.c.post_id).where(m.c.observed_at > w.start, m.c.observed_at <= w.end))
 
 
+class _Unindexed(FunctionElement[Any]):
+    """The column's value, written so that no index of the column offers itself on SQLite
+    (``column || ''``): SQLite keeps no statistics, and would seek an account's whole
+    history by its index rather than read the window's posts by id. PostgreSQL, which has
+    statistics, gets the column as it is."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+
+@compiles(_Unindexed)
+def _plain(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_Unindexed, "sqlite")
+def _sqlite_unindexed(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} || '')"
+
+
 def _unindexed(column: Any) -> Any:
-    """``column || ''``: the same value, but no index of the column offers itself, so the
-    planner reads the window's posts by id (SQLite keeps no statistics to know that an
-    account's whole history is the larger side)."""
-    return column.concat("")
+    return type_coerce(_Unindexed(column), column.type)
 
 
 def aggregate(s: Session, names: Sequence[str], w: Window) -> list[dict[str, Any]]:

@@ -110,10 +110,12 @@ def list_posts(rt: Runtime, *, status: str | None, account: str | None,
     if status:
         q = q.where(col(Post.status) == status)
     if names is not None:
-        # most of the accounts and no status: read in time order and keep the group's posts
-        # (the first page is found at once), rather than every post of each account sorted
-        # (a province's year is millions of rows); ``|| ''`` keeps the account index out
-        wide = not status and len(names) * 2 >= len(rt.settings.accounts) and len(names) > 1
+        # most of the accounts and no status, on SQLite (no statistics): read in time order
+        # and keep the group's posts (the first page is found at once), rather than every
+        # post of each account sorted (a province's year is millions of rows); ``|| ''``
+        # keeps the account index out. PostgreSQL's planner makes that choice itself.
+        wide = (not status and len(names) > 1 and len(names) * 2 >= len(rt.settings.accounts)
+                and rt.db.engine.dialect.name == "sqlite")
         q = q.where((col(Post.account).concat("") if wide else col(Post.account)).in_(names))
     if limit:
         q = q.limit(limit)
