@@ -40,6 +40,7 @@ from sqlmodel import Session
 
 from outreach.config.settings import AccountSettings
 from outreach.errors import InputError, OutreachError
+from outreach.i18n import _
 from outreach.media.store import MediaStore
 from outreach.opinions.rules import load_rules
 from outreach.reports import figures as fg
@@ -79,7 +80,7 @@ def build_report(rt: Runtime, *, accounts: list[str] | None, since: date | None,
     else:
         chosen = list(settings.accounts.values())
     if not chosen:
-        raise InputError("no accounts configured to report on")
+        raise InputError(_("no accounts configured to report on"))
     with rt.db.reader() as s:
         idle = _never_set_up(rt, s, chosen)
     accs = [Acc(a.name, a.platform, a.timezone, rt.simulated(a), a.display_name)

@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from outreach.config.groups import is_group
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.reports import figures as fg
 from outreach.reports.compliance import GAP_WARNING_DAYS
 from outreach.reports.figures import Acc, instant, ratio
@@ -57,7 +58,7 @@ def build_matrix(rt: Runtime, group: str, *, since: date | None, until: date | N
     """The matrix report of ``group`` (``@name``) over one period (see the module doc)."""
     lang_ = language(lang)
     if not is_group(group.strip()):
-        raise InputError(f"--matrix takes a group (@name), not {group!r}")
+        raise InputError(_("--matrix takes a group (@name), not {value!r}").format(value=group))
     settings = rt.settings
     chosen = [settings.account(n) for n in settings.select(group) or ()]
     accs = [Acc(a.name, a.platform, a.timezone, rt.simulated(a), a.display_name) for a in chosen]

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.reports.model import PeriodKind
 from outreach.times import day_bounds
 
@@ -74,15 +75,17 @@ def period_bounds(period: str, since: date | None, until: date | None, zone: Zon
     ``period`` before today (yesterday, last Monday–Sunday, last month).
     """
     if period not in PERIODS:
-        raise InputError(f"--period: must be one of {', '.join(PERIODS)}, got {period!r}")
+        raise InputError("--period: " + _("must be one of {known}, got {value!r}").format(
+            known=", ".join(PERIODS), value=period))
     today = now.astimezone(zone).date()
     if since is not None and until is not None:
         if since > until:
-            raise InputError(f"--since {since} is after --until {until}")
+            raise InputError(_("--since {since} is after --until {until}").format(since=since, until=until))
         first, last = since, until
     elif since is not None:
         if since > today:
-            raise InputError(f"--since {since} is in the future (today is {today} in {zone.key})")
+            raise InputError(_("--since {since} is in the future (today is {today} in {zone})").format(
+                since=since, today=today, zone=zone.key))
         if period == "day":
             first = last = since
         elif period == "week":

@@ -4,6 +4,7 @@ headline ("本月共发博文N篇，被转发M条次，网民评论K条，粉丝
 from __future__ import annotations
 
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.reports.model import Headline, Lang, Section, Totals
 from outreach.reports.periods import Period, period_label
 
@@ -59,7 +60,8 @@ def language(lang: str) -> Lang:
         return "zh"
     if lang == "en":
         return "en"
-    raise InputError(f"--lang: must be one of {', '.join(LANGS)}, got {lang!r}")
+    raise InputError("--lang: " + _("must be one of {known}, got {value!r}").format(
+        known=", ".join(LANGS), value=lang))
 
 
 def t(lang: str, zh: str, en: str) -> str:
