@@ -319,13 +319,17 @@ def _still(im: Any, *, name: str, fmt: str, limits: MediaLimits, platform: str,
                                                             and not why):
             why.append(mb(limits.max_bytes))
         if out_fmt != fmt and not limits.allows(MIME_BY_FORMAT[fmt]):
-            why.append(f"{', '.join(sorted(_kind(FORMAT_BY_MIME[m]) for m in limits.mimes))}"
-                       " only")
-        verb = ("scaled" if clean.size != src_size else
-                "converted" if not limits.allows(MIME_BY_FORMAT[fmt]) else "re-encoded")
-        notes.append(f"{name}: {verb} {mb(src_bytes)} {_kind(fmt)} {src_size[0]}×{src_size[1]} "
-                     f"to {mb(len(out))} {_kind(out_fmt)} {clean.size[0]}×{clean.size[1]} "
-                     f"to fit {platform}'s {' and '.join(why) or 'limits'}")
+            why.append(_("{kinds} only").format(
+                kinds=", ".join(sorted(_kind(FORMAT_BY_MIME[m]) for m in limits.mimes))))
+        note = (_("{name}: scaled {source} to {result} to fit {platform}'s {limits}")
+                if clean.size != src_size else
+                _("{name}: converted {source} to {result} to fit {platform}'s {limits}")
+                if not limits.allows(MIME_BY_FORMAT[fmt]) else
+                _("{name}: re-encoded {source} to {result} to fit {platform}'s {limits}"))
+        notes.append(note.format(
+            name=name, platform=platform, limits=_(" and ").join(why) or _("limits"),
+            source=f"{mb(src_bytes)} {_kind(fmt)} {src_size[0]}×{src_size[1]}",
+            result=f"{mb(len(out))} {_kind(out_fmt)} {clean.size[0]}×{clean.size[1]}"))
     return out_fmt, out, clean.size
 
 
