@@ -27,10 +27,9 @@ def _extracted() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
             ROOT, method_map, options_map, keywords=KEYWORDS):
-        ids = message if isinstance(message, tuple) else (message,)
-        for msgid in ids:
-            if msgid:
-                found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+        msgid = message[0] if isinstance(message, tuple) else message  # a plural: its singular
+        if msgid:
+            found.setdefault(msgid, []).append(f"{filename}:{lineno}")
     return found
 
 

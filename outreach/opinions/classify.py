@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.opinions.matching import PATTERN_WEIGHT as PATTERN_WEIGHT
 from outreach.opinions.matching import Matcher as Matcher
 from outreach.opinions.matching import Text as _Text
@@ -304,7 +305,8 @@ def evaluate(rows: Iterable[tuple[str, str, str]], rules: OpinionRules,
     n = 0
     for i, (text, lang, expected) in enumerate(rows, 1):
         if expected not in support:
-            raise InputError(f"row {i}: unknown class {expected!r} (known: {', '.join(CLASS_ORDER)})")
+            raise InputError(_("row {n}: unknown class {name!r} (known: {known})").format(
+                n=i, name=expected, known=", ".join(CLASS_ORDER)))
         got = classify(text, rules, lang or None, model).klass
         n += 1
         support[expected] += 1

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outreach.errors import ContentError
+from outreach.i18n import _
 from outreach.states import OpinionClass
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,8 @@ def load_model(content_dir: Path | None = None, path: Path | None = None) -> Opi
     try:
         stat = path.stat()
     except OSError:
-        raise ContentError("missing opinion model (run `outreach opinions train`)", where=str(path)) from None
+        raise ContentError(_("missing opinion model (run `outreach opinions train`)"),
+                           where=str(path)) from None
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     cached = _cache.get(key)
     if cached is not None:
@@ -255,7 +257,8 @@ def load_model(content_dir: Path | None = None, path: Path | None = None) -> Opi
     except ContentError:
         raise
     except Exception as exc:  # a bad zip, schema, array or type: all mean the same to a user
-        raise ContentError(f"cannot load the opinion model: {exc}", where=str(path)) from None
+        raise ContentError(_("cannot load the opinion model: {why}").format(why=exc),
+                           where=str(path)) from None
     _cache.clear()
     _cache[key] = model
     log.debug("loaded opinion model %s (threshold %.3f)", path, model.threshold)

@@ -34,6 +34,7 @@ from outreach.config.toml import (
     shown_path,
 )
 from outreach.errors import ContentError
+from outreach.i18n import _, ngettext
 
 # What callers have always imported from here; classification lives in classify.py.
 from outreach.opinions.classify import CLASS_ORDER as CLASS_ORDER
@@ -141,7 +142,8 @@ def load_rules(content_dir: Path) -> OpinionRules:
     try:
         stat = path.stat()
     except OSError:
-        raise ContentError(f"missing {RULES_FILE} (the comment classes)", where=rel) from None
+        raise ContentError(_("missing {file} (the comment classes)").format(file=RULES_FILE),
+                           where=rel) from None
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     cached = _cache.get(key)
     if cached is not None:
@@ -169,7 +171,8 @@ def parse_rules(raw: bytes | str, where: str = f"content/{RULES_FILE}") -> Opini
         message = first.message
         more = len(builder.problems) - 1
         if more:
-            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+            message += ngettext(" (and {n} more problem)", " (and {n} more problems)",
+                                more).format(n=more)
         raise ContentError(message, where=first.where(where))
     assert rules is not None
     log.debug("loaded opinion rules from %s", where)
@@ -198,10 +201,11 @@ class _Builder:
             return None
         for code in top.classes:
             if code not in CLASS_ORDER:
-                self.bad(("class", code), f"unknown class (known: {', '.join(CLASS_ORDER)})")
+                self.bad(("class", code), _("unknown class (known: {known})").format(
+                    known=", ".join(CLASS_ORDER)))
         for code in CLASS_ORDER:
             if code not in top.classes:
-                self.bad(("class", code), f"is missing: add a [class.{code}] table")
+                self.bad(("class", code), _("is missing: add a [class.{code}] table").format(code=code))
         classes: dict[str, ClassRule] = {}
         for code in CLASS_ORDER:
             if code in top.classes:
@@ -211,8 +215,11 @@ class _Builder:
         flags: dict[str, Matcher] = {}
         for name, entry in top.flag.items():
             if name not in LEXICAL_FLAGS:
-                hint = "it is computed from redaction; " if name == "has_personal_data" else ""
-                self.bad(("flag", name), f"unknown flag ({hint}known: {', '.join(LEXICAL_FLAGS)})")
+                known = ", ".join(LEXICAL_FLAGS)
+                self.bad(("flag", name), _("unknown flag (it is computed from redaction; known: "
+                                           "{known})").format(known=known)
+                         if name == "has_personal_data" else
+                         _("unknown flag (known: {known})").format(known=known))
                 continue
             shaped = self.shape(FlagShape, entry, ("flag", name))
             if shaped is not None:
@@ -228,12 +235,12 @@ class _Builder:
             return None
         before = len(self.problems)
         if c.needs_reply and c.reply_within_hours is None:
-            self.bad((*loc, "needs_reply"), "true needs reply_within_hours (0 = immediately)")
+            self.bad((*loc, "needs_reply"), _("true needs reply_within_hours (0 = immediately)"))
         for i, other in enumerate(c.yields_to):
             if other == code:
-                self.bad((*loc, "yields_to", i), "a class cannot yield to itself")
+                self.bad((*loc, "yields_to", i), _("a class cannot yield to itself"))
             elif other not in CLASS_ORDER:
-                self.bad((*loc, "yields_to", i), f"names unknown class {other!r}")
+                self.bad((*loc, "yields_to", i), _("names unknown class {name!r}").format(name=other))
         matcher = self._matcher(loc, c)
         if len(self.problems) > before:
             return None
@@ -255,6 +262,8 @@ class _Builder:
             try:
                 compiled.append(re.compile(source, re.IGNORECASE))
             except re.error as exc:
-                position = f" at position {exc.pos}" if exc.pos is not None else ""
-                self.bad((*loc, key, i), f"bad pattern {source!r}: {exc.msg}{position}")
+                self.bad((*loc, key, i), (
+                    _("bad pattern {pattern!r}: {why} at position {pos}") if exc.pos is not None
+                    else _("bad pattern {pattern!r}: {why}")).format(pattern=source, why=exc.msg,
+                                                                     pos=exc.pos))
         return compiled

@@ -51,6 +51,7 @@ from sklearn.linear_model import LogisticRegression
 from skops.io import dumps as skops_dumps
 
 from outreach.errors import InputError
+from outreach.i18n import _
 from outreach.opinions.model import CLASSES, from_parts, model_class
 from outreach.opinions.rules import OpinionRules, Vote, rule_scores, vote_class
 from outreach.states import OpinionClass
@@ -83,15 +84,15 @@ def read_corpus(path: Path, where: str | None = None) -> list[Row]:
     where = where or str(path)
     try:
         if path.stat().st_size > MAX_CORPUS_BYTES:
-            raise InputError(f"{where}: file is over {MAX_CORPUS_BYTES} bytes")
+            raise InputError(f"{where}: " + _("file is over {n} bytes").format(n=MAX_CORPUS_BYTES))
         raw = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"{where}: cannot read: {exc.strerror}") from None
+        raise InputError(f"{where}: " + _("cannot read: {why}").format(why=exc.strerror)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad_line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{where}:{bad_line}: not valid UTF-8") from None
+        raise InputError(f"{where}:{bad_line}: " + _("not valid UTF-8")) from None
     rows: list[Row] = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -99,21 +100,23 @@ def read_corpus(path: Path, where: str | None = None) -> list[Row]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{where}:{n}: not JSON: {exc.msg}") from None
+            raise InputError(f"{where}:{n}: " + _("not JSON: {why}").format(why=exc.msg)) from None
         if not isinstance(obj, dict):
-            raise InputError(f"{where}:{n}: each line must be a JSON object")
+            raise InputError(f"{where}:{n}: " + _("each line must be a JSON object"))
         body, lang, klass = obj.get("text"), obj.get("lang"), obj.get("class")
         if not isinstance(body, str) or not body.strip():
-            raise InputError(f"{where}:{n}: text must be a non-empty string")
+            raise InputError(f"{where}:{n}: " + _("text must be a non-empty string"))
         if lang not in ("zh", "en"):
-            raise InputError(f"{where}:{n}: lang must be zh or en, not {lang!r}")
+            raise InputError(f"{where}:{n}: " + _("lang must be zh or en, not {value!r}").format(value=lang))
         if klass not in CLASSES:
-            raise InputError(f"{where}:{n}: unknown class {klass!r} (known: {', '.join(CLASSES)})")
+            raise InputError(f"{where}:{n}: " + _("unknown class {name!r} (known: {known})").format(
+                name=klass, known=", ".join(CLASSES)))
         group = obj.get("group")
         rows.append(Row(body, lang, klass, group if isinstance(group, str) and group else f"line{n}"))
     missing = [c for c in CLASSES if not any(r.klass == c for r in rows)]
     if missing:
-        raise InputError(f"{where}: no example of class {', '.join(missing)} (every class needs some)")
+        raise InputError(f"{where}: " + _("no example of class {names} (every class needs some)").format(
+            names=", ".join(missing)))
     return rows
 
 
@@ -314,7 +317,7 @@ def write_model(data: bytes, path: Path) -> None:
         tmp.write_bytes(data)
         tmp.replace(path)
     except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
+        raise InputError(f"{path}: " + _("cannot write: {why}").format(why=exc.strerror)) from None
 
 
 # --- the vote's weights --------------------------------------------------------------
