@@ -144,6 +144,7 @@ def _write_quietly(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o644)  # readable by every user of a shared install, as the .po is
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)

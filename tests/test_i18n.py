@@ -114,3 +114,9 @@ def test_a_po_file_compiles_without_a_build_step(tmp_path: Path) -> None:
     compiled = gettext.GNUTranslations(io.BytesIO(i18n.compile_po(po)))
     assert compiled.gettext("Queue") == "队列"
     assert compiled.gettext("Draft") == "Draft"  # a fuzzy guess is not shown
+
+
+def test_a_compiled_catalogue_is_readable_by_every_user(tmp_path: Path) -> None:
+    mo = tmp_path / "outreach.mo"
+    i18n._write_quietly(mo, b"compiled")
+    assert mo.read_bytes() == b"compiled" and mo.stat().st_mode & 0o044 == 0o044
