@@ -164,6 +164,6 @@ def test_an_app_refused_statuses_count_is_spent_a_post_at_a_time_newest_first(
         rt.close()
 
 
-def _remote_ids(rt: Runtime, post_ids: list) -> list[str]:
+def _remote_ids(rt: Runtime, post_ids: list) -> list[str | None]:
     from outreach.actions.queries.posts import post_detail
     return [post_detail(rt, i)["remote_id"] for i in post_ids]

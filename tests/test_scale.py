@@ -32,7 +32,8 @@ def test_the_scale_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
     # a week of six slots for four accounts (quiet hours and the first hours may drop a few)
     assert 4 * 6 * 6 <= plan.details["rows"] <= 4 * 6 * 8, plan.details
     assert by_key["scale.rest_cpu"].details["exit_code"] == 0
-    assert 0 < by_key["scale.rest_rss"].value < 400
+    rss = by_key["scale.rest_rss"].value
+    assert rss is not None and 0 < rss < 400
 
 
 def _accounts(n: int) -> str:

@@ -187,10 +187,12 @@ def test_forty_accounts_due_at_once_publish_on_a_few_threads_that_end_at_rest(
         time.sleep(0.05)
     with rt.db.reader() as s:
         from sqlalchemy import func, select
+        from sqlmodel import col
 
+        from outreach.states import PostStatus
         from outreach.store.models import Post
         published = s.execute(select(func.count()).select_from(Post).where(
-            Post.status == "published")).scalar()
+            col(Post.status) == PostStatus.PUBLISHED)).scalar()
     assert published == len(names)
     assert peak <= 16 + 1, peak  # the lane threads and the one lease keeper
     daemon.lanes.linger = 0.1

@@ -53,7 +53,7 @@ def test_composing_to_a_group_queues_one_batch_and_shows_it(rt):
     assert [p["account"] for p in posts] == ["gz", "gz-th", "gz-yx"]
     for p in posts:  # each rendered with its own city, as the CLI's fan-out does
         assert f"{CITY[p['account']]}公安民警" in p["text"] and p["status"] == "queued"
-    times = [p["scheduled_at"] for p in posts]
+    times = [p["scheduled_at"] or "" for p in posts]
     assert times == sorted(times) and len(set(times)) == 3
     page = c.get("/queue?batch=1&lang=en").text
     assert "批次 1：3 条已保存为待发。" in page  # said in the officer's language (zh)
