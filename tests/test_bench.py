@@ -141,6 +141,7 @@ def test_province_postgresql_asked_for_without_server_is_an_error(tmp_path: Path
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
 def test_tiny_province_profile_runs_on_postgresql(tmp_path: Path) -> None:
     from tests.conftest import PG_URL
 

@@ -45,6 +45,7 @@ def _accounts(n: int) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
 @pytest.mark.skipif(not PG_URL, reason="OUTREACH_TEST_DATABASE_URL is not set; .ci/run "
                                       "starts a PostgreSQL server for this lane")
 def test_three_daemons_on_postgresql_publish_every_accounts_posts_exactly_once(workspace, cli):
