@@ -165,3 +165,21 @@ def test_csv_xlsx_md_and_html(rt, cli, workspace):
 def test_bad_matrix_requests(rt, cli, args, code, words):
     r = cli("report", *MARCH, *args)
     assert r.code == code and words in r.err
+
+
+def test_a_long_list_of_simulated_accounts_is_cut_to_one_line(runtime_factory, clock, cli):
+    """A province's thousand local accounts are named by the first few and a count, in the
+    warning and in the report's notes, never as a screenful of names."""
+    clock.set(NOW)
+    names = [f"county{i:02d}" for i in range(14)]
+    runtime_factory(CONFIG + "".join(f'\n[accounts.{n}]\nplatform = "local"\nlang = "zh"\n'
+                                     for n in names)
+                    + f"\n[groups]\ncounties = {json.dumps(names)}\n")
+    r = cli("report", "--matrix", "@counties", *MARCH, "--json")
+    assert r.code == 0, r.err
+    warning = [line for line in r.err.splitlines() if "county00" in line]
+    assert len(warning) == 1 and "county09 … (+4)" in warning[0], r.err
+    assert "county10" not in r.err
+    note = r.json["notes"][0]
+    assert "county09 … (+4)" in note and "county13" not in note
+    assert len(r.json["simulated_accounts"]) == 14  # the data still names every one

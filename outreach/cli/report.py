@@ -20,6 +20,7 @@ from outreach.errors import InputError
 from outreach.i18n import _
 from outreach.reports.build import LANGS, PERIODS, build_report
 from outreach.reports.model import Report
+from outreach.text import listing
 from outreach.times import parse_day
 
 app = commands_app()
@@ -112,7 +113,7 @@ def report(
         _write_text(_render(data, fmt), output_path)
     if data.simulated and fmt != "table":
         out.warn(_("simulated audience (local platform): {accounts}").format(
-            accounts=", ".join(data.simulated_accounts)))
+            accounts=listing(data.simulated_accounts)))
 
 
 def _render(data: Report, fmt: str) -> str:

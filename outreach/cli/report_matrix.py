@@ -21,6 +21,7 @@ from outreach.reports.formats.matrix import SHOWN_KEYS, TOTAL_KEYS, label, ranki
 from outreach.reports.matrix import build_matrix
 from outreach.reports.matrix_model import MatrixReport
 from outreach.runtime import Runtime
+from outreach.text import listing
 
 
 def matrix_report(rt: Runtime, group: str, *, since: date | None, until: date | None,
@@ -49,7 +50,7 @@ def matrix_report(rt: Runtime, group: str, *, since: date | None, until: date | 
         raise InputError(_("cannot write: {reason}").format(reason=exc.strerror), where=str(path)) from None
     if data.simulated and fmt != "table":
         out.warn(_("simulated audience (local platform): {accounts}").format(
-            accounts=", ".join(data.simulated_accounts)))
+            accounts=listing(data.simulated_accounts)))
 
 
 def _render(data: MatrixReport, fmt: str) -> str:

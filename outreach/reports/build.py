@@ -62,6 +62,7 @@ from outreach.reports.query import Window
 from outreach.reports.replies import opinions
 from outreach.reports.thumbnails import thumbnail
 from outreach.reports.wording import COMMENT_FIGURES, LANGS, headline, language, sections, t
+from outreach.text import listing
 
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
@@ -116,7 +117,7 @@ def build_report(rt: Runtime, *, accounts: list[str] | None, since: date | None,
         notes.append(t(lang, "合计点赞数不含未提供点赞数的平台",
                        "total likes leave out platforms that give no like counts"))
     if simulated:
-        sim = ", ".join(a.shown for a in accs if a.simulated)
+        sim = listing([a.shown for a in accs if a.simulated])
         notes.insert(0, t(lang, f"{sim}：本地平台，受众为模拟数据，并非真实网民",
                           f"{sim}: the local platform; its audience is simulated, not real"))
     if lifetime:

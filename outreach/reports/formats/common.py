@@ -20,7 +20,7 @@ from outreach.reports.model import (
     Report,
     Totals,
 )
-from outreach.text import shorten, sparkline
+from outreach.text import listing, shorten, sparkline
 
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei")
 
@@ -224,7 +224,7 @@ class View:
                          for a in self.r.unconfigured_accounts)
 
     def simulated_names(self) -> str:
-        return ", ".join(self.who(n) for n in self.r.simulated_accounts)
+        return listing([self.who(n) for n in self.r.simulated_accounts])
 
     def best_text(self, best: Sequence[BestTime]) -> str:
         days = WEEKDAYS[self.r.lang]

@@ -15,6 +15,7 @@ from typing import Any
 from outreach.reports.formats.as_csv import csv_text, write_csv_tables
 from outreach.reports.formats.as_markdown import md_escape
 from outreach.reports.matrix_model import MatrixReport
+from outreach.text import listing
 
 Table = tuple[list[str], list[list[Any]]]
 
@@ -165,7 +166,7 @@ def render_matrix_markdown(r: MatrixReport) -> str:
     lines += [f"{L('period')}: {md_escape(r.period.label)} · {L('previous')}: "
               f"{md_escape(r.previous_period.label)}", ""]
     if r.simulated:
-        lines += [f"> {L('simulated_note')} ({md_escape(', '.join(r.simulated_accounts))})", ""]
+        lines += [f"> {L('simulated_note')} ({md_escape(listing(r.simulated_accounts))})", ""]
     lines += [f"## {L('ranking')}", ""]
     lines += _md_table([L(k) for k in SHOWN_KEYS], ranking_rows(r, md_escape, SHOWN_KEYS))
     lines += [f"## {L('totals')}", ""]
