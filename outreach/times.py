@@ -24,6 +24,13 @@ def as_utc(value: Any) -> datetime | None:
     """A stored instant (datetime or SQLite text, naive meaning UTC) as aware UTC."""
     if value is None:
         return None
+    if isinstance(value, str):
+        try:  # the stored naive text, parsed as UTC at once (a fifth of replace()'s cost)
+            fast = datetime.fromisoformat(value + "+00:00")
+            if fast.tzinfo is not None:  # not a bare date read with "+" as the separator
+                return fast
+        except ValueError:  # it carries its own offset
+            pass
     moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)

@@ -25,13 +25,10 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    type_coerce,
     union,
     union_all,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, SQLModel
 
 from outreach.states import OpinionClass, OpinionState, PostKind, PostStatus
@@ -44,6 +41,7 @@ from outreach.store.models import (
     PostMetric,
     UTCDateTime,
 )
+from outreach.store.sql import unindexed
 
 FIELDS = ("reposts", "comments", "likes")
 COUNTED_STATUSES = (PostStatus.PUBLISHED, PostStatus.RETRACTED)  # posts that went out
@@ -106,8 +104,8 @@ def _engagement(names: Sequence[str], w: Window) -> tuple[Any, ColumnElement[boo
                                    base_s.c.id == _latest_snapshot_id(w.start))))
     deltas = {f: end_s.c[f] - func.coalesce(base_s.c[f], 0) for f in FIELDS}
     # the posts are read by id from the touched set, never by scanning an account's history
-    where = and_(_P.c.id.in_(_touched(names, w)), _unindexed(_P.c.account).in_(list(names)),
-                 _unindexed(_P.c.status).in_(COUNTED_STATUSES), _P.c.kind != PostKind.REPLY,
+    where = and_(_P.c.id.in_(_touched(names, w)), unindexed(_P.c.account).in_(list(names)),
+                 unindexed(_P.c.status).in_(COUNTED_STATUSES), _P.c.kind != PostKind.REPLY,
                  published.is_not(None), or_(in_period, published < w.start))
     return frm, where, deltas, end_s
 
@@ -122,30 +120,6 @@ def _touched(names: Sequence[str], w: Window) -> Any:
         select(_P.c.id).where(_P.c.account.in_(list(names)), _P.c.status.in_(COUNTED_STATUSES),
                               w.published_inside()),
         select(m.c.post_id).where(m.c.observed_at > w.start, m.c.observed_at <= w.end))
-
-
-class _Unindexed(FunctionElement[Any]):
-    """The column's value, written so that no index of the column offers itself on SQLite
-    (``column || ''``): SQLite keeps no statistics, and would seek an account's whole
-    history by its index rather than read the window's posts by id. PostgreSQL, which has
-    statistics, gets the column as it is."""
-
-    inherit_cache = True
-    name = "unindexed"
-
-
-@compiles(_Unindexed)
-def _plain(element: _Unindexed, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
-@compiles(_Unindexed, "sqlite")
-def _sqlite_unindexed(element: _Unindexed, compiler: Any, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} || '')"
-
-
-def _unindexed(column: Any) -> Any:
-    return type_coerce(_Unindexed(column), column.type)
 
 
 def aggregate(s: Session, names: Sequence[str], w: Window) -> list[dict[str, Any]]:

@@ -5,11 +5,12 @@ slot rows ahead that a changed schedule no longer has. Reads only."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import String, and_, func, or_, select, type_coerce
 from sqlmodel import col
 
 from outreach.config.settings import AccountSettings, Policy
@@ -17,6 +18,7 @@ from outreach.library.model import Library
 from outreach.schedule.planner import USED_STATUSES, History, SlotTime, slot_instant, slot_times
 from outreach.states import PostKind, PostStatus
 from outreach.store.models import Account, Approval, Pause, Post
+from outreach.store.sql import unindexed
 from outreach.times import aware
 
 MAX_LOOKBACK = timedelta(days=7)
@@ -40,21 +42,14 @@ def load_history(session: Any, account: str, since: datetime | None = None) -> H
     that is all cooldown, ranking and variant rotation need for slots at or after
     ``since`` plus the cooldown (a year of history is then a few hundred rows, read from
     the covering index ``ix_posts_tip_uses``)."""
-    tip_id = col(Post.tip_id)
-    used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
-    variant = func.coalesce(col(Post.variant), 0)
-    used = and_(col(Post.account) == account, tip_id.is_not(None),
-                col(Post.status).in_(USED_STATUSES))
-    query: Any = select(tip_id, used_at, variant).where(used)
     if since is not None:
-        latest = select(tip_id.label("tip_id"), func.max(used_at).label("at")).where(
-            used, used_at < since).group_by(tip_id).subquery()
-        earlier = select(tip_id, latest.c.at, func.max(variant)).join(
-            latest, and_(tip_id == latest.c.tip_id, used_at == latest.c.at),
-        ).where(used).group_by(tip_id, latest.c.at)  # equal times: the highest variant
-        query = union_all(query.where(used_at >= since), earlier)
-    rows = sorted(((tip_id, at if at.tzinfo is not None else aware(at), variant)
-                   for tip_id, at, variant in session.connection().execute(query).all()),
+        return load_histories(session, [account], since)[account]
+    used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
+    rows = sorted(((tip_id, aware(at), variant) for tip_id, at, variant in
+                   session.connection().execute(select(
+                       col(Post.tip_id), used_at, func.coalesce(col(Post.variant), 0)).where(
+                       col(Post.account) == account, col(Post.tip_id).is_not(None),
+                       col(Post.status).in_(USED_STATUSES))).all()),
                   key=lambda r: (r[1], r[2]))
     history = History()
     for tip_id, at, variant in rows:  # in time order: appending keeps every list sorted
@@ -65,31 +60,73 @@ def load_history(session: Any, account: str, since: datetime | None = None) -> H
 
 def load_histories(session: Any, accounts: list[str],
                    since: datetime) -> dict[str, History]:
-    """``load_history(session, name, since)`` for many accounts in one read (each history
-    may hold a few more old uses, which change no draw at or after ``since``)."""
+    """``load_history(session, name, since)`` for many accounts in one pass: every use from
+    ``since`` on, and each (account, tip)'s latest use before it with the highest variant
+    at that time (a province's year of history is ~600k such pairs)."""
     tip_id = col(Post.tip_id)
     account = col(Post.account)
     used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
     variant = func.coalesce(col(Post.variant), 0)
-    used = and_(account.in_(accounts), tip_id.is_not(None), col(Post.status).in_(USED_STATUSES))
-    latest = select(account.label("account"), tip_id.label("tip_id"),
-                    func.max(used_at).label("at")).where(
-        used, used_at < since).group_by(account, tip_id).subquery()
-    earlier = select(account, tip_id, latest.c.at, func.max(variant)).join(
-        latest, and_(account == latest.c.account, tip_id == latest.c.tip_id,
-                     used_at == latest.c.at),
-    ).where(used).group_by(account, tip_id, latest.c.at)
-    query = union_all(select(account, tip_id, used_at, variant).where(used, used_at >= since),
-                      earlier)
-    rows = sorted(((name, tip, at if at.tzinfo is not None else aware(at), v)
-                   for name, tip, at, v in session.connection().execute(query).all()),
-                  key=lambda r: (r[2], r[3]))
+    # the status is left out of the index choice on SQLite: the covering ix_posts_tip_uses,
+    # read in (account, tip) order, groups without sorting
+    used = and_(account.in_(accounts), tip_id.is_not(None),
+                unindexed(col(Post.status)).in_(USED_STATUSES))
     histories = {name: History() for name in accounts}
+    # one use per (account, tip) before ``since``, grouped by account: each list starts
+    # with it
+    current = None
+    uses: dict[str, list[datetime]] = {}
+    variants: dict[str, list[tuple[datetime, int]]] = {}
+    for name, tip, at, v in _latest_uses(session, used, used_at, since):
+        if name != current:
+            current = name
+            uses, variants = histories[name].uses, histories[name].variants
+        uses[tip] = [at]
+        variants[tip] = [(at, v)]
+    # the uses from ``since`` on, by two seeks of ix_posts_account_published (published,
+    # and not yet published: their time is the scheduled one)
+    mine = and_(account.in_(accounts), tip_id.is_not(None), col(Post.status).in_(USED_STATUSES))
+    published = col(Post.published_at)
+    recent = [*session.connection().execute(select(account, tip_id, published, variant).where(
+                  mine, published >= since)).all(),
+              *session.connection().execute(select(
+                  account, tip_id, col(Post.scheduled_at), variant).where(
+                  mine, published.is_(None), col(Post.scheduled_at) >= since)).all()]
+    rows = [(name, tip, at if at.tzinfo is not None else aware(at), v)
+            for name, tip, at, v in recent]
+    rows.sort(key=lambda r: (r[2], r[3]))
     for name, tip, at, v in rows:  # in time order: appending keeps every list sorted
         history = histories[name]
         history.uses[tip].append(at)
         history.variants[tip].append((at, v))
     return histories
+
+
+_VARIANT_DIGITS = 9  # a variant's number, zero-padded after the stored time (SQLite)
+
+
+def _latest_uses(session: Any, used: Any, used_at: Any, since: datetime
+                 ) -> Iterator[tuple[str, str, datetime, int]]:
+    """Per (account, tip), in that order: the latest use before ``since`` and the highest
+    variant used at that instant. PostgreSQL: ``DISTINCT ON``. SQLite: one ``max()`` over
+    the stored time (fixed-width text, so ordered as time) followed by the zero-padded
+    variant."""
+    tip_id = col(Post.tip_id)
+    account = col(Post.account)
+    variant = func.coalesce(col(Post.variant), 0)
+    if session.get_bind().dialect.name == "postgresql":
+        q = (select(account, tip_id, used_at, variant).where(used, used_at < since)
+             .distinct(account, tip_id)
+             .order_by(account, tip_id, used_at.desc(), variant.desc()))
+        for a, t, at, v in session.connection().execute(q).all():
+            yield a, t, aware(at), v
+        return
+    key = func.max(type_coerce(used_at, String)
+                   + func.printf(f"%0{_VARIANT_DIGITS}d", variant))
+    q = select(account, tip_id, key).where(used, used_at < since).group_by(account, tip_id)
+    q = q.order_by(account, tip_id)  # as grouped: no sort
+    for a, t, k in session.connection().execute(q).all():
+        yield a, t, aware(k[:-_VARIANT_DIGITS]), int(k[-_VARIANT_DIGITS:])
 
 
 def all_pauses(session: Any) -> list[tuple[str | None, datetime, datetime | None]]:
@@ -135,11 +172,27 @@ def window_start(session: Any, account: str, now: datetime, policy: Policy) -> d
 def window_starts(session: Any, accounts: list[str], now: datetime,
                   policy: Policy) -> dict[str, datetime]:
     """``window_start`` for many accounts in two reads."""
-    appeared = dict(session.execute(select(col(Account.name), col(Account.created_at)).where(
-        col(Account.name).in_(accounts))).all())
-    last = dict(session.execute(select(col(Post.account), func.max(col(Post.scheduled_at))).where(
-        col(Post.account).in_(accounts), col(Post.kind) == PostKind.SLOT,
-        col(Post.slot_key).is_not(None)).group_by(col(Post.account))).all())
+    # each account's last slot row by a seek to the end of its ix_posts_account_kind range
+    # (a GROUP BY would visit every slot row of a year's history)
+    newest = (select(col(Post.scheduled_at)).where(
+        col(Post.account) == col(Account.name), col(Post.kind) == PostKind.SLOT,
+        col(Post.slot_key).is_not(None)).order_by(col(Post.scheduled_at).desc()).limit(1)
+        .correlate(Account).scalar_subquery())
+    appeared: dict[str, datetime] = {}
+    last: dict[str, datetime] = {}
+    for name, created, end in session.execute(select(
+            col(Account.name), col(Account.created_at), newest).where(
+            col(Account.name).in_(accounts))).all():
+        appeared[name] = created
+        if end is not None:
+            last[name] = end
+    unknown = [name for name in accounts if name not in appeared]  # no accounts row yet
+    if unknown:
+        last.update(session.execute(select(col(Post.account), func.max(col(Post.scheduled_at)))
+                                    .where(col(Post.account).in_(unknown),
+                                           col(Post.kind) == PostKind.SLOT,
+                                           col(Post.slot_key).is_not(None))
+                                    .group_by(col(Post.account))).all())
     out = {}
     for name in accounts:
         seen = appeared.get(name)
