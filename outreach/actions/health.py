@@ -168,85 +168,97 @@ def describe_held(held: dict[str, int]) -> str:
 
 def account_rows(rt: Runtime) -> list[dict[str, Any]]:
     sync_accounts(rt)
-    now = rt.clock()
-    out = []
     with rt.db.reader() as s:
-        rows = {a.name: a for a in s.execute(select(Account)).scalars()}
-        emergencies = dict(s.execute(select(col(Comment.account), func.count()).where(
-            col(Comment.opinion_class) == OpinionClass.EMERGENCY,
-            col(Comment.replied_at).is_(None),
-            col(Comment.reply_required).is_(True)).group_by(col(Comment.account))).all())
-        # every account's next queued post and the pauses holding now: one query each,
-        # not one per account (the console's dashboard renders this on every visit)
-        next_posts = dict(s.execute(select(col(Post.account), func.min(col(Post.scheduled_at)))
-                                    .where(col(Post.status) == PostStatus.QUEUED,
-                                           col(Post.scheduled_at) >= now)
-                                    .group_by(col(Post.account))).all())
-        holding = s.execute(select(Pause).where(
-            col(Pause.started_at) <= now,
-            or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
-        ).order_by(col(Pause.started_at).desc(), col(Pause.id).desc())).scalars().all()
-        for name, acc in rt.settings.accounts.items():
-            row = rows.get(name)
-            held = next((p for p in holding if p.account in (None, name)), None)
-            state, why = account_state(rt, s, name, row, now, paused=held is not None)
-            # a failed `accounts check` (not a refused token): the state stays one of the
-            # four, and the failure is said apart until a check or a publish succeeds
-            check_failed = bool(row is not None and row.state == AccountState.CHECK_FAILED and row.last_error
-                                and state in (AccountState.ACTIVE, AccountState.PAUSED))
-            next_post = next_posts.get(name)
-            # the next day first: most accounts have a slot in it, and a week costs 8 ×
-            next_slot = next(iter(slot_times(acc, rt.settings.policy, now,
-                                             now + timedelta(days=1))), None) \
-                or next(iter(slot_times(acc, rt.settings.policy, now,
-                                        now + timedelta(days=8))), None)
-            candidates = [t for t in (next_post, next_slot.at if next_slot else None) if t]
-            expires = row.token_expires_at if row else None
-            out.append({
-                "name": name, "display_name": acc.display_name, "platform": acc.platform,
-                "state": state,
-                "state_reason": why,
-                "check_failed": check_failed,
-                "paused_by": held.paused_by if held else None,
-                "paused_at": held.started_at if held else None,
-                "paused_reason": held.reason if held else None,
-                "timezone": acc.timezone.key, "lang": acc.lang,
-                "followers": row.followers if row else None,
-                "last_success_at": row.last_success_at if row else None,
-                "last_error": row.last_error if row else None,
-                "next_slot_at": min(candidates) if candidates else None,
-                "token_expires_at": expires,
-                "token_expiring": bool(expires and expires - now < TOKEN_WARNING),
-                "open_emergencies": int(emergencies.get(name, 0)),
-                "simulated": client_class(acc.platform).simulated,
-                "placeholders": placeholder_values(acc),
-            })
+        return _account_rows(rt, s, rt.clock())
+
+
+def _account_rows(rt: Runtime, s: Session, now: datetime) -> list[dict[str, Any]]:
+    out = []
+    rows = {a.name: a for a in s.execute(select(Account)).scalars()}
+    emergencies = dict(s.execute(select(col(Comment.account), func.count()).where(
+        col(Comment.opinion_class) == OpinionClass.EMERGENCY,
+        col(Comment.replied_at).is_(None),
+        col(Comment.reply_required).is_(True)).group_by(col(Comment.account))).all())
+    # every account's next queued post and the pauses holding now: one query each,
+    # not one per account (the console's dashboard renders this on every visit)
+    next_posts = dict(s.execute(select(col(Post.account), func.min(col(Post.scheduled_at)))
+                                .where(col(Post.status) == PostStatus.QUEUED,
+                                       col(Post.scheduled_at) >= now)
+                                .group_by(col(Post.account))).all())
+    holding = s.execute(select(Pause).where(
+        col(Pause.started_at) <= now,
+        or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
+    ).order_by(col(Pause.started_at).desc(), col(Pause.id).desc())).scalars().all()
+    for name, acc in rt.settings.accounts.items():
+        row = rows.get(name)
+        held = next((p for p in holding if p.account in (None, name)), None)
+        state, why = account_state(rt, s, name, row, now, paused=held is not None)
+        # a failed `accounts check` (not a refused token): the state stays one of the
+        # four, and the failure is said apart until a check or a publish succeeds
+        check_failed = bool(row is not None and row.state == AccountState.CHECK_FAILED and row.last_error
+                            and state in (AccountState.ACTIVE, AccountState.PAUSED))
+        next_post = next_posts.get(name)
+        # the next day first: most accounts have a slot in it, and a week costs 8 ×
+        next_slot = next(iter(slot_times(acc, rt.settings.policy, now,
+                                         now + timedelta(days=1))), None) \
+            or next(iter(slot_times(acc, rt.settings.policy, now,
+                                    now + timedelta(days=8))), None)
+        candidates = [t for t in (next_post, next_slot.at if next_slot else None) if t]
+        expires = row.token_expires_at if row else None
+        out.append({
+            "name": name, "display_name": acc.display_name, "platform": acc.platform,
+            "state": state,
+            "state_reason": why,
+            "check_failed": check_failed,
+            "paused_by": held.paused_by if held else None,
+            "paused_at": held.started_at if held else None,
+            "paused_reason": held.reason if held else None,
+            "timezone": acc.timezone.key, "lang": acc.lang,
+            "followers": row.followers if row else None,
+            "last_success_at": row.last_success_at if row else None,
+            "last_error": row.last_error if row else None,
+            "next_slot_at": min(candidates) if candidates else None,
+            "token_expires_at": expires,
+            "token_expiring": bool(expires and expires - now < TOKEN_WARNING),
+            "open_emergencies": int(emergencies.get(name, 0)),
+            "simulated": client_class(acc.platform).simulated,
+            "placeholders": placeholder_values(acc),
+        })
     return out
+
+
+def _queue_figures(s: Session, now: datetime) -> tuple[list[DaemonHeartbeat], dict[str, int],
+                                                       int, int, int, int]:
+    """The live daemons' beats, the posts by status, and the overdue, stuck, failed in 24 h
+    and due counts."""
+    beats = list(s.execute(select(DaemonHeartbeat).where(
+        col(DaemonHeartbeat.stopped_at).is_(None))
+        .order_by(col(DaemonHeartbeat.heartbeat_at).desc())).scalars().all())
+    counts = dict(s.execute(select(col(Post.status), func.count()).group_by(col(Post.status))).all())
+    overdue = s.execute(select(func.count()).select_from(Post).where(
+        col(Post.status) == PostStatus.QUEUED,
+        col(Post.not_before) < now - OVERDUE)).scalar() or 0
+    stuck = s.execute(select(func.count()).select_from(Post).where(
+        col(Post.status).in_((PostStatus.UNCONFIRMED, PostStatus.PUBLISHING)),
+        col(Post.updated_at) < now - OVERDUE)).scalar() or 0
+    failed_today = s.execute(select(func.count()).select_from(Post).where(
+        col(Post.status) == PostStatus.FAILED,
+        col(Post.updated_at) >= now - timedelta(days=1))).scalar() or 0
+    due = s.execute(select(func.count()).select_from(Post).where(
+        col(Post.status) == PostStatus.QUEUED,
+        col(Post.not_before) <= now)).scalar() or 0
+    return beats, counts, overdue, stuck, failed_today, due
 
 
 def health(rt: Runtime) -> dict[str, Any]:
     now = rt.clock()
-    accounts = account_rows(rt)
+    sync_accounts(rt)
+    # the accounts and the queue's counts (a year's posts by status) are read side by side
+    accounts, (beats, counts, overdue, stuck, failed_today, due) = rt.db.read_together(
+        lambda s: _account_rows(rt, s, now), lambda s: _queue_figures(s, now))
+    live = [b for b in beats if now - b.heartbeat_at < HEARTBEAT_STALE]
     problems: list[str] = []
     warnings: list[str] = []
-    with rt.db.reader() as s:
-        beats = s.execute(select(DaemonHeartbeat).where(col(DaemonHeartbeat.stopped_at).is_(None))
-                          .order_by(col(DaemonHeartbeat.heartbeat_at).desc())).scalars().all()
-        live = [b for b in beats if now - b.heartbeat_at < HEARTBEAT_STALE]
-        day_start = now - timedelta(days=1)
-        counts = dict(s.execute(select(col(Post.status), func.count()).group_by(col(Post.status))).all())
-        overdue = s.execute(select(func.count()).select_from(Post).where(
-            col(Post.status) == PostStatus.QUEUED,
-            col(Post.not_before) < now - OVERDUE)).scalar() or 0
-        stuck = s.execute(select(func.count()).select_from(Post).where(
-            col(Post.status).in_((PostStatus.UNCONFIRMED, PostStatus.PUBLISHING)),
-            col(Post.updated_at) < now - OVERDUE)).scalar() or 0
-        failed_today = s.execute(select(func.count()).select_from(Post).where(
-            col(Post.status) == PostStatus.FAILED,
-            col(Post.updated_at) >= day_start)).scalar() or 0
-        due = s.execute(select(func.count()).select_from(Post).where(
-            col(Post.status) == PostStatus.QUEUED,
-            col(Post.not_before) <= now)).scalar() or 0
     daemon = None
     if beats:
         b = beats[0]

@@ -15,11 +15,9 @@ thousand accounts cost the same few queries as ten.
 from __future__ import annotations
 
 import bisect
-import contextvars
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +51,6 @@ if TYPE_CHECKING:
 _UNIX_EPOCH_JULIAN = 2440587.5  # 1970-01-01T00:00Z as a Julian day number (SQLite julianday)
 BOTTOM_SHARE = 10  # the last tenth by BCI (at least one account) are laggards
 LOW_REPLY_RATE = 0.5  # replying to fewer than half of what wanted a reply
-READ_THREADS = 4  # the report's independent reads, run side by side
 
 
 def build_matrix(rt: Runtime, group: str, *, since: date | None, until: date | None,
@@ -71,8 +68,7 @@ def build_matrix(rt: Runtime, group: str, *, since: date | None, until: date | N
     p = period_bounds(period, since, until, settings.zone_of(group), now)
     prev = p.previous()
     notes: list[str] = []
-    this, before, answered, posted = _together(
-        rt,
+    this, before, answered, posted = rt.db.read_together(
         lambda s: fg.accounts_and_totals(s, accs, p, now, lifetime, lang, notes),
         lambda s: fg.accounts_and_totals(s, accs, prev, now, lifetime, lang, []),
         lambda s: _replies(s, names, p),
@@ -113,21 +109,6 @@ def build_matrix(rt: Runtime, group: str, *, since: date | None, until: date | N
         simulated_accounts=simulated, lifetime=lifetime, gap_warning_days=GAP_WARNING_DAYS,
         ranked_by=list(RANKED_BY), accounts=[MatrixAccount.model_validate(r) for r in rows],
         totals=_totals(rows, this, before), laggards=_laggards(rows, lang), notes=notes)
-
-
-def _together(rt: Runtime, *reads: Callable[[Session], Any]) -> list[Any]:
-    """The results of ``reads``, each on its own read session, run side by side: a
-    province's month is four independent scans of hundreds of thousands of rows, and both
-    drivers let a query run while another thread holds the interpreter. Each read runs in a
-    copy of the caller's context (its language). Reads of a database being written may see
-    it a moment apart, as any two reads would."""
-    def run(read: Callable[[Session], Any]) -> Any:
-        with rt.db.reader() as s:
-            return read(s)
-
-    with ThreadPoolExecutor(max_workers=min(len(reads), READ_THREADS)) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, run, r) for r in reads]
-        return [f.result() for f in futures]
 
 
 def _engagement(fig: dict[str, Any]) -> int:

@@ -152,6 +152,7 @@ class Post(SQLModel, table=True):
         # an account's last slot (kind between keeps status-and-time queries off it)
         Index("ix_posts_account_kind", "account", "kind", "scheduled_at"),
         Index("ix_posts_account_published", "account", "status", "published_at"),  # a period's
+        Index("ix_posts_status_updated", "status", "updated_at"),  # failed in 24 h, stuck
     )
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64)
