@@ -4,17 +4,18 @@ slot rows ahead that a changed schedule no longer has. Reads only."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, func, or_, select, type_coerce
+from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce
 from sqlmodel import col
 
 from outreach.config.settings import AccountSettings, Policy
-from outreach.library.model import Library
+from outreach.library.model import Library, TipDef
 from outreach.schedule.planner import USED_STATUSES, History, SlotTime, slot_instant, slot_times
 from outreach.states import PostKind, PostStatus
 from outreach.store.models import Account, Approval, Pause, Post
@@ -33,6 +34,22 @@ def approved_tips(session: Any, lib: Library, policy: Policy) -> set[str] | None
     for tip_id, text_hash in rows:
         hashes[tip_id].add(text_hash)
     return {t.id for t in lib.tips.values() if t.text_hash in hashes.get(t.id, ())}
+
+
+def tip_approved(session: Any, tip: TipDef, policy: Policy) -> bool:
+    """Whether this tip's current text carries an approval (always, when approval is not
+    required): the check before each send, by one seek of the tip's approvals."""
+    if not policy.require_approval:
+        return True
+    return session.execute(_approval_query(), {"b_tip": tip.id, "b_hash": tip.text_hash}
+                           ).first() is not None
+
+
+@functools.cache
+def _approval_query() -> Any:
+    """Built once: it runs before every send of a tip."""
+    return select(col(Approval.id)).where(col(Approval.tip_id) == bindparam("b_tip"),
+                                          col(Approval.text_hash) == bindparam("b_hash")).limit(1)
 
 
 def load_history(session: Any, account: str, since: datetime | None = None) -> History:
@@ -115,8 +132,10 @@ def _latest_uses(session: Any, used: Any, used_at: Any, since: datetime
     account = col(Post.account)
     variant = func.coalesce(col(Post.variant), 0)
     if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import distinct_on
+
         q = (select(account, tip_id, used_at, variant).where(used, used_at < since)
-             .distinct(account, tip_id)
+             .ext(distinct_on(account, tip_id))
              .order_by(account, tip_id, used_at.desc(), variant.desc()))
         for a, t, at, v in session.connection().execute(q).all():
             yield a, t, aware(at), v
