@@ -308,6 +308,8 @@ def bench_pg_publish(ctx: Context, config: Path, pg_url: str, names: list[str],
         beats = int(_scalar(pg_url, "SELECT count(DISTINCT id) FROM daemon_heartbeats"))
     finally:
         codes = _stop(procs)
+    # counted again at rest: the two counts above are read a moment apart
+    published = int(_scalar(pg_url, "SELECT count(*) FROM posts WHERE status = 'published'"))
     platform = sqlite3.connect(root / "data" / "local-platform.db")
     try:
         statuses = platform.execute("SELECT count(*) FROM statuses").fetchone()[0]

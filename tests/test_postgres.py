@@ -146,3 +146,41 @@ def test_two_daemons_on_postgresql_deliver_each_notification_once(workspace, cli
     assert {x["attempts"] for x in listed} == {1}
     platform.close()
     hook.close()
+
+
+def test_a_connection_lost_while_idle_is_replaced_before_use(monkeypatch):
+    """The pool pings a connection only after it sat idle; one the server dropped meanwhile
+    (a restart, a cut) is replaced at checkout, and the read succeeds; a connection just
+    used is not pinged at all."""
+    import sqlalchemy as sa
+
+    from outreach.store import db as store_db
+
+    assert PG_URL
+    database = store_db.Database(PG_URL)
+    pings: list[int] = []
+    dialect = database.engine.dialect
+    real_ping = dialect.do_ping
+
+    def counted(conn):
+        pings.append(1)
+        return real_ping(conn)
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    try:
+        with database.engine.connect() as conn:
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        for _ in range(5):  # busy: reused at once, never pinged
+            with database.engine.connect() as conn:
+                assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+        assert pings == []
+        killer = sa.create_engine(PG_URL)
+        with killer.connect() as k:
+            assert k.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+        killer.dispose()
+        monkeypatch.setattr(store_db, "PING_AFTER_IDLE", 0.0)  # as if it sat idle
+        with database.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+        assert pings, "the idle connection was not pinged"
+    finally:
+        database.dispose()

@@ -38,8 +38,9 @@ ON_TIME_SLACK = timedelta(seconds=10)  # claimed this soon after its due time: s
 @functools.cache
 def _due_candidates(clock: str | None = None) -> Any:
     """What may be claimed at :now: on an account not paused — queued and due, or in flight
-    with its lease expired (reconciliation; a pause holds its resend too). Built once: the
-    claim runs for every post, and building the expression cost more than running it."""
+    with its lease expired (reconciliation; a pause holds its resend too), less the rows
+    another daemon is claiming this instant. Built once: the claim runs for every post, and
+    building the expression cost more than running it."""
     now: Any = bindparam("now")
     paused = exists().where(  # incident mode, for this account or for all of them
         col(Pause.started_at) <= now,
@@ -52,7 +53,10 @@ def _due_candidates(clock: str | None = None) -> Any:
             col(Post.status).in_((PostStatus.PUBLISHING, PostStatus.UNCONFIRMED))
             & or_(col(Post.lease_until).is_(None),
                   col(Post.lease_until) < now_for_leases(clock, now)),
-        )).order_by(col(Post.not_before), col(Post.id)).limit(bindparam("limit"))
+        )).order_by(col(Post.not_before), col(Post.id)).limit(bindparam("limit")).with_for_update(
+        # PostgreSQL: daemons sharing the queue read different candidates instead of all
+        # queueing on the first row's lock (SQLite has one writer; it renders nothing)
+        skip_locked=True, of=Post)
 
 
 @functools.cache
@@ -78,6 +82,15 @@ def _upcoming() -> Any:
     ).order_by(col(Post.not_before))
 
 
+@functools.cache
+def _queued_slots() -> Any:
+    """The queued slot posts of :b_accounts due by :b_now (each pass of a lane asks)."""
+    return select(col(Post.id), col(Post.account), col(Post.scheduled_at)).where(
+        col(Post.kind) == PostKind.SLOT, col(Post.status) == PostStatus.QUEUED,
+        col(Post.scheduled_at) <= bindparam("b_now", type_=UTCDateTime),
+        col(Post.account).in_(bindparam("b_accounts", expanding=True)))
+
+
 class Claiming(Owner):
     """Claiming the next due post of the accounts not blocked."""
 
@@ -90,11 +103,8 @@ class Claiming(Owner):
         """
         catch_up = now - timedelta(minutes=self.policy.catch_up_minutes)
         with self.rt.db.session() as s:
-            due = s.execute(select(col(Post.id), col(Post.account), col(Post.scheduled_at)).where(
-                col(Post.kind) == PostKind.SLOT, col(Post.status) == PostStatus.QUEUED,
-                col(Post.scheduled_at) <= now,
-                col(Post.account).in_(list(self.rt.settings.accounts)),  # a lane: its own
-            )).all()
+            due = s.execute(_queued_slots(), {  # a lane: its own accounts
+                "b_now": now, "b_accounts": list(self.rt.settings.accounts)}).all()
             pauses: dict[str, list[tuple[datetime, datetime | None]]] = {}
             for post_id, account, at in due:
                 if account not in pauses:

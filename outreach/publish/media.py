@@ -16,11 +16,12 @@ picture missing there fails the post (``MediaMissing``): never published without
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from outreach.clients.base import Attachment, Published
@@ -40,11 +41,17 @@ log = logging.getLogger(__name__)
 REUPLOADS = 2  # after MediaExpired: upload again and retry at most this many times per send
 
 
+@functools.cache
+def _pictures_query() -> Any:
+    """Built once: every send reads its post's pictures."""
+    return (select(PostMedia).where(col(PostMedia.post_id) == bindparam("b_post"))
+            .order_by(col(PostMedia.position)))
+
+
 def pictures_of(rt: Runtime, post_id: int) -> list[PostMedia]:
     """The post's pictures, in the order they are shown."""
     with rt.db.reader() as s:
-        return list(s.execute(select(PostMedia).where(col(PostMedia.post_id) == post_id)
-                              .order_by(col(PostMedia.position))).scalars())
+        return list(s.execute(_pictures_query(), {"b_post": post_id}).scalars())
 
 
 class Pictures:

@@ -27,11 +27,12 @@ attempt, else failed.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlmodel import col
 
 from outreach.clients.base import Published
@@ -56,17 +57,34 @@ from outreach.publish.leases import LeaseKeeper, now_for_leases, worker_id
 from outreach.publish.media import Pictures
 from outreach.publish.outcomes import FINAL_OUTCOMES, Refusal, RunSummary, backoff
 from outreach.publish.reconcile import Reconciling
-from outreach.schedule.history import approved_tips, load_history
+from outreach.schedule.history import approved_tips, load_history, tip_approved
 from outreach.schedule.planner import Draw, SlotTime, plan_slots
 from outreach.states import AccountState, Hold, PostKind, PostStatus
 from outreach.store.accounts import set_account_state
-from outreach.store.models import Account, Pause, Post, PostMedia
+from outreach.store.models import Account, Pause, Post, PostMedia, UTCDateTime
 
 log = logging.getLogger(__name__)
 
 REAUTH_CHECK_EVERY = timedelta(minutes=10)
 
 __all__ = ["LeaseKeeper", "Publisher", "RunSummary", "worker_id"]
+
+
+@functools.cache
+def _accounts_query() -> Any:
+    """Built once, as the statements below: a lane runs them for every pass or post, and
+    building a statement (its cache key) cost more than running it."""
+    return select(Account).where(col(Account.name).in_(bindparam("b_names", expanding=True)))
+
+
+@functools.cache
+def _pause_query() -> Any:
+    """A pause holding :b_account (or every account) at :b_now."""
+    now = bindparam("b_now", type_=UTCDateTime)
+    return select(col(Pause.reason), col(Pause.account)).where(
+        col(Pause.started_at) <= now, or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
+        or_(col(Pause.account).is_(None), col(Pause.account) == bindparam("b_account")),
+    ).limit(1)
 
 
 class Publisher(Claiming, Reconciling):
@@ -76,8 +94,8 @@ class Publisher(Claiming, Reconciling):
 
     def _account_rows(self, session: Any) -> dict[str, Account]:
         """The rows of this runtime's accounts (a lane's: its own, not the thousand others)."""
-        return {a.name: a for a in session.execute(select(Account).where(
-            col(Account.name).in_(list(self.rt.settings.accounts)))).scalars()}
+        return {a.name: a for a in session.execute(
+            _accounts_query(), {"b_names": list(self.rt.settings.accounts)}).scalars()}
 
     def blocked_accounts(self, rows: dict[str, Account], now: datetime) -> dict[str, str]:
         """Accounts whose queued posts must wait, with the reason."""
@@ -173,23 +191,19 @@ class Publisher(Claiming, Reconciling):
         longer approved or in date, an ad-hoc post not approved, or a text that fails the
         platform's length rule or the blocklist refuses it."""
         with self.rt.db.reader() as s:
-            pause = s.execute(select(col(Pause.reason), col(Pause.account)).where(
-                col(Pause.started_at) <= now,
-                or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
-                or_(col(Pause.account).is_(None), col(Pause.account) == post.account),
-            ).limit(1)).first()
+            pause = s.execute(_pause_query(), {"b_now": now, "b_account": post.account}).first()
             if pause is not None:
                 return Refusal(Hold.PAUSED, f"held: paused ({pause[0]})")
             lib = self.rt.library
             if post.tip_id is not None:
-                approved = approved_tips(s, lib, self.policy)
                 tip = lib.tips.get(post.tip_id)
                 account = self.rt.settings.accounts[post.account]
                 if (tip is None or post.tip_id in lib.broken_tips
-                        or (approved is not None and post.tip_id not in approved)
-                        or tip.expired(now.astimezone(account.timezone).date())):
+                        or tip.expired(now.astimezone(account.timezone).date())
+                        or not tip_approved(s, tip, self.policy)):
+                    # every approval is read only for the redraw that follows
                     return Refusal(Hold.TIP, f"tip {post.tip_id} is no longer approved or valid",
-                                   approved)
+                                   approved_tips(s, lib, self.policy))
             elif (post.kind != PostKind.SLOT and self.policy.require_approval
                   and post.approved_by is None):
                 return Refusal(Hold.TEXT, "not approved")
