@@ -85,23 +85,38 @@ def _latest_snapshot_id(at: datetime) -> Any:
             .limit(1).correlate(_P).scalar_subquery())
 
 
-def _engagement(names: Sequence[str], w: Window) -> tuple[Any, ColumnElement[bool],
-                                                          dict[str, Any], Any]:
+def _snapshot(at: datetime, name: str, lateral: bool) -> tuple[Any, ColumnElement[bool]]:
+    """A post's latest snapshot at or before ``at``: a FROM item named ``name`` and the ON
+    clause that joins it to posts. PostgreSQL: a ``LATERAL`` look-up per post on
+    ``ix_post_metrics_post_time`` (as a correlated id its planner hashes all of
+    ``post_metrics`` instead, twice, spilling to disk). SQLite: the snapshot's row joined
+    on the correlated id (SQLite has no LATERAL and seeks the id per post)."""
+    if lateral:
+        m = _PM.alias()
+        return (select(m).where(m.c.post_id == _P.c.id, m.c.observed_at <= at)
+                .order_by(m.c.observed_at.desc(), m.c.id.desc()).limit(1).lateral(name)), true()
+    row = _PM.alias(name)
+    return row, row.c.id == _latest_snapshot_id(at)
+
+
+def _engagement(names: Sequence[str], w: Window, s: Session) -> tuple[
+        Any, ColumnElement[bool], dict[str, Any], Any]:
     """FROM clause, WHERE clause, per-field delta expressions and the end-snapshot alias."""
+    lateral = s.get_bind().dialect.name == "postgresql"
     published = _P.c.published_at
     in_period = w.published_inside()
     base_where = and_(_P.c.account.in_(list(names)), _P.c.kind != PostKind.REPLY,
                       _P.c.status.in_(COUNTED_STATUSES), published.is_not(None))
-    end_s = _PM.alias("end_s")
     if w.lifetime:
-        frm = _P.outerjoin(end_s, end_s.c.id == _latest_snapshot_id(w.now))
+        end_s, on_end = _snapshot(w.now, "end_s", lateral)
+        frm = _P.outerjoin(end_s, on_end)
         deltas: dict[str, Any] = {f: end_s.c[f] for f in FIELDS}
         where = and_(base_where, in_period)
         return frm, where, deltas, end_s
-    base_s = _PM.alias("base_s")
-    frm = (_P.outerjoin(end_s, end_s.c.id == _latest_snapshot_id(w.end))
-           .outerjoin(base_s, and_(published < w.start,
-                                   base_s.c.id == _latest_snapshot_id(w.start))))
+    end_s, on_end = _snapshot(w.end, "end_s", lateral)
+    base_s, on_base = _snapshot(w.start, "base_s", lateral)
+    frm = (_P.outerjoin(end_s, on_end)
+           .outerjoin(base_s, and_(published < w.start, on_base)))
     deltas = {f: end_s.c[f] - func.coalesce(base_s.c[f], 0) for f in FIELDS}
     # the posts are read by id from the touched set, never by scanning an account's history
     where = and_(_P.c.id.in_(_touched(names, w)), unindexed(_P.c.account).in_(list(names)),
@@ -125,7 +140,7 @@ def _touched(names: Sequence[str], w: Window) -> Any:
 def aggregate(s: Session, names: Sequence[str], w: Window) -> list[dict[str, Any]]:
     """Per (account, category, with pictures or not): posts in the period, summed deltas,
     snapshot coverage."""
-    frm, where, deltas, end_s = _engagement(names, w)
+    frm, where, deltas, end_s = _engagement(names, w, s)
     pictured = case((_pictured(), 1), else_=0)
     cols = [_P.c.account, _P.c.category, pictured.label("pictured"),
             func.sum(case((w.published_inside(), 1), else_=0)).label("posts"),
@@ -198,7 +213,7 @@ def followers_at(s: Session, names: Sequence[str],
 
 def top_posts(s: Session, names: Sequence[str], w: Window) -> list[Row[Any]]:
     """The period's most engaging posts (reposts + comments + likes), at most ``TOP_POSTS``."""
-    frm, where, deltas, _ = _engagement(names, w)
+    frm, where, deltas, _ = _engagement(names, w, s)
     score = sum((func.coalesce(deltas[f], 0) for f in FIELDS), literal(0))
     q = (select(_P.c.id, _P.c.account, _P.c.published_at, _P.c.category, _P.c.tip_id,
                 _P.c.text, _P.c.remote_url, _P.c.status,
@@ -210,7 +225,7 @@ def top_posts(s: Session, names: Sequence[str], w: Window) -> list[Row[Any]]:
 
 def posts_in_period(s: Session, names: Sequence[str], w: Window) -> list[Row[Any]]:
     """(account, published_at, reposts, comments, likes) of each post published in the period."""
-    frm, where, deltas, _ = _engagement(names, w)
+    frm, where, deltas, _ = _engagement(names, w, s)
     q = (select(_P.c.account, _P.c.published_at, *[deltas[f].label(f) for f in FIELDS])
          .select_from(frm).where(where, w.published_inside())
          .order_by(_P.c.account, _P.c.published_at))
