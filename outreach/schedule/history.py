@@ -145,7 +145,9 @@ def _latest_uses(session: Any, used: Any, used_at: Any, since: datetime
     q = select(account, tip_id, key).where(used, used_at < since).group_by(account, tip_id)
     q = q.order_by(account, tip_id)  # as grouped: no sort
     for a, t, k in session.connection().execute(q).all():
-        yield a, t, aware(k[:-_VARIANT_DIGITS]), int(k[-_VARIANT_DIGITS:])
+        # the stored text is naive UTC: parsed as such in one call
+        yield (a, t, datetime.fromisoformat(k[:-_VARIANT_DIGITS] + "+00:00"),
+               int(k[-_VARIANT_DIGITS:]))
 
 
 def all_pauses(session: Any) -> list[tuple[str | None, datetime, datetime | None]]:
