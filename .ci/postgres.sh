@@ -26,7 +26,7 @@ start)
     as_pg "$bin/initdb" -D "$state/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$state/initdb.log" 2>&1 \
         || as_pg "$bin/initdb" -D "$state/data" -U postgres -A trust -E UTF8 >"$state/initdb.log" 2>&1
     as_pg "$bin/pg_ctl" -D "$state/data" -l "$state/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $state -c fsync=on -c max_connections=100" start >&2
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $state -c fsync=on -c max_connections=200" start >&2
     as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres outreach_test >&2
     url="postgresql+psycopg://postgres@127.0.0.1:$port/outreach_test"
     echo "export OUTREACH_TEST_DATABASE_URL=$url"

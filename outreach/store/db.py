@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD = "0015"  # the newest revision in migrations/versions (a test checks they agree)
 BUSY_TIMEOUT_MS = 30_000
+PG_POOL_SIZE = 20  # connections a process keeps (a daemon's 16 lanes and its workers)
 PING_AFTER_IDLE = 10.0  # seconds a pooled PostgreSQL connection may idle unpinged
 READ_THREADS = 4  # independent reads run side by side (read_together)
 _PG_LOCK_ID = 0x6F757472  # "outr"
@@ -79,7 +80,9 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
         return engine
     if url.startswith("postgresql"):
         try:
-            engine = create_engine(url)
+            # a daemon's publishing lanes each hold a session at once: connections beyond
+            # the pool are opened and closed around every use (a backend started per post)
+            engine = create_engine(url, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_SIZE // 2)
         except ModuleNotFoundError:
             raise DatabaseError(
                 _("PostgreSQL needs the postgres extra: pip install 'outreach[postgres]'")
