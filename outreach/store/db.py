@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD = "0015"  # the newest revision in migrations/versions (a test checks they agree)
 BUSY_TIMEOUT_MS = 30_000
-PG_POOL_SIZE = 20  # connections a process keeps (a daemon's 16 lanes and its workers)
+POOL_SIZE = 20  # connections a process keeps (a daemon's 16 lanes and its workers)
 PING_AFTER_IDLE = 10.0  # seconds a pooled PostgreSQL connection may idle unpinged
 READ_THREADS = 4  # independent reads run side by side (read_together)
 _PG_LOCK_ID = 0x6F757472  # "outr"
@@ -58,7 +58,8 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
         except OSError as exc:
             raise DatabaseError(_("cannot create folder: {strerror}").format(
                 strerror=exc.strerror), where=str(path)) from None
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+                               pool_size=POOL_SIZE, max_overflow=POOL_SIZE // 2)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -82,7 +83,7 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
         try:
             # a daemon's publishing lanes each hold a session at once: connections beyond
             # the pool are opened and closed around every use (a backend started per post)
-            engine = create_engine(url, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_SIZE // 2)
+            engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE // 2)
         except ModuleNotFoundError:
             raise DatabaseError(
                 _("PostgreSQL needs the postgres extra: pip install 'outreach[postgres]'")
