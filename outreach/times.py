@@ -32,6 +32,8 @@ def as_utc(value: Any) -> datetime | None:
         except ValueError:  # it carries its own offset
             pass
     moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is UTC:
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

@@ -83,7 +83,10 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
         try:
             # a daemon's publishing lanes each hold a session at once: connections beyond
             # the pool are opened and closed around every use (a backend started per post)
-            engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE // 2)
+            # instants come back in UTC whatever the server's zone (the driver then gives
+            # the datetimes Python's own UTC, which every comparison here uses)
+            engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE // 2,
+                                   connect_args={"options": "-c TimeZone=UTC"})
         except ModuleNotFoundError:
             raise DatabaseError(
                 _("PostgreSQL needs the postgres extra: pip install 'outreach[postgres]'")
