@@ -18,6 +18,7 @@ from sqlalchemy import (
     Row,
     Table,
     and_,
+    any_,
     case,
     exists,
     func,
@@ -119,7 +120,12 @@ def _engagement(names: Sequence[str], w: Window, s: Session) -> tuple[
            .outerjoin(base_s, and_(published < w.start, on_base)))
     deltas = {f: end_s.c[f] - func.coalesce(base_s.c[f], 0) for f in FIELDS}
     # the posts are read by id from the touched set, never by scanning an account's history
-    where = and_(_P.c.id.in_(_touched(names, w)), unindexed(_P.c.account).in_(list(names)),
+    # (PostgreSQL: as ``= ANY(ARRAY(…))``, which it looks up on the primary key; an IN it
+    # hashed against every post, misjudging the set's size)
+    touched = _touched(names, w)
+    ids = (_P.c.id == any_(func.array(touched.scalar_subquery())) if lateral
+           else _P.c.id.in_(touched))
+    where = and_(ids, unindexed(_P.c.account).in_(list(names)),
                  unindexed(_P.c.status).in_(COUNTED_STATUSES), _P.c.kind != PostKind.REPLY,
                  published.is_not(None), or_(in_period, published < w.start))
     return frm, where, deltas, end_s
