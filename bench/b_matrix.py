@@ -33,20 +33,16 @@ def grouped_config(ws: datasets.Workspace) -> Path:
     return path
 
 
-def bench_matrix(ctx: Context) -> list[Result]:
+def matrix_in_process(ctx: Context, config: Path) -> tuple[list[float], int, int]:
+    """``build_matrix`` of ``@province`` for last month, ``ctx.reps`` times on a fresh
+    runtime each: the seconds of each run, the accounts ranked and the laggards."""
+    from outreach.config.load import load_settings
     from outreach.reports.matrix import build_matrix
+    from outreach.runtime import Runtime
 
-    n = int(getattr(ctx.params, "matrix_accounts", 1000))
-    shape = datasets.Shape(accounts=n, days=40, tips=150, queued_per_account=1)
-    ws, seconds = datasets.department(ctx.cache, shape)
-    ctx.builds[f"matrix department {n}×40×6"] = round(seconds, 1)
-    config = grouped_config(ws)
     inproc: list[float] = []
-    laggards = ranked = 0
+    ranked = laggards = 0
     for _ in range(ctx.reps):
-        from outreach.config.load import load_settings
-        from outreach.runtime import Runtime
-
         rt = Runtime(load_settings(config))
         try:
             t = time.perf_counter()
@@ -55,6 +51,16 @@ def bench_matrix(ctx: Context) -> list[Result]:
             ranked, laggards = len(m.accounts), len(m.laggards)
         finally:
             rt.close()
+    return inproc, ranked, laggards
+
+
+def bench_matrix(ctx: Context) -> list[Result]:
+    n = int(getattr(ctx.params, "matrix_accounts", 1000))
+    shape = datasets.Shape(accounts=n, days=40, tips=150, queued_per_account=1)
+    ws, seconds = datasets.department(ctx.cache, shape)
+    ctx.builds[f"matrix department {n}×40×6"] = round(seconds, 1)
+    config = grouped_config(ws)
+    inproc, ranked, laggards = matrix_in_process(ctx, config)
     args = ["--config", str(config), "report", "--matrix", "@province", "--json"]
     cli = [run_cli(args) for _ in range(ctx.reps)]
     page = ["--config", str(config), "queue", "list", "--account", "@province", "--limit", "50"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -77,21 +76,9 @@ def bench_province_reads(ctx: Context, prov: pv.Province, config: Path) -> list[
 
 
 def _matrix(ctx: Context, config: Path, scale: str, db: str) -> list[Result]:
-    from outreach.config.load import load_settings
-    from outreach.reports.matrix import build_matrix
-    from outreach.runtime import Runtime
+    from bench.b_matrix import matrix_in_process
 
-    inproc: list[float] = []
-    ranked = laggards = 0
-    for _ in range(ctx.reps):
-        rt = Runtime(load_settings(config))
-        try:
-            t = time.perf_counter()
-            m = build_matrix(rt, "@province", since=None, until=None, period="month")
-            inproc.append(time.perf_counter() - t)
-            ranked, laggards = len(m.accounts), len(m.laggards)
-        finally:
-            rt.close()
+    inproc, ranked, laggards = matrix_in_process(ctx, config)
     args = ["--config", str(config), "report", "--matrix", "@province", "--json"]
     cli = [run_cli(args) for _ in range(ctx.reps)]
     w, ref = median([c[0] for c in cli]), median(inproc)
@@ -120,23 +107,13 @@ def _queue_page(ctx: Context, config: Path, scale: str, db: str) -> list[Result]
 
 
 def _dashboard(ctx: Context, config: Path, scale: str, db: str) -> list[Result]:
-    from starlette.testclient import TestClient
-
-    from outreach.actions.users import add_user
+    from bench.b_web import signed_in
     from outreach.config.load import load_settings
     from outreach.runtime import Runtime
-    from outreach.web.app import create_app
 
     rt = Runtime(load_settings(config))
     try:
-        add_user(rt, "bench", role="officer", password=PASSWORD, by="bench")
-        client = TestClient(create_app(rt, "bench secret " * 4), follow_redirects=False)
-        login = client.get("/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', login.text)
-        assert token, "no CSRF token on /login"
-        signed = client.post("/login", data={"username": "bench", "password": PASSWORD,
-                                              "csrf": token.group(1)})
-        assert signed.status_code == 303, signed.text[:200]
+        client = signed_in(rt)
         first = client.get("/")  # warm: templates compiled, the library loaded
         assert first.status_code == 200, (first.status_code, first.text[:200])
         samples, cpu = [], []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from bench import datasets
 from bench.harness import Context, Result, median
@@ -17,22 +18,29 @@ TARGET_S = 0.100
 PASSWORD = "bench password 1"
 
 
-def bench_web(ctx: Context, ws: datasets.Workspace) -> list[Result]:
+def signed_in(rt: Runtime) -> Any:
+    """The console app on ``rt`` in Starlette's test client, signed in as an officer (one
+    is added: the database is written)."""
     from starlette.testclient import TestClient
 
     from outreach.web.app import create_app
 
+    add_user(rt, "bench", role="officer", password=PASSWORD, by="bench")
+    client = TestClient(create_app(rt, "bench secret " * 4), follow_redirects=False)
+    login = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', login.text)
+    assert token, "no CSRF token on /login"
+    signed = client.post("/login", data={"username": "bench", "password": PASSWORD,
+                                          "csrf": token.group(1)})
+    assert signed.status_code == 303, signed.text[:200]
+    return client
+
+
+def bench_web(ctx: Context, ws: datasets.Workspace) -> list[Result]:
     own = datasets.copy_workspace(ws, ctx.work / "web")  # signing in writes to the database
     rt = Runtime(load_settings(own.config))
     try:
-        add_user(rt, "bench", role="officer", password=PASSWORD, by="bench")
-        client = TestClient(create_app(rt, "bench secret " * 4), follow_redirects=False)
-        login = client.get("/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', login.text)
-        assert token, "no CSRF token on /login"
-        signed = client.post("/login", data={"username": "bench", "password": PASSWORD,
-                                              "csrf": token.group(1)})
-        assert signed.status_code == 303, signed.text[:200]
+        client = signed_in(rt)
         account = own.account_names()[0]
         pages = [("web.dashboard", "dashboard /", "/"),
                  ("web.queue", "queue, first page", "/queue"),

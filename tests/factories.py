@@ -13,7 +13,7 @@ workspace layout is made once::
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -130,3 +130,17 @@ def remember_keys(client: MicroblogClient, window: timedelta = timedelta(hours=1
     """Make one client honour idempotency keys for ``window``, as Mastodon does (a client
     class says how long its platform keeps them; this sets it for the instance alone)."""
     vars(client)["idempotency_window"] = window
+
+
+def shared_app_config(api_base: str, names: Iterable[str], *, database: str, budget: int,
+                      token_env: str, extra: str = "") -> str:
+    """A config of Weibo accounts on the fake server at ``api_base`` that share one app
+    ("pingan-app") and its hourly call budget; approval off, no gap between posts."""
+    text = (f'[outreach]\ndatabase = "{database}"\ntimezone = "Asia/Shanghai"\n'
+            'content_dir = "content"\ndata_dir = "data"\n\n')
+    for name in names:
+        text += (f'[accounts.{name}]\nplatform = "weibo"\napi_base = "{api_base}"\n'
+                 f'token_env = "{token_env}"\n'
+                 'share_url = "https://example.gov.cn/safety"\nrip = "203.0.113.7"\n'
+                 f'{extra}app = "pingan-app"\napp_calls_per_hour = {budget}\n\n')
+    return text + "[policy]\nrequire_approval = false\nmin_gap_minutes = 0\n"

@@ -19,7 +19,7 @@ from outreach.config.load import load_settings
 from outreach.publish.publisher import Publisher
 from outreach.runtime import Runtime
 from tests.conftest import DATABASE_URL
-from tests.factories import FakeClock
+from tests.factories import FakeClock, shared_app_config
 from tests.weibo_server import WeiboServer
 
 TOKEN = "collect-budget-token-93ac"
@@ -31,14 +31,8 @@ AGES = {"wb-old": timedelta(days=10), "wb-recent": timedelta(days=3),
 
 
 def config(api_base: str) -> str:
-    text = (f'[outreach]\ndatabase = "{DATABASE_URL}"\ntimezone = "Asia/Shanghai"\n'
-            'content_dir = "content"\ndata_dir = "data"\n\n')
-    for name in AGES:
-        text += (f'[accounts.{name}]\nplatform = "weibo"\napi_base = "{api_base}"\n'
-                 'token_env = "OUTREACH_TEST_BUDGET_TOKEN"\n'
-                 'share_url = "https://example.gov.cn/safety"\nrip = "203.0.113.7"\n'
-                 f'uid = "1234567890"\napp = "pingan-app"\napp_calls_per_hour = {BUDGET}\n\n')
-    return text + "[policy]\nrequire_approval = false\nmin_gap_minutes = 0\n"
+    return shared_app_config(api_base, AGES, database=DATABASE_URL, budget=BUDGET,
+                             token_env="OUTREACH_TEST_BUDGET_TOKEN", extra='uid = "1234567890"\n')
 
 
 @pytest.fixture(scope="module")

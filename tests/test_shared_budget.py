@@ -27,7 +27,7 @@ from outreach.states import PostStatus
 from outreach.store.models import Post, RateBudgetRow
 from tests.conftest import DATABASE_URL
 from tests.daemon_process import stop_daemons, wait_for
-from tests.factories import FakeClock
+from tests.factories import FakeClock, shared_app_config
 from tests.weibo_server import WeiboServer
 
 TOKEN = "shared-budget-token-5d1e"
@@ -37,14 +37,8 @@ LEAD_SECONDS = 45  # how long before an hour ends the daemons start (their clock
 
 
 def config(api_base: str) -> str:
-    text = (f'[outreach]\ndatabase = "{DATABASE_URL}"\ntimezone = "Asia/Shanghai"\n'
-            'content_dir = "content"\ndata_dir = "data"\n\n')
-    for name in ACCOUNTS:
-        text += (f'[accounts.{name}]\nplatform = "weibo"\napi_base = "{api_base}"\n'
-                 'token_env = "OUTREACH_TEST_SHARED_TOKEN"\n'
-                 'share_url = "https://example.gov.cn/safety"\nrip = "203.0.113.7"\n'
-                 f'app = "pingan-app"\napp_calls_per_hour = {BUDGET}\n\n')
-    return text + "[policy]\nrequire_approval = false\nmin_gap_minutes = 0\n"
+    return shared_app_config(api_base, ACCOUNTS, database=DATABASE_URL, budget=BUDGET,
+                             token_env="OUTREACH_TEST_SHARED_TOKEN")
 
 
 @pytest.fixture(scope="module")
