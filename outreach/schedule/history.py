@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce
+from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, type_coerce
 from sqlmodel import col
 
 from outreach.config.settings import AccountSettings, Policy
@@ -125,18 +125,21 @@ _VARIANT_DIGITS = 9  # a variant's number, zero-padded after the stored time (SQ
 def _latest_uses(session: Any, used: Any, used_at: Any, since: datetime
                  ) -> Iterator[tuple[str, str, datetime, int]]:
     """Per (account, tip), in that order: the latest use before ``since`` and the highest
-    variant used at that instant. PostgreSQL: ``DISTINCT ON``. SQLite: one ``max()`` over
-    the stored time (fixed-width text, so ordered as time) followed by the zero-padded
-    variant."""
+    variant used at that instant. PostgreSQL: ``max()`` of the time and the first of the
+    group's variants in (time, variant) order. SQLite: one ``max()`` over the stored time
+    (fixed-width text, so ordered as time) followed by the zero-padded variant."""
     tip_id = col(Post.tip_id)
     account = col(Post.account)
     variant = func.coalesce(col(Post.variant), 0)
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import distinct_on
+        from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
-        q = (select(account, tip_id, used_at, variant).where(used, used_at < since)
-             .ext(distinct_on(account, tip_id))
-             .order_by(account, tip_id, used_at.desc(), variant.desc()))
+        # grouped in the index's (account, tip) order; only each group's few variants are
+        # sorted (DISTINCT ON sorted every use of the chunk, on disk)
+        last_variant = func.array_agg(aggregate_order_by(variant, used_at.desc(), variant.desc()),
+                                      type_=ARRAY(Integer))[1]
+        q = (select(account, tip_id, func.max(used_at), last_variant).where(used, used_at < since)
+             .group_by(account, tip_id).order_by(account, tip_id))
         for a, t, at, v in session.connection().execute(q).all():
             yield a, t, aware(at), v
         return

@@ -85,9 +85,10 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
             # a daemon's publishing lanes each hold a session at once: connections beyond
             # the pool are opened and closed around every use (a backend started per post)
             # instants come back in UTC whatever the server's zone (the driver then gives
-            # the datetimes Python's own UTC, which every comparison here uses)
+            # the datetimes Python's own UTC, which every comparison here uses); no query
+            # here runs long enough for JIT compiling to pay for itself
             engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE // 2,
-                                   connect_args={"options": "-c TimeZone=UTC"})
+                                   connect_args={"options": "-c TimeZone=UTC -c jit=off"})
         except ModuleNotFoundError:
             raise DatabaseError(
                 _("PostgreSQL needs the postgres extra: pip install 'outreach[postgres]'")
@@ -144,10 +145,8 @@ class Database:
         any two reads would. The first read's error is raised."""
         def run(read: Callable[[Session], Any]) -> Any:
             with self.reader() as s:
-                if not self.is_sqlite:  # scans of a large history: sorted in memory, not on
-                    # disk, and not JIT-compiled (compiling cost more than it saved here)
+                if not self.is_sqlite:  # scans of a large history: sorted in memory
                     s.execute(text(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'"))
-                    s.execute(text("SET LOCAL jit = off"))
                 return read(s)
 
         if len(reads) == 1:
