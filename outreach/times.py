@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from outreach.errors import InputError
+from outreach.i18n import _
 
 
 def utcnow() -> datetime:
@@ -80,23 +81,24 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime, *, what: str = "--at") 
     try:
         value = _parse_when(text, zone, now, what)
     except (OverflowError, ValueError):
-        raise InputError(f"{what}: {text!r} is out of range") from None
+        raise InputError(f"{what}: " + _("{text!r} is out of range").format(text=text)) from None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise InputError(f"{what}: {text!r} is out of range ({MIN_YEAR}-{MAX_YEAR})")
+        raise InputError(f"{what}: " + _("{text!r} is out of range ({low}-{high})").format(
+            text=text, low=MIN_YEAR, high=MAX_YEAR))
     return value
 
 
 def _parse_when(text: str, zone: ZoneInfo, now: datetime, what: str) -> datetime:
     s = text.strip()
     if not s:
-        raise InputError(f"{what}: empty time")
+        raise InputError(f"{what}: " + _("empty time"))
     low = s.lower()
     if low in ("now", "现在"):
         return now
     m = _REL_RE.match(s)
     if m:
         if len(m[1]) > 7:
-            raise InputError(f"{what}: {text!r} is out of range")
+            raise InputError(f"{what}: " + _("{text!r} is out of range").format(text=text))
         n, unit = int(m[1]), m[2].lower()[0]
         delta = {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n),
                  "w": timedelta(weeks=n)}[unit]
@@ -113,10 +115,11 @@ def _parse_when(text: str, zone: ZoneInfo, now: datetime, what: str) -> datetime
         value = datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
     except ValueError:
         if re.match(r"^\d{4}-\d{2}-\d{2}", s):
-            raise InputError(f"{what}: {text!r} is not a valid date and time") from None
-        raise InputError(
-            f"{what}: cannot read {text!r} as a time (use ISO 8601 such as 2027-03-01T08:00, "
-            "'now', '+2h' or 'tomorrow 08:00')") from None
+            raise InputError(f"{what}: " + _("{text!r} is not a valid date and time").format(
+                text=text)) from None
+        raise InputError(f"{what}: " + _(
+            "cannot read {text!r} as a time (use ISO 8601 such as 2027-03-01T08:00, "
+            "'now', '+2h' or 'tomorrow 08:00')").format(text=text)) from None
     if value.tzinfo is None:
         return local_to_utc(value, zone)
     return value.astimezone(UTC)
@@ -125,7 +128,7 @@ def _parse_when(text: str, zone: ZoneInfo, now: datetime, what: str) -> datetime
 def _clock(h: str, m: str, what: str, text: str) -> time:
     hour, minute = int(h), int(m)
     if hour > 23 or minute > 59:
-        raise InputError(f"{what}: {text!r} is not a valid time of day")
+        raise InputError(f"{what}: " + _("{text!r} is not a valid time of day").format(text=text))
     return time(hour, minute)
 
 
@@ -139,13 +142,15 @@ def parse_day(text: str, zone: ZoneInfo, now: datetime, *, what: str) -> date:
     if s in _DAY_OFFSETS:
         return now.astimezone(zone).date() + timedelta(days=_DAY_OFFSETS[s])
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
-        raise InputError(f"{what}: expected a day as YYYY-MM-DD, got {text!r}")
+        raise InputError(f"{what}: " + _("expected a day as YYYY-MM-DD, got {text!r}").format(
+            text=text))
     try:
         day = date.fromisoformat(s)
     except ValueError:
-        raise InputError(f"{what}: {text!r} is not a valid date") from None
+        raise InputError(f"{what}: " + _("{text!r} is not a valid date").format(text=text)) from None
     if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise InputError(f"{what}: {text!r} is out of range ({MIN_YEAR}-{MAX_YEAR})")
+        raise InputError(f"{what}: " + _("{text!r} is out of range ({low}-{high})").format(
+            text=text, low=MIN_YEAR, high=MAX_YEAR))
     return day
 
 
@@ -163,9 +168,10 @@ def check_not_past(at: datetime, now: datetime, *, what: str = "--at",
     ``zone`` (the account's) when given."""
     shown = show_local(at, zone) if zone is not None else at.isoformat()
     if at < now - tolerance:
-        raise InputError(f"{what}: {shown} is in the past")
+        raise InputError(f"{what}: " + _("{shown} is in the past").format(shown=shown))
     if at > now + timedelta(days=3660):
-        raise InputError(f"{what}: {shown} is more than ten years ahead")
+        raise InputError(f"{what}: " + _("{shown} is more than ten years ahead").format(
+            shown=shown))
 
 
 def show_local(at: datetime, zone: ZoneInfo) -> str:

@@ -185,6 +185,21 @@ def test_lang_is_only_read_from_the_root_s_own_options() -> None:
     assert language.lang_argument(root, ["--config", "c.toml", "--lang=en"]) == "en"
 
 
+@pytest.mark.parametrize(("at", "expected"), [
+    ("2020-01-01T08:00", "--at: 2020-01-01 08:00 CST 已经过去"),
+    ("2031-02-30T08:00", "--at: '2031-02-30T08:00' 不是有效的日期时间"),
+    ("soon", "--at: 无法把 'soon' 读作时间"),
+    ("25:00", "--at: '25:00' 不是有效的时刻"),
+])
+def test_a_bad_time_is_refused_in_chinese(posts: dict[str, str], at: str, expected: str) -> None:
+    """What is wrong with a time is said in the reader's language; the option stays as typed."""
+    r = run("queue", "add", "--account", "pingan-local", "--text", "提醒：注意防范电信诈骗。",
+            "--at", at, env={**posts, **ZH})
+    assert r.returncode == 1, r.stderr
+    assert expected in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
 # --- listings: words translated, JSON identical ----------------------------------------------
 
 
