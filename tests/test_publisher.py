@@ -13,7 +13,7 @@ from outreach.publish.publisher import Publisher
 from outreach.schedule.materialise import materialise
 from outreach.store.models import Account, Post
 from tests.conftest import local_config
-from tests.factories import local_platform, remember_keys
+from tests.factories import local_client, local_platform, remember_keys
 
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -224,6 +224,38 @@ def test_a_lease_that_expired_mid_call_is_reconciled_by_another_worker(rt, clock
     assert get(rt, post.id).status == "published"
     assert len(statuses(rt)) == 1
     assert a.process(claimed, clock()) in ("lost", "published")  # a wakes up late: no double
+    assert len(statuses(rt)) == 1
+
+
+@pytest.mark.parametrize("landed", [True, False])
+def test_a_post_left_publishing_is_reconciled_during_a_pause_and_nothing_is_sent(
+        rt, clock, landed):
+    """A worker dies mid-call; the account is paused before its lease runs out. The next
+    pass still finds out what became of the post (an incident is when an officer most needs
+    to know whether it went out) and sends nothing while the pause holds; after the resume a
+    post that never landed goes out once."""
+    post = add(rt)
+    claimed = Publisher(rt, worker="daemon-a").claim_next(clock(), {})
+    assert claimed is not None and claimed.id == post.id
+    if landed:  # a's request reached the platform before a died
+        local_client(rt).publish(post.text, idempotency_key=post.idempotency_key)
+    pause(rt, "pingan-local", reason="突发事件", by="chief")
+    clock.advance(seconds=rt.settings.policy.lease_seconds + 1)
+    b = Publisher(rt, worker="daemon-b")
+    b.run_due()
+    p = get(rt, post.id)
+    assert p.status != "publishing", "a post left publishing past its lease"
+    assert p.status == ("published" if landed else "unconfirmed"), (p.status, p.last_error)
+    for _ in range(3):  # past the in-flight grace: still nothing sent while paused
+        clock.advance(seconds=b.in_flight_grace.total_seconds() + 1)
+        b.run_due()
+    assert len(statuses(rt)) == (1 if landed else 0)
+    assert get(rt, post.id).status in (("published",) if landed else ("unconfirmed", "queued"))
+    resume(rt, "pingan-local", by="chief")
+    for _ in range(12):  # resuming never bursts: it goes out within the hour, once
+        clock.advance(minutes=5)
+        b.run_due()
+    assert get(rt, post.id).status == "published"
     assert len(statuses(rt)) == 1
 
 

@@ -37,22 +37,26 @@ ON_TIME_SLACK = timedelta(seconds=10)  # claimed this soon after its due time: s
 
 @functools.cache
 def _due_candidates(clock: str | None = None) -> Any:
-    """What may be claimed at :now: on an account not paused — queued and due, or in flight
-    with its lease expired (reconciliation; a pause holds its resend too), less the rows
-    another daemon is claiming this instant. Built once: the claim runs for every post, and
-    building the expression cost more than running it."""
+    """What may be claimed at :now:: a queued post due on an account not paused; a post left
+    ``publishing`` whose lease expired (its worker died mid-call), paused or not — looking
+    on the platform sends nothing, and an incident is when an officer most needs to know
+    whether it went out (a resend is then held by the gate as ``unconfirmed``); and an
+    ``unconfirmed`` one whose lease expired, on an account not paused (its resend waits for
+    the resume). Less the rows another daemon is claiming this instant. Built once: the
+    claim runs for every post, and building the expression cost more than running it."""
     now: Any = bindparam("now")
     paused = exists().where(  # incident mode, for this account or for all of them
         col(Pause.started_at) <= now,
         or_(col(Pause.ended_at).is_(None), col(Pause.ended_at) > now),
         or_(col(Pause.account).is_(None), col(Pause.account) == col(Post.account)))
+    expired = or_(col(Post.lease_until).is_(None),
+                  col(Post.lease_until) < now_for_leases(clock, now))
     return select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at),
                   col(Post.not_before), col(Post.kind)).where(
-        col(Post.account).in_(bindparam("accounts", expanding=True)), ~paused, or_(
-            (col(Post.status) == PostStatus.QUEUED) & (col(Post.not_before) <= now),
-            col(Post.status).in_((PostStatus.PUBLISHING, PostStatus.UNCONFIRMED))
-            & or_(col(Post.lease_until).is_(None),
-                  col(Post.lease_until) < now_for_leases(clock, now)),
+        col(Post.account).in_(bindparam("accounts", expanding=True)), or_(
+            (col(Post.status) == PostStatus.QUEUED) & (col(Post.not_before) <= now) & ~paused,
+            (col(Post.status) == PostStatus.PUBLISHING) & expired,
+            (col(Post.status) == PostStatus.UNCONFIRMED) & expired & ~paused,
         )).order_by(col(Post.not_before), col(Post.id)).limit(bindparam("limit")).with_for_update(
         # PostgreSQL: daemons sharing the queue read different candidates instead of all
         # queueing on the first row's lock (SQLite has one writer; it renders nothing)
