@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlmodel import col
 
 from outreach.config.settings import AccountSettings, Policy
@@ -132,8 +133,6 @@ def _latest_uses(session: Any, used: Any, used_at: Any, since: datetime
     account = col(Post.account)
     variant = func.coalesce(col(Post.variant), 0)
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
-
         # grouped in the index's (account, tip) order; only each group's few variants are
         # sorted (DISTINCT ON sorted every use of the chunk, on disk)
         last_variant = func.array_agg(aggregate_order_by(variant, used_at.desc(), variant.desc()),
