@@ -129,3 +129,33 @@ def test_validation_errors_become_one_line_each_with_key_and_line():
     inner = toml.data["accounts"]["gz"]
     _, problems = toml.validate(_Inner, inner, at=("accounts", "gz"))
     assert problems[0].message.startswith("accounts.gz.max_length: expected an integer")
+
+
+@pytest.mark.parametrize("value", [
+    '"a \\" b"', '"ends in a backslash \\\\"', "'C:\\\\path'", '""', "''",
+    '"""\nx\n"""', '"""a"""""', '"""a""""', "'''b''''", "'''b'''''", "''''c''''",
+    '"""one "quoted" and ""two"" \\"""\n"""', '"""line \\\nfolded"""', "'''[[tip]]\n'''",
+    '"城市 # not a comment"',
+])
+def test_the_locator_steps_over_every_kind_of_string(value):
+    """A string of any of TOML's four kinds, ending however it may, is stepped over whole:
+    the key after it is on its own line."""
+    text = f"a = {value}\nb = 1\n[t]\nc = [{value}, {value}]\nd = 2\n"
+    lines = lines_of(text)
+    assert lines.line(("b",)) == line_with(text, "b = 1")
+    assert lines.line(("t", "d")) == line_with(text, "d = 2")
+    assert lines.line(("t", "c", 0)) == line_with(text, "c = [")
+
+
+def test_an_entry_line_is_the_locators_however_the_file_is_written():
+    """``entry_line`` (the header lines alone when they can be trusted) says what the
+    locator says, also when a multi-line string or array holds a line that looks like a
+    header, and for quoted headers."""
+    lookalike = TRICKY + 'notes2 = """\n[[tip]]\n"""\n[[ "tip" ]]\nid = "four"\n' \
+        "arrays = [\n  [['tip']],\n]\n[['tip']]\nid = \"five\"\n"
+    for text in (TRICKY, lookalike, TRICKY.replace("[[tip]]", '[[ "tip" ]]')):
+        parsed = parse_toml(text)
+        locator = KeyLines(text)
+        lines = [parsed.entry_line("tip", i) for i in range(len(parsed.data["tip"]))]
+        assert lines == [locator.line(("tip", i)) for i in range(len(parsed.data["tip"]))]
+        assert lines[0] == line_with(text, "id = \"one\"") - 1

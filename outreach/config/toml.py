@@ -15,13 +15,13 @@ found where the author wrote it.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import tomli
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from outreach.config.describe import describe
@@ -143,8 +143,8 @@ def decode(raw: bytes | str) -> str:
         raise Unreadable(_("not valid UTF-8"), raw[: exc.start].count(b"\n") + 1) from None
 
 
-def toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[str, int]:
-    """tomllib's message without its position, and the line it points at."""
+def toml_error(exc: tomli.TOMLDecodeError, text: str) -> tuple[str, int]:
+    """tomli's message without its position, and the line it points at."""
     msg = str(exc)
     m = re.search(r"\s*\(at line (\d+), column \d+\)$", msg)
     if m:
@@ -158,8 +158,8 @@ def parse_toml(raw: bytes | str) -> TomlFile:
     """Parse TOML text (or UTF-8 bytes); :class:`Unreadable` names the line of a mistake."""
     text = decode(raw)
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
         message, line = toml_error(exc, text)
         raise Unreadable(_("invalid TOML: {message}").format(message=message), line) from None
     return TomlFile(text, data)
@@ -177,6 +177,7 @@ class TomlFile:
         self.text = text
         self.data = data
         self._lines: KeyLines | None = None
+        self._entries: dict[str, list[int] | None] = {}  # entry_line's, per array of tables
 
     @property
     def lines(self) -> KeyLines:
@@ -186,6 +187,28 @@ class TomlFile:
 
     def line(self, loc: Loc) -> int | None:
         return self.lines.line(loc)
+
+    def entry_line(self, name: str, index: int) -> int | None:
+        """The line of the ``index``-th ``[[name]]`` entry of the top level. Found by the
+        header lines alone (a library file of a thousand tips is not scanned key by key to
+        place each tip) when they are exactly as many as the entries: every real header has
+        one of the forms looked for, so a line that only looks like one (in a multi-line
+        string or array) makes one too many, and the locator decides."""
+        if name not in self._entries:
+            header = re.compile(rf"^[ \t]*\[\[[ \t]*(?:{re.escape(name)}|\"{re.escape(name)}\"|"
+                                rf"'{re.escape(name)}')[ \t]*\]\]", re.M)
+            starts = [m.start() for m in header.finditer(self.text)]
+            entries = self.data.get(name)
+            found: list[int] | None = None
+            if isinstance(entries, list) and len(starts) == len(entries):
+                found, line, at = [], 1, 0
+                for start in starts:
+                    line += self.text.count("\n", at, start)
+                    at = start
+                    found.append(line)
+            self._entries[name] = found
+        lines = self._entries[name]
+        return lines[index] if lines is not None else self.line((name, index))
 
     def problem(self, loc: Loc, message: str) -> TomlProblem:
         """A problem at ``loc`` (its key and line)."""
@@ -205,7 +228,11 @@ class TomlFile:
 # --- the locator -----------------------------------------------------------------------
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
-_SCALAR_END = frozenset(",]}\n#")
+_SCALAR = re.compile(r"[^,\]}\n#]*")  # a number, date, boolean: up to what may follow it
+_STRING = re.compile(r'''"""(?:\\.|[^"\\]|"(?!""))*"""(?:"{0,2})'''  # multi-line basic
+                     r"|'''(?:[^']|'(?!''))*'''(?:'{0,2})"  # multi-line literal
+                     r'''|"(?:\\.|[^"\\\n])*"'''  # basic
+                     r"|'[^'\n]*'", re.S)  # literal
 
 
 class KeyLines:
@@ -319,7 +346,7 @@ class KeyLines:
                 start = self._i
                 self._string()
                 raw = self._s[start:self._i]
-                parts.append(tomllib.loads(f"k = {raw}")["k"] if ch == '"' else raw[1:-1])
+                parts.append(tomli.loads(f"k = {raw}")["k"] if ch == '"' else raw[1:-1])
             else:
                 m = _BARE.match(self._s, self._i)
                 if not m:
@@ -332,25 +359,10 @@ class KeyLines:
             self._advance()
 
     def _string(self) -> None:
-        quote = self._peek()
-        triple = self._peek(3) == quote * 3
-        self._advance(3 if triple else 1)
-        while self._i < len(self._s):
-            ch = self._s[self._i]
-            if ch == "\\" and quote == '"':
-                self._advance(2)
-            elif triple and self._peek(3) == quote * 3:
-                self._advance(3)
-                extra = 0
-                while extra < 2 and self._peek() == quote:  # """a"""" ends in a quote
-                    self._advance()
-                    extra += 1
-                return
-            elif not triple and ch == quote:
-                self._advance()
-                return
-            else:
-                self._advance()
+        """Past one string of any of the four kinds (a multi-line one may end in one or two
+        more quotes: ``\"""a\"""""`` is ``a""``)."""
+        m = _STRING.match(self._s, self._i)
+        self._advance((m.end() if m else len(self._s)) - self._i)
 
     def _value(self, path: Loc) -> None:
         ch = self._peek()
@@ -388,5 +400,5 @@ class KeyLines:
                 elif self._i == start:
                     return
         else:
-            while self._i < len(self._s) and self._s[self._i] not in _SCALAR_END:
-                self._advance()
+            m = _SCALAR.match(self._s, self._i)
+            self._advance((m.end() if m else len(self._s)) - self._i)

@@ -309,7 +309,7 @@ def _tip(f: _File, i: int, entry: Any) -> TipDef | None:
             f.bad(("tip", i, *loc), _("has a {control}").format(control=control), tip_id, within=2)
     return TipDef(
         id=t.id, category=t.category, lang=t.lang, title=t.title.strip(),
-        text=t.text.strip(), source=t.source.strip(), file=f.rel, line=f.toml.line(("tip", i)) or 0,
+        text=t.text.strip(), source=t.source.strip(), file=f.rel, line=f.toml.entry_line("tip", i) or 0,
         variants=tuple(v.strip() for v in texts), tags=tuple(t.tags),
         months=tuple(sorted(set(t.months))), valid_until=t.valid_until,
         review_by=t.review_by, author=t.author, images=images,
