@@ -64,3 +64,22 @@ def test_an_error_in_this_process_leaves_no_child_behind():
     with pytest.raises(KeyError):
         map_forked(here_fails, [[1], [2], [3]])
     assert no_children_left()
+
+
+def test_the_collector_is_paused_for_the_work_and_left_as_it_was():
+    import gc
+
+    from outreach.schedule.parallel import collector_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()  # back on after an error too
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # off before: left off
+    finally:
+        gc.enable()

@@ -42,3 +42,20 @@ def test_a_long_list_of_names_is_cut_to_the_first_few_and_a_count():
     assert listing(names) == ", ".join(names[:10]) + " … (+990)"
     assert listing(names, shown=2) == "县0, 县1 … (+998)"
     assert listing([]) == ""
+
+
+def test_a_drivers_datetime_comes_back_as_utc():
+    """PostgreSQL's driver gives aware datetimes in the session's zone (UTC): returned as
+    they are; one in another zone is moved to UTC."""
+    from datetime import timedelta, timezone
+
+    from sqlalchemy.dialects import postgresql
+
+    from outreach.store.models import UTCDateTime
+
+    process = UTCDateTime().result_processor(postgresql.dialect(), None)
+    moment = datetime(2027, 3, 1, 8, tzinfo=UTC)
+    assert process(moment) is moment
+    assert process(None) is None
+    east = process(datetime(2027, 3, 1, 16, tzinfo=timezone(timedelta(hours=8))))
+    assert east == moment and east.tzinfo is UTC

@@ -5,13 +5,15 @@ slot rows ahead that a changed schedule no longer has. Reads only."""
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, type_coerce
+from sqlalchemy import DateTime, Integer, String, and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlmodel import col
 
@@ -90,17 +92,12 @@ def load_histories(session: Any, accounts: list[str],
     used = and_(account.in_(accounts), tip_id.is_not(None),
                 unindexed(col(Post.status)).in_(USED_STATUSES))
     histories = {name: History() for name in accounts}
-    # one use per (account, tip) before ``since``, grouped by account: each list starts
-    # with it
-    current = None
-    uses: dict[str, list[datetime]] = {}
-    variants: dict[str, list[tuple[datetime, int]]] = {}
-    for name, tip, at, v in _latest_uses(session, used, used_at, since):
-        if name != current:
-            current = name
-            uses, variants = histories[name].uses, histories[name].variants
-        uses[tip] = [at]
-        variants[tip] = [(at, v)]
+    # one use per (account, tip) before ``since``: each tip's lists start with it
+    for name, tips, times, variants in _latest_uses(session, used, used_at, since):
+        history = histories[name]
+        history.uses.update(zip(tips, ([at] for at in times), strict=True))
+        history.variants.update(zip(tips, ([use] for use in zip(times, variants, strict=True)),
+                                        strict=True))
     # the uses from ``since`` on, by two seeks of ix_posts_account_published (published,
     # and not yet published: their time is the scheduled one)
     mine = and_(account.in_(accounts), tip_id.is_not(None), col(Post.status).in_(USED_STATUSES))
@@ -124,11 +121,13 @@ _VARIANT_DIGITS = 9  # a variant's number, zero-padded after the stored time (SQ
 
 
 def _latest_uses(session: Any, used: Any, used_at: Any, since: datetime
-                 ) -> Iterator[tuple[str, str, datetime, int]]:
-    """Per (account, tip), in that order: the latest use before ``since`` and the highest
-    variant used at that instant. PostgreSQL: ``max()`` of the time and the first of the
-    group's variants in (time, variant) order. SQLite: one ``max()`` over the stored time
-    (fixed-width text, so ordered as time) followed by the zero-padded variant."""
+                 ) -> Iterator[tuple[str, Sequence[str], Sequence[datetime], Sequence[int]]]:
+    """Per account: its tips, and for each the latest use before ``since`` and the highest
+    variant used at that instant, as three columns of equal length. PostgreSQL: ``max()`` of
+    the time and the first of the group's variants in (time, variant) order, sent as one
+    row of arrays per account (a row per tip costs the client more than the query). SQLite:
+    one ``max()`` over the stored time (fixed-width text, so ordered as time) followed by
+    the zero-padded variant."""
     tip_id = col(Post.tip_id)
     account = col(Post.account)
     variant = func.coalesce(col(Post.variant), 0)
@@ -137,19 +136,28 @@ def _latest_uses(session: Any, used: Any, used_at: Any, since: datetime
         # sorted (DISTINCT ON sorted every use of the chunk, on disk)
         last_variant = func.array_agg(aggregate_order_by(variant, used_at.desc(), variant.desc()),
                                       type_=ARRAY(Integer))[1]
-        q = (select(account, tip_id, func.max(used_at), last_variant).where(used, used_at < since)
-             .group_by(account, tip_id).order_by(account, tip_id))
-        for a, t, at, v in session.connection().execute(q).all():
-            yield a, t, aware(at), v
+        per_tip = (select(account.label("account"), tip_id.label("tip"),
+                          func.max(used_at).label("at"), last_variant.label("variant"))
+                   .where(used, used_at < since).group_by(account, tip_id).subquery())
+        # the arrays of one group list its rows in the same order; the driver gives aware
+        # UTC (the session's TimeZone)
+        yield from session.connection().execute(select(
+            per_tip.c.account, func.array_agg(per_tip.c.tip, type_=ARRAY(String)),
+            func.array_agg(per_tip.c.at, type_=ARRAY(DateTime(timezone=True))),
+            func.array_agg(per_tip.c.variant, type_=ARRAY(Integer)),
+        ).group_by(per_tip.c.account)).all()
         return
     key = func.max(type_coerce(used_at, String)
                    + func.printf(f"%0{_VARIANT_DIGITS}d", variant))
     q = select(account, tip_id, key).where(used, used_at < since).group_by(account, tip_id)
     q = q.order_by(account, tip_id)  # as grouped: no sort
-    for a, t, k in session.connection().execute(q).all():
+    for name, rows in itertools.groupby(session.connection().execute(q).all(),
+                                        key=operator.itemgetter(0)):
+        keys = [(tip, k) for _, tip, k in rows]
         # the stored text is naive UTC: parsed as such in one call
-        yield (a, t, datetime.fromisoformat(k[:-_VARIANT_DIGITS] + "+00:00"),
-               int(k[-_VARIANT_DIGITS:]))
+        yield (name, [tip for tip, _ in keys],
+               [datetime.fromisoformat(k[:-_VARIANT_DIGITS] + "+00:00") for _, k in keys],
+               [int(k[-_VARIANT_DIGITS:]) for _, k in keys])
 
 
 def all_pauses(session: Any) -> list[tuple[str | None, datetime, datetime | None]]:

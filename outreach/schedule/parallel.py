@@ -8,11 +8,13 @@ so errors surface here exactly as they would without the fork.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import pickle
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -25,6 +27,20 @@ def workers_available(limit: int = 4) -> int:
         return 1
     cpus = len(os.sched_getaffinity(0))
     return max(1, min(cpus, limit))
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cycle collector off for a burst of work whose objects all live to its end (a
+    province's plan reads ~10^6 uses): each collection would walk every one of them again,
+    a sixth of the work. Reference counting still frees what is dropped."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def split(items: Sequence[T], parts: int) -> list[list[T]]:

@@ -28,7 +28,7 @@ from outreach.schedule.history import (
     slot_rows_ahead,
     window_starts,
 )
-from outreach.schedule.parallel import map_forked, split, workers_available
+from outreach.schedule.parallel import collector_paused, map_forked, split, workers_available
 from outreach.schedule.planner import Draw, Renders, SlotTime, paused_at, plan_slots, slot_times
 from outreach.states import PostKind, PostStatus
 from outreach.store.models import Post
@@ -55,9 +55,10 @@ def plan_rows(rt: Runtime, *, days: int, account: str | None = None,
         return []
     with rt.db.reader() as s:  # the library is loaded here, once, before any fork
         approved = approved_tips(s, rt.library, rt.settings.policy)
-    parts = map_forked(lambda chunk: _plan_accounts(rt, chunk, now, end, approved),
-                       split(accounts, workers_available() if len(accounts) >= FORK_FROM else 1),
-                       after_fork=rt.after_fork)
+    with collector_paused():
+        parts = map_forked(lambda chunk: _plan_accounts(rt, chunk, now, end, approved),
+                           split(accounts, workers_available() if len(accounts) >= FORK_FROM
+                                 else 1), after_fork=rt.after_fork)
     rows = [row for part in parts for row in part]
     rows.sort(key=lambda r: (r["scheduled_at"], r["account"]))
     return rows

@@ -44,7 +44,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         if dialect.name == "sqlite":  # the stored text straight to aware UTC: one call a value
             return as_utc
+        if dialect.name == "postgresql":  # the session's TimeZone is UTC: already UTC
+            return _utc
         return super().result_processor(dialect, coltype)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A driver's aware datetime, as UTC: one test when it already is."""
+    return value if value is None or value.tzinfo is UTC else as_utc(value)
 
 
 def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
