@@ -88,8 +88,8 @@ def _latest_snapshot_id(at: datetime) -> Any:
 
 def _snapshot(at: datetime, name: str, lateral: bool) -> tuple[Any, ColumnElement[bool]]:
     """A post's latest snapshot at or before ``at``: a FROM item named ``name`` and the ON
-    clause that joins it to posts. PostgreSQL: a ``LATERAL`` look-up per post on
-    ``ix_post_metrics_post_time`` (as a correlated id its planner hashes all of
+    clause that joins it to posts. PostgreSQL: a ``LATERAL`` look-up per post, read from
+    ``ix_post_metrics_post_latest`` alone (as a correlated id its planner hashes all of
     ``post_metrics`` instead, twice, spilling to disk). SQLite: the snapshot's row joined
     on the correlated id (SQLite has no LATERAL and seeks the id per post)."""
     if lateral:

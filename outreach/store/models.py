@@ -223,7 +223,8 @@ class PostMetric(SQLModel, table=True):
     """A snapshot of a post's counts, written only when a count changed."""
 
     __tablename__ = "post_metrics"
-    __table_args__ = (Index("ix_post_metrics_post_time", "post_id", "observed_at"),
+    __table_args__ = (Index("ix_post_metrics_post_latest", "post_id", "observed_at", "id",
+                            postgresql_include=["reposts", "comments", "likes"]),
                       Index("ix_post_metrics_observed", "observed_at", "post_id"))
     id: int | None = Field(default=None, primary_key=True)
     post_id: int
