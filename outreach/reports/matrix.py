@@ -127,9 +127,15 @@ def _replies(s: Session, names: Sequence[str], p: Period
     where = and_(_C.c.account.in_(list(names)), _C.c.created_at >= p.start,
                  _C.c.created_at < p.end, _C.c.is_own.is_(False),
                  _C.c.reply_required.is_(True))
+    took = _seconds(s, _C.c.created_at, _C.c.replied_at)
+    if s.get_bind().dialect.name == "postgresql":  # one pass, one row of each account
+        replied = _C.c.replied_at.is_not(None)
+        return {a: (int(n), int(r), [max(x, 0.0) / 3600 for x in seconds or ()])
+                for a, n, r, seconds in s.execute(select(
+                    _C.c.account, func.count(), func.count(_C.c.replied_at),
+                    func.array_agg(took).filter(replied)).where(where).group_by(_C.c.account))}
     counts = s.execute(select(_C.c.account, func.count(), func.count(_C.c.replied_at))
                        .where(where).group_by(_C.c.account)).all()
-    took = _seconds(s, _C.c.created_at, _C.c.replied_at)
     hours: dict[str, list[float]] = defaultdict(list)
     for account, seconds in s.execute(select(_C.c.account, took).where(
             where, _C.c.replied_at.is_not(None))).all():
@@ -147,17 +153,17 @@ def _seconds(s: Session, first: Any, then: Any) -> Any:
 def _published(s: Session, names: Sequence[str], p: Period) -> dict[str, list[float]]:
     """When each account's own posts of the period went out (as the report counts posts),
     as POSIX seconds computed by the database (a province's month is ~200k posts)."""
-    at: Any
-    if s.get_bind().dialect.name == "postgresql":
-        at = func.date_part("epoch", _P.c.published_at)
-    else:
-        at = (func.julianday(_P.c.published_at) - _UNIX_EPOCH_JULIAN) * 86400.0
-    q = select(_P.c.account, at).where(and_(
+    where = and_(
         _P.c.account.in_(list(names)), _P.c.kind != PostKind.REPLY,
         _P.c.status.in_(COUNTED_STATUSES), _P.c.published_at >= p.start,
-        _P.c.published_at < p.end))
+        _P.c.published_at < p.end)
+    if s.get_bind().dialect.name == "postgresql":  # one row of each account
+        at = func.date_part("epoch", _P.c.published_at)
+        return {account: [round(x, 3) for x in seconds] for account, seconds in s.execute(
+            select(_P.c.account, func.array_agg(at)).where(where).group_by(_P.c.account))}
     out: dict[str, list[float]] = defaultdict(list)
-    for account, seconds in s.execute(q).all():
+    for account, seconds in s.execute(select(_P.c.account, (
+            func.julianday(_P.c.published_at) - _UNIX_EPOCH_JULIAN) * 86400.0).where(where)):
         out[account].append(round(float(seconds), 3))  # julianday's float: to the ms
     return out
 
