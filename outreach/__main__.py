@@ -1,3 +1,3 @@
-from outreach.cli.app import main
+from outreach.cli.start import main
 
 main()

@@ -11,6 +11,7 @@ import typer
 
 from outreach.cli import output
 from outreach.cli.app import State
+from outreach.cli.start import resume_collector
 from outreach.config.load import load_settings
 from outreach.i18n import _
 from outreach.runtime import Runtime
@@ -24,7 +25,9 @@ ByOpt = Annotated[str | None, typer.Option(
 
 
 def runtime(*, migrate: bool = True) -> Runtime:
-    rt = Runtime(load_settings(State.config), migrate=migrate)
+    settings = load_settings(State.config)
+    resume_collector()
+    rt = Runtime(settings, migrate=migrate)
     State.runtimes.append(rt)
     return rt
 
