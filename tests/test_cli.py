@@ -277,3 +277,25 @@ def test_help_lists_the_same_whether_commands_are_loaded_or_not():
     before = group.get_help(ctx)
     assert all(command.name == name for name, command in group.commands.items())  # loads all
     assert group.get_help(ctx) == before
+
+
+def test_queued_posts_of_an_account_taken_out_of_the_config_are_a_problem(workspace, cli):
+    """No daemon claims a post of an account the config no longer has: status says so,
+    naming the account, until the posts are cancelled (or the account is back)."""
+    config = workspace / "config.toml"
+    original = config.read_text("utf-8")
+    section = original[original.index("[accounts.pingan-local]"):original.index("[policy]")]
+    config.write_text(original.replace(
+        "[policy]", section.replace("pingan-local", "county-3") + "[policy]"), "utf-8")
+    added = [cli("queue", "add", "--account", "county-3", "--text", f"注意防火 {n}",
+                 "--at", "+2h", "--json").json["id"] for n in range(2)]
+    assert not any("county-3" in p for p in cli("status", "--json").json["problems"])
+    config.write_text(original, "utf-8")  # the county account is taken out
+    r = cli("status", "--json")
+    orphaned = [p for p in r.json["problems"] if "county-3" in p]
+    assert r.code == 1 and len(orphaned) == 1 and orphaned[0].startswith("2 queued or draft post(s)")
+    zh = cli("--lang", "zh", "status")
+    assert "county-3" in zh.out + zh.err and "不在配置" in zh.out + zh.err
+    for post_id in added:
+        assert cli("queue", "cancel", str(post_id), "--reason", "撤销县级账号").code == 0
+    assert not any("county-3" in p for p in cli("status", "--json").json["problems"])

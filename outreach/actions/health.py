@@ -33,6 +33,7 @@ from outreach.schedule.planner import paused_at, slot_times
 from outreach.states import AccountState, OpinionClass, PostStatus
 from outreach.store.accounts import set_account_state
 from outreach.store.models import Account, Comment, DaemonHeartbeat, Pause, Post
+from outreach.text import listing
 from outreach.times import show_local
 
 if TYPE_CHECKING:
@@ -227,6 +228,15 @@ def _account_rows(rt: Runtime, s: Session, now: datetime) -> list[dict[str, Any]
     return out
 
 
+def _orphaned(s: Session, configured: list[str]) -> dict[str, int]:
+    """Queued and draft posts of accounts the config no longer has, by account: no daemon
+    claims them."""
+    return dict(s.execute(select(col(Post.account), func.count()).where(
+        col(Post.status).in_((PostStatus.QUEUED, PostStatus.DRAFT)),
+        col(Post.account).not_in(configured))
+        .group_by(col(Post.account))).all())
+
+
 def _queue_figures(s: Session, now: datetime) -> tuple[list[DaemonHeartbeat], dict[str, int],
                                                        int, int, int, int]:
     """The live daemons' beats, the posts by status, and the overdue, stuck, failed in 24 h
@@ -254,8 +264,9 @@ def health(rt: Runtime) -> dict[str, Any]:
     now = rt.clock()
     sync_accounts(rt)
     # the accounts and the queue's counts (a year's posts by status) are read side by side
-    accounts, (beats, counts, overdue, stuck, failed_today, due) = rt.db.read_together(
-        lambda s: _account_rows(rt, s, now), lambda s: _queue_figures(s, now))
+    accounts, (beats, counts, overdue, stuck, failed_today, due), orphans = rt.db.read_together(
+        lambda s: _account_rows(rt, s, now), lambda s: _queue_figures(s, now),
+        lambda s: _orphaned(s, list(rt.settings.accounts)))
     live = [b for b in beats if now - b.heartbeat_at < HEARTBEAT_STALE]
     problems: list[str] = []
     warnings: list[str] = []
@@ -298,6 +309,11 @@ def health(rt: Runtime) -> dict[str, Any]:
                 name=a['name'], paused_by=a['paused_by'],
                 since=show_local(a['paused_at'], rt.settings.account(a['name']).timezone),
                 paused_reason=a['paused_reason']))
+    if orphans:
+        problems.append(_("{count} queued or draft post(s) of {accounts}, no longer in the "
+                          "config: they will not be published (put the account back, or queue "
+                          "cancel them)")
+                        .format(count=sum(orphans.values()), accounts=listing(sorted(orphans))))
     if failed_today:
         warnings.append(_("{failed_today} post(s) failed in the last 24 h").format(
             failed_today=failed_today))

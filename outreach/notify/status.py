@@ -72,7 +72,8 @@ def health_warnings(rt: Runtime, now: datetime) -> list[str]:
             col(Notification.next_attempt_at) < now - timedelta(minutes=10))).scalar() or 0
     out = []
     if failed:
-        out.append(f"{failed} notification(s) failed: outreach notify list --status failed")
+        out.append(_("{failed} notification(s) failed: outreach notify list --status failed")
+                   .format(failed=failed))
     if late:
-        out.append(f"{late} notification(s) overdue by more than 10 minutes")
+        out.append(_("{late} notification(s) overdue by more than 10 minutes").format(late=late))
     return out
