@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import statistics
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -123,24 +122,15 @@ def _replies(s: Session, names: Sequence[str], p: Period
              ) -> dict[str, tuple[int, int, list[float]]]:
     """Per account: the public's comments of the period that wanted a reply, how many were
     replied to (counted by the database), and the hours each reply took (computed by the
-    database: a province's month holds hundreds of thousands of comments)."""
+    database: a province's month holds hundreds of thousands of comments), in one pass."""
     where = and_(_C.c.account.in_(list(names)), _C.c.created_at >= p.start,
                  _C.c.created_at < p.end, _C.c.is_own.is_(False),
                  _C.c.reply_required.is_(True))
-    took = _seconds(s, _C.c.created_at, _C.c.replied_at)
-    if s.get_bind().dialect.name == "postgresql":  # one pass, one row of each account
-        replied = _C.c.replied_at.is_not(None)
-        return {a: (int(n), int(r), [max(x, 0.0) / 3600 for x in seconds or ()])
-                for a, n, r, seconds in s.execute(select(
-                    _C.c.account, func.count(), func.count(_C.c.replied_at),
-                    func.array_agg(took).filter(replied)).where(where).group_by(_C.c.account))}
-    counts = s.execute(select(_C.c.account, func.count(), func.count(_C.c.replied_at))
-                       .where(where).group_by(_C.c.account)).all()
-    hours: dict[str, list[float]] = defaultdict(list)
-    for account, seconds in s.execute(select(_C.c.account, took).where(
-            where, _C.c.replied_at.is_not(None))).all():
-        hours[account].append(max(float(seconds), 0.0) / 3600)
-    return {a: (int(n), int(r), hours[a]) for a, n, r in counts}
+    took, read = _listed(s, _seconds(s, _C.c.created_at, _C.c.replied_at))
+    return {a: (int(n), int(r), [max(x, 0.0) / 3600 for x in read(seconds)])
+            for a, n, r, seconds in s.execute(select(
+                _C.c.account, func.count(), func.count(_C.c.replied_at),
+                took.filter(_C.c.replied_at.is_not(None))).where(where).group_by(_C.c.account))}
 
 
 def _seconds(s: Session, first: Any, then: Any) -> Any:
@@ -150,22 +140,31 @@ def _seconds(s: Session, first: Any, then: Any) -> Any:
     return (func.julianday(then) - func.julianday(first)) * 86400.0
 
 
+def _listed(s: Session, value: Any) -> tuple[Any, Callable[[Any], list[float]]]:
+    """An aggregate listing ``value`` (a number) for each group, and how to read it back:
+    PostgreSQL's array, SQLite's comma-joined text. One row a group: a province's month of
+    rows cost the client more than the database spends finding them."""
+    if s.get_bind().dialect.name == "postgresql":
+        return func.array_agg(value), lambda got: list(got or ())
+    return (func.group_concat(value),
+            lambda got: [float(x) for x in got.split(",")] if got else [])
+
+
 def _published(s: Session, names: Sequence[str], p: Period) -> dict[str, list[float]]:
     """When each account's own posts of the period went out (as the report counts posts),
-    as POSIX seconds computed by the database (a province's month is ~200k posts)."""
-    where = and_(
-        _P.c.account.in_(list(names)), _P.c.kind != PostKind.REPLY,
-        _P.c.status.in_(COUNTED_STATUSES), _P.c.published_at >= p.start,
-        _P.c.published_at < p.end)
-    if s.get_bind().dialect.name == "postgresql":  # one row of each account
+    as POSIX seconds computed by the database (a province's month is ~200k posts), to the
+    millisecond."""
+    at: Any
+    if s.get_bind().dialect.name == "postgresql":
         at = func.date_part("epoch", _P.c.published_at)
-        return {account: [round(x, 3) for x in seconds] for account, seconds in s.execute(
-            select(_P.c.account, func.array_agg(at)).where(where).group_by(_P.c.account))}
-    out: dict[str, list[float]] = defaultdict(list)
-    for account, seconds in s.execute(select(_P.c.account, (
-            func.julianday(_P.c.published_at) - _UNIX_EPOCH_JULIAN) * 86400.0).where(where)):
-        out[account].append(round(float(seconds), 3))  # julianday's float: to the ms
-    return out
+    else:
+        at = (func.julianday(_P.c.published_at) - _UNIX_EPOCH_JULIAN) * 86400.0
+    listed, read = _listed(s, at)
+    return {account: [round(x, 3) for x in read(seconds)]  # julianday's float: to the ms
+            for account, seconds in s.execute(select(_P.c.account, listed).where(and_(
+                _P.c.account.in_(list(names)), _P.c.kind != PostKind.REPLY,
+                _P.c.status.in_(COUNTED_STATUSES), _P.c.published_at >= p.start,
+                _P.c.published_at < p.end)).group_by(_P.c.account))}
 
 
 def _midnights(p: Period, stop: datetime) -> list[float]:
