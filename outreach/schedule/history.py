@@ -25,8 +25,9 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array
 from sqlmodel import col
 
 from outreach.config.settings import AccountSettings, Policy
@@ -98,7 +99,6 @@ def load_histories(session: Any, accounts: list[str],
     tip_id = col(Post.tip_id)
     account = col(Post.account)
     used_at = func.coalesce(col(Post.published_at), col(Post.scheduled_at))
-    variant = func.coalesce(col(Post.variant), 0)
     # the status is left out of the index choice on SQLite: the covering ix_posts_tip_uses,
     # read in (account, tip) order, groups without sorting
     used = and_(account.in_(accounts), tip_id.is_not(None),
@@ -110,23 +110,46 @@ def load_histories(session: Any, accounts: list[str],
         history.uses.update(zip(tips, ([at] for at in times), strict=True))
         history.variants.update(zip(tips, ([use] for use in zip(times, variants, strict=True)),
                                         strict=True))
-    # the uses from ``since`` on, by two seeks of ix_posts_account_published (published,
-    # and not yet published: their time is the scheduled one)
-    mine = and_(account.in_(accounts), tip_id.is_not(None), col(Post.status).in_(USED_STATUSES))
-    published = col(Post.published_at)
-    recent = [*session.connection().execute(select(account, tip_id, published, variant).where(
-                  mine, published >= since)).all(),
-              *session.connection().execute(select(
-                  account, tip_id, col(Post.scheduled_at), variant).where(
-                  mine, published.is_(None), col(Post.scheduled_at) >= since)).all()]
-    rows = [(name, tip, at if at.tzinfo is not None else aware(at), v)
-            for name, tip, at, v in recent]
-    rows.sort(key=lambda r: (r[2], r[3]))
-    for name, tip, at, v in rows:  # in time order: appending keeps every list sorted
-        history = histories[name]
-        history.uses[tip].append(at)
-        history.variants[tip].append((at, v))
+    # every use from ``since`` on, in time order: appending keeps every list sorted
+    for name, tips, times, variants in _recent_uses(session, accounts, since):
+        at_times, with_variants = histories[name].uses, histories[name].variants
+        for tip, at, v in zip(tips, times, variants, strict=True):
+            at_times[tip].append(at)
+            with_variants[tip].append((at, v))
     return histories
+
+
+def _recent_uses(session: Any, accounts: list[str], since: datetime
+                 ) -> Iterator[tuple[str, Sequence[str], Sequence[datetime], Sequence[int]]]:
+    """Per account: every use from ``since`` on, in (time, variant) order, as three columns
+    (tip, time, variant). Read by two seeks of ix_posts_account_published (published, and
+    not yet published: their time is the scheduled one); on PostgreSQL one row of arrays
+    per account, as ``_latest_uses``."""
+    account = col(Post.account)
+    variant = func.coalesce(col(Post.variant), 0)
+    mine = and_(account.in_(accounts), col(Post.tip_id).is_not(None),
+                col(Post.status).in_(USED_STATUSES))
+    published = col(Post.published_at)
+    uses = union_all(
+        select(account.label("account"), col(Post.tip_id).label("tip"), published.label("at"),
+               variant.label("variant")).where(mine, published >= since),
+        select(account, col(Post.tip_id), col(Post.scheduled_at), variant).where(
+            mine, published.is_(None), col(Post.scheduled_at) >= since)).subquery()
+    if session.get_bind().dialect.name == "postgresql":
+        def listed(column: Any, typ: Any) -> Any:
+            return func.array_agg(aggregate_order_by(column, uses.c.at, uses.c.variant),
+                                  type_=ARRAY(typ))
+
+        yield from session.connection().execute(select(
+            uses.c.account, listed(uses.c.tip, String),
+            listed(uses.c.at, DateTime(timezone=True)), listed(uses.c.variant, Integer),
+        ).group_by(uses.c.account)).all()
+        return
+    rows = session.connection().execute(select(uses).order_by(
+        uses.c.account, uses.c.at, uses.c.variant)).all()
+    for name, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+        part = list(group)
+        yield name, [r[1] for r in part], [r[2] for r in part], [r[3] for r in part]
 
 
 _VARIANT_DIGITS = 9  # a variant's number, zero-padded after the stored time (SQLite)
