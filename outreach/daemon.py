@@ -56,7 +56,7 @@ from outreach.schedule.plan import plan_rows
 from outreach.schedule.planner import slot_times
 from outreach.states import AccountState, PostKind, PostStatus
 from outreach.store.models import Account, DaemonHeartbeat, Post
-from outreach.workers import Lanes, Worker
+from outreach.workers import Lanes, Worker, limit_malloc_arenas
 
 if TYPE_CHECKING:
     from outreach.runtime import Runtime
@@ -332,6 +332,7 @@ class Daemon:
         if not logging.getLogger().handlers:
             logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        limit_malloc_arenas()  # before any lane, sweep or scheduler thread allocates
         self.heartbeat()
         # The jobs only hand work to the lanes and the sweep worker, each on its own thread,
         # so the tick is never queued behind a sweep.
