@@ -16,7 +16,7 @@ def collector_restored():
     yield
     gc.set_threshold(*before)
     gc.unfreeze()
-    start._StartUp.held = None
+    start._StartUp.held = False
 
 
 def _run_as_console(monkeypatch: pytest.MonkeyPatch, *args: str) -> list[tuple[int, ...]]:
@@ -43,10 +43,10 @@ def _run_as_console(monkeypatch: pytest.MonkeyPatch, *args: str) -> list[tuple[i
 
 def test_the_collector_comes_back_once_the_settings_are_read(collector_restored, workspace,
                                                            monkeypatch, capsys):
-    """As ``outreach`` runs: the collector is held back from the first line, and as it was
-    (with what start-up made frozen) by the time the command has its settings."""
-    before = gc.get_threshold()
-    assert _run_as_console(monkeypatch, "queue", "list", "--json") == [before]
+    """As ``outreach`` runs: the collector is held back from the first line, and at the
+    command's thresholds (with what start-up made frozen) once the command has its
+    settings."""
+    assert _run_as_console(monkeypatch, "queue", "list", "--json") == [start.COMMAND_THRESHOLDS]
     assert capsys.readouterr().out.strip() == "[]"
     assert gc.isenabled() and gc.get_freeze_count() > 0
 
@@ -57,7 +57,7 @@ def test_a_command_without_settings_keeps_a_collector_that_still_runs(
     once a million objects more are alive."""
     seen = _run_as_console(monkeypatch, "--config", str(tmp_path / "missing.toml"),
                            "queue", "list")
-    assert seen == [(start.START_UP_THRESHOLD, *gc.get_threshold()[1:])]
+    assert seen == [(start.START_UP_THRESHOLD, *start.COMMAND_THRESHOLDS[1:])]
     assert gc.isenabled()
     assert "missing.toml" in capsys.readouterr().err
 
