@@ -122,8 +122,8 @@ def load_histories(session: Any, accounts: list[str],
 def _recent_uses(session: Any, accounts: list[str], since: datetime
                  ) -> Iterator[tuple[str, Sequence[str], Sequence[datetime], Sequence[int]]]:
     """Per account: every use from ``since`` on, in (time, variant) order, as three columns
-    (tip, time, variant). Read by two seeks of ix_posts_account_published (published, and
-    not yet published: their time is the scheduled one); on PostgreSQL one row of arrays
+    (tip, time, variant): the published ones by their time, the others by their scheduled
+    one, both read from the covering ix_posts_tip_uses; on PostgreSQL one row of arrays
     per account, as ``_latest_uses``."""
     account = col(Post.account)
     variant = func.coalesce(col(Post.variant), 0)
