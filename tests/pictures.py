@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from PIL import Image
 
-from outreach.media.images import MIME_BY_FORMAT
+from outreach.media.limits import MIME_BY_FORMAT
 from outreach.media.store import MediaStore
 from outreach.runtime import Runtime
 from outreach.store.models import PostMedia

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from outreach.states import (
     AccountState,
@@ -148,3 +149,19 @@ def test_the_queue_commands_load_no_heavy_library() -> None:
                             timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+def test_queue_list_loads_only_the_reads(workspace: Path, cli: Any) -> None:
+    """`queue list`, the page an officer opens most, loads none of the writers: not the
+    actions that write, the pictures, the renderer of tips, nor the publisher."""
+    assert cli("queue", "add", "--account", "pingan-local", "--text", "见面再说", "--at", "+1h").code == 0
+    writers = ("outreach.actions.posts", "outreach.actions.batches", "outreach.actions.media",
+               "outreach.library.media", "outreach.publish", "PIL")
+    code = ("import sys\nfrom outreach.cli.app import run_cli\n"
+            "sys.argv = ['outreach', 'queue', 'list', '--json']\nassert run_cli() == 0\n"
+            f"print(sorted(m for m in sys.modules if m.startswith({writers!r})))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "见面再说" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+

@@ -11,7 +11,8 @@ import zlib
 import pytest
 from PIL import Image, PngImagePlugin
 
-from outreach.media.images import ImageRejected, MediaLimits, identify, prepare
+from outreach.media.images import ImageRejected, identify, prepare
+from outreach.media.limits import MediaLimits
 
 WEIBO = MediaLimits(max_count=1, max_bytes=5 * 1024 * 1024 - 1, max_pixels=None,
                     mimes=frozenset({"image/jpeg", "image/gif", "image/png"}))

@@ -30,13 +30,13 @@ from outreach.actions.posts import (
     post_warnings,
     prepare_post,
 )
+from outreach.actions.rows import get_batch
 from outreach.actions.users import Permission, require_by_name
 from outreach.config.groups import is_group
 from outreach.config.settings import AccountSettings
 from outreach.errors import ClientError, ContentError, InputError, NotFound, StateError
 from outreach.i18n import _
 from outreach.media.store import MediaStore
-from outreach.opinions.inbox import MAX_ID
 from outreach.schedule.history import approved_tips
 from outreach.schedule.planner import USED_STATUSES, History
 from outreach.states import PostStatus
@@ -185,13 +185,6 @@ def _refusal(problems: Sequence[str], accounts: int, *, strict: bool) -> str:
 def _stored(batch_id: int | None) -> int:
     assert batch_id is not None, "a stored batch has an id"
     return batch_id
-
-
-def get_batch(session: Session, batch_id: int) -> Batch:
-    batch = session.get(Batch, batch_id) if 0 < batch_id <= MAX_ID else None
-    if batch is None:
-        raise NotFound(_("no batch with id {batch_id}").format(batch_id=batch_id))
-    return batch
 
 
 def batch_posts(session: Session, batch_id: int) -> list[Post]:

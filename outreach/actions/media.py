@@ -16,9 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
 from outreach.config.settings import AccountSettings
 from outreach.errors import ConfigError, InputError
@@ -184,15 +182,3 @@ def store_media(store: MediaStore, session: Session, post_id: int,
     if rows:
         session.flush()
     return rows
-
-
-def post_media(session: Session, post_ids: Sequence[int]) -> dict[int, list[PostMedia]]:
-    """The pictures of these posts, in order, by post id."""
-    out: dict[int, list[PostMedia]] = {}
-    if not post_ids:
-        return out
-    rows = session.execute(select(PostMedia).where(col(PostMedia.post_id).in_(post_ids))
-                           .order_by(col(PostMedia.post_id), col(PostMedia.position))).scalars()
-    for row in rows:
-        out.setdefault(row.post_id, []).append(row)
-    return out

@@ -19,18 +19,17 @@ from outreach.actions.media import (
     ImageRequest,
     PrepareCache,
     PreparedMedia,
-    post_media,
     prepare_images,
     store_media,
     tip_pictures,
 )
+from outreach.actions.rows import get_post, post_media
 from outreach.actions.users import Permission, require_by_name
 from outreach.config.settings import AccountSettings
-from outreach.errors import ContentError, InputError, NotFound, StateError
+from outreach.errors import ContentError, InputError, StateError
 from outreach.i18n import _
 from outreach.library.texts import control_character, render_tip, text_problems, wrap_text
 from outreach.media.store import MediaStore
-from outreach.opinions.inbox import MAX_ID
 from outreach.publish.publisher import Publisher, worker_id
 from outreach.schedule.history import approved_tips, load_history
 from outreach.schedule.planner import USED_STATUSES, History, in_quiet_hours, new_key
@@ -45,13 +44,6 @@ if TYPE_CHECKING:
 MAX_TEXT = 5_000
 CHANGEABLE = (PostStatus.DRAFT, PostStatus.QUEUED)
 """The states in which a post's text or time may still change."""
-
-
-def get_post(session: Session, post_id: int) -> Post:
-    post = session.get(Post, post_id) if 0 < post_id <= MAX_ID else None
-    if post is None:
-        raise NotFound(_("no post with id {post_id}").format(post_id=post_id))
-    return post
 
 
 @dataclass(frozen=True)

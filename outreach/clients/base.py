@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
 from outreach.config.secrets import Secret
-from outreach.media.images import MediaLimits
+from outreach.media.limits import MediaLimits
 from outreach.times import utcnow
 
 if TYPE_CHECKING:

@@ -18,13 +18,8 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from outreach.errors import InputError
 from outreach.i18n import _
+from outreach.media.limits import FORMAT_BY_MIME, MIME_BY_FORMAT, MediaLimits
 from outreach.media.store import digest
-
-MIME_BY_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
-                  "WEBP": "image/webp"}
-"""The formats a post may carry, by Pillow's format name."""
-
-FORMAT_BY_MIME = {mime: fmt for fmt, mime in MIME_BY_FORMAT.items()}
 
 MAX_SOURCE_PIXELS = 50_000_000
 """The largest picture read at all (width × height, every frame of an animation counted):
@@ -36,22 +31,6 @@ MAX_SOURCE_BYTES = 60 * 1024 * 1024
 
 MIN_SIDE = 320
 """Scaling to fit stops here: a picture shrunk below this to fit is refused instead."""
-
-
-@dataclass(frozen=True)
-class MediaLimits:
-    """What one platform accepts on one post."""
-
-    max_count: int
-    max_bytes: int
-    max_pixels: int | None
-    mimes: frozenset[str]
-
-    def allows(self, mime: str) -> bool:
-        return mime in self.mimes
-
-
-NO_MEDIA = MediaLimits(max_count=0, max_bytes=0, max_pixels=None, mimes=frozenset())
 
 
 @dataclass(frozen=True)

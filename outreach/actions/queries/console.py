@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from outreach.actions.media import post_media
-from outreach.actions.posts import get_post, text_author
+from outreach.actions.posts import text_author
 from outreach.actions.queries.posts import PostRow, iso, post_row, stored_id
+from outreach.actions.rows import get_post, post_media
 from outreach.errors import NotFound
 from outreach.i18n import _
 from outreach.media.store import MediaMissing, MediaStore

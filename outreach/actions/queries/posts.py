@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from outreach.actions.batches import get_batch
-from outreach.actions.media import post_media
-from outreach.actions.posts import get_post
+from outreach.actions.rows import get_batch, get_post, post_media
 from outreach.media.store import MediaStore
 from outreach.store.models import AuditLog, Post, PostMedia, PostMetric
 

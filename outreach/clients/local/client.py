@@ -41,7 +41,7 @@ from outreach.errors import (
     TransientError,
 )
 from outreach.i18n import _
-from outreach.media.images import MediaLimits
+from outreach.media.limits import MediaLimits
 from outreach.times import utcnow
 
 if TYPE_CHECKING:

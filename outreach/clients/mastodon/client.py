@@ -55,7 +55,7 @@ from outreach.clients.mastodon.parse import (
 from outreach.clients.mastodon.parse import text_length as mastodon_length
 from outreach.errors import ContentRejected, MediaExpired, RemoteError
 from outreach.i18n import _
-from outreach.media.images import MediaLimits
+from outreach.media.limits import MediaLimits
 from outreach.times import aware, utcnow
 
 if TYPE_CHECKING:

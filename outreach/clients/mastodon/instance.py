@@ -20,7 +20,7 @@ from outreach.clients.base import Clock, as_int
 from outreach.clients.mastodon.parse import Unreadable
 from outreach.errors import OutreachError, RateLimited, TransientError
 from outreach.i18n import _
-from outreach.media.images import MIME_BY_FORMAT, MediaLimits
+from outreach.media.limits import MIME_BY_FORMAT, MediaLimits
 
 if TYPE_CHECKING:
     from outreach.clients.mastodon.api import Api

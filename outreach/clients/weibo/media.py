@@ -10,7 +10,7 @@ from typing import Any
 from outreach.clients.base import Attachment
 from outreach.errors import ContentRejected
 from outreach.i18n import _
-from outreach.media.images import MediaLimits
+from outreach.media.limits import MediaLimits
 
 WEIBO_MEDIA = MediaLimits(max_count=1, max_bytes=5 * 1024 * 1024 - 1, max_pixels=None,
                           mimes=frozenset({"image/jpeg", "image/gif", "image/png"}))

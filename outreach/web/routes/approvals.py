@@ -8,9 +8,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from outreach.actions.batches import approve_batch, get_batch
+from outreach.actions.batches import approve_batch
 from outreach.actions.posts import approve_post, cancel_post
 from outreach.actions.queries.console import drafts_waiting
+from outreach.actions.rows import get_batch
 from outreach.actions.users import Permission
 from outreach.errors import InputError
 from outreach.i18n import _

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from outreach.actions.batches import get_batch
 from outreach.actions.posts import cancel_post, edit_post, reschedule_post, retract_post
 from outreach.actions.queries.console import queue_page, stored_picture, text_writer
 from outreach.actions.queries.posts import post_detail
+from outreach.actions.rows import get_batch
 from outreach.actions.users import Permission
 from outreach.errors import InputError
 from outreach.i18n import _
