@@ -31,7 +31,7 @@ COMMANDS: dict[str, Lazy] = {
                  "Write a starter config.toml and content/ library (never overwrites)."),
     "demo": Lazy("outreach.cli.run",
                  "Run the whole pipeline on the local platform through N simulated days."),
-    "plan": Lazy("outreach.cli.run",
+    "plan": Lazy("outreach.cli.plan",
                  "Preview what will be published: the same draw the daemon makes."),
     "pause": Lazy("outreach.cli.run",
                   "Incident mode: stop automatic posting now (one account, or all)."),

@@ -1,4 +1,4 @@
-"""The top-level commands that run things: init, demo, plan, pause, resume, run, status."""
+"""The top-level commands that run things: init, demo, pause, resume, run, status."""
 
 from __future__ import annotations
 
@@ -15,13 +15,11 @@ from outreach.cli import output
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, runtime, who
 from outreach.cli.daemon_view import run_daemon
 from outreach.cli.lazy import commands_app
-from outreach.cli.render import print_demo, print_plan, print_status
+from outreach.cli.render import print_demo, print_status
 from outreach.daemon import stop_on_signals
 from outreach.demo import run_demo
 from outreach.i18n import _
-from outreach.library.checks import dead_slots
 from outreach.library.starter import write_starter
-from outreach.schedule.plan import plan_rows
 
 app = commands_app()
 
@@ -55,22 +53,6 @@ def demo(
     result = run_demo(days=days, directory=directory,
                       progress=None if json_ else output.message)
     output.emit(result, json_, lambda: print_demo(result))
-
-
-@app.command()
-def plan(
-    days: Annotated[int, typer.Option(min=1, max=366, help="How many days ahead.")] = 7,
-    account: AccountOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Preview what will be published: the same draw the daemon makes."""
-    rt = runtime()
-    names = rt.settings.select(account)
-    rows = plan_rows(rt, days=days, account=account)
-    for acc in rt.settings.accounts.values():
-        for warning in dead_slots(acc) if names is None or acc.name in names else ():
-            output.warn(warning)
-    output.emit(rows, json_, lambda: print_plan(rt, rows))
 
 
 @app.command()
