@@ -18,8 +18,9 @@ from outreach.cli.lazy import commands_app
 from outreach.cli.report_matrix import matrix_report
 from outreach.errors import InputError
 from outreach.i18n import _
-from outreach.reports.build import LANGS, PERIODS, build_report
 from outreach.reports.model import Report
+from outreach.reports.periods import PERIODS
+from outreach.reports.wording import LANGS
 from outreach.text import listing
 from outreach.times import parse_day
 
@@ -79,6 +80,8 @@ def report(
         last = parse_day(until, zone, rt.clock(), what="--until") if until else None
         return matrix_report(rt, matrix, since=first, until=last, period=period, lang=lang,
                              lifetime=lifetime, fmt=fmt, output=output)
+    from outreach.reports.build import build_report  # the lexicon and jieba: not for --matrix
+
     # a name or @group each; NotFound names the configured ones
     names = list(dict.fromkeys(n for spec in account or [] for n in rt.settings.select(spec) or ()))
     # days are read in the account's zone, the config's zone when several accounts apply
