@@ -23,10 +23,8 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
     true,
-    union,
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -100,62 +98,72 @@ def _snapshot(at: datetime, name: str, lateral: bool) -> tuple[Any, ColumnElemen
     return row, row.c.id == _latest_snapshot_id(at)
 
 
-def _engagement(names: Sequence[str], w: Window, s: Session) -> tuple[
-        Any, ColumnElement[bool], dict[str, Any], Any]:
-    """FROM clause, WHERE clause, per-field delta expressions and the end-snapshot alias."""
+@dataclass(frozen=True)
+class _Branch:
+    """One of the disjoint sets of posts a window counts, with what each post adds: its
+    FROM clause (the post and its snapshots), WHERE clause and per-field deltas."""
+
+    frm: Any
+    where: ColumnElement[bool]
+    deltas: dict[str, Any]
+    end_s: Any
+
+
+def _engagement(names: Sequence[str], w: Window, s: Session) -> list[_Branch]:
+    """The posts a window counts, as disjoint branches (a query over them is the UNION ALL
+    of one query per branch), so the cost follows the window's posts and snapshots, never
+    the years of history before it:
+
+    - the accounts' posts published in the window, read from ``ix_posts_account_published``
+      alone (it carries kind, category and id); nothing before the window to subtract;
+    - without ``lifetime``, the posts published before it whose counts moved in it (a
+      snapshot taken in it, on ``ix_post_metrics_observed``), looked up by id (PostgreSQL:
+      as ``= ANY(ARRAY(…))``, on the primary key; an IN it hashed against every post), each
+      counted from its latest snapshot before the window.
+    """
     lateral = s.get_bind().dialect.name == "postgresql"
     published = _P.c.published_at
-    in_period = w.published_inside()
-    base_where = and_(_P.c.account.in_(list(names)), _P.c.kind != PostKind.REPLY,
-                      _P.c.status.in_(COUNTED_STATUSES), published.is_not(None))
+    inside = and_(_P.c.account.in_(list(names)), _P.c.status.in_(COUNTED_STATUSES),
+                  w.published_inside(), _P.c.kind != PostKind.REPLY)
+    end_s, on_end = _snapshot(w.now if w.lifetime else w.end, "end_s", lateral)
+    branches = [_Branch(_P.outerjoin(end_s, on_end), inside, {f: end_s.c[f] for f in FIELDS},
+                        end_s)]
     if w.lifetime:
-        end_s, on_end = _snapshot(w.now, "end_s", lateral)
-        frm = _P.outerjoin(end_s, on_end)
-        deltas: dict[str, Any] = {f: end_s.c[f] for f in FIELDS}
-        where = and_(base_where, in_period)
-        return frm, where, deltas, end_s
+        return branches
+    m = _PM.alias("moved")
+    moved = (select(m.c.post_id).where(m.c.observed_at > w.start, m.c.observed_at <= w.end,
+                                       m.c.post_id.not_in(select(_P.c.id).where(inside)))
+             .distinct())
+    ids = (_P.c.id == any_(func.array(moved.scalar_subquery())) if lateral
+           else _P.c.id.in_(moved))
     end_s, on_end = _snapshot(w.end, "end_s", lateral)
     base_s, on_base = _snapshot(w.start, "base_s", lateral)
-    frm = (_P.outerjoin(end_s, on_end)
-           .outerjoin(base_s, and_(published < w.start, on_base)))
-    deltas = {f: end_s.c[f] - func.coalesce(base_s.c[f], 0) for f in FIELDS}
-    # the posts are read by id from the touched set, never by scanning an account's history
-    # (PostgreSQL: as ``= ANY(ARRAY(…))``, which it looks up on the primary key; an IN it
-    # hashed against every post, misjudging the set's size)
-    touched = _touched(names, w)
-    ids = (_P.c.id == any_(func.array(touched.scalar_subquery())) if lateral
-           else _P.c.id.in_(touched))
-    where = and_(ids, unindexed(_P.c.account).in_(list(names)),
-                 unindexed(_P.c.status).in_(COUNTED_STATUSES), _P.c.kind != PostKind.REPLY,
-                 published.is_not(None), or_(in_period, published < w.start))
-    return frm, where, deltas, end_s
-
-
-def _touched(names: Sequence[str], w: Window) -> Any:
-    """The ids of the posts a window may count: the accounts' posts published in it (on
-    ``ix_posts_account_published``), and the posts whose counts changed in it (a snapshot
-    taken in it, on ``ix_post_metrics_observed``), so the cost follows the window's posts
-    and snapshots, not the years of history before it."""
-    m = _PM.alias("touched")
-    return union(
-        select(_P.c.id).where(_P.c.account.in_(list(names)), _P.c.status.in_(COUNTED_STATUSES),
-                              w.published_inside()),
-        select(m.c.post_id).where(m.c.observed_at > w.start, m.c.observed_at <= w.end))
+    branches.append(_Branch(
+        _P.outerjoin(end_s, on_end).outerjoin(base_s, on_base),
+        and_(ids, unindexed(_P.c.account).in_(list(names)),
+             unindexed(_P.c.status).in_(COUNTED_STATUSES), _P.c.kind != PostKind.REPLY,
+             published < w.start),
+        {f: end_s.c[f] - func.coalesce(base_s.c[f], 0) for f in FIELDS}, end_s))
+    return branches
 
 
 def aggregate(s: Session, names: Sequence[str], w: Window) -> list[dict[str, Any]]:
     """Per (account, category, with pictures or not): posts in the period, summed deltas,
     snapshot coverage."""
-    frm, where, deltas, end_s = _engagement(names, w, s)
-    pictured = case((_pictured(), 1), else_=0)
-    cols = [_P.c.account, _P.c.category, pictured.label("pictured"),
-            func.sum(case((w.published_inside(), 1), else_=0)).label("posts"),
-            func.count(end_s.c.id).label("snaps")]
+    per_post = union_all(*(
+        select(_P.c.account, _P.c.category, case((_pictured(), 1), else_=0).label("pictured"),
+               case((w.published_inside(), 1), else_=0).label("inside"),
+               b.end_s.c.id.label("snap"),
+               *[b.deltas[f].label(f) for f in FIELDS],
+               *[b.end_s.c[f].label(f"end_{f}") for f in FIELDS])
+        .select_from(b.frm).where(b.where) for b in _engagement(names, w, s))).subquery()
+    c = per_post.c
+    cols = [c.account, c.category, c.pictured, func.sum(c.inside).label("posts"),
+            func.count(c.snap).label("snaps")]
     for f in FIELDS:
-        cols.append(func.sum(deltas[f]).label(f))
-        cols.append(func.count(end_s.c[f]).label(f"known_{f}"))
-    q = select(*cols).select_from(frm).where(where).group_by(_P.c.account, _P.c.category,
-                                                              pictured)
+        cols.append(func.sum(c[f]).label(f))
+        cols.append(func.count(c[f"end_{f}"]).label(f"known_{f}"))
+    q = select(*cols).group_by(c.account, c.category, c.pictured)
     return [dict(r._mapping) for r in s.execute(q)]
 
 
@@ -219,21 +227,21 @@ def followers_at(s: Session, names: Sequence[str],
 
 def top_posts(s: Session, names: Sequence[str], w: Window) -> list[Row[Any]]:
     """The period's most engaging posts (reposts + comments + likes), at most ``TOP_POSTS``."""
-    frm, where, deltas, _ = _engagement(names, w, s)
-    score = sum((func.coalesce(deltas[f], 0) for f in FIELDS), literal(0))
-    q = (select(_P.c.id, _P.c.account, _P.c.published_at, _P.c.category, _P.c.tip_id,
-                _P.c.text, _P.c.remote_url, _P.c.status,
-                *[deltas[f].label(f) for f in FIELDS], score.label("engagement"))
-         .select_from(frm).where(where)
-         .order_by(score.desc(), _P.c.id).limit(TOP_POSTS))
+    rows = union_all(*(
+        select(_P.c.id, _P.c.account, _P.c.published_at, _P.c.category, _P.c.tip_id,
+               _P.c.text, _P.c.remote_url, _P.c.status, *[b.deltas[f].label(f) for f in FIELDS],
+               sum((func.coalesce(b.deltas[f], 0) for f in FIELDS), literal(0))
+               .label("engagement"))
+        .select_from(b.frm).where(b.where) for b in _engagement(names, w, s))).subquery()
+    q = select(rows).order_by(rows.c.engagement.desc(), rows.c.id).limit(TOP_POSTS)
     return list(s.execute(q))
 
 
 def posts_in_period(s: Session, names: Sequence[str], w: Window) -> list[Row[Any]]:
     """(account, published_at, reposts, comments, likes) of each post published in the period."""
-    frm, where, deltas, _ = _engagement(names, w, s)
-    q = (select(_P.c.account, _P.c.published_at, *[deltas[f].label(f) for f in FIELDS])
-         .select_from(frm).where(where, w.published_inside())
+    inside = _engagement(names, w, s)[0]  # the posts published in the window
+    q = (select(_P.c.account, _P.c.published_at, *[inside.deltas[f].label(f) for f in FIELDS])
+         .select_from(inside.frm).where(inside.where)
          .order_by(_P.c.account, _P.c.published_at))
     return list(s.execute(q))
 

@@ -158,7 +158,9 @@ class Post(SQLModel, table=True):
               "scheduled_at", "variant"),
         # an account's last slot (kind between keeps status-and-time queries off it)
         Index("ix_posts_account_kind", "account", "kind", "scheduled_at"),
-        Index("ix_posts_account_published", "account", "status", "published_at"),  # a period's
+        # a period's posts, read from the index alone (kind, category and id carried)
+        Index("ix_posts_account_published", "account", "status", "published_at", "kind",
+              "category", postgresql_include=["id"]),
         Index("ix_posts_status_updated", "status", "updated_at"),  # failed in 24 h, stuck
     )
     id: int | None = Field(default=None, primary_key=True)
