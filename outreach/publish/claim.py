@@ -21,6 +21,7 @@ from outreach.schedule.history import pause_intervals
 from outreach.schedule.planner import paused_at
 from outreach.states import PostKind, PostStatus
 from outreach.store.models import Pause, Post, UTCDateTime
+from outreach.store.sql import one_of
 from outreach.times import aware
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def _due_candidates(clock: str | None = None) -> Any:
                   col(Post.lease_until) < now_for_leases(clock, now))
     return select(col(Post.id), col(Post.status), col(Post.account), col(Post.scheduled_at),
                   col(Post.not_before), col(Post.kind)).where(
-        col(Post.account).in_(bindparam("accounts", expanding=True)), or_(
+        one_of(col(Post.account), "accounts"), or_(
             (col(Post.status) == PostStatus.QUEUED) & (col(Post.not_before) <= now) & ~paused,
             (col(Post.status) == PostStatus.PUBLISHING) & expired,
             (col(Post.status) == PostStatus.UNCONFIRMED) & expired & ~paused,
@@ -92,7 +93,7 @@ def _queued_slots() -> Any:
     return select(col(Post.id), col(Post.account), col(Post.scheduled_at)).where(
         col(Post.kind) == PostKind.SLOT, col(Post.status) == PostStatus.QUEUED,
         col(Post.scheduled_at) <= bindparam("b_now", type_=UTCDateTime),
-        col(Post.account).in_(bindparam("b_accounts", expanding=True)))
+        one_of(col(Post.account), "b_accounts"))
 
 
 class Claiming(Owner):
