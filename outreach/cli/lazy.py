@@ -39,7 +39,7 @@ COMMANDS: dict[str, Lazy] = {
                                        "held posts are spaced)."),
     "run": Lazy("outreach.cli.run",
                 "The daemon: materialise slots, publish exactly once, collect metrics."),
-    "status": Lazy("outreach.cli.run",
+    "status": Lazy("outreach.cli.status",
                    "Daemon heartbeat, accounts and queue health (exit 1 when unhealthy)."),
     "report": Lazy("outreach.cli.report", "Engagement and public-opinion report "
                                           "(本月共发博文N篇，被转发M条次，网民评论K条，粉丝增至F人)."),

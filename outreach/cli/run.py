@@ -1,4 +1,4 @@
-"""The top-level commands that run things: init, demo, pause, resume, run, status."""
+"""The top-level commands that run things: init, demo, pause, resume, run."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import typer
 
 from outreach.actions.accounts import pause as pause_posting
 from outreach.actions.accounts import resume as resume_posting
-from outreach.actions.health import health
 from outreach.cli import output
 from outreach.cli.common import AccountOpt, ByOpt, JsonOpt, runtime, who
 from outreach.cli.daemon_view import run_daemon
 from outreach.cli.lazy import commands_app
-from outreach.cli.render import print_demo, print_status
+from outreach.cli.render import print_demo
 from outreach.daemon import stop_on_signals
 from outreach.demo import run_demo
 from outreach.i18n import _
@@ -91,13 +90,3 @@ def run(
     rt = runtime()
     code = run_daemon(rt, once=once, dry_run_only=dry_run, stop=stop)
     raise typer.Exit(code)
-
-
-@app.command()
-def status(json_: JsonOpt = False) -> None:
-    """Daemon heartbeat, accounts and queue health (exit 1 when unhealthy)."""
-    rt = runtime()
-    data = health(rt)
-    output.emit(data, json_, lambda: print_status(rt, data))
-    if not data["healthy"]:
-        raise typer.Exit(1)
