@@ -89,3 +89,10 @@ def test_a_name_or_key_before_a_messages_words_is_kept_byte_for_byte() -> None:
         if prefix and not str(entry.string).startswith(prefix.group(0)):
             wrong.append(f"{entry.id!r} → {entry.string!r}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_an_unknown_comment_reads_in_chinese(workspace: Path, cli: Cli) -> None:
+    en, zh = _in_both(lambda: cli("opinions", "reply", "99999", "--text", "好"))
+    assert en.code == zh.code == 1
+    assert "no comment with id 99999" in _only_line(en.err)
+    assert "没有编号为 99999 的留言" in _only_line(zh.err)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from outreach.errors import NotFound
+from outreach.i18n import _
 from outreach.store.models import Comment
 
 MAX_ID = 2**63 - 1  # SQLite's and PostgreSQL's largest integer
@@ -14,5 +15,5 @@ MAX_ID = 2**63 - 1  # SQLite's and PostgreSQL's largest integer
 def get_comment(session: Session, comment_id: int) -> Comment:
     comment = session.get(Comment, comment_id) if 0 < comment_id <= MAX_ID else None
     if comment is None or comment.is_own:
-        raise NotFound(f"no comment with id {comment_id}")
+        raise NotFound(_("no comment with id {comment_id}").format(comment_id=comment_id))
     return comment
