@@ -32,7 +32,6 @@ from outreach.actions.posts import (
 )
 from outreach.actions.rows import get_batch
 from outreach.actions.users import Permission, require_by_name
-from outreach.config.groups import is_group
 from outreach.config.settings import AccountSettings
 from outreach.errors import ClientError, ContentError, InputError, NotFound, StateError
 from outreach.i18n import _
@@ -285,12 +284,6 @@ def cancel_batch(rt: Runtime, batch_id: int, *, by: str, reason: str | None) -> 
         (retracted if post.status == PostStatus.RETRACTED else cancelled).append(post_id)
     left = tuple((i, st) for i, st in rest if i is not None and st != PostStatus.CANCELLED)
     return Cancelled(tuple(cancelled), tuple(retracted), left)
-
-
-def is_fan_out(accounts: str) -> bool:
-    """Whether ``--account`` asks for a fan-out (a group)."""
-    return is_group(accounts.strip())
-
 
 
 APPROVABLE = (PostStatus.DRAFT,)

@@ -19,7 +19,7 @@ from outreach.cli.lazy import sub_app
 from outreach.cli.queue_media import print_post_media
 from outreach.cli.render import print_post_detail, print_posts
 from outreach.cli.words import name
-from outreach.config.groups import is_group
+from outreach.config.groups import is_fan_out
 from outreach.i18n import _
 from outreach.states import POST_STATUSES, PostStatus
 
@@ -83,7 +83,7 @@ def queue_add(
     if (tip is None) == (text is None):
         raise typer.BadParameter(_("give exactly one of --tip or --text"))
     rt = runtime()
-    if is_group(account.strip()):  # a fan-out
+    if is_fan_out(account):
         return batches.add_batch(rt, account, tip=tip, text=text, at=at, stagger=stagger,
                                  by=who(by), strict=strict, json_=json_,
                                  images=_pictures(image, alt))

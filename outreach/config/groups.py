@@ -25,6 +25,11 @@ def is_group(spec: str) -> bool:
     return spec.startswith(GROUP_MARK)
 
 
+def is_fan_out(accounts: str) -> bool:
+    """Whether ``--account`` as typed (spaces around it allowed) asks for a fan-out."""
+    return is_group(accounts.strip())
+
+
 def expand_groups(raw: Mapping[str, Sequence[str]], accounts: Iterable[str], *,
                   name_ok: Callable[[str], bool], error: ErrorAt,
                   ) -> Mapping[str, tuple[str, ...]]:

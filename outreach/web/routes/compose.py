@@ -9,12 +9,13 @@ from pathlib import Path
 
 from starlette.responses import JSONResponse, Response
 
-from outreach.actions.batches import fan_out, is_fan_out
+from outreach.actions.batches import fan_out
 from outreach.actions.media import ImageRequest
 from outreach.actions.posts import add_post
 from outreach.actions.preview import preview_post
 from outreach.actions.queries.library import content_rows
 from outreach.actions.users import Permission
+from outreach.config.groups import is_fan_out
 from outreach.errors import InputError
 from outreach.i18n import _
 from outreach.web.pages import Ctx, get, post
