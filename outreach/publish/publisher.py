@@ -62,6 +62,7 @@ from outreach.schedule.planner import Draw, SlotTime, plan_slots
 from outreach.states import AccountState, Hold, PostKind, PostStatus
 from outreach.store.accounts import set_account_state
 from outreach.store.models import Account, Pause, Post, PostMedia, UTCDateTime
+from outreach.store.sql import one_of
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ __all__ = ["LeaseKeeper", "Publisher", "RunSummary", "worker_id"]
 def _accounts_query() -> Any:
     """Built once, as the statements below: a lane runs them for every pass or post, and
     building a statement (its cache key) cost more than running it."""
-    return select(Account).where(col(Account.name).in_(bindparam("b_names", expanding=True)))
+    return select(Account).where(one_of(col(Account.name), "b_names"))
 
 
 @functools.cache
